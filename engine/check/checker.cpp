@@ -1,0 +1,79 @@
+#include "check/checker.hpp"
+
+#include "util/duration.hpp"
+
+#include <fmt/format.h>
+
+namespace simrun {
+
+Checker::Checker(const Plan& plan) : plan_(plan), status_(plan.processes.size(), -1), broken_(plan.expects.size()) {
+    for (const auto& s : plan.shms) cells_.insert(cells_.end(), s.initial.begin(), s.initial.end());
+    for (const auto& s : plan.sems) sems_.insert(sems_.end(), s.initial.begin(), s.initial.end());
+}
+
+void Checker::on_event(const Record& r, std::string_view) {
+    ++events_;
+    if (r.kind == EventKind::RunStart) t0_ = r.ts;
+    if (r.kind == EventKind::Exit && r.proc < status_.size()) status_[r.proc] = static_cast<int>(r.e.arg);
+    if (r.kind != EventKind::Op || !(r.flags & kRecValue)) {
+        if (r.kind != EventKind::Exit) return;
+    } else {
+        const Op& op = plan_.ops[r.e.op];
+        if (op.kind == OpKind::Semop)
+            sems_[plan_.sems[op.object].first_value + plan_.sem_terms[op.first].member] = static_cast<int>(r.e.value);
+        else
+            cells_[plan_.shms[op.object].first_slot + op.slot] = r.e.value;
+    }
+    ValueView view{&cells_, &sems_, &status_};
+    for (std::size_t i = 0; i < plan_.expects.size(); ++i) {
+        const auto& e = plan_.expects[i];
+        if (e.kind != ExpectKind::Always || !broken_[i].empty()) continue;
+        std::string error;
+        auto v = eval_expr(e.expr, view, error);
+        if (v && *v) continue;
+        std::string who = r.proc < plan_.processes.size() ? plan_.processes[r.proc].name : "supervisor";
+        std::string what = r.kind == EventKind::Op ? fmt::format("'{}'", plan_.op_text[r.e.op]) : "exit";
+        broken_[i] = fmt::format("first broken at {} by {}'s {} (event {}): {}", format_duration_ns(static_cast<std::int64_t>(r.ts - t0_)),
+                                 who, what, events_, v ? explain_values(plan_, e.expr, view) : error);
+    }
+}
+
+std::vector<ExpectResult> Checker::finish(const RunResult& run) {
+    std::vector<ExpectResult> out;
+    std::vector<int> status(run.procs.size(), -1);
+    for (std::size_t p = 0; p < run.procs.size(); ++p)
+        if (run.procs[p].exited) status[p] = run.procs[p].wait_status;
+    ValueView final_view{&run.cells, &run.sems, &status};
+    bool outcome_stated = false;
+    for (std::size_t i = 0; i < plan_.expects.size(); ++i) {
+        const auto& e = plan_.expects[i];
+        ExpectResult res{e.name, e.kind, e.text, false, {}, false};
+        switch (e.kind) {
+            case ExpectKind::Always:
+                res.passed = broken_[i].empty();
+                res.detail = broken_[i];
+                break;
+            case ExpectKind::Final: {
+                std::string error;
+                auto v = eval_expr(e.expr, final_view, error);
+                res.passed = v && *v;
+                res.detail = v ? explain_values(plan_, e.expr, final_view) : error;
+                break;
+            }
+            case ExpectKind::Outcome:
+                outcome_stated = true;
+                res.passed = run.outcome == e.outcome;
+                res.detail = fmt::format("outcome: {}", outcome_name(run.outcome));
+                break;
+        }
+        out.push_back(std::move(res));
+    }
+    if (!outcome_stated) {
+        ExpectResult res{"run completed", ExpectKind::Outcome, "completed", run.outcome == Outcome::Completed,
+                         fmt::format("outcome: {}", outcome_name(run.outcome)), true};
+        out.push_back(std::move(res));
+    }
+    return out;
+}
+
+}  // namespace simrun

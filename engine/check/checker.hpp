@@ -1,0 +1,43 @@
+// Checks a run's expectations: `always` at every event of the merged stream
+// (over the state the events show), `final` over the kernel's final state,
+// `outcome` over how the run ended. Reads events, never processes.
+#pragma once
+
+#include "check/evaluator.hpp"
+#include "plan/plan.hpp"
+#include "run/run_result.hpp"
+#include "trace/event_sink.hpp"
+
+#include <string>
+#include <vector>
+
+namespace simrun {
+
+struct ExpectResult {
+    std::string name;
+    ExpectKind kind{};
+    std::string text;    // the expression or outcome as written
+    bool passed = false;
+    std::string detail;  // values read, or where an `always` first broke
+    bool implicit = false;  // the default "run completed" check
+};
+
+class Checker : public EventSink {
+public:
+    explicit Checker(const Plan& plan);
+    void on_event(const Record& r, std::string_view payload) override;
+    // Results for every expectation, plus the implicit outcome check when the
+    // scenario states no outcome of its own.
+    std::vector<ExpectResult> finish(const RunResult& run);
+
+private:
+    const Plan& plan_;
+    std::vector<std::int64_t> cells_;
+    std::vector<int> sems_;
+    std::vector<int> status_;
+    std::vector<std::string> broken_;  // per expectation: first violation ("" = none yet)
+    std::uint64_t t0_ = 0;
+    std::uint64_t events_ = 0;
+};
+
+}  // namespace simrun

@@ -1,0 +1,109 @@
+#include "check/evaluator.hpp"
+
+#include "plan/plan.hpp"
+
+#include <fmt/format.h>
+#include <sys/wait.h>
+
+#include <set>
+
+namespace simrun {
+namespace {
+
+std::int64_t exit_value(int status) {
+    if (status < 0 || !WIFEXITED(status)) return -1;
+    return WEXITSTATUS(status);
+}
+
+std::int64_t signal_value(int status) { return status >= 0 && WIFSIGNALED(status) ? WTERMSIG(status) : 0; }
+
+struct Eval {
+    const ExprTree& t;
+    const ValueView& v;
+    std::string& error;
+
+    std::optional<std::int64_t> at(int i) {
+        const ExprNode& n = t.nodes[i];
+        switch (n.op) {
+            case ExprOp::Int: return n.value;
+            case ExprOp::Ref: return n.ref == RefKind::SemMember ? (*v.sems)[n.slot] : (*v.cells)[n.slot];
+            case ExprOp::Exit: return exit_value((*v.wait_status)[n.slot]);
+            case ExprOp::Signal: return signal_value((*v.wait_status)[n.slot]);
+            case ExprOp::Neg: return unary(n, [](std::int64_t a) { return -a; });
+            case ExprOp::Not: return unary(n, [](std::int64_t a) -> std::int64_t { return !a; });
+            case ExprOp::And: {
+                auto a = at(n.lhs);
+                if (!a || !*a) return a ? std::optional<std::int64_t>(0) : a;
+                auto b = at(n.rhs);
+                return b ? std::optional<std::int64_t>(*b != 0) : b;
+            }
+            case ExprOp::Or: {
+                auto a = at(n.lhs);
+                if (!a || *a) return a ? std::optional<std::int64_t>(1) : a;
+                auto b = at(n.rhs);
+                return b ? std::optional<std::int64_t>(*b != 0) : b;
+            }
+            default: break;
+        }
+        auto a = at(n.lhs), b = at(n.rhs);
+        if (!a || !b) return std::nullopt;
+        // Wrapping arithmetic: defined behaviour whatever a scenario computes.
+        auto wrap = [](unsigned long long x) { return static_cast<std::int64_t>(x); };
+        auto ua = static_cast<unsigned long long>(*a), ub = static_cast<unsigned long long>(*b);
+        switch (n.op) {
+            case ExprOp::Add: return wrap(ua + ub);
+            case ExprOp::Sub: return wrap(ua - ub);
+            case ExprOp::Mul: return wrap(ua * ub);
+            case ExprOp::Div:
+            case ExprOp::Mod:
+                if (*b == 0) return error = "division by zero", std::nullopt;
+                if (*a == INT64_MIN && *b == -1) return n.op == ExprOp::Div ? *a : 0;
+                return n.op == ExprOp::Div ? *a / *b : *a % *b;
+            case ExprOp::Lt: return *a < *b;
+            case ExprOp::Le: return *a <= *b;
+            case ExprOp::Gt: return *a > *b;
+            case ExprOp::Ge: return *a >= *b;
+            case ExprOp::Eq: return *a == *b;
+            case ExprOp::Ne: return *a != *b;
+            default: return std::nullopt;
+        }
+    }
+
+    template <typename F>
+    std::optional<std::int64_t> unary(const ExprNode& n, F f) {
+        auto a = at(n.lhs);
+        if (!a) return a;
+        if (n.op == ExprOp::Neg && *a == INT64_MIN) return *a;
+        return f(*a);
+    }
+};
+
+}  // namespace
+
+std::optional<std::int64_t> eval_expr(const ExprTree& t, const ValueView& v, std::string& error) {
+    return Eval{t, v, error}.at(t.root);
+}
+
+std::string explain_values(const Plan& plan, const ExprTree& t, const ValueView& v) {
+    std::string out;
+    std::set<std::string> seen;
+    for (const auto& n : t.nodes) {
+        std::string item;
+        if (n.op == ExprOp::Ref && n.ref == RefKind::SemMember)
+            item = fmt::format("{} = {}", plan.sem_label(n.slot), (*v.sems)[n.slot]);
+        else if (n.op == ExprOp::Ref)
+            item = fmt::format("{} = {}", plan.cell_label(n.slot), (*v.cells)[n.slot]);
+        else if (n.op == ExprOp::Exit)
+            item = fmt::format("exit({}) = {}", plan.processes[n.slot].name, exit_value((*v.wait_status)[n.slot]));
+        else if (n.op == ExprOp::Signal)
+            item = fmt::format("signal({}) = {}", plan.processes[n.slot].name, signal_value((*v.wait_status)[n.slot]));
+        else
+            continue;
+        if (!seen.insert(item).second) continue;
+        if (!out.empty()) out += ", ";
+        out += item;
+    }
+    return out;
+}
+
+}  // namespace simrun

@@ -1,0 +1,28 @@
+// Evaluates a resolved expectation expression over a set of values.
+#pragma once
+
+#include "scenario/expr.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace simrun {
+
+struct Plan;
+
+// The values an expression may read, by flat index (see Plan).
+struct ValueView {
+    const std::vector<std::int64_t>* cells;
+    const std::vector<int>* sems;
+    const std::vector<int>* wait_status;  // per process; -1 = not exited
+};
+
+// Booleans are 1 and 0. nullopt (with error set) on division by zero.
+std::optional<std::int64_t> eval_expr(const ExprTree& t, const ValueView& v, std::string& error);
+
+// "buf.count = 6, slots.empty = 0": the values the expression read.
+std::string explain_values(const Plan& plan, const ExprTree& t, const ValueView& v);
+
+}  // namespace simrun

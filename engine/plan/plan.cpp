@@ -1,0 +1,80 @@
+#include "plan/plan.hpp"
+
+#include <algorithm>
+
+namespace simrun {
+
+bool Plan::uses(int p, int pipe, bool write) const {
+    const auto& ends = write ? pipes[pipe].writers : pipes[pipe].readers;
+    return std::find(ends.begin(), ends.end(), p) != ends.end();
+}
+
+bool Plan::subtree_uses(int p, int pipe, bool write) const {
+    if (uses(p, pipe, write)) return true;
+    for (int c : processes[p].children)
+        if (subtree_uses(c, pipe, write)) return true;
+    return false;
+}
+
+std::string Plan::sem_label(int flat) const {
+    for (const auto& s : sems)
+        if (flat >= s.first_value && flat < s.first_value + static_cast<int>(s.members.size()))
+            return s.name + "." + s.members[flat - s.first_value];
+    return "?";
+}
+
+std::string Plan::cell_label(int flat) const {
+    for (const auto& s : shms) {
+        if (flat < static_cast<int>(s.first_slot) || flat >= static_cast<int>(s.first_slot + s.slots)) continue;
+        std::uint32_t slot = flat - s.first_slot;
+        for (const auto& c : s.cells) {
+            if (slot < c.offset || slot >= c.offset + c.length) continue;
+            std::string label = s.name + "." + c.name;
+            if (c.is_array) label += "[" + std::to_string(slot - c.offset) + "]";
+            return label;
+        }
+    }
+    return "?";
+}
+
+}  // namespace simrun
+
+namespace simrun {
+
+const char* op_verb(const Plan& plan, const Op& op) {
+    switch (op.kind) {
+        case OpKind::Semop:
+            if (op.count == 1 && plan.sem_terms[op.first].delta < 0) return "P";
+            if (op.count == 1 && plan.sem_terms[op.first].delta > 0) return "V";
+            return "semop";
+        case OpKind::ShmLoad: return "load";
+        case OpKind::ShmStore: return "store";
+        case OpKind::ShmAdd: return "add";
+        case OpKind::PipeWrite: return "write";
+        case OpKind::PipeRead: return "read";
+        case OpKind::PipeClose: return "close";
+        case OpKind::Sleep: return "sleep";
+        case OpKind::Print: return "print";
+        case OpKind::Exit: return "exit";
+    }
+    return "?";
+}
+
+std::string op_target(const Plan& plan, const Op& op) {
+    switch (op.kind) {
+        case OpKind::Semop: {
+            const auto& set = plan.sems[op.object];
+            if (op.count == 1) return set.name + "." + set.members[plan.sem_terms[op.first].member];
+            return set.name;
+        }
+        case OpKind::ShmLoad:
+        case OpKind::ShmStore:
+        case OpKind::ShmAdd: return plan.cell_label(static_cast<int>(plan.shms[op.object].first_slot + op.slot));
+        case OpKind::PipeWrite:
+        case OpKind::PipeRead:
+        case OpKind::PipeClose: return plan.pipes[op.object].name;
+        default: return "";
+    }
+}
+
+}  // namespace simrun

@@ -1,0 +1,121 @@
+// The resolved scenario: every name turned into an index, replicas expanded,
+// the fork tree and the pipe-end ownership computed, scripts compiled into a
+// flat vector of Ops. Built before any fork; after fork it is read-only, so
+// the agent interprets it with no parsing and no allocation.
+#pragma once
+
+#include "scenario/model.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace simrun {
+
+struct PlanSemSet {
+    std::string name;
+    std::vector<std::string> members;
+    std::vector<int> initial;
+    bool undo = false;
+    int first_value = 0;  // index of member 0 in the flat list of all semaphores
+};
+
+struct PlanCell {
+    std::string name;
+    std::uint32_t offset = 0;  // in 8-byte slots from the segment start
+    std::uint32_t length = 1;  // 1 for a scalar
+    bool is_array = false;
+};
+
+struct PlanShm {
+    std::string name;
+    std::vector<PlanCell> cells;
+    std::uint32_t slots = 0;       // segment size in 8-byte cells
+    std::uint32_t first_slot = 0;  // index of slot 0 in the flat list of all cells
+    std::vector<std::int64_t> initial;  // per slot
+};
+
+// An anonymous pipe. Declared pipes join two scenario processes; stdio
+// pipes join an exec'd process and the supervisor (kSupervisor).
+enum class PipeRole : std::uint8_t { Declared, Stdin, Stdout };
+constexpr int kSupervisor = -1;
+
+struct PlanPipe {
+    std::string name;
+    PipeRole role = PipeRole::Declared;
+    std::vector<int> writers;  // process indices (or kSupervisor)
+    std::vector<int> readers;
+};
+
+enum OpFlag : std::uint8_t {
+    kOpUndo = 1,
+    kOpNoWait = 2,
+    kOpAtomic = 4,
+    kOpReadAll = 8,
+};
+
+struct SemTerm {
+    std::uint16_t member;
+    std::int16_t delta;
+};
+
+// One op of a compiled script. Plain data; text lives in Plan::texts.
+struct Op {
+    OpKind kind{};
+    std::uint8_t flags = 0;
+    std::uint16_t object = 0;    // sem set, shm segment or pipe index
+    std::uint32_t slot = 0;      // shm: slot within the segment
+    std::int64_t value = 0;      // amount, exit code, read size, sleep ns
+    std::uint32_t first = 0;     // Semop: first SemTerm; Write/Print: text index
+    std::uint32_t count = 0;     // Semop: number of terms
+};
+
+struct PlanProcess {
+    std::string name;  // "producer#1", or "producer" when count = 1
+    int decl = 0;      // index into ScenarioDecl::processes
+    int replica = 0;
+    int parent = kSupervisor;
+    std::vector<int> children;
+    std::uint32_t first_op = 0, op_count = 0;
+    std::int64_t repeat = 1;
+    std::vector<std::string> argv;  // exec'd program; empty for scripted
+    std::optional<std::string> stdin_text;
+    int stdin_pipe = -1, stdout_pipe = -1;
+    bool is_exec() const { return !argv.empty(); }
+};
+
+struct Plan {
+    std::string path, name, description;
+    std::int64_t timeout_ns = 0;
+    std::vector<PlanSemSet> sems;
+    std::vector<PlanShm> shms;
+    std::vector<PlanPipe> pipes;
+    std::vector<PlanProcess> processes;
+    std::vector<Op> ops;
+    std::vector<std::string> op_text;  // parallel to ops: the op as written
+    std::vector<SemTerm> sem_terms;
+    std::vector<std::string> texts;    // payloads of write and print
+    std::vector<ExpectDecl> expects;   // expressions resolved
+    int sem_values = 0;                // flat count of all semaphores
+    int cell_slots = 0;                // flat count of all shm slots
+
+    // Does process p or one of its descendants use pipe end (pipe, write)?
+    bool subtree_uses(int p, int pipe, bool write) const;
+    bool uses(int p, int pipe, bool write) const;
+    // "slots.empty" for a flat semaphore index, "buf.items[2]" for a cell slot.
+    std::string sem_label(int flat) const;
+    std::string cell_label(int flat) const;
+};
+
+}  // namespace simrun
+
+namespace simrun {
+
+// The op's verb as the trace names it: P, V, semop, load, store, add, write,
+// read, close, sleep, print, exit.
+const char* op_verb(const Plan& plan, const Op& op);
+// "slots.empty", "buf.items[2]", "data" (pipe), or "" for ops on no object.
+std::string op_target(const Plan& plan, const Op& op);
+
+}  // namespace simrun

@@ -1,0 +1,365 @@
+#include "plan/planner.hpp"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <set>
+
+namespace simrun {
+namespace {
+
+struct Failure {
+    Diagnostic d;
+};
+[[noreturn]] void fail(SourcePos pos, std::string message) { throw Failure{{pos, std::move(message)}}; }
+
+class Planner {
+public:
+    explicit Planner(const ScenarioDecl& d) : d_(d) {}
+
+    Plan run() {
+        p_.path = d_.path, p_.name = d_.name, p_.description = d_.description, p_.timeout_ns = d_.timeout_ns;
+        objects();
+        processes();
+        fork_tree();
+        pipes();
+        scripts();
+        expectations();
+        return std::move(p_);
+    }
+
+private:
+    // ---- objects -------------------------------------------------------
+    void claim_name(const std::string& name, SourcePos pos, const char* kind) {
+        auto [it, fresh] = object_kind_.emplace(name, kind);
+        if (!fresh) fail(pos, fmt::format("duplicate object name '{}' (already a {})", name, it->second));
+    }
+
+    void objects() {
+        for (const auto& s : d_.sems) {
+            claim_name(s.name, s.pos, "semaphore set");
+            PlanSemSet ps{s.name, {}, {}, s.undo, p_.sem_values};
+            std::set<std::string> seen;
+            for (const auto& m : s.members) {
+                ps.members.push_back(m.name);
+                ps.initial.push_back(static_cast<int>(m.initial));
+            }
+            p_.sem_values += static_cast<int>(s.members.size());
+            sem_index_[s.name] = static_cast<int>(p_.sems.size());
+            p_.sems.push_back(std::move(ps));
+        }
+        for (const auto& s : d_.shms) {
+            claim_name(s.name, s.pos, "shared memory segment");
+            PlanShm ps{s.name, {}, 0, static_cast<std::uint32_t>(p_.cell_slots), {}};
+            for (const auto& c : s.cells) {
+                ps.cells.push_back({c.name, ps.slots, static_cast<std::uint32_t>(c.initial.size()), c.is_array});
+                ps.slots += static_cast<std::uint32_t>(c.initial.size());
+                ps.initial.insert(ps.initial.end(), c.initial.begin(), c.initial.end());
+            }
+            p_.cell_slots += static_cast<int>(ps.slots);
+            shm_index_[s.name] = static_cast<int>(p_.shms.size());
+            p_.shms.push_back(std::move(ps));
+        }
+        for (const auto& pd : d_.pipes) claim_name(pd.name, pd.pos, "pipe");
+    }
+
+    // ---- processes -----------------------------------------------------
+    void processes() {
+        std::map<std::string, SourcePos> seen;
+        for (std::size_t i = 0; i < d_.processes.size(); ++i) {
+            const auto& pd = d_.processes[i];
+            if (auto [it, fresh] = seen.emplace(pd.name, pd.pos); !fresh)
+                fail(pd.pos, fmt::format("duplicate process name '{}' (first declared on line {})", pd.name, it->second.line));
+            base_names_.push_back(pd.name);
+            first_replica_.push_back(static_cast<int>(p_.processes.size()));
+            for (int r = 0; r < pd.count; ++r) {
+                PlanProcess pp;
+                pp.name = pd.count == 1 ? pd.name : fmt::format("{}#{}", pd.name, r);
+                pp.decl = static_cast<int>(i), pp.replica = r, pp.repeat = pd.repeat;
+                pp.argv = pd.exec, pp.stdin_text = pd.stdin_text;
+                p_.processes.push_back(std::move(pp));
+            }
+        }
+    }
+
+    // "producer" = every replica; "producer#1" = one.
+    std::vector<int> find_processes(const std::string& name, SourcePos pos, const char* role) {
+        auto hash = name.find('#');
+        std::string base = name.substr(0, hash);
+        int decl = -1;
+        for (std::size_t i = 0; i < base_names_.size(); ++i)
+            if (base_names_[i] == base) decl = static_cast<int>(i);
+        if (decl < 0) fail(pos, fmt::format("unknown process '{}' as {}{}", base, role, did_you_mean_suffix(base, base_names_)));
+        int first = first_replica_[decl];
+        int count = static_cast<int>(d_.processes[decl].count);
+        if (hash == std::string::npos) {
+            std::vector<int> all(count);
+            for (int r = 0; r < count; ++r) all[r] = first + r;
+            return all;
+        }
+        std::string digits = name.substr(hash + 1);
+        if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 4 ||
+            std::stoi(digits) >= count)
+            fail(pos, fmt::format("process '{}' has replicas #0 to #{}; '{}' is not one of them", base, count - 1, name));
+        return {first + std::stoi(digits)};
+    }
+
+    void fork_tree() {
+        for (std::size_t i = 0; i < d_.processes.size(); ++i) {
+            const auto& pd = d_.processes[i];
+            if (!pd.parent) continue;
+            auto parents = find_processes(pd.parent->name, pd.parent->pos, "parent");
+            if (parents.size() != 1)
+                fail(pd.parent->pos, fmt::format("parent '{}' has {} replicas; name one, e.g. '{}#0'", pd.parent->name,
+                                                 parents.size(), pd.parent->name));
+            int parent = parents[0];
+            if (p_.processes[parent].is_exec())
+                fail(pd.parent->pos, fmt::format("parent '{}' is an exec'd program; only scripted processes fork declared children",
+                                                 pd.parent->name));
+            for (int r = 0; r < pd.count; ++r) {
+                int child = first_replica_[i] + r;
+                p_.processes[child].parent = parent;
+                p_.processes[parent].children.push_back(child);
+            }
+        }
+        // A cycle means some process never reaches the supervisor by parents.
+        for (std::size_t i = 0; i < p_.processes.size(); ++i) {
+            int at = static_cast<int>(i);
+            for (std::size_t steps = 0; at != kSupervisor; ++steps) {
+                if (steps > p_.processes.size()) {
+                    const auto& pd = d_.processes[p_.processes[i].decl];
+                    fail(pd.parent->pos, fmt::format("the fork tree has a cycle through process '{}'", pd.name));
+                }
+                at = p_.processes[at].parent;
+            }
+        }
+    }
+
+    // ---- pipes ---------------------------------------------------------
+    void pipes() {
+        for (const auto& pd : d_.pipes) {
+            PlanPipe pp{pd.name, PipeRole::Declared, find_processes(pd.writer.name, pd.writer.pos, "writer"),
+                        find_processes(pd.reader.name, pd.reader.pos, "reader")};
+            for (int w : pp.writers)
+                if (p_.processes[w].is_exec())
+                    fail(pd.writer.pos, "pipe ends of exec'd programs are not supported yet; use a scripted process");
+            for (int r : pp.readers)
+                if (p_.processes[r].is_exec())
+                    fail(pd.reader.pos, "pipe ends of exec'd programs are not supported yet; use a scripted process");
+            pipe_index_[pd.name] = static_cast<int>(p_.pipes.size());
+            pipe_decl_.push_back(&pd);
+            p_.pipes.push_back(std::move(pp));
+        }
+        for (std::size_t i = 0; i < p_.processes.size(); ++i) {
+            auto& pp = p_.processes[i];
+            if (!pp.is_exec()) continue;
+            int me = static_cast<int>(i);
+            if (pp.stdin_text) {
+                pp.stdin_pipe = static_cast<int>(p_.pipes.size());
+                p_.pipes.push_back({pp.name + ".stdin", PipeRole::Stdin, {kSupervisor}, {me}});
+            }
+            pp.stdout_pipe = static_cast<int>(p_.pipes.size());
+            p_.pipes.push_back({pp.name + ".stdout", PipeRole::Stdout, {me}, {kSupervisor}});
+        }
+    }
+
+    // ---- scripts -------------------------------------------------------
+    std::vector<std::string> all_object_names() const {
+        std::vector<std::string> names;
+        for (const auto& [n, k] : object_kind_) names.push_back(n);
+        return names;
+    }
+
+    [[noreturn]] void unknown_object(const RefDecl& ref, SourcePos at, const char* want) {
+        auto it = object_kind_.find(ref.object);
+        if (it != object_kind_.end())
+            fail(at, fmt::format("'{}' is a {}, not a {}", ref.object, it->second, want));
+        fail(at, fmt::format("unknown {} '{}'{}", want, ref.object, did_you_mean_suffix(ref.object, all_object_names())));
+    }
+
+    SemTerm resolve_sem(const RefDecl& ref, SourcePos op_pos, int& set) {
+        SourcePos at = pos_in_string(op_pos, ref.offset);
+        auto it = sem_index_.find(ref.object);
+        if (it == sem_index_.end()) unknown_object(ref, at, "semaphore set");
+        if (set >= 0 && set != it->second)
+            fail(at, fmt::format("one semop works on one set; '{}' is not in set '{}'", ref.object, p_.sems[set].name));
+        set = it->second;
+        const auto& s = p_.sems[set];
+        if (ref.index) fail(at, "semaphores take no [index]; name the member");
+        for (std::size_t m = 0; m < s.members.size(); ++m)
+            if (s.members[m] == ref.member) return {static_cast<std::uint16_t>(m), 0};
+        std::vector<std::string> full;
+        for (const auto& m : s.members) full.push_back(s.name + "." + m);
+        fail(at, fmt::format("unknown semaphore '{}.{}'{}", ref.object, ref.member,
+                             did_you_mean_suffix(ref.object + "." + ref.member, full)));
+    }
+
+    // Returns (segment, slot within segment).
+    std::pair<int, std::uint32_t> resolve_cell(const RefDecl& ref, SourcePos at) {
+        auto it = shm_index_.find(ref.object);
+        if (it == shm_index_.end()) unknown_object(ref, at, "shared memory segment");
+        const auto& s = p_.shms[it->second];
+        for (const auto& c : s.cells) {
+            if (c.name != ref.member) continue;
+            if (c.is_array && !ref.index)
+                fail(at, fmt::format("'{}.{}' is an array of {}; give an index, e.g. {}.{}[0]", s.name, c.name, c.length, s.name, c.name));
+            if (!c.is_array && ref.index) fail(at, fmt::format("'{}.{}' is not an array", s.name, c.name));
+            std::int64_t idx = ref.index.value_or(0);
+            if (idx >= c.length)
+                fail(at, fmt::format("index {} is out of range for '{}.{}' (length {})", idx, s.name, c.name, c.length));
+            return {it->second, c.offset + static_cast<std::uint32_t>(idx)};
+        }
+        std::vector<std::string> full;
+        for (const auto& c : s.cells) full.push_back(s.name + "." + c.name);
+        fail(at, fmt::format("unknown cell '{}.{}'{}", ref.object, ref.member, did_you_mean_suffix(ref.object + "." + ref.member, full)));
+    }
+
+    int resolve_pipe(const RefDecl& ref, SourcePos at, int decl, bool need_write, bool need_read) {
+        auto it = pipe_index_.find(ref.object);
+        if (it == pipe_index_.end()) unknown_object(ref, at, "pipe");
+        const auto& pd = *pipe_decl_[it->second];
+        for (int r = 0; r < d_.processes[decl].count; ++r) {
+            int me = first_replica_[decl] + r;
+            bool w = p_.uses(me, it->second, true), rd = p_.uses(me, it->second, false);
+            const std::string& who = p_.processes[me].name;
+            if (need_write && !w)
+                fail(at, fmt::format("process '{}' does not hold the write end of pipe '{}' (its writer is '{}')", who, pd.name, pd.writer.name));
+            if (need_read && !rd)
+                fail(at, fmt::format("process '{}' does not hold the read end of pipe '{}' (its reader is '{}')", who, pd.name, pd.reader.name));
+            if (!need_write && !need_read && !w && !rd)
+                fail(at, fmt::format("process '{}' holds no end of pipe '{}'", who, pd.name));
+        }
+        return it->second;
+    }
+
+    Op compile(const OpDecl& od, int decl) {
+        Op op;
+        op.kind = od.kind;
+        SourcePos at = pos_in_string(od.pos, od.target.offset);
+        switch (od.kind) {
+            case OpKind::Semop: {
+                int set = -1;
+                op.first = static_cast<std::uint32_t>(p_.sem_terms.size());
+                for (const auto& t : od.sems) {
+                    SemTerm term = resolve_sem(t.ref, od.pos, set);
+                    term.delta = static_cast<std::int16_t>(t.delta);
+                    p_.sem_terms.push_back(term);
+                }
+                if (od.sems.size() > 32) fail(od.pos, "a semop takes at most 32 members");
+                op.count = static_cast<std::uint32_t>(od.sems.size());
+                op.object = static_cast<std::uint16_t>(set);
+                if (od.undo.value_or(p_.sems[set].undo)) op.flags |= kOpUndo;
+                if (od.nowait) op.flags |= kOpNoWait;
+                break;
+            }
+            case OpKind::ShmLoad:
+            case OpKind::ShmStore:
+            case OpKind::ShmAdd: {
+                auto [seg, slot] = resolve_cell(od.target, at);
+                op.object = static_cast<std::uint16_t>(seg), op.slot = slot, op.value = od.value;
+                if (od.atomic) op.flags |= kOpAtomic;
+                break;
+            }
+            case OpKind::PipeWrite:
+                op.object = static_cast<std::uint16_t>(resolve_pipe(od.target, at, decl, true, false));
+                op.first = text(od.data);
+                break;
+            case OpKind::PipeRead:
+                op.object = static_cast<std::uint16_t>(resolve_pipe(od.target, at, decl, false, true));
+                op.value = od.value;
+                if (od.read_all) op.flags |= kOpReadAll;
+                break;
+            case OpKind::PipeClose:
+                op.object = static_cast<std::uint16_t>(resolve_pipe(od.target, at, decl, false, false));
+                break;
+            case OpKind::Sleep: op.value = od.sleep_ns; break;
+            case OpKind::Print: op.first = text(od.data); break;
+            case OpKind::Exit: op.value = od.value; break;
+        }
+        return op;
+    }
+
+    std::uint32_t text(const std::string& s) {
+        p_.texts.push_back(s);
+        return static_cast<std::uint32_t>(p_.texts.size() - 1);
+    }
+
+    void scripts() {
+        // Replicas share one compiled script.
+        for (std::size_t i = 0; i < d_.processes.size(); ++i) {
+            auto first = static_cast<std::uint32_t>(p_.ops.size());
+            for (const auto& od : d_.processes[i].run) {
+                p_.ops.push_back(compile(od, static_cast<int>(i)));
+                p_.op_text.push_back(od.text);
+            }
+            auto count = static_cast<std::uint32_t>(p_.ops.size()) - first;
+            for (int r = 0; r < d_.processes[i].count; ++r)
+                p_.processes[first_replica_[i] + r].first_op = first, p_.processes[first_replica_[i] + r].op_count = count;
+        }
+    }
+
+    // ---- expectations --------------------------------------------------
+    void expectations() {
+        for (auto e : d_.expects) {
+            for (auto& n : e.expr.nodes) {
+                SourcePos at = pos_in_string(e.text_pos, n.offset);
+                if (n.op == ExprOp::Exit || n.op == ExprOp::Signal) {
+                    auto procs = find_processes(n.object, at, "in the expression");
+                    if (procs.size() != 1)
+                        fail(at, fmt::format("'{}' has {} replicas; name one, e.g. {}#0", n.object, procs.size(), n.object));
+                    n.ref = RefKind::Process, n.slot = procs[0];
+                } else if (n.op == ExprOp::Ref) {
+                    RefDecl ref{n.object, n.member, n.indexed ? std::optional(n.index) : std::nullopt, n.offset};
+                    if (sem_index_.count(n.object)) {
+                        int set = -1;
+                        SemTerm t = resolve_sem(ref, e.text_pos, set);
+                        n.ref = RefKind::SemMember, n.slot = p_.sems[set].first_value + t.member;
+                    } else if (shm_index_.count(n.object)) {
+                        auto [seg, slot] = resolve_cell(ref, at);
+                        n.ref = RefKind::ShmCell, n.slot = static_cast<int>(p_.shms[seg].first_slot + slot);
+                    } else {
+                        fail(at, fmt::format("unknown object '{}' (expressions read shm cells and semaphores){}", n.object,
+                                             did_you_mean_suffix(n.object, all_object_names())));
+                    }
+                }
+            }
+            p_.expects.push_back(std::move(e));
+        }
+    }
+
+    const ScenarioDecl& d_;
+    Plan p_;
+    std::map<std::string, const char*> object_kind_;
+    std::map<std::string, int> sem_index_, shm_index_, pipe_index_;
+    std::vector<const PipeDecl*> pipe_decl_;
+    std::vector<std::string> base_names_;
+    std::vector<int> first_replica_;
+};
+
+}  // namespace
+
+Result<Plan, Diagnostic> make_plan(const ScenarioDecl& decl) {
+    try {
+        return Planner(decl).run();
+    } catch (const Failure& f) {
+        return f.d;
+    }
+}
+
+}  // namespace simrun
+
+#include "scenario/scenario_reader.hpp"
+
+namespace simrun {
+
+Result<Plan, std::string> load_plan(const std::string& path) {
+    auto source = read_source_file(path);
+    if (!source) return render_diagnostic(path, "", source.error());
+    auto decl = read_scenario(path, source.value());
+    if (!decl) return render_diagnostic(path, source.value(), decl.error());
+    auto plan = make_plan(decl.value());
+    if (!plan) return render_diagnostic(path, source.value(), plan.error());
+    return std::move(plan.value());
+}
+
+}  // namespace simrun

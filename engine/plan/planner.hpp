@@ -1,0 +1,20 @@
+// The plan stage: ScenarioDecl -> Plan, resolving every name. Errors are
+// positioned (unknown object with did-you-mean, bad fork tree, pipe misuse).
+#pragma once
+
+#include "plan/plan.hpp"
+#include "util/error.hpp"
+
+namespace simrun {
+
+Result<Plan, Diagnostic> make_plan(const ScenarioDecl& decl);
+
+}  // namespace simrun
+
+namespace simrun {
+
+// Reads, validates and plans a scenario file. On failure: the rendered
+// diagnostic ("path:line:col: error: ...", the line, a caret).
+Result<Plan, std::string> load_plan(const std::string& path);
+
+}  // namespace simrun

@@ -1,0 +1,151 @@
+#include "report/timeline.hpp"
+
+#include "trace/jsonl_writer.hpp"
+#include "util/duration.hpp"
+
+#include <fmt/format.h>
+
+#include <cstring>
+
+namespace simrun {
+namespace {
+
+std::size_t display_width(std::string_view s) {
+    std::size_t w = 0;
+    for (unsigned char c : s) w += (c & 0xC0) != 0x80;  // count code points, not bytes
+    return w;
+}
+
+std::string fit(std::string s, std::size_t width) {
+    if (display_width(s) <= width) return s + std::string(width - display_width(s), ' ');
+    std::string out;
+    std::size_t w = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        unsigned char c = static_cast<unsigned char>(s[i]);
+        if ((c & 0xC0) != 0x80 && ++w > width - 1) break;
+        out += s[i];
+    }
+    return out + "…";
+}
+
+std::string printable(std::string_view s, std::size_t max) {
+    std::string out;
+    for (char c : s.substr(0, max)) {
+        if (c == '\n') out += "\\n";
+        else if (static_cast<unsigned char>(c) < 0x20) out += '?';
+        else out += c;
+    }
+    if (s.size() > max) out += "…";
+    return out;
+}
+
+const char* errname(int err) { return strerrorname_np(err) ? strerrorname_np(err) : "?"; }
+
+}  // namespace
+
+std::string describe_event(const Plan& plan, const Record& r, std::string_view payload) {
+    switch (r.kind) {
+        case EventKind::Spawn:
+            return r.e.pid > 0 ? fmt::format("spawned (pid {})", r.e.pid) : fmt::format("fork failed: {}", errname(r.e.err));
+        case EventKind::Exec: return fmt::format("exec {}", plan.processes[r.proc].argv[0]);
+        case EventKind::ExecFailed: return fmt::format("exec failed: {}", errname(r.e.err));
+        case EventKind::Exit: return describe_wait_status(static_cast<int>(r.e.arg));
+        case EventKind::Output: return fmt::format("stdout \"{}\"", printable(payload, 40));
+        case EventKind::Block:
+        case EventKind::Op: break;
+        default: return "";
+    }
+    const Op& op = plan.ops[r.e.op];
+    std::string target = op_target(plan, op);
+    std::string verb = op_verb(plan, op);
+    if (r.kind == EventKind::Block) {
+        if (r.flags & kRecValue) return fmt::format("{} {} ⏸ ({})", verb, target, r.e.value);
+        return fmt::format("{} {} ⏸", verb, target);
+    }
+    if (r.e.err) return fmt::format("{} {} ✘ {}", verb, target, errname(r.e.err));
+    std::string woke = (r.flags & kRecBlocked) ? " (woke)" : "";
+    switch (op.kind) {
+        case OpKind::Semop:
+            if (r.flags & kRecValue) return fmt::format("{} {} → {}{}", verb, target, r.e.value, woke);
+            return fmt::format("{}{}", plan.op_text[r.e.op], woke);
+        case OpKind::ShmLoad: return fmt::format("load {} = {}", target, r.e.value);
+        case OpKind::ShmStore: return fmt::format("{} = {}", target, r.e.value);
+        case OpKind::ShmAdd:
+            if (r.flags & kRecLoadStep) return fmt::format("{} read {}", target, r.e.value);
+            if (r.flags & kRecStoreStep) return fmt::format("{} ← {}", target, r.e.value);
+            return fmt::format("{} {}= {} → {}", target, op.value < 0 ? '-' : '+', op.value < 0 ? -op.value : op.value, r.e.value);
+        case OpKind::PipeWrite: return fmt::format("write {} {} B{}", target, r.e.result, woke);
+        case OpKind::PipeRead:
+            if (r.e.result == 0) return fmt::format("read {} EOF{}", target, woke);
+            return fmt::format("read {} \"{}\"{}", target, printable(payload, 24), woke);
+        case OpKind::PipeClose: return fmt::format("close {}", target);
+        case OpKind::Sleep: return fmt::format("slept {}", format_duration_ns(op.value));
+        case OpKind::Print: return fmt::format("“{}”", printable(plan.texts[op.first], 60));
+        case OpKind::Exit: return fmt::format("exit {}", op.value);
+    }
+    return "";
+}
+
+Timeline::Timeline(const Plan& plan, std::uint64_t t0, TerminalStyle style, std::FILE* out)
+    : plan_(plan), t0_(t0), style_(style), out_(out), columns_(plan.processes.size() <= 4) {
+    for (const auto& p : plan.processes) width_ = std::max(width_, display_width(p.name) + 2);
+}
+
+void Timeline::header(const RunResult& run) {
+    std::string title = plan_.name + (plan_.description.empty() ? "" : " — " + plan_.description);
+    fmt::print(out_, "{}{}\n", title, run.sandboxed ? "" : "   (no sandbox)");
+    if (style_.max_events == 0) return;
+    if (columns_) {
+        std::string h = "  t(ms)  ";
+        for (const auto& p : plan_.processes) h += fit(p.name, width_);
+        while (!h.empty() && h.back() == ' ') h.pop_back();
+        fmt::print(out_, "{}\n", h);
+    } else {
+        fmt::print(out_, "  t(ms)  {:<{}} event\n", "process", width_);
+    }
+}
+
+void Timeline::line(std::uint64_t ts, int proc, const std::string& text) {
+    std::string l = fmt::format("{:>7.3f}  ", static_cast<double>(ts - t0_) / 1e6);
+    if (columns_) {
+        l += std::string(width_ * static_cast<std::size_t>(proc), ' ');
+        l += text;
+    } else {
+        l += fit(plan_.processes[proc].name, width_) + text;
+    }
+    fmt::print(out_, "{}\n", l);
+}
+
+void Timeline::on_event(const Record& r, std::string_view payload) {
+    if (r.proc >= plan_.processes.size() || r.kind == EventKind::Data) return;
+    if (shown_ >= style_.max_events) {
+        ++hidden_;
+        return;
+    }
+    std::string text = describe_event(plan_, r, payload);
+    if (text.empty()) return;
+    ++shown_;
+    line(r.ts < t0_ ? t0_ : r.ts, r.proc, text);
+}
+
+void Timeline::summary(const RunResult& run, const std::vector<ExpectResult>& results, const std::string& trace_path) {
+    auto paint = [&](const char* code, const std::string& s) {
+        return style_.color ? fmt::format("\033[{}m{}\033[0m", code, s) : s;
+    };
+    if (hidden_ > 0) fmt::print(out_, "  … {} more events in the trace\n", hidden_);
+    const char* outcome_color = run.outcome == Outcome::Completed ? "1" : "1;31";
+    fmt::print(out_, " outcome: {} in {} · {} processes · {} events\n", paint(outcome_color, outcome_name(run.outcome)),
+               format_duration_ns(static_cast<std::int64_t>(run.t_end - run.t0)), plan_.processes.size(), run.events);
+    for (const auto& d : run.diagnosis) fmt::print(out_, "   {}\n", d);
+    std::size_t name_w = 0;
+    for (const auto& e : results) name_w = std::max(name_w, display_width(e.name));
+    for (const auto& e : results) {
+        const char* kind = e.kind == ExpectKind::Final ? "final" : e.kind == ExpectKind::Always ? "always" : "outcome";
+        std::string mark = e.passed ? paint("32", "✔") : paint("31", "✘");
+        fmt::print(out_, " {} {}  ({} {})\n", mark, e.name + std::string(name_w - display_width(e.name), ' '), kind, e.text);
+        if (!e.passed && !e.detail.empty()) fmt::print(out_, "     {}\n", e.detail);
+    }
+    fmt::print(out_, " trace: {}\n", trace_path);
+}
+
+}  // namespace simrun

@@ -1,0 +1,43 @@
+// The terminal view of a run: a per-process timeline (one column per
+// process when they fit, one line per event otherwise), capped at a number
+// of events, then a summary with the outcome and each expectation ✔/✘.
+#pragma once
+
+#include "check/checker.hpp"
+#include "plan/plan.hpp"
+#include "run/run_result.hpp"
+#include "trace/event_sink.hpp"
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace simrun {
+
+struct TerminalStyle {
+    bool color = false;
+    std::size_t max_events = 80;  // timeline lines to show; the trace has them all
+};
+
+class Timeline : public EventSink {
+public:
+    Timeline(const Plan& plan, std::uint64_t t0, TerminalStyle style, std::FILE* out);
+    void header(const RunResult& run);
+    void on_event(const Record& r, std::string_view payload) override;
+    void summary(const RunResult& run, const std::vector<ExpectResult>& results, const std::string& trace_path);
+
+private:
+    void line(std::uint64_t ts, int proc, const std::string& text);
+    const Plan& plan_;
+    std::uint64_t t0_;
+    TerminalStyle style_;
+    std::FILE* out_;
+    bool columns_;
+    std::size_t width_ = 22;
+    std::size_t shown_ = 0, hidden_ = 0;
+};
+
+// The text of one event as the timeline shows it ("P slots.empty → 4").
+std::string describe_event(const Plan& plan, const Record& r, std::string_view payload);
+
+}  // namespace simrun

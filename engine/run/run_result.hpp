@@ -1,0 +1,33 @@
+// What the run loop hands to the checkers and reports: how the run ended,
+// the final kernel state, and each process's end.
+#pragma once
+
+#include "scenario/model.hpp"
+#include "trace/arena.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace simrun {
+
+struct ProcessEnd {
+    std::int32_t pid = 0;
+    ProcState state = ProcState::Unborn;  // when the run ended, before any kill
+    std::uint32_t op = 0, iter = 0;       // where it was then
+    bool exited = false;                  // reaped (after the end-of-run kill too)
+    int wait_status = 0;
+};
+
+struct RunResult {
+    Outcome outcome = Outcome::Completed;
+    std::uint64_t t0 = 0, t_end = 0;  // CLOCK_MONOTONIC ns
+    bool sandboxed = false;
+    std::vector<std::int64_t> cells;  // final, flat (Plan::cell_slots)
+    std::vector<int> sems;            // final, flat (Plan::sem_values)
+    std::vector<ProcessEnd> procs;
+    std::vector<std::string> diagnosis;  // deadlock: who waits on what; timeout: who was where
+    std::uint64_t events = 0;
+};
+
+}  // namespace simrun

@@ -1,0 +1,454 @@
+#include "run/supervisor.hpp"
+
+#include "agent/agent.hpp"
+#include "check/checker.hpp"
+#include "ipc/pipe.hpp"
+#include "ipc/sem_set.hpp"
+#include "ipc/shm_segment.hpp"
+#include "report/timeline.hpp"
+#include "run/run_result.hpp"
+#include "sandbox/sandbox.hpp"
+#include "spawn/spawner.hpp"
+#include "trace/collector.hpp"
+#include "trace/jsonl_writer.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/sem.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+
+namespace simrun {
+namespace {
+
+constexpr int kExitFailed = 1, kExitInternal = 3, kExitInterrupted = 130;
+
+class Supervisor {
+public:
+    Supervisor(const Plan& plan, const RunOptions& opt, SandboxMode mode) : plan_(plan), opt_(opt), mode_(mode) {}
+
+    int run() {
+        if (auto st = setup(); !st) {
+            fmt::print(stderr, "simrun: error: {}\n", st.error().message);
+            return kExitInternal;
+        }
+        loop();
+        finish_processes();
+        read_final_state();
+        objects_.reset();  // remove every IPC object before reporting
+        return report();
+    }
+
+private:
+    // ---- set-up ----------------------------------------------------------
+    struct Objects {
+        std::vector<SemSet> sems;
+        std::vector<ShmSegment> shms;
+        std::vector<Pipe> pipes;
+    };
+
+    Status setup() {
+        std::error_code ec;
+        out_dir_ = opt_.out_dir + "/" + plan_.name;
+        std::filesystem::create_directories(out_dir_, ec);
+        if (ec) return Error{fmt::format("cannot create {}: {}", out_dir_, ec.message())};
+
+        auto arena = Arena::create(static_cast<std::uint32_t>(plan_.processes.size()), opt_.ring_capacity);
+        if (!arena) return arena.error();
+        arena_.emplace(std::move(arena.value()));
+        wake_ = UniqueFd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+        if (!wake_.valid()) return sys_error("eventfd()");
+        auto collector = Collector::create(*arena_, out_dir_);
+        if (!collector) return collector.error();
+        collector_.emplace(std::move(collector.value()));
+
+        objects_ = std::make_unique<Objects>();
+        for (const auto& s : plan_.sems) {
+            auto set = SemSet::create(s.initial);
+            if (!set) return set.error();
+            objects_->sems.push_back(std::move(set.value()));
+        }
+        for (const auto& s : plan_.shms) {
+            auto seg = ShmSegment::create(s.initial);
+            if (!seg) return seg.error();
+            objects_->shms.push_back(std::move(seg.value()));
+        }
+        for (std::size_t i = 0; i < plan_.pipes.size(); ++i) {
+            auto p = Pipe::create();
+            if (!p) return p.error();
+            objects_->pipes.push_back(std::move(p.value()));
+        }
+        dev_null_ = UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+
+        rt_.plan = &plan_;
+        rt_.arena = &*arena_;
+        rt_.wake_fd = wake_.get();
+        rt_.dev_null = dev_null_.get();
+        for (const auto& s : objects_->sems) rt_.semids.push_back(s.id());
+        for (const auto& s : objects_->shms) rt_.shm.push_back(s.cells());
+        for (const auto& p : objects_->pipes) rt_.pipe_fds.push_back({p.read.get(), p.write.get()});
+        prepare_exec(rt_);
+
+        sigset_t mask;
+        sigemptyset(&mask);
+        for (int s : {SIGCHLD, SIGINT, SIGTERM, SIGHUP}) sigaddset(&mask, s);
+        sigprocmask(SIG_BLOCK, &mask, nullptr);
+        sigfd_ = UniqueFd(signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+        if (!sigfd_.valid()) return sys_error("signalfd()");
+        // The supervisor writes stdin pipes; a reader that quits must not kill it.
+        signal(SIGPIPE, SIG_IGN);
+        return ok_status();
+    }
+
+    // ---- running ---------------------------------------------------------
+    void spawn_all() {
+        ring_ = arena_->writer(arena_->supervisor_ring(), wake_.get());
+        run_.t0 = monotonic_ns();
+        ring_.begin(EventKind::RunStart, kRunProc);
+        ring_.commit();
+        for (std::size_t p = 0; p < plan_.processes.size(); ++p)
+            if (plan_.processes[p].parent == kSupervisor) spawn_process(rt_, static_cast<int>(p), ring_, run_script);
+        // Keep only the supervisor's ends of stdio pipes; the rest belong to the processes.
+        for (std::size_t i = 0; i < plan_.pipes.size(); ++i) {
+            const PlanPipe& pp = plan_.pipes[i];
+            Pipe& pipe = objects_->pipes[i];
+            if (pp.role != PipeRole::Stdout) pipe.read.reset();
+            if (pp.role != PipeRole::Stdin) pipe.write.reset();
+            if (pp.role == PipeRole::Stdout) {
+                fcntl(pipe.read.get(), F_SETFL, O_NONBLOCK);
+                stdout_of_.push_back({pipe.read.get(), pp.writers[0]});
+            }
+            if (pp.role == PipeRole::Stdin) {
+                fcntl(pipe.write.get(), F_SETFL, O_NONBLOCK);
+                stdin_left_.push_back({static_cast<int>(i), *plan_.processes[pp.readers[0]].stdin_text});
+            }
+        }
+    }
+
+    void loop() {
+        spawn_all();
+        const std::uint64_t deadline = run_.t0 + static_cast<std::uint64_t>(plan_.timeout_ns);
+        std::uint64_t next_deadlock_check = 0;
+        for (;;) {
+            std::vector<pollfd> fds{{sigfd_.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
+            for (const auto& s : stdout_of_) fds.push_back({s.fd, POLLIN, 0});
+            for (const auto& s : stdin_left_) fds.push_back({objects_->pipes[s.pipe].write.get(), POLLOUT, 0});
+            ::poll(fds.data(), fds.size(), 10);
+            if (handle_signals()) break;
+            std::uint64_t one;
+            while (::read(wake_.get(), &one, sizeof one) > 0) {
+            }
+            pump_stdio();
+            (void)collector_->drain();
+            if (no_children_) {
+                run_.outcome = Outcome::Completed;
+                break;
+            }
+            std::uint64_t now = monotonic_ns();
+            if (now >= deadline) {
+                run_.outcome = Outcome::Timeout;
+                describe_live("still alive at the timeout");
+                break;
+            }
+            if (now >= next_deadlock_check) {
+                next_deadlock_check = now + 50'000'000;
+                if (deadlocked(now)) {
+                    run_.outcome = Outcome::Deadlock;
+                    break;
+                }
+            }
+        }
+    }
+
+    // True when the run must stop (interrupted).
+    bool handle_signals() {
+        signalfd_siginfo si;
+        bool stop = false;
+        while (::read(sigfd_.get(), &si, sizeof si) == sizeof si) {
+            if (si.ssi_signo == SIGCHLD) continue;
+            run_.outcome = Outcome::Interrupted;
+            describe_live(fmt::format("still alive when simrun was stopped by SIG{}", sigabbrev_np(static_cast<int>(si.ssi_signo))));
+            stop = true;
+        }
+        reap();
+        return stop;
+    }
+
+    void reap() {
+        int status;
+        for (;;) {
+            pid_t pid = waitpid(-1, &status, WNOHANG);
+            if (pid > 0) {
+                record_exit(rt_, ring_, pid, status);
+                continue;
+            }
+            if (pid < 0 && errno == ECHILD) no_children_ = true;
+            return;
+        }
+    }
+
+    void pump_stdio() {
+        char buf[16384];
+        for (auto& s : stdout_of_) {
+            ssize_t n;
+            while ((n = ::read(s.fd, buf, sizeof buf)) > 0) {
+                ring_.begin(EventKind::Output, static_cast<std::uint16_t>(s.proc));
+                ring_.commit();
+                ring_.data(buf, static_cast<std::size_t>(n), static_cast<std::uint16_t>(s.proc));
+            }
+        }
+        for (auto it = stdin_left_.begin(); it != stdin_left_.end();) {
+            UniqueFd& fd = objects_->pipes[it->pipe].write;
+            ssize_t n = it->text.empty() ? 0 : ::write(fd.get(), it->text.data(), it->text.size());
+            if (n > 0) it->text.erase(0, static_cast<std::size_t>(n));
+            if (it->text.empty() || (n < 0 && errno != EAGAIN)) {
+                fd.reset();  // EOF for the program's stdin
+                it = stdin_left_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+
+    // ---- deadlock ----------------------------------------------------------
+    // Could the semop this process is blocked in proceed with today's values?
+    bool could_proceed(std::uint32_t op_index) const {
+        const Op& op = plan_.ops[op_index];
+        for (std::uint32_t i = 0; i < op.count; ++i) {
+            const SemTerm& t = plan_.sem_terms[op.first + i];
+            int v = semctl(rt_.semids[op.object], t.member, GETVAL);
+            if (v < 0) return true;  // cannot tell: do not claim a deadlock
+            if (t.delta < 0 && v < -t.delta) return false;
+            if (t.delta == 0 && v != 0) return false;
+        }
+        return true;
+    }
+
+    bool deadlocked(std::uint64_t now) {
+        bool any_blocked = false;
+        for (std::uint32_t p = 0; p < arena_->processes(); ++p) {
+            const ProcSlot& s = arena_->slot(p);
+            switch (s.state.load()) {
+                case ProcState::Exited:
+                case ProcState::WaitingChildren: break;
+                case ProcState::BlockedPipe: any_blocked = true; break;
+                case ProcState::BlockedSem:
+                    any_blocked = true;
+                    if (could_proceed(s.op.load())) return stall_since_ = 0, false;
+                    break;
+                default: return stall_since_ = 0, false;  // someone can still run
+            }
+        }
+        std::uint64_t progress = collector_->written_in_rings();
+        if (!any_blocked || progress != last_progress_) {
+            last_progress_ = progress;
+            stall_since_ = 0;
+            return false;
+        }
+        if (stall_since_ == 0) stall_since_ = now;
+        if (now - stall_since_ < static_cast<std::uint64_t>(opt_.deadlock_after_ns)) return false;
+        run_.diagnosis.push_back("every live process waits and none can proceed:");
+        describe_live("");
+        return true;
+    }
+
+    std::string where(std::uint32_t p) const {
+        const ProcSlot& s = arena_->slot(p);
+        const PlanProcess& pp = plan_.processes[p];
+        std::uint32_t op = s.op.load();
+        std::string text = pp.op_count ? fmt::format("'{}'", plan_.op_text[op]) : "";
+        std::string iter = pp.repeat > 1 ? fmt::format(", iteration {}", s.iter.load() + 1) : "";
+        switch (s.state.load()) {
+            case ProcState::BlockedSem: {
+                const Op& o = plan_.ops[op];
+                std::string values;
+                for (std::uint32_t i = 0; i < o.count; ++i) {
+                    const SemTerm& t = plan_.sem_terms[o.first + i];
+                    values += fmt::format("{}{}.{} = {}", i ? ", " : "", plan_.sems[o.object].name,
+                                          plan_.sems[o.object].members[t.member],
+                                          semctl(rt_.semids[o.object], t.member, GETVAL));
+                }
+                return fmt::format("waits in {} ({}){}", text, values, iter);
+            }
+            case ProcState::BlockedPipe: return fmt::format("waits in {}{}", text, iter);
+            case ProcState::Sleeping: return fmt::format("sleeps in {}{}", text, iter);
+            case ProcState::WaitingChildren: return "waits for its children";
+            case ProcState::Program: return fmt::format("runs {}", pp.argv[0]);
+            case ProcState::Unborn: return "not yet forked";
+            default: return fmt::format("runs {}{}", text, iter);
+        }
+    }
+
+    void describe_live(const std::string& title) {
+        if (!title.empty()) run_.diagnosis.push_back(title + ":");
+        for (std::uint32_t p = 0; p < arena_->processes(); ++p) {
+            ProcState st = arena_->slot(p).state.load();
+            if (st == ProcState::Exited || st == ProcState::Unborn) continue;
+            run_.diagnosis.push_back(fmt::format("  {} {}", plan_.processes[p].name, where(p)));
+        }
+    }
+
+    // ---- ending ------------------------------------------------------------
+    // Sends SIGKILL to every process of the run still alive.
+    void kill_all() const {
+        if (mode_ == SandboxMode::Namespaces) {
+            ::kill(-1, SIGKILL);  // PID 1 of the namespace: everyone but us
+            return;
+        }
+        for (std::uint32_t p = 0; p < arena_->processes(); ++p) {
+            const ProcSlot& s = arena_->slot(p);
+            if (s.pid.load() > 0 && s.state.load() != ProcState::Exited) ::kill(s.pid.load(), SIGKILL);
+        }
+        // Orphans we adopted as subreaper but never knew by name.
+        std::ifstream children(fmt::format("/proc/self/task/{}/children", getpid()));
+        for (pid_t pid; children >> pid;) ::kill(pid, SIGKILL);
+    }
+
+    void finish_processes() {
+        run_.procs.resize(plan_.processes.size());
+        for (std::uint32_t p = 0; p < arena_->processes(); ++p) {
+            const ProcSlot& s = arena_->slot(p);
+            run_.procs[p] = {s.pid.load(), s.state.load(), s.op.load(), s.iter.load(), false, 0};
+        }
+        while (!no_children_) {
+            kill_all();
+            int status;
+            pid_t pid = waitpid(-1, &status, 0);
+            if (pid > 0) record_exit(rt_, ring_, pid, status);
+            else if (errno == ECHILD) no_children_ = true;
+        }
+        pump_stdio();
+        for (std::uint32_t p = 0; p < arena_->processes(); ++p) {
+            const ProcSlot& s = arena_->slot(p);
+            run_.procs[p].exited = s.state.load() == ProcState::Exited && s.pid.load() > 0;
+            run_.procs[p].wait_status = s.wait_status.load();
+        }
+    }
+
+    void read_final_state() {
+        for (std::size_t i = 0; i < plan_.sems.size(); ++i)
+            for (std::size_t m = 0; m < plan_.sems[i].members.size(); ++m) {
+                auto v = objects_->sems[i].value(static_cast<int>(m));
+                run_.sems.push_back(v ? v.value() : -1);
+            }
+        for (const auto& seg : objects_->shms) run_.cells.insert(run_.cells.end(), seg.cells(), seg.cells() + seg.size());
+        run_.t_end = monotonic_ns();
+        ring_.begin(EventKind::RunEnd, kRunProc);
+        ring_.commit();
+        (void)collector_->drain();
+        run_.sandboxed = mode_ == SandboxMode::Namespaces;
+    }
+
+    // ---- reporting ---------------------------------------------------------
+    int report() {
+        std::string trace_path = out_dir_ + "/trace.jsonl";
+        auto writer = JsonlWriter::open(trace_path, plan_, run_);
+        if (!writer) {
+            fmt::print(stderr, "simrun: error: {}\n", writer.error().message);
+            return kExitInternal;
+        }
+        Checker checker(plan_);
+        TerminalStyle style{opt_.color, opt_.quiet ? 0 : opt_.max_events};
+        Timeline timeline(plan_, run_.t0, style, stdout);
+        if (!opt_.quiet) timeline.header(run_);
+        std::uint64_t events = 0;
+        auto merged = collector_->merge([&](const Record& r, std::string_view payload) {
+            ++events;
+            checker.on_event(r, payload);
+            (*writer)->on_event(r, payload);
+            timeline.on_event(r, payload);
+        });
+        run_.events = events;
+        auto results = checker.finish(run_);
+        for (const auto& e : results) (*writer)->expectation(e.name, e.kind, e.text, e.passed, e.detail);
+        if (auto st = (*writer)->finish(run_); !st || !merged) {
+            fmt::print(stderr, "simrun: error: {}\n", !st ? st.error().message : merged.error().message);
+            return kExitInternal;
+        }
+        timeline.summary(run_, results, trace_path);
+        bool all_passed = true;
+        for (const auto& e : results) all_passed = all_passed && e.passed;
+        if (run_.outcome == Outcome::Interrupted) return kExitInterrupted;
+        return all_passed ? 0 : kExitFailed;
+    }
+
+    struct StdoutSource {
+        int fd;
+        int proc;
+    };
+    struct StdinLeft {
+        int pipe;
+        std::string text;
+    };
+
+    const Plan& plan_;
+    const RunOptions& opt_;
+    SandboxMode mode_;
+    std::string out_dir_;
+    std::optional<Arena> arena_;
+    std::optional<Collector> collector_;
+    std::unique_ptr<Objects> objects_;
+    UniqueFd wake_, sigfd_, dev_null_;
+    Runtime rt_;
+    RingWriter ring_;
+    RunResult run_;
+    std::vector<StdoutSource> stdout_of_;
+    std::vector<StdinLeft> stdin_left_;
+    bool no_children_ = false;
+    std::uint64_t last_progress_ = 0, stall_since_ = 0;
+};
+
+// simrun's own process while the inner supervisor runs: forward a stop
+// request (Ctrl-C, SIGTERM, SIGHUP) as SIGTERM, and pass on the exit code.
+int wait_inner(pid_t inner) {
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int s : {SIGCHLD, SIGINT, SIGTERM, SIGHUP}) sigaddset(&mask, s);
+    sigprocmask(SIG_BLOCK, &mask, nullptr);
+    for (;;) {
+        int status;
+        pid_t done = waitpid(inner, &status, WNOHANG);
+        if (done == inner) {
+            if (WIFEXITED(status)) return WEXITSTATUS(status);
+            fmt::print(stderr, "simrun: error: the supervisor was {}\n", describe_wait_status(status));
+            return kExitInternal;
+        }
+        siginfo_t si;
+        timespec tick{0, 100'000'000};
+        int sig = sigtimedwait(&mask, &si, &tick);
+        if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) ::kill(inner, SIGTERM);
+    }
+}
+
+}  // namespace
+
+int run_plan(const Plan& plan, const RunOptions& options) {
+    auto inner = start_inner(options.namespaces, [&](SandboxMode mode, const std::string& note) {
+        if (mode == SandboxMode::None)
+            fmt::print(stderr, "simrun: running without a sandbox ({}); objects are removed at exit\n", note);
+        // The inner supervisor starts with simrun's signal mask; reset it so
+        // the scenario's processes inherit a clean one.
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, nullptr);
+        return Supervisor(plan, options, mode).run();
+    });
+    if (!inner) {
+        fmt::print(stderr, "simrun: error: cannot start the supervisor: {}\n", inner.error().message);
+        return kExitInternal;
+    }
+    return wait_inner(inner->pid);
+}
+
+}  // namespace simrun

@@ -1,0 +1,217 @@
+#include "scenario/expr.hpp"
+
+#include <cctype>
+#include <charconv>
+
+namespace simrun {
+namespace {
+
+bool is_ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
+bool is_ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+class ExprParser {
+public:
+    ExprParser(const std::string& text, ExprTree& out) : s_(text), t_(out) {}
+
+    bool parse(ExprError& err) {
+        int root = parse_or();
+        skip_ws();
+        if (!failed_ && i_ < s_.size()) fail("unexpected '" + std::string(1, s_[i_]) + "'");
+        if (failed_) {
+            err = err_;
+            return false;
+        }
+        t_.root = root;
+        return true;
+    }
+
+private:
+    void skip_ws() {
+        while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
+    }
+    bool eat(std::string_view tok) {
+        skip_ws();
+        if (s_.compare(i_, tok.size(), tok) != 0) return false;
+        i_ += tok.size();
+        return true;
+    }
+    int fail(std::string message) {
+        if (!failed_) err_ = {i_, std::move(message)}, failed_ = true;
+        return -1;
+    }
+    int add(ExprNode n) {
+        t_.nodes.push_back(std::move(n));
+        return static_cast<int>(t_.nodes.size()) - 1;
+    }
+    int binary(ExprOp op, int lhs, int rhs, std::size_t at) {
+        ExprNode n;
+        n.op = op, n.lhs = lhs, n.rhs = rhs, n.offset = at;
+        return add(std::move(n));
+    }
+
+    int parse_or() {
+        int lhs = parse_and();
+        while (!failed_) {
+            std::size_t at = (skip_ws(), i_);
+            if (!eat("||")) break;
+            lhs = binary(ExprOp::Or, lhs, parse_and(), at);
+        }
+        return lhs;
+    }
+    int parse_and() {
+        int lhs = parse_cmp();
+        while (!failed_) {
+            std::size_t at = (skip_ws(), i_);
+            if (!eat("&&")) break;
+            lhs = binary(ExprOp::And, lhs, parse_cmp(), at);
+        }
+        return lhs;
+    }
+    bool cmp_op(ExprOp& op) {
+        static const std::pair<std::string_view, ExprOp> ops[] = {
+            {"<=", ExprOp::Le}, {">=", ExprOp::Ge}, {"==", ExprOp::Eq}, {"!=", ExprOp::Ne},
+            {"<", ExprOp::Lt},  {">", ExprOp::Gt}};
+        for (auto [tok, o] : ops)
+            if (eat(tok)) return op = o, true;
+        return false;
+    }
+    // a < b <= c means (a < b) && (b <= c); b is shared, not copied.
+    int parse_cmp() {
+        int lhs = parse_add();
+        int result = -1;
+        ExprOp op;
+        while (!failed_) {
+            std::size_t at = (skip_ws(), i_);
+            if (!cmp_op(op)) break;
+            int rhs = parse_add();
+            int cmp = binary(op, lhs, rhs, at);
+            result = result < 0 ? cmp : binary(ExprOp::And, result, cmp, at);
+            lhs = rhs;
+        }
+        return result < 0 ? lhs : result;
+    }
+    int parse_add() {
+        int lhs = parse_mul();
+        while (!failed_) {
+            std::size_t at = (skip_ws(), i_);
+            if (eat("+")) lhs = binary(ExprOp::Add, lhs, parse_mul(), at);
+            else if (eat("-")) lhs = binary(ExprOp::Sub, lhs, parse_mul(), at);
+            else break;
+        }
+        return lhs;
+    }
+    int parse_mul() {
+        int lhs = parse_unary();
+        while (!failed_) {
+            std::size_t at = (skip_ws(), i_);
+            if (eat("*")) lhs = binary(ExprOp::Mul, lhs, parse_unary(), at);
+            else if (eat("/")) lhs = binary(ExprOp::Div, lhs, parse_unary(), at);
+            else if (eat("%")) lhs = binary(ExprOp::Mod, lhs, parse_unary(), at);
+            else break;
+        }
+        return lhs;
+    }
+    int parse_unary() {
+        std::size_t at = (skip_ws(), i_);
+        if (s_.compare(i_, 2, "!=") != 0 && eat("!")) return binary(ExprOp::Not, parse_unary(), -1, at);
+        if (eat("-")) return binary(ExprOp::Neg, parse_unary(), -1, at);
+        return parse_primary();
+    }
+    std::string ident() {
+        std::size_t start = i_;
+        while (i_ < s_.size() && is_ident_char(s_[i_])) ++i_;
+        return s_.substr(start, i_ - start);
+    }
+    bool integer(std::int64_t& v) {
+        auto [end, ec] = std::from_chars(s_.data() + i_, s_.data() + s_.size(), v);
+        if (ec == std::errc::result_out_of_range) return fail("integer out of range"), false;
+        if (ec != std::errc{}) return false;
+        i_ = static_cast<std::size_t>(end - s_.data());
+        return true;
+    }
+    int parse_primary() {
+        skip_ws();
+        std::size_t at = i_;
+        if (i_ >= s_.size()) return fail("expression ends too early");
+        if (eat("(")) {
+            int inner = parse_or();
+            if (!failed_ && !eat(")")) return fail("expected ')'");
+            return inner;
+        }
+        ExprNode n;
+        n.offset = at;
+        if (std::isdigit(static_cast<unsigned char>(s_[i_]))) {
+            n.op = ExprOp::Int;
+            if (!integer(n.value)) return fail("expected a number");
+            return add(std::move(n));
+        }
+        if (!is_ident_start(s_[i_])) return fail("unexpected '" + std::string(1, s_[i_]) + "'");
+        std::string name = ident();
+        if ((name == "exit" || name == "signal") && eat("(")) {
+            n.op = name == "exit" ? ExprOp::Exit : ExprOp::Signal;
+            skip_ws();
+            n.offset = i_;
+            if (i_ >= s_.size() || !is_ident_start(s_[i_])) return fail("expected a process name");
+            n.object = ident();
+            if (i_ < s_.size() && s_[i_] == '#') {
+                ++i_;
+                std::size_t digits = i_;
+                std::int64_t idx = 0;
+                if (!integer(idx)) return fail("expected a replica number after '#'");
+                n.object += "#" + s_.substr(digits, i_ - digits);
+            }
+            if (!eat(")")) return fail("expected ')'");
+            return add(std::move(n));
+        }
+        if (i_ >= s_.size() || s_[i_] != '.')
+            return fail("expected 'object.member' (a shm cell or a semaphore), got '" + name + "'");
+        ++i_;
+        if (i_ >= s_.size() || !is_ident_start(s_[i_])) return fail("expected a member name after '.'");
+        n.op = ExprOp::Ref;
+        n.object = name;
+        n.member = ident();
+        if (i_ < s_.size() && s_[i_] == '[') {
+            ++i_;
+            skip_ws();
+            if (!integer(n.index)) return fail("expected an index");
+            n.indexed = true;
+            if (!eat("]")) return fail("expected ']'");
+        }
+        return add(std::move(n));
+    }
+
+    const std::string& s_;
+    ExprTree& t_;
+    std::size_t i_ = 0;
+    bool failed_ = false;
+    ExprError err_{};
+};
+
+}  // namespace
+
+bool parse_expr(const std::string& text, ExprTree& out, ExprError& err) {
+    out = {};
+    return ExprParser(text, out).parse(err);
+}
+
+std::string expr_op_symbol(ExprOp op) {
+    switch (op) {
+        case ExprOp::Add: return "+";
+        case ExprOp::Sub: case ExprOp::Neg: return "-";
+        case ExprOp::Mul: return "*";
+        case ExprOp::Div: return "/";
+        case ExprOp::Mod: return "%";
+        case ExprOp::Lt: return "<";
+        case ExprOp::Le: return "<=";
+        case ExprOp::Gt: return ">";
+        case ExprOp::Ge: return ">=";
+        case ExprOp::Eq: return "==";
+        case ExprOp::Ne: return "!=";
+        case ExprOp::And: return "&&";
+        case ExprOp::Or: return "||";
+        case ExprOp::Not: return "!";
+        default: return "?";
+    }
+}
+
+}  // namespace simrun

@@ -1,0 +1,51 @@
+// Expectation expressions: integers, references to shm cells and semaphore
+// members (seg.cell, seg.arr[2], set.member), exit(p) and signal(p),
+// arithmetic, comparisons (chains like 0 <= x <= 5 mean both hold),
+// && || !. Parsed here, resolved by plan/, evaluated by check/.
+#pragma once
+
+#include "scenario/diagnostic.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace simrun {
+
+enum class ExprOp : std::uint8_t {
+    Int, Ref, Exit, Signal,
+    Neg, Not,
+    Add, Sub, Mul, Div, Mod,
+    Lt, Le, Gt, Ge, Eq, Ne,
+    And, Or,
+};
+
+enum class RefKind : std::uint8_t { Unresolved, ShmCell, SemMember, Process };
+
+struct ExprNode {
+    ExprOp op{};
+    std::int64_t value = 0;  // Int
+    int lhs = -1, rhs = -1;  // child node indices
+    std::size_t offset = 0;  // in the expression text
+    // Ref: object.member[index]; Exit/Signal: object is the process name.
+    std::string object, member;
+    std::int64_t index = 0;
+    bool indexed = false;
+    // Filled in by plan/.
+    RefKind ref = RefKind::Unresolved;
+    int slot = -1;  // cell slot, semaphore (set, member) flat index, or process index
+};
+
+struct ExprTree {
+    std::vector<ExprNode> nodes;
+    int root = -1;
+};
+
+using ExprError = TextError;
+
+// Parses text; on failure returns the offending offset and message.
+bool parse_expr(const std::string& text, ExprTree& out, ExprError& err);
+
+std::string expr_op_symbol(ExprOp op);
+
+}  // namespace simrun

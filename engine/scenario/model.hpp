@@ -1,0 +1,135 @@
+// The scenario as written: what the TOML file declares, every item with its
+// source position, names not yet resolved. Output of the scenario stage;
+// plan/ resolves it. Plain data, no kernel objects.
+#pragma once
+
+#include "scenario/diagnostic.hpp"
+#include "scenario/expr.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace simrun {
+
+struct Named {
+    std::string name;
+    SourcePos pos;
+};
+
+struct SemMemberDecl {
+    std::string name;
+    std::int64_t initial = 0;
+    SourcePos pos;
+};
+
+struct SemSetDecl {
+    std::string name;
+    SourcePos pos;
+    std::vector<SemMemberDecl> members;
+    bool undo = false;
+};
+
+struct ShmCellDecl {
+    std::string name;
+    SourcePos pos;
+    std::vector<std::int64_t> initial;  // one value for a scalar cell
+    bool is_array = false;
+};
+
+struct ShmDecl {
+    std::string name;
+    SourcePos pos;
+    std::vector<ShmCellDecl> cells;
+};
+
+struct PipeDecl {
+    std::string name;
+    SourcePos pos;
+    Named writer;  // process name ("producer" = every replica, "producer#1" = one)
+    Named reader;
+};
+
+enum class OpKind : std::uint8_t {
+    Semop,      // P, V and multi-member semop
+    ShmLoad,
+    ShmStore,   // cell = N
+    ShmAdd,     // cell += N (two steps unless atomic)
+    PipeWrite,
+    PipeRead,
+    PipeClose,
+    Sleep,
+    Print,
+    Exit,
+};
+
+// "slots.empty" or "buf.items[3]" with its column inside the op text.
+struct RefDecl {
+    std::string object;
+    std::string member;
+    std::optional<std::int64_t> index;
+    std::size_t offset = 0;
+};
+
+struct SemTermDecl {
+    RefDecl ref;
+    std::int64_t delta = 0;  // -n for P, +n for V, 0 waits for zero
+};
+
+struct OpDecl {
+    OpKind kind{};
+    std::string text;       // the op as written
+    SourcePos pos;          // of the string in the file
+    std::string verb;       // "P", "V", "semop", ...
+    std::vector<SemTermDecl> sems;
+    std::optional<bool> undo;  // explicit undo / noundo
+    bool nowait = false;
+    RefDecl target;            // shm cell or pipe (object only)
+    std::int64_t value = 0;    // store/add amount, exit code, read size
+    bool atomic = false;
+    bool read_all = false;
+    std::int64_t sleep_ns = 0;
+    std::string data;          // pipe write payload, print text
+};
+
+struct ProcessDecl {
+    std::string name;
+    SourcePos pos;
+    std::int64_t count = 1;
+    std::optional<Named> parent;
+    std::int64_t repeat = 1;
+    std::vector<OpDecl> run;
+    std::vector<std::string> exec;  // argv; empty for scripted processes
+    SourcePos exec_pos;
+    std::optional<std::string> stdin_text;
+};
+
+enum class ExpectKind : std::uint8_t { Final, Always, Outcome };
+enum class Outcome : std::uint8_t { Completed, Deadlock, Timeout, Interrupted };
+
+struct ExpectDecl {
+    std::string name;
+    SourcePos pos;
+    ExpectKind kind{};
+    std::string text;
+    SourcePos text_pos;
+    ExprTree expr;        // Final / Always
+    Outcome outcome{};    // Outcome
+};
+
+struct ScenarioDecl {
+    std::string path;
+    std::string name;
+    std::string description;
+    std::int64_t timeout_ns = 10'000'000'000;
+    std::vector<SemSetDecl> sems;
+    std::vector<ShmDecl> shms;
+    std::vector<PipeDecl> pipes;
+    std::vector<ProcessDecl> processes;
+    std::vector<ExpectDecl> expects;
+};
+
+const char* outcome_name(Outcome o);
+
+}  // namespace simrun

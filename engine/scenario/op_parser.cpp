@@ -1,0 +1,238 @@
+#include "scenario/op_parser.hpp"
+
+#include "util/duration.hpp"
+
+#include <cctype>
+#include <charconv>
+
+namespace simrun {
+namespace {
+
+struct Token {
+    std::string text;   // unquoted, escapes applied for quoted tokens
+    std::size_t offset;
+    bool quoted = false;
+};
+
+bool tokenize(const std::string& s, std::vector<Token>& out, TextError& err) {
+    std::size_t i = 0;
+    while (i < s.size()) {
+        if (std::isspace(static_cast<unsigned char>(s[i])) || s[i] == ',') {
+            ++i;
+            continue;
+        }
+        Token t{{}, i};
+        if (s[i] == '"') {
+            t.quoted = true;
+            ++i;
+            for (;;) {
+                if (i >= s.size()) return err = {t.offset, "unterminated string"}, false;
+                char c = s[i++];
+                if (c == '"') break;
+                if (c != '\\') {
+                    t.text += c;
+                    continue;
+                }
+                if (i >= s.size()) return err = {i - 1, "unterminated escape"}, false;
+                switch (char e = s[i++]) {
+                    case 'n': t.text += '\n'; break;
+                    case 't': t.text += '\t'; break;
+                    case '\\': t.text += '\\'; break;
+                    case '"': t.text += '"'; break;
+                    default: return err = {i - 2, std::string("unknown escape '\\") + e + "'"}, false;
+                }
+            }
+        } else {
+            while (i < s.size() && !std::isspace(static_cast<unsigned char>(s[i])) && s[i] != ',') t.text += s[i++];
+        }
+        out.push_back(std::move(t));
+    }
+    return true;
+}
+
+bool parse_int(const Token& t, std::int64_t& v) {
+    const char* b = t.text.data();
+    const char* e = b + t.text.size();
+    if (b != e && *b == '+') ++b;
+    auto [end, ec] = std::from_chars(b, e, v);
+    return ec == std::errc{} && end == e && b != e;
+}
+
+bool valid_name(std::string_view s) {
+    if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
+    for (char c : s)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
+    return true;
+}
+
+// object.member or object.member[index]
+bool parse_ref(const Token& t, RefDecl& ref, TextError& err) {
+    ref.offset = t.offset;
+    std::string_view s = t.text;
+    auto dot = s.find('.');
+    if (dot == std::string_view::npos || t.quoted)
+        return err = {t.offset, "expected 'object.member', got '" + t.text + "'"}, false;
+    ref.object = std::string(s.substr(0, dot));
+    std::string_view rest = s.substr(dot + 1);
+    if (auto br = rest.find('['); br != std::string_view::npos) {
+        if (rest.back() != ']') return err = {t.offset + dot + 1 + br, "expected ']'"}, false;
+        std::string_view idx = rest.substr(br + 1, rest.size() - br - 2);
+        std::int64_t v = 0;
+        auto [end, ec] = std::from_chars(idx.data(), idx.data() + idx.size(), v);
+        if (ec != std::errc{} || end != idx.data() + idx.size() || v < 0)
+            return err = {t.offset + dot + 2 + br, "expected a non-negative index"}, false;
+        ref.index = v;
+        rest = rest.substr(0, br);
+    }
+    ref.member = std::string(rest);
+    if (!valid_name(ref.object) || !valid_name(ref.member))
+        return err = {t.offset, "malformed reference '" + t.text + "'"}, false;
+    return true;
+}
+
+bool parse_object(const Token& t, RefDecl& ref, TextError& err) {
+    ref.offset = t.offset;
+    ref.object = t.text;
+    if (t.quoted || !valid_name(t.text)) return err = {t.offset, "expected an object name, got '" + t.text + "'"}, false;
+    return true;
+}
+
+// Trailing flags of semaphore ops: undo, noundo, nowait.
+bool sem_flags(const std::vector<Token>& toks, std::size_t from, OpDecl& op, TextError& err) {
+    for (std::size_t i = from; i < toks.size(); ++i) {
+        const auto& w = toks[i].text;
+        if (w == "undo") op.undo = true;
+        else if (w == "noundo") op.undo = false;
+        else if (w == "nowait") op.nowait = true;
+        else return err = {toks[i].offset, "unexpected '" + w + "' (flags are undo, noundo, nowait)"}, false;
+    }
+    return true;
+}
+
+bool parse_sem_pv(const std::vector<Token>& toks, OpDecl& op, TextError& err) {
+    if (toks.size() < 2) return err = {toks[0].offset + 1, "expected a semaphore after " + op.verb}, false;
+    SemTermDecl term;
+    if (!parse_ref(toks[1], term.ref, err)) return false;
+    std::int64_t n = 1;
+    std::size_t next = 2;
+    if (toks.size() > 2 && parse_int(toks[2], n)) {
+        if (n < 1 || n > 32767) return err = {toks[2].offset, "count must be between 1 and 32767"}, false;
+        next = 3;
+    }
+    term.delta = op.verb == "P" ? -n : n;
+    op.sems.push_back(std::move(term));
+    return sem_flags(toks, next, op, err);
+}
+
+// semop a.x -1, a.y +1 [flags]
+bool parse_semop(const std::vector<Token>& toks, OpDecl& op, TextError& err) {
+    std::size_t i = 1;
+    while (i < toks.size() && toks[i].text.find('.') != std::string::npos) {
+        SemTermDecl term;
+        if (!parse_ref(toks[i], term.ref, err)) return false;
+        if (i + 1 >= toks.size() || !parse_int(toks[i + 1], term.delta))
+            return err = {i + 1 < toks.size() ? toks[i + 1].offset : toks[i].offset + toks[i].text.size(),
+                          "expected a signed amount after " + toks[i].text + " (e.g. -1, +1, 0)"},
+                   false;
+        if (term.delta < -32767 || term.delta > 32767)
+            return err = {toks[i + 1].offset, "amount must be between -32767 and 32767"}, false;
+        op.sems.push_back(std::move(term));
+        i += 2;
+    }
+    if (op.sems.empty()) return err = {toks[0].offset + 5, "expected 'semop set.member amount, ...'"}, false;
+    return sem_flags(toks, i, op, err);
+}
+
+bool expect_count(const std::vector<Token>& toks, std::size_t n, const std::string& usage, TextError& err) {
+    if (toks.size() == n) return true;
+    std::size_t at = toks.size() > n ? toks[n].offset : toks.back().offset + toks.back().text.size();
+    err = {at, toks.size() > n ? "unexpected '" + toks[n].text + "' (usage: " + usage + ")"
+                               : "missing operand (usage: " + usage + ")"};
+    return false;
+}
+
+bool parse_shm_assign(const std::vector<Token>& toks, OpDecl& op, TextError& err) {
+    if (!parse_ref(toks[0], op.target, err)) return false;
+    const std::string& sym = toks[1].text;
+    if (toks.size() < 3) return err = {toks[1].offset + sym.size(), "expected a number after " + sym}, false;
+    if (!parse_int(toks[2], op.value)) return err = {toks[2].offset, "expected a number, got '" + toks[2].text + "'"}, false;
+    op.verb = sym;
+    if (sym == "=") op.kind = OpKind::ShmStore;
+    else op.kind = OpKind::ShmAdd, op.value = sym == "-=" ? -op.value : op.value;
+    if (toks.size() > 3) {
+        if (toks[3].text != "atomic" || toks.size() > 4 || op.kind == OpKind::ShmStore)
+            return err = {toks[3].offset, "unexpected '" + toks[3].text + "'" +
+                                              (op.kind == OpKind::ShmAdd ? " (only 'atomic' may follow)" : "")},
+                   false;
+        op.atomic = true;
+    }
+    return true;
+}
+
+}  // namespace
+
+bool parse_op(const std::string& text, OpDecl& op, TextError& err) {
+    op.text = text;
+    std::vector<Token> toks;
+    if (!tokenize(text, toks, err)) return false;
+    if (toks.empty()) return err = {0, "empty op"}, false;
+    const std::string& verb = toks[0].text;
+    op.verb = verb;
+    if (verb == "P" || verb == "V") return op.kind = OpKind::Semop, parse_sem_pv(toks, op, err);
+    if (verb == "semop") return op.kind = OpKind::Semop, parse_semop(toks, op, err);
+    if (toks.size() >= 2 && (toks[1].text == "=" || toks[1].text == "+=" || toks[1].text == "-="))
+        return parse_shm_assign(toks, op, err);
+    if (verb == "load") {
+        op.kind = OpKind::ShmLoad;
+        return expect_count(toks, 2, "load seg.cell", err) && parse_ref(toks[1], op.target, err);
+    }
+    if (verb == "write") {
+        op.kind = OpKind::PipeWrite;
+        if (!expect_count(toks, 3, "write PIPE \"text\"", err) || !parse_object(toks[1], op.target, err)) return false;
+        if (!toks[2].quoted) return err = {toks[2].offset, "expected a quoted string"}, false;
+        op.data = toks[2].text;
+        return true;
+    }
+    if (verb == "read") {
+        op.kind = OpKind::PipeRead;
+        op.value = 4096;
+        if (toks.size() < 2 || toks.size() > 3) return expect_count(toks, 2, "read PIPE [BYTES|all]", err);
+        if (!parse_object(toks[1], op.target, err)) return false;
+        if (toks.size() == 3) {
+            if (toks[2].text == "all") op.read_all = true;
+            else if (!parse_int(toks[2], op.value) || op.value < 1 || op.value > 65536)
+                return err = {toks[2].offset, "expected a byte count from 1 to 65536 or 'all'"}, false;
+        }
+        return true;
+    }
+    if (verb == "close") {
+        op.kind = OpKind::PipeClose;
+        return expect_count(toks, 2, "close PIPE", err) && parse_object(toks[1], op.target, err);
+    }
+    if (verb == "sleep") {
+        op.kind = OpKind::Sleep;
+        if (!expect_count(toks, 2, "sleep DURATION", err)) return false;
+        auto ns = parse_duration_ns(toks[1].text);
+        if (!ns) return err = {toks[1].offset, "expected a duration such as 10ms, got '" + toks[1].text + "'"}, false;
+        op.sleep_ns = *ns;
+        return true;
+    }
+    if (verb == "print") {
+        op.kind = OpKind::Print;
+        if (!expect_count(toks, 2, "print \"text\"", err)) return false;
+        if (!toks[1].quoted) return err = {toks[1].offset, "expected a quoted string"}, false;
+        op.data = toks[1].text;
+        return true;
+    }
+    if (verb == "exit") {
+        op.kind = OpKind::Exit;
+        if (!expect_count(toks, 2, "exit CODE", err)) return false;
+        if (!parse_int(toks[1], op.value) || op.value < 0 || op.value > 255)
+            return err = {toks[1].offset, "exit code must be 0..255"}, false;
+        return true;
+    }
+    return err = {0, "unknown op '" + verb + "' (ops: P, V, semop, load, =, +=, -=, write, read, close, sleep, print, exit)"},
+           false;
+}
+
+}  // namespace simrun

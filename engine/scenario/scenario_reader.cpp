@@ -1,0 +1,295 @@
+#include "scenario/scenario_reader.hpp"
+
+#include "scenario/op_parser.hpp"
+#include "util/duration.hpp"
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <cctype>
+#include <fstream>
+#include <sstream>
+
+namespace simrun {
+namespace {
+
+// Thrown inside the reader only, caught at its boundary.
+struct Failure {
+    Diagnostic d;
+};
+
+SourcePos pos_of(const toml::source_region& r) {
+    return {static_cast<int>(r.begin.line), static_cast<int>(r.begin.column)};
+}
+SourcePos pos_of(const toml::node& n) { return pos_of(n.source()); }
+
+[[noreturn]] void fail(SourcePos pos, std::string message) { throw Failure{{pos, std::move(message)}}; }
+
+const char* type_name(const toml::node& n) {
+    switch (n.type()) {
+        case toml::node_type::table: return "a table";
+        case toml::node_type::array: return "an array";
+        case toml::node_type::string: return "a string";
+        case toml::node_type::integer: return "an integer";
+        case toml::node_type::floating_point: return "a float";
+        case toml::node_type::boolean: return "a boolean";
+        default: return "a date/time";
+    }
+}
+
+void check_keys(const toml::table& t, std::initializer_list<const char*> allowed, const std::string& where) {
+    std::vector<std::string> names(allowed.begin(), allowed.end());
+    for (auto&& [k, v] : t) {
+        bool known = false;
+        for (const auto& a : names) known = known || k.str() == a;
+        if (!known)
+            fail(pos_of(k.source()), fmt::format("unknown key '{}' in {}{}", k.str(), where, did_you_mean_suffix(k.str(), names)));
+    }
+}
+
+const toml::table& as_table(const toml::node& n, const std::string& what) {
+    if (!n.is_table()) fail(pos_of(n), fmt::format("{} must be a table, not {}", what, type_name(n)));
+    return *n.as_table();
+}
+
+std::string get_string(const toml::node& n, const std::string& what) {
+    if (!n.is_string()) fail(pos_of(n), fmt::format("{} must be a string, not {}", what, type_name(n)));
+    return n.as_string()->get();
+}
+
+std::int64_t get_int(const toml::node& n, const std::string& what, std::int64_t lo, std::int64_t hi) {
+    if (!n.is_integer()) fail(pos_of(n), fmt::format("{} must be an integer, not {}", what, type_name(n)));
+    std::int64_t v = n.as_integer()->get();
+    if (v < lo || v > hi) fail(pos_of(n), fmt::format("{} must be between {} and {}, got {}", what, lo, hi, v));
+    return v;
+}
+
+bool get_bool(const toml::node& n, const std::string& what) {
+    if (!n.is_boolean()) fail(pos_of(n), fmt::format("{} must be true or false, not {}", what, type_name(n)));
+    return n.as_boolean()->get();
+}
+
+bool valid_name(std::string_view s) {
+    if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
+    for (char c : s)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
+    return true;
+}
+
+void check_name(std::string_view name, SourcePos pos, const char* what) {
+    if (!valid_name(name))
+        fail(pos, fmt::format("{} name '{}' must start with a letter or '_' and hold only letters, digits and '_'", what, name));
+}
+
+constexpr std::int64_t kSemMax = 32767;  // SEMVMX
+
+SemSetDecl read_sem(const std::string& name, SourcePos pos, const toml::node& node) {
+    const auto& t = as_table(node, "[ipc.sem." + name + "]");
+    check_keys(t, {"members", "undo"}, "[ipc.sem." + name + "]");
+    SemSetDecl s{name, pos, {}, false};
+    const toml::node* members = t.get("members");
+    if (!members) fail(pos, fmt::format("[ipc.sem.{}] needs 'members', e.g. members = {{ mutex = 1 }}", name));
+    for (auto&& [k, v] : as_table(*members, "members")) {
+        check_name(k.str(), pos_of(k.source()), "semaphore");
+        s.members.push_back({std::string(k.str()), get_int(v, "semaphore value", 0, kSemMax), pos_of(k.source())});
+    }
+    if (s.members.empty()) fail(pos_of(*members), "a semaphore set needs at least one member");
+    if (s.members.size() > 250) fail(pos_of(*members), "a semaphore set holds at most 250 members (SEMMSL)");
+    if (const toml::node* u = t.get("undo")) s.undo = get_bool(*u, "undo");
+    return s;
+}
+
+ShmDecl read_shm(const std::string& name, SourcePos pos, const toml::node& node) {
+    const auto& t = as_table(node, "[ipc.shm." + name + "]");
+    check_keys(t, {"cells"}, "[ipc.shm." + name + "]");
+    ShmDecl s{name, pos, {}};
+    const toml::node* cells = t.get("cells");
+    if (!cells) fail(pos, fmt::format("[ipc.shm.{}] needs 'cells', e.g. cells = {{ count = 0 }}", name));
+    for (auto&& [k, v] : as_table(*cells, "cells")) {
+        check_name(k.str(), pos_of(k.source()), "cell");
+        ShmCellDecl c{std::string(k.str()), pos_of(k.source()), {}, false};
+        if (const auto* arr = v.as_array()) {
+            c.is_array = true;
+            if (arr->empty() || arr->size() > 65536) fail(pos_of(v), "an array cell holds 1 to 65536 integers");
+            for (auto&& item : *arr) c.initial.push_back(get_int(item, "array item", INT64_MIN, INT64_MAX));
+        } else {
+            c.initial.push_back(get_int(v, "cell value", INT64_MIN, INT64_MAX));
+        }
+        s.cells.push_back(std::move(c));
+    }
+    if (s.cells.empty()) fail(pos_of(*cells), "a shared memory segment needs at least one cell");
+    return s;
+}
+
+Named get_named(const toml::table& t, const char* key, SourcePos owner, const std::string& where) {
+    const toml::node* n = t.get(key);
+    if (!n) fail(owner, fmt::format("{} needs '{}' (a process name)", where, key));
+    return {get_string(*n, key), pos_of(*n)};
+}
+
+PipeDecl read_pipe(const std::string& name, SourcePos pos, const toml::node& node) {
+    std::string where = "[ipc.pipe." + name + "]";
+    const auto& t = as_table(node, where);
+    check_keys(t, {"writer", "reader"}, where);
+    return {name, pos, get_named(t, "writer", pos, where), get_named(t, "reader", pos, where)};
+}
+
+void read_ipc(const toml::node& node, ScenarioDecl& sc) {
+    const auto& ipc = as_table(node, "[ipc]");
+    check_keys(ipc, {"sem", "shm", "pipe"}, "[ipc]");
+    for (auto&& [kind, objects] : ipc) {
+        for (auto&& [k, v] : as_table(objects, "[ipc." + std::string(kind.str()) + "]")) {
+            std::string name(k.str());
+            check_name(name, pos_of(k.source()), "object");
+            SourcePos pos = pos_of(k.source());
+            if (kind.str() == "sem") sc.sems.push_back(read_sem(name, pos, v));
+            else if (kind.str() == "shm") sc.shms.push_back(read_shm(name, pos, v));
+            else sc.pipes.push_back(read_pipe(name, pos, v));
+        }
+    }
+}
+
+ProcessDecl read_process(const toml::node& node) {
+    const auto& t = as_table(node, "[[process]]");
+    check_keys(t, {"name", "count", "parent", "repeat", "run", "exec", "stdin"}, "[[process]]");
+    ProcessDecl p;
+    p.pos = pos_of(node);
+    const toml::node* name = t.get("name");
+    if (!name) fail(p.pos, "[[process]] needs a 'name'");
+    p.name = get_string(*name, "name");
+    p.pos = pos_of(*name);
+    check_name(p.name, p.pos, "process");
+    if (const auto* n = t.get("count")) p.count = get_int(*n, "count", 1, 1000);
+    if (const auto* n = t.get("repeat")) p.repeat = get_int(*n, "repeat", 0, 1'000'000'000);
+    if (const auto* n = t.get("parent")) p.parent = Named{get_string(*n, "parent"), pos_of(*n)};
+    const toml::node* run = t.get("run");
+    const toml::node* exec = t.get("exec");
+    if (run && exec) fail(pos_of(*exec), fmt::format("process '{}' has both 'run' and 'exec'; give one", p.name));
+    if (!run && !exec) fail(p.pos, fmt::format("process '{}' needs 'run' (a list of ops) or 'exec' (argv of a program)", p.name));
+    if (run) {
+        const auto* arr = run->as_array();
+        if (!arr) fail(pos_of(*run), fmt::format("'run' must be an array of op strings, not {}", type_name(*run)));
+        for (auto&& item : *arr) {
+            OpDecl op;
+            op.pos = pos_of(item);
+            TextError err;
+            if (!parse_op(get_string(item, "an op"), op, err)) fail(pos_in_string(op.pos, err.offset), err.message);
+            p.run.push_back(std::move(op));
+        }
+    } else {
+        const auto* arr = exec->as_array();
+        p.exec_pos = pos_of(*exec);
+        if (!arr || arr->empty()) fail(pos_of(*exec), "'exec' must be a non-empty array: the program and its arguments");
+        for (auto&& item : *arr) p.exec.push_back(get_string(item, "an exec argument"));
+        if (p.exec[0].empty()) fail(pos_of(*exec), "the program to exec is empty");
+    }
+    if (const auto* n = t.get("stdin")) {
+        if (!exec) fail(pos_of(*n), "'stdin' applies to 'exec' processes only");
+        p.stdin_text = get_string(*n, "stdin");
+    }
+    return p;
+}
+
+ExpectDecl read_expect(const toml::node& node, std::size_t index) {
+    const auto& t = as_table(node, "[[expect]]");
+    check_keys(t, {"name", "final", "always", "outcome"}, "[[expect]]");
+    ExpectDecl e;
+    e.pos = pos_of(node);
+    e.name = fmt::format("expectation {}", index + 1);
+    if (const auto* n = t.get("name")) e.name = get_string(*n, "name"), e.pos = pos_of(*n);
+    int kinds = 0;
+    for (auto [key, kind] : {std::pair{"final", ExpectKind::Final}, std::pair{"always", ExpectKind::Always},
+                             std::pair{"outcome", ExpectKind::Outcome}}) {
+        const toml::node* n = t.get(key);
+        if (!n) continue;
+        if (++kinds > 1) fail(pos_of(*n), "an [[expect]] takes one of 'final', 'always', 'outcome'");
+        e.kind = kind;
+        e.text = get_string(*n, key);
+        e.text_pos = pos_of(*n);
+    }
+    if (kinds == 0) fail(e.pos, "[[expect]] needs one of 'final', 'always' or 'outcome'");
+    if (e.kind == ExpectKind::Outcome) {
+        if (e.text == "completed") e.outcome = Outcome::Completed;
+        else if (e.text == "deadlock") e.outcome = Outcome::Deadlock;
+        else if (e.text == "timeout") e.outcome = Outcome::Timeout;
+        else fail(e.text_pos, fmt::format("outcome must be completed, deadlock or timeout, not '{}'", e.text));
+        return e;
+    }
+    ExprError err;
+    if (!parse_expr(e.text, e.expr, err)) fail(pos_in_string(e.text_pos, err.offset), err.message);
+    return e;
+}
+
+void read_header(const toml::node& node, ScenarioDecl& sc) {
+    const auto& t = as_table(node, "[scenario]");
+    check_keys(t, {"name", "description", "timeout"}, "[scenario]");
+    if (const auto* n = t.get("name")) {
+        sc.name = get_string(*n, "name");
+        check_name(sc.name, pos_of(*n), "scenario");
+    }
+    if (const auto* n = t.get("description")) sc.description = get_string(*n, "description");
+    if (const auto* n = t.get("timeout")) {
+        auto ns = parse_duration_ns(get_string(*n, "timeout"));
+        if (!ns || *ns <= 0) fail(pos_of(*n), "timeout must be a duration such as \"10s\" or \"500ms\"");
+        sc.timeout_ns = *ns;
+    }
+}
+
+template <typename F>
+void each_in_array(const toml::node& node, const char* what, F&& f) {
+    const auto* arr = node.as_array();
+    if (!arr) fail(pos_of(node), fmt::format("{} must be an array of tables ([[{}]])", what, what));
+    for (std::size_t i = 0; i < arr->size(); ++i) f((*arr)[i], i);
+}
+
+std::string stem_of(const std::string& path) {
+    std::string base = path.substr(path.find_last_of('/') + 1);
+    return base.substr(0, base.find('.'));
+}
+
+}  // namespace
+
+Result<ScenarioDecl, Diagnostic> read_scenario(const std::string& path, const std::string& source) {
+    ScenarioDecl sc;
+    sc.path = path;
+    sc.name = stem_of(path);
+    try {
+        toml::table root;
+        try {
+            root = toml::parse(source, path);
+        } catch (const toml::parse_error& e) {
+            return Diagnostic{pos_of(e.source()), std::string(e.description())};
+        }
+        check_keys(root, {"scenario", "ipc", "process", "expect"}, "the scenario file");
+        if (const auto* n = root.get("scenario")) read_header(*n, sc);
+        if (const auto* n = root.get("ipc")) read_ipc(*n, sc);
+        if (const auto* n = root.get("process"))
+            each_in_array(*n, "process", [&](const toml::node& p, std::size_t) { sc.processes.push_back(read_process(p)); });
+        if (const auto* n = root.get("expect"))
+            each_in_array(*n, "expect", [&](const toml::node& e, std::size_t i) { sc.expects.push_back(read_expect(e, i)); });
+        if (sc.processes.empty()) fail({1, 1}, "the scenario declares no [[process]]");
+    } catch (const Failure& f) {
+        return f.d;
+    }
+    return sc;
+}
+
+Result<std::string, Diagnostic> read_source_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return Diagnostic{{}, fmt::format("cannot read scenario: {}", sys_error("open").message.substr(6))};
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+const char* outcome_name(Outcome o) {
+    switch (o) {
+        case Outcome::Completed: return "completed";
+        case Outcome::Deadlock: return "deadlock";
+        case Outcome::Timeout: return "timeout";
+        case Outcome::Interrupted: return "interrupted";
+    }
+    return "?";
+}
+
+}  // namespace simrun

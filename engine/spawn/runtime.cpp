@@ -1,0 +1,37 @@
+#include "spawn/runtime.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+namespace simrun {
+
+static std::string resolve_program(const std::string& name) {
+    if (name.find('/') != std::string::npos) return name;
+    const char* path = std::getenv("PATH");
+    std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+    std::size_t start = 0;
+    while (start <= dirs.size()) {
+        std::size_t end = dirs.find(':', start);
+        if (end == std::string::npos) end = dirs.size();
+        std::string dir = dirs.substr(start, end - start);
+        std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+        if (access(candidate.c_str(), X_OK) == 0) return candidate;
+        start = end + 1;
+    }
+    return name;  // execve reports ENOENT, recorded as exec_failed
+}
+
+void prepare_exec(Runtime& rt) {
+    const auto& procs = rt.plan->processes;
+    rt.exec_path.assign(procs.size(), {});
+    rt.argv.assign(procs.size(), {});
+    for (std::size_t i = 0; i < procs.size(); ++i) {
+        if (!procs[i].is_exec()) continue;
+        rt.exec_path[i] = resolve_program(procs[i].argv[0]);
+        for (const auto& a : procs[i].argv) rt.argv[i].push_back(const_cast<char*>(a.c_str()));
+        rt.argv[i].push_back(nullptr);
+    }
+}
+
+}  // namespace simrun

@@ -1,0 +1,33 @@
+// Runtime: what exists in a run, as seen by every process in it. Built by
+// the supervisor before the first fork from the objects it owns (it borrows
+// ids, addresses and fds; it owns nothing). After fork a child may update
+// its own copy (closed pipe ends become -1) without allocating.
+#pragma once
+
+#include "plan/plan.hpp"
+#include "trace/arena.hpp"
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace simrun {
+
+struct Runtime {
+    const Plan* plan = nullptr;
+    const Arena* arena = nullptr;
+    int wake_fd = -1;
+    std::vector<int> semids;                   // per Plan::sems
+    std::vector<std::int64_t*> shm;            // per Plan::shms
+    std::vector<std::array<int, 2>> pipe_fds;  // per Plan::pipes: {read, write}; -1 when closed here
+    std::vector<std::string> exec_path;        // per process: resolved program path ("" if scripted)
+    std::vector<std::vector<char*>> argv;      // per process: null-terminated argv for execve
+    int dev_null = -1;                         // stdin of exec'd programs without stdin text
+};
+
+// Fills exec_path and argv for every exec'd process (PATH lookup happens here,
+// before any fork, because execvp may allocate).
+void prepare_exec(Runtime& rt);
+
+}  // namespace simrun

@@ -1,0 +1,59 @@
+#include "trace/arena.hpp"
+
+#include <fmt/format.h>
+#include <sys/mman.h>
+
+#include <utility>
+
+namespace simrun {
+
+Result<Arena> Arena::create(std::uint32_t processes, std::uint32_t ring_capacity) {
+    if (ring_capacity == 0 || (ring_capacity & (ring_capacity - 1)) != 0)
+        return Error{fmt::format("ring capacity {} is not a power of two", ring_capacity)};
+    Arena a;
+    a.processes_ = processes;
+    a.capacity_ = ring_capacity;
+    a.ring_bytes_ = sizeof(RingHeader) + sizeof(Record) * ring_capacity;
+    std::size_t slots_bytes = (sizeof(ProcSlot) * processes + 63) / 64 * 64;
+    a.size_ = slots_bytes + a.ring_bytes_ * (processes + 1);
+    // A memfd rather than anonymous memory so exec'd programs can reach their ring later.
+    a.fd_ = UniqueFd(memfd_create("simrun-trace", MFD_CLOEXEC));
+    if (!a.fd_.valid()) return sys_error("memfd_create(simrun-trace)");
+    if (ftruncate(a.fd_.get(), static_cast<off_t>(a.size_)) != 0)
+        return sys_error(fmt::format("ftruncate(trace arena, {} bytes)", a.size_));
+    a.base_ = mmap(nullptr, a.size_, PROT_READ | PROT_WRITE, MAP_SHARED, a.fd_.get(), 0);
+    if (a.base_ == MAP_FAILED) {
+        a.base_ = nullptr;
+        return sys_error(fmt::format("mmap(trace arena, {} bytes)", a.size_));
+    }
+    // A fresh memfd reads as zeros: every atomic starts at 0, every slot Unborn.
+    a.slots_ = static_cast<ProcSlot*>(a.base_);
+    a.rings_ = static_cast<std::byte*>(a.base_) + slots_bytes;
+    return a;
+}
+
+Arena::Arena(Arena&& o) noexcept
+    : fd_(std::move(o.fd_)),
+      base_(std::exchange(o.base_, nullptr)),
+      size_(o.size_),
+      processes_(o.processes_),
+      capacity_(o.capacity_),
+      slots_(o.slots_),
+      rings_(o.rings_),
+      ring_bytes_(o.ring_bytes_) {}
+
+Arena::~Arena() {
+    if (base_) munmap(base_, size_);
+}
+
+RingWriter Arena::writer(std::uint32_t ring, int wake_fd) const {
+    auto* h = reinterpret_cast<RingHeader*>(rings_ + ring_bytes_ * ring);
+    return RingWriter(h, reinterpret_cast<Record*>(h + 1), capacity_, wake_fd);
+}
+
+RingReader Arena::reader(std::uint32_t ring) const {
+    auto* h = reinterpret_cast<RingHeader*>(rings_ + ring_bytes_ * ring);
+    return RingReader(h, reinterpret_cast<Record*>(h + 1), capacity_);
+}
+
+}  // namespace simrun

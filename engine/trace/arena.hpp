@@ -1,0 +1,62 @@
+// The run's shared memory: one memfd mapping created by the supervisor before
+// any fork and inherited by every process of the run. It holds a status slot
+// per process (what the supervisor reads for timeouts and deadlocks) and one
+// trace ring per process plus one for the supervisor (the last).
+#pragma once
+
+#include "trace/ring.hpp"
+#include "util/error.hpp"
+#include "util/unique_fd.hpp"
+
+#include <atomic>
+#include <cstdint>
+
+namespace simrun {
+
+enum class ProcState : std::uint32_t {
+    Unborn = 0,
+    Running,
+    BlockedSem,       // in a semop that would block
+    BlockedPipe,      // in a pipe read or write that would block
+    Sleeping,
+    WaitingChildren,  // script done, reaping its children
+    Program,          // exec'd program running (opaque to simrun)
+    Exited,
+};
+
+// Written by the process itself (and by its reaper on exit); read by the
+// supervisor. Lock-free atomics only.
+struct alignas(64) ProcSlot {
+    std::atomic<std::int32_t> pid;
+    std::atomic<ProcState> state;
+    std::atomic<std::uint32_t> op;    // current op index (into Plan::ops)
+    std::atomic<std::uint32_t> iter;  // current repeat iteration
+    std::atomic<std::int32_t> wait_status;
+};
+
+class Arena {
+public:
+    static Result<Arena> create(std::uint32_t processes, std::uint32_t ring_capacity);
+    Arena(Arena&&) noexcept;
+    Arena& operator=(Arena&&) = delete;
+    ~Arena();
+
+    std::uint32_t processes() const { return processes_; }
+    std::uint32_t rings() const { return processes_ + 1; }
+    ProcSlot& slot(std::uint32_t p) const { return slots_[p]; }
+    RingWriter writer(std::uint32_t ring, int wake_fd) const;
+    RingReader reader(std::uint32_t ring) const;
+    std::uint32_t supervisor_ring() const { return processes_; }
+
+private:
+    Arena() = default;
+    UniqueFd fd_;
+    void* base_ = nullptr;
+    std::size_t size_ = 0;
+    std::uint32_t processes_ = 0, capacity_ = 0;
+    ProcSlot* slots_ = nullptr;
+    std::byte* rings_ = nullptr;
+    std::size_t ring_bytes_ = 0;
+};
+
+}  // namespace simrun

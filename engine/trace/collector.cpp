@@ -1,0 +1,134 @@
+#include "trace/collector.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <queue>
+
+namespace simrun {
+
+Result<Collector> Collector::create(const Arena& arena, const std::string& dir) {
+    Collector c;
+    c.arena_ = &arena;
+    c.spill_ = UniqueFd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+    if (!c.spill_.valid()) c.spill_ = UniqueFd(memfd_create("simrun-spill", MFD_CLOEXEC));  // fs without O_TMPFILE
+    if (!c.spill_.valid()) return sys_error(fmt::format("open({}, O_TMPFILE)", dir));
+    c.batches_.resize(arena.rings());
+    c.buf_.resize(4096);
+    return c;
+}
+
+static Status write_all(int fd, const void* data, std::size_t n, off_t at) {
+    const char* p = static_cast<const char*>(data);
+    while (n > 0) {
+        ssize_t w = ::pwrite(fd, p, n, at);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return sys_error("pwrite(trace spill)");
+        p += w, n -= static_cast<std::size_t>(w), at += w;
+    }
+    return ok_status();
+}
+
+Result<std::size_t> Collector::drain() {
+    std::size_t moved = 0;
+    for (std::uint32_t r = 0; r < arena_->rings(); ++r) {
+        RingReader reader = arena_->reader(r);
+        while (std::size_t n = reader.drain(buf_.data(), buf_.size())) {
+            auto at = static_cast<off_t>(total_ * sizeof(Record));
+            if (auto st = write_all(spill_.get(), buf_.data(), n * sizeof(Record), at); !st) return st.error();
+            auto& b = batches_[r];
+            if (!b.empty() && b.back().offset + b.back().count == total_) b.back().count += n;
+            else b.push_back({total_, n});
+            total_ += n;
+            moved += n;
+        }
+    }
+    return moved;
+}
+
+std::uint64_t Collector::written_in_rings() const {
+    std::uint64_t sum = 0;
+    for (std::uint32_t r = 0; r < arena_->rings(); ++r) sum += arena_->reader(r).written();
+    return sum;
+}
+
+namespace {
+
+// Reads one ring's records back from the spill file, a block at a time.
+class Cursor {
+public:
+    Cursor(int fd, const std::vector<std::pair<std::uint64_t, std::uint64_t>>* batches, std::uint32_t ring)
+        : fd_(fd), batches_(batches), ring_(ring) {}
+    std::uint32_t ring() const { return ring_; }
+    const Record* peek() {
+        if (pos_ == buf_.size() && !refill()) return nullptr;
+        return &buf_[pos_];
+    }
+    void pop() { ++pos_; }
+
+private:
+    bool refill() {
+        while (batch_ < batches_->size() && used_ == (*batches_)[batch_].second) ++batch_, used_ = 0;
+        if (batch_ >= batches_->size()) return false;
+        auto [offset, count] = (*batches_)[batch_];
+        std::uint64_t n = std::min<std::uint64_t>(256, count - used_);
+        buf_.resize(n);
+        ssize_t got = ::pread(fd_, buf_.data(), n * sizeof(Record), static_cast<off_t>((offset + used_) * sizeof(Record)));
+        if (got != static_cast<ssize_t>(n * sizeof(Record))) return false;
+        used_ += n;
+        pos_ = 0;
+        return true;
+    }
+    int fd_;
+    const std::vector<std::pair<std::uint64_t, std::uint64_t>>* batches_;
+    std::uint32_t ring_;
+    std::size_t batch_ = 0;
+    std::uint64_t used_ = 0;
+    std::vector<Record> buf_;
+    std::size_t pos_ = 0;
+};
+
+}  // namespace
+
+Status Collector::merge(const Visitor& visit) const {
+    std::vector<std::vector<std::pair<std::uint64_t, std::uint64_t>>> lists(batches_.size());
+    for (std::size_t r = 0; r < batches_.size(); ++r)
+        for (auto b : batches_[r]) lists[r].emplace_back(b.offset, b.count);
+    std::vector<Cursor> cursors;
+    cursors.reserve(lists.size());
+    for (std::uint32_t r = 0; r < lists.size(); ++r) cursors.emplace_back(spill_.get(), &lists[r], r);
+
+    auto later = [&](Cursor* a, Cursor* b) {
+        const Record *x = a->peek(), *y = b->peek();
+        if (x->ts != y->ts) return x->ts > y->ts;
+        return a->ring() > b->ring();
+    };
+    std::priority_queue<Cursor*, std::vector<Cursor*>, decltype(later)> heap(later);
+    for (auto& c : cursors)
+        if (c.peek()) heap.push(&c);
+
+    Record pending{};
+    bool has_pending = false;
+    std::string payload;
+    while (!heap.empty()) {
+        Cursor* c = heap.top();
+        heap.pop();
+        const Record r = *c->peek();
+        c->pop();
+        if (c->peek()) heap.push(c);
+        if (r.kind == EventKind::Data) {
+            payload.append(r.data.bytes, r.data.len);
+            continue;
+        }
+        if (has_pending) visit(pending, payload);
+        pending = r, has_pending = true;
+        payload.clear();
+    }
+    if (has_pending) visit(pending, payload);
+    return ok_status();
+}
+
+}  // namespace simrun

@@ -1,0 +1,42 @@
+// The supervisor's side of the rings. drain() empties every ring into an
+// anonymous spill file (so memory stays flat however long the run);
+// merge() replays all records as one stream ordered by (timestamp, ring,
+// sequence), joining Data records to the event they continue.
+#pragma once
+
+#include "trace/arena.hpp"
+#include "util/error.hpp"
+#include "util/unique_fd.hpp"
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace simrun {
+
+class Collector {
+public:
+    // Spill file in `dir` (O_TMPFILE: it vanishes with the fd, however simrun ends).
+    static Result<Collector> create(const Arena& arena, const std::string& dir);
+
+    Result<std::size_t> drain();  // records moved out of the rings
+    std::uint64_t total() const { return total_; }
+    std::uint64_t written_in_rings() const;  // progress measure: sum of ring heads
+
+    using Visitor = std::function<void(const Record&, std::string_view payload)>;
+    Status merge(const Visitor& visit) const;
+
+private:
+    struct Batch {
+        std::uint64_t offset;  // in records
+        std::uint64_t count;
+    };
+    const Arena* arena_ = nullptr;
+    UniqueFd spill_;
+    std::uint64_t total_ = 0;
+    std::vector<std::vector<Batch>> batches_;  // per ring
+    std::vector<Record> buf_;
+};
+
+}  // namespace simrun

@@ -1,0 +1,178 @@
+#include "trace/jsonl_writer.hpp"
+
+#include "util/json.hpp"
+
+#include <fmt/format.h>
+#include <sys/wait.h>
+
+#include <cstring>
+
+namespace simrun {
+
+std::string describe_wait_status(int status) {
+    if (WIFEXITED(status)) return fmt::format("exited {}", WEXITSTATUS(status));
+    if (WIFSIGNALED(status))
+        return fmt::format("killed by SIG{}{}", sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?",
+                           WCOREDUMP(status) ? " (core dumped)" : "");
+    return fmt::format("status {:#x}", status);
+}
+
+Result<std::unique_ptr<JsonlWriter>> JsonlWriter::open(const std::string& path, const Plan& plan, const RunResult& run) {
+    std::FILE* f = std::fopen(path.c_str(), "we");
+    if (!f) return sys_error(fmt::format("open({})", path));
+    std::unique_ptr<JsonlWriter> w(new JsonlWriter(f, plan, run.t0));
+    std::string& l = w->line_;
+    l = fmt::format("{{\"schema\":\"{}\",\"kind\":\"run_start\",\"seq\":0,\"t\":0,\"scenario\":", kTraceSchema);
+    append_json_string(l, plan.name);
+    l += ",\"path\":";
+    append_json_string(l, plan.path);
+    l += fmt::format(",\"mode\":\"free\",\"sandbox\":\"{}\",\"processes\":[", run.sandboxed ? "namespaces" : "none");
+    for (std::size_t i = 0; i < plan.processes.size(); ++i) {
+        if (i) l += ',';
+        append_json_string(l, plan.processes[i].name);
+    }
+    l += "]}";
+    w->flush_line();
+    return w;
+}
+
+JsonlWriter::~JsonlWriter() {
+    if (f_) std::fclose(f_);
+}
+
+void JsonlWriter::flush_line() {
+    line_ += '\n';
+    std::fwrite(line_.data(), 1, line_.size(), f_);
+    line_.clear();
+}
+
+void JsonlWriter::head(const char* kind, std::uint64_t ts, std::uint16_t proc) {
+    line_ += fmt::format("{{\"kind\":\"{}\",\"seq\":{},\"t\":{}", kind, ++seq_, ts >= t0_ ? ts - t0_ : 0);
+    if (proc < plan_.processes.size()) {
+        line_ += ",\"proc\":";
+        append_json_string(line_, plan_.processes[proc].name);
+    }
+}
+
+static void errno_fields(std::string& l, int err) {
+    if (err == 0) return;
+    l += fmt::format(",\"errno\":\"{}\",\"error\":", strerrorname_np(err) ? strerrorname_np(err) : "?");
+    append_json_string(l, std::strerror(err));
+}
+
+void JsonlWriter::on_event(const Record& r, std::string_view payload) {
+    std::string& l = line_;
+    switch (r.kind) {
+        case EventKind::RunStart:
+        case EventKind::RunEnd:
+        case EventKind::Data:
+            return;  // run_start and run_end lines are written from the plan and the result
+        case EventKind::Spawn:
+            head("spawn", r.ts, r.proc);
+            l += fmt::format(",\"pid\":{},\"parent\":", r.e.pid);
+            append_json_string(l, plan_.processes[r.proc].parent == kSupervisor ? std::string("supervisor")
+                                                                                : plan_.processes[plan_.processes[r.proc].parent].name);
+            l += fmt::format(",\"parent_pid\":{}", r.e.arg);
+            errno_fields(l, r.e.err);
+            break;
+        case EventKind::Exec:
+            head("exec", r.ts, r.proc);
+            l += fmt::format(",\"pid\":{},\"argv\":[", r.e.pid);
+            for (std::size_t i = 0; i < plan_.processes[r.proc].argv.size(); ++i) {
+                if (i) l += ',';
+                append_json_string(l, plan_.processes[r.proc].argv[i]);
+            }
+            l += ']';
+            break;
+        case EventKind::ExecFailed:
+            head("exec_failed", r.ts, r.proc);
+            l += fmt::format(",\"pid\":{}", r.e.pid);
+            errno_fields(l, r.e.err);
+            break;
+        case EventKind::Exit: {
+            head("exit", r.ts, r.proc);
+            int st = static_cast<int>(r.e.arg);
+            l += fmt::format(",\"pid\":{}", r.e.pid);
+            if (WIFEXITED(st)) l += fmt::format(",\"code\":{}", WEXITSTATUS(st));
+            if (WIFSIGNALED(st))
+                l += fmt::format(",\"signal\":\"SIG{}\",\"core\":{}", sigabbrev_np(WTERMSIG(st)) ? sigabbrev_np(WTERMSIG(st)) : "?",
+                                 WCOREDUMP(st) ? "true" : "false");
+            break;
+        }
+        case EventKind::Output:
+            head("output", r.ts, r.proc);
+            l += ",\"data\":";
+            append_json_string(l, payload);
+            break;
+        case EventKind::Block:
+        case EventKind::Op: {
+            const Op& op = plan_.ops[r.e.op];
+            head(r.kind == EventKind::Block ? "block" : "op", r.ts, r.proc);
+            l += fmt::format(",\"op\":\"{}\"", op_verb(plan_, op));
+            std::string target = op_target(plan_, op);
+            if (!target.empty()) {
+                l += ",\"obj\":";
+                append_json_string(l, target);
+            }
+            if (op.kind == OpKind::Semop) {
+                l += ",\"sem\":[";
+                for (std::uint32_t i = 0; i < op.count; ++i) {
+                    const SemTerm& t = plan_.sem_terms[op.first + i];
+                    l += fmt::format("{}{{\"member\":", i ? "," : "");
+                    append_json_string(l, plan_.sems[op.object].members[t.member]);
+                    l += fmt::format(",\"delta\":{}}}", t.delta);
+                }
+                l += fmt::format("],\"undo\":{},\"nowait\":{}", (op.flags & kOpUndo) ? "true" : "false",
+                                 (op.flags & kOpNoWait) ? "true" : "false");
+            }
+            if (r.flags & kRecLoadStep) l += ",\"step\":\"load\"";
+            if (r.flags & kRecStoreStep) l += ",\"step\":\"store\"";
+            if (r.kind == EventKind::Op && op.kind != OpKind::ShmLoad && op.kind != OpKind::ShmStore &&
+                op.kind != OpKind::ShmAdd && op.kind != OpKind::Sleep && op.kind != OpKind::Print)
+                l += fmt::format(",\"result\":{}", r.e.result);
+            errno_fields(l, r.e.err);
+            if (r.flags & kRecValue) l += fmt::format(",\"value\":{}", r.e.value);
+            if (r.kind == EventKind::Op) l += fmt::format(",\"blocked\":{}", (r.flags & kRecBlocked) ? "true" : "false");
+            if (op.kind == OpKind::PipeWrite || op.kind == OpKind::Print) {
+                l += ",\"text\":";
+                append_json_string(l, plan_.texts[op.first]);
+            }
+            if (op.kind == OpKind::PipeRead && r.kind == EventKind::Op) {
+                l += ",\"data\":";
+                append_json_string(l, payload);
+            }
+            l += fmt::format(",\"iter\":{},\"op_index\":{}", r.e.iter, r.e.op - plan_.processes[r.proc].first_op);
+            break;
+        }
+    }
+    l += '}';
+    flush_line();
+}
+
+void JsonlWriter::expectation(const std::string& name, ExpectKind kind, const std::string& text, bool passed,
+                              const std::string& detail) {
+    line_ += fmt::format("{{\"kind\":\"expect\",\"seq\":{},\"name\":", ++seq_);
+    append_json_string(line_, name);
+    line_ += fmt::format(",\"type\":\"{}\",\"expr\":",
+                         kind == ExpectKind::Final ? "final" : kind == ExpectKind::Always ? "always" : "outcome");
+    append_json_string(line_, text);
+    line_ += fmt::format(",\"passed\":{},\"detail\":", passed ? "true" : "false");
+    append_json_string(line_, detail);
+    line_ += '}';
+    flush_line();
+}
+
+Status JsonlWriter::finish(const RunResult& run) {
+    line_ += fmt::format("{{\"kind\":\"run_end\",\"seq\":{},\"t\":{},\"outcome\":\"{}\",\"events\":{},\"diagnosis\":[", ++seq_,
+                         run.t_end - run.t0, outcome_name(run.outcome), run.events);
+    for (std::size_t i = 0; i < run.diagnosis.size(); ++i) {
+        if (i) line_ += ',';
+        append_json_string(line_, run.diagnosis[i]);
+    }
+    line_ += "]}";
+    flush_line();
+    if (std::fflush(f_) != 0 || std::ferror(f_)) return sys_error("write(trace.jsonl)");
+    return ok_status();
+}
+
+}  // namespace simrun

@@ -1,0 +1,43 @@
+// Writes the merged event stream as trace.jsonl: one JSON object per line,
+// schema "simrun-trace/1" (docs/trace-format.md). The first line is
+// run_start, then every event, then one line per expectation and run_end.
+#pragma once
+
+#include "plan/plan.hpp"
+#include "run/run_result.hpp"
+#include "trace/event_sink.hpp"
+#include "util/error.hpp"
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace simrun {
+
+inline constexpr const char* kTraceSchema = "simrun-trace/1";
+
+class JsonlWriter : public EventSink {
+public:
+    static Result<std::unique_ptr<JsonlWriter>> open(const std::string& path, const Plan& plan, const RunResult& run);
+    ~JsonlWriter() override;
+    void on_event(const Record& r, std::string_view payload) override;
+    void expectation(const std::string& name, ExpectKind kind, const std::string& text, bool passed,
+                     const std::string& detail);
+    Status finish(const RunResult& run);
+
+private:
+    JsonlWriter(std::FILE* f, const Plan& plan, std::uint64_t t0) : f_(f), plan_(plan), t0_(t0) {}
+    void head(const char* kind, std::uint64_t ts, std::uint16_t proc);
+    void flush_line();
+    std::FILE* f_;
+    const Plan& plan_;
+    std::uint64_t t0_;
+    std::uint64_t seq_ = 0;
+    std::string line_;
+};
+
+// "exited 0", "killed by SIGKILL", "killed by SIGSEGV (core dumped)".
+std::string describe_wait_status(int status);
+
+}  // namespace simrun

@@ -1,0 +1,58 @@
+// The binary trace record: 64 bytes, fixed size, written by one process into
+// its own ring. Field meanings per kind are in docs/trace-format.md.
+#pragma once
+
+#include <cstdint>
+
+namespace simrun {
+
+enum class EventKind : std::uint8_t {
+    RunStart = 1,
+    RunEnd,
+    Spawn,       // proc was forked: pid, arg = parent pid
+    Exec,        // proc is about to exec its program
+    ExecFailed,  // err = errno of execve
+    Exit,        // proc was reaped: arg = wait status
+    Block,       // op would block; the process now waits (value = current value when known)
+    Op,          // op done: result, err, value
+    Data,        // payload continuing the previous record of this ring
+    Output,      // supervisor captured stdout of proc; Data records follow
+};
+
+enum RecordFlag : std::uint8_t {
+    kRecBlocked = 1,     // Op: it had to wait before completing
+    kRecValue = 2,       // value is known
+    kRecLoadStep = 4,    // ShmAdd: the load half of a racy +=
+    kRecStoreStep = 8,   // ShmAdd: the store half of a racy +=
+};
+
+constexpr std::uint16_t kRunProc = 0xFFFF;  // proc of run-level events
+
+struct Record {
+    std::uint64_t ts;   // CLOCK_MONOTONIC ns
+    std::uint32_t seq;  // per-ring sequence number
+    std::uint16_t proc;
+    EventKind kind;
+    std::uint8_t flags;
+    union {
+        struct {
+            std::uint32_t op;    // index into Plan::ops
+            std::uint32_t iter;  // repeat iteration
+            std::int32_t pid;
+            std::int32_t err;
+            std::int64_t result;
+            std::int64_t value;
+            std::int64_t arg;
+            std::uint64_t reserved;
+        } e;
+        struct {
+            char bytes[47];
+            std::uint8_t len;
+        } data;
+    };
+};
+static_assert(sizeof(Record) == 64, "trace records are 64 bytes");
+
+constexpr std::size_t kDataBytes = sizeof(Record::data.bytes);
+
+}  // namespace simrun

@@ -1,0 +1,63 @@
+// A lossless single-writer, single-reader ring of Records in shared memory.
+// The writer (one process) never drops: when the ring is full it wakes the
+// reader through an eventfd and sleeps on a futex until the reader frees
+// space. Writer side is fork-safe and async-signal-safe (no allocation, only
+// atomics, clock_gettime, write(2) and futex(2)).
+#pragma once
+
+#include "trace/record.hpp"
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace simrun {
+
+struct alignas(64) RingHeader {
+    std::atomic<std::uint64_t> head;  // next record to write; owned by the writer
+    char pad0[56];
+    std::atomic<std::uint64_t> tail;  // next record to read; owned by the reader
+    std::atomic<std::uint32_t> tail_word;       // low 32 bits of tail: the futex the writer sleeps on
+    std::atomic<std::uint32_t> writer_waiting;  // 1 while the writer sleeps for space
+    char pad1[48];
+};
+
+std::uint64_t monotonic_ns();
+
+class RingWriter {
+public:
+    RingWriter() = default;
+    RingWriter(RingHeader* h, Record* records, std::uint32_t capacity, int wake_fd)
+        : h_(h), r_(records), mask_(capacity - 1), wake_fd_(wake_fd) {}
+
+    // The slot for the next record, with ts, seq and proc set. Blocks while full.
+    Record& begin(EventKind kind, std::uint16_t proc, std::uint8_t flags = 0);
+    void commit() { h_->head.store(h_->head.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
+    // A payload as Data records following the last committed one.
+    void data(const char* bytes, std::size_t n, std::uint16_t proc);
+    bool valid() const { return h_ != nullptr; }
+    std::uint64_t written() const { return h_->head.load(std::memory_order_relaxed); }
+
+private:
+    void wait_for_space(std::uint64_t head);
+    RingHeader* h_ = nullptr;
+    Record* r_ = nullptr;
+    std::uint64_t mask_ = 0;
+    int wake_fd_ = -1;
+};
+
+class RingReader {
+public:
+    RingReader(RingHeader* h, Record* records, std::uint32_t capacity)
+        : h_(h), r_(records), mask_(capacity - 1) {}
+    // Copies up to `max` available records into out; frees their slots.
+    std::size_t drain(Record* out, std::size_t max);
+    std::uint64_t written() const { return h_->head.load(std::memory_order_acquire); }
+
+private:
+    RingHeader* h_;
+    Record* r_;
+    std::uint64_t mask_;
+};
+
+}  // namespace simrun
