@@ -89,7 +89,7 @@ private:
         int decl = -1;
         for (std::size_t i = 0; i < base_names_.size(); ++i)
             if (base_names_[i] == base) decl = static_cast<int>(i);
-        if (decl < 0) fail(pos, fmt::format("unknown process '{}' as {}{}", base, role, did_you_mean_suffix(base, base_names_)));
+        if (decl < 0) fail(pos, fmt::format("unknown process '{}' {}{}", base, role, did_you_mean_suffix(base, base_names_)));
         int first = first_replica_[decl];
         int count = static_cast<int>(d_.processes[decl].count);
         if (hash == std::string::npos) {
@@ -108,7 +108,7 @@ private:
         for (std::size_t i = 0; i < d_.processes.size(); ++i) {
             const auto& pd = d_.processes[i];
             if (!pd.parent) continue;
-            auto parents = find_processes(pd.parent->name, pd.parent->pos, "parent");
+            auto parents = find_processes(pd.parent->name, pd.parent->pos, "as parent");
             if (parents.size() != 1)
                 fail(pd.parent->pos, fmt::format("parent '{}' has {} replicas; name one, e.g. '{}#0'", pd.parent->name,
                                                  parents.size(), pd.parent->name));
@@ -138,8 +138,8 @@ private:
     // ---- pipes ---------------------------------------------------------
     void pipes() {
         for (const auto& pd : d_.pipes) {
-            PlanPipe pp{pd.name, PipeRole::Declared, find_processes(pd.writer.name, pd.writer.pos, "writer"),
-                        find_processes(pd.reader.name, pd.reader.pos, "reader")};
+            PlanPipe pp{pd.name, PipeRole::Declared, find_processes(pd.writer.name, pd.writer.pos, "as writer"),
+                        find_processes(pd.reader.name, pd.reader.pos, "as reader")};
             for (int w : pp.writers)
                 if (p_.processes[w].is_exec())
                     fail(pd.writer.pos, "pipe ends of exec'd programs are not supported yet; use a scripted process");

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <sstream>
@@ -69,6 +70,15 @@ bool get_bool(const toml::node& n, const std::string& what) {
     return n.as_boolean()->get();
 }
 
+// toml++ iterates tables in key order; declarations keep their file order
+// (semaphore numbers and cell offsets follow it, as a C program's would).
+template <typename T>
+void sort_by_position(std::vector<T>& items) {
+    std::stable_sort(items.begin(), items.end(), [](const T& a, const T& b) {
+        return std::pair(a.pos.line, a.pos.column) < std::pair(b.pos.line, b.pos.column);
+    });
+}
+
 bool valid_name(std::string_view s) {
     if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
     for (char c : s)
@@ -94,6 +104,7 @@ SemSetDecl read_sem(const std::string& name, SourcePos pos, const toml::node& no
         s.members.push_back({std::string(k.str()), get_int(v, "semaphore value", 0, kSemMax), pos_of(k.source())});
     }
     if (s.members.empty()) fail(pos_of(*members), "a semaphore set needs at least one member");
+    sort_by_position(s.members);
     if (s.members.size() > 250) fail(pos_of(*members), "a semaphore set holds at most 250 members (SEMMSL)");
     if (const toml::node* u = t.get("undo")) s.undo = get_bool(*u, "undo");
     return s;
@@ -118,6 +129,7 @@ ShmDecl read_shm(const std::string& name, SourcePos pos, const toml::node& node)
         s.cells.push_back(std::move(c));
     }
     if (s.cells.empty()) fail(pos_of(*cells), "a shared memory segment needs at least one cell");
+    sort_by_position(s.cells);
     return s;
 }
 
@@ -147,6 +159,9 @@ void read_ipc(const toml::node& node, ScenarioDecl& sc) {
             else sc.pipes.push_back(read_pipe(name, pos, v));
         }
     }
+    sort_by_position(sc.sems);
+    sort_by_position(sc.shms);
+    sort_by_position(sc.pipes);
 }
 
 ProcessDecl read_process(const toml::node& node) {

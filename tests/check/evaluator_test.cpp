@@ -1,0 +1,90 @@
+#include "check/evaluator.hpp"
+
+#include "../test_support.hpp"
+
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+
+using namespace simrun;
+
+namespace {
+struct Fixture {
+    Plan plan = test::plan_of(R"toml(
+[ipc.sem.s]
+members = { a = 2, b = 0 }
+[ipc.shm.m]
+cells = { x = 0, arr = [0, 0] }
+[[process]]
+name = "p"
+run = []
+[[expect]]
+final = "0 <= m.x <= 5"
+[[expect]]
+final = "m.arr[1] * 2 - s.a == 10 || !(s.b == 0)"
+[[expect]]
+final = "m.x / s.b == 1"
+[[expect]]
+final = "exit(p) == 3 && signal(p) == 0"
+[[expect]]
+final = "-m.x % 4 == -1 && 7 / 2 == 3 && 1 + 2 * 3 == 7"
+)toml");
+    std::vector<std::int64_t> cells{0, 0, 0};
+    std::vector<int> sems{2, 0};
+    std::vector<int> status{-1};
+
+    std::optional<std::int64_t> eval(int i, std::string& err) {
+        return eval_expr(plan.expects[i].expr, ValueView{&cells, &sems, &status}, err);
+    }
+    std::int64_t eval(int i) {
+        std::string err;
+        auto v = eval(i, err);
+        REQUIRE_MESSAGE(v.has_value(), err);
+        return *v;
+    }
+};
+}  // namespace
+
+TEST_CASE("comparisons, chains and logic over cells and semaphores") {
+    Fixture f;
+    f.cells[0] = 3;
+    CHECK(f.eval(0) == 1);
+    f.cells[0] = 6;
+    CHECK(f.eval(0) == 0);
+    f.cells[0] = -1;
+    CHECK(f.eval(0) == 0);
+    f.cells[2] = 6;  // arr[1]
+    CHECK(f.eval(1) == 1);
+    f.cells[2] = 5;
+    CHECK(f.eval(1) == 0);
+    f.sems[1] = 1;
+    CHECK(f.eval(1) == 1);
+}
+
+TEST_CASE("division by zero is an error, not a crash") {
+    Fixture f;
+    std::string err;
+    CHECK_FALSE(f.eval(2, err).has_value());
+    CHECK(err == "division by zero");
+}
+
+TEST_CASE("exit and signal read wait statuses") {
+    Fixture f;
+    CHECK(f.eval(3) == 0);  // not exited: exit() is -1
+    f.status[0] = 3 << 8;   // exited 3
+    CHECK(f.eval(3) == 1);
+    f.status[0] = SIGKILL;  // killed
+    CHECK(f.eval(3) == 0);
+}
+
+TEST_CASE("arithmetic follows C: truncating division, sign of remainder") {
+    Fixture f;
+    f.cells[0] = 1;
+    CHECK(f.eval(4) == 1);
+}
+
+TEST_CASE("explain_values lists what the expression read") {
+    Fixture f;
+    f.cells[2] = 4;
+    CHECK(explain_values(f.plan, f.plan.expects[1].expr, ValueView{&f.cells, &f.sems, &f.status}) ==
+          "m.arr[1] = 4, s.a = 2, s.b = 0");
+}

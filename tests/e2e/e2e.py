@@ -1,0 +1,390 @@
+#!/usr/bin/env python3
+"""End-to-end tests: run the real simrun binary on real scenarios.
+
+Usage: e2e.py SIMRUN_BINARY CASE [ARG]
+Each case spawns real processes and kernel objects, then asserts on the exit
+code, the terminal output, trace.jsonl, and on what is left behind (nothing:
+no process, no IPC object, no file in /dev/shm).
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SIMRUN = None
+
+# Scenarios whose own expectations are meant to fail.
+EXPECTED_EXIT = {"race": 1}
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, message):
+    if not cond:
+        raise Failure(message)
+
+
+def ipc_objects():
+    """System V objects visible here, as (kind, id) pairs."""
+    found = set()
+    for kind in ("sem", "shm", "msg"):
+        with open(f"/proc/sysvipc/{kind}") as f:
+            next(f)
+            for line in f:
+                found.add((kind, line.split()[1]))
+    return found
+
+
+def tagged_processes(tag):
+    """Pids of live processes whose environment carries our tag."""
+    pids = []
+    needle = f"SIMRUN_TEST_TAG={tag}".encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                if needle in f.read().split(b"\0"):
+                    with open(f"/proc/{entry}/stat") as s:
+                        if s.read().split(")")[-1].split()[0] != "Z":
+                            pids.append(int(entry))
+        except OSError:
+            pass
+    return pids
+
+
+class Run:
+    def __init__(self, args, out_dir, timeout=60):
+        self.tag = uuid.uuid4().hex
+        env = dict(os.environ, SIMRUN_TEST_TAG=self.tag, NO_COLOR="1")
+        self.ipc_before = ipc_objects()
+        if args[0] != "check":
+            args = args + ["--out", out_dir]
+        self.shm_before = set(os.listdir("/dev/shm"))
+        p = subprocess.run([SIMRUN] + args, cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=timeout)
+        self.code, self.stdout, self.stderr = p.returncode, p.stdout, p.stderr
+
+    def trace(self, out_dir, name):
+        with open(os.path.join(out_dir, name, "trace.jsonl")) as f:
+            return [json.loads(line) for line in f]
+
+    def assert_nothing_left(self):
+        check(not tagged_processes(self.tag), "processes of the run outlived it")
+        leaked = ipc_objects() - self.ipc_before
+        check(not leaked, f"IPC objects left behind: {leaked}")
+        files = set(os.listdir("/dev/shm")) - self.shm_before
+        check(not files, f"files left in /dev/shm: {files}")
+
+
+def check_trace(events, scenario_name, completed=True):
+    """Invariants every trace must satisfy."""
+    check(events[0]["kind"] == "run_start" and events[0]["schema"] == "simrun-trace/1", "first line is run_start v1")
+    check(events[-1]["kind"] == "run_end", "last line is run_end")
+    seqs = [e["seq"] for e in events]
+    check(seqs == list(range(len(events))), "seq numbers are 0..n-1 in order")
+    times = [e["t"] for e in events if "t" in e]
+    check(times == sorted(times), "timestamps never go backwards")
+    procs = events[0]["processes"]
+    spawns = {e["proc"]: e["pid"] for e in events if e["kind"] == "spawn"}
+    exits = [e for e in events if e["kind"] == "exit"]
+    check(set(spawns) == set(procs), f"every process spawned once: {sorted(spawns)} vs {sorted(procs)}")
+    check(len(exits) == len(procs), "every process exited once")
+    for e in exits:
+        check(e["pid"] == spawns[e["proc"]], f"exit pid of {e['proc']} matches its spawn")
+    for e in events:
+        if e["kind"] in ("op", "block") and e.get("sem") is not None and "value" in e:
+            check(e["value"] >= 0, f"semaphore value never negative: {e}")
+    return spawns, exits
+
+
+def ops_per_index(events, proc):
+    counts = {}
+    for e in events:
+        if e["kind"] == "op" and e["proc"] == proc:
+            counts[e["op_index"]] = counts.get(e["op_index"], 0) + 1
+    return counts
+
+
+# ---- cases -----------------------------------------------------------------
+
+def case_scenario(name):
+    """Every scenario in scenarios/ runs with its expected exit code, a sound trace, and no leftovers."""
+    with tempfile.TemporaryDirectory() as out:
+        r = Run([f"scenarios/{name}.toml"], out)
+        want = EXPECTED_EXIT.get(name, 0)
+        check(r.code == want, f"exit {r.code}, expected {want}\n{r.stdout}\n{r.stderr}")
+        events = r.trace(out, name)
+        check_trace(events, name)
+        r.assert_nothing_left()
+        expects = [e for e in events if e["kind"] == "expect"]
+        check(expects, "expectation results are in the trace")
+        check(all(e["passed"] for e in expects) == (want == 0), "expectation results agree with the exit code")
+
+
+def case_prodcons_counts():
+    """Each op of each script ran `repeat` times; P/V counts match; the buffer stays within 0..5."""
+    with tempfile.TemporaryDirectory() as out:
+        r = Run(["scenarios/prodcons.toml", "-q"], out)
+        check(r.code == 0, r.stdout + r.stderr)
+        events = r.trace(out, "prodcons")
+        check_trace(events, "prodcons")
+        for proc in ("producer#0", "producer#1", "consumer#0", "consumer#1"):
+            counts = ops_per_index(events, proc)
+            # ops 0,1,3,4 are P/V (one event each); op 2 is a racy += (load and store steps).
+            check(counts == {0: 10, 1: 10, 2: 20, 3: 10, 4: 10}, f"{proc} op counts {counts}")
+        pv = [e for e in events if e["kind"] == "op" and e["op"] in ("P", "V")]
+        check(len([e for e in pv if e["op"] == "P"]) == 80 and len([e for e in pv if e["op"] == "V"]) == 80, "80 P and 80 V")
+        check(all(e["result"] == 0 for e in pv), "every P and V succeeded")
+        stores = [e["value"] for e in events if e.get("step") == "store"]
+        check(stores and all(0 <= v <= 5 for v in stores), "buf.count stayed within 0..5")
+        undo = {e["obj"]: e["undo"] for e in pv}
+        check(undo["lock.mutex"] is True and undo["slots.empty"] is False, "SEM_UNDO follows the set's default")
+
+
+def case_race_loses_updates():
+    """The racy counter loses updates; the failed expectation shows the final value."""
+    with tempfile.TemporaryDirectory() as out:
+        r = Run(["scenarios/race.toml", "-q"], out)
+        check(r.code == 1, r.stdout + r.stderr)
+        m = re.search(r"counter\.value = (\d+)", r.stdout)
+        check(m and int(m.group(1)) < 100000, f"final value shown and below 100000: {r.stdout}")
+        events = r.trace(out, "race")
+        loads = [e for e in events if e.get("step") == "load"]
+        stores = [e for e in events if e.get("step") == "store"]
+        check(len(loads) == len(stores) == 100000, "each += is one load step and one store step")
+
+
+def case_deadlock_reported():
+    """Opposite lock order deadlocks; the report names who waits on what, long before the timeout."""
+    with tempfile.TemporaryDirectory() as out:
+        start = time.monotonic()
+        r = Run(["scenarios/deadlock.toml"], out)
+        check(r.code == 0, r.stdout + r.stderr)
+        check(time.monotonic() - start < 5, "deadlock found well before the 10 s timeout")
+        check("left waits in 'P locks.b' (locks.b = 0)" in r.stdout, r.stdout)
+        check("right waits in 'P locks.a' (locks.a = 0)" in r.stdout, r.stdout)
+        events = r.trace(out, "deadlock")
+        check(events[-1]["outcome"] == "deadlock", "run_end says deadlock")
+        blocks = [e for e in events if e["kind"] == "block"]
+        check(len(blocks) == 2, "both blocks recorded")
+        r.assert_nothing_left()
+
+
+def write_scenario(directory, text, name="t"):
+    path = os.path.join(directory, f"{name}.toml")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def case_timeout():
+    """The timeout kills every process; the report says who was alive and in which op."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, """
+[scenario]
+name = "slow"
+timeout = "300ms"
+[ipc.sem.s]
+members = { gate = 0 }
+[[process]]
+name = "sleeper"
+run = ["sleep 20s"]
+[[process]]
+name = "waiter"
+run = ["P s.gate"]
+[[process]]
+name = "kid"
+parent = "sleeper"
+run = ["sleep 30s"]
+""")
+        start = time.monotonic()
+        r = Run([path], d)
+        check(time.monotonic() - start < 5, "the run ended at its timeout")
+        check(r.code == 1, f"timeout not expected: exit 1, got {r.code}\n{r.stdout}{r.stderr}")
+        check("outcome: timeout" in r.stdout, r.stdout)
+        check("sleeper sleeps in 'sleep 20s'" in r.stdout, r.stdout)
+        check("waiter waits in 'P s.gate' (s.gate = 0)" in r.stdout, r.stdout)
+        check("kid sleeps in 'sleep 30s'" in r.stdout, r.stdout)
+        events = r.trace(d, "slow")
+        kills = [e for e in events if e["kind"] == "exit" and e.get("signal") == "SIGKILL"]
+        check(len(kills) == 3, f"three processes killed: {kills}")
+        r.assert_nothing_left()
+
+
+LONG_RUN = """
+[scenario]
+name = "long"
+timeout = "60s"
+[ipc.sem.s]
+members = { m = 1 }
+[ipc.shm.b]
+cells = { x = 0 }
+[[process]]
+name = "worker"
+count = 3
+run = ["P s.m", "V s.m", "sleep 30s"]
+[[process]]
+name = "kid"
+parent = "worker#0"
+run = ["sleep 30s"]
+"""
+
+
+def start_long_run(d, extra):
+    path = write_scenario(d, LONG_RUN)
+    tag = uuid.uuid4().hex
+    before = ipc_objects()
+    env = dict(os.environ, SIMRUN_TEST_TAG=tag)
+    p = subprocess.Popen([SIMRUN, path, "--out", d, "-q"] + extra, cwd=ROOT, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 10
+    while len(tagged_processes(tag)) < 6 and time.monotonic() < deadline:  # simrun, supervisor, 4 processes
+        time.sleep(0.02)
+    check(len(tagged_processes(tag)) >= 6, "the run started its processes")
+    return p, tag, before
+
+
+def wait_gone(tag, seconds=5):
+    deadline = time.monotonic() + seconds
+    while tagged_processes(tag) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return not tagged_processes(tag)
+
+
+def case_sigkill(mode):
+    """SIGKILL of simrun mid-run leaves no process and no IPC object behind."""
+    extra = ["--no-sandbox"] if mode == "nosandbox" else []
+    with tempfile.TemporaryDirectory() as d:
+        p, tag, before = start_long_run(d, extra)
+        if mode == "nosandbox":
+            check(ipc_objects() - before, "without a sandbox the objects are visible here while it runs")
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait()
+        check(wait_gone(tag), f"processes left after SIGKILL of simrun: {tagged_processes(tag)}")
+        deadline = time.monotonic() + 5
+        while ipc_objects() - before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        check(not (ipc_objects() - before), f"IPC objects left: {ipc_objects() - before}")
+
+
+def case_sigterm():
+    """SIGTERM (as from Ctrl-C) stops the run cleanly: outcome interrupted, exit 130, a complete trace."""
+    with tempfile.TemporaryDirectory() as d:
+        p, tag, before = start_long_run(d, [])
+        os.kill(p.pid, signal.SIGTERM)
+        out, err = p.communicate(timeout=10)
+        check(p.returncode == 130, f"exit {p.returncode}\n{out}{err}")
+        check(wait_gone(tag), "processes left after SIGTERM")
+        with open(os.path.join(d, "long", "trace.jsonl")) as f:
+            events = [json.loads(line) for line in f]
+        check(events[-1]["kind"] == "run_end" and events[-1]["outcome"] == "interrupted", "trace ends with interrupted")
+        check(len([e for e in events if e["kind"] == "exit"]) == 4, "every process's death recorded")
+
+
+def case_no_sandbox():
+    """Without namespaces the run still works, says so once, and removes its objects."""
+    with tempfile.TemporaryDirectory() as out:
+        r = Run(["scenarios/prodcons.toml", "--no-sandbox", "-q"], out)
+        check(r.code == 0, r.stdout + r.stderr)
+        check(r.stderr.count("running without a sandbox") == 1, r.stderr)
+        check(r.trace(out, "prodcons")[0]["sandbox"] == "none", "trace says no sandbox")
+        r.assert_nothing_left()
+
+
+def case_exec_stdio():
+    """An exec'd program gets its stdin text; its stdout is captured into the trace; exit codes are checked."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, """
+[scenario]
+name = "execs"
+[[process]]
+name = "cat"
+exec = ["cat"]
+stdin = "3 4\\n"
+[[process]]
+name = "fails"
+exec = ["sh", "-c", "echo out; exit 3"]
+[[process]]
+name = "missing"
+exec = ["/nonexistent/program"]
+[[expect]]
+final = "exit(cat) == 0 && exit(fails) == 3 && exit(missing) == 127"
+""")
+        r = Run([path], d)
+        check(r.code == 0, r.stdout + r.stderr)
+        events = r.trace(d, "execs")
+        check_trace(events, "execs")
+        out = "".join(e["data"] for e in events if e["kind"] == "output" and e["proc"] == "cat")
+        check(out == "3 4\n", f"cat echoed its stdin: {out!r}")
+        failed = [e for e in events if e["kind"] == "exec_failed"]
+        check(len(failed) == 1 and failed[0]["errno"] == "ENOENT", f"exec failure recorded: {failed}")
+        r.assert_nothing_left()
+
+
+def case_bad_scenario():
+    """A bad scenario: positioned error with the line and a caret, exit 2, nothing spawned or written."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, """[ipc.sem.slots]
+members = { empty = 5, full = 0 }
+[[process]]
+name = "p"
+run = ["P slots.emtpy"]
+""")
+        r = Run([path], d)
+        check(r.code == 2, f"exit {r.code}")
+        want = (f"{path}:5:11: error: unknown semaphore 'slots.emtpy' (did you mean 'slots.empty'?)\n"
+                'run = ["P slots.emtpy"]\n'
+                "          ^\n")
+        check(r.stderr == want, f"got:\n{r.stderr}\nwant:\n{want}")
+        check(os.listdir(d) == ["t.toml"], "nothing written")
+        r2 = Run(["check", path], d)
+        check(r2.code == 2 and r2.stderr == want, "simrun check reports the same error")
+
+
+def case_check_ok():
+    """simrun check validates without running."""
+    with tempfile.TemporaryDirectory() as d:
+        r = Run(["check", "scenarios/prodcons.toml"], d)
+        check(r.code == 0 and "ok (4 processes" in r.stdout, r.stdout + r.stderr)
+        check(os.listdir(d) == [], "check writes nothing")
+
+
+def case_usage_errors():
+    """Command-line mistakes exit 2 with a message; --help exits 0."""
+    with tempfile.TemporaryDirectory() as d:
+        check(Run(["--help"], d).code == 0, "--help")
+        r = Run(["--bogus", "scenarios/prodcons.toml"], d)
+        check(r.code == 2 and "bogus" in r.stderr, r.stderr)
+        r = Run(["/nonexistent.toml"], d)
+        check(r.code == 2 and "cannot read scenario" in r.stderr, r.stderr)
+
+
+CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
+
+
+def main():
+    global SIMRUN
+    if len(sys.argv) < 3 or sys.argv[2] not in CASES:
+        print(f"usage: e2e.py SIMRUN CASE [ARG]; cases: {', '.join(CASES)}", file=sys.stderr)
+        return 2
+    SIMRUN = os.path.abspath(sys.argv[1])
+    try:
+        CASES[sys.argv[2]](*sys.argv[3:])
+    except Failure as f:
+        print(f"FAIL: {f}", file=sys.stderr)
+        return 1
+    print("ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

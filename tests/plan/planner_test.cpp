@@ -1,0 +1,152 @@
+// Name resolution, the fork tree and pipe ownership: each misuse is a
+// positioned error; a valid scenario is planned as the agent needs it.
+#include "../test_support.hpp"
+
+#include <doctest/doctest.h>
+
+using simrun::test::error_of;
+using simrun::test::first_line;
+using simrun::test::plan_of;
+
+namespace {
+const std::string kObjects =
+    "[ipc.sem.slots]\nmembers = { empty = 5, full = 0 }\n"  // lines 1-2
+    "[ipc.shm.buf]\ncells = { count = 0, items = [0, 0] }\n"  // lines 3-4
+    "[ipc.pipe.data]\nwriter = \"w\"\nreader = \"r\"\n";     // lines 5-7
+
+std::string with(const std::string& rest) {
+    return kObjects + "[[process]]\nname = \"w\"\nrun = []\n[[process]]\nname = \"r\"\nrun = []\n" + rest;  // lines 8-13
+}
+}  // namespace
+
+TEST_CASE("unknown semaphores and cells suggest the closest name") {
+    CHECK(first_line(error_of(with("[[process]]\nname = \"p\"\nrun = [\"P slots.emtpy\"]\n"))) ==
+          "t.toml:16:11: error: unknown semaphore 'slots.emtpy' (did you mean 'slots.empty'?)");
+    CHECK(first_line(error_of(with("[[process]]\nname = \"p\"\nrun = [\"P slot.empty\"]\n"))) ==
+          "t.toml:16:11: error: unknown semaphore set 'slot' (did you mean 'slots'?)");
+    CHECK(first_line(error_of(with("[[process]]\nname = \"p\"\nrun = [\"buf.cont += 1\"]\n"))) ==
+          "t.toml:16:9: error: unknown cell 'buf.cont' (did you mean 'buf.count'?)");
+    CHECK(first_line(error_of(with("[[process]]\nname = \"p\"\nrun = [\"P zzz.a\"]\n"))) ==
+          "t.toml:16:11: error: unknown semaphore set 'zzz'");
+}
+
+TEST_CASE("an object of the wrong kind is named as such") {
+    CHECK(first_line(error_of(with("[[process]]\nname = \"p\"\nrun = [\"P buf.count\"]\n"))) ==
+          "t.toml:16:11: error: 'buf' is a shared memory segment, not a semaphore set");
+    CHECK(first_line(error_of(with("[[process]]\nname = \"p\"\nrun = [\"slots.empty += 1\"]\n"))) ==
+          "t.toml:16:9: error: 'slots' is a semaphore set, not a shared memory segment");
+}
+
+TEST_CASE("array cells need an index in range; scalars take none") {
+    CHECK(first_line(error_of(with("[[process]]\nname = \"p\"\nrun = [\"buf.items = 1\"]\n"))) ==
+          "t.toml:16:9: error: 'buf.items' is an array of 2; give an index, e.g. buf.items[0]");
+    CHECK(first_line(error_of(with("[[process]]\nname = \"p\"\nrun = [\"buf.items[2] = 1\"]\n"))) ==
+          "t.toml:16:9: error: index 2 is out of range for 'buf.items' (length 2)");
+    CHECK(first_line(error_of(with("[[process]]\nname = \"p\"\nrun = [\"buf.count[0] = 1\"]\n"))) ==
+          "t.toml:16:9: error: 'buf.count' is not an array");
+}
+
+TEST_CASE("one semop works on one set") {
+    CHECK(first_line(error_of("[ipc.sem.a]\nmembers = { x = 1 }\n[ipc.sem.b]\nmembers = { y = 1 }\n"
+                              "[[process]]\nname = \"p\"\nrun = [\"semop a.x -1, b.y -1\"]\n")) ==
+          "t.toml:7:23: error: one semop works on one set; 'b' is not in set 'a'");
+}
+
+TEST_CASE("duplicate names") {
+    CHECK(first_line(error_of(with("[[process]]\nname = \"w\"\nrun = []\n"))) ==
+          "t.toml:15:8: error: duplicate process name 'w' (first declared on line 9)");
+    CHECK(first_line(error_of("[ipc.sem.x]\nmembers = { a = 1 }\n[ipc.shm.x]\ncells = { a = 1 }\n"
+                              "[[process]]\nname = \"p\"\nrun = []\n")) ==
+          "t.toml:3:10: error: duplicate object name 'x' (already a semaphore set)");
+}
+
+TEST_CASE("the fork tree: unknown parents, ambiguous parents, cycles") {
+    CHECK(first_line(error_of(with("[[process]]\nname = \"p\"\nparent = \"ww\"\nrun = []\n"))) ==
+          "t.toml:16:10: error: unknown process 'ww' as parent (did you mean 'w'?)");
+    CHECK(first_line(error_of("[[process]]\nname = \"a\"\ncount = 2\nrun = []\n"
+                              "[[process]]\nname = \"b\"\nparent = \"a\"\nrun = []\n")) ==
+          "t.toml:7:10: error: parent 'a' has 2 replicas; name one, e.g. 'a#0'");
+    CHECK(first_line(error_of("[[process]]\nname = \"a\"\ncount = 2\nrun = []\n"
+                              "[[process]]\nname = \"b\"\nparent = \"a#2\"\nrun = []\n")) ==
+          "t.toml:7:10: error: process 'a' has replicas #0 to #1; 'a#2' is not one of them");
+    CHECK(first_line(error_of("[[process]]\nname = \"a\"\nparent = \"b\"\nrun = []\n"
+                              "[[process]]\nname = \"b\"\nparent = \"a\"\nrun = []\n")) ==
+          "t.toml:3:10: error: the fork tree has a cycle through process 'a'");
+    CHECK(first_line(error_of("[[process]]\nname = \"a\"\nparent = \"a\"\nrun = []\n")) ==
+          "t.toml:3:10: error: the fork tree has a cycle through process 'a'");
+    CHECK(first_line(error_of("[[process]]\nname = \"a\"\nexec = [\"true\"]\n"
+                              "[[process]]\nname = \"b\"\nparent = \"a\"\nrun = []\n")) ==
+          "t.toml:6:10: error: parent 'a' is an exec'd program; only scripted processes fork declared children");
+}
+
+TEST_CASE("pipes need both ends, held by the processes that use them") {
+    CHECK(first_line(error_of("[ipc.pipe.p]\nwriter = \"a\"\n[[process]]\nname = \"a\"\nrun = []\n")) ==
+          "t.toml:1:11: error: [ipc.pipe.p] needs 'reader' (a process name)");
+    CHECK(first_line(error_of("[ipc.pipe.p]\nreader = \"a\"\n[[process]]\nname = \"a\"\nrun = []\n")) ==
+          "t.toml:1:11: error: [ipc.pipe.p] needs 'writer' (a process name)");
+    CHECK(first_line(error_of("[ipc.pipe.p]\nwriter = \"a\"\nreader = \"nobody\"\n[[process]]\nname = \"a\"\nrun = []\n")) ==
+          "t.toml:3:10: error: unknown process 'nobody' as reader");
+    CHECK(first_line(error_of(with("[[process]]\nname = \"p\"\nrun = ['write data \"x\"']\n"))) ==
+          "t.toml:16:15: error: process 'p' does not hold the write end of pipe 'data' (its writer is 'w')");
+    CHECK(first_line(error_of(with("[[process]]\nname = \"p\"\nrun = [\"read data\"]\n"))) ==
+          "t.toml:16:14: error: process 'p' does not hold the read end of pipe 'data' (its reader is 'r')");
+    CHECK(first_line(error_of(with("[[process]]\nname = \"p\"\nrun = [\"close data\"]\n"))) ==
+          "t.toml:16:15: error: process 'p' holds no end of pipe 'data'");
+}
+
+TEST_CASE("expressions resolve shm cells, semaphores and processes") {
+    CHECK(first_line(error_of(with("[[expect]]\nfinal = \"buf.cout == 0\"\n"))) ==
+          "t.toml:15:10: error: unknown cell 'buf.cout' (did you mean 'buf.count'?)");
+    CHECK(first_line(error_of(with("[[expect]]\nfinal = \"bfu.count == 0\"\n"))) ==
+          "t.toml:15:10: error: unknown object 'bfu' (expressions read shm cells and semaphores) (did you mean 'buf'?)");
+    CHECK(first_line(error_of(with("[[expect]]\nfinal = \"exit(x) == 0\"\n"))) ==
+          "t.toml:15:15: error: unknown process 'x' in the expression (did you mean 'w'?)");
+}
+
+TEST_CASE("a valid plan: replicas, fork tree, compiled ops, undo defaults") {
+    auto plan = plan_of(R"(
+[ipc.sem.lock]
+members = { mutex = 1 }
+undo = true
+[ipc.sem.slots]
+members = { empty = 5, full = 0 }
+[ipc.shm.buf]
+cells = { count = 0, items = [7, 8, 9] }
+[[process]]
+name = "producer"
+count = 2
+run = ["P slots.empty", "P lock.mutex", "V lock.mutex noundo", "buf.items[2] += 1 atomic"]
+[[process]]
+name = "child"
+parent = "producer#1"
+run = ["sleep 1ms"]
+[[expect]]
+final = "buf.items[2] == 9 && slots.full == 0"
+)");
+    REQUIRE(plan.processes.size() == 3);
+    CHECK(plan.processes[0].name == "producer#0");
+    CHECK(plan.processes[1].name == "producer#1");
+    CHECK(plan.processes[2].name == "child");
+    CHECK(plan.processes[2].parent == 1);
+    CHECK(plan.processes[1].children == std::vector<int>{2});
+    CHECK(plan.processes[0].first_op == plan.processes[1].first_op);  // replicas share a script
+    REQUIRE(plan.ops.size() == 5);
+    CHECK(simrun::op_verb(plan, plan.ops[0]) == std::string("P"));
+    auto undo = [&](int i) { return (plan.ops[i].flags & simrun::kOpUndo) != 0; };
+    CHECK_FALSE(undo(0));  // slots has no undo default
+    CHECK(undo(1));        // lock does
+    CHECK_FALSE(undo(2));  // unless the op says noundo
+    CHECK(simrun::op_target(plan, plan.ops[3]) == "buf.items[2]");
+    CHECK(plan.ops[3].slot == 3);
+    CHECK(plan.cell_slots == 4);
+    CHECK(plan.sem_values == 3);
+    CHECK(plan.sem_label(2) == "slots.full");
+    const auto& expr = plan.expects[0].expr;
+    int refs = 0;
+    for (const auto& n : expr.nodes)
+        if (n.op == simrun::ExprOp::Ref) {
+            ++refs;
+            CHECK(n.slot >= 0);
+        }
+    CHECK(refs == 2);
+}

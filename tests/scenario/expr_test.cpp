@@ -1,0 +1,67 @@
+#include "scenario/expr.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace simrun;
+
+namespace {
+ExprTree parse(const std::string& text) {
+    ExprTree t;
+    ExprError err;
+    REQUIRE_MESSAGE(parse_expr(text, t, err), err.message);
+    return t;
+}
+ExprError error(const std::string& text) {
+    ExprTree t;
+    ExprError err;
+    CHECK_FALSE(parse_expr(text, t, err));
+    return err;
+}
+}  // namespace
+
+TEST_CASE("precedence: || below && below comparisons below + below *") {
+    auto t = parse("a.x + 2 * b.y > 3 && !c.z || d.w");
+    CHECK(t.nodes[t.root].op == ExprOp::Or);
+    const auto& and_node = t.nodes[t.nodes[t.root].lhs];
+    CHECK(and_node.op == ExprOp::And);
+    const auto& gt = t.nodes[and_node.lhs];
+    CHECK(gt.op == ExprOp::Gt);
+    CHECK(t.nodes[gt.lhs].op == ExprOp::Add);
+    CHECK(t.nodes[t.nodes[gt.lhs].rhs].op == ExprOp::Mul);
+    CHECK(t.nodes[and_node.rhs].op == ExprOp::Not);
+}
+
+TEST_CASE("comparison chains mean every comparison holds") {
+    auto t = parse("0 <= buf.count <= 5");
+    const auto& root = t.nodes[t.root];
+    CHECK(root.op == ExprOp::And);
+    CHECK(t.nodes[root.lhs].op == ExprOp::Le);
+    CHECK(t.nodes[root.rhs].op == ExprOp::Le);
+    CHECK(t.nodes[root.lhs].rhs == t.nodes[root.rhs].lhs);  // the middle operand is shared
+}
+
+TEST_CASE("references, indices and process functions") {
+    auto t = parse("buf.items[3] == exit(consumer#1) + signal(p)");
+    const auto& eq = t.nodes[t.root];
+    const auto& ref = t.nodes[eq.lhs];
+    CHECK(ref.op == ExprOp::Ref);
+    CHECK(ref.object == "buf");
+    CHECK(ref.member == "items");
+    CHECK(ref.indexed);
+    CHECK(ref.index == 3);
+    const auto& add = t.nodes[eq.rhs];
+    CHECK(t.nodes[add.lhs].op == ExprOp::Exit);
+    CHECK(t.nodes[add.lhs].object == "consumer#1");
+    CHECK(t.nodes[add.rhs].op == ExprOp::Signal);
+}
+
+TEST_CASE("errors carry the offset of the offending character") {
+    CHECK(error("a.x == ").offset == 7);
+    CHECK(error("a.x == ").message == "expression ends too early");
+    CHECK(error("a.x ==== 1").offset == 6);
+    CHECK(error("a.x [").message == "unexpected '['");
+    CHECK(error("exit(p").message == "expected ')'");
+    CHECK(error("exit(3)").message == "expected a process name");
+    CHECK(error("a.").message == "expected a member name after '.'");
+    CHECK(error("99999999999999999999 > 1").message == "integer out of range");
+}
