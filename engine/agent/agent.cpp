@@ -73,10 +73,8 @@ private:
     }
 
     // ---- semaphores ----------------------------------------------------
-    int sem_value(const Op& op) const {
-        return semctl(rt_.semids[op.object], plan_.sem_terms[op.first].member, GETVAL);
-    }
-
+    // Values are not read back here (a semctl per op would double the cost
+    // of a P or V); the supervisor replays them from the ordered stream.
     void semop_step(const Op& op) {
         sembuf ops[kMaxSemTerms];
         bool releases_only = true;
@@ -88,15 +86,16 @@ private:
             releases_only = releases_only && t.delta > 0;
         }
         const int id = rt_.semids[op.object];
-        // A V takes effect inside the call, a P when it returns: stamp a V
-        // before the call so the merged trace never shows a P woken before it.
+        // Stamp a V before its call and a P after it returns: each takes
+        // effect inside that window, so the merged trace never shows a P
+        // before the V that let it through, and replayed values never dip
+        // below the kernel's.
         Record* early = releases_only ? &begin(EventKind::Op) : nullptr;
         int rc = ::semop(id, ops, op.count);
         int err = rc < 0 ? errno : 0;
         std::uint8_t flags = 0;
         if (rc < 0 && err == EAGAIN && !(op.flags & kOpNoWait)) {
-            Record& b = begin(EventKind::Block, kRecValue);
-            b.e.value = sem_value(op);
+            begin(EventKind::Block);
             ring_.commit();
             slot_.state.store(ProcState::BlockedSem, std::memory_order_release);
             for (std::uint32_t i = 0; i < op.count; ++i) ops[i].sem_flg &= ~IPC_NOWAIT;
@@ -110,10 +109,6 @@ private:
         r.flags = flags;
         r.e.result = rc;
         r.e.err = err;
-        if (op.count == 1) {
-            r.e.value = sem_value(op);
-            r.flags |= kRecValue;
-        }
         ring_.commit();
     }
 

@@ -15,7 +15,9 @@ void Checker::on_event(const Record& r, std::string_view) {
     ++events_;
     if (r.kind == EventKind::RunStart) t0_ = r.ts;
     if (r.kind == EventKind::Exit && r.proc < status_.size()) status_[r.proc] = static_cast<int>(r.e.arg);
-    if (r.kind != EventKind::Op || !(r.flags & kRecValue)) {
+    if (r.kind == EventKind::Undo) {
+        sems_[r.e.arg] = static_cast<int>(r.e.value);
+    } else if (r.kind != EventKind::Op || !(r.flags & kRecValue)) {
         if (r.kind != EventKind::Exit) return;
     } else {
         const Op& op = plan_.ops[r.e.op];
@@ -32,7 +34,9 @@ void Checker::on_event(const Record& r, std::string_view) {
         auto v = eval_expr(e.expr, view, error);
         if (v && *v) continue;
         std::string who = r.proc < plan_.processes.size() ? plan_.processes[r.proc].name : "supervisor";
-        std::string what = r.kind == EventKind::Op ? fmt::format("'{}'", plan_.op_text[r.e.op]) : "exit";
+        std::string what = r.kind == EventKind::Op     ? fmt::format("'{}'", plan_.op_text[r.e.op])
+                           : r.kind == EventKind::Undo ? "SEM_UNDO at exit"
+                                                       : "exit";
         broken_[i] = fmt::format("first broken at {} by {}'s {} (event {}): {}", format_duration_ns(static_cast<std::int64_t>(r.ts - t0_)),
                                  who, what, events_, v ? explain_values(plan_, e.expr, view) : error);
     }

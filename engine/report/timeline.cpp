@@ -51,6 +51,8 @@ std::string describe_event(const Plan& plan, const Record& r, std::string_view p
         case EventKind::ExecFailed: return fmt::format("exec failed: {}", errname(r.e.err));
         case EventKind::Exit: return describe_wait_status(static_cast<int>(r.e.arg));
         case EventKind::Output: return fmt::format("stdout \"{}\"", printable(payload, 40));
+        case EventKind::Undo:
+            return fmt::format("undo {} {} → {}", plan.sem_label(static_cast<int>(r.e.arg)), r.e.result, r.e.value);
         case EventKind::Block:
         case EventKind::Op: break;
         default: return "";
@@ -59,7 +61,7 @@ std::string describe_event(const Plan& plan, const Record& r, std::string_view p
     std::string target = op_target(plan, op);
     std::string verb = op_verb(plan, op);
     if (r.kind == EventKind::Block) {
-        if (r.flags & kRecValue) return fmt::format("{} {} ⏸ ({})", verb, target, r.e.value);
+        if (r.flags & kRecValue) return fmt::format("{} {} ⏸ (value {})", verb, target, r.e.value);
         return fmt::format("{} {} ⏸", verb, target);
     }
     if (r.e.err) return fmt::format("{} {} ✘ {}", verb, target, errname(r.e.err));

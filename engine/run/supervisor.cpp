@@ -11,6 +11,7 @@
 #include "spawn/spawner.hpp"
 #include "trace/collector.hpp"
 #include "trace/jsonl_writer.hpp"
+#include "trace/sem_replay.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -362,14 +363,25 @@ private:
         TerminalStyle style{opt_.color, opt_.quiet ? 0 : opt_.max_events};
         Timeline timeline(plan_, run_.t0, style, stdout);
         if (!opt_.quiet) timeline.header(run_);
+        SemReplay replay(plan_);
+        std::vector<Record> undo;
         std::uint64_t events = 0;
-        auto merged = collector_->merge([&](const Record& r, std::string_view payload) {
+        auto deliver = [&](const Record& r, std::string_view payload) {
             ++events;
             checker.on_event(r, payload);
             (*writer)->on_event(r, payload);
             timeline.on_event(r, payload);
+        };
+        auto merged = collector_->merge([&](const Record& recorded, std::string_view payload) {
+            Record r = recorded;
+            replay.annotate(r, undo);
+            deliver(r, payload);
+            for (const Record& u : undo) deliver(u, {});
+            undo.clear();
         });
         run_.events = events;
+        if (replay.values() != run_.sems)
+            run_.diagnosis.push_back("note: semaphore values replayed from the trace differ from the kernel's final values");
         auto results = checker.finish(run_);
         for (const auto& e : results) (*writer)->expectation(e.name, e.kind, e.text, e.passed, e.detail);
         if (auto st = (*writer)->finish(run_); !st || !merged) {

@@ -99,6 +99,12 @@ void JsonlWriter::on_event(const Record& r, std::string_view payload) {
                                  WCOREDUMP(st) ? "true" : "false");
             break;
         }
+        case EventKind::Undo:
+            head("undo", r.ts, r.proc);
+            l += ",\"obj\":";
+            append_json_string(l, plan_.sem_label(static_cast<int>(r.e.arg)));
+            l += fmt::format(",\"adj\":{},\"before\":{},\"after\":{}", r.e.value - r.e.result, r.e.result, r.e.value);
+            break;
         case EventKind::Output:
             head("output", r.ts, r.proc);
             l += ",\"data\":";

@@ -17,6 +17,8 @@ enum class EventKind : std::uint8_t {
     Op,          // op done: result, err, value
     Data,        // payload continuing the previous record of this ring
     Output,      // supervisor captured stdout of proc; Data records follow
+    Undo,        // derived at proc's exit: the kernel applied its SEM_UNDO adjustment
+                 // (arg = flat semaphore index, result = value before, value = after)
 };
 
 enum RecordFlag : std::uint8_t {

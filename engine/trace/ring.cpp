@@ -39,7 +39,10 @@ void RingWriter::wait_for_space(std::uint64_t head) {
 
 Record& RingWriter::begin(EventKind kind, std::uint16_t proc, std::uint8_t flags) {
     std::uint64_t head = h_->head.load(std::memory_order_relaxed);
-    if (head - h_->tail.load(std::memory_order_acquire) > mask_) wait_for_space(head);
+    if (head - cached_tail_ > mask_) {
+        cached_tail_ = h_->tail.load(std::memory_order_acquire);
+        if (head - cached_tail_ > mask_) wait_for_space(head), cached_tail_ = h_->tail.load(std::memory_order_acquire);
+    }
     Record& r = r_[head & mask_];
     r.ts = monotonic_ns();
     r.seq = static_cast<std::uint32_t>(head);

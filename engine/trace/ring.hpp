@@ -44,6 +44,9 @@ private:
     Record* r_ = nullptr;
     std::uint64_t mask_ = 0;
     int wake_fd_ = -1;
+    // The reader's tail as last seen: re-read only when it says "full", so
+    // a write does not pull the reader's cache line every time.
+    std::uint64_t cached_tail_ = 0;
 };
 
 class RingReader {

@@ -1,0 +1,51 @@
+#include "trace/sem_replay.hpp"
+
+#include <algorithm>
+
+namespace simrun {
+
+constexpr int kSemValueMax = 32767;  // SEMVMX
+
+SemReplay::SemReplay(const Plan& plan) : plan_(plan), semadj_(plan.processes.size()) {
+    for (const auto& s : plan.sems) values_.insert(values_.end(), s.initial.begin(), s.initial.end());
+}
+
+void SemReplay::annotate(Record& r, std::vector<Record>& undo) {
+    if (r.kind == EventKind::Exit && r.proc < semadj_.size()) {
+        auto& adj = semadj_[r.proc];
+        for (std::size_t i = 0; i < adj.size(); ++i) {
+            if (adj[i] == 0) continue;
+            Record u = r;
+            u.kind = EventKind::Undo;
+            u.flags = kRecValue;
+            u.e.arg = static_cast<std::int64_t>(i);
+            u.e.result = values_[i];
+            values_[i] = std::clamp(values_[i] + adj[i], 0, kSemValueMax);
+            u.e.value = values_[i];
+            undo.push_back(u);
+        }
+        adj.clear();
+        return;
+    }
+    if ((r.kind != EventKind::Op && r.kind != EventKind::Block) || r.proc >= semadj_.size()) return;
+    const Op& op = plan_.ops[r.e.op];
+    if (op.kind != OpKind::Semop) return;
+    const int first = plan_.sems[op.object].first_value;
+    if (r.kind == EventKind::Op && r.e.result == 0) {
+        for (std::uint32_t i = 0; i < op.count; ++i) {
+            const SemTerm& t = plan_.sem_terms[op.first + i];
+            values_[first + t.member] += t.delta;
+            if (op.flags & kOpUndo) {
+                auto& adj = semadj_[r.proc];
+                if (adj.empty()) adj.assign(values_.size(), 0);
+                adj[first + t.member] -= t.delta;
+            }
+        }
+    }
+    if (op.count == 1) {
+        r.e.value = values_[first + plan_.sem_terms[op.first].member];
+        r.flags |= kRecValue;
+    }
+}
+
+}  // namespace simrun

@@ -1,0 +1,35 @@
+// Semaphore values derived from the merged event stream, so that processes
+// never pay a semctl(GETVAL) per op. Starting from the declared initial
+// values, every successful semop adds its deltas in stream order; when a
+// process exits, the SEM_UNDO adjustments it accumulated are applied the way
+// the kernel does (clamped at 0) and reported as Undo events.
+//
+// Accuracy: a V is stamped before its call and a P after it returns, so at
+// every point the replayed value is >= the kernel's (never negative). When
+// processes run one at a time (controlled mode, or no overlap) it is exact;
+// the final values are exact once every process has exited. The supervisor
+// compares them with the kernel's at the end of the run.
+#pragma once
+
+#include "plan/plan.hpp"
+#include "trace/record.hpp"
+
+#include <vector>
+
+namespace simrun {
+
+class SemReplay {
+public:
+    explicit SemReplay(const Plan& plan);
+    // Sets value (kRecValue) on single-member semop Op and Block records.
+    // After an Exit, appends one Undo record per adjusted semaphore to `undo`.
+    void annotate(Record& r, std::vector<Record>& undo);
+    const std::vector<int>& values() const { return values_; }
+
+private:
+    const Plan& plan_;
+    std::vector<int> values_;               // flat, per semaphore
+    std::vector<std::vector<int>> semadj_;  // per process, flat per semaphore
+};
+
+}  // namespace simrun

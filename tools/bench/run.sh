@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Tracing overhead of a scripted run, measured against a native C program
+# doing the same work in the same invocation (DESIGN §5: target ≤ 1.15×).
+#   tools/bench/run.sh [N] [ROUNDS]
+# Workload: P processes x N iterations (default 50000) of P mutex (SEM_UNDO),
+# counter += 1, V mutex; ROUNDS alternating runs of each (default 5),
+# medians compared. Rows:
+#   run      simrun's run (first fork to last exit, every op traced into the
+#            rings) against the native program's same span; the target
+#            applies to the 2-process row, the 1-process row shows the cost
+#            per op without contention;
+#   command  the whole simrun command (sandbox set-up, run, merging and
+#            writing trace.jsonl, checking) against the native program.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+n=${1:-50000}
+rounds=${2:-5}
+"$root/tools/setup.sh"
+build="$root/${SIMRUN_BUILD_DIR:-build}"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+measure() {  # PROCESSES
+  local procs=$1
+  cat > "$work/counter.toml" <<TOML
+[scenario]
+name = "bench_counter"
+timeout = "10m"
+[ipc.sem.lock]
+members = { mutex = 1 }
+undo = true
+[ipc.shm.counter]
+cells = { value = 0 }
+[[process]]
+name = "incrementer"
+count = $procs
+repeat = $n
+run = ["P lock.mutex", "counter.value += 1", "V lock.mutex"]
+[[expect]]
+final = "counter.value == $((procs * n))"
+TOML
+  local native=() run=() command=()
+  for ((i = 0; i < rounds; i++)); do
+    native+=("$("$build/bench/counter_native" "$n" "$procs")")
+    local t0 t1
+    t0=$(date +%s%N)
+    "$build/simrun" "$work/counter.toml" --out "$work/out" -q > "$work/summary.txt"
+    t1=$(date +%s%N)
+    command+=($((t1 - t0)))
+    run+=("$(tail -n 1 "$work/out/bench_counter/trace.jsonl" | sed 's/.*"t":\([0-9]*\).*/\1/')")
+  done
+  local events
+  events=$(grep -c '"kind":"op"' "$work/out/bench_counter/trace.jsonl")
+  awk -v p="$procs" -v e="$events" -v n="$(median "${native[@]}")" -v r="$(median "${run[@]}")" -v c="$(median "${command[@]}")" 'BEGIN {
+    printf "%d process(es), %d traced ops\n", p, e
+    printf "  native C program    %8.1f ms\n", n / 1e6
+    printf "  simrun run          %8.1f ms   ratio %.2f%s\n", r / 1e6, r / n, p == 2 ? "  (target <= 1.15)" : ""
+    printf "  simrun command      %8.1f ms   ratio %.2f  (includes writing trace.jsonl)\n", c / 1e6, c / n
+  }'
+}
+
+printf 'counter workload: N = %d iterations of P mutex (SEM_UNDO), counter += 1, V mutex; median of %d\n' "$n" "$rounds"
+measure 2
+measure 1
