@@ -90,6 +90,7 @@ std::string describe_event(const Plan& plan, const Record& r, std::string_view p
 
 Timeline::Timeline(const Plan& plan, std::uint64_t t0, TerminalStyle style, std::FILE* out)
     : plan_(plan), t0_(t0), style_(style), out_(out), columns_(plan.processes.size() <= 4) {
+    if (style_.quiet) style_.max_events = 0;
     for (const auto& p : plan.processes) width_ = std::max(width_, display_width(p.name) + 2);
 }
 
@@ -134,7 +135,7 @@ void Timeline::summary(const RunResult& run, const std::vector<ExpectResult>& re
     auto paint = [&](const char* code, const std::string& s) {
         return style_.color ? fmt::format("\033[{}m{}\033[0m", code, s) : s;
     };
-    if (hidden_ > 0) fmt::print(out_, "  … {} more events in the trace\n", hidden_);
+    if (hidden_ > 0 && !style_.quiet) fmt::print(out_, "  … {} more events in the trace\n", hidden_);
     const char* outcome_color = run.outcome == Outcome::Completed ? "1" : "1;31";
     fmt::print(out_, " outcome: {} in {} · {} processes · {} events\n", paint(outcome_color, outcome_name(run.outcome)),
                format_duration_ns(static_cast<std::int64_t>(run.t_end - run.t0)), plan_.processes.size(), run.events);
@@ -142,12 +143,13 @@ void Timeline::summary(const RunResult& run, const std::vector<ExpectResult>& re
     std::size_t name_w = 0;
     for (const auto& e : results) name_w = std::max(name_w, display_width(e.name));
     for (const auto& e : results) {
+        if (style_.quiet && e.passed) continue;
         const char* kind = e.kind == ExpectKind::Final ? "final" : e.kind == ExpectKind::Always ? "always" : "outcome";
         std::string mark = e.passed ? paint("32", "✔") : paint("31", "✘");
         fmt::print(out_, " {} {}  ({} {})\n", mark, e.name + std::string(name_w - display_width(e.name), ' '), kind, e.text);
         if (!e.passed && !e.detail.empty()) fmt::print(out_, "     {}\n", e.detail);
     }
-    fmt::print(out_, " trace: {}\n", trace_path);
+    if (!style_.quiet) fmt::print(out_, " trace: {}\n", trace_path);
 }
 
 }  // namespace simrun

@@ -17,6 +17,7 @@ namespace simrun {
 struct TerminalStyle {
     bool color = false;
     std::size_t max_events = 80;  // timeline lines to show; the trace has them all
+    bool quiet = false;           // summary only: outcome, diagnosis, failed expectations
 };
 
 class Timeline : public EventSink {

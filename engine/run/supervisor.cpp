@@ -6,6 +6,7 @@
 #include "ipc/sem_set.hpp"
 #include "ipc/shm_segment.hpp"
 #include "report/timeline.hpp"
+#include "run/process_watch.hpp"
 #include "run/run_result.hpp"
 #include "sandbox/sandbox.hpp"
 #include "spawn/spawner.hpp"
@@ -17,7 +18,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
-#include <sys/sem.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -26,7 +26,6 @@
 #include <fmt/format.h>
 
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <optional>
 
@@ -100,6 +99,7 @@ private:
         for (const auto& s : objects_->shms) rt_.shm.push_back(s.cells());
         for (const auto& p : objects_->pipes) rt_.pipe_fds.push_back({p.read.get(), p.write.get()});
         prepare_exec(rt_);
+        watch_.emplace(plan_, *arena_, rt_.semids, opt_.deadlock_after_ns);
 
         sigset_t mask;
         sigemptyset(&mask);
@@ -164,12 +164,18 @@ private:
             }
             if (now >= next_deadlock_check) {
                 next_deadlock_check = now + 50'000'000;
-                if (deadlocked(now)) {
+                if (watch_->deadlocked(now, collector_->written_in_rings())) {
                     run_.outcome = Outcome::Deadlock;
+                    describe_live("every live process waits and none can proceed");
                     break;
                 }
             }
         }
+    }
+
+    void describe_live(const std::string& title) {
+        run_.diagnosis.push_back(title + ":");
+        for (auto& line : watch_->describe_live()) run_.diagnosis.push_back(std::move(line));
     }
 
     // True when the run must stop (interrupted).
@@ -222,100 +228,6 @@ private:
         }
     }
 
-    // ---- deadlock ----------------------------------------------------------
-    // Could the semop this process is blocked in proceed with today's values?
-    bool could_proceed(std::uint32_t op_index) const {
-        const Op& op = plan_.ops[op_index];
-        for (std::uint32_t i = 0; i < op.count; ++i) {
-            const SemTerm& t = plan_.sem_terms[op.first + i];
-            int v = semctl(rt_.semids[op.object], t.member, GETVAL);
-            if (v < 0) return true;  // cannot tell: do not claim a deadlock
-            if (t.delta < 0 && v < -t.delta) return false;
-            if (t.delta == 0 && v != 0) return false;
-        }
-        return true;
-    }
-
-    bool deadlocked(std::uint64_t now) {
-        bool any_blocked = false;
-        for (std::uint32_t p = 0; p < arena_->processes(); ++p) {
-            const ProcSlot& s = arena_->slot(p);
-            switch (s.state.load()) {
-                case ProcState::Exited:
-                case ProcState::WaitingChildren: break;
-                case ProcState::BlockedPipe: any_blocked = true; break;
-                case ProcState::BlockedSem:
-                    any_blocked = true;
-                    if (could_proceed(s.op.load())) return stall_since_ = 0, false;
-                    break;
-                default: return stall_since_ = 0, false;  // someone can still run
-            }
-        }
-        std::uint64_t progress = collector_->written_in_rings();
-        if (!any_blocked || progress != last_progress_) {
-            last_progress_ = progress;
-            stall_since_ = 0;
-            return false;
-        }
-        if (stall_since_ == 0) stall_since_ = now;
-        if (now - stall_since_ < static_cast<std::uint64_t>(opt_.deadlock_after_ns)) return false;
-        run_.diagnosis.push_back("every live process waits and none can proceed:");
-        describe_live("");
-        return true;
-    }
-
-    std::string where(std::uint32_t p) const {
-        const ProcSlot& s = arena_->slot(p);
-        const PlanProcess& pp = plan_.processes[p];
-        std::uint32_t op = s.op.load();
-        std::string text = pp.op_count ? fmt::format("'{}'", plan_.op_text[op]) : "";
-        std::string iter = pp.repeat > 1 ? fmt::format(", iteration {}", s.iter.load() + 1) : "";
-        switch (s.state.load()) {
-            case ProcState::BlockedSem: {
-                const Op& o = plan_.ops[op];
-                std::string values;
-                for (std::uint32_t i = 0; i < o.count; ++i) {
-                    const SemTerm& t = plan_.sem_terms[o.first + i];
-                    values += fmt::format("{}{}.{} = {}", i ? ", " : "", plan_.sems[o.object].name,
-                                          plan_.sems[o.object].members[t.member],
-                                          semctl(rt_.semids[o.object], t.member, GETVAL));
-                }
-                return fmt::format("waits in {} ({}){}", text, values, iter);
-            }
-            case ProcState::BlockedPipe: return fmt::format("waits in {}{}", text, iter);
-            case ProcState::Sleeping: return fmt::format("sleeps in {}{}", text, iter);
-            case ProcState::WaitingChildren: return "waits for its children";
-            case ProcState::Program: return fmt::format("runs {}", pp.argv[0]);
-            case ProcState::Unborn: return "not yet forked";
-            default: return fmt::format("runs {}{}", text, iter);
-        }
-    }
-
-    void describe_live(const std::string& title) {
-        if (!title.empty()) run_.diagnosis.push_back(title + ":");
-        for (std::uint32_t p = 0; p < arena_->processes(); ++p) {
-            ProcState st = arena_->slot(p).state.load();
-            if (st == ProcState::Exited || st == ProcState::Unborn) continue;
-            run_.diagnosis.push_back(fmt::format("  {} {}", plan_.processes[p].name, where(p)));
-        }
-    }
-
-    // ---- ending ------------------------------------------------------------
-    // Sends SIGKILL to every process of the run still alive.
-    void kill_all() const {
-        if (mode_ == SandboxMode::Namespaces) {
-            ::kill(-1, SIGKILL);  // PID 1 of the namespace: everyone but us
-            return;
-        }
-        for (std::uint32_t p = 0; p < arena_->processes(); ++p) {
-            const ProcSlot& s = arena_->slot(p);
-            if (s.pid.load() > 0 && s.state.load() != ProcState::Exited) ::kill(s.pid.load(), SIGKILL);
-        }
-        // Orphans we adopted as subreaper but never knew by name.
-        std::ifstream children(fmt::format("/proc/self/task/{}/children", getpid()));
-        for (pid_t pid; children >> pid;) ::kill(pid, SIGKILL);
-    }
-
     void finish_processes() {
         run_.procs.resize(plan_.processes.size());
         for (std::uint32_t p = 0; p < arena_->processes(); ++p) {
@@ -323,7 +235,7 @@ private:
             run_.procs[p] = {s.pid.load(), s.state.load(), s.op.load(), s.iter.load(), false, 0};
         }
         while (!no_children_) {
-            kill_all();
+            watch_->kill_all(mode_);
             int status;
             pid_t pid = waitpid(-1, &status, 0);
             if (pid > 0) record_exit(rt_, ring_, pid, status);
@@ -360,7 +272,7 @@ private:
             return kExitInternal;
         }
         Checker checker(plan_);
-        TerminalStyle style{opt_.color, opt_.quiet ? 0 : opt_.max_events};
+        TerminalStyle style{opt_.color, opt_.max_events, opt_.quiet};
         Timeline timeline(plan_, run_.t0, style, stdout);
         if (!opt_.quiet) timeline.header(run_);
         SemReplay replay(plan_);
@@ -417,8 +329,8 @@ private:
     RunResult run_;
     std::vector<StdoutSource> stdout_of_;
     std::vector<StdinLeft> stdin_left_;
+    std::optional<ProcessWatch> watch_;
     bool no_children_ = false;
-    std::uint64_t last_progress_ = 0, stall_since_ = 0;
 };
 
 // simrun's own process while the inner supervisor runs: forward a stop

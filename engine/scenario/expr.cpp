@@ -1,13 +1,15 @@
 #include "scenario/expr.hpp"
 
+#include "scenario/names.hpp"
+
 #include <cctype>
 #include <charconv>
 
 namespace simrun {
 namespace {
 
-bool is_ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
-bool is_ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+bool is_ident_start(char c) { return is_name_start(c); }
+bool is_ident_char(char c) { return is_name_char(c); }
 
 class ExprParser {
 public:

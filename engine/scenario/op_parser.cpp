@@ -1,5 +1,7 @@
 #include "scenario/op_parser.hpp"
 
+#include "scenario/names.hpp"
+
 #include "util/duration.hpp"
 
 #include <cctype>
@@ -56,13 +58,6 @@ bool parse_int(const Token& t, std::int64_t& v) {
     if (b != e && *b == '+') ++b;
     auto [end, ec] = std::from_chars(b, e, v);
     return ec == std::errc{} && end == e && b != e;
-}
-
-bool valid_name(std::string_view s) {
-    if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
-    for (char c : s)
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
-    return true;
 }
 
 // object.member or object.member[index]

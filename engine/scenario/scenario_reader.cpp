@@ -1,5 +1,6 @@
 #include "scenario/scenario_reader.hpp"
 
+#include "scenario/names.hpp"
 #include "scenario/op_parser.hpp"
 #include "util/duration.hpp"
 
@@ -77,13 +78,6 @@ void sort_by_position(std::vector<T>& items) {
     std::stable_sort(items.begin(), items.end(), [](const T& a, const T& b) {
         return std::pair(a.pos.line, a.pos.column) < std::pair(b.pos.line, b.pos.column);
     });
-}
-
-bool valid_name(std::string_view s) {
-    if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
-    for (char c : s)
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
-    return true;
 }
 
 void check_name(std::string_view name, SourcePos pos, const char* what) {

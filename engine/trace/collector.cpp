@@ -40,8 +40,8 @@ Result<std::size_t> Collector::drain() {
             auto at = static_cast<off_t>(total_ * sizeof(Record));
             if (auto st = write_all(spill_.get(), buf_.data(), n * sizeof(Record), at); !st) return st.error();
             auto& b = batches_[r];
-            if (!b.empty() && b.back().offset + b.back().count == total_) b.back().count += n;
-            else b.push_back({total_, n});
+            if (!b.empty() && b.back().first + b.back().second == total_) b.back().second += n;
+            else b.emplace_back(total_, n);
             total_ += n;
             moved += n;
         }
@@ -94,12 +94,9 @@ private:
 }  // namespace
 
 Status Collector::merge(const Visitor& visit) const {
-    std::vector<std::vector<std::pair<std::uint64_t, std::uint64_t>>> lists(batches_.size());
-    for (std::size_t r = 0; r < batches_.size(); ++r)
-        for (auto b : batches_[r]) lists[r].emplace_back(b.offset, b.count);
     std::vector<Cursor> cursors;
-    cursors.reserve(lists.size());
-    for (std::uint32_t r = 0; r < lists.size(); ++r) cursors.emplace_back(spill_.get(), &lists[r], r);
+    cursors.reserve(batches_.size());
+    for (std::uint32_t r = 0; r < batches_.size(); ++r) cursors.emplace_back(spill_.get(), &batches_[r], r);
 
     auto later = [&](Cursor* a, Cursor* b) {
         const Record *x = a->peek(), *y = b->peek();

@@ -11,6 +11,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace simrun {
@@ -28,10 +29,8 @@ public:
     Status merge(const Visitor& visit) const;
 
 private:
-    struct Batch {
-        std::uint64_t offset;  // in records
-        std::uint64_t count;
-    };
+    // A run of consecutive records of one ring in the spill file: (offset, count) in records.
+    using Batch = std::pair<std::uint64_t, std::uint64_t>;
     const Arena* arena_ = nullptr;
     UniqueFd spill_;
     std::uint64_t total_ = 0;

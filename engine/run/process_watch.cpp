@@ -1,0 +1,100 @@
+#include "run/process_watch.hpp"
+
+#include <signal.h>
+#include <sys/sem.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <fstream>
+
+namespace simrun {
+
+// Could the semop this process is blocked in proceed with today's values?
+bool ProcessWatch::could_proceed(std::uint32_t op_index) const {
+    const Op& op = plan_.ops[op_index];
+    for (std::uint32_t i = 0; i < op.count; ++i) {
+        const SemTerm& t = plan_.sem_terms[op.first + i];
+        int v = semctl(semids_[op.object], t.member, GETVAL);
+        if (v < 0) return true;  // cannot tell: do not claim a deadlock
+        if (t.delta < 0 && v < -t.delta) return false;
+        if (t.delta == 0 && v != 0) return false;
+    }
+    return true;
+}
+
+bool ProcessWatch::deadlocked(std::uint64_t now, std::uint64_t progress) {
+    bool any_blocked = false;
+    for (std::uint32_t p = 0; p < arena_.processes(); ++p) {
+        const ProcSlot& s = arena_.slot(p);
+        switch (s.state.load()) {
+            case ProcState::Exited:
+            case ProcState::WaitingChildren: break;
+            case ProcState::BlockedPipe: any_blocked = true; break;
+            case ProcState::BlockedSem:
+                any_blocked = true;
+                if (could_proceed(s.op.load())) return stall_since_ = 0, false;
+                break;
+            default: return stall_since_ = 0, false;  // someone can still run
+        }
+    }
+    if (!any_blocked || progress != last_progress_) {
+        last_progress_ = progress;
+        stall_since_ = 0;
+        return false;
+    }
+    if (stall_since_ == 0) stall_since_ = now;
+    return now - stall_since_ >= static_cast<std::uint64_t>(deadlock_after_ns_);
+}
+
+std::string ProcessWatch::where(std::uint32_t p) const {
+    const ProcSlot& s = arena_.slot(p);
+    const PlanProcess& pp = plan_.processes[p];
+    std::uint32_t op = s.op.load();
+    std::string text = pp.op_count ? fmt::format("'{}'", plan_.op_text[op]) : "";
+    std::string iter = pp.repeat > 1 ? fmt::format(", iteration {}", s.iter.load() + 1) : "";
+    switch (s.state.load()) {
+        case ProcState::BlockedSem: {
+            const Op& o = plan_.ops[op];
+            std::string values;
+            for (std::uint32_t i = 0; i < o.count; ++i) {
+                const SemTerm& t = plan_.sem_terms[o.first + i];
+                values += fmt::format("{}{}.{} = {}", i ? ", " : "", plan_.sems[o.object].name,
+                                      plan_.sems[o.object].members[t.member], semctl(semids_[o.object], t.member, GETVAL));
+            }
+            return fmt::format("waits in {} ({}){}", text, values, iter);
+        }
+        case ProcState::BlockedPipe: return fmt::format("waits in {}{}", text, iter);
+        case ProcState::Sleeping: return fmt::format("sleeps in {}{}", text, iter);
+        case ProcState::WaitingChildren: return "waits for its children";
+        case ProcState::Program: return fmt::format("runs {}", pp.argv[0]);
+        case ProcState::Unborn: return "not yet forked";
+        default: return fmt::format("runs {}{}", text, iter);
+    }
+}
+
+std::vector<std::string> ProcessWatch::describe_live() const {
+    std::vector<std::string> lines;
+    for (std::uint32_t p = 0; p < arena_.processes(); ++p) {
+        ProcState st = arena_.slot(p).state.load();
+        if (st == ProcState::Exited || st == ProcState::Unborn) continue;
+        lines.push_back(fmt::format("  {} {}", plan_.processes[p].name, where(p)));
+    }
+    return lines;
+}
+
+void ProcessWatch::kill_all(SandboxMode mode) const {
+    if (mode == SandboxMode::Namespaces) {
+        ::kill(-1, SIGKILL);  // PID 1 of the namespace: everyone but us
+        return;
+    }
+    for (std::uint32_t p = 0; p < arena_.processes(); ++p) {
+        const ProcSlot& s = arena_.slot(p);
+        if (s.pid.load() > 0 && s.state.load() != ProcState::Exited) ::kill(s.pid.load(), SIGKILL);
+    }
+    // Orphans we adopted as subreaper but never knew by name.
+    std::ifstream children(fmt::format("/proc/self/task/{}/children", getpid()));
+    for (pid_t pid; children >> pid;) ::kill(pid, SIGKILL);
+}
+
+}  // namespace simrun

@@ -1,0 +1,44 @@
+// Reading the run's process table (the status slots in the trace arena) from
+// the supervisor: is the run deadlocked, where is each process, and killing
+// whatever is left. Never touches a process except to kill it.
+#pragma once
+
+#include "plan/plan.hpp"
+#include "sandbox/sandbox.hpp"
+#include "trace/arena.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace simrun {
+
+class ProcessWatch {
+public:
+    ProcessWatch(const Plan& plan, const Arena& arena, const std::vector<int>& semids, std::int64_t deadlock_after_ns)
+        : plan_(plan), arena_(arena), semids_(semids), deadlock_after_ns_(deadlock_after_ns) {}
+
+    // Free-mode deadlock: every live process waits (in a semop that cannot
+    // proceed with today's values, in a pipe, or for its children), and no
+    // record has been written for deadlock_after_ns. `progress` is the
+    // number of records written so far.
+    bool deadlocked(std::uint64_t now, std::uint64_t progress);
+
+    // "consumer#0 waits in 'P slots.full' (slots.full = 0)", one line per live process.
+    std::vector<std::string> describe_live() const;
+
+    // SIGKILL to every process of the run still alive.
+    void kill_all(SandboxMode mode) const;
+
+private:
+    bool could_proceed(std::uint32_t op_index) const;
+    std::string where(std::uint32_t p) const;
+
+    const Plan& plan_;
+    const Arena& arena_;
+    const std::vector<int>& semids_;
+    std::int64_t deadlock_after_ns_;
+    std::uint64_t last_progress_ = 0, stall_since_ = 0;
+};
+
+}  // namespace simrun
