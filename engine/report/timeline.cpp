@@ -88,15 +88,16 @@ std::string describe_event(const Plan& plan, const Record& r, std::string_view p
     return "";
 }
 
-Timeline::Timeline(const Plan& plan, std::uint64_t t0, TerminalStyle style, std::FILE* out)
-    : plan_(plan), t0_(t0), style_(style), out_(out), columns_(plan.processes.size() <= 4) {
+Timeline::Timeline(const Plan& plan, TerminalStyle style, std::FILE* out)
+    : plan_(plan), style_(style), out_(out), columns_(plan.processes.size() <= 4) {
     if (style_.quiet) style_.max_events = 0;
     for (const auto& p : plan.processes) width_ = std::max(width_, display_width(p.name) + 2);
 }
 
-void Timeline::header(const RunResult& run) {
+void Timeline::header(bool sandboxed) {
+    if (style_.quiet) return;
     std::string title = plan_.name + (plan_.description.empty() ? "" : " — " + plan_.description);
-    fmt::print(out_, "{}{}\n", title, run.sandboxed ? "" : "   (no sandbox)");
+    fmt::print(out_, "{}{}\n", title, sandboxed ? "" : "   (no sandbox)");
     if (style_.max_events == 0) return;
     if (columns_) {
         std::string h = "  t(ms)  ";
@@ -117,9 +118,11 @@ void Timeline::line(std::uint64_t ts, int proc, const std::string& text) {
         l += fit(plan_.processes[proc].name, width_) + text;
     }
     fmt::print(out_, "{}\n", l);
+    std::fflush(out_);
 }
 
 void Timeline::on_event(const Record& r, std::string_view payload) {
+    if (r.kind == EventKind::RunStart) t0_ = r.ts;
     if (r.proc >= plan_.processes.size() || r.kind == EventKind::Data) return;
     if (shown_ >= style_.max_events) {
         ++hidden_;

@@ -22,15 +22,16 @@ struct TerminalStyle {
 
 class Timeline : public EventSink {
 public:
-    Timeline(const Plan& plan, std::uint64_t t0, TerminalStyle style, std::FILE* out);
-    void header(const RunResult& run);
+    Timeline(const Plan& plan, TerminalStyle style, std::FILE* out);
+    // Before the run: the title and, for the timeline, the column heads.
+    void header(bool sandboxed);
     void on_event(const Record& r, std::string_view payload) override;
     void summary(const RunResult& run, const std::vector<ExpectResult>& results, const std::string& trace_path);
 
 private:
     void line(std::uint64_t ts, int proc, const std::string& text);
     const Plan& plan_;
-    std::uint64_t t0_;
+    std::uint64_t t0_ = 0;  // from the RunStart event
     TerminalStyle style_;
     std::FILE* out_;
     bool columns_;

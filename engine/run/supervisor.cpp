@@ -32,7 +32,7 @@
 namespace simrun {
 namespace {
 
-constexpr int kExitFailed = 1, kExitInternal = 3, kExitInterrupted = 130;
+constexpr int kExitFailed = 1, kExitUsage = 2, kExitInternal = 3, kExitInterrupted = 130;
 
 class Supervisor {
 public:
@@ -43,6 +43,9 @@ public:
             fmt::print(stderr, "simrun: error: {}\n", st.error().message);
             return kExitInternal;
         }
+        timeline_.emplace(plan_, TerminalStyle{opt_.color, opt_.max_events, opt_.quiet}, stdout);
+        timeline_->header(mode_ == SandboxMode::Namespaces);
+        std::fflush(stdout);
         loop();
         finish_processes();
         read_final_state();
@@ -59,11 +62,7 @@ private:
     };
 
     Status setup() {
-        std::error_code ec;
-        out_dir_ = opt_.out_dir + "/" + plan_.name;
-        std::filesystem::create_directories(out_dir_, ec);
-        if (ec) return Error{fmt::format("cannot create {}: {}", out_dir_, ec.message())};
-
+        out_dir_ = scenario_out_dir(plan_, opt_);  // created by run_plan before the sandbox
         auto arena = Arena::create(static_cast<std::uint32_t>(plan_.processes.size()), opt_.ring_capacity);
         if (!arena) return arena.error();
         arena_.emplace(std::move(arena.value()));
@@ -162,6 +161,7 @@ private:
                 describe_live("still alive at the timeout");
                 break;
             }
+            show_progress(now);
             if (now >= next_deadlock_check) {
                 next_deadlock_check = now + 50'000'000;
                 if (watch_->deadlocked(now, collector_->written_in_rings())) {
@@ -171,6 +171,17 @@ private:
                 }
             }
         }
+    }
+
+    // A status line on a terminal for runs longer than a second.
+    void show_progress(std::uint64_t now) {
+        if (opt_.quiet || !isatty(STDERR_FILENO) || now - run_.t0 < 1'000'000'000 || now < next_progress_) return;
+        next_progress_ = now + 250'000'000;
+        int alive = 0;
+        for (std::uint32_t p = 0; p < arena_->processes(); ++p) alive += arena_->slot(p).state.load() != ProcState::Exited;
+        fmt::print(stderr, "\r  running {:.1f} s · {} of {} processes alive · {} events\033[K", (now - run_.t0) / 1e9, alive,
+                   plan_.processes.size(), collector_->written_in_rings());
+        progress_shown_ = true;
     }
 
     void describe_live(const std::string& title) {
@@ -229,6 +240,7 @@ private:
     }
 
     void finish_processes() {
+        if (progress_shown_) fmt::print(stderr, "\r\033[K");
         run_.procs.resize(plan_.processes.size());
         for (std::uint32_t p = 0; p < arena_->processes(); ++p) {
             const ProcSlot& s = arena_->slot(p);
@@ -272,9 +284,7 @@ private:
             return kExitInternal;
         }
         Checker checker(plan_);
-        TerminalStyle style{opt_.color, opt_.max_events, opt_.quiet};
-        Timeline timeline(plan_, run_.t0, style, stdout);
-        if (!opt_.quiet) timeline.header(run_);
+        Timeline& timeline = *timeline_;
         SemReplay replay(plan_);
         std::vector<Record> undo;
         std::uint64_t events = 0;
@@ -330,7 +340,10 @@ private:
     std::vector<StdoutSource> stdout_of_;
     std::vector<StdinLeft> stdin_left_;
     std::optional<ProcessWatch> watch_;
+    std::optional<Timeline> timeline_;
     bool no_children_ = false;
+    std::uint64_t next_progress_ = 0;
+    bool progress_shown_ = false;
 };
 
 // simrun's own process while the inner supervisor runs: forward a stop
@@ -357,7 +370,15 @@ int wait_inner(pid_t inner) {
 
 }  // namespace
 
+std::string scenario_out_dir(const Plan& plan, const RunOptions& options) { return options.out_dir + "/" + plan.name; }
+
 int run_plan(const Plan& plan, const RunOptions& options) {
+    std::error_code ec;
+    std::filesystem::create_directories(scenario_out_dir(plan, options), ec);
+    if (ec) {
+        fmt::print(stderr, "simrun: error: cannot create the output folder {}: {}\n", scenario_out_dir(plan, options), ec.message());
+        return kExitUsage;
+    }
     auto inner = start_inner(options.namespaces, [&](SandboxMode mode, const std::string& note) {
         if (mode == SandboxMode::None)
             fmt::print(stderr, "simrun: running without a sandbox ({}); objects are removed at exit\n", note);

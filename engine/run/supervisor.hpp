@@ -23,8 +23,12 @@ struct RunOptions {
     std::int64_t deadlock_after_ns = 200'000'000;  // all blocked, no progress, this long
 };
 
-// Exit codes: 0 every expectation holds, 1 one fails, 3 simrun or the
-// sandbox failed, 130 interrupted.
+// Exit codes: 0 every expectation holds, 1 one fails, 2 the output folder
+// cannot be made (nothing spawned), 3 simrun or the sandbox failed, 130
+// interrupted.
 int run_plan(const Plan& plan, const RunOptions& options);
+
+// OUT/<scenario>: where the run's files go.
+std::string scenario_out_dir(const Plan& plan, const RunOptions& options);
 
 }  // namespace simrun

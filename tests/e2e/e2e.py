@@ -66,7 +66,7 @@ class Run:
         self.tag = uuid.uuid4().hex
         env = dict(os.environ, SIMRUN_TEST_TAG=self.tag, NO_COLOR="1")
         self.ipc_before = ipc_objects()
-        if args[0] != "check":
+        if args[0] != "check" and "--out" not in args:
             args = args + ["--out", out_dir]
         self.shm_before = set(os.listdir("/dev/shm"))
         p = subprocess.run([SIMRUN] + args, cwd=ROOT, env=env,
@@ -367,6 +367,9 @@ def case_usage_errors():
         check(r.code == 2 and "bogus" in r.stderr, r.stderr)
         r = Run(["/nonexistent.toml"], d)
         check(r.code == 2 and "cannot read scenario" in r.stderr, r.stderr)
+        r = Run(["scenarios/prodcons.toml", "--out", "/etc/passwd/sub"], d)
+        check(r.code == 2 and "cannot create the output folder /etc/passwd/sub/prodcons: Not a directory" in r.stderr, r.stderr)
+        check(not tagged_processes(r.tag), "nothing spawned")
 
 
 def case_docs_examples():
