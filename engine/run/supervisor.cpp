@@ -382,11 +382,6 @@ int run_plan(const Plan& plan, const RunOptions& options) {
     auto inner = start_inner(options.namespaces, [&](SandboxMode mode, const std::string& note) {
         if (mode == SandboxMode::None)
             fmt::print(stderr, "simrun: running without a sandbox ({}); objects are removed at exit\n", note);
-        // The inner supervisor starts with simrun's signal mask; reset it so
-        // the scenario's processes inherit a clean one.
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, nullptr);
         return Supervisor(plan, options, mode).run();
     });
     if (!inner) {

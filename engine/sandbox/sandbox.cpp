@@ -8,7 +8,6 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,9 +19,12 @@
 namespace simrun {
 namespace {
 
-enum Stage : std::uint8_t { kReady = 0, kParentGone, kSetgroups, kUidMap, kGidMap, kMountPrivate, kMountShm, kStageCount };
-const char* const kStageNames[] = {"ready", "parent exited", "write /proc/self/setgroups", "write /proc/self/uid_map",
-                                   "write /proc/self/gid_map", "make mounts private", "mount tmpfs on /dev/shm"};
+enum Stage : std::uint8_t {
+    kReady = 0, kParentGone, kUnshare, kSetgroups, kUidMap, kGidMap, kMountPrivate, kMountShm, kForkInner, kStageCount
+};
+const char* const kStageNames[] = {"ready", "parent exited", "unshare(CLONE_NEWUSER|CLONE_NEWPID|CLONE_NEWIPC|CLONE_NEWNS)",
+                                   "write /proc/self/setgroups", "write /proc/self/uid_map", "write /proc/self/gid_map",
+                                   "make mounts private", "mount tmpfs on /dev/shm", "fork the supervisor"};
 
 bool write_file(const char* path, const char* text) {
     UniqueFd fd(::open(path, O_WRONLY | O_CLOEXEC));
@@ -41,9 +43,18 @@ void report(int fd, Stage stage, int err) {
     (void)!::write(fd, &r, sizeof r);
 }
 
-// In the child of clone(): become root of the new user namespace, give the
-// run private mounts, then tell the parent. Returns false on failure (reported).
-bool setup_namespaces(int status_fd, uid_t uid, gid_t gid) {
+// Dies with its parent; returns false if the parent is already gone (it
+// died before PDEATHSIG was set: its end of the alive pipe has closed).
+bool tie_to_parent(int alive_fd, int signal) {
+    prctl(PR_SET_PDEATHSIG, signal);
+    pollfd p{alive_fd, POLLIN, 0};
+    return ::poll(&p, 1, 0) == 0;
+}
+
+// In the relay: new namespaces, root of the new user namespace, private
+// mounts with a fresh /dev/shm. Returns false on failure (reported).
+bool enter_namespaces(int status_fd, uid_t uid, gid_t gid) {
+    if (::unshare(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNS) != 0) return report(status_fd, kUnshare, errno), false;
     char map[64];
     if (!write_file("/proc/self/setgroups", "deny")) return report(status_fd, kSetgroups, errno), false;
     std::snprintf(map, sizeof map, "0 %u 1", uid);
@@ -53,29 +64,57 @@ bool setup_namespaces(int status_fd, uid_t uid, gid_t gid) {
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return report(status_fd, kMountPrivate, errno), false;
     if (::mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0)
         return report(status_fd, kMountShm, errno), false;
-    // A /proc of this PID namespace, so /proc/self and pids agree; optional.
-    (void)::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
     return true;
 }
 
-[[noreturn]] void child_main(SandboxMode mode, const std::string& note, int alive_fd, int status_fd, uid_t uid,
-                             gid_t gid, const InnerBody& body) {
-    // Die with simrun: SIGKILL tears the namespaces down; without them the
-    // supervisor gets SIGTERM and cleans up what it created.
-    prctl(PR_SET_PDEATHSIG, mode == SandboxMode::Namespaces ? SIGKILL : SIGTERM);
-    pollfd p{alive_fd, POLLIN, 0};
-    if (::poll(&p, 1, 0) > 0) report(status_fd, kParentGone, 0), _exit(3);  // parent died before PDEATHSIG
-    if (mode == SandboxMode::Namespaces && !setup_namespaces(status_fd, uid, gid)) _exit(3);
-    if (mode == SandboxMode::None) prctl(PR_SET_CHILD_SUBREAPER, 1);
-    // Out of the terminal's foreground group: Ctrl-C reaches simrun, which
-    // asks the supervisor to stop, rather than every process of the run.
-    setpgid(0, 0);
+[[noreturn]] void run_supervisor(SandboxMode mode, const std::string& note, int status_fd, const InnerBody& body) {
+    if (mode == SandboxMode::Namespaces) {
+        // A /proc of the new PID namespace, so /proc/self and pids agree; optional.
+        (void)::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
+    } else {
+        prctl(PR_SET_CHILD_SUBREAPER, 1);
+    }
     report(status_fd, kReady, 0);
     ::close(status_fd);
-    ::close(alive_fd);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
     int code = body(mode, note);
     std::fflush(nullptr);
     _exit(code);
+}
+
+// The relay between simrun and the supervisor in namespaces: it enters the
+// namespaces (a process cannot move itself into a new PID namespace; its
+// children are born there), forks the supervisor as PID 1, passes stop
+// requests on, and exits with the supervisor's code.
+[[noreturn]] void relay_main(int alive_fd, int status_fd, uid_t uid, gid_t gid, const InnerBody& body) {
+    if (!tie_to_parent(alive_fd, SIGKILL)) report(status_fd, kParentGone, 0), _exit(3);
+    if (!enter_namespaces(status_fd, uid, gid)) _exit(3);
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int s : {SIGCHLD, SIGINT, SIGTERM, SIGHUP}) sigaddset(&mask, s);
+    sigprocmask(SIG_BLOCK, &mask, nullptr);
+    pid_t inner = fork();
+    if (inner < 0) report(status_fd, kForkInner, errno), _exit(3);
+    if (inner == 0) {
+        // PID 1 of the run. The kernel kills the whole namespace when it dies.
+        if (!tie_to_parent(alive_fd, SIGKILL)) _exit(3);
+        ::close(alive_fd);
+        run_supervisor(SandboxMode::Namespaces, {}, status_fd, body);
+    }
+    ::close(status_fd);
+    for (;;) {
+        siginfo_t si;
+        int sig = sigwaitinfo(&mask, &si);
+        if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) ::kill(inner, SIGTERM);
+        int status;
+        if (sig == SIGCHLD && waitpid(inner, &status, WNOHANG) == inner) {
+            if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+            std::fprintf(stderr, "simrun: error: the supervisor was killed by signal %d\n", WTERMSIG(status));
+            _exit(3);
+        }
+    }
 }
 
 Result<Inner> start(SandboxMode mode, const std::string& note, const InnerBody& body) {
@@ -85,15 +124,20 @@ Result<Inner> start(SandboxMode mode, const std::string& note, const InnerBody& 
     uid_t uid = geteuid();
     gid_t gid = getegid();
     std::fflush(nullptr);
-    pid_t pid = mode == SandboxMode::Namespaces
-                    ? static_cast<pid_t>(syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNS | SIGCHLD,
-                                                 nullptr, nullptr, nullptr, nullptr))
-                    : fork();
-    if (pid < 0) return sys_error(mode == SandboxMode::Namespaces ? "clone(CLONE_NEWUSER|CLONE_NEWPID|CLONE_NEWIPC|CLONE_NEWNS)" : "fork()");
+    pid_t pid = fork();
+    if (pid < 0) return sys_error("fork()");
     if (pid == 0) {
         alive_w.reset();
         status_r.reset();
-        child_main(mode, note, alive_r.get(), status_w.get(), uid, gid, body);
+        // Out of the terminal's foreground group: Ctrl-C reaches simrun, which
+        // asks the supervisor to stop, rather than every process of the run.
+        setpgid(0, 0);
+        if (mode == SandboxMode::Namespaces) relay_main(alive_r.get(), status_w.get(), uid, gid, body);
+        // Without namespaces the supervisor is this child; SIGTERM on
+        // simrun's death lets it remove what it created.
+        if (!tie_to_parent(alive_r.get(), SIGTERM)) _exit(3);
+        alive_r.reset();
+        run_supervisor(SandboxMode::None, note, status_w.release(), body);
     }
     // The parent keeps alive_w open for as long as it lives.
     status_w.reset();

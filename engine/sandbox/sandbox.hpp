@@ -1,11 +1,14 @@
 // Starting the inner supervisor. With namespaces it is PID 1 of fresh user,
 // PID, IPC and mount namespaces with a private /dev/shm: when it dies, the
 // kernel kills every process of the run and destroys every System V object.
-// Without (not permitted here, or --no-sandbox) it is a plain child that is
-// a subreaper and removes what it created at exit.
+// simrun forks a relay that unshare()s the namespaces and forks the
+// supervisor (an ordinary fork, so glibc's per-process state is right); the
+// relay passes stop requests on and exits with the supervisor's code.
+// Without namespaces (not permitted here, or --no-sandbox) the supervisor is
+// a plain child that is a subreaper and removes what it created at exit.
 //
-// Steps in the child, each checked; a failure is reported to the parent as
-// a stage byte plus errno on a CLOEXEC pipe and the parent falls back.
+// Set-up steps are checked; a failure is reported to simrun as a stage byte
+// plus errno on a CLOEXEC pipe, and simrun falls back to no namespaces.
 #pragma once
 
 #include "util/error.hpp"
@@ -20,7 +23,7 @@ namespace simrun {
 enum class SandboxMode { Namespaces, None };
 
 struct Inner {
-    pid_t pid = -1;
+    pid_t pid = -1;  // the relay with namespaces, the supervisor without
     SandboxMode mode = SandboxMode::None;
 };
 
