@@ -1,8 +1,10 @@
 #include "agent/agent.hpp"
 
 #include "spawn/spawner.hpp"
+#include "util/futex.hpp"
 
 #include <poll.h>
+#include <signal.h>
 #include <sys/sem.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -15,6 +17,9 @@ namespace {
 
 constexpr std::uint32_t kMaxSemTerms = 32;
 
+// One attempt at an op or at a step of it.
+enum class Attempt { Done, WouldBlock };
+
 class Agent {
 public:
     Agent(Runtime& rt, int proc)
@@ -22,11 +27,20 @@ public:
           plan_(*rt.plan),
           proc_(static_cast<std::uint16_t>(proc)),
           slot_(rt.arena->slot(proc)),
-          ring_(rt.arena->writer(proc, rt.wake_fd)) {}
+          ring_(rt.arena->writer(proc, rt.wake_fd)),
+          controlled_(plan_.mode == SchedMode::Controlled) {
+        for (const auto& f : plan_.faults)
+            if (f.proc == proc && f.trigger == FaultTrigger::AfterOp && !controlled_) fault_ = &f;
+    }
 
-    int run() {
+    [[noreturn]] void run() {
         const PlanProcess& me = plan_.processes[proc_];
-        for (int child : me.children) spawn_process(rt_, child, ring_, run_script);
+        end_step(StepOutcome::Started);
+        for (int child : me.children) {
+            begin_step();
+            spawn_process(rt_, child, ring_, run_script);
+            end_step(StepOutcome::Internal);
+        }
         close_unused_pipe_ends(rt_, proc_, false);
         const Op* ops = plan_.ops.data() + me.first_op;
         for (std::int64_t iter = 0; iter < me.repeat; ++iter) {
@@ -35,47 +49,106 @@ public:
             for (std::uint32_t i = 0; i < me.op_count; ++i) {
                 op_index_ = me.first_op + i;
                 slot_.op.store(op_index_, std::memory_order_relaxed);
-                step(ops[i]);
+                run_op(ops[i]);
             }
         }
-        // Like a course program that closes its fds and wait()s for its children.
-        for (auto& fds : rt_.pipe_fds)
-            for (int& fd : fds)
-                if (fd >= 0) ::close(fd), fd = -1;
-        reap_children();
-        return 0;
+        finish();
     }
 
 private:
+    // ---- steps -----------------------------------------------------------
+    // Controlled mode: every step waits at the gate for the supervisor's
+    // grant and reports its outcome. Free mode: both are no-ops.
+    void begin_step() {
+        if (!controlled_) return;
+        std::uint32_t g;
+        while ((g = slot_.gate.load(std::memory_order_acquire)) != kGranted) futex_wait(&slot_.gate, g);
+        slot_.gate.store(kRunning, std::memory_order_relaxed);
+        step_ = slot_.step.load(std::memory_order_relaxed);
+    }
+
+    void end_step(StepOutcome outcome) {
+        if (!controlled_) return;
+        slot_.outcome.store(outcome, std::memory_order_relaxed);
+        slot_.gate.store(kAtGate, std::memory_order_release);
+        futex_wake(&slot_.gate);
+    }
+
+    // Runs one op to completion: in controlled mode a blocking op is retried
+    // each time the supervisor grants a step, until it can proceed.
+    void run_op(const Op& op) {
+        bool parked = false;
+        for (;;) {
+            begin_step();
+            if (attempt(op, parked) == Attempt::Done) break;
+            if (!parked) {
+                begin(EventKind::Block);
+                ring_.commit();
+                parked = true;
+            }
+            end_step(StepOutcome::Blocked);
+        }
+        end_step(StepOutcome::Done);
+        if (fault_ && is_fault_op(op_index_) && ++fault_matches_ == fault_->count) self_fault();
+    }
+
+    // Ends the script: close pipe ends, reap children (as a course program
+    // does with wait()), exit 0.
+    [[noreturn]] void finish() {
+        bool open = false;
+        for (auto& fds : rt_.pipe_fds) open = open || fds[0] >= 0 || fds[1] >= 0;
+        if (open) {
+            begin_step();
+            for (auto& fds : rt_.pipe_fds)
+                for (int& fd : fds)
+                    if (fd >= 0) ::close(fd), fd = -1;
+            end_step(StepOutcome::Internal);
+        }
+        reap_children();
+        exit_now(0);
+    }
+
+    // Called inside a granted step (the exit op, or the reap that found no
+    // child left): that step is the process's last.
+    [[noreturn]] void exit_now(int code) {
+        end_step(StepOutcome::Exiting);
+        _exit(code);
+    }
+
     Record& begin(EventKind kind, std::uint8_t flags = 0) {
         Record& r = ring_.begin(kind, proc_, flags);
         r.e.op = op_index_;
         r.e.iter = iter_;
+        r.e.step = step_;
         return r;
     }
 
-    void step(const Op& op) {
+    Attempt attempt(const Op& op, bool parked) {
         switch (op.kind) {
-            case OpKind::Semop: return semop_step(op);
+            case OpKind::Semop: return semop_step(op, parked);
             case OpKind::ShmLoad: return shm_load(op);
             case OpKind::ShmStore: return shm_store(op);
             case OpKind::ShmAdd: return (op.flags & kOpAtomic) ? shm_atomic_add(op) : shm_racy_add(op);
-            case OpKind::PipeWrite: return pipe_write(op);
-            case OpKind::PipeRead: return pipe_read(op);
+            case OpKind::PipeWrite: return pipe_write(op, parked);
+            case OpKind::PipeRead: return pipe_read(op, parked);
             case OpKind::PipeClose: return pipe_close(op);
             case OpKind::Sleep: return sleep(op);
-            case OpKind::Print: begin(EventKind::Op), ring_.commit(); return;
+            case OpKind::Print:
+                begin(EventKind::Op);
+                ring_.commit();
+                return Attempt::Done;
             case OpKind::Exit:
                 begin(EventKind::Op).e.result = op.value;
                 ring_.commit();
-                _exit(static_cast<int>(op.value));
+                exit_now(static_cast<int>(op.value));
         }
+        return Attempt::Done;
     }
 
     // ---- semaphores ----------------------------------------------------
     // Values are not read back here (a semctl per op would double the cost
     // of a P or V); the supervisor replays them from the ordered stream.
-    void semop_step(const Op& op) {
+    Attempt semop_step(const Op& op, bool parked) {
         sembuf ops[kMaxSemTerms];
         bool releases_only = true;
         for (std::uint32_t i = 0; i < op.count; ++i) {
@@ -93,8 +166,9 @@ private:
         Record* early = releases_only ? &begin(EventKind::Op) : nullptr;
         int rc = ::semop(id, ops, op.count);
         int err = rc < 0 ? errno : 0;
-        std::uint8_t flags = 0;
-        if (rc < 0 && err == EAGAIN && !(op.flags & kOpNoWait)) {
+        bool would_block = rc < 0 && err == EAGAIN && !(op.flags & kOpNoWait);
+        if (would_block && controlled_) return Attempt::WouldBlock;  // the scheduler decides when to retry
+        if (would_block) {
             begin(EventKind::Block);
             ring_.commit();
             slot_.state.store(ProcState::BlockedSem, std::memory_order_release);
@@ -103,13 +177,14 @@ private:
             while (rc < 0 && errno == EINTR);
             err = rc < 0 ? errno : 0;
             slot_.state.store(ProcState::Running, std::memory_order_release);
-            flags = kRecBlocked;
+            parked = true;
         }
         Record& r = early ? *early : begin(EventKind::Op);
-        r.flags = flags;
+        r.flags = parked ? kRecBlocked : 0;
         r.e.result = rc;
         r.e.err = err;
         ring_.commit();
+        return Attempt::Done;
     }
 
     // ---- shared memory -------------------------------------------------
@@ -121,96 +196,147 @@ private:
         ring_.commit();
     }
 
-    void shm_load(const Op& op) { record_value(__atomic_load_n(cell(op), __ATOMIC_RELAXED)); }
+    Attempt shm_load(const Op& op) {
+        record_value(__atomic_load_n(cell(op), __ATOMIC_RELAXED));
+        return Attempt::Done;
+    }
 
-    void shm_store(const Op& op) {
+    Attempt shm_store(const Op& op) {
         __atomic_store_n(cell(op), op.value, __ATOMIC_RELAXED);
         record_value(op.value);
+        return Attempt::Done;
     }
 
     // Two steps, as the compiled code of `x += n` is: another process may
     // store between our load and our store, and its update is lost.
-    void shm_racy_add(const Op& op) {
+    Attempt shm_racy_add(const Op& op) {
         std::int64_t v = __atomic_load_n(cell(op), __ATOMIC_RELAXED);
         record_value(v, kRecLoadStep);
+        end_step(StepOutcome::Partial);
+        begin_step();
         __atomic_store_n(cell(op), v + op.value, __ATOMIC_RELAXED);
         record_value(v + op.value, kRecStoreStep);
+        return Attempt::Done;
     }
 
-    void shm_atomic_add(const Op& op) { record_value(__atomic_add_fetch(cell(op), op.value, __ATOMIC_SEQ_CST)); }
+    Attempt shm_atomic_add(const Op& op) {
+        record_value(__atomic_add_fetch(cell(op), op.value, __ATOMIC_SEQ_CST));
+        return Attempt::Done;
+    }
 
     // ---- pipes ---------------------------------------------------------
-    // Polls without waiting; if the fd is not ready, records the block first.
-    void wait_ready(int fd, short events) {
+    // Free mode waits for the fd (recording the block first); controlled
+    // mode reports that it would block and lets the scheduler retry.
+    bool ready(int fd, short events, bool& parked) {
         pollfd p{fd, events, 0};
-        if (::poll(&p, 1, 0) > 0) return;
+        if (::poll(&p, 1, 0) > 0) return true;
+        if (controlled_) return false;
         begin(EventKind::Block);
         ring_.commit();
         slot_.state.store(ProcState::BlockedPipe, std::memory_order_release);
         while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
         }
         slot_.state.store(ProcState::Running, std::memory_order_release);
-        blocked_ = true;
+        parked = true;
+        return true;
     }
 
-    void finish(std::int64_t result, int err) {
-        Record& r = begin(EventKind::Op, blocked_ ? kRecBlocked : 0);
+    void finish(std::int64_t result, int err, bool parked) {
+        Record& r = begin(EventKind::Op, parked ? kRecBlocked : 0);
         r.e.result = result;
         r.e.err = err;
         ring_.commit();
-        blocked_ = false;
     }
 
-    void pipe_write(const Op& op) {
+    Attempt pipe_write(const Op& op, bool parked) {
         int fd = rt_.pipe_fds[op.object][1];
         const std::string& text = plan_.texts[op.first];
-        if (fd >= 0) wait_ready(fd, POLLOUT);
+        if (fd >= 0 && !ready(fd, POLLOUT, parked)) return Attempt::WouldBlock;
         ssize_t n = fd < 0 ? (errno = EBADF, -1) : ::write(fd, text.data(), text.size());
-        finish(n, n < 0 ? errno : 0);
+        finish(n, n < 0 ? errno : 0, parked);
+        return Attempt::Done;
     }
 
-    void pipe_read(const Op& op) {
+    Attempt pipe_read(const Op& op, bool parked) {
         int fd = rt_.pipe_fds[op.object][0];
         char buf[65536];
         std::size_t want = static_cast<std::size_t>(op.value);
         for (;;) {
-            if (fd >= 0) wait_ready(fd, POLLIN);
+            if (fd >= 0 && !ready(fd, POLLIN, parked)) return Attempt::WouldBlock;
             ssize_t n = fd < 0 ? (errno = EBADF, -1) : ::read(fd, buf, want);
-            finish(n, n < 0 ? errno : 0);
+            finish(n, n < 0 ? errno : 0, parked);
             if (n > 0) ring_.data(buf, static_cast<std::size_t>(n), proc_);
-            if (!(op.flags & kOpReadAll) || n <= 0) return;
+            if (!(op.flags & kOpReadAll) || n <= 0) return Attempt::Done;
+            // `read all`: each further read is a step of its own.
+            end_step(StepOutcome::Partial);
+            begin_step();
+            parked = false;
         }
     }
 
-    void pipe_close(const Op& op) {
+    Attempt pipe_close(const Op& op) {
         int rc = 0, err = 0;
         for (int& fd : rt_.pipe_fds[op.object]) {
             if (fd < 0) continue;
             if (::close(fd) != 0) rc = -1, err = errno;
             fd = -1;
         }
-        finish(rc, err);
+        finish(rc, err, false);
+        return Attempt::Done;
     }
 
-    void sleep(const Op& op) {
-        slot_.state.store(ProcState::Sleeping, std::memory_order_release);
-        timespec ts{static_cast<time_t>(op.value / 1'000'000'000), static_cast<long>(op.value % 1'000'000'000)};
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+    // In controlled mode time is not modelled: a sleep is one step.
+    Attempt sleep(const Op& op) {
+        if (!controlled_) {
+            slot_.state.store(ProcState::Sleeping, std::memory_order_release);
+            timespec ts{static_cast<time_t>(op.value / 1'000'000'000), static_cast<long>(op.value % 1'000'000'000)};
+            while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+            }
+            slot_.state.store(ProcState::Running, std::memory_order_release);
         }
-        slot_.state.store(ProcState::Running, std::memory_order_release);
         begin(EventKind::Op);
         ring_.commit();
+        return Attempt::Done;
     }
 
     // ---- children ------------------------------------------------------
+    // Free mode: wait for them all. Controlled mode: reap whoever has
+    // exited, one step at a time, parking while none has.
     void reap_children() {
         slot_.state.store(ProcState::WaitingChildren, std::memory_order_release);
         int status = 0;
         for (;;) {
-            pid_t pid = ::waitpid(-1, &status, 0);
-            if (pid > 0) record_exit(rt_, ring_, pid, status);
-            else if (errno != EINTR) break;  // ECHILD: none left
+            begin_step();
+            pid_t pid = ::waitpid(-1, &status, controlled_ ? WNOHANG : 0);
+            if (pid > 0) {
+                record_exit(rt_, ring_, pid, status);
+                end_step(StepOutcome::Internal);
+                continue;
+            }
+            if (pid < 0 && errno == EINTR) {
+                end_step(StepOutcome::Blocked);
+                continue;
+            }
+            if (pid == 0) {  // controlled: children alive, none exited yet
+                end_step(StepOutcome::Blocked);
+                continue;
+            }
+            break;  // ECHILD: none left; this step goes on to the exit
         }
+    }
+
+    // ---- faults (free mode; the controlled scheduler sends its own) ----
+    bool is_fault_op(std::uint32_t op_index) const {
+        for (std::uint32_t i : fault_->ops)
+            if (i == op_index) return true;
+        return false;
+    }
+
+    void self_fault() {
+        Record& r = begin(EventKind::Fault);
+        r.e.arg = fault_->signal;
+        ring_.commit();
+        ::kill(::getpid(), fault_->signal);
     }
 
     Runtime& rt_;
@@ -218,15 +344,18 @@ private:
     std::uint16_t proc_;
     ProcSlot& slot_;
     RingWriter ring_;
+    bool controlled_;
     std::uint32_t op_index_ = 0, iter_ = 0;
-    bool blocked_ = false;
+    std::uint64_t step_ = kNoStep;
+    const PlanFault* fault_ = nullptr;
+    std::int64_t fault_matches_ = 0;
 };
 
 }  // namespace
 
 int run_script(Runtime& rt, int proc) {
     rt.arena->slot(proc).state.store(ProcState::Running);
-    return Agent(rt, proc).run();
+    Agent(rt, proc).run();
 }
 
 }  // namespace simrun

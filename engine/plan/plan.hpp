@@ -73,6 +73,7 @@ struct Op {
 
 struct PlanProcess {
     std::string name;  // "producer#1", or "producer" when count = 1
+    bool may_end_blocked = false;
     int decl = 0;      // index into ScenarioDecl::processes
     int replica = 0;
     int parent = kSupervisor;
@@ -85,9 +86,24 @@ struct PlanProcess {
     bool is_exec() const { return !argv.empty(); }
 };
 
+enum class FaultTrigger : std::uint8_t { AtStep, AtTime, AfterOp };
+
+struct PlanFault {
+    int proc = 0;
+    int signal = 9;
+    FaultTrigger trigger{};
+    std::int64_t at = 0;                // step number or ns since the run started
+    std::vector<std::uint32_t> ops;     // AfterOp: indices into Plan::ops that match
+    std::int64_t count = 1;             // AfterOp: fire after this many matches
+    std::string text;                   // as written, for reports
+};
+
 struct Plan {
     std::string path, name, description;
     std::int64_t timeout_ns = 0;
+    SchedMode mode = SchedMode::Free;
+    std::uint64_t source_hash = 0;  // of the scenario file's text (schedule files name it)
+    std::vector<PlanFault> faults;
     std::vector<PlanSemSet> sems;
     std::vector<PlanShm> shms;
     std::vector<PlanPipe> pipes;

@@ -15,16 +15,18 @@ struct Failure {
 
 class Planner {
 public:
-    explicit Planner(const ScenarioDecl& d) : d_(d) {}
+    Planner(const ScenarioDecl& d, const PlanOptions& o) : d_(d), o_(o) {}
 
     Plan run() {
         p_.path = d_.path, p_.name = d_.name, p_.description = d_.description, p_.timeout_ns = d_.timeout_ns;
+        p_.mode = o_.mode.value_or(d_.mode);
         objects();
         processes();
         fork_tree();
         pipes();
         scripts();
         expectations();
+        faults();
         return std::move(p_);
     }
 
@@ -76,7 +78,7 @@ private:
                 PlanProcess pp;
                 pp.name = pd.count == 1 ? pd.name : fmt::format("{}#{}", pd.name, r);
                 pp.decl = static_cast<int>(i), pp.replica = r, pp.repeat = pd.repeat;
-                pp.argv = pd.exec, pp.stdin_text = pd.stdin_text;
+                pp.argv = pd.exec, pp.stdin_text = pd.stdin_text, pp.may_end_blocked = pd.may_end_blocked;
                 p_.processes.push_back(std::move(pp));
             }
         }
@@ -327,7 +329,48 @@ private:
         }
     }
 
+    // ---- faults --------------------------------------------------------
+    void faults() {
+        for (const auto& f : d_.faults) {
+            auto procs = find_processes(f.process.name, f.process.pos, "in [[fault]]");
+            if (procs.size() != 1)
+                fail(f.process.pos, fmt::format("'{}' has {} replicas; name one, e.g. '{}#0'", f.process.name, procs.size(), f.process.name));
+            PlanFault pf;
+            pf.proc = procs[0];
+            pf.signal = f.signal;
+            pf.count = f.count;
+            const PlanProcess& victim = p_.processes[pf.proc];
+            if (f.at_step) {
+                if (p_.mode != SchedMode::Controlled)
+                    fail(f.pos, "'at_step' needs controlled scheduling: mode = \"controlled\" or --controlled");
+                pf.trigger = FaultTrigger::AtStep, pf.at = *f.at_step;
+                pf.text = fmt::format("{} to {} at step {}", signal_name(pf.signal), victim.name, pf.at);
+            } else if (f.at_ns) {
+                if (p_.mode != SchedMode::Free)
+                    fail(f.pos, "'at' (a time) needs free scheduling; in controlled mode use 'at_step' or 'after'");
+                pf.trigger = FaultTrigger::AtTime, pf.at = *f.at_ns;
+                pf.text = fmt::format("{} to {} at {} ms", signal_name(pf.signal), victim.name, pf.at / 1e6);
+            } else {
+                if (victim.is_exec()) fail(f.after_pos, "'after' counts ops of scripted processes only");
+                pf.trigger = FaultTrigger::AfterOp;
+                std::vector<std::string> candidates;
+                for (std::uint32_t i = victim.first_op; i < victim.first_op + victim.op_count; ++i) {
+                    std::string short_form = std::string(op_verb(p_, p_.ops[i])) + " " + op_target(p_, p_.ops[i]);
+                    if (*f.after == p_.op_text[i] || *f.after == short_form) pf.ops.push_back(i);
+                    candidates.push_back(p_.op_text[i]);
+                }
+                if (pf.ops.empty())
+                    fail(f.after_pos, fmt::format("process '{}' has no op '{}'{}", victim.name, *f.after,
+                                                  did_you_mean_suffix(*f.after, candidates)));
+                pf.text = fmt::format("{} to {} after its {} '{}'", signal_name(pf.signal), victim.name,
+                                      pf.count == 1 ? std::string("first") : fmt::format("{}th", pf.count), *f.after);
+            }
+            p_.faults.push_back(std::move(pf));
+        }
+    }
+
     const ScenarioDecl& d_;
+    const PlanOptions& o_;
     Plan p_;
     std::map<std::string, const char*> object_kind_;
     std::map<std::string, int> sem_index_, shm_index_, pipe_index_;
@@ -338,9 +381,9 @@ private:
 
 }  // namespace
 
-Result<Plan, Diagnostic> make_plan(const ScenarioDecl& decl) {
+Result<Plan, Diagnostic> make_plan(const ScenarioDecl& decl, const PlanOptions& options) {
     try {
-        return Planner(decl).run();
+        return Planner(decl, options).run();
     } catch (const Failure& f) {
         return f.d;
     }
@@ -352,13 +395,21 @@ Result<Plan, Diagnostic> make_plan(const ScenarioDecl& decl) {
 
 namespace simrun {
 
-Result<Plan, std::string> load_plan(const std::string& path) {
+// FNV-1a: a stable fingerprint of the scenario text for schedule files.
+static std::uint64_t fnv1a(std::string_view text) {
+    std::uint64_t h = 0xcbf29ce484222325ull;
+    for (unsigned char c : text) h = (h ^ c) * 0x100000001b3ull;
+    return h;
+}
+
+Result<Plan, std::string> load_plan(const std::string& path, const PlanOptions& options) {
     auto source = read_source_file(path);
     if (!source) return render_diagnostic(path, "", source.error());
     auto decl = read_scenario(path, source.value());
     if (!decl) return render_diagnostic(path, source.value(), decl.error());
-    auto plan = make_plan(decl.value());
+    auto plan = make_plan(decl.value(), options);
     if (!plan) return render_diagnostic(path, source.value(), plan.error());
+    plan->source_hash = fnv1a(source.value());
     return std::move(plan.value());
 }
 

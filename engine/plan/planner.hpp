@@ -5,9 +5,16 @@
 #include "plan/plan.hpp"
 #include "util/error.hpp"
 
+#include <optional>
+
 namespace simrun {
 
-Result<Plan, Diagnostic> make_plan(const ScenarioDecl& decl);
+// Choices made on the command line that validation must see.
+struct PlanOptions {
+    std::optional<SchedMode> mode;  // --controlled / --free
+};
+
+Result<Plan, Diagnostic> make_plan(const ScenarioDecl& decl, const PlanOptions& options = {});
 
 }  // namespace simrun
 
@@ -15,6 +22,6 @@ namespace simrun {
 
 // Reads, validates and plans a scenario file. On failure: the rendered
 // diagnostic ("path:line:col: error: ...", the line, a caret).
-Result<Plan, std::string> load_plan(const std::string& path);
+Result<Plan, std::string> load_plan(const std::string& path, const PlanOptions& options = {});
 
 }  // namespace simrun

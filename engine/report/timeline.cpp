@@ -51,6 +51,7 @@ std::string describe_event(const Plan& plan, const Record& r, std::string_view p
         case EventKind::ExecFailed: return fmt::format("exec failed: {}", errname(r.e.err));
         case EventKind::Exit: return describe_wait_status(static_cast<int>(r.e.arg));
         case EventKind::Output: return fmt::format("stdout \"{}\"", printable(payload, 40));
+        case EventKind::Fault: return fmt::format("⚡ {}", signal_name(static_cast<int>(r.e.arg)));
         case EventKind::Undo:
             return fmt::format("undo {} {} → {}", plan.sem_label(static_cast<int>(r.e.arg)), r.e.result, r.e.value);
         case EventKind::Block:

@@ -97,6 +97,7 @@ struct ProcessDecl {
     std::string name;
     SourcePos pos;
     std::int64_t count = 1;
+    bool may_end_blocked = false;  // a server left waiting is not a deadlock
     std::optional<Named> parent;
     std::int64_t repeat = 1;
     std::vector<OpDecl> run;
@@ -104,6 +105,22 @@ struct ProcessDecl {
     SourcePos exec_pos;
     std::optional<std::string> stdin_text;
 };
+
+// A signal sent to a process: at a scheduling step (controlled mode), at a
+// time (free mode), or right after its n-th op of a kind (either mode).
+struct FaultDecl {
+    SourcePos pos;
+    Named process;
+    int signal = 9;
+    SourcePos signal_pos;
+    std::optional<std::int64_t> at_step;
+    std::optional<std::int64_t> at_ns;
+    std::optional<std::string> after;  // op as written in the process's run list, or "VERB target"
+    SourcePos after_pos;
+    std::int64_t count = 1;
+};
+
+enum class SchedMode : std::uint8_t { Free, Controlled };
 
 enum class ExpectKind : std::uint8_t { Final, Always, Outcome };
 enum class Outcome : std::uint8_t { Completed, Deadlock, Timeout, Interrupted };
@@ -123,12 +140,19 @@ struct ScenarioDecl {
     std::string name;
     std::string description;
     std::int64_t timeout_ns = 10'000'000'000;
+    SchedMode mode = SchedMode::Free;
+    SourcePos mode_pos;
     std::vector<SemSetDecl> sems;
     std::vector<ShmDecl> shms;
     std::vector<PipeDecl> pipes;
     std::vector<ProcessDecl> processes;
     std::vector<ExpectDecl> expects;
+    std::vector<FaultDecl> faults;
 };
+
+// "SIGKILL", "KILL" or "9" -> 9; 0 if not a signal name.
+int parse_signal(std::string_view name);
+std::string signal_name(int sig);  // "SIGKILL" 
 
 const char* outcome_name(Outcome o);
 

@@ -9,6 +9,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <csignal>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -160,7 +163,7 @@ void read_ipc(const toml::node& node, ScenarioDecl& sc) {
 
 ProcessDecl read_process(const toml::node& node) {
     const auto& t = as_table(node, "[[process]]");
-    check_keys(t, {"name", "count", "parent", "repeat", "run", "exec", "stdin"}, "[[process]]");
+    check_keys(t, {"name", "count", "parent", "repeat", "run", "exec", "stdin", "may_end_blocked"}, "[[process]]");
     ProcessDecl p;
     p.pos = pos_of(node);
     const toml::node* name = t.get("name");
@@ -171,6 +174,7 @@ ProcessDecl read_process(const toml::node& node) {
     if (const auto* n = t.get("count")) p.count = get_int(*n, "count", 1, 1000);
     if (const auto* n = t.get("repeat")) p.repeat = get_int(*n, "repeat", 0, 1'000'000'000);
     if (const auto* n = t.get("parent")) p.parent = Named{get_string(*n, "parent"), pos_of(*n)};
+    if (const auto* n = t.get("may_end_blocked")) p.may_end_blocked = get_bool(*n, "may_end_blocked");
     const toml::node* run = t.get("run");
     const toml::node* exec = t.get("exec");
     if (run && exec) fail(pos_of(*exec), fmt::format("process '{}' has both 'run' and 'exec'; give one", p.name));
@@ -231,7 +235,13 @@ ExpectDecl read_expect(const toml::node& node, std::size_t index) {
 
 void read_header(const toml::node& node, ScenarioDecl& sc) {
     const auto& t = as_table(node, "[scenario]");
-    check_keys(t, {"name", "description", "timeout"}, "[scenario]");
+    check_keys(t, {"name", "description", "timeout", "mode"}, "[scenario]");
+    if (const auto* n = t.get("mode")) {
+        std::string mode = get_string(*n, "mode");
+        if (mode == "controlled") sc.mode = SchedMode::Controlled;
+        else if (mode != "free") fail(pos_of(*n), fmt::format("mode must be \"free\" or \"controlled\", not '{}'", mode));
+        sc.mode_pos = pos_of(*n);
+    }
     if (const auto* n = t.get("name")) {
         sc.name = get_string(*n, "name");
         check_name(sc.name, pos_of(*n), "scenario");
@@ -242,6 +252,35 @@ void read_header(const toml::node& node, ScenarioDecl& sc) {
         if (!ns || *ns <= 0) fail(pos_of(*n), "timeout must be a duration such as \"10s\" or \"500ms\"");
         sc.timeout_ns = *ns;
     }
+}
+
+FaultDecl read_fault(const toml::node& node) {
+    const auto& t = as_table(node, "[[fault]]");
+    check_keys(t, {"process", "signal", "at_step", "at", "after", "count"}, "[[fault]]");
+    FaultDecl f;
+    f.pos = pos_of(node);
+    f.process = get_named(t, "process", f.pos, "[[fault]]");
+    f.pos = f.process.pos;
+    if (const auto* n = t.get("signal")) {
+        f.signal_pos = pos_of(*n);
+        std::string name = n->is_integer() ? std::to_string(n->as_integer()->get()) : get_string(*n, "signal");
+        f.signal = parse_signal(name);
+        if (f.signal == 0) fail(f.signal_pos, fmt::format("unknown signal '{}' (e.g. \"SIGKILL\", \"SIGTERM\", 9)", name));
+    }
+    int triggers = 0;
+    if (const auto* n = t.get("at_step")) f.at_step = get_int(*n, "at_step", 0, INT64_MAX), ++triggers;
+    if (const auto* n = t.get("at")) {
+        auto ns = parse_duration_ns(get_string(*n, "at"));
+        if (!ns) fail(pos_of(*n), "at must be a duration such as \"50ms\"");
+        f.at_ns = *ns, ++triggers;
+    }
+    if (const auto* n = t.get("after")) f.after = get_string(*n, "after"), f.after_pos = pos_of(*n), ++triggers;
+    if (triggers != 1) fail(f.pos, "a [[fault]] needs exactly one of 'at_step', 'at' or 'after'");
+    if (const auto* n = t.get("count")) {
+        if (!f.after) fail(pos_of(*n), "'count' goes with 'after' (the n-th such op)");
+        f.count = get_int(*n, "count", 1, INT64_MAX);
+    }
+    return f;
 }
 
 template <typename F>
@@ -269,13 +308,15 @@ Result<ScenarioDecl, Diagnostic> read_scenario(const std::string& path, const st
         } catch (const toml::parse_error& e) {
             return Diagnostic{pos_of(e.source()), std::string(e.description())};
         }
-        check_keys(root, {"scenario", "ipc", "process", "expect"}, "the scenario file");
+        check_keys(root, {"scenario", "ipc", "process", "expect", "fault"}, "the scenario file");
         if (const auto* n = root.get("scenario")) read_header(*n, sc);
         if (const auto* n = root.get("ipc")) read_ipc(*n, sc);
         if (const auto* n = root.get("process"))
             each_in_array(*n, "process", [&](const toml::node& p, std::size_t) { sc.processes.push_back(read_process(p)); });
         if (const auto* n = root.get("expect"))
             each_in_array(*n, "expect", [&](const toml::node& e, std::size_t i) { sc.expects.push_back(read_expect(e, i)); });
+        if (const auto* n = root.get("fault"))
+            each_in_array(*n, "fault", [&](const toml::node& f, std::size_t) { sc.faults.push_back(read_fault(f)); });
         if (sc.processes.empty()) fail({1, 1}, "the scenario declares no [[process]]");
     } catch (const Failure& f) {
         return f.d;
@@ -289,6 +330,21 @@ Result<std::string, Diagnostic> read_source_file(const std::string& path) {
     std::ostringstream ss;
     ss << in.rdbuf();
     return ss.str();
+}
+
+int parse_signal(std::string_view name) {
+    int number = 0;
+    auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), number);
+    if (ec == std::errc{} && end == name.data() + name.size()) return number >= 1 && number < NSIG ? number : 0;
+    if (name.substr(0, 3) == "SIG") name.remove_prefix(3);
+    for (int s = 1; s < NSIG; ++s)
+        if (const char* abbrev = sigabbrev_np(s); abbrev && name == abbrev) return s;
+    return 0;
+}
+
+std::string signal_name(int sig) {
+    const char* abbrev = sigabbrev_np(sig);
+    return abbrev ? std::string("SIG") + abbrev : std::to_string(sig);
 }
 
 const char* outcome_name(Outcome o) {

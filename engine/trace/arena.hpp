@@ -24,6 +24,20 @@ enum class ProcState : std::uint32_t {
     Exited,
 };
 
+// Controlled scheduling: the gate is a futex shared by a process and the
+// supervisor. The process sets kAtGate when it has finished a step (with
+// its outcome) and sleeps until the supervisor sets kGranted for one more.
+enum Gate : std::uint32_t { kRunning = 0, kAtGate = 1, kGranted = 2 };
+
+enum class StepOutcome : std::uint32_t {
+    Started,   // arrived at its first gate
+    Done,      // an op completed
+    Partial,   // a step inside an op (the load of a racy +=)
+    Blocked,   // the op would block: nothing changed, park until something does
+    Internal,  // forked a child, closed its pipe ends, reaped a child
+    Exiting,   // its last step: the process exits right after
+};
+
 // Written by the process itself (and by its reaper on exit); read by the
 // supervisor. Lock-free atomics only.
 struct alignas(64) ProcSlot {
@@ -32,6 +46,9 @@ struct alignas(64) ProcSlot {
     std::atomic<std::uint32_t> op;    // current op index (into Plan::ops)
     std::atomic<std::uint32_t> iter;  // current repeat iteration
     std::atomic<std::int32_t> wait_status;
+    std::atomic<std::uint32_t> gate;  // Gate
+    std::atomic<StepOutcome> outcome;
+    std::atomic<std::uint64_t> step;  // the step number granted
 };
 
 class Arena {

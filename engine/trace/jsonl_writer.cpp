@@ -99,6 +99,11 @@ void JsonlWriter::on_event(const Record& r, std::string_view payload) {
                                  WCOREDUMP(st) ? "true" : "false");
             break;
         }
+        case EventKind::Fault:
+            head("fault", r.ts, r.proc);
+            l += fmt::format(",\"signal\":\"{}\"", signal_name(static_cast<int>(r.e.arg)));
+            if (r.e.step != kNoStep) l += fmt::format(",\"step\":{}", r.e.step);
+            break;
         case EventKind::Undo:
             head("undo", r.ts, r.proc);
             l += ",\"obj\":";
@@ -148,6 +153,7 @@ void JsonlWriter::on_event(const Record& r, std::string_view payload) {
                 append_json_string(l, payload);
             }
             l += fmt::format(",\"iter\":{},\"op_index\":{}", r.e.iter, r.e.op - plan_.processes[r.proc].first_op);
+            if (r.e.step != kNoStep) l += fmt::format(",\"step\":{}", r.e.step);
             break;
         }
     }

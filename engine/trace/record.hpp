@@ -17,6 +17,7 @@ enum class EventKind : std::uint8_t {
     Op,          // op done: result, err, value
     Data,        // payload continuing the previous record of this ring
     Output,      // supervisor captured stdout of proc; Data records follow
+    Fault,       // a fault sent signal arg to proc (e.op: the op it followed, if any)
     Undo,        // derived at proc's exit: the kernel applied its SEM_UNDO adjustment
                  // (arg = flat semaphore index, result = value before, value = after)
 };
@@ -45,7 +46,7 @@ struct Record {
             std::int64_t result;
             std::int64_t value;
             std::int64_t arg;
-            std::uint64_t reserved;
+            std::uint64_t step;  // controlled mode: the scheduling step (~0 otherwise)
         } e;
         struct {
             char bytes[47];
@@ -54,6 +55,8 @@ struct Record {
     };
 };
 static_assert(sizeof(Record) == 64, "trace records are 64 bytes");
+
+constexpr std::uint64_t kNoStep = ~0ull;  // Record::e.step outside controlled mode
 
 constexpr std::size_t kDataBytes = sizeof(Record::data.bytes);
 

@@ -1,7 +1,7 @@
 #include "trace/ring.hpp"
 
-#include <linux/futex.h>
-#include <sys/syscall.h>
+#include "util/futex.hpp"
+
 #include <time.h>
 #include <unistd.h>
 
@@ -15,14 +15,6 @@ std::uint64_t monotonic_ns() {
     return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
-static void futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected, long timeout_ns) {
-    timespec ts{0, timeout_ns};
-    syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT, expected, &ts, nullptr, 0);
-}
-
-static void futex_wake(std::atomic<std::uint32_t>* word) {
-    syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE, 1, nullptr, nullptr, 0);
-}
 
 void RingWriter::wait_for_space(std::uint64_t head) {
     while (head - h_->tail.load(std::memory_order_acquire) > mask_) {
