@@ -179,6 +179,7 @@ private:
             slot_.state.store(ProcState::Running, std::memory_order_release);
             parked = true;
         }
+        slot_.result.store(rc, std::memory_order_relaxed);
         Record& r = early ? *early : begin(EventKind::Op);
         r.flags = parked ? kRecBlocked : 0;
         r.e.result = rc;

@@ -95,10 +95,10 @@ Timeline::Timeline(const Plan& plan, TerminalStyle style, std::FILE* out)
     for (const auto& p : plan.processes) width_ = std::max(width_, display_width(p.name) + 2);
 }
 
-void Timeline::header(bool sandboxed) {
+void Timeline::header(bool sandboxed, const std::string& mode_line) {
     if (style_.quiet) return;
     std::string title = plan_.name + (plan_.description.empty() ? "" : " — " + plan_.description);
-    fmt::print(out_, "{}{}\n", title, sandboxed ? "" : "   (no sandbox)");
+    fmt::print(out_, "{}{}{}\n", title, mode_line.empty() ? "" : "   " + mode_line, sandboxed ? "" : "   (no sandbox)");
     if (style_.max_events == 0) return;
     if (columns_) {
         std::string h = "  t(ms)  ";
@@ -124,6 +124,7 @@ void Timeline::line(std::uint64_t ts, int proc, const std::string& text) {
 
 void Timeline::on_event(const Record& r, std::string_view payload) {
     if (r.kind == EventKind::RunStart) t0_ = r.ts;
+    if (!out_) return;
     if (r.proc >= plan_.processes.size() || r.kind == EventKind::Data) return;
     if (shown_ >= style_.max_events) {
         ++hidden_;
@@ -135,7 +136,8 @@ void Timeline::on_event(const Record& r, std::string_view payload) {
     line(r.ts < t0_ ? t0_ : r.ts, r.proc, text);
 }
 
-void Timeline::summary(const RunResult& run, const std::vector<ExpectResult>& results, const std::string& trace_path) {
+void Timeline::summary(const RunResult& run, const std::vector<ExpectResult>& results, const std::string& trace_path,
+                       const std::string& schedule_path, const std::string& replay_hint) {
     auto paint = [&](const char* code, const std::string& s) {
         return style_.color ? fmt::format("\033[{}m{}\033[0m", code, s) : s;
     };
@@ -154,6 +156,8 @@ void Timeline::summary(const RunResult& run, const std::vector<ExpectResult>& re
         if (!e.passed && !e.detail.empty()) fmt::print(out_, "     {}\n", e.detail);
     }
     if (!style_.quiet) fmt::print(out_, " trace: {}\n", trace_path);
+    if (!style_.quiet && !schedule_path.empty()) fmt::print(out_, " schedule: {}\n", schedule_path);
+    if (!replay_hint.empty()) fmt::print(out_, " {}\n", replay_hint);
 }
 
 }  // namespace simrun

@@ -24,9 +24,10 @@ class Timeline : public EventSink {
 public:
     Timeline(const Plan& plan, TerminalStyle style, std::FILE* out);
     // Before the run: the title and, for the timeline, the column heads.
-    void header(bool sandboxed);
+    void header(bool sandboxed, const std::string& mode_line);
     void on_event(const Record& r, std::string_view payload) override;
-    void summary(const RunResult& run, const std::vector<ExpectResult>& results, const std::string& trace_path);
+    void summary(const RunResult& run, const std::vector<ExpectResult>& results, const std::string& trace_path,
+                 const std::string& schedule_path = {}, const std::string& replay_hint = {});
 
 private:
     void line(std::uint64_t ts, int proc, const std::string& text);

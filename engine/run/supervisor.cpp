@@ -6,6 +6,7 @@
 #include "ipc/sem_set.hpp"
 #include "ipc/shm_segment.hpp"
 #include "report/timeline.hpp"
+#include "run/controller.hpp"
 #include "run/process_watch.hpp"
 #include "run/run_result.hpp"
 #include "sandbox/sandbox.hpp"
@@ -13,6 +14,7 @@
 #include "trace/collector.hpp"
 #include "trace/jsonl_writer.hpp"
 #include "trace/sem_replay.hpp"
+#include "sched/schedule_file.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -26,6 +28,7 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -38,19 +41,25 @@ class Supervisor {
 public:
     Supervisor(const Plan& plan, const RunOptions& opt, SandboxMode mode) : plan_(plan), opt_(opt), mode_(mode) {}
 
-    int run() {
+    RunReport run() {
         if (auto st = setup(); !st) {
             fmt::print(stderr, "simrun: error: {}\n", st.error().message);
-            return kExitInternal;
+            report_.exit_code = kExitInternal;
+            return report_;
         }
-        timeline_.emplace(plan_, TerminalStyle{opt_.color, opt_.max_events, opt_.quiet}, stdout);
-        timeline_->header(mode_ == SandboxMode::Namespaces);
-        std::fflush(stdout);
+        timeline_.emplace(plan_, TerminalStyle{opt_.color, opt_.terminal ? opt_.max_events : 0, opt_.quiet || !opt_.terminal},
+                          opt_.terminal ? stdout : nullptr);
+        if (opt_.terminal) {
+            timeline_->header(mode_ == SandboxMode::Namespaces, mode_line());
+            std::fflush(stdout);
+        }
         loop();
         finish_processes();
         read_final_state();
         objects_.reset();  // remove every IPC object before reporting
-        return report();
+        report_.exit_code = report();
+        report_.outcome = run_.outcome;
+        return report_;
     }
 
 private:
@@ -136,11 +145,74 @@ private:
         }
     }
 
+    std::string mode_line() const {
+        if (plan_.mode != SchedMode::Controlled) return {};
+        if (opt_.strict) return "controlled · replay";
+        const StrategyConfig& c = opt_.strategy;
+        return fmt::format("controlled · {} · seed {}{}", strategy_name(c.kind), c.seed,
+                           c.kind == StrategyKind::Pct ? fmt::format(" · depth {}", c.depth) : "");
+    }
+
+    // PCT places its change points among the steps it expects the run to take.
+    std::uint64_t expected_steps() const {
+        std::uint64_t steps = 0;
+        for (const auto& p : plan_.processes) {
+            std::uint64_t per_round = p.op_count;
+            for (std::uint32_t i = p.first_op; i < p.first_op + p.op_count; ++i)
+                per_round += plan_.ops[i].kind == OpKind::ShmAdd && !(plan_.ops[i].flags & kOpAtomic);
+            steps += per_round * static_cast<std::uint64_t>(p.repeat) + p.children.size() + 2;
+        }
+        return steps;
+    }
+
+    // Controlled mode: the scheduled processes run step by step; then any
+    // exec'd programs are waited for as in free mode.
+    bool controlled_loop() {
+        Controller controller(plan_, rt_, ring_, mode_,
+                              {[this] { idle(); }, [this] { return stop_requested(); }});
+        StrategyConfig config = opt_.strategy;
+        config.processes = static_cast<int>(plan_.processes.size());
+        config.expected_steps = expected_steps();
+        if (opt_.strict) config.kind = StrategyKind::Replay, config.replay = *opt_.strict;
+        auto strategy = make_strategy(config);
+        ControlResult result = controller.run(*strategy, run_.t0 + static_cast<std::uint64_t>(plan_.timeout_ns), opt_.strict);
+        report_.schedule = std::move(result.schedule);
+        report_.divergence = result.divergence;
+        for (auto& line : result.diagnosis) run_.diagnosis.push_back(std::move(line));
+        if (!result.divergence.empty()) run_.diagnosis.push_back("the schedule does not fit: " + result.divergence);
+        run_.outcome = result.outcome;
+        if (result.outcome == Outcome::Timeout) describe_live("still alive at the timeout");
+        return result.outcome == Outcome::Completed;
+    }
+
+    void idle() {
+        pump_stdio();
+        (void)collector_->drain();
+    }
+
+    // Controlled mode reads stop requests only; deaths are the controller's.
+    bool stop_requested() {
+        signalfd_siginfo si;
+        while (::read(sigfd_.get(), &si, sizeof si) == sizeof si)
+            if (si.ssi_signo != SIGCHLD) stop_ = true;
+        return stop_;
+    }
+
     void loop() {
         spawn_all();
+        if (plan_.mode == SchedMode::Controlled && !controlled_loop()) return;
+        if (stop_) {
+            run_.outcome = Outcome::Interrupted;
+            return;
+        }
         const std::uint64_t deadline = run_.t0 + static_cast<std::uint64_t>(plan_.timeout_ns);
         std::uint64_t next_deadlock_check = 0;
+        reap();  // the controller may have ended every process already
         for (;;) {
+            if (no_children_) {
+                run_.outcome = Outcome::Completed;
+                break;
+            }
             std::vector<pollfd> fds{{sigfd_.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
             for (const auto& s : stdout_of_) fds.push_back({s.fd, POLLIN, 0});
             for (const auto& s : stdin_left_) fds.push_back({objects_->pipes[s.pipe].write.get(), POLLOUT, 0});
@@ -162,7 +234,7 @@ private:
                 break;
             }
             show_progress(now);
-            if (now >= next_deadlock_check) {
+            if (now >= next_deadlock_check && plan_.mode == SchedMode::Free) {
                 next_deadlock_check = now + 50'000'000;
                 if (watch_->deadlocked(now, collector_->written_in_rings())) {
                     run_.outcome = Outcome::Deadlock;
@@ -277,7 +349,7 @@ private:
 
     // ---- reporting ---------------------------------------------------------
     int report() {
-        std::string trace_path = out_dir_ + "/trace.jsonl";
+        std::string trace_path = opt_.write_trace ? out_dir_ + "/trace.jsonl" : "/dev/null";
         auto writer = JsonlWriter::open(trace_path, plan_, run_);
         if (!writer) {
             fmt::print(stderr, "simrun: error: {}\n", writer.error().message);
@@ -310,9 +382,22 @@ private:
             fmt::print(stderr, "simrun: error: {}\n", !st ? st.error().message : merged.error().message);
             return kExitInternal;
         }
-        timeline.summary(run_, results, trace_path);
+        std::string schedule_path;
+        if (plan_.mode == SchedMode::Controlled && opt_.write_trace) {
+            schedule_path = out_dir_ + "/schedule.toml";
+            Schedule sched{opt_.strict ? "replay" : strategy_name(opt_.strategy.kind), opt_.strategy.seed,
+                           opt_.strategy.depth, report_.schedule};
+            if (auto st = write_schedule(schedule_path, plan_, sched); !st) {
+                fmt::print(stderr, "simrun: error: {}\n", st.error().message);
+                return kExitInternal;
+            }
+        }
+        if (opt_.terminal) timeline.summary(run_, results, trace_path, schedule_path, opt_.replay_hint);
         bool all_passed = true;
         for (const auto& e : results) all_passed = all_passed && e.passed;
+        report_.passed = all_passed;
+        report_.results = results;
+        if (!report_.divergence.empty()) return kExitUsage;
         if (run_.outcome == Outcome::Interrupted) return kExitInterrupted;
         return all_passed ? 0 : kExitFailed;
     }
@@ -341,6 +426,8 @@ private:
     std::vector<StdinLeft> stdin_left_;
     std::optional<ProcessWatch> watch_;
     std::optional<Timeline> timeline_;
+    RunReport report_;
+    bool stop_ = false;
     bool no_children_ = false;
     std::uint64_t next_progress_ = 0;
     bool progress_shown_ = false;
@@ -370,9 +457,13 @@ int wait_inner(pid_t inner) {
 
 }  // namespace
 
+RunReport run_once(const Plan& plan, const RunOptions& options, SandboxMode mode) {
+    return Supervisor(plan, options, mode).run();
+}
+
 std::string scenario_out_dir(const Plan& plan, const RunOptions& options) { return options.out_dir + "/" + plan.name; }
 
-int run_plan(const Plan& plan, const RunOptions& options) {
+int run_in_sandbox(const Plan& plan, const RunOptions& options, const std::function<int(SandboxMode)>& body) {
     std::error_code ec;
     std::filesystem::create_directories(scenario_out_dir(plan, options), ec);
     if (ec) {
@@ -382,13 +473,17 @@ int run_plan(const Plan& plan, const RunOptions& options) {
     auto inner = start_inner(options.namespaces, [&](SandboxMode mode, const std::string& note) {
         if (mode == SandboxMode::None)
             fmt::print(stderr, "simrun: running without a sandbox ({}); objects are removed at exit\n", note);
-        return Supervisor(plan, options, mode).run();
+        return body(mode);
     });
     if (!inner) {
         fmt::print(stderr, "simrun: error: cannot start the supervisor: {}\n", inner.error().message);
         return kExitInternal;
     }
     return wait_inner(inner->pid);
+}
+
+int run_plan(const Plan& plan, const RunOptions& options) {
+    return run_in_sandbox(plan, options, [&](SandboxMode mode) { return run_once(plan, options, mode).exit_code; });
 }
 
 }  // namespace simrun

@@ -6,10 +6,15 @@
 // the final state, and hands the merged trace to the writers and checkers.
 #pragma once
 
+#include "check/checker.hpp"
 #include "plan/plan.hpp"
+#include "sandbox/sandbox.hpp"
+#include "sched/strategy.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <vector>
 
 namespace simrun {
 
@@ -21,12 +26,36 @@ struct RunOptions {
     std::size_t max_events = 80;         // timeline lines on the terminal
     std::uint32_t ring_capacity = 4096;  // records per process ring (power of two)
     std::int64_t deadlock_after_ns = 200'000'000;  // all blocked, no progress, this long
+    // Controlled mode.
+    StrategyConfig strategy;                   // kind, seed, depth (the rest is filled in per run)
+    const std::vector<int>* strict = nullptr;  // replay: the steps the run must follow
+    std::string replay_hint;                   // shown under the summary
+    // What a run leaves: explore turns these off for all but the run it reports.
+    bool write_trace = true;  // trace.jsonl (and schedule.toml in controlled mode)
+    bool terminal = true;     // timeline and summary on stdout
 };
+
+// One run, as explore and the command line see it.
+struct RunReport {
+    int exit_code = 0;
+    Outcome outcome = Outcome::Completed;
+    bool passed = false;           // every expectation held
+    std::vector<int> schedule;     // controlled mode: the process of every step
+    std::string divergence;        // strict replay that stopped fitting
+    std::vector<ExpectResult> results;
+};
+
+// Runs the plan once in this process (already inside the sandbox).
+RunReport run_once(const Plan& plan, const RunOptions& options, SandboxMode mode);
 
 // Exit codes: 0 every expectation holds, 1 one fails, 2 the output folder
 // cannot be made (nothing spawned), 3 simrun or the sandbox failed, 130
 // interrupted.
 int run_plan(const Plan& plan, const RunOptions& options);
+
+// Creates the output folder, starts the sandbox, runs body(mode) inside it,
+// and returns its exit code.
+int run_in_sandbox(const Plan& plan, const RunOptions& options, const std::function<int(SandboxMode)>& body);
 
 // OUT/<scenario>: where the run's files go.
 std::string scenario_out_dir(const Plan& plan, const RunOptions& options);

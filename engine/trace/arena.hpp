@@ -49,6 +49,7 @@ struct alignas(64) ProcSlot {
     std::atomic<std::uint32_t> gate;  // Gate
     std::atomic<StepOutcome> outcome;
     std::atomic<std::uint64_t> step;  // the step number granted
+    std::atomic<std::int32_t> result;  // of its last semop (0 or -1): who took what, for deadlock reports
 };
 
 class Arena {

@@ -1,21 +1,54 @@
 // simrun: the command line. Parses arguments, loads the scenario, and hands
 // the plan to the run loop. Exit codes: 0 expectations hold, 1 one failed,
-// 2 bad scenario or command line (nothing spawned), 3 internal/sandbox error.
+// 2 bad scenario, schedule or command line (nothing spawned), 3 internal or
+// sandbox error, 130 interrupted.
 #include "plan/planner.hpp"
+#include "run/explore.hpp"
 #include "run/supervisor.hpp"
+#include "sched/schedule_file.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <cstdlib>
+#include <ctime>
 #include <unistd.h>
 
 namespace {
 
 constexpr int kExitUsage = 2;
 
-int load(const std::string& path, simrun::Plan& plan) {
-    auto loaded = simrun::load_plan(path);
+struct Options {
+    simrun::RunOptions run;
+    std::string color = "auto";
+    bool no_sandbox = false;
+    bool controlled = false, free = false;
+    std::optional<std::uint64_t> seed;
+    std::string strategy;
+    int depth = 3;
+};
+
+void output_options(CLI::App* app, Options& o) {
+    app->add_option("--out", o.run.out_dir, "output folder; files go to OUT/<scenario>/")->capture_default_str();
+    app->add_flag("-q,--quiet", o.run.quiet, "no timeline: print only the outcome and failed expectations");
+    app->add_option("--events", o.run.max_events, "timeline lines to show on the terminal")->capture_default_str();
+    app->add_option("--color", o.color, "colour the summary: auto, always, never")
+        ->check(CLI::IsMember({"auto", "always", "never"}))
+        ->capture_default_str();
+    app->add_flag("--no-sandbox", o.no_sandbox, "run without namespaces (objects are still removed at exit)");
+}
+
+void schedule_options(CLI::App* app, Options& o, const char* default_strategy) {
+    o.strategy = default_strategy;
+    app->add_option("--seed", o.seed, "seed of the scheduling strategy (default: drawn and printed)");
+    app->add_option("--strategy", o.strategy, "controlled scheduling: random, pct, rr")
+        ->check(CLI::IsMember({"random", "pct", "rr"}))
+        ->capture_default_str();
+    app->add_option("--depth", o.depth, "PCT bug depth d (d-1 priority change points)")->check(CLI::Range(1, 100))->capture_default_str();
+}
+
+int load(const std::string& path, simrun::Plan& plan, const simrun::PlanOptions& po = {}) {
+    auto loaded = simrun::load_plan(path, po);
     if (!loaded) {
         fmt::print(stderr, "{}", loaded.error());
         return kExitUsage;
@@ -24,30 +57,54 @@ int load(const std::string& path, simrun::Plan& plan) {
     return 0;
 }
 
+void finish_options(Options& o) {
+    o.run.namespaces = !o.no_sandbox;
+    o.run.color = o.color == "always" || (o.color == "auto" && isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR"));
+    o.run.strategy.kind = *simrun::parse_strategy(o.strategy);
+    o.run.strategy.depth = o.depth;
+    // Drawn from the clock when not given: every run prints its seed, so any run can be repeated.
+    o.run.strategy.seed = o.seed ? *o.seed : (static_cast<std::uint64_t>(std::time(nullptr)) * 2654435761u ^ getpid()) % 1000000;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"simrun: run Linux IPC scenarios with real processes, trace every operation, check expectations.\n"
-                 "  simrun SCENARIO.toml [options]     run a scenario\n"
-                 "  simrun check SCENARIO.toml         validate only, spawn nothing",
+                 "  simrun SCENARIO.toml [options]            run a scenario\n"
+                 "  simrun check SCENARIO.toml                validate only, spawn nothing\n"
+                 "  simrun explore SCENARIO.toml [options]    search schedules for a failing one\n"
+                 "  simrun replay SCENARIO.toml SCHEDULE      re-run a recorded schedule exactly",
                  "simrun"};
     app.set_version_flag("--version", "simrun 0.1.0");
     app.require_subcommand(0, 1);
 
+    Options run;
     std::string file;
-    simrun::RunOptions opt;
-    std::string color = "auto";
     app.add_option("scenario", file, "scenario file (TOML)");
-    app.add_option("--out", opt.out_dir, "output folder; the trace goes to OUT/<scenario>/trace.jsonl")->capture_default_str();
-    app.add_flag("-q,--quiet", opt.quiet, "no timeline: print only the outcome and failed expectations");
-    app.add_option("--events", opt.max_events, "timeline lines to show on the terminal")->capture_default_str();
-    app.add_option("--color", color, "colour the summary: auto, always, never")->check(CLI::IsMember({"auto", "always", "never"}))->capture_default_str();
-    bool no_sandbox = false;
-    app.add_flag("--no-sandbox", no_sandbox, "run without namespaces (objects are still removed at exit)");
+    output_options(&app, run);
+    schedule_options(&app, run, "random");
+    auto* controlled = app.add_flag("--controlled", run.controlled, "schedule every step (deterministic for a seed)");
+    app.add_flag("--free", run.free, "let the kernel schedule (the default)")->excludes(controlled);
 
     std::string check_file;
     auto* check = app.add_subcommand("check", "validate a scenario without running it");
     check->add_option("scenario", check_file, "scenario file (TOML)")->required();
+
+    Options ex;
+    std::string explore_file;
+    simrun::ExploreOptions explore_opts;
+    auto* explore = app.add_subcommand("explore", "run controlled schedules until an expectation fails; shrink and save it");
+    explore->add_option("scenario", explore_file, "scenario file (TOML)")->required();
+    explore->add_option("--runs", explore_opts.runs, "at most this many schedules")->check(CLI::Range(1, 100000000))->capture_default_str();
+    output_options(explore, ex);
+    schedule_options(explore, ex, "pct");
+
+    Options rp;
+    std::string replay_file, schedule_file;
+    auto* replay = app.add_subcommand("replay", "re-run a schedule written by a controlled run or by explore");
+    replay->add_option("scenario", replay_file, "scenario file (TOML)")->required();
+    replay->add_option("schedule", schedule_file, "schedule file (TOML)")->required();
+    output_options(replay, rp);
 
     try {
         app.parse(argc, argv);
@@ -63,12 +120,32 @@ int main(int argc, char** argv) {
                    plan.expects.size());
         return 0;
     }
+    if (explore->parsed()) {
+        if (int rc = load(explore_file, plan, {simrun::SchedMode::Controlled})) return rc;
+        finish_options(ex);
+        explore_opts.run = ex.run;
+        return simrun::explore(plan, explore_opts);
+    }
+    if (replay->parsed()) {
+        if (int rc = load(replay_file, plan, {simrun::SchedMode::Controlled})) return rc;
+        auto schedule = simrun::read_schedule(schedule_file, plan);
+        if (!schedule) {
+            fmt::print(stderr, "{}", schedule.error());
+            return kExitUsage;
+        }
+        finish_options(rp);
+        rp.run.strategy.seed = schedule->seed;
+        rp.run.strict = &schedule->steps;
+        return simrun::run_plan(plan, rp.run);
+    }
     if (file.empty()) {
         fmt::print(stderr, "simrun: error: no scenario given\n{}", app.help());
         return kExitUsage;
     }
-    if (int rc = load(file, plan)) return rc;
-    opt.namespaces = !no_sandbox;
-    opt.color = color == "always" || (color == "auto" && isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR"));
-    return simrun::run_plan(plan, opt);
+    simrun::PlanOptions po;
+    if (run.controlled) po.mode = simrun::SchedMode::Controlled;
+    if (run.free) po.mode = simrun::SchedMode::Free;
+    if (int rc = load(file, plan, po)) return rc;
+    finish_options(run);
+    return simrun::run_plan(plan, run.run);
 }

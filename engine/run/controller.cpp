@@ -1,0 +1,303 @@
+#include "run/controller.hpp"
+
+#include "spawn/spawner.hpp"
+#include "trace/jsonl_writer.hpp"
+#include "util/futex.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/sem.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <functional>
+
+namespace simrun {
+
+struct Controller::Proc {
+    bool known = false;      // forked, its pidfd open
+    bool dead = false;       // exited (it may still wait for its parent to reap it)
+    bool exiting = false;    // took its last step
+    bool parked = false;     // its op would block
+    std::uint64_t parked_epoch = 0;
+    UniqueFd pidfd;
+};
+
+Controller::Controller(const Plan& plan, Runtime& rt, RingWriter& ring, SandboxMode mode, ControlHooks hooks)
+    : plan_(plan),
+      rt_(rt),
+      ring_(ring),
+      mode_(mode),
+      hooks_(std::move(hooks)),
+      procs_(plan.processes.size()),
+      last_taker_(plan.sem_values, -1),
+      fired_(plan.faults.size(), false),
+      fault_matches_(plan.faults.size(), 0) {}
+
+Controller::~Controller() = default;
+
+static bool scheduled(const Plan& plan, int p) { return !plan.processes[p].is_exec(); }
+
+void Controller::discover() {
+    for (std::size_t p = 0; p < procs_.size(); ++p) {
+        Proc& pr = procs_[p];
+        if (pr.known) continue;
+        pid_t pid = rt_.arena->slot(p).pid.load();
+        if (pid <= 0) continue;
+        pr.known = true;
+        pr.pidfd = UniqueFd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+        // A new process has run its set-up (closing pipe ends it does not
+        // use) before its first gate: nothing else moves until it is there.
+        if (scheduled(plan_, static_cast<int>(p)) && wait_at_gate(static_cast<int>(p)) == Wait::Died) on_death(static_cast<int>(p));
+    }
+}
+
+Controller::Wait Controller::wait_at_gate(int p) {
+    ProcSlot& slot = rt_.arena->slot(p);
+    for (int spins = 0;; ++spins) {
+        std::uint32_t g = slot.gate.load(std::memory_order_acquire);
+        if (g == kAtGate) return Wait::AtGate;
+        if (spins < 64) continue;  // most steps take a few microseconds: spin before sleeping
+        futex_wait(&slot.gate, g, 2'000'000);
+        if (slot.gate.load(std::memory_order_acquire) == kAtGate) return Wait::AtGate;
+        hooks_.idle();
+        pollfd pf{procs_[p].pidfd.get(), POLLIN, 0};
+        if (pf.fd >= 0 && ::poll(&pf, 1, 0) > 0) return Wait::Died;
+        if (hooks_.stop_requested()) return Wait::Stopped;
+        if (monotonic_ns() >= deadline_) return Wait::Timeout;
+    }
+}
+
+bool Controller::wait_death(int p, long timeout_ms) {
+    pollfd pf{procs_[p].pidfd.get(), POLLIN, 0};
+    for (long waited = 0; waited < timeout_ms; waited += 10) {
+        if (pf.fd < 0 || ::poll(&pf, 1, 10) > 0) return true;
+        hooks_.idle();
+    }
+    return false;
+}
+
+void Controller::on_death(int p) {
+    Proc& pr = procs_[p];
+    if (pr.dead) return;
+    pr.dead = true;
+    int status;
+    // Ours if its parent is the supervisor or has died (orphans come to us);
+    // otherwise its parent reaps it in one of its own steps.
+    pid_t pid = rt_.arena->slot(p).pid.load();
+    if (waitpid(pid, &status, WNOHANG) == pid) record_exit(rt_, ring_, pid, status);
+    ++epoch_;
+}
+
+void Controller::fire(const PlanFault& f, std::uint64_t step) {
+    Proc& victim = procs_[f.proc];
+    if (!victim.known || victim.dead) return;
+    Record& r = ring_.begin(EventKind::Fault, static_cast<std::uint16_t>(f.proc));
+    r.e.arg = f.signal;
+    r.e.step = step;
+    r.e.pid = rt_.arena->slot(f.proc).pid.load();
+    ring_.commit();
+    ::kill(r.e.pid, f.signal);
+    // A fatal signal: wait until the kernel has finished the process (and
+    // applied its SEM_UNDO adjustments) before anyone else moves.
+    if (wait_death(f.proc, 1000)) on_death(f.proc);
+    else ++epoch_;
+}
+
+void Controller::after_step(int p, std::uint64_t step) {
+    ProcSlot& slot = rt_.arena->slot(p);
+    Proc& pr = procs_[p];
+    StepOutcome outcome = slot.outcome.load();
+    switch (outcome) {
+        case StepOutcome::Blocked:
+            pr.parked = true;
+            pr.parked_epoch = epoch_;
+            return;
+        case StepOutcome::Exiting:
+            pr.exiting = true;
+            if (wait_death(p, 5000)) on_death(p);
+            return;
+        case StepOutcome::Done: {
+            pr.parked = false;
+            ++epoch_;
+            std::uint32_t op_index = slot.op.load();
+            const Op& op = plan_.ops[op_index];
+            if (op.kind == OpKind::Semop && slot.result.load() == 0)
+                for (std::uint32_t i = 0; i < op.count; ++i) {
+                    const SemTerm& t = plan_.sem_terms[op.first + i];
+                    if (t.delta < 0) last_taker_[plan_.sems[op.object].first_value + t.member] = p;
+                }
+            for (std::size_t f = 0; f < plan_.faults.size(); ++f) {
+                const PlanFault& pf = plan_.faults[f];
+                if (fired_[f] || pf.proc != p || pf.trigger != FaultTrigger::AfterOp) continue;
+                if (std::find(pf.ops.begin(), pf.ops.end(), op_index) == pf.ops.end()) continue;
+                if (++fault_matches_[f] == pf.count) fired_[f] = true, fire(pf, step);
+            }
+            return;
+        }
+        default:
+            pr.parked = false;
+            ++epoch_;
+            return;
+    }
+}
+
+std::vector<int> Controller::runnable() const {
+    std::vector<int> out;
+    for (std::size_t p = 0; p < procs_.size(); ++p) {
+        const Proc& pr = procs_[p];
+        if (!pr.known || pr.dead || pr.exiting || !scheduled(plan_, static_cast<int>(p))) continue;
+        if (pr.parked && pr.parked_epoch == epoch_) continue;  // nothing changed since it last tried
+        out.push_back(static_cast<int>(p));
+    }
+    return out;
+}
+
+bool Controller::alive_scheduled() const {
+    for (std::size_t p = 0; p < procs_.size(); ++p)
+        if (procs_[p].known && !procs_[p].dead && scheduled(plan_, static_cast<int>(p))) return true;
+    return false;
+}
+
+ControlResult Controller::run(Strategy& strategy, std::uint64_t deadline_ns, const std::vector<int>* strict) {
+    deadline_ = deadline_ns;
+    ControlResult out;
+    discover();
+    for (std::uint64_t step = 0;; ++step) {
+        for (std::size_t f = 0; f < plan_.faults.size(); ++f)
+            if (!fired_[f] && plan_.faults[f].trigger == FaultTrigger::AtStep &&
+                static_cast<std::uint64_t>(plan_.faults[f].at) == step)
+                fired_[f] = true, fire(plan_.faults[f], step);
+        std::vector<int> ready = runnable();
+        if (ready.empty()) {
+            if (!alive_scheduled()) return out;
+            bool all_may_block = true;
+            for (std::size_t p = 0; p < procs_.size(); ++p)
+                if (procs_[p].known && !procs_[p].dead && scheduled(plan_, static_cast<int>(p)))
+                    all_may_block = all_may_block && plan_.processes[p].may_end_blocked;
+            if (!all_may_block) {
+                out.outcome = Outcome::Deadlock;
+                explain_deadlock(out);
+            }
+            return out;
+        }
+        int p = strategy.pick(ready, step);
+        if (strict && step < strict->size() && (*strict)[step] != p) {
+            out.divergence = fmt::format("at step {} the schedule names {}, which cannot take a step now", step,
+                                         plan_.processes[(*strict)[step]].name);
+            out.outcome = Outcome::Interrupted;
+            return out;
+        }
+        out.schedule.push_back(p);
+        ProcSlot& slot = rt_.arena->slot(p);
+        slot.step.store(step, std::memory_order_relaxed);
+        slot.gate.store(kGranted, std::memory_order_release);
+        futex_wake(&slot.gate);
+        switch (wait_at_gate(p)) {
+            case Wait::AtGate: after_step(p, step); break;
+            case Wait::Died: on_death(p); break;  // killed inside its step (SIGPIPE, a crash)
+            case Wait::Stopped: out.outcome = Outcome::Interrupted; return out;
+            case Wait::Timeout: out.outcome = Outcome::Timeout; return out;
+        }
+        discover();
+        if (monotonic_ns() >= deadline_) {
+            out.outcome = Outcome::Timeout;
+            return out;
+        }
+        if (hooks_.stop_requested()) {
+            out.outcome = Outcome::Interrupted;
+            return out;
+        }
+        if ((step & 255) == 255) hooks_.idle();
+    }
+}
+
+// ---- deadlock: the wait-for graph -------------------------------------------
+
+std::string Controller::waits_for(int p, std::vector<int>& edges) const {
+    const ProcSlot& slot = rt_.arena->slot(p);
+    const PlanProcess& pp = plan_.processes[p];
+    auto alive = [&](int q) { return procs_[q].known && !procs_[q].dead; };
+    auto name = [&](int q) { return plan_.processes[q].name + (alive(q) ? "" : " (dead)"); };
+    if (slot.state.load() == ProcState::WaitingChildren) {
+        std::string kids;
+        for (int c : pp.children)
+            if (alive(c)) kids += (kids.empty() ? "" : ", ") + plan_.processes[c].name, edges.push_back(c);
+        return fmt::format("waits for its children ({})", kids);
+    }
+    std::uint32_t op_index = slot.op.load();
+    const Op& op = plan_.ops[op_index];
+    std::string text = fmt::format("waits in '{}'", plan_.op_text[op_index]);
+    if (op.kind == OpKind::Semop) {
+        for (std::uint32_t i = 0; i < op.count; ++i) {
+            const SemTerm& t = plan_.sem_terms[op.first + i];
+            if (t.delta > 0) continue;
+            int flat = plan_.sems[op.object].first_value + t.member;
+            std::string releasers;
+            for (std::size_t q = 0; q < plan_.processes.size(); ++q) {
+                const PlanProcess& qp = plan_.processes[q];
+                bool releases = false;
+                for (std::uint32_t k = qp.first_op; k < qp.first_op + qp.op_count && !releases; ++k) {
+                    const Op& o = plan_.ops[k];
+                    if (o.kind != OpKind::Semop || o.object != op.object) continue;
+                    for (std::uint32_t j = 0; j < o.count; ++j)
+                        releases = releases || (plan_.sem_terms[o.first + j].member == t.member && plan_.sem_terms[o.first + j].delta > 0);
+                }
+                if (!releases || !alive(static_cast<int>(q)) || static_cast<int>(q) == p) continue;
+                releasers += (releasers.empty() ? "" : ", ") + qp.name;
+                edges.push_back(static_cast<int>(q));
+            }
+            int taker = last_taker_[flat];
+            text += fmt::format(" ({} = {}; last taken by {}; {})", plan_.sem_label(flat),
+                                semctl(rt_.semids[op.object], t.member, GETVAL), taker < 0 ? "nobody" : name(taker),
+                                releasers.empty() ? "no live process can release it" : "could be released by " + releasers);
+        }
+    } else if (op.kind == OpKind::PipeRead || op.kind == OpKind::PipeWrite) {
+        const auto& ends = op.kind == OpKind::PipeRead ? plan_.pipes[op.object].writers : plan_.pipes[op.object].readers;
+        for (int q : ends)
+            if (q >= 0 && alive(q) && q != p) edges.push_back(q);
+    }
+    return text;
+}
+
+void Controller::explain_deadlock(ControlResult& out) const {
+    out.diagnosis.push_back("no process can take a step, and not all of them may end blocked:");
+    std::vector<std::vector<int>> graph(procs_.size());
+    std::size_t width = 0;
+    for (const auto& pp : plan_.processes) width = std::max(width, pp.name.size());
+    for (std::size_t p = 0; p < procs_.size(); ++p) {
+        if (!procs_[p].known || procs_[p].dead || !scheduled(plan_, static_cast<int>(p))) continue;
+        std::string line = waits_for(static_cast<int>(p), graph[p]);
+        out.diagnosis.push_back(fmt::format("  {:<{}} {}", plan_.processes[p].name, width, line));
+    }
+    // The first cycle in the wait-for graph, if there is one.
+    std::vector<int> state(procs_.size(), 0), path;
+    std::vector<int> cycle;
+    std::function<bool(int)> dfs = [&](int u) {
+        state[u] = 1;
+        path.push_back(u);
+        for (int v : graph[u]) {
+            if (state[v] == 1) {
+                cycle.assign(std::find(path.begin(), path.end(), v), path.end());
+                cycle.push_back(v);
+                return true;
+            }
+            if (state[v] == 0 && dfs(v)) return true;
+        }
+        path.pop_back();
+        state[u] = 2;
+        return false;
+    };
+    for (std::size_t p = 0; p < procs_.size() && cycle.empty(); ++p)
+        if (state[p] == 0 && !graph[p].empty()) dfs(static_cast<int>(p));
+    if (!cycle.empty()) {
+        std::string c;
+        for (int q : cycle) c += (c.empty() ? "" : " → ") + plan_.processes[q].name;
+        out.diagnosis.push_back("  cycle: " + c);
+    }
+}
+
+}  // namespace simrun

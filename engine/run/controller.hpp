@@ -1,0 +1,76 @@
+// Controlled scheduling: one step of one scripted process at a time. Every
+// scripted process waits at its gate (trace/arena.hpp); the controller picks
+// one of those that can take a step with a Strategy, grants it one step,
+// and waits until it is back at its gate (or dead) before picking again.
+// A process whose op would block is parked until some other step has
+// changed something. Process deaths and faults happen between steps. So
+// the sequence of events is a function of the scenario and the strategy's
+// seed.
+//
+// Exec'd programs are not gated (that needs the preload tracer): they run
+// free beside the scheduled processes.
+#pragma once
+
+#include "plan/plan.hpp"
+#include "sandbox/sandbox.hpp"
+#include "sched/strategy.hpp"
+#include "spawn/runtime.hpp"
+#include "util/unique_fd.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace simrun {
+
+struct ControlResult {
+    Outcome outcome = Outcome::Completed;
+    std::vector<int> schedule;           // the process of every step taken
+    std::vector<std::string> diagnosis;  // the wait-for graph at a deadlock
+    std::string divergence;              // strict replay: where the schedule stopped fitting
+};
+
+struct ControlHooks {
+    std::function<void()> idle;             // while waiting: drain rings, pump stdio
+    std::function<bool()> stop_requested;   // SIGINT/SIGTERM arrived
+};
+
+class Controller {
+public:
+    Controller(const Plan& plan, Runtime& rt, RingWriter& supervisor_ring, SandboxMode mode, ControlHooks hooks);
+    ~Controller();
+
+    // Runs steps until no scheduled process is left alive or none can run.
+    // strict: the replay schedule every step must follow (nullptr: any).
+    ControlResult run(Strategy& strategy, std::uint64_t deadline_ns, const std::vector<int>* strict);
+
+private:
+    struct Proc;
+    enum class Wait { AtGate, Died, Timeout, Stopped };
+
+    void discover();                          // new processes: open pidfds, wait for their first gate
+    Wait wait_at_gate(int p);
+    void on_death(int p);                     // reap it if it is ours; everyone may retry
+    bool wait_death(int p, long timeout_ms);
+    void fire(const PlanFault& f, std::uint64_t step);
+    void after_step(int p, std::uint64_t step);
+    std::vector<int> runnable() const;
+    bool alive_scheduled() const;
+    void explain_deadlock(ControlResult& out) const;
+    std::string waits_for(int p, std::vector<int>& edges) const;
+
+    const Plan& plan_;
+    Runtime& rt_;
+    RingWriter& ring_;
+    SandboxMode mode_;
+    ControlHooks hooks_;
+    std::vector<Proc> procs_;
+    std::vector<int> last_taker_;  // per flat semaphore: who last decremented it
+    std::vector<bool> fired_;      // per fault
+    std::vector<std::int64_t> fault_matches_;
+    std::uint64_t epoch_ = 0;      // count of steps that changed something
+    std::uint64_t deadline_ = 0;
+};
+
+}  // namespace simrun

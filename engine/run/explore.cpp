@@ -1,0 +1,147 @@
+#include "run/explore.hpp"
+
+#include "sched/schedule_file.hpp"
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <utility>
+
+namespace simrun {
+namespace {
+
+constexpr int kExitFailed = 1, kExitInternal = 3;
+
+class Explorer {
+public:
+    Explorer(const Plan& plan, const ExploreOptions& o, SandboxMode mode) : plan_(plan), o_(o), mode_(mode) {}
+
+    int run() {
+        const StrategyConfig& c = o_.run.strategy;
+        fmt::print("explore {}: {} schedules from seed {}{}, up to {} runs\n", plan_.name, strategy_name(c.kind), c.seed,
+                   c.kind == StrategyKind::Pct ? fmt::format(", depth {}", c.depth) : "", o_.runs);
+        std::fflush(stdout);
+        std::uint64_t start = now();
+        for (int i = 0; i < o_.runs; ++i) {
+            RunOptions opt = quiet_options();
+            opt.strategy.seed = c.seed + static_cast<std::uint64_t>(i);
+            RunReport r = run_once(plan_, opt, mode_);
+            ++runs_;
+            progress(i + 1);
+            if (r.exit_code == kExitInternal || r.exit_code == 130) return clear_progress(), r.exit_code;
+            if (r.passed) continue;
+            clear_progress();
+            fmt::print("  run {} (seed {}) fails: {}\n", i + 1, opt.strategy.seed, first_failure(r));
+            fmt::print("  {} runs in {:.2f} s ({:.0f} runs/s)\n", runs_, (now() - start) / 1e9, runs_ / ((now() - start) / 1e9));
+            return report_failure(opt.strategy.seed, r.schedule);
+        }
+        clear_progress();
+        fmt::print("  no failure in {} runs ({:.2f} s, {:.0f} runs/s)\n", runs_, (now() - start) / 1e9, runs_ / ((now() - start) / 1e9));
+        return 0;
+    }
+
+private:
+    static std::uint64_t now() { return monotonic_ns(); }
+
+    RunOptions quiet_options() const {
+        RunOptions opt = o_.run;
+        opt.write_trace = false;
+        opt.terminal = false;
+        return opt;
+    }
+
+    static std::string first_failure(const RunReport& r) {
+        for (const auto& e : r.results)
+            if (!e.passed) return e.name + (e.detail.empty() ? "" : " (" + e.detail + ")");
+        return "?";
+    }
+
+    // Replays `steps` leniently (past them, or where a step cannot run, the
+    // lowest runnable process goes on). Returns the failing run's executed
+    // prefix of the same length, or nothing if the run passed.
+    std::optional<std::vector<int>> still_fails(const std::vector<int>& steps) {
+        RunOptions opt = quiet_options();
+        opt.strategy.kind = StrategyKind::Replay;
+        opt.strategy.replay = steps;
+        RunReport r = run_once(plan_, opt, mode_);
+        ++shrink_runs_;
+        if (r.passed || r.exit_code != kExitFailed) return std::nullopt;
+        r.schedule.resize(std::min(r.schedule.size(), steps.size()));
+        return r.schedule;
+    }
+
+    static std::pair<std::size_t, std::size_t> cost(const std::vector<int>& s) { return {context_switches(s), s.size()}; }
+
+    std::vector<int> shrink(std::vector<int> best) {
+        auto consider = [&](const std::vector<int>& candidate) {
+            if (shrink_runs_ >= o_.shrink_budget || cost(candidate) >= cost(best)) return false;
+            auto executed = still_fails(candidate);
+            if (!executed || cost(*executed) >= cost(best)) return false;
+            best = std::move(*executed);
+            return true;
+        };
+        for (bool improved = true; improved && shrink_runs_ < o_.shrink_budget;) {
+            improved = false;
+            // Fewer explicit steps: the default (lowest runnable first) plays the rest.
+            for (std::size_t cut = best.size() / 2; cut > 0 && !improved; cut /= 2)
+                improved = consider(std::vector<int>(best.begin(), best.end() - static_cast<std::ptrdiff_t>(cut)));
+            // Fewer context switches: let the process before a switch run one step longer.
+            for (std::size_t i = 1; i < best.size() && !improved; ++i) {
+                if (best[i] == best[i - 1]) continue;
+                std::vector<int> candidate = best;
+                candidate[i] = candidate[i - 1];
+                improved = consider(candidate);
+            }
+        }
+        return best;
+    }
+
+    int report_failure(std::uint64_t seed, const std::vector<int>& schedule) {
+        std::vector<int> best = shrink(schedule);
+        fmt::print("  shrunk in {} replays: {} steps with {} context switches → {} explicit steps with {}\n", shrink_runs_,
+                   schedule.size(), context_switches(schedule), best.size(), context_switches(best));
+        std::string path = scenario_out_dir(plan_, o_.run) + "/failure.schedule.toml";
+        Schedule file{strategy_name(o_.run.strategy.kind), seed, o_.run.strategy.depth, best};
+        if (auto st = write_schedule(path, plan_, file); !st) {
+            fmt::print(stderr, "simrun: error: {}\n", st.error().message);
+            return kExitInternal;
+        }
+        fmt::print("  schedule: {}\n\nthe shrunk failing run:\n", path);
+        std::fflush(stdout);
+        // Show it, strictly replayed, with its trace written.
+        RunOptions opt = o_.run;
+        opt.strict = &best;
+        opt.replay_hint = fmt::format("replay it: simrun replay {} {}", plan_.path, path);
+        RunReport r = run_once(plan_, opt, mode_);
+        if (r.passed) {
+            fmt::print(stderr, "simrun: error: the shrunk schedule did not fail when replayed\n");
+            return kExitInternal;
+        }
+        return kExitFailed;
+    }
+
+    void progress(int done) {
+        if (!isatty(STDERR_FILENO) || (done % 25 != 0)) return;
+        fmt::print(stderr, "\r  {} runs, no failure yet\033[K", done);
+        shown_ = true;
+    }
+    void clear_progress() {
+        if (shown_) fmt::print(stderr, "\r\033[K");
+        shown_ = false;
+    }
+
+    const Plan& plan_;
+    const ExploreOptions& o_;
+    SandboxMode mode_;
+    int runs_ = 0, shrink_runs_ = 0;
+    bool shown_ = false;
+};
+
+}  // namespace
+
+int explore(const Plan& plan, const ExploreOptions& options) {
+    return run_in_sandbox(plan, options.run, [&](SandboxMode mode) { return Explorer(plan, options, mode).run(); });
+}
+
+}  // namespace simrun

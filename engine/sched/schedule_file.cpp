@@ -1,0 +1,91 @@
+#include "sched/schedule_file.hpp"
+
+#include "scenario/scenario_reader.hpp"
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <charconv>
+#include <fstream>
+
+namespace simrun {
+
+std::string format_schedule(const Plan& plan, const Schedule& s) {
+    std::string out = fmt::format(
+        "# simrun schedule: replay it with  simrun replay {} <this file>\n"
+        "schedule = 1\nscenario = \"{}\"\nscenario_hash = \"{:016x}\"\nstrategy = \"{}\"\nseed = {}\ndepth = {}\n"
+        "# one entry per run of steps by one process; after them the lowest-numbered runnable process goes on\n"
+        "steps = [\n",
+        plan.path, plan.name, plan.source_hash, s.strategy, s.seed, s.depth);
+    for (std::size_t i = 0; i < s.steps.size();) {
+        std::size_t j = i;
+        while (j < s.steps.size() && s.steps[j] == s.steps[i]) ++j;
+        const std::string& name = plan.processes[s.steps[i]].name;
+        out += j - i == 1 ? fmt::format("  \"{}\",\n", name) : fmt::format("  \"{} x{}\",\n", name, j - i);
+        i = j;
+    }
+    out += "]\n";
+    return out;
+}
+
+Status write_schedule(const std::string& path, const Plan& plan, const Schedule& s) {
+    std::ofstream f(path, std::ios::trunc);
+    f << format_schedule(plan, s);
+    if (!f.flush()) return sys_error(fmt::format("write({})", path));
+    return ok_status();
+}
+
+Result<Schedule, std::string> read_schedule(const std::string& path, const Plan& plan) {
+    auto source = read_source_file(path);
+    if (!source) return render_diagnostic(path, "", source.error());
+    auto fail = [&](const toml::source_region& at, const std::string& message) -> Result<Schedule, std::string> {
+        return render_diagnostic(path, source.value(),
+                                 {{static_cast<int>(at.begin.line), static_cast<int>(at.begin.column)}, message});
+    };
+    toml::table t;
+    try {
+        t = toml::parse(source.value(), path);
+    } catch (const toml::parse_error& e) {
+        return fail(e.source(), std::string(e.description()));
+    }
+    const toml::source_region top{{1, 1}, {1, 1}, nullptr};
+    auto version = t["schedule"].value<std::int64_t>();
+    if (version != 1) return fail(t["schedule"].node() ? t["schedule"].node()->source() : top, "not a simrun schedule (version 1)");
+    auto hash = t["scenario_hash"].value<std::string>();
+    if (!hash || *hash != fmt::format("{:016x}", plan.source_hash))
+        return fail(t["scenario_hash"].node() ? t["scenario_hash"].node()->source() : top,
+                    fmt::format("this schedule was recorded for another version of {} (the scenario changed since)", plan.path));
+    Schedule s;
+    s.strategy = t["strategy"].value_or(std::string("replay"));
+    s.seed = static_cast<std::uint64_t>(t["seed"].value_or(std::int64_t{0}));
+    s.depth = static_cast<int>(t["depth"].value_or(std::int64_t{0}));
+    const toml::array* steps = t["steps"].as_array();
+    if (!steps) return fail(top, "the schedule has no 'steps' array");
+    for (const auto& item : *steps) {
+        auto text = item.value<std::string>();
+        if (!text) return fail(item.source(), "a step must be a string: \"process\" or \"process xN\"");
+        std::string name = *text;
+        std::size_t times = 1;
+        if (auto x = name.rfind(" x"); x != std::string::npos) {
+            auto digits = std::string_view(name).substr(x + 2);
+            auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), times);
+            if (ec != std::errc{} || end != digits.data() + digits.size() || times == 0)
+                return fail(item.source(), fmt::format("malformed repeat in '{}'", name));
+            name.resize(x);
+        }
+        int proc = -1;
+        for (std::size_t p = 0; p < plan.processes.size(); ++p)
+            if (plan.processes[p].name == name) proc = static_cast<int>(p);
+        if (proc < 0) return fail(item.source(), fmt::format("unknown process '{}' in the schedule", name));
+        s.steps.insert(s.steps.end(), times, proc);
+    }
+    return s;
+}
+
+std::size_t context_switches(const std::vector<int>& steps) {
+    std::size_t n = 0;
+    for (std::size_t i = 1; i < steps.size(); ++i) n += steps[i] != steps[i - 1];
+    return n;
+}
+
+}  // namespace simrun

@@ -1,0 +1,40 @@
+// Schedule files: the steps of a controlled run, so that `simrun replay`
+// can run it again exactly. TOML, version 1 (docs/schedule-format.md):
+//
+//   schedule      = 1
+//   scenario      = "race"
+//   scenario_hash = "9f2c1e0b7a41d3c8"   # FNV-1a of the scenario file
+//   strategy      = "pct"
+//   seed          = 1734
+//   depth         = 3
+//   steps         = ["incrementer#0 x4", "incrementer#1 x2", "incrementer#0"]
+//
+// After the listed steps the lowest-numbered process that can run goes on.
+#pragma once
+
+#include "plan/plan.hpp"
+#include "util/error.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace simrun {
+
+struct Schedule {
+    std::string strategy;
+    std::uint64_t seed = 0;
+    int depth = 0;
+    std::vector<int> steps;  // process index per step
+};
+
+std::string format_schedule(const Plan& plan, const Schedule& s);
+Status write_schedule(const std::string& path, const Plan& plan, const Schedule& s);
+// Reads and checks a schedule against the plan: version, scenario hash,
+// process names. Errors are positioned like scenario errors.
+Result<Schedule, std::string> read_schedule(const std::string& path, const Plan& plan);
+
+// Number of times the running process changes between consecutive steps.
+std::size_t context_switches(const std::vector<int>& steps);
+
+}  // namespace simrun

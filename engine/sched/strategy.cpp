@@ -1,0 +1,110 @@
+#include "sched/strategy.hpp"
+
+#include <algorithm>
+
+namespace simrun {
+namespace {
+
+class RandomStrategy : public Strategy {
+public:
+    explicit RandomStrategy(std::uint64_t seed) : rng_(seed) {}
+    int pick(const std::vector<int>& runnable, std::uint64_t) override { return runnable[rng_.below(runnable.size())]; }
+
+private:
+    Rng rng_;
+};
+
+// The next process after the last one picked, in index order, wrapping.
+class RoundRobin : public Strategy {
+public:
+    int pick(const std::vector<int>& runnable, std::uint64_t) override {
+        auto next = std::upper_bound(runnable.begin(), runnable.end(), last_);
+        last_ = next == runnable.end() ? runnable.front() : *next;
+        return last_;
+    }
+
+private:
+    int last_ = -1;
+};
+
+// PCT (Burckhardt et al., ASPLOS 2010): distinct random priorities; the
+// highest-priority runnable process runs; at d-1 random steps the process
+// about to run drops below every initial priority. Finds a bug of depth d
+// with probability at least 1/(n k^(d-1)).
+class Pct : public Strategy {
+public:
+    Pct(const StrategyConfig& c) : rng_(c.seed) {
+        int n = std::max(c.processes, 1);
+        priority_.resize(n);
+        for (int i = 0; i < n; ++i) priority_[i] = c.depth + i;  // above every change-point priority
+        for (int i = n - 1; i > 0; --i) std::swap(priority_[i], priority_[rng_.below(i + 1)]);
+        std::uint64_t k = std::max<std::uint64_t>(c.expected_steps, 1);
+        for (int i = 1; i < c.depth; ++i) change_.push_back({rng_.below(k), c.depth - i});
+    }
+
+    int pick(const std::vector<int>& runnable, std::uint64_t step) override {
+        int best = top(runnable);
+        for (const auto& [at, low] : change_)
+            if (at == step) priority_[best] = low, best = top(runnable);
+        return best;
+    }
+
+private:
+    int top(const std::vector<int>& runnable) const {
+        int best = runnable.front();
+        for (int p : runnable)
+            if (prio(p) > prio(best)) best = p;
+        return best;
+    }
+    int prio(int p) const { return p < static_cast<int>(priority_.size()) ? priority_[p] : 0; }
+
+    Rng rng_;
+    std::vector<int> priority_;
+    std::vector<std::pair<std::uint64_t, int>> change_;  // (step, new priority)
+};
+
+// Follows a recorded schedule; past its end, or where the recorded process
+// cannot run, it picks the lowest runnable index (the controller decides
+// whether that divergence is an error).
+class Replay : public Strategy {
+public:
+    explicit Replay(std::vector<int> steps) : steps_(std::move(steps)) {}
+    int pick(const std::vector<int>& runnable, std::uint64_t step) override {
+        if (step < steps_.size() && std::binary_search(runnable.begin(), runnable.end(), steps_[step])) return steps_[step];
+        return runnable.front();
+    }
+
+private:
+    std::vector<int> steps_;
+};
+
+}  // namespace
+
+std::unique_ptr<Strategy> make_strategy(const StrategyConfig& c) {
+    switch (c.kind) {
+        case StrategyKind::Random: return std::make_unique<RandomStrategy>(c.seed);
+        case StrategyKind::Pct: return std::make_unique<Pct>(c);
+        case StrategyKind::RoundRobin: return std::make_unique<RoundRobin>();
+        case StrategyKind::Replay: return std::make_unique<Replay>(c.replay);
+    }
+    return nullptr;
+}
+
+const char* strategy_name(StrategyKind kind) {
+    switch (kind) {
+        case StrategyKind::Random: return "random";
+        case StrategyKind::Pct: return "pct";
+        case StrategyKind::RoundRobin: return "rr";
+        case StrategyKind::Replay: return "replay";
+    }
+    return "?";
+}
+
+std::optional<StrategyKind> parse_strategy(const std::string& name) {
+    if (name == "random") return StrategyKind::Random;
+    if (name == "pct") return StrategyKind::Pct;
+    if (name == "rr") return StrategyKind::RoundRobin;
+    return std::nullopt;
+}
+
+}  // namespace simrun
