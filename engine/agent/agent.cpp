@@ -45,10 +45,8 @@ public:
         const Op* ops = plan_.ops.data() + me.first_op;
         for (std::int64_t iter = 0; iter < me.repeat; ++iter) {
             iter_ = static_cast<std::uint32_t>(iter);
-            slot_.iter.store(iter_, std::memory_order_relaxed);
             for (std::uint32_t i = 0; i < me.op_count; ++i) {
                 op_index_ = me.first_op + i;
-                slot_.op.store(op_index_, std::memory_order_relaxed);
                 run_op(ops[i]);
             }
         }
@@ -80,6 +78,10 @@ private:
         bool parked = false;
         for (;;) {
             begin_step();
+            // Published inside the step: between steps the supervisor reads
+            // them as the op just done (or the op it is parked in).
+            slot_.op.store(op_index_, std::memory_order_relaxed);
+            slot_.iter.store(iter_, std::memory_order_relaxed);
             if (attempt(op, parked) == Attempt::Done) break;
             if (!parked) {
                 begin(EventKind::Block);

@@ -181,7 +181,9 @@ ControlResult Controller::run(Strategy& strategy, std::uint64_t deadline_ns, con
             if (!all_may_block) {
                 out.outcome = Outcome::Deadlock;
                 explain_deadlock(out);
+                return out;
             }
+            end_blocked(out);
             return out;
         }
         int p = strategy.pick(ready, step);
@@ -212,6 +214,18 @@ ControlResult Controller::run(Strategy& strategy, std::uint64_t deadline_ns, con
             return out;
         }
         if ((step & 255) == 255) hooks_.idle();
+    }
+}
+
+// Every process left is blocked and declared may_end_blocked (a server in
+// its receive loop): the run is complete; end them, in index order.
+void Controller::end_blocked(ControlResult& out) {
+    for (std::size_t p = 0; p < procs_.size(); ++p) {
+        if (!procs_[p].known || procs_[p].dead || !scheduled(plan_, static_cast<int>(p))) continue;
+        std::vector<int> ignored;
+        out.diagnosis.push_back(fmt::format("{} ended blocked, as it may: {}", plan_.processes[p].name, waits_for(static_cast<int>(p), ignored)));
+        ::kill(rt_.arena->slot(p).pid.load(), SIGKILL);
+        if (wait_death(static_cast<int>(p), 1000)) on_death(static_cast<int>(p));
     }
 }
 
@@ -248,9 +262,10 @@ std::string Controller::waits_for(int p, std::vector<int>& edges) const {
                 }
                 if (!releases || !alive(static_cast<int>(q)) || static_cast<int>(q) == p) continue;
                 releasers += (releasers.empty() ? "" : ", ") + qp.name;
-                edges.push_back(static_cast<int>(q));
             }
+            // The edge goes to whoever took it last: the holder, for a lock.
             int taker = last_taker_[flat];
+            if (taker >= 0 && taker != p && alive(taker)) edges.push_back(taker);
             text += fmt::format(" ({} = {}; last taken by {}; {})", plan_.sem_label(flat),
                                 semctl(rt_.semids[op.object], t.member, GETVAL), taker < 0 ? "nobody" : name(taker),
                                 releasers.empty() ? "no live process can release it" : "could be released by " + releasers);
@@ -297,6 +312,20 @@ void Controller::explain_deadlock(ControlResult& out) const {
         std::string c;
         for (int q : cycle) c += (c.empty() ? "" : " → ") + plan_.processes[q].name;
         out.diagnosis.push_back("  cycle: " + c);
+    }
+    // A semaphore last taken by a process that died: nobody will give it back.
+    for (std::size_t flat = 0; flat < last_taker_.size(); ++flat) {
+        int taker = last_taker_[flat];
+        if (taker < 0 || !procs_[taker].dead) continue;
+        const auto& set = [&]() -> const PlanSemSet& {
+            for (const auto& s : plan_.sems)
+                if (static_cast<int>(flat) >= s.first_value && static_cast<int>(flat) < s.first_value + static_cast<int>(s.members.size())) return s;
+            return plan_.sems.front();
+        }();
+        int value = semctl(rt_.semids[&set - plan_.sems.data()], static_cast<int>(flat) - set.first_value, GETVAL);
+        if (value == 0)
+            out.diagnosis.push_back(fmt::format("  {} = 0: last taken by {}, which died{}", plan_.sem_label(static_cast<int>(flat)),
+                                                plan_.processes[taker].name, set.undo ? "" : " (the set has no SEM_UNDO)"));
     }
 }
 

@@ -58,6 +58,7 @@ private:
     std::vector<int> runnable() const;
     bool alive_scheduled() const;
     void explain_deadlock(ControlResult& out) const;
+    void end_blocked(ControlResult& out);
     std::string waits_for(int p, std::vector<int>& edges) const;
 
     const Plan& plan_;

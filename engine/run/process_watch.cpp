@@ -23,28 +23,33 @@ bool ProcessWatch::could_proceed(std::uint32_t op_index) const {
     return true;
 }
 
-bool ProcessWatch::deadlocked(std::uint64_t now, std::uint64_t progress) {
-    bool any_blocked = false;
+ProcessWatch::Stall ProcessWatch::stalled(std::uint64_t now, std::uint64_t progress) {
+    bool any_blocked = false, all_may_block = true;
     for (std::uint32_t p = 0; p < arena_.processes(); ++p) {
         const ProcSlot& s = arena_.slot(p);
         switch (s.state.load()) {
             case ProcState::Exited:
             case ProcState::WaitingChildren: break;
-            case ProcState::BlockedPipe: any_blocked = true; break;
+            case ProcState::BlockedPipe:
+                any_blocked = true;
+                all_may_block = all_may_block && plan_.processes[p].may_end_blocked;
+                break;
             case ProcState::BlockedSem:
                 any_blocked = true;
-                if (could_proceed(s.op.load())) return stall_since_ = 0, false;
+                all_may_block = all_may_block && plan_.processes[p].may_end_blocked;
+                if (could_proceed(s.op.load())) return stall_since_ = 0, Stall::None;
                 break;
-            default: return stall_since_ = 0, false;  // someone can still run
+            default: return stall_since_ = 0, Stall::None;  // someone can still run
         }
     }
     if (!any_blocked || progress != last_progress_) {
         last_progress_ = progress;
         stall_since_ = 0;
-        return false;
+        return Stall::None;
     }
     if (stall_since_ == 0) stall_since_ = now;
-    return now - stall_since_ >= static_cast<std::uint64_t>(deadlock_after_ns_);
+    if (now - stall_since_ < static_cast<std::uint64_t>(deadlock_after_ns_)) return Stall::None;
+    return all_may_block ? Stall::AllowedBlocked : Stall::Deadlock;
 }
 
 std::string ProcessWatch::where(std::uint32_t p) const {

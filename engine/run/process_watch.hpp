@@ -18,11 +18,13 @@ public:
     ProcessWatch(const Plan& plan, const Arena& arena, const std::vector<int>& semids, std::int64_t deadlock_after_ns)
         : plan_(plan), arena_(arena), semids_(semids), deadlock_after_ns_(deadlock_after_ns) {}
 
-    // Free-mode deadlock: every live process waits (in a semop that cannot
-    // proceed with today's values, in a pipe, or for its children), and no
-    // record has been written for deadlock_after_ns. `progress` is the
-    // number of records written so far.
-    bool deadlocked(std::uint64_t now, std::uint64_t progress);
+    enum class Stall { None, Deadlock, AllowedBlocked };
+    // Free mode: every live process waits (in a semop that cannot proceed
+    // with today's values, in a pipe, or for its children), and no record
+    // has been written for deadlock_after_ns: a deadlock, unless every
+    // blocked process is declared may_end_blocked. `progress` is the number
+    // of records written so far.
+    Stall stalled(std::uint64_t now, std::uint64_t progress);
 
     // "consumer#0 waits in 'P slots.full' (slots.full = 0)", one line per live process.
     std::vector<std::string> describe_live() const;

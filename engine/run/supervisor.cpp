@@ -236,9 +236,15 @@ private:
             show_progress(now);
             if (now >= next_deadlock_check && plan_.mode == SchedMode::Free) {
                 next_deadlock_check = now + 50'000'000;
-                if (watch_->deadlocked(now, collector_->written_in_rings())) {
+                auto stall = watch_->stalled(now, collector_->written_in_rings());
+                if (stall == ProcessWatch::Stall::Deadlock) {
                     run_.outcome = Outcome::Deadlock;
                     describe_live("every live process waits and none can proceed");
+                    break;
+                }
+                if (stall == ProcessWatch::Stall::AllowedBlocked) {
+                    run_.outcome = Outcome::Completed;
+                    describe_live("ended blocked, as they may");
                     break;
                 }
             }
