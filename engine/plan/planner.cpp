@@ -20,6 +20,7 @@ public:
     Plan run() {
         p_.path = d_.path, p_.name = d_.name, p_.description = d_.description, p_.timeout_ns = d_.timeout_ns;
         p_.mode = o_.mode.value_or(d_.mode);
+        p_.seed = d_.seed;
         objects();
         processes();
         fork_tree();

@@ -142,6 +142,7 @@ struct ScenarioDecl {
     std::int64_t timeout_ns = 10'000'000'000;
     SchedMode mode = SchedMode::Free;
     SourcePos mode_pos;
+    std::optional<std::uint64_t> seed;  // controlled mode's default seed
     std::vector<SemSetDecl> sems;
     std::vector<ShmDecl> shms;
     std::vector<PipeDecl> pipes;

@@ -235,7 +235,8 @@ ExpectDecl read_expect(const toml::node& node, std::size_t index) {
 
 void read_header(const toml::node& node, ScenarioDecl& sc) {
     const auto& t = as_table(node, "[scenario]");
-    check_keys(t, {"name", "description", "timeout", "mode"}, "[scenario]");
+    check_keys(t, {"name", "description", "timeout", "mode", "seed"}, "[scenario]");
+    if (const auto* n = t.get("seed")) sc.seed = static_cast<std::uint64_t>(get_int(*n, "seed", 0, INT64_MAX));
     if (const auto* n = t.get("mode")) {
         std::string mode = get_string(*n, "mode");
         if (mode == "controlled") sc.mode = SchedMode::Controlled;

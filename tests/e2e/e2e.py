@@ -20,7 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SIMRUN = None
 
 # Scenarios whose own expectations are meant to fail.
-EXPECTED_EXIT = {"race": 1}
+EXPECTED_EXIT = {"race": 1, "race_explore": 1}
 
 
 class Failure(Exception):
@@ -418,6 +418,147 @@ final = "lock.mutex == 1 && slots.full == 0"
               str(undo["slots.full"]))
         check("undo slots.full 3 → 0" in r.stdout, r.stdout)
         r.assert_nothing_left()
+
+
+# ---- controlled scheduling (issue 4) ------------------------------------------
+
+def normalized(events):
+    """The event sequence without what legitimately differs between runs: time and pids."""
+    return [{k: v for k, v in e.items() if k not in ("t", "pid", "parent_pid")} for e in events]
+
+
+def case_determinism():
+    """For 20 seeds, two controlled runs of prodcons and of the race give identical event sequences."""
+    for scenario in ("prodcons", "race_explore"):
+        sequences = set()
+        for seed in range(1, 21):
+            runs = []
+            for _ in range(2):
+                with tempfile.TemporaryDirectory() as out:
+                    r = Run([f"scenarios/{scenario}.toml", "--controlled", "--seed", str(seed), "-q"], out)
+                    check(r.code == EXPECTED_EXIT.get(scenario, 0) or scenario == "race_explore", r.stdout + r.stderr)
+                    runs.append(normalized(r.trace(out, scenario)))
+            check(runs[0] == runs[1], f"{scenario} seed {seed}: two runs differ")
+            sequences.add(json.dumps(runs[0]))
+        check(len(sequences) > 1, f"{scenario}: different seeds give different schedules")
+
+
+def case_explore_race():
+    """explore finds a lost update in the 3-increment race; replaying its file loses it 20 times out of 20."""
+    with tempfile.TemporaryDirectory() as out:
+        r = Run(["explore", "scenarios/race_explore.toml", "--seed", "100", "--runs", "500"], out)
+        check(r.code == 1, f"explore exit {r.code}\n{r.stdout}{r.stderr}")
+        check("fails: no update lost" in r.stdout and "shrunk in" in r.stdout, r.stdout)
+        schedule = os.path.join(out, "race_explore", "failure.schedule.toml")
+        check(os.path.exists(schedule), "schedule file written")
+        check(f"simrun replay scenarios/race_explore.toml {schedule}" in r.stdout, "the replay command is printed")
+        traces = set()
+        for _ in range(20):
+            rr = Run(["replay", "scenarios/race_explore.toml", schedule, "-q"], out)
+            check(rr.code == 1, f"replay exit {rr.code}\n{rr.stdout}{rr.stderr}")
+            m = re.search(r"counter\.value = (\d+)", rr.stdout)
+            check(m and int(m.group(1)) < 6, f"the update is lost: {rr.stdout}")
+            traces.add(json.dumps(normalized(rr.trace(out, "race_explore"))))
+        check(len(traces) == 1, "every replay gives the same trace")
+
+
+def case_explore_deadlock():
+    """explore finds the deadlock of two locks taken in opposite orders and names the cycle."""
+    with open(os.path.join(ROOT, "scenarios", "deadlock.toml")) as f:
+        text = f.read()
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, text[:text.index("[[expect]]")], "lock_order")
+        r = Run(["explore", path, "--seed", "1", "--runs", "200"], d)
+        check(r.code == 1, r.stdout + r.stderr)
+        check("outcome: deadlock" in r.stdout, r.stdout)
+        check("cycle: left → right → left" in r.stdout or "cycle: right → left → right" in r.stdout, r.stdout)
+        check("left  waits in 'P locks.b' (locks.b = 0; last taken by right" in r.stdout, r.stdout)
+
+
+def prodcons_with_fault(undo, step):
+    with open(os.path.join(ROOT, "scenarios", "prodcons.toml")) as f:
+        text = f.read()
+    text = text.replace('timeout     = "10s"', 'timeout = "10s"\nmode = "controlled"\nseed = 11')
+    if not undo:
+        text = text.replace("members = { mutex = 1 }\nundo    = true", "members = { mutex = 1 }")
+    text = text.replace('name   = "consumer"\ncount  = 2', 'name   = "consumer"\ncount  = 2\nmay_end_blocked = true')
+    text = text[:text.index('[[expect]]\nname  = "every item consumed"')]
+    if step is not None:
+        text += f'\n[[fault]]\nprocess = "producer#0"\nsignal = "SIGKILL"\nat_step = {step}\n'
+    return text
+
+
+def held_mutex_at_fault(events):
+    held = False
+    for e in events:
+        if e["kind"] == "fault":
+            return held
+        if e["kind"] == "op" and e["proc"] == "producer#0" and e.get("obj") == "lock.mutex" and e["result"] == 0:
+            held = e["op"] == "P"
+    return None  # the fault never fired: the victim had already exited
+
+
+def case_kill_every_step(mode):
+    """kill -9 of a producer at every step of prodcons: with SEM_UNDO never a deadlock and the
+    invariant holds; without it a deadlock, naming the dead holder, exactly when it held the mutex."""
+    undo = mode == "undo"
+    with tempfile.TemporaryDirectory() as d:
+        base = Run([write_scenario(d, prodcons_with_fault(undo, None), "base"), "-q"], d)
+        check(base.code == 0, base.stdout + base.stderr)
+        steps = len([e for e in base.trace(d, "prodcons") if "step" in e])
+        check(steps > 100, f"the baseline run takes {steps} steps")
+        held_count = 0
+        for step in range(0, steps + 1):
+            path = write_scenario(d, prodcons_with_fault(undo, step), f"s{step}")
+            start = time.monotonic()
+            r = Run([path, "-q"], d, timeout=30)
+            check(time.monotonic() - start < 10, f"step {step}: the run hangs")
+            events = r.trace(d, "prodcons")
+            outcome = events[-1]["outcome"]
+            held = held_mutex_at_fault(events)
+            always = [e for e in events if e["kind"] == "expect" and e["type"] == "always"]
+            check(always and always[0]["passed"], f"step {step}: the buffer invariant broke")
+            if undo:
+                check(outcome == "completed", f"step {step}: outcome {outcome} with SEM_UNDO\n{r.stdout}")
+                if held:
+                    undos = [e for e in events if e["kind"] == "undo" and e["obj"] == "lock.mutex"]
+                    check(undos and undos[0]["before"] == 0 and undos[0]["after"] == 1, f"step {step}: mutex given back")
+            else:
+                others_done = all(any(e["kind"] == "exit" and e["proc"] == p and e["seq"] < fault_seq(events) for e in events)
+                                  for p in ("producer#1",))
+                expect_deadlock = bool(held) and not others_done
+                check((outcome == "deadlock") == expect_deadlock,
+                      f"step {step}: held={held} outcome={outcome}\n{r.stdout}")
+                if expect_deadlock:
+                    check("lock.mutex = 0: last taken by producer#0, which died (the set has no SEM_UNDO)" in r.stdout, r.stdout)
+            held_count += bool(held)
+        check(held_count > 10, f"the victim held the mutex at {held_count} of the kill points")
+
+
+def fault_seq(events):
+    for e in events:
+        if e["kind"] == "fault":
+            return e["seq"]
+    return 1 << 60
+
+
+def case_replay_errors():
+    """A schedule for another version of the scenario, or naming an unknown process, is a clear error (exit 2)."""
+    with tempfile.TemporaryDirectory() as d:
+        r = Run(["scenarios/race_explore.toml", "-q"], d)
+        schedule = os.path.join(d, "race_explore", "schedule.toml")
+        check(os.path.exists(schedule), "a controlled run writes its schedule")
+        with open(os.path.join(ROOT, "scenarios", "race_explore.toml")) as f:
+            changed = write_scenario(d, f.read().replace("repeat = 3", "repeat = 4"), "changed")
+        r = Run(["replay", changed, schedule], d)
+        check(r.code == 2 and "recorded for another version of" in r.stderr, r.stderr)
+        with open(schedule) as f:
+            text = f.read()
+        bad = os.path.join(d, "bad.toml")
+        with open(bad, "w") as f:
+            f.write(re.sub(r'"incrementer#1', '"incrementer#7', text, count=1))
+        r = Run(["replay", "scenarios/race_explore.toml", bad], d)
+        check(r.code == 2 and "unknown process 'incrementer#7' in the schedule" in r.stderr and "^" in r.stderr, r.stderr)
 
 
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}

@@ -57,12 +57,13 @@ int load(const std::string& path, simrun::Plan& plan, const simrun::PlanOptions&
     return 0;
 }
 
-void finish_options(Options& o) {
+void finish_options(Options& o, const simrun::Plan& plan) {
     o.run.namespaces = !o.no_sandbox;
     o.run.color = o.color == "always" || (o.color == "auto" && isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR"));
     o.run.strategy.kind = *simrun::parse_strategy(o.strategy);
     o.run.strategy.depth = o.depth;
     // Drawn from the clock when not given: every run prints its seed, so any run can be repeated.
+    if (!o.seed) o.seed = plan.seed;
     o.run.strategy.seed = o.seed ? *o.seed : (static_cast<std::uint64_t>(std::time(nullptr)) * 2654435761u ^ getpid()) % 1000000;
 }
 
@@ -122,7 +123,7 @@ int main(int argc, char** argv) {
     }
     if (explore->parsed()) {
         if (int rc = load(explore_file, plan, {simrun::SchedMode::Controlled})) return rc;
-        finish_options(ex);
+        finish_options(ex, plan);
         explore_opts.run = ex.run;
         return simrun::explore(plan, explore_opts);
     }
@@ -133,7 +134,7 @@ int main(int argc, char** argv) {
             fmt::print(stderr, "{}", schedule.error());
             return kExitUsage;
         }
-        finish_options(rp);
+        finish_options(rp, plan);
         rp.run.strategy.seed = schedule->seed;
         rp.run.strict = &schedule->steps;
         return simrun::run_plan(plan, rp.run);
@@ -146,6 +147,6 @@ int main(int argc, char** argv) {
     if (run.controlled) po.mode = simrun::SchedMode::Controlled;
     if (run.free) po.mode = simrun::SchedMode::Free;
     if (int rc = load(file, plan, po)) return rc;
-    finish_options(run);
+    finish_options(run, plan);
     return simrun::run_plan(plan, run.run);
 }
