@@ -351,6 +351,13 @@ private:
         ring_.commit();
         (void)collector_->drain();
         run_.sandboxed = mode_ == SandboxMode::Namespaces;
+        if (plan_.mode == SchedMode::Controlled) {
+            const StrategyConfig& c = opt_.strategy;
+            run_.schedule_info = opt_.strict ? "\"strategy\":\"replay\""
+                                             : fmt::format("\"strategy\":\"{}\",\"seed\":{}{}", strategy_name(c.kind), c.seed,
+                                                           c.kind == StrategyKind::Pct ? fmt::format(",\"depth\":{}", c.depth) : "");
+            run_.schedule_info += fmt::format(",\"steps\":{}", report_.schedule.size());
+        }
     }
 
     // ---- reporting ---------------------------------------------------------

@@ -26,7 +26,9 @@ Result<std::unique_ptr<JsonlWriter>> JsonlWriter::open(const std::string& path, 
     append_json_string(l, plan.name);
     l += ",\"path\":";
     append_json_string(l, plan.path);
-    l += fmt::format(",\"mode\":\"free\",\"sandbox\":\"{}\",\"processes\":[", run.sandboxed ? "namespaces" : "none");
+    l += fmt::format(",\"mode\":\"{}\"{}{},\"sandbox\":\"{}\",\"processes\":[",
+                     plan.mode == SchedMode::Controlled ? "controlled" : "free", run.schedule_info.empty() ? "" : ",",
+                     run.schedule_info, run.sandboxed ? "namespaces" : "none");
     for (std::size_t i = 0; i < plan.processes.size(); ++i) {
         if (i) l += ',';
         append_json_string(l, plan.processes[i].name);

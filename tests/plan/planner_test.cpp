@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <csignal>
+
 using simrun::test::error_of;
 using simrun::test::first_line;
 using simrun::test::plan_of;
@@ -149,4 +151,44 @@ final = "buf.items[2] == 9 && slots.full == 0"
             CHECK(n.slot >= 0);
         }
     CHECK(refs == 2);
+}
+
+TEST_CASE("faults: process, signal, one trigger, ops that exist, the right mode") {
+    const std::string procs = "[ipc.sem.s]\nmembers = { m = 1 }\n[[process]]\nname = \"p\"\ncount = 2\nrun = [\"P s.m\", \"V s.m\"]\n";  // 1-6
+    CHECK(first_line(error_of("[scenario]\nmode = \"controlled\"\n" + procs + "[[fault]]\nprocess = \"p\"\nat_step = 3\n")) ==
+          "t.toml:10:11: error: 'p' has 2 replicas; name one, e.g. 'p#0'");
+    CHECK(first_line(error_of(procs + "[[fault]]\nprocess = \"p#0\"\nat_step = 3\n")) ==
+          "t.toml:8:11: error: 'at_step' needs controlled scheduling: mode = \"controlled\" or --controlled");
+    CHECK(first_line(error_of("[scenario]\nmode = \"controlled\"\n" + procs + "[[fault]]\nprocess = \"p#0\"\nat = \"5ms\"\n")) ==
+          "t.toml:10:11: error: 'at' (a time) needs free scheduling; in controlled mode use 'at_step' or 'after'");
+    CHECK(first_line(error_of(procs + "[[fault]]\nprocess = \"p#1\"\nafter = \"P s.n\"\n")) ==
+          "t.toml:9:9: error: process 'p#1' has no op 'P s.n' (did you mean 'P s.m'?)");
+    CHECK(first_line(error_of(procs + "[[fault]]\nprocess = \"q\"\nafter = \"P s.m\"\n")) ==
+          "t.toml:8:11: error: unknown process 'q' in [[fault]] (did you mean 'p'?)");
+    CHECK(first_line(error_of(procs + "[[fault]]\nprocess = \"p#0\"\nsignal = \"SIGFOO\"\nafter = \"P s.m\"\n")) ==
+          "t.toml:9:10: error: unknown signal 'SIGFOO' (e.g. \"SIGKILL\", \"SIGTERM\", 9)");
+    CHECK(first_line(error_of(procs + "[[fault]]\nprocess = \"p#0\"\nafter = \"P s.m\"\nat = \"1ms\"\n")) ==
+          "t.toml:8:11: error: a [[fault]] needs exactly one of 'at_step', 'at' or 'after'");
+    CHECK(first_line(error_of(procs + "[[fault]]\nprocess = \"p#0\"\nat = \"1ms\"\ncount = 2\n")) ==
+          "t.toml:10:9: error: 'count' goes with 'after' (the n-th such op)");
+    CHECK(first_line(error_of("[scenario]\nmode = \"fast\"\n" + procs)) ==
+          "t.toml:2:8: error: mode must be \"free\" or \"controlled\", not 'fast'");
+
+    auto plan = plan_of(procs + "[[fault]]\nprocess = \"p#1\"\nsignal = \"TERM\"\nafter = \"V s.m\"\ncount = 2\n");
+    REQUIRE(plan.faults.size() == 1);
+    CHECK(plan.faults[0].proc == 1);
+    CHECK(plan.faults[0].signal == SIGTERM);
+    CHECK(plan.faults[0].trigger == simrun::FaultTrigger::AfterOp);
+    CHECK(plan.faults[0].ops == std::vector<std::uint32_t>{1});
+    CHECK(plan.faults[0].count == 2);
+    CHECK(plan.mode == simrun::SchedMode::Free);
+}
+
+TEST_CASE("the command line's mode is what validation sees") {
+    auto decl = simrun::read_scenario("t.toml", "[[process]]\nname = \"p\"\nrun = []\n[[fault]]\nprocess = \"p\"\nat_step = 1\n");
+    REQUIRE(decl.ok());
+    CHECK_FALSE(simrun::make_plan(decl.value()).ok());
+    auto plan = simrun::make_plan(decl.value(), {simrun::SchedMode::Controlled});
+    REQUIRE(plan.ok());
+    CHECK(plan->mode == simrun::SchedMode::Controlled);
 }

@@ -1,0 +1,77 @@
+// Scheduling strategies are pure functions of their seed and the calls made.
+#include "sched/strategy.hpp"
+
+#include <doctest/doctest.h>
+
+#include <set>
+
+using namespace simrun;
+
+namespace {
+StrategyConfig config(StrategyKind kind, std::uint64_t seed = 0, int depth = 3, std::uint64_t k = 1000, int n = 0) {
+    StrategyConfig c;
+    c.kind = kind, c.seed = seed, c.depth = depth, c.expected_steps = k, c.processes = n;
+    return c;
+}
+std::vector<int> drive(Strategy& s, int steps, const std::vector<int>& runnable = {0, 1, 2}) {
+    std::vector<int> picks;
+    for (int i = 0; i < steps; ++i) picks.push_back(s.pick(runnable, static_cast<std::uint64_t>(i)));
+    return picks;
+}
+}  // namespace
+
+TEST_CASE("random: the same seed gives the same picks, another seed others") {
+    auto a = make_strategy(config(StrategyKind::Random, 42));
+    auto b = make_strategy(config(StrategyKind::Random, 42));
+    auto c = make_strategy(config(StrategyKind::Random, 43));
+    auto pa = drive(*a, 200), pb = drive(*b, 200), pc = drive(*c, 200);
+    CHECK(pa == pb);
+    CHECK(pa != pc);
+    CHECK(std::set<int>(pa.begin(), pa.end()) == std::set<int>{0, 1, 2});  // every process gets picked
+}
+
+TEST_CASE("round-robin cycles through the runnable processes in index order") {
+    auto rr = make_strategy(config(StrategyKind::RoundRobin));
+    CHECK(drive(*rr, 5) == std::vector<int>{0, 1, 2, 0, 1});
+    CHECK(rr->pick({0, 2}, 5) == 2);  // after 1 comes 2
+    CHECK(rr->pick({0, 2}, 6) == 0);  // then wrap
+}
+
+TEST_CASE("PCT: without change points the top-priority process runs while it can") {
+    StrategyConfig c = config(StrategyKind::Pct, 7, 1, 100, 3);
+    auto pct = make_strategy(c);
+    auto picks = drive(*pct, 20);
+    CHECK(std::set<int>(picks.begin(), picks.end()).size() == 1);
+    int top = picks[0];
+    std::vector<int> others;
+    for (int p : {0, 1, 2})
+        if (p != top) others.push_back(p);
+    CHECK((pct->pick(others, 20) == others[0] || pct->pick(others, 20) == others[1]));
+}
+
+TEST_CASE("PCT: d-1 change points demote the running process; same seed, same schedule") {
+    StrategyConfig c = config(StrategyKind::Pct, 11, 3, 30, 2);
+    auto a = make_strategy(c), b = make_strategy(c);
+    auto pa = drive(*a, 30, {0, 1}), pb = drive(*b, 30, {0, 1});
+    CHECK(pa == pb);
+    std::size_t switches = 0;
+    for (std::size_t i = 1; i < pa.size(); ++i) switches += pa[i] != pa[i - 1];
+    CHECK(switches <= 2);  // at most one switch per change point
+}
+
+TEST_CASE("replay follows its steps, then the lowest runnable process") {
+    StrategyConfig c = config(StrategyKind::Replay);
+    c.replay = {2, 2, 1};
+    auto r = make_strategy(c);
+    CHECK(r->pick({0, 1, 2}, 0) == 2);
+    CHECK(r->pick({0, 1, 2}, 1) == 2);
+    CHECK(r->pick({0, 2}, 2) == 0);  // 1 cannot run: lowest runnable
+    CHECK(r->pick({1, 2}, 3) == 1);  // past the end: lowest runnable
+}
+
+TEST_CASE("strategy names") {
+    CHECK(parse_strategy("pct") == StrategyKind::Pct);
+    CHECK(parse_strategy("rr") == StrategyKind::RoundRobin);
+    CHECK_FALSE(parse_strategy("fifo").has_value());
+    CHECK(std::string(strategy_name(StrategyKind::Random)) == "random");
+}
