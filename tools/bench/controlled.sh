@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Controlled scheduling benchmarks (issue 4), all measured in this invocation:
+#  1. cost of a controlled step against a bare futex hand-off between two
+#     processes (target <= 2x): N one-step ops vs N futex round trips;
+#  2. explore throughput on the 3-increment counter race (runs per second);
+#  3. runs needed to find the race's lost update: PCT vs seeded random vs
+#     free scheduling, over several starting seeds.
+#   tools/bench/controlled.sh [N] [SEEDS]
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+n=${1:-100000}
+seeds=${2:-20}
+"$root/tools/setup.sh"
+build="$root/${SIMRUN_BUILD_DIR:-build}"
+simrun="$build/simrun"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# 1. step cost
+cat > "$work/steps.toml" <<TOML
+[scenario]
+name = "steps"
+mode = "controlled"
+timeout = "10m"
+[ipc.shm.m]
+cells = { x = 0 }
+[[process]]
+name = "stepper"
+repeat = $n
+run = ["load m.x"]
+TOML
+futex=() step=()
+for i in 1 2 3; do
+  futex+=("$("$build/bench/futex_pingpong" "$n")")
+  "$simrun" "$work/steps.toml" --out "$work/out" -q --seed 1 > /dev/null
+  t=$(tail -n 1 "$work/out/steps/trace.jsonl" | sed 's/.*"t":\([0-9]*\).*/\1/')
+  step+=($((t / n)))
+done
+awk -v f="$(median "${futex[@]}")" -v s="$(median "${step[@]}")" -v n="$n" 'BEGIN {
+  printf "controlled step vs futex hand-off (%d each, median of 3)\n", n
+  printf "  futex round trip between two processes  %6.2f us\n", f / 1000
+  printf "  controlled step (grant, op, trace, back) %6.2f us   ratio %.2f  (target <= 2)\n", s / 1000, s / f
+}'
+
+# 2. explore throughput: a race-free variant, so every run of the budget is made
+sed 's/counter.value += 1"/counter.value += 1 atomic"/' "$root/scenarios/race_explore.toml" > "$work/safe.toml"
+line=$("$simrun" explore "$work/safe.toml" --out "$work/out" --runs 2000 --seed 1 | tail -n 1)
+echo "explore throughput on race_explore (atomic +=, 2000 runs): ${line#*(}" | sed 's/)$//'
+
+# 3. runs to find the lost update
+runs_to_find() {  # strategy seed
+  local out
+  out=$("$simrun" explore "$root/scenarios/race_explore.toml" --out "$work/out" --runs 1000 --strategy "$1" --seed "$2" --events 0 || true)
+  echo "$out" | sed -n 's/^  run \([0-9]*\) (seed.*/\1/p'
+}
+printf 'runs until the lost update of race_explore is found (%d starting seeds, budget 1000)\n' "$seeds"
+printf '  %-22s %8s %8s %8s %8s\n' strategy found median mean max
+for strategy in pct random; do
+  found=()
+  for ((s = 1; s <= seeds; s++)); do
+    r=$(runs_to_find "$strategy" $((s * 7919)))
+    [ -n "$r" ] && found+=("$r")
+  done
+  if [ ${#found[@]} -gt 0 ]; then
+    printf '%s\n' "${found[@]}" | awk -v name="$strategy (controlled)" -v total="$seeds" -v med="$(median "${found[@]}")" \
+      '{s += $1; if ($1 > m) m = $1} END {printf "  %-22s %5d/%-2d %8d %8.1f %8d\n", name, NR, total, med, s / NR, m}'
+  fi
+done
+free_runs=0 free_found=0
+for ((i = 1; i <= 300; i++)); do
+  free_runs=$i
+  if ! "$simrun" "$root/scenarios/race_explore.toml" --free --out "$work/out" -q > /dev/null; then free_found=1; break; fi
+done
+if [ $free_found -eq 1 ]; then
+  printf '  %-22s found after %d runs\n' "free (kernel)" "$free_runs"
+else
+  printf '  %-22s not found in %d runs\n' "free (kernel)" "$free_runs"
+fi
