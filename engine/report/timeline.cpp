@@ -96,6 +96,7 @@ Timeline::Timeline(const Plan& plan, TerminalStyle style, std::FILE* out)
 }
 
 void Timeline::header(bool sandboxed, const std::string& mode_line) {
+    mode_line_ = mode_line;  // the quiet summary repeats it: every run prints its seed
     if (style_.quiet) return;
     std::string title = plan_.name + (plan_.description.empty() ? "" : " — " + plan_.description);
     fmt::print(out_, "{}{}{}\n", title, mode_line.empty() ? "" : "   " + mode_line, sandboxed ? "" : "   (no sandbox)");
@@ -143,8 +144,9 @@ void Timeline::summary(const RunResult& run, const std::vector<ExpectResult>& re
     };
     if (hidden_ > 0 && !style_.quiet) fmt::print(out_, "  … {} more events in the trace\n", hidden_);
     const char* outcome_color = run.outcome == Outcome::Completed ? "1" : "1;31";
-    fmt::print(out_, " outcome: {} in {} · {} processes · {} events\n", paint(outcome_color, outcome_name(run.outcome)),
-               format_duration_ns(static_cast<std::int64_t>(run.t_end - run.t0)), plan_.processes.size(), run.events);
+    fmt::print(out_, " outcome: {} in {} · {} processes · {} events{}\n", paint(outcome_color, outcome_name(run.outcome)),
+               format_duration_ns(static_cast<std::int64_t>(run.t_end - run.t0)), plan_.processes.size(), run.events,
+               style_.quiet && !mode_line_.empty() ? " · " + mode_line_ : "");
     for (const auto& d : run.diagnosis) fmt::print(out_, "   {}\n", d);
     std::size_t name_w = 0;
     for (const auto& e : results) name_w = std::max(name_w, display_width(e.name));

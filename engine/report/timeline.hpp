@@ -36,6 +36,7 @@ private:
     TerminalStyle style_;
     std::FILE* out_;
     bool columns_;
+    std::string mode_line_;
     std::size_t width_ = 22;
     std::size_t shown_ = 0, hidden_ = 0;
 };

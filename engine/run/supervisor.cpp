@@ -234,6 +234,7 @@ private:
                 break;
             }
             show_progress(now);
+            fire_timed_faults(now);
             if (now >= next_deadlock_check && plan_.mode == SchedMode::Free) {
                 next_deadlock_check = now + 50'000'000;
                 auto stall = watch_->stalled(now, collector_->written_in_rings());
@@ -248,6 +249,27 @@ private:
                     break;
                 }
             }
+        }
+    }
+
+    // Free mode: [[fault]] at = "50ms" fires when the time has come.
+    void fire_timed_faults(std::uint64_t now) {
+        if (fired_.empty()) fired_.assign(plan_.faults.size(), false);
+        for (std::size_t f = 0; f < plan_.faults.size(); ++f) {
+            const PlanFault& pf = plan_.faults[f];
+            if (fired_[f] || pf.trigger != FaultTrigger::AtTime || now < run_.t0 + static_cast<std::uint64_t>(pf.at)) continue;
+            fired_[f] = true;
+            const ProcSlot& slot = arena_->slot(pf.proc);
+            if (slot.pid.load() <= 0 || slot.state.load() == ProcState::Exited) {
+                run_.diagnosis.push_back(fmt::format("fault not sent ({}): the process was not running", pf.text));
+                continue;
+            }
+            Record& r = ring_.begin(EventKind::Fault, static_cast<std::uint16_t>(pf.proc));
+            r.e.arg = pf.signal;
+            r.e.step = kNoStep;
+            r.e.pid = slot.pid.load();
+            ring_.commit();
+            ::kill(r.e.pid, pf.signal);
         }
     }
 
@@ -440,6 +462,7 @@ private:
     std::optional<ProcessWatch> watch_;
     std::optional<Timeline> timeline_;
     RunReport report_;
+    std::vector<bool> fired_;  // free mode: timed faults sent
     bool stop_ = false;
     bool no_children_ = false;
     std::uint64_t next_progress_ = 0;

@@ -542,6 +542,40 @@ def fault_seq(events):
     return 1 << 60
 
 
+def case_timed_fault():
+    """Free mode: a [[fault]] at a time kills its process then; the trace shows the fault and the death."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, """
+[scenario]
+name = "timed"
+timeout = "5s"
+[ipc.sem.lock]
+members = { mutex = 1 }
+undo = true
+[[process]]
+name = "sleeper"
+run = ["P lock.mutex", "sleep 3s", "V lock.mutex"]
+[[process]]
+name = "waiter"
+run = ["sleep 10ms", "P lock.mutex", "V lock.mutex"]
+[[fault]]
+process = "sleeper"
+signal = "SIGTERM"
+at = "100ms"
+[[expect]]
+final = "signal(sleeper) == 15 && exit(waiter) == 0 && lock.mutex == 1"
+""")
+        start = time.monotonic()
+        r = Run([path, "-q"], d)
+        check(r.code == 0, r.stdout + r.stderr)
+        check(time.monotonic() - start < 2, "the fault ended the sleep early")
+        events = r.trace(d, "timed")
+        fault = [e for e in events if e["kind"] == "fault"]
+        check(len(fault) == 1 and fault[0]["signal"] == "SIGTERM" and 90e6 <= fault[0]["t"] < 1e9, str(fault))
+        undo = [e for e in events if e["kind"] == "undo"]
+        check(undo and undo[0]["before"] == 0 and undo[0]["after"] == 1, str(undo))
+
+
 def case_replay_errors():
     """A schedule for another version of the scenario, or naming an unknown process, is a clear error (exit 2)."""
     with tempfile.TemporaryDirectory() as d:
