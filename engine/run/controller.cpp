@@ -156,6 +156,24 @@ std::vector<int> Controller::runnable() const {
     return out;
 }
 
+// Nothing scheduled can step, but exec'd programs still run free: wait for
+// one of them to end (a parent may be reaping it). False if none is left.
+bool Controller::wait_free_running() {
+    std::vector<pollfd> fds;
+    std::vector<int> who;
+    for (std::size_t p = 0; p < procs_.size(); ++p)
+        if (procs_[p].known && !procs_[p].dead && !scheduled(plan_, static_cast<int>(p)))
+            fds.push_back({procs_[p].pidfd.get(), POLLIN, 0}), who.push_back(static_cast<int>(p));
+    if (fds.empty()) return false;
+    while (::poll(fds.data(), fds.size(), 10) <= 0) {
+        hooks_.idle();
+        if (hooks_.stop_requested() || monotonic_ns() >= deadline_) return true;  // the loop reports it
+    }
+    for (std::size_t i = 0; i < fds.size(); ++i)
+        if (fds[i].revents) on_death(who[i]);
+    return true;
+}
+
 bool Controller::alive_scheduled() const {
     for (std::size_t p = 0; p < procs_.size(); ++p)
         if (procs_[p].known && !procs_[p].dead && scheduled(plan_, static_cast<int>(p))) return true;
@@ -171,7 +189,19 @@ ControlResult Controller::run(Strategy& strategy, std::uint64_t deadline_ns, con
             if (!fired_[f] && plan_.faults[f].trigger == FaultTrigger::AtStep &&
                 static_cast<std::uint64_t>(plan_.faults[f].at) == step)
                 fired_[f] = true, fire(plan_.faults[f], step);
+        if (monotonic_ns() >= deadline_) {
+            out.outcome = Outcome::Timeout;
+            return out;
+        }
+        if (hooks_.stop_requested()) {
+            out.outcome = Outcome::Interrupted;
+            return out;
+        }
         std::vector<int> ready = runnable();
+        if (ready.empty() && wait_free_running()) {
+            --step;  // nobody stepped: the same step again, now that something changed
+            continue;
+        }
         if (ready.empty()) {
             if (!alive_scheduled()) return out;
             bool all_may_block = true;
@@ -205,14 +235,6 @@ ControlResult Controller::run(Strategy& strategy, std::uint64_t deadline_ns, con
             case Wait::Timeout: out.outcome = Outcome::Timeout; return out;
         }
         discover();
-        if (monotonic_ns() >= deadline_) {
-            out.outcome = Outcome::Timeout;
-            return out;
-        }
-        if (hooks_.stop_requested()) {
-            out.outcome = Outcome::Interrupted;
-            return out;
-        }
         if ((step & 255) == 255) hooks_.idle();
     }
 }

@@ -57,6 +57,7 @@ private:
     void after_step(int p, std::uint64_t step);
     std::vector<int> runnable() const;
     bool alive_scheduled() const;
+    bool wait_free_running();
     void explain_deadlock(ControlResult& out) const;
     void end_blocked(ControlResult& out);
     std::string waits_for(int p, std::vector<int>& edges) const;

@@ -576,6 +576,48 @@ final = "signal(sleeper) == 15 && exit(waiter) == 0 && lock.mutex == 1"
         check(undo and undo[0]["before"] == 0 and undo[0]["after"] == 1, str(undo))
 
 
+def case_controlled_exec():
+    """Controlled mode: exec'd programs run free; a scheduled parent reaping one is not a deadlock;
+    a timeout while they run is a timeout."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, """
+[scenario]
+name = "execchild"
+mode = "controlled"
+seed = 1
+timeout = "5s"
+[[process]]
+name = "parent"
+run = ['print "forked"']
+[[process]]
+name = "child"
+parent = "parent"
+exec = ["sleep", "0.2"]
+[[expect]]
+final = "exit(child) == 0 && exit(parent) == 0"
+""")
+        r = Run([path, "-q"], d)
+        check(r.code == 0, r.stdout + r.stderr)
+        path = write_scenario(d, """
+[scenario]
+name = "slowchild"
+mode = "controlled"
+timeout = "300ms"
+[[process]]
+name = "parent"
+run = ['print "forked"']
+[[process]]
+name = "child"
+parent = "parent"
+exec = ["sleep", "30"]
+""", "slow")
+        start = time.monotonic()
+        r = Run([path, "-q"], d)
+        check(r.code == 1 and "outcome: timeout" in r.stdout, r.stdout + r.stderr)
+        check(time.monotonic() - start < 3, "ended at the timeout")
+        r.assert_nothing_left()
+
+
 def case_replay_errors():
     """A schedule for another version of the scenario, or naming an unknown process, is a clear error (exit 2)."""
     with tempfile.TemporaryDirectory() as d:
