@@ -180,7 +180,7 @@ bool Controller::alive_scheduled() const {
     return false;
 }
 
-ControlResult Controller::run(Strategy& strategy, std::uint64_t deadline_ns, const std::vector<int>* strict) {
+ControlResult Controller::run(Strategy& strategy, std::uint64_t deadline_ns, const std::vector<int>* strict, bool record_choices) {
     deadline_ = deadline_ns;
     ControlResult out;
     discover();
@@ -224,6 +224,7 @@ ControlResult Controller::run(Strategy& strategy, std::uint64_t deadline_ns, con
             return out;
         }
         out.schedule.push_back(p);
+        if (record_choices) out.choices.push_back(ready);
         ProcSlot& slot = rt_.arena->slot(p);
         slot.step.store(step, std::memory_order_relaxed);
         slot.gate.store(kGranted, std::memory_order_release);

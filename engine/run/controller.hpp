@@ -27,6 +27,7 @@ namespace simrun {
 struct ControlResult {
     Outcome outcome = Outcome::Completed;
     std::vector<int> schedule;           // the process of every step taken
+    std::vector<std::vector<int>> choices;  // if asked: who could have taken each step
     std::vector<std::string> diagnosis;  // the wait-for graph at a deadlock
     std::string divergence;              // strict replay: where the schedule stopped fitting
 };
@@ -43,7 +44,7 @@ public:
 
     // Runs steps until no scheduled process is left alive or none can run.
     // strict: the replay schedule every step must follow (nullptr: any).
-    ControlResult run(Strategy& strategy, std::uint64_t deadline_ns, const std::vector<int>* strict);
+    ControlResult run(Strategy& strategy, std::uint64_t deadline_ns, const std::vector<int>* strict, bool record_choices = false);
 
 private:
     struct Proc;

@@ -1,4 +1,5 @@
-// `simrun explore`: run a scenario under many controlled schedules until an
+// `simrun explore`: run a scenario under many controlled schedules (seeded
+// strategy, or exhaustively up to a bound on preemptions) until an
 // expectation fails, then shrink the failing schedule (fewer context
 // switches, fewer explicit steps) while it still fails, write it as a
 // schedule file, and show the failing run. All runs share one sandbox.
@@ -12,6 +13,8 @@ namespace simrun {
 struct ExploreOptions {
     RunOptions run;                 // output folder, terminal style; strategy kind, depth and first seed
     int runs = 1000;
+    bool exhaustive = false;        // every interleaving with at most `preemptions` preemptions
+    int preemptions = 2;
     int shrink_budget = 200;        // replays spent on shrinking
 };
 

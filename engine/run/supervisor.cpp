@@ -175,8 +175,10 @@ private:
         config.expected_steps = expected_steps();
         if (opt_.strict) config.kind = StrategyKind::Replay, config.replay = *opt_.strict;
         auto strategy = make_strategy(config);
-        ControlResult result = controller.run(*strategy, run_.t0 + static_cast<std::uint64_t>(plan_.timeout_ns), opt_.strict);
+        ControlResult result =
+            controller.run(*strategy, run_.t0 + static_cast<std::uint64_t>(plan_.timeout_ns), opt_.strict, opt_.record_choices);
         report_.schedule = std::move(result.schedule);
+        report_.choices = std::move(result.choices);
         report_.divergence = result.divergence;
         for (auto& line : result.diagnosis) run_.diagnosis.push_back(std::move(line));
         if (!result.divergence.empty()) run_.diagnosis.push_back("the schedule does not fit: " + result.divergence);

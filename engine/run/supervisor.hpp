@@ -29,6 +29,7 @@ struct RunOptions {
     // Controlled mode.
     StrategyConfig strategy;                   // kind, seed, depth (the rest is filled in per run)
     const std::vector<int>* strict = nullptr;  // replay: the steps the run must follow
+    bool record_choices = false;               // exhaustive explore: who could take each step
     std::string replay_hint;                   // shown under the summary
     // What a run leaves: explore turns these off for all but the run it reports.
     bool write_trace = true;  // trace.jsonl (and schedule.toml in controlled mode)
@@ -41,6 +42,7 @@ struct RunReport {
     Outcome outcome = Outcome::Completed;
     bool passed = false;           // every expectation held
     std::vector<int> schedule;     // controlled mode: the process of every step
+    std::vector<std::vector<int>> choices;  // with record_choices: who could take each step
     std::string divergence;        // strict replay that stopped fitting
     std::vector<ExpectResult> results;
 };

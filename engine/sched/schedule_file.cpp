@@ -14,7 +14,8 @@ std::string format_schedule(const Plan& plan, const Schedule& s) {
     std::string out = fmt::format(
         "# simrun schedule: replay it with  simrun replay {} <this file>\n"
         "schedule = 1\nscenario = \"{}\"\nscenario_hash = \"{:016x}\"\nstrategy = \"{}\"\nseed = {}\ndepth = {}\n"
-        "# one entry per run of steps by one process; after them the lowest-numbered runnable process goes on\n"
+        "# one entry per run of steps by one process; after them the running process goes on while it can,\n"
+        "# then the lowest-numbered one that can\n"
         "steps = [\n",
         plan.path, plan.name, plan.source_hash, s.strategy, s.seed, s.depth);
     for (std::size_t i = 0; i < s.steps.size();) {

@@ -9,7 +9,8 @@
 //   depth         = 3
 //   steps         = ["incrementer#0 x4", "incrementer#1 x2", "incrementer#0"]
 //
-// After the listed steps the lowest-numbered process that can run goes on.
+// After the listed steps the running process goes on while it can, then the
+// lowest-numbered process that can.
 #pragma once
 
 #include "plan/plan.hpp"

@@ -63,19 +63,22 @@ private:
     std::vector<std::pair<std::uint64_t, int>> change_;  // (step, new priority)
 };
 
-// Follows a recorded schedule; past its end, or where the recorded process
-// cannot run, it picks the lowest runnable index (the controller decides
-// whether that divergence is an error).
+// Follows a recorded schedule. Past its end, or where the recorded process
+// cannot run, the process that took the last step goes on if it can (no
+// preemption is added), else the lowest runnable index; the controller
+// decides whether such a divergence is an error.
 class Replay : public Strategy {
 public:
     explicit Replay(std::vector<int> steps) : steps_(std::move(steps)) {}
     int pick(const std::vector<int>& runnable, std::uint64_t step) override {
-        if (step < steps_.size() && std::binary_search(runnable.begin(), runnable.end(), steps_[step])) return steps_[step];
-        return runnable.front();
+        auto can = [&](int p) { return std::binary_search(runnable.begin(), runnable.end(), p); };
+        if (step < steps_.size() && can(steps_[step])) return last_ = steps_[step];
+        return last_ = (last_ >= 0 && can(last_)) ? last_ : runnable.front();
     }
 
 private:
     std::vector<int> steps_;
+    int last_ = -1;
 };
 
 }  // namespace

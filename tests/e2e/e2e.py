@@ -462,6 +462,25 @@ def case_explore_race():
         check(len(traces) == 1, "every replay gives the same trace")
 
 
+def case_explore_exhaustive():
+    """Exhaustive exploration: the race fails within one preemption; the atomic variant passes every
+    schedule within each bound, and a higher bound means more schedules."""
+    with tempfile.TemporaryDirectory() as d:
+        r = Run(["explore", "scenarios/race_explore.toml", "--exhaustive", "--preemptions", "1", "--events", "0"], d)
+        check(r.code == 1 and "fails (1 preemptions)" in r.stdout, r.stdout + r.stderr)
+        r = Run(["explore", "scenarios/race_explore.toml", "--exhaustive", "--preemptions", "0"], d)
+        check(r.code == 0 and "every schedule with at most 0 preemptions passes: 2 runs" in r.stdout, r.stdout)
+        with open(os.path.join(ROOT, "scenarios", "race_explore.toml")) as f:
+            safe = write_scenario(d, f.read().replace('counter.value += 1"', 'counter.value += 1 atomic"'), "safe")
+        counts = []
+        for k in range(4):
+            r = Run(["explore", safe, "--exhaustive", "--preemptions", str(k)], d)
+            m = re.search(r"passes: (\d+) runs", r.stdout)
+            check(r.code == 0 and m, r.stdout + r.stderr)
+            counts.append(int(m.group(1)))
+        check(counts == sorted(counts) and counts[0] < counts[-1], f"runs per bound: {counts}")
+
+
 def case_explore_deadlock():
     """explore finds the deadlock of two locks taken in opposite orders and names the cycle."""
     with open(os.path.join(ROOT, "scenarios", "deadlock.toml")) as f:

@@ -59,14 +59,15 @@ TEST_CASE("PCT: d-1 change points demote the running process; same seed, same sc
     CHECK(switches <= 2);  // at most one switch per change point
 }
 
-TEST_CASE("replay follows its steps, then the lowest runnable process") {
+TEST_CASE("replay follows its steps, then lets the running process go on") {
     StrategyConfig c = config(StrategyKind::Replay);
     c.replay = {2, 2, 1};
     auto r = make_strategy(c);
     CHECK(r->pick({0, 1, 2}, 0) == 2);
     CHECK(r->pick({0, 1, 2}, 1) == 2);
-    CHECK(r->pick({0, 2}, 2) == 0);  // 1 cannot run: lowest runnable
-    CHECK(r->pick({1, 2}, 3) == 1);  // past the end: lowest runnable
+    CHECK(r->pick({0, 2}, 2) == 2);  // 1 cannot run: the running process goes on
+    CHECK(r->pick({0, 1}, 3) == 0);  // past the end, 2 cannot run: lowest runnable
+    CHECK(r->pick({0, 1}, 4) == 0);  // and then it goes on
 }
 
 TEST_CASE("strategy names") {

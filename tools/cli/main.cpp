@@ -99,6 +99,9 @@ int main(int argc, char** argv) {
     explore->add_option("--runs", explore_opts.runs, "at most this many schedules")->check(CLI::Range(1, 100000000))->capture_default_str();
     output_options(explore, ex);
     schedule_options(explore, ex, "pct");
+    bool exhaustive = false;
+    explore->add_flag("--exhaustive", exhaustive, "every schedule with at most --preemptions preemptions (small scenarios)");
+    explore->add_option("--preemptions", explore_opts.preemptions, "preemption bound for --exhaustive")->check(CLI::Range(0, 20))->capture_default_str();
 
     Options rp;
     std::string replay_file, schedule_file;
@@ -125,6 +128,7 @@ int main(int argc, char** argv) {
         if (int rc = load(explore_file, plan, {simrun::SchedMode::Controlled})) return rc;
         finish_options(ex, plan);
         explore_opts.run = ex.run;
+        explore_opts.exhaustive = exhaustive;
         return simrun::explore(plan, explore_opts);
     }
     if (replay->parsed()) {
