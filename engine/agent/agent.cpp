@@ -3,7 +3,9 @@
 #include "spawn/spawner.hpp"
 #include "util/futex.hpp"
 
+#include <mqueue.h>
 #include <poll.h>
+#include <sys/msg.h>
 #include <signal.h>
 #include <sys/sem.h>
 #include <sys/wait.h>
@@ -143,6 +145,8 @@ private:
                 begin(EventKind::Op).e.result = op.value;
                 ring_.commit();
                 exit_now(static_cast<int>(op.value));
+            case OpKind::MsgSend: return msg_send(op, parked);
+            case OpKind::MsgRecv: return msg_recv(op, parked);
         }
         return Attempt::Done;
     }
@@ -299,6 +303,84 @@ private:
         }
         begin(EventKind::Op);
         ring_.commit();
+        return Attempt::Done;
+    }
+
+    // ---- message queues ------------------------------------------------
+    // Try without blocking (IPC_NOWAIT, or the O_NONBLOCK descriptor); if it
+    // would block: controlled mode parks, free mode records the block and
+    // makes the blocking call.
+    template <typename Try, typename Wait>
+    Attempt queue_step(const Op& op, bool& parked, Try try_once, Wait wait, std::int64_t& rc, int& err) {
+        rc = try_once();
+        err = rc < 0 ? errno : 0;
+        bool would_block = rc < 0 && (err == EAGAIN || err == ENOMSG) && !(op.flags & kOpNoWait);
+        if (!would_block) return Attempt::Done;
+        if (controlled_) return Attempt::WouldBlock;
+        begin(EventKind::Block);
+        ring_.commit();
+        slot_.state.store(ProcState::BlockedQueue, std::memory_order_release);
+        do rc = wait();
+        while (rc < 0 && errno == EINTR);
+        err = rc < 0 ? errno : 0;
+        slot_.state.store(ProcState::Running, std::memory_order_release);
+        parked = true;
+        return Attempt::Done;
+    }
+
+    struct MsgBuf {
+        long mtype;
+        char text[8192];
+    };
+
+    Attempt msg_send(const Op& op, bool parked) {
+        const std::string& text = plan_.texts[op.first];
+        const QueueHandle& h = rt_.queues[op.object];
+        std::int64_t rc;
+        int err;
+        Attempt a;
+        if (plan_.queues[op.object].kind == QueueKind::SysV) {
+            MsgBuf buf;
+            buf.mtype = op.value;
+            std::size_t n = text.size() < sizeof buf.text ? text.size() : sizeof buf.text;
+            __builtin_memcpy(buf.text, text.data(), n);
+            a = queue_step(op, parked, [&] { return static_cast<std::int64_t>(msgsnd(h.msqid, &buf, n, IPC_NOWAIT)); },
+                           [&] { return static_cast<std::int64_t>(msgsnd(h.msqid, &buf, n, 0)); }, rc, err);
+        } else {
+            auto prio = static_cast<unsigned>(op.value);
+            a = queue_step(op, parked, [&] { return static_cast<std::int64_t>(mq_send(h.nonblocking, text.data(), text.size(), prio)); },
+                           [&] { return static_cast<std::int64_t>(mq_send(h.blocking, text.data(), text.size(), prio)); }, rc, err);
+        }
+        if (a == Attempt::WouldBlock) return a;
+        finish(rc, err, parked);
+        return Attempt::Done;
+    }
+
+    Attempt msg_recv(const Op& op, bool parked) {
+        const PlanQueue& q = plan_.queues[op.object];
+        const QueueHandle& h = rt_.queues[op.object];
+        MsgBuf buf;
+        std::int64_t rc;
+        int err;
+        Attempt a;
+        std::int64_t got = 0;  // the message's type or priority
+        if (q.kind == QueueKind::SysV) {
+            a = queue_step(op, parked, [&] { return static_cast<std::int64_t>(msgrcv(h.msqid, &buf, sizeof buf.text, op.value, IPC_NOWAIT)); },
+                           [&] { return static_cast<std::int64_t>(msgrcv(h.msqid, &buf, sizeof buf.text, op.value, 0)); }, rc, err);
+            got = buf.mtype;
+        } else {
+            unsigned prio = 0;
+            a = queue_step(op, parked, [&] { return static_cast<std::int64_t>(mq_receive(h.nonblocking, buf.text, sizeof buf.text, &prio)); },
+                           [&] { return static_cast<std::int64_t>(mq_receive(h.blocking, buf.text, sizeof buf.text, &prio)); }, rc, err);
+            got = prio;
+        }
+        if (a == Attempt::WouldBlock) return a;
+        Record& r = begin(EventKind::Op, parked ? kRecBlocked : 0);
+        r.e.result = rc;
+        r.e.err = err;
+        r.e.arg = rc >= 0 ? got : 0;
+        ring_.commit();
+        if (rc > 0) ring_.data(buf.text, static_cast<std::size_t>(rc), proc_);
         return Attempt::Done;
     }
 

@@ -26,7 +26,10 @@ struct Eval {
         const ExprNode& n = t.nodes[i];
         switch (n.op) {
             case ExprOp::Int: return n.value;
-            case ExprOp::Ref: return n.ref == RefKind::SemMember ? (*v.sems)[n.slot] : (*v.cells)[n.slot];
+            case ExprOp::Ref:
+                if (n.ref == RefKind::SemMember) return (*v.sems)[n.slot];
+                if (n.ref == RefKind::QueueStat) return (*v.queue_stats)[n.slot];
+                return (*v.cells)[n.slot];
             case ExprOp::Exit: return exit_value((*v.wait_status)[n.slot]);
             case ExprOp::Signal: return signal_value((*v.wait_status)[n.slot]);
             case ExprOp::Neg: return unary(n, [](std::int64_t a) { return -a; });
@@ -91,6 +94,8 @@ std::string explain_values(const Plan& plan, const ExprTree& t, const ValueView&
         std::string item;
         if (n.op == ExprOp::Ref && n.ref == RefKind::SemMember)
             item = fmt::format("{} = {}", plan.sem_label(n.slot), (*v.sems)[n.slot]);
+        else if (n.op == ExprOp::Ref && n.ref == RefKind::QueueStat)
+            item = fmt::format("{} = {}", plan.queue_stat_label(n.slot), (*v.queue_stats)[n.slot]);
         else if (n.op == ExprOp::Ref)
             item = fmt::format("{} = {}", plan.cell_label(n.slot), (*v.cells)[n.slot]);
         else if (n.op == ExprOp::Exit)

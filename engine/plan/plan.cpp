@@ -23,6 +23,10 @@ std::string Plan::sem_label(int flat) const {
     return "?";
 }
 
+std::string Plan::queue_stat_label(int slot) const {
+    return queues[slot / 2].name + (slot % 2 ? ".bytes" : ".messages");
+}
+
 std::string Plan::cell_label(int flat) const {
     for (const auto& s : shms) {
         if (flat < static_cast<int>(s.first_slot) || flat >= static_cast<int>(s.first_slot + s.slots)) continue;
@@ -56,6 +60,8 @@ const char* op_verb(const Plan& plan, const Op& op) {
         case OpKind::Sleep: return "sleep";
         case OpKind::Print: return "print";
         case OpKind::Exit: return "exit";
+        case OpKind::MsgSend: return "send";
+        case OpKind::MsgRecv: return "recv";
     }
     return "?";
 }
@@ -73,6 +79,8 @@ std::string op_target(const Plan& plan, const Op& op) {
         case OpKind::PipeWrite:
         case OpKind::PipeRead:
         case OpKind::PipeClose: return plan.pipes[op.object].name;
+        case OpKind::MsgSend:
+        case OpKind::MsgRecv: return plan.queues[op.object].name;
         default: return "";
     }
 }

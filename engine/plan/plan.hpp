@@ -36,6 +36,13 @@ struct PlanShm {
     std::vector<std::int64_t> initial;  // per slot
 };
 
+struct PlanQueue {
+    std::string name;
+    QueueKind kind{};
+    int max_messages = 10;
+    int message_size = 256;
+};
+
 // An anonymous pipe. Declared pipes join two scenario processes; stdio
 // pipes join an exec'd process and the supervisor (kSupervisor).
 enum class PipeRole : std::uint8_t { Declared, Stdin, Stdout };
@@ -66,8 +73,8 @@ struct Op {
     std::uint8_t flags = 0;
     std::uint16_t object = 0;    // sem set, shm segment or pipe index
     std::uint32_t slot = 0;      // shm: slot within the segment
-    std::int64_t value = 0;      // amount, exit code, read size, sleep ns
-    std::uint32_t first = 0;     // Semop: first SemTerm; Write/Print: text index
+    std::int64_t value = 0;      // amount, exit code, read size, sleep ns, mtype / priority / msgtyp
+    std::uint32_t first = 0;     // Semop: first SemTerm; Write/Print/MsgSend: text index
     std::uint32_t count = 0;     // Semop: number of terms
 };
 
@@ -108,6 +115,7 @@ struct Plan {
     std::vector<PlanSemSet> sems;
     std::vector<PlanShm> shms;
     std::vector<PlanPipe> pipes;
+    std::vector<PlanQueue> queues;
     std::vector<PlanProcess> processes;
     std::vector<Op> ops;
     std::vector<std::string> op_text;  // parallel to ops: the op as written
@@ -116,6 +124,9 @@ struct Plan {
     std::vector<ExpectDecl> expects;   // expressions resolved
     int sem_values = 0;                // flat count of all semaphores
     int cell_slots = 0;                // flat count of all shm slots
+    // Queue statistics in expressions: slot 2*q is q.messages, 2*q+1 is q.bytes.
+    int queue_stats() const { return static_cast<int>(queues.size()) * 2; }
+    std::string queue_stat_label(int slot) const;
 
     // Does process p or one of its descendants use pipe end (pipe, write)?
     bool subtree_uses(int p, int pipe, bool write) const;

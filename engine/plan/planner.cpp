@@ -64,6 +64,11 @@ private:
             p_.shms.push_back(std::move(ps));
         }
         for (const auto& pd : d_.pipes) claim_name(pd.name, pd.pos, "pipe");
+        for (const auto& q : d_.queues) {
+            claim_name(q.name, q.pos, q.kind == QueueKind::SysV ? "System V message queue" : "POSIX message queue");
+            queue_index_[q.name] = static_cast<int>(p_.queues.size());
+            p_.queues.push_back({q.name, q.kind, static_cast<int>(q.max_messages), static_cast<int>(q.message_size)});
+        }
     }
 
     // ---- processes -----------------------------------------------------
@@ -275,6 +280,21 @@ private:
             case OpKind::PipeClose:
                 op.object = static_cast<std::uint16_t>(resolve_pipe(od.target, at, decl, false, false));
                 break;
+            case OpKind::MsgSend:
+            case OpKind::MsgRecv: {
+                auto it = queue_index_.find(od.target.object);
+                if (it == queue_index_.end()) unknown_object(od.target, at, "message queue");
+                const PlanQueue& q = p_.queues[it->second];
+                if (od.undo) fail(pos_in_string(od.pos, od.text.find(*od.undo ? "undo" : "noundo")), "undo applies to semaphores only");
+                if (od.kind == OpKind::MsgRecv && od.msg_type && q.kind == QueueKind::Posix)
+                    fail(at, fmt::format("'{}' is a POSIX queue: it delivers the highest priority first; recv takes no type", q.name));
+                op.object = static_cast<std::uint16_t>(it->second);
+                // System V: mtype 1 by default (0 is EINVAL, left to the kernel to say); POSIX: priority 0.
+                op.value = od.msg_type.value_or(od.kind == OpKind::MsgSend && q.kind == QueueKind::SysV ? 1 : 0);
+                if (od.nowait) op.flags |= kOpNoWait;
+                if (od.kind == OpKind::MsgSend) op.first = text(od.data);
+                break;
+            }
             case OpKind::Sleep: op.value = od.sleep_ns; break;
             case OpKind::Print: op.first = text(od.data); break;
             case OpKind::Exit: op.value = od.value; break;
@@ -320,8 +340,14 @@ private:
                     } else if (shm_index_.count(n.object)) {
                         auto [seg, slot] = resolve_cell(ref, at);
                         n.ref = RefKind::ShmCell, n.slot = static_cast<int>(p_.shms[seg].first_slot + slot);
+                    } else if (auto q = queue_index_.find(n.object); q != queue_index_.end()) {
+                        bool sysv = p_.queues[q->second].kind == QueueKind::SysV;
+                        if (n.member != "messages" && !(sysv && n.member == "bytes"))
+                            fail(at, fmt::format("a {} queue has '{}.messages'{}", sysv ? "System V" : "POSIX", n.object,
+                                                 sysv ? fmt::format(" and '{}.bytes'", n.object) : std::string()));
+                        n.ref = RefKind::QueueStat, n.slot = q->second * 2 + (n.member == "bytes");
                     } else {
-                        fail(at, fmt::format("unknown object '{}' (expressions read shm cells and semaphores){}", n.object,
+                        fail(at, fmt::format("unknown object '{}' (expressions read shm cells, semaphores and queues){}", n.object,
                                              did_you_mean_suffix(n.object, all_object_names())));
                     }
                 }
@@ -374,7 +400,7 @@ private:
     const PlanOptions& o_;
     Plan p_;
     std::map<std::string, const char*> object_kind_;
-    std::map<std::string, int> sem_index_, shm_index_, pipe_index_;
+    std::map<std::string, int> sem_index_, shm_index_, pipe_index_, queue_index_;
     std::vector<const PipeDecl*> pipe_decl_;
     std::vector<std::string> base_names_;
     std::vector<int> first_replica_;

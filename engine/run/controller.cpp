@@ -293,6 +293,18 @@ std::string Controller::waits_for(int p, std::vector<int>& edges) const {
                                 semctl(rt_.semids[op.object], t.member, GETVAL), taker < 0 ? "nobody" : name(taker),
                                 releasers.empty() ? "no live process can release it" : "could be released by " + releasers);
         }
+    } else if (op.kind == OpKind::MsgRecv || op.kind == OpKind::MsgSend) {
+        // Waits for someone who sends (an empty queue) or receives (a full one).
+        OpKind other = op.kind == OpKind::MsgRecv ? OpKind::MsgSend : OpKind::MsgRecv;
+        for (std::size_t q = 0; q < plan_.processes.size(); ++q) {
+            const PlanProcess& qp = plan_.processes[q];
+            for (std::uint32_t k = qp.first_op; k < qp.first_op + qp.op_count; ++k)
+                if (plan_.ops[k].kind == other && plan_.ops[k].object == op.object && alive(static_cast<int>(q)) &&
+                    static_cast<int>(q) != p) {
+                    edges.push_back(static_cast<int>(q));
+                    break;
+                }
+        }
     } else if (op.kind == OpKind::PipeRead || op.kind == OpKind::PipeWrite) {
         const auto& ends = op.kind == OpKind::PipeRead ? plan_.pipes[op.object].writers : plan_.pipes[op.object].readers;
         for (int q : ends)

@@ -31,6 +31,7 @@ ProcessWatch::Stall ProcessWatch::stalled(std::uint64_t now, std::uint64_t progr
             case ProcState::Exited:
             case ProcState::WaitingChildren: break;
             case ProcState::BlockedPipe:
+            case ProcState::BlockedQueue:
                 any_blocked = true;
                 all_may_block = all_may_block && plan_.processes[p].may_end_blocked;
                 break;
@@ -69,7 +70,8 @@ std::string ProcessWatch::where(std::uint32_t p) const {
             }
             return fmt::format("waits in {} ({}){}", text, values, iter);
         }
-        case ProcState::BlockedPipe: return fmt::format("waits in {}{}", text, iter);
+        case ProcState::BlockedPipe:
+        case ProcState::BlockedQueue: return fmt::format("waits in {}{}", text, iter);
         case ProcState::Sleeping: return fmt::format("sleeps in {}{}", text, iter);
         case ProcState::WaitingChildren: return "waits for its children";
         case ProcState::Program: return fmt::format("runs {}", pp.argv[0]);

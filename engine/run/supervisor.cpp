@@ -2,6 +2,7 @@
 
 #include "agent/agent.hpp"
 #include "check/checker.hpp"
+#include "ipc/msg_queue.hpp"
 #include "ipc/pipe.hpp"
 #include "ipc/sem_set.hpp"
 #include "ipc/shm_segment.hpp"
@@ -68,6 +69,8 @@ private:
         std::vector<SemSet> sems;
         std::vector<ShmSegment> shms;
         std::vector<Pipe> pipes;
+        std::vector<MsgQueue> msgs;   // System V queues, by queue index (invalid for POSIX ones)
+        std::vector<PosixMq> mqs;     // POSIX queues, in order
     };
 
     Status setup() {
@@ -96,6 +99,21 @@ private:
             auto p = Pipe::create();
             if (!p) return p.error();
             objects_->pipes.push_back(std::move(p.value()));
+        }
+        for (const auto& q : plan_.queues) {
+            QueueHandle h;
+            if (q.kind == QueueKind::SysV) {
+                auto mq = MsgQueue::create();
+                if (!mq) return mq.error();
+                h.msqid = mq->id();
+                objects_->msgs.push_back(std::move(mq.value()));
+            } else {
+                auto mq = PosixMq::create(fmt::format("/simrun-{}-{}", getpid(), q.name), q.max_messages, q.message_size);
+                if (!mq) return mq.error();
+                h.blocking = mq->blocking(), h.nonblocking = mq->nonblocking();
+                objects_->mqs.push_back(std::move(mq.value()));
+            }
+            rt_.queues.push_back(h);
         }
         dev_null_ = UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
 
@@ -370,6 +388,12 @@ private:
                 run_.sems.push_back(v ? v.value() : -1);
             }
         for (const auto& seg : objects_->shms) run_.cells.insert(run_.cells.end(), seg.cells(), seg.cells() + seg.size());
+        std::size_t sysv = 0, posix = 0;
+        for (const auto& q : plan_.queues) {
+            auto st = q.kind == QueueKind::SysV ? objects_->msgs[sysv++].stats() : objects_->mqs[posix++].stats();
+            run_.queue_stats.push_back(st ? st->messages : -1);
+            run_.queue_stats.push_back(st ? st->bytes : -1);
+        }
         run_.t_end = monotonic_ns();
         ring_.begin(EventKind::RunEnd, kRunProc);
         ring_.commit();

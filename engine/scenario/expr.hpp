@@ -20,7 +20,7 @@ enum class ExprOp : std::uint8_t {
     And, Or,
 };
 
-enum class RefKind : std::uint8_t { Unresolved, ShmCell, SemMember, Process };
+enum class RefKind : std::uint8_t { Unresolved, ShmCell, SemMember, Process, QueueStat };
 
 struct ExprNode {
     ExprOp op{};

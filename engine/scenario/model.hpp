@@ -51,6 +51,17 @@ struct PipeDecl {
     Named reader;
 };
 
+// A message queue: System V (msgget) or POSIX (mq_open).
+enum class QueueKind : std::uint8_t { SysV, Posix };
+
+struct QueueDecl {
+    std::string name;
+    SourcePos pos;
+    QueueKind kind{};
+    std::int64_t max_messages = 10;  // POSIX mq_maxmsg
+    std::int64_t message_size = 256; // POSIX mq_msgsize; largest message for both kinds
+};
+
 enum class OpKind : std::uint8_t {
     Semop,      // P, V and multi-member semop
     ShmLoad,
@@ -62,6 +73,8 @@ enum class OpKind : std::uint8_t {
     Sleep,
     Print,
     Exit,
+    MsgSend,    // msgsnd / mq_send
+    MsgRecv,    // msgrcv / mq_receive
 };
 
 // "slots.empty" or "buf.items[3]" with its column inside the op text.
@@ -90,7 +103,8 @@ struct OpDecl {
     bool atomic = false;
     bool read_all = false;
     std::int64_t sleep_ns = 0;
-    std::string data;          // pipe write payload, print text
+    std::string data;          // pipe write payload, print text, message text
+    std::optional<std::int64_t> msg_type;  // send: mtype or priority; recv: msgtyp
 };
 
 struct ProcessDecl {
@@ -146,6 +160,7 @@ struct ScenarioDecl {
     std::vector<SemSetDecl> sems;
     std::vector<ShmDecl> shms;
     std::vector<PipeDecl> pipes;
+    std::vector<QueueDecl> queues;
     std::vector<ProcessDecl> processes;
     std::vector<ExpectDecl> expects;
     std::vector<FaultDecl> faults;

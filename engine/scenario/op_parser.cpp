@@ -204,6 +204,34 @@ bool parse_op(const std::string& text, OpDecl& op, TextError& err) {
         op.kind = OpKind::PipeClose;
         return expect_count(toks, 2, "close PIPE", err) && parse_object(toks[1], op.target, err);
     }
+    if (verb == "send") {
+        // send Q [N] "text": N is the mtype (System V, default 1) or the priority (POSIX, default 0)
+        op.kind = OpKind::MsgSend;
+        if (toks.size() < 3) return expect_count(toks, 3, "send QUEUE [TYPE|PRIORITY] \"text\" [nowait]", err);
+        if (!parse_object(toks[1], op.target, err)) return false;
+        std::size_t i = 2;
+        if (!toks[i].quoted) {
+            std::int64_t n = 0;
+            if (!parse_int(toks[i], n) || n < 0)
+                return err = {toks[i].offset, "expected a message type or priority (a number >= 0) or the quoted text"}, false;
+            op.msg_type = n;
+            ++i;
+        }
+        if (i >= toks.size() || !toks[i].quoted)
+            return err = {i < toks.size() ? toks[i].offset : toks.back().offset + toks.back().text.size(), "expected the quoted message text"}, false;
+        op.data = toks[i++].text;
+        return sem_flags(toks, i, op, err);
+    }
+    if (verb == "recv") {
+        // recv Q [TYPE] [nowait]: TYPE as msgrcv's msgtyp (System V only)
+        op.kind = OpKind::MsgRecv;
+        if (toks.size() < 2) return expect_count(toks, 2, "recv QUEUE [TYPE] [nowait]", err);
+        if (!parse_object(toks[1], op.target, err)) return false;
+        std::size_t i = 2;
+        std::int64_t n = 0;
+        if (i < toks.size() && parse_int(toks[i], n)) op.msg_type = n, ++i;
+        return sem_flags(toks, i, op, err);
+    }
     if (verb == "sleep") {
         op.kind = OpKind::Sleep;
         if (!expect_count(toks, 2, "sleep DURATION", err)) return false;
@@ -226,7 +254,7 @@ bool parse_op(const std::string& text, OpDecl& op, TextError& err) {
             return err = {toks[1].offset, "exit code must be 0..255"}, false;
         return true;
     }
-    return err = {0, "unknown op '" + verb + "' (ops: P, V, semop, load, =, +=, -=, write, read, close, sleep, print, exit)"},
+    return err = {0, "unknown op '" + verb + "' (ops: P, V, semop, load, =, +=, -=, write, read, close, send, recv, sleep, print, exit)"},
            false;
 }
 

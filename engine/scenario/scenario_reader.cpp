@@ -143,9 +143,24 @@ PipeDecl read_pipe(const std::string& name, SourcePos pos, const toml::node& nod
     return {name, pos, get_named(t, "writer", pos, where), get_named(t, "reader", pos, where)};
 }
 
+QueueDecl read_queue(const std::string& name, SourcePos pos, const toml::node& node, QueueKind kind) {
+    std::string where = std::string(kind == QueueKind::SysV ? "[ipc.msg." : "[ipc.mq.") + name + "]";
+    const auto& t = as_table(node, where);
+    QueueDecl q{name, pos, kind};
+    if (kind == QueueKind::SysV) {
+        check_keys(t, {"message_size"}, where);
+    } else {
+        check_keys(t, {"max_messages", "message_size"}, where);
+        if (const auto* n = t.get("max_messages")) q.max_messages = get_int(*n, "max_messages", 1, 10);
+    }
+    // 8192 is the default limit for an unprivileged POSIX queue and msgmax for System V.
+    if (const auto* n = t.get("message_size")) q.message_size = get_int(*n, "message_size", 1, 8192);
+    return q;
+}
+
 void read_ipc(const toml::node& node, ScenarioDecl& sc) {
     const auto& ipc = as_table(node, "[ipc]");
-    check_keys(ipc, {"sem", "shm", "pipe"}, "[ipc]");
+    check_keys(ipc, {"sem", "shm", "pipe", "msg", "mq"}, "[ipc]");
     for (auto&& [kind, objects] : ipc) {
         for (auto&& [k, v] : as_table(objects, "[ipc." + std::string(kind.str()) + "]")) {
             std::string name(k.str());
@@ -153,12 +168,14 @@ void read_ipc(const toml::node& node, ScenarioDecl& sc) {
             SourcePos pos = pos_of(k.source());
             if (kind.str() == "sem") sc.sems.push_back(read_sem(name, pos, v));
             else if (kind.str() == "shm") sc.shms.push_back(read_shm(name, pos, v));
-            else sc.pipes.push_back(read_pipe(name, pos, v));
+            else if (kind.str() == "pipe") sc.pipes.push_back(read_pipe(name, pos, v));
+            else sc.queues.push_back(read_queue(name, pos, v, kind.str() == "msg" ? QueueKind::SysV : QueueKind::Posix));
         }
     }
     sort_by_position(sc.sems);
     sort_by_position(sc.shms);
     sort_by_position(sc.pipes);
+    sort_by_position(sc.queues);
 }
 
 ProcessDecl read_process(const toml::node& node) {

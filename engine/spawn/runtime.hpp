@@ -14,6 +14,12 @@
 
 namespace simrun {
 
+// A message queue as every process of the run reaches it.
+struct QueueHandle {
+    int msqid = -1;                  // System V
+    int blocking = -1, nonblocking = -1;  // POSIX mqd_t (descriptors)
+};
+
 struct Runtime {
     const Plan* plan = nullptr;
     const Arena* arena = nullptr;
@@ -21,6 +27,7 @@ struct Runtime {
     std::vector<int> semids;                   // per Plan::sems
     std::vector<std::int64_t*> shm;            // per Plan::shms
     std::vector<std::array<int, 2>> pipe_fds;  // per Plan::pipes: {read, write}; -1 when closed here
+    std::vector<QueueHandle> queues;           // per Plan::queues
     std::vector<std::string> exec_path;        // per process: resolved program path ("" if scripted)
     std::vector<std::vector<char*>> argv;      // per process: null-terminated argv for execve
     int dev_null = -1;                         // stdin of exec'd programs without stdin text

@@ -18,6 +18,7 @@ enum class ProcState : std::uint32_t {
     Running,
     BlockedSem,       // in a semop that would block
     BlockedPipe,      // in a pipe read or write that would block
+    BlockedQueue,     // in a message send or receive that would block
     Sleeping,
     WaitingChildren,  // script done, reaping its children
     Program,          // exec'd program running (opaque to simrun)

@@ -146,11 +146,16 @@ void JsonlWriter::on_event(const Record& r, std::string_view payload) {
             errno_fields(l, r.e.err);
             if (r.flags & kRecValue) l += fmt::format(",\"value\":{}", r.e.value);
             if (r.kind == EventKind::Op) l += fmt::format(",\"blocked\":{}", (r.flags & kRecBlocked) ? "true" : "false");
-            if (op.kind == OpKind::PipeWrite || op.kind == OpKind::Print) {
+            bool sysv = (op.kind == OpKind::MsgSend || op.kind == OpKind::MsgRecv) && plan_.queues[op.object].kind == QueueKind::SysV;
+            if (op.kind == OpKind::MsgSend) l += fmt::format(",\"{}\":{}", sysv ? "type" : "prio", op.value);
+            if (op.kind == OpKind::MsgRecv && sysv) l += fmt::format(",\"type\":{}", op.value);
+            if (op.kind == OpKind::MsgRecv && r.kind == EventKind::Op && r.e.result >= 0)
+                l += fmt::format(",\"{}\":{}", sysv ? "got_type" : "prio", r.e.arg);
+            if (op.kind == OpKind::PipeWrite || op.kind == OpKind::Print || op.kind == OpKind::MsgSend) {
                 l += ",\"text\":";
                 append_json_string(l, plan_.texts[op.first]);
             }
-            if (op.kind == OpKind::PipeRead && r.kind == EventKind::Op) {
+            if ((op.kind == OpKind::PipeRead || op.kind == OpKind::MsgRecv) && r.kind == EventKind::Op) {
                 l += ",\"data\":";
                 append_json_string(l, payload);
             }

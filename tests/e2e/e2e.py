@@ -595,6 +595,23 @@ final = "signal(sleeper) == 15 && exit(waiter) == 0 && lock.mutex == 1"
         check(undo and undo[0]["before"] == 0 and undo[0]["after"] == 1, str(undo))
 
 
+def case_queue_order():
+    """Message queues deliver as the kernel says: by type for System V, by priority (FIFO within one) for POSIX."""
+    with tempfile.TemporaryDirectory() as out:
+        r = Run(["scenarios/mq_priorities.toml", "-q"], out)
+        check(r.code == 0, r.stdout + r.stderr)
+        recvs = [e for e in r.trace(out, "mq_priorities") if e["kind"] == "op" and e["op"] == "recv"]
+        check([e.get("data") for e in recvs[:4]] == ["urgent", "urgent, second", "normal", "low"], str(recvs))
+        check([e.get("prio") for e in recvs[:4]] == [9, 9, 5, 1], str(recvs))
+        check(recvs[4]["errno"] == "EAGAIN" and recvs[4]["result"] == -1, str(recvs[4]))
+        for mode in ([], ["--controlled", "--seed", "5"]):
+            r = Run(["scenarios/msg_client_server.toml", "-q"] + mode, out)
+            check(r.code == 0, r.stdout + r.stderr)
+            events = r.trace(out, "msg_client_server")
+            got = {e["proc"]: e["data"] for e in events if e["kind"] == "op" and e["op"] == "recv" and e["proc"] != "server"}
+            check(got == {"client0": "reply for client 0", "client1": "reply for client 1"}, str(got))
+
+
 def case_controlled_exec():
     """Controlled mode: exec'd programs run free; a scheduled parent reaping one is not a deadlock;
     a timeout while they run is a timeout."""

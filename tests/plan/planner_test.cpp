@@ -100,7 +100,7 @@ TEST_CASE("expressions resolve shm cells, semaphores and processes") {
     CHECK(first_line(error_of(with("[[expect]]\nfinal = \"buf.cout == 0\"\n"))) ==
           "t.toml:15:10: error: unknown cell 'buf.cout' (did you mean 'buf.count'?)");
     CHECK(first_line(error_of(with("[[expect]]\nfinal = \"bfu.count == 0\"\n"))) ==
-          "t.toml:15:10: error: unknown object 'bfu' (expressions read shm cells and semaphores) (did you mean 'buf'?)");
+          "t.toml:15:10: error: unknown object 'bfu' (expressions read shm cells, semaphores and queues) (did you mean 'buf'?)");
     CHECK(first_line(error_of(with("[[expect]]\nfinal = \"exit(x) == 0\"\n"))) ==
           "t.toml:15:15: error: unknown process 'x' in the expression (did you mean 'w'?)");
 }
@@ -191,4 +191,33 @@ TEST_CASE("the command line's mode is what validation sees") {
     auto plan = simrun::make_plan(decl.value(), {simrun::SchedMode::Controlled});
     REQUIRE(plan.ok());
     CHECK(plan->mode == simrun::SchedMode::Controlled);
+}
+
+TEST_CASE("message queues: kinds, ops and statistics") {
+    const std::string objs = "[ipc.msg.q]\n[ipc.mq.m]\nmax_messages = 4\n";  // lines 1-3
+    CHECK(first_line(error_of(objs + "[[process]]\nname = \"p\"\nrun = [\"recv m 3\"]\n")) ==
+          "t.toml:6:14: error: 'm' is a POSIX queue: it delivers the highest priority first; recv takes no type");
+    CHECK(first_line(error_of(objs + "[[process]]\nname = \"p\"\nrun = [\"recv qq\"]\n")) ==
+          "t.toml:6:14: error: unknown message queue 'qq' (did you mean 'q'?)");
+    CHECK(first_line(error_of(objs + "[[process]]\nname = \"p\"\nrun = ['send q \"x\" undo']\n")) ==
+          "t.toml:6:20: error: undo applies to semaphores only");
+    CHECK(first_line(error_of(objs + "[[process]]\nname = \"p\"\nrun = [\"send q 2\"]\n")) ==
+          "t.toml:6:17: error: expected the quoted message text");
+    CHECK(first_line(error_of("[ipc.mq.m]\nmax_messages = 11\n[[process]]\nname = \"p\"\nrun = []\n")) ==
+          "t.toml:2:16: error: max_messages must be between 1 and 10, got 11");
+    CHECK(first_line(error_of("[ipc.msg.q]\nmax_messages = 3\n[[process]]\nname = \"p\"\nrun = []\n")) ==
+          "t.toml:2:1: error: unknown key 'max_messages' in [ipc.msg.q]");
+    CHECK(first_line(error_of(objs + "[[process]]\nname = \"p\"\nrun = []\n[[expect]]\nfinal = \"m.bytes == 0\"\n")) ==
+          "t.toml:8:10: error: a POSIX queue has 'm.messages'");
+
+    auto plan = plan_of(objs + "[[process]]\nname = \"p\"\nrun = ['send q \"a\"', 'send m 7 \"b\" nowait', \"recv q -3\", \"recv m\"]\n"
+                               "[[expect]]\nfinal = \"q.messages + q.bytes + m.messages == 0\"\n");
+    REQUIRE(plan.queues.size() == 2);
+    CHECK(plan.queues[1].max_messages == 4);
+    CHECK(plan.ops[0].value == 1);  // System V: mtype 1 unless given
+    CHECK(plan.ops[1].value == 7);
+    CHECK((plan.ops[1].flags & simrun::kOpNoWait) != 0);
+    CHECK(plan.ops[2].value == -3);  // msgrcv's msgtyp: lowest type <= 3
+    CHECK(plan.texts[plan.ops[1].first] == "b");
+    CHECK(plan.queue_stat_label(1) == "q.bytes");
 }
