@@ -5,6 +5,7 @@
 
 #include <mqueue.h>
 #include <poll.h>
+#include <semaphore.h>
 #include <sys/msg.h>
 #include <signal.h>
 #include <sys/sem.h>
@@ -147,6 +148,8 @@ private:
                 exit_now(static_cast<int>(op.value));
             case OpKind::MsgSend: return msg_send(op, parked);
             case OpKind::MsgRecv: return msg_recv(op, parked);
+            case OpKind::PsemWait: return psem_wait(op, parked);
+            case OpKind::PsemPost: return psem_post(op);
         }
         return Attempt::Done;
     }
@@ -381,6 +384,55 @@ private:
         r.e.arg = rc >= 0 ? got : 0;
         ring_.commit();
         if (rc > 0) ring_.data(buf.text, static_cast<std::size_t>(rc), proc_);
+        return Attempt::Done;
+    }
+
+    // ---- POSIX semaphores ----------------------------------------------
+    // sem_getvalue reads the semaphore's memory: the value after each op is
+    // exact and costs no system call.
+    void psem_record(const Op& op, std::int64_t rc, int err, bool parked) {
+        Record& r = begin(EventKind::Op, static_cast<std::uint8_t>(kRecValue | (parked ? kRecBlocked : 0)));
+        r.e.result = rc;
+        r.e.err = err;
+        int v = 0;
+        sem_getvalue(rt_.psems[op.object], &v);
+        r.e.value = v;
+        ring_.commit();
+    }
+
+    Attempt psem_wait(const Op& op, bool parked) {
+        sem_t* sem = rt_.psems[op.object];
+        int rc = sem_trywait(sem);
+        int err = rc < 0 ? errno : 0;
+        if (rc < 0 && err == EAGAIN && !(op.flags & kOpNoWait) && controlled_) {
+            // Time is not modelled: a timed wait parks like any other, until
+            // the scheduler, with nobody else able to move, lets it time out.
+            if (op.value > 0 && slot_.timed_out.exchange(0) != 0) err = ETIMEDOUT;
+            else return Attempt::WouldBlock;
+        } else if (rc < 0 && err == EAGAIN && !(op.flags & kOpNoWait)) {
+            begin(EventKind::Block);
+            ring_.commit();
+            slot_.state.store(ProcState::BlockedPsem, std::memory_order_release);
+            timespec deadline;
+            if (op.value > 0) {
+                clock_gettime(CLOCK_REALTIME, &deadline);
+                deadline.tv_sec += static_cast<time_t>((deadline.tv_nsec + op.value) / 1'000'000'000);
+                deadline.tv_nsec = static_cast<long>((deadline.tv_nsec + op.value) % 1'000'000'000);
+            }
+            do rc = op.value > 0 ? sem_timedwait(sem, &deadline) : sem_wait(sem);
+            while (rc < 0 && errno == EINTR);
+            err = rc < 0 ? errno : 0;
+            slot_.state.store(ProcState::Running, std::memory_order_release);
+            parked = true;
+        }
+        psem_record(op, rc, err, parked);
+        return Attempt::Done;
+    }
+
+    Attempt psem_post(const Op& op) {
+        // Stamped before the call, as a V of System V: it may wake a waiter at once.
+        int rc = sem_post(rt_.psems[op.object]);
+        psem_record(op, rc, rc < 0 ? errno : 0, false);
         return Attempt::Done;
     }
 

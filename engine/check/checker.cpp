@@ -10,6 +10,7 @@ Checker::Checker(const Plan& plan)
     : plan_(plan), status_(plan.processes.size(), -1), queues_(plan.queue_stats(), 0), broken_(plan.expects.size()) {
     for (const auto& s : plan.shms) cells_.insert(cells_.end(), s.initial.begin(), s.initial.end());
     for (const auto& s : plan.sems) sems_.insert(sems_.end(), s.initial.begin(), s.initial.end());
+    for (const auto& p : plan.psems) psems_.push_back(p.value);
 }
 
 void Checker::on_event(const Record& r, std::string_view) {
@@ -19,6 +20,9 @@ void Checker::on_event(const Record& r, std::string_view) {
     const Op* op = r.kind == EventKind::Op && r.proc < status_.size() ? &plan_.ops[r.e.op] : nullptr;
     if (r.kind == EventKind::Undo) {
         sems_[r.e.arg] = static_cast<int>(r.e.value);
+    } else if (op && (op->kind == OpKind::PsemWait || op->kind == OpKind::PsemPost)) {
+        if (!(r.flags & kRecValue)) return;
+        psems_[op->object] = r.e.value;
     } else if (op && (op->kind == OpKind::MsgSend || op->kind == OpKind::MsgRecv)) {
         if (r.e.result < 0) return;
         std::int64_t bytes = op->kind == OpKind::MsgSend ? static_cast<std::int64_t>(plan_.texts[op->first].size()) : -r.e.result;
@@ -33,7 +37,7 @@ void Checker::on_event(const Record& r, std::string_view) {
         else
             cells_[plan_.shms[op.object].first_slot + op.slot] = r.e.value;
     }
-    ValueView view{&cells_, &sems_, &status_, &queues_};
+    ValueView view{&cells_, &sems_, &status_, &queues_, &psems_};
     for (std::size_t i = 0; i < plan_.expects.size(); ++i) {
         const auto& e = plan_.expects[i];
         if (e.kind != ExpectKind::Always || !broken_[i].empty()) continue;
@@ -54,7 +58,7 @@ std::vector<ExpectResult> Checker::finish(const RunResult& run) {
     std::vector<int> status(run.procs.size(), -1);
     for (std::size_t p = 0; p < run.procs.size(); ++p)
         if (run.procs[p].exited) status[p] = run.procs[p].wait_status;
-    ValueView final_view{&run.cells, &run.sems, &status, &run.queue_stats};
+    ValueView final_view{&run.cells, &run.sems, &status, &run.queue_stats, &run.psem_values};
     bool outcome_stated = false;
     for (std::size_t i = 0; i < plan_.expects.size(); ++i) {
         const auto& e = plan_.expects[i];

@@ -36,6 +36,7 @@ private:
     std::vector<int> sems_;
     std::vector<int> status_;
     std::vector<std::int64_t> queues_;  // 2 per queue, replayed from send and recv
+    std::vector<std::int64_t> psems_;   // POSIX semaphore values, as the ops recorded them
     std::vector<std::string> broken_;  // per expectation: first violation ("" = none yet)
     std::uint64_t t0_ = 0;
     std::uint64_t events_ = 0;

@@ -29,6 +29,7 @@ struct Eval {
             case ExprOp::Ref:
                 if (n.ref == RefKind::SemMember) return (*v.sems)[n.slot];
                 if (n.ref == RefKind::QueueStat) return (*v.queue_stats)[n.slot];
+                if (n.ref == RefKind::PsemValue) return (*v.psems)[n.slot];
                 return (*v.cells)[n.slot];
             case ExprOp::Exit: return exit_value((*v.wait_status)[n.slot]);
             case ExprOp::Signal: return signal_value((*v.wait_status)[n.slot]);
@@ -94,6 +95,8 @@ std::string explain_values(const Plan& plan, const ExprTree& t, const ValueView&
         std::string item;
         if (n.op == ExprOp::Ref && n.ref == RefKind::SemMember)
             item = fmt::format("{} = {}", plan.sem_label(n.slot), (*v.sems)[n.slot]);
+        else if (n.op == ExprOp::Ref && n.ref == RefKind::PsemValue)
+            item = fmt::format("{}.value = {}", plan.psems[n.slot].name, (*v.psems)[n.slot]);
         else if (n.op == ExprOp::Ref && n.ref == RefKind::QueueStat)
             item = fmt::format("{} = {}", plan.queue_stat_label(n.slot), (*v.queue_stats)[n.slot]);
         else if (n.op == ExprOp::Ref)

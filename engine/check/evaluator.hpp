@@ -18,6 +18,7 @@ struct ValueView {
     const std::vector<int>* sems;
     const std::vector<int>* wait_status;  // per process; -1 = not exited
     const std::vector<std::int64_t>* queue_stats;  // 2 per queue: messages, bytes
+    const std::vector<std::int64_t>* psems;        // POSIX semaphore values
 };
 
 // Booleans are 1 and 0. nullopt (with error set) on division by zero.

@@ -62,6 +62,8 @@ const char* op_verb(const Plan& plan, const Op& op) {
         case OpKind::Exit: return "exit";
         case OpKind::MsgSend: return "send";
         case OpKind::MsgRecv: return "recv";
+        case OpKind::PsemWait: return "P";
+        case OpKind::PsemPost: return "V";
     }
     return "?";
 }
@@ -81,6 +83,8 @@ std::string op_target(const Plan& plan, const Op& op) {
         case OpKind::PipeClose: return plan.pipes[op.object].name;
         case OpKind::MsgSend:
         case OpKind::MsgRecv: return plan.queues[op.object].name;
+        case OpKind::PsemWait:
+        case OpKind::PsemPost: return plan.psems[op.object].name;
         default: return "";
     }
 }

@@ -30,10 +30,17 @@ struct PlanCell {
 
 struct PlanShm {
     std::string name;
+    bool posix = false;  // POSIX shared memory (shm_open) rather than System V
     std::vector<PlanCell> cells;
     std::uint32_t slots = 0;       // segment size in 8-byte cells
     std::uint32_t first_slot = 0;  // index of slot 0 in the flat list of all cells
     std::vector<std::int64_t> initial;  // per slot
+};
+
+struct PlanPsem {
+    std::string name;
+    int value = 0;
+    bool named = true;
 };
 
 struct PlanQueue {
@@ -116,6 +123,7 @@ struct Plan {
     std::vector<PlanShm> shms;
     std::vector<PlanPipe> pipes;
     std::vector<PlanQueue> queues;
+    std::vector<PlanPsem> psems;
     std::vector<PlanProcess> processes;
     std::vector<Op> ops;
     std::vector<std::string> op_text;  // parallel to ops: the op as written

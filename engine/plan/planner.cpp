@@ -53,7 +53,7 @@ private:
         }
         for (const auto& s : d_.shms) {
             claim_name(s.name, s.pos, "shared memory segment");
-            PlanShm ps{s.name, {}, 0, static_cast<std::uint32_t>(p_.cell_slots), {}};
+            PlanShm ps{s.name, s.posix, {}, 0, static_cast<std::uint32_t>(p_.cell_slots), {}};
             for (const auto& c : s.cells) {
                 ps.cells.push_back({c.name, ps.slots, static_cast<std::uint32_t>(c.initial.size()), c.is_array});
                 ps.slots += static_cast<std::uint32_t>(c.initial.size());
@@ -64,6 +64,11 @@ private:
             p_.shms.push_back(std::move(ps));
         }
         for (const auto& pd : d_.pipes) claim_name(pd.name, pd.pos, "pipe");
+        for (const auto& ps : d_.psems) {
+            claim_name(ps.name, ps.pos, "POSIX semaphore");
+            psem_index_[ps.name] = static_cast<int>(p_.psems.size());
+            p_.psems.push_back({ps.name, static_cast<int>(ps.value), ps.named});
+        }
         for (const auto& q : d_.queues) {
             claim_name(q.name, q.pos, q.kind == QueueKind::SysV ? "System V message queue" : "POSIX message queue");
             queue_index_[q.name] = static_cast<int>(p_.queues.size());
@@ -244,6 +249,7 @@ private:
         Op op;
         op.kind = od.kind;
         SourcePos at = pos_in_string(od.pos, od.target.offset);
+        if (od.kind == OpKind::Semop && od.sems.size() == 1 && od.sems[0].ref.member.empty()) return compile_psem(od);
         switch (od.kind) {
             case OpKind::Semop: {
                 int set = -1;
@@ -295,9 +301,34 @@ private:
                 if (od.kind == OpKind::MsgSend) op.first = text(od.data);
                 break;
             }
+            case OpKind::PsemWait:
+            case OpKind::PsemPost: break;  // made by compile_psem from a P or V
             case OpKind::Sleep: op.value = od.sleep_ns; break;
             case OpKind::Print: op.first = text(od.data); break;
             case OpKind::Exit: op.value = od.value; break;
+        }
+        return op;
+    }
+
+    // "P name" / "V name": a POSIX semaphore.
+    Op compile_psem(const OpDecl& od) {
+        const RefDecl& ref = od.sems[0].ref;
+        SourcePos at = pos_in_string(od.pos, ref.offset);
+        auto it = psem_index_.find(ref.object);
+        if (it == psem_index_.end()) {
+            if (sem_index_.count(ref.object))
+                fail(at, fmt::format("'{}' is a System V semaphore set: name a member, e.g. {}.{}", ref.object, ref.object,
+                                     p_.sems[sem_index_[ref.object]].members[0]));
+            unknown_object(ref, at, "POSIX semaphore");
+        }
+        if (od.undo) fail(at, "SEM_UNDO exists for System V semaphores only");
+        Op op;
+        op.kind = od.sems[0].delta < 0 ? OpKind::PsemWait : OpKind::PsemPost;
+        op.object = static_cast<std::uint16_t>(it->second);
+        if (od.nowait) op.flags |= kOpNoWait;
+        if (od.timeout_ns) {
+            if (op.kind != OpKind::PsemWait) fail(at, "only P waits: a timeout goes with P");
+            op.value = *od.timeout_ns;
         }
         return op;
     }
@@ -340,6 +371,9 @@ private:
                     } else if (shm_index_.count(n.object)) {
                         auto [seg, slot] = resolve_cell(ref, at);
                         n.ref = RefKind::ShmCell, n.slot = static_cast<int>(p_.shms[seg].first_slot + slot);
+                    } else if (auto ps = psem_index_.find(n.object); ps != psem_index_.end()) {
+                        if (n.member != "value") fail(at, fmt::format("a POSIX semaphore has '{}.value'", n.object));
+                        n.ref = RefKind::PsemValue, n.slot = ps->second;
                     } else if (auto q = queue_index_.find(n.object); q != queue_index_.end()) {
                         bool sysv = p_.queues[q->second].kind == QueueKind::SysV;
                         if (n.member != "messages" && !(sysv && n.member == "bytes"))
@@ -400,7 +434,7 @@ private:
     const PlanOptions& o_;
     Plan p_;
     std::map<std::string, const char*> object_kind_;
-    std::map<std::string, int> sem_index_, shm_index_, pipe_index_, queue_index_;
+    std::map<std::string, int> sem_index_, shm_index_, pipe_index_, queue_index_, psem_index_;
     std::vector<const PipeDecl*> pipe_decl_;
     std::vector<std::string> base_names_;
     std::vector<int> first_replica_;

@@ -85,6 +85,8 @@ std::string describe_event(const Plan& plan, const Record& r, std::string_view p
         case OpKind::Sleep: return fmt::format("slept {}", format_duration_ns(op.value));
         case OpKind::Print: return fmt::format("“{}”", printable(plan.texts[op.first], 60));
         case OpKind::Exit: return fmt::format("exit {}", op.value);
+        case OpKind::PsemWait:
+        case OpKind::PsemPost: return fmt::format("{} {} → {}{}", verb, target, r.e.value, woke);
         case OpKind::MsgSend: return fmt::format("send {} [{}] \"{}\"{}", target, op.value, printable(plan.texts[op.first], 24), woke);
         case OpKind::MsgRecv: return fmt::format("recv {} → [{}] \"{}\"{}", target, r.e.arg, printable(payload, 24), woke);
     }

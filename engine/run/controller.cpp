@@ -6,6 +6,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <semaphore.h>
 #include <sys/sem.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -156,6 +157,22 @@ std::vector<int> Controller::runnable() const {
     return out;
 }
 
+// Nothing can step: time moves on to the first timed wait's timeout (the
+// lowest-numbered process in one), which then fails with ETIMEDOUT.
+bool Controller::expire_timed_wait() {
+    for (std::size_t p = 0; p < procs_.size(); ++p) {
+        Proc& pr = procs_[p];
+        if (!pr.known || pr.dead || !pr.parked) continue;
+        ProcSlot& slot = rt_.arena->slot(p);
+        const Op& op = plan_.ops[slot.op.load()];
+        if (op.kind != OpKind::PsemWait || op.value <= 0) continue;
+        slot.timed_out.store(1);
+        pr.parked = false;
+        return true;
+    }
+    return false;
+}
+
 // Nothing scheduled can step, but exec'd programs still run free: wait for
 // one of them to end (a parent may be reaping it). False if none is left.
 bool Controller::wait_free_running() {
@@ -198,6 +215,7 @@ ControlResult Controller::run(Strategy& strategy, std::uint64_t deadline_ns, con
             return out;
         }
         std::vector<int> ready = runnable();
+        if (ready.empty() && expire_timed_wait()) ready = runnable();
         if (ready.empty() && wait_free_running()) {
             --step;  // nobody stepped: the same step again, now that something changed
             continue;
@@ -293,6 +311,22 @@ std::string Controller::waits_for(int p, std::vector<int>& edges) const {
                                 semctl(rt_.semids[op.object], t.member, GETVAL), taker < 0 ? "nobody" : name(taker),
                                 releasers.empty() ? "no live process can release it" : "could be released by " + releasers);
         }
+    } else if (op.kind == OpKind::PsemWait) {
+        int v = -1;
+        sem_getvalue(rt_.psems[op.object], &v);
+        std::string posters;
+        for (std::size_t q = 0; q < plan_.processes.size(); ++q) {
+            const PlanProcess& qp = plan_.processes[q];
+            for (std::uint32_t k = qp.first_op; k < qp.first_op + qp.op_count; ++k)
+                if (plan_.ops[k].kind == OpKind::PsemPost && plan_.ops[k].object == op.object && alive(static_cast<int>(q)) &&
+                    static_cast<int>(q) != p) {
+                    edges.push_back(static_cast<int>(q));
+                    posters += (posters.empty() ? "" : ", ") + qp.name;
+                    break;
+                }
+        }
+        text += fmt::format(" ({}.value = {}; {})", plan_.psems[op.object].name, v,
+                            posters.empty() ? "no live process can post it" : "could be posted by " + posters);
     } else if (op.kind == OpKind::MsgRecv || op.kind == OpKind::MsgSend) {
         // Waits for someone who sends (an empty queue) or receives (a full one).
         OpKind other = op.kind == OpKind::MsgRecv ? OpKind::MsgSend : OpKind::MsgRecv;

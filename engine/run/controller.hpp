@@ -59,6 +59,7 @@ private:
     std::vector<int> runnable() const;
     bool alive_scheduled() const;
     bool wait_free_running();
+    bool expire_timed_wait();
     void explain_deadlock(ControlResult& out) const;
     void end_blocked(ControlResult& out);
     std::string waits_for(int p, std::vector<int>& edges) const;

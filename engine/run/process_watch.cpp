@@ -32,6 +32,7 @@ ProcessWatch::Stall ProcessWatch::stalled(std::uint64_t now, std::uint64_t progr
             case ProcState::WaitingChildren: break;
             case ProcState::BlockedPipe:
             case ProcState::BlockedQueue:
+            case ProcState::BlockedPsem:
                 any_blocked = true;
                 all_may_block = all_may_block && plan_.processes[p].may_end_blocked;
                 break;
@@ -71,7 +72,8 @@ std::string ProcessWatch::where(std::uint32_t p) const {
             return fmt::format("waits in {} ({}){}", text, values, iter);
         }
         case ProcState::BlockedPipe:
-        case ProcState::BlockedQueue: return fmt::format("waits in {}{}", text, iter);
+        case ProcState::BlockedQueue:
+        case ProcState::BlockedPsem: return fmt::format("waits in {}{}", text, iter);
         case ProcState::Sleeping: return fmt::format("sleeps in {}{}", text, iter);
         case ProcState::WaitingChildren: return "waits for its children";
         case ProcState::Program: return fmt::format("runs {}", pp.argv[0]);

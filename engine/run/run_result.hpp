@@ -27,6 +27,7 @@ struct RunResult {
     std::vector<std::int64_t> cells;  // final, flat (Plan::cell_slots)
     std::vector<int> sems;            // final, flat (Plan::sem_values)
     std::vector<std::int64_t> queue_stats;  // final, 2 per queue (Plan::queue_stats)
+    std::vector<std::int64_t> psem_values;  // final, per Plan::psems
     std::vector<ProcessEnd> procs;
     std::vector<std::string> diagnosis;  // deadlock: who waits on what; timeout: who was where
     std::uint64_t events = 0;

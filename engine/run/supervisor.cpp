@@ -4,6 +4,7 @@
 #include "check/checker.hpp"
 #include "ipc/msg_queue.hpp"
 #include "ipc/pipe.hpp"
+#include "ipc/posix_sem.hpp"
 #include "ipc/sem_set.hpp"
 #include "ipc/shm_segment.hpp"
 #include "report/timeline.hpp"
@@ -71,6 +72,8 @@ private:
         std::vector<Pipe> pipes;
         std::vector<MsgQueue> msgs;   // System V queues, by queue index (invalid for POSIX ones)
         std::vector<PosixMq> mqs;     // POSIX queues, in order
+        std::vector<PosixSem> psems;
+        std::vector<PosixShm> pshms;
     };
 
     Status setup() {
@@ -91,9 +94,25 @@ private:
             objects_->sems.push_back(std::move(set.value()));
         }
         for (const auto& s : plan_.shms) {
+            if (s.posix) {
+                auto seg = PosixShm::create(fmt::format("/simrun-{}-{}", getpid(), s.name), s.initial.size());
+                if (!seg) return seg.error();
+                std::copy(s.initial.begin(), s.initial.end(), seg->cells());
+                rt_.shm.push_back(seg->cells());
+                objects_->pshms.push_back(std::move(seg.value()));
+                continue;
+            }
             auto seg = ShmSegment::create(s.initial);
             if (!seg) return seg.error();
+            rt_.shm.push_back(seg->cells());
             objects_->shms.push_back(std::move(seg.value()));
+        }
+        for (const auto& p : plan_.psems) {
+            auto sem = p.named ? PosixSem::create_named(fmt::format("/simrun-{}-{}", getpid(), p.name), static_cast<unsigned>(p.value))
+                               : PosixSem::create_unnamed(static_cast<unsigned>(p.value));
+            if (!sem) return sem.error();
+            rt_.psems.push_back(sem->sem());
+            objects_->psems.push_back(std::move(sem.value()));
         }
         for (std::size_t i = 0; i < plan_.pipes.size(); ++i) {
             auto p = Pipe::create();
@@ -122,7 +141,6 @@ private:
         rt_.wake_fd = wake_.get();
         rt_.dev_null = dev_null_.get();
         for (const auto& s : objects_->sems) rt_.semids.push_back(s.id());
-        for (const auto& s : objects_->shms) rt_.shm.push_back(s.cells());
         for (const auto& p : objects_->pipes) rt_.pipe_fds.push_back({p.read.get(), p.write.get()});
         prepare_exec(rt_);
         watch_.emplace(plan_, *arena_, rt_.semids, opt_.deadlock_after_ns);
@@ -387,7 +405,8 @@ private:
                 auto v = objects_->sems[i].value(static_cast<int>(m));
                 run_.sems.push_back(v ? v.value() : -1);
             }
-        for (const auto& seg : objects_->shms) run_.cells.insert(run_.cells.end(), seg.cells(), seg.cells() + seg.size());
+        for (std::size_t i = 0; i < plan_.shms.size(); ++i) run_.cells.insert(run_.cells.end(), rt_.shm[i], rt_.shm[i] + plan_.shms[i].slots);
+        for (const auto& p : objects_->psems) run_.psem_values.push_back(p.value());
         std::size_t sysv = 0, posix = 0;
         for (const auto& q : plan_.queues) {
             auto st = q.kind == QueueKind::SysV ? objects_->msgs[sysv++].stats() : objects_->mqs[posix++].stats();

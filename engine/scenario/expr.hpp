@@ -20,7 +20,7 @@ enum class ExprOp : std::uint8_t {
     And, Or,
 };
 
-enum class RefKind : std::uint8_t { Unresolved, ShmCell, SemMember, Process, QueueStat };
+enum class RefKind : std::uint8_t { Unresolved, ShmCell, SemMember, Process, QueueStat, PsemValue };
 
 struct ExprNode {
     ExprOp op{};

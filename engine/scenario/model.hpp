@@ -42,6 +42,16 @@ struct ShmDecl {
     std::string name;
     SourcePos pos;
     std::vector<ShmCellDecl> cells;
+    bool posix = false;  // [ipc.pshm]: shm_open + ftruncate + mmap
+};
+
+// A POSIX semaphore: named (sem_open) or unnamed (sem_init, pshared, in
+// shared memory that simrun maps before the first fork).
+struct PsemDecl {
+    std::string name;
+    SourcePos pos;
+    std::int64_t value = 0;
+    bool named = true;
 };
 
 struct PipeDecl {
@@ -75,6 +85,8 @@ enum class OpKind : std::uint8_t {
     Exit,
     MsgSend,    // msgsnd / mq_send
     MsgRecv,    // msgrcv / mq_receive
+    PsemWait,   // sem_wait / sem_trywait / sem_timedwait
+    PsemPost,   // sem_post
 };
 
 // "slots.empty" or "buf.items[3]" with its column inside the op text.
@@ -105,6 +117,7 @@ struct OpDecl {
     std::int64_t sleep_ns = 0;
     std::string data;          // pipe write payload, print text, message text
     std::optional<std::int64_t> msg_type;  // send: mtype or priority; recv: msgtyp
+    std::optional<std::int64_t> timeout_ns;  // P on a POSIX semaphore: sem_timedwait
 };
 
 struct ProcessDecl {
@@ -161,6 +174,7 @@ struct ScenarioDecl {
     std::vector<ShmDecl> shms;
     std::vector<PipeDecl> pipes;
     std::vector<QueueDecl> queues;
+    std::vector<PsemDecl> psems;
     std::vector<ProcessDecl> processes;
     std::vector<ExpectDecl> expects;
     std::vector<FaultDecl> faults;

@@ -107,6 +107,21 @@ bool sem_flags(const std::vector<Token>& toks, std::size_t from, OpDecl& op, Tex
 bool parse_sem_pv(const std::vector<Token>& toks, OpDecl& op, TextError& err) {
     if (toks.size() < 2) return err = {toks[0].offset + 1, "expected a semaphore after " + op.verb}, false;
     SemTermDecl term;
+    // "P name": a POSIX semaphore (resolved by the planner); "P set.member": System V.
+    if (toks[1].text.find('.') == std::string::npos && !toks[1].quoted && valid_name(toks[1].text)) {
+        term.ref.object = toks[1].text;
+        term.ref.offset = toks[1].offset;
+        term.delta = op.verb == "P" ? -1 : 1;
+        op.sems.push_back(std::move(term));
+        std::size_t i = 2;
+        if (i + 1 < toks.size() && toks[i].text == "timeout") {
+            auto ns = parse_duration_ns(toks[i + 1].text);
+            if (!ns) return err = {toks[i + 1].offset, "expected a duration such as 10ms, got '" + toks[i + 1].text + "'"}, false;
+            op.timeout_ns = *ns;
+            i += 2;
+        }
+        return sem_flags(toks, i, op, err);
+    }
     if (!parse_ref(toks[1], term.ref, err)) return false;
     std::int64_t n = 1;
     std::size_t next = 2;

@@ -107,12 +107,13 @@ SemSetDecl read_sem(const std::string& name, SourcePos pos, const toml::node& no
     return s;
 }
 
-ShmDecl read_shm(const std::string& name, SourcePos pos, const toml::node& node) {
-    const auto& t = as_table(node, "[ipc.shm." + name + "]");
-    check_keys(t, {"cells"}, "[ipc.shm." + name + "]");
-    ShmDecl s{name, pos, {}};
+ShmDecl read_shm(const std::string& name, SourcePos pos, const toml::node& node, bool posix) {
+    std::string where = (posix ? "[ipc.pshm." : "[ipc.shm.") + name + "]";
+    const auto& t = as_table(node, where);
+    check_keys(t, {"cells"}, where);
+    ShmDecl s{name, pos, {}, posix};
     const toml::node* cells = t.get("cells");
-    if (!cells) fail(pos, fmt::format("[ipc.shm.{}] needs 'cells', e.g. cells = {{ count = 0 }}", name));
+    if (!cells) fail(pos, fmt::format("{} needs 'cells', e.g. cells = {{ count = 0 }}", where));
     for (auto&& [k, v] : as_table(*cells, "cells")) {
         check_name(k.str(), pos_of(k.source()), "cell");
         ShmCellDecl c{std::string(k.str()), pos_of(k.source()), {}, false};
@@ -158,16 +159,27 @@ QueueDecl read_queue(const std::string& name, SourcePos pos, const toml::node& n
     return q;
 }
 
+PsemDecl read_psem(const std::string& name, SourcePos pos, const toml::node& node) {
+    std::string where = "[ipc.psem." + name + "]";
+    const auto& t = as_table(node, where);
+    check_keys(t, {"value", "named"}, where);
+    PsemDecl p{name, pos};
+    if (const auto* n = t.get("value")) p.value = get_int(*n, "value", 0, 32767);
+    if (const auto* n = t.get("named")) p.named = get_bool(*n, "named");
+    return p;
+}
+
 void read_ipc(const toml::node& node, ScenarioDecl& sc) {
     const auto& ipc = as_table(node, "[ipc]");
-    check_keys(ipc, {"sem", "shm", "pipe", "msg", "mq"}, "[ipc]");
+    check_keys(ipc, {"sem", "shm", "pipe", "msg", "mq", "psem", "pshm"}, "[ipc]");
     for (auto&& [kind, objects] : ipc) {
         for (auto&& [k, v] : as_table(objects, "[ipc." + std::string(kind.str()) + "]")) {
             std::string name(k.str());
             check_name(name, pos_of(k.source()), "object");
             SourcePos pos = pos_of(k.source());
             if (kind.str() == "sem") sc.sems.push_back(read_sem(name, pos, v));
-            else if (kind.str() == "shm") sc.shms.push_back(read_shm(name, pos, v));
+            else if (kind.str() == "shm" || kind.str() == "pshm") sc.shms.push_back(read_shm(name, pos, v, kind.str() == "pshm"));
+            else if (kind.str() == "psem") sc.psems.push_back(read_psem(name, pos, v));
             else if (kind.str() == "pipe") sc.pipes.push_back(read_pipe(name, pos, v));
             else sc.queues.push_back(read_queue(name, pos, v, kind.str() == "msg" ? QueueKind::SysV : QueueKind::Posix));
         }
@@ -176,6 +188,7 @@ void read_ipc(const toml::node& node, ScenarioDecl& sc) {
     sort_by_position(sc.shms);
     sort_by_position(sc.pipes);
     sort_by_position(sc.queues);
+    sort_by_position(sc.psems);
 }
 
 ProcessDecl read_process(const toml::node& node) {

@@ -7,6 +7,8 @@
 #include "plan/plan.hpp"
 #include "trace/arena.hpp"
 
+#include <semaphore.h>
+
 #include <array>
 #include <cstdint>
 #include <string>
@@ -28,6 +30,7 @@ struct Runtime {
     std::vector<std::int64_t*> shm;            // per Plan::shms
     std::vector<std::array<int, 2>> pipe_fds;  // per Plan::pipes: {read, write}; -1 when closed here
     std::vector<QueueHandle> queues;           // per Plan::queues
+    std::vector<sem_t*> psems;                 // per Plan::psems
     std::vector<std::string> exec_path;        // per process: resolved program path ("" if scripted)
     std::vector<std::vector<char*>> argv;      // per process: null-terminated argv for execve
     int dev_null = -1;                         // stdin of exec'd programs without stdin text

@@ -19,6 +19,7 @@ enum class ProcState : std::uint32_t {
     BlockedSem,       // in a semop that would block
     BlockedPipe,      // in a pipe read or write that would block
     BlockedQueue,     // in a message send or receive that would block
+    BlockedPsem,      // in sem_wait on a POSIX semaphore
     Sleeping,
     WaitingChildren,  // script done, reaping its children
     Program,          // exec'd program running (opaque to simrun)
@@ -51,6 +52,7 @@ struct alignas(64) ProcSlot {
     std::atomic<StepOutcome> outcome;
     std::atomic<std::uint64_t> step;  // the step number granted
     std::atomic<std::int32_t> result;  // of its last semop (0 or -1): who took what, for deadlock reports
+    std::atomic<std::uint32_t> timed_out;  // controlled: the supervisor ended its timed wait
 };
 
 class Arena {

@@ -127,6 +127,9 @@ void JsonlWriter::on_event(const Record& r, std::string_view payload) {
                 l += ",\"obj\":";
                 append_json_string(l, target);
             }
+            if (op.kind == OpKind::PsemWait && op.value > 0) l += fmt::format(",\"timeout_ns\":{}", op.value);
+            if (op.kind == OpKind::PsemWait || op.kind == OpKind::PsemPost)
+                l += fmt::format(",\"posix\":true,\"nowait\":{}", (op.flags & kOpNoWait) ? "true" : "false");
             if (op.kind == OpKind::Semop) {
                 l += ",\"sem\":[";
                 for (std::uint32_t i = 0; i < op.count; ++i) {

@@ -612,6 +612,33 @@ def case_queue_order():
             check(got == {"client0": "reply for client 0", "client1": "reply for client 1"}, str(got))
 
 
+def case_posix_sem_timeout():
+    """sem_timedwait times out with ETIMEDOUT: after its time in free mode; in controlled mode when nothing
+    else can move (time jumps ahead). sem_trywait on zero fails with EAGAIN."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, """
+[scenario]
+name = "timed"
+timeout = "5s"
+[ipc.psem.never]
+value = 0
+[[process]]
+name = "waiter"
+run = ["P never nowait", "P never timeout 50ms", 'print "gave up"']
+[[expect]]
+final = "never.value == 0 && exit(waiter) == 0"
+""")
+        for mode in ([], ["--controlled", "--seed", "1"]):
+            start = time.monotonic()
+            r = Run([path, "-q"] + mode, d)
+            check(r.code == 0, r.stdout + r.stderr)
+            ops = [e for e in r.trace(d, "timed") if e["kind"] == "op" and e["op"] == "P"]
+            check(ops[0]["errno"] == "EAGAIN" and ops[1]["errno"] == "ETIMEDOUT", str(ops))
+            if not mode:
+                check(time.monotonic() - start >= 0.05, "free mode waited its 50 ms")
+            r.assert_nothing_left()
+
+
 def case_controlled_exec():
     """Controlled mode: exec'd programs run free; a scheduled parent reaping one is not a deadlock;
     a timeout while they run is a timeout."""

@@ -112,7 +112,15 @@ TEST_CASE("malformed ops point inside the op string") {
     CHECK(first_line(error_of("[[process]]\nname = \"p\"\nrun = [\"P\"]\n")) ==
           "t.toml:3:10: error: expected a semaphore after P");
     CHECK(first_line(error_of("[[process]]\nname = \"p\"\nrun = [\"P mutex\"]\n")) ==
-          "t.toml:3:11: error: expected 'object.member', got 'mutex'");
+          "t.toml:3:11: error: unknown POSIX semaphore 'mutex'");
+    CHECK(first_line(error_of("[ipc.sem.lock]\nmembers = { m = 1 }\n[[process]]\nname = \"p\"\nrun = [\"P lock\"]\n")) ==
+          "t.toml:5:11: error: 'lock' is a System V semaphore set: name a member, e.g. lock.m");
+    CHECK(first_line(error_of("[ipc.psem.s]\n[[process]]\nname = \"p\"\nrun = [\"P s undo\"]\n")) ==
+          "t.toml:4:11: error: SEM_UNDO exists for System V semaphores only");
+    CHECK(first_line(error_of("[ipc.psem.s]\n[[process]]\nname = \"p\"\nrun = [\"V s timeout 1ms\"]\n")) ==
+          "t.toml:4:11: error: only P waits: a timeout goes with P");
+    CHECK(first_line(error_of("[ipc.psem.s]\nvalue = -1\n[[process]]\nname = \"p\"\nrun = []\n")) ==
+          "t.toml:2:9: error: value must be between 0 and 32767, got -1");
     CHECK(first_line(error_of("[[process]]\nname = \"p\"\nrun = [\"P s.a undo later\"]\n")) ==
           "t.toml:3:20: error: unexpected 'later' (flags are undo, noundo, nowait)");
     CHECK(first_line(error_of("[[process]]\nname = \"p\"\nrun = [\"b.x += many\"]\n")) ==
