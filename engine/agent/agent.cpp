@@ -4,6 +4,7 @@
 #include "util/futex.hpp"
 
 #include <mqueue.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <semaphore.h>
 #include <sys/msg.h>
@@ -85,13 +86,14 @@ private:
             // them as the op just done (or the op it is parked in).
             slot_.op.store(op_index_, std::memory_order_relaxed);
             slot_.iter.store(iter_, std::memory_order_relaxed);
+            bool changed_before = announced_;
             if (attempt(op, parked) == Attempt::Done) break;
             if (!parked) {
                 begin(EventKind::Block);
                 ring_.commit();
                 parked = true;
             }
-            end_step(StepOutcome::Blocked);
+            end_step(announced_ != changed_before ? StepOutcome::BlockedChanged : StepOutcome::Blocked);
         }
         end_step(StepOutcome::Done);
         if (fault_ && is_fault_op(op_index_) && ++fault_matches_ == fault_->count) self_fault();
@@ -104,9 +106,8 @@ private:
         for (auto& fds : rt_.pipe_fds) open = open || fds[0] >= 0 || fds[1] >= 0;
         if (open) {
             begin_step();
-            for (auto& fds : rt_.pipe_fds)
-                for (int& fd : fds)
-                    if (fd >= 0) ::close(fd), fd = -1;
+            for (std::size_t p = 0; p < rt_.pipe_fds.size(); ++p)
+                for (int end = 0; end < 2; ++end) close_end(p, end);
             end_step(StepOutcome::Internal);
         }
         reap_children();
@@ -150,6 +151,7 @@ private:
             case OpKind::MsgRecv: return msg_recv(op, parked);
             case OpKind::PsemWait: return psem_wait(op, parked);
             case OpKind::PsemPost: return psem_post(op);
+            case OpKind::FifoOpen: return fifo_open(op, parked);
         }
         return Attempt::Done;
     }
@@ -284,14 +286,80 @@ private:
         }
     }
 
+    // Closes this process's end (read 0, write 1) of pipe or FIFO p.
+    int close_end(std::size_t p, int end) {
+        int& fd = rt_.pipe_fds[p][end];
+        if (fd < 0) return 0;
+        int rc = ::close(fd);
+        fd = -1;
+        if (end == 1 && rt_.fifo_counters && !rt_.fifo_paths[p].empty()) rt_.fifo_counters[p].writers_open.fetch_sub(1);
+        return rc;
+    }
+
     Attempt pipe_close(const Op& op) {
         int rc = 0, err = 0;
-        for (int& fd : rt_.pipe_fds[op.object]) {
-            if (fd < 0) continue;
-            if (::close(fd) != 0) rc = -1, err = errno;
-            fd = -1;
-        }
+        for (int end = 0; end < 2; ++end)
+            if (close_end(op.object, end) != 0) rc = -1, err = errno;
         finish(rc, err, false);
+        return Attempt::Done;
+    }
+
+    // open(2) on a FIFO with its blocking semantics: a write-open waits for
+    // a reader (O_NONBLOCK says ENXIO while there is none); a read-open
+    // waits for a writer. Free mode blocks for real; controlled mode parks
+    // the process, using the run's writer counters to decide a read-open.
+    Attempt fifo_open(const Op& op, bool parked) {
+        const char* path = rt_.fifo_paths[op.object].c_str();
+        FifoCounters& count = rt_.fifo_counters[op.object];
+        const bool write = op.value == 1, nowait = (op.flags & kOpNoWait) != 0;
+        int fd = -1, err = 0;
+        if (write) {
+            fd = ::open(path, O_WRONLY | O_NONBLOCK);
+            err = fd < 0 ? errno : 0;
+            if (fd < 0 && err == ENXIO && !nowait) {
+                if (controlled_) {
+                    if (!waiting_open_) count.writers_waiting.fetch_add(1), waiting_open_ = true, announced_ = !announced_;
+                    return Attempt::WouldBlock;
+                }
+                begin(EventKind::Block);
+                ring_.commit();
+                slot_.state.store(ProcState::BlockedPipe, std::memory_order_release);
+                count.writers_waiting.fetch_add(1);
+                do fd = ::open(path, O_WRONLY);
+                while (fd < 0 && errno == EINTR);
+                err = fd < 0 ? errno : 0;
+                count.writers_waiting.fetch_sub(1);
+                slot_.state.store(ProcState::Running, std::memory_order_release);
+                parked = true;
+            }
+            if (waiting_open_) count.writers_waiting.fetch_sub(1), waiting_open_ = false;
+            if (fd >= 0) count.writers_open.fetch_add(1);
+        } else if (nowait || controlled_) {
+            if (controlled_ && !nowait && count.writers_open.load() + count.writers_waiting.load() == 0) return Attempt::WouldBlock;
+            fd = ::open(path, O_RDONLY | O_NONBLOCK);
+            err = fd < 0 ? errno : 0;
+        } else {
+            // A read-open cannot ask whether it would block: if it did, its
+            // block is recorded afterwards, stamped when it began.
+            std::uint64_t began = monotonic_ns();
+            slot_.state.store(ProcState::BlockedPipe, std::memory_order_release);
+            do fd = ::open(path, O_RDONLY);
+            while (fd < 0 && errno == EINTR);
+            err = fd < 0 ? errno : 0;
+            slot_.state.store(ProcState::Running, std::memory_order_release);
+            if (monotonic_ns() - began > 1'000'000) {
+                begin(EventKind::Block).ts = began;
+                ring_.commit();
+                parked = true;
+            }
+        }
+        if (fd >= 0 && (write || !nowait)) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+        if (fd >= 0) {
+            int& slot_fd = rt_.pipe_fds[op.object][write ? 1 : 0];
+            if (slot_fd >= 0) close_end(op.object, write ? 1 : 0);
+            slot_fd = fd;
+        }
+        finish(fd, err, parked);
         return Attempt::Done;
     }
 
@@ -484,6 +552,8 @@ private:
     bool controlled_;
     std::uint32_t op_index_ = 0, iter_ = 0;
     std::uint64_t step_ = kNoStep;
+    bool waiting_open_ = false;  // controlled: counted among a FIFO's waiting writers
+    bool announced_ = false;     // flips when a parked attempt changed shared state
     const PlanFault* fault_ = nullptr;
     std::int64_t fault_matches_ = 0;
 };

@@ -64,6 +64,7 @@ const char* op_verb(const Plan& plan, const Op& op) {
         case OpKind::MsgRecv: return "recv";
         case OpKind::PsemWait: return "P";
         case OpKind::PsemPost: return "V";
+        case OpKind::FifoOpen: return "open";
     }
     return "?";
 }
@@ -80,7 +81,8 @@ std::string op_target(const Plan& plan, const Op& op) {
         case OpKind::ShmAdd: return plan.cell_label(static_cast<int>(plan.shms[op.object].first_slot + op.slot));
         case OpKind::PipeWrite:
         case OpKind::PipeRead:
-        case OpKind::PipeClose: return plan.pipes[op.object].name;
+        case OpKind::PipeClose:
+        case OpKind::FifoOpen: return plan.pipes[op.object].name;
         case OpKind::MsgSend:
         case OpKind::MsgRecv: return plan.queues[op.object].name;
         case OpKind::PsemWait:

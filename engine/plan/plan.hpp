@@ -50,9 +50,10 @@ struct PlanQueue {
     int message_size = 256;
 };
 
-// An anonymous pipe. Declared pipes join two scenario processes; stdio
-// pipes join an exec'd process and the supervisor (kSupervisor).
-enum class PipeRole : std::uint8_t { Declared, Stdin, Stdout };
+// An anonymous pipe or a FIFO. Declared pipes join two scenario processes;
+// stdio pipes join an exec'd process and the supervisor (kSupervisor); a
+// FIFO has no ends until a process opens it (any process may).
+enum class PipeRole : std::uint8_t { Declared, Stdin, Stdout, Fifo };
 constexpr int kSupervisor = -1;
 
 struct PlanPipe {

@@ -64,6 +64,7 @@ private:
             p_.shms.push_back(std::move(ps));
         }
         for (const auto& pd : d_.pipes) claim_name(pd.name, pd.pos, "pipe");
+        for (const auto& f : d_.fifos) claim_name(f.name, f.pos, "FIFO");
         for (const auto& ps : d_.psems) {
             claim_name(ps.name, ps.pos, "POSIX semaphore");
             psem_index_[ps.name] = static_cast<int>(p_.psems.size());
@@ -163,6 +164,11 @@ private:
             pipe_decl_.push_back(&pd);
             p_.pipes.push_back(std::move(pp));
         }
+        for (const auto& f : d_.fifos) {
+            pipe_index_[f.name] = static_cast<int>(p_.pipes.size());
+            pipe_decl_.push_back(nullptr);
+            p_.pipes.push_back({f.name, PipeRole::Fifo, {}, {}});
+        }
         for (std::size_t i = 0; i < p_.processes.size(); ++i) {
             auto& pp = p_.processes[i];
             if (!pp.is_exec()) continue;
@@ -229,7 +235,8 @@ private:
 
     int resolve_pipe(const RefDecl& ref, SourcePos at, int decl, bool need_write, bool need_read) {
         auto it = pipe_index_.find(ref.object);
-        if (it == pipe_index_.end()) unknown_object(ref, at, "pipe");
+        if (it == pipe_index_.end()) unknown_object(ref, at, "pipe or FIFO");
+        if (!pipe_decl_[it->second]) return it->second;  // a FIFO: whoever opened it holds its ends
         const auto& pd = *pipe_decl_[it->second];
         for (int r = 0; r < d_.processes[decl].count; ++r) {
             int me = first_replica_[decl] + r;
@@ -303,6 +310,18 @@ private:
             }
             case OpKind::PsemWait:
             case OpKind::PsemPost: break;  // made by compile_psem from a P or V
+            case OpKind::FifoOpen: {
+                auto it = pipe_index_.find(od.target.object);
+                if (it == pipe_index_.end()) unknown_object(od.target, at, "FIFO");
+                if (pipe_decl_[it->second])
+                    fail(at, fmt::format("'{}' is an anonymous pipe: its ends are open from the start (declare [ipc.fifo.{}] for a FIFO)",
+                                         od.target.object, od.target.object));
+                if (od.undo) fail(at, "undo applies to semaphores only");
+                op.object = static_cast<std::uint16_t>(it->second);
+                op.value = od.value;
+                if (od.nowait) op.flags |= kOpNoWait;
+                break;
+            }
             case OpKind::Sleep: op.value = od.sleep_ns; break;
             case OpKind::Print: op.first = text(od.data); break;
             case OpKind::Exit: op.value = od.value; break;

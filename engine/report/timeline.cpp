@@ -85,6 +85,7 @@ std::string describe_event(const Plan& plan, const Record& r, std::string_view p
         case OpKind::Sleep: return fmt::format("slept {}", format_duration_ns(op.value));
         case OpKind::Print: return fmt::format("“{}”", printable(plan.texts[op.first], 60));
         case OpKind::Exit: return fmt::format("exit {}", op.value);
+        case OpKind::FifoOpen: return fmt::format("open {} {} → fd {}{}", target, op.value ? "write" : "read", r.e.result, woke);
         case OpKind::PsemWait:
         case OpKind::PsemPost: return fmt::format("{} {} → {}{}", verb, target, r.e.value, woke);
         case OpKind::MsgSend: return fmt::format("send {} [{}] \"{}\"{}", target, op.value, printable(plan.texts[op.first], 24), woke);

@@ -117,6 +117,11 @@ void Controller::after_step(int p, std::uint64_t step) {
             pr.parked = true;
             pr.parked_epoch = epoch_;
             return;
+        case StepOutcome::BlockedChanged:  // others may now proceed; it waits for a change of theirs
+            ++epoch_;
+            pr.parked = true;
+            pr.parked_epoch = epoch_;
+            return;
         case StepOutcome::Exiting:
             pr.exiting = true;
             if (wait_death(p, 5000)) on_death(p);
@@ -335,6 +340,17 @@ std::string Controller::waits_for(int p, std::vector<int>& edges) const {
             for (std::uint32_t k = qp.first_op; k < qp.first_op + qp.op_count; ++k)
                 if (plan_.ops[k].kind == other && plan_.ops[k].object == op.object && alive(static_cast<int>(q)) &&
                     static_cast<int>(q) != p) {
+                    edges.push_back(static_cast<int>(q));
+                    break;
+                }
+        }
+    } else if (op.kind == OpKind::FifoOpen) {
+        // A read-open waits for a writer to open, a write-open for a reader.
+        for (std::size_t q = 0; q < plan_.processes.size(); ++q) {
+            const PlanProcess& qp = plan_.processes[q];
+            for (std::uint32_t k = qp.first_op; k < qp.first_op + qp.op_count; ++k)
+                if (plan_.ops[k].kind == OpKind::FifoOpen && plan_.ops[k].object == op.object && plan_.ops[k].value != op.value &&
+                    alive(static_cast<int>(q)) && static_cast<int>(q) != p) {
                     edges.push_back(static_cast<int>(q));
                     break;
                 }

@@ -2,6 +2,7 @@
 
 #include "agent/agent.hpp"
 #include "check/checker.hpp"
+#include "ipc/fifo_dir.hpp"
 #include "ipc/msg_queue.hpp"
 #include "ipc/pipe.hpp"
 #include "ipc/posix_sem.hpp"
@@ -74,6 +75,7 @@ private:
         std::vector<PosixMq> mqs;     // POSIX queues, in order
         std::vector<PosixSem> psems;
         std::vector<PosixShm> pshms;
+        FifoDir fifos;
     };
 
     Status setup() {
@@ -114,11 +116,26 @@ private:
             rt_.psems.push_back(sem->sem());
             objects_->psems.push_back(std::move(sem.value()));
         }
+        std::vector<std::string> fifo_names;
         for (std::size_t i = 0; i < plan_.pipes.size(); ++i) {
+            if (plan_.pipes[i].role == PipeRole::Fifo) {
+                fifo_names.push_back(plan_.pipes[i].name);
+                objects_->pipes.push_back(Pipe{});  // ends appear when processes open the FIFO
+                continue;
+            }
             auto p = Pipe::create();
             if (!p) return p.error();
             objects_->pipes.push_back(std::move(p.value()));
         }
+        if (!fifo_names.empty()) {
+            auto dir = FifoDir::create(fifo_names, plan_.pipes.size());  // counters indexed like pipes
+            if (!dir) return dir.error();
+            objects_->fifos = std::move(dir.value());
+            rt_.fifo_counters = objects_->fifos.counters();
+        }
+        rt_.fifo_paths.assign(plan_.pipes.size(), {});
+        for (std::size_t i = 0, f = 0; i < plan_.pipes.size(); ++i)
+            if (plan_.pipes[i].role == PipeRole::Fifo) rt_.fifo_paths[i] = objects_->fifos.paths()[f++];
         for (const auto& q : plan_.queues) {
             QueueHandle h;
             if (q.kind == QueueKind::SysV) {
@@ -141,7 +158,7 @@ private:
         rt_.wake_fd = wake_.get();
         rt_.dev_null = dev_null_.get();
         for (const auto& s : objects_->sems) rt_.semids.push_back(s.id());
-        for (const auto& p : objects_->pipes) rt_.pipe_fds.push_back({p.read.get(), p.write.get()});
+        for (const auto& p : objects_->pipes) rt_.pipe_fds.push_back({p.read.get(), p.write.get()});  // -1, -1 for a FIFO
         prepare_exec(rt_);
         watch_.emplace(plan_, *arena_, rt_.semids, opt_.deadlock_after_ns);
 

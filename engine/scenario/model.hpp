@@ -87,6 +87,7 @@ enum class OpKind : std::uint8_t {
     MsgRecv,    // msgrcv / mq_receive
     PsemWait,   // sem_wait / sem_trywait / sem_timedwait
     PsemPost,   // sem_post
+    FifoOpen,   // open a FIFO for reading (value 0) or writing (value 1)
 };
 
 // "slots.empty" or "buf.items[3]" with its column inside the op text.
@@ -175,6 +176,7 @@ struct ScenarioDecl {
     std::vector<PipeDecl> pipes;
     std::vector<QueueDecl> queues;
     std::vector<PsemDecl> psems;
+    std::vector<Named> fifos;
     std::vector<ProcessDecl> processes;
     std::vector<ExpectDecl> expects;
     std::vector<FaultDecl> faults;

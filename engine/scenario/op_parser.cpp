@@ -247,6 +247,15 @@ bool parse_op(const std::string& text, OpDecl& op, TextError& err) {
         if (i < toks.size() && parse_int(toks[i], n)) op.msg_type = n, ++i;
         return sem_flags(toks, i, op, err);
     }
+    if (verb == "open") {
+        op.kind = OpKind::FifoOpen;
+        if (toks.size() < 3) return expect_count(toks, 3, "open FIFO read|write [nowait]", err);
+        if (!parse_object(toks[1], op.target, err)) return false;
+        if (toks[2].text != "read" && toks[2].text != "write")
+            return err = {toks[2].offset, "expected 'read' or 'write', got '" + toks[2].text + "'"}, false;
+        op.value = toks[2].text == "write";
+        return sem_flags(toks, 3, op, err);
+    }
     if (verb == "sleep") {
         op.kind = OpKind::Sleep;
         if (!expect_count(toks, 2, "sleep DURATION", err)) return false;
@@ -269,7 +278,7 @@ bool parse_op(const std::string& text, OpDecl& op, TextError& err) {
             return err = {toks[1].offset, "exit code must be 0..255"}, false;
         return true;
     }
-    return err = {0, "unknown op '" + verb + "' (ops: P, V, semop, load, =, +=, -=, write, read, close, send, recv, sleep, print, exit)"},
+    return err = {0, "unknown op '" + verb + "' (ops: P, V, semop, load, =, +=, -=, open, write, read, close, send, recv, sleep, print, exit)"},
            false;
 }
 

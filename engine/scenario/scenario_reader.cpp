@@ -171,7 +171,7 @@ PsemDecl read_psem(const std::string& name, SourcePos pos, const toml::node& nod
 
 void read_ipc(const toml::node& node, ScenarioDecl& sc) {
     const auto& ipc = as_table(node, "[ipc]");
-    check_keys(ipc, {"sem", "shm", "pipe", "msg", "mq", "psem", "pshm"}, "[ipc]");
+    check_keys(ipc, {"sem", "shm", "pipe", "msg", "mq", "psem", "pshm", "fifo"}, "[ipc]");
     for (auto&& [kind, objects] : ipc) {
         for (auto&& [k, v] : as_table(objects, "[ipc." + std::string(kind.str()) + "]")) {
             std::string name(k.str());
@@ -180,6 +180,10 @@ void read_ipc(const toml::node& node, ScenarioDecl& sc) {
             if (kind.str() == "sem") sc.sems.push_back(read_sem(name, pos, v));
             else if (kind.str() == "shm" || kind.str() == "pshm") sc.shms.push_back(read_shm(name, pos, v, kind.str() == "pshm"));
             else if (kind.str() == "psem") sc.psems.push_back(read_psem(name, pos, v));
+            else if (kind.str() == "fifo") {
+                check_keys(as_table(v, "[ipc.fifo." + name + "]"), {}, "[ipc.fifo." + name + "]");
+                sc.fifos.push_back({name, pos});
+            }
             else if (kind.str() == "pipe") sc.pipes.push_back(read_pipe(name, pos, v));
             else sc.queues.push_back(read_queue(name, pos, v, kind.str() == "msg" ? QueueKind::SysV : QueueKind::Posix));
         }
@@ -189,6 +193,7 @@ void read_ipc(const toml::node& node, ScenarioDecl& sc) {
     sort_by_position(sc.pipes);
     sort_by_position(sc.queues);
     sort_by_position(sc.psems);
+    sort_by_position(sc.fifos);
 }
 
 ProcessDecl read_process(const toml::node& node) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "plan/plan.hpp"
+#include "ipc/fifo_dir.hpp"
 #include "trace/arena.hpp"
 
 #include <semaphore.h>
@@ -31,6 +32,8 @@ struct Runtime {
     std::vector<std::array<int, 2>> pipe_fds;  // per Plan::pipes: {read, write}; -1 when closed here
     std::vector<QueueHandle> queues;           // per Plan::queues
     std::vector<sem_t*> psems;                 // per Plan::psems
+    std::vector<std::string> fifo_paths;       // per Plan::pipes: the FIFO's path ("" for a pipe)
+    FifoCounters* fifo_counters = nullptr;     // per Plan::pipes index, shared by the run
     std::vector<std::string> exec_path;        // per process: resolved program path ("" if scripted)
     std::vector<std::vector<char*>> argv;      // per process: null-terminated argv for execve
     int dev_null = -1;                         // stdin of exec'd programs without stdin text

@@ -36,6 +36,7 @@ enum class StepOutcome : std::uint32_t {
     Done,      // an op completed
     Partial,   // a step inside an op (the load of a racy +=)
     Blocked,   // the op would block: nothing changed, park until something does
+    BlockedChanged,  // parked, but announcing it changed what others may do (a FIFO writer now waits)
     Internal,  // forked a child, closed its pipe ends, reaped a child
     Exiting,   // its last step: the process exits right after
 };

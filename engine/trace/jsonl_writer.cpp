@@ -127,6 +127,7 @@ void JsonlWriter::on_event(const Record& r, std::string_view payload) {
                 l += ",\"obj\":";
                 append_json_string(l, target);
             }
+            if (op.kind == OpKind::FifoOpen) l += fmt::format(",\"mode\":\"{}\"", op.value ? "write" : "read");
             if (op.kind == OpKind::PsemWait && op.value > 0) l += fmt::format(",\"timeout_ns\":{}", op.value);
             if (op.kind == OpKind::PsemWait || op.kind == OpKind::PsemPost)
                 l += fmt::format(",\"posix\":true,\"nowait\":{}", (op.flags & kOpNoWait) ? "true" : "false");

@@ -639,6 +639,33 @@ final = "never.value == 0 && exit(waiter) == 0"
             r.assert_nothing_left()
 
 
+def case_fifo():
+    """FIFOs: blocking opens meet, data flows, EOF after the last writer closes, in free and controlled mode."""
+    with tempfile.TemporaryDirectory() as out:
+        for mode in ([], ["--controlled", "--seed", "1"], ["--controlled", "--seed", "2"], ["--controlled", "--seed", "3"]):
+            r = Run(["scenarios/fifo_client_server.toml", "-q"] + mode, out)
+            check(r.code == 0, f"{mode}: {r.stdout}{r.stderr}")
+            events = r.trace(out, "fifo_client_server")
+            server = "".join(e.get("data", "") for e in events if e["kind"] == "op" and e["op"] == "read" and e["proc"] == "server")
+            client = "".join(e.get("data", "") for e in events if e["kind"] == "op" and e["op"] == "read" and e["proc"] == "client")
+            check(server == "first\nsecond\n" and client == "2 requests served\n", f"{mode}: {server!r} {client!r}")
+            eofs = [e for e in events if e["kind"] == "op" and e["op"] == "read" and e["result"] == 0]
+            check(len(eofs) == 2, f"{mode}: each reader saw EOF once")
+            r.assert_nothing_left()
+        with tempfile.TemporaryDirectory() as d:
+            path = write_scenario(d, """
+[scenario]
+name = "nowriter"
+[ipc.fifo.f]
+[[process]]
+name = "w"
+run = ["open f write nowait"]
+""")
+            r = Run([path, "-q"], d)
+            ops = [e for e in r.trace(d, "nowriter") if e["kind"] == "op"]
+            check(ops[0]["errno"] == "ENXIO", "a non-blocking write-open with no reader fails with ENXIO")
+
+
 def case_controlled_exec():
     """Controlled mode: exec'd programs run free; a scheduled parent reaping one is not a deadlock;
     a timeout while they run is a timeout."""

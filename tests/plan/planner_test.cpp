@@ -221,3 +221,17 @@ TEST_CASE("message queues: kinds, ops and statistics") {
     CHECK(plan.texts[plan.ops[1].first] == "b");
     CHECK(plan.queue_stat_label(1) == "q.bytes");
 }
+
+TEST_CASE("FIFOs: opened by any process; anonymous pipes cannot be opened") {
+    CHECK(first_line(error_of("[ipc.pipe.p]\nwriter = \"a\"\nreader = \"a\"\n[[process]]\nname = \"a\"\nrun = [\"open p read\"]\n")) ==
+          "t.toml:6:14: error: 'p' is an anonymous pipe: its ends are open from the start (declare [ipc.fifo.p] for a FIFO)");
+    CHECK(first_line(error_of("[ipc.fifo.f]\n[[process]]\nname = \"a\"\nrun = [\"open f both\"]\n")) ==
+          "t.toml:4:16: error: expected 'read' or 'write', got 'both'");
+    CHECK(first_line(error_of("[ipc.fifo.f]\nmode = 1\n[[process]]\nname = \"a\"\nrun = []\n")) ==
+          "t.toml:2:1: error: unknown key 'mode' in [ipc.fifo.f]");
+    auto plan = plan_of("[ipc.fifo.f]\n[[process]]\nname = \"a\"\nrun = [\"open f write\", 'write f \"x\"', \"read f\", \"close f\"]\n");
+    REQUIRE(plan.pipes.size() == 1);
+    CHECK(plan.pipes[0].role == simrun::PipeRole::Fifo);
+    CHECK(plan.ops[0].kind == simrun::OpKind::FifoOpen);
+    CHECK(plan.ops[0].value == 1);
+}

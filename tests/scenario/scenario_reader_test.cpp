@@ -104,7 +104,7 @@ TEST_CASE("malformed names") {
 
 TEST_CASE("malformed ops point inside the op string") {
     CHECK(error_of("[[process]]\nname = \"p\"\nrun = [\"sleep 1ms\", \"Q s.a\"]\n") ==
-          "t.toml:3:22: error: unknown op 'Q' (ops: P, V, semop, load, =, +=, -=, write, read, close, send, recv, sleep, print, exit)\n"
+          "t.toml:3:22: error: unknown op 'Q' (ops: P, V, semop, load, =, +=, -=, open, write, read, close, send, recv, sleep, print, exit)\n"
           "run = [\"sleep 1ms\", \"Q s.a\"]\n"
           "                     ^\n");
     CHECK(first_line(error_of("[[process]]\nname = \"p\"\nrun = [\"sleep soon\"]\n")) ==
