@@ -1,23 +1,52 @@
 #include "check/checker.hpp"
 
 #include "util/duration.hpp"
+#include "util/json.hpp"
 
 #include <fmt/format.h>
 
+#include <regex>
+#include <sstream>
+
 namespace simrun {
+
+// Words: compared as sequences of whitespace-separated words (an online
+// judge's usual leniency about spaces and line ends).
+static std::vector<std::string> words(const std::string& s) {
+    std::vector<std::string> out;
+    std::istringstream in(s);
+    for (std::string w; in >> w;) out.push_back(w);
+    return out;
+}
+
+bool stdout_matches(const std::string& out, StdoutMatch how, const std::string& want) {
+    switch (how) {
+        case StdoutMatch::Exact: return out == want;
+        case StdoutMatch::Words: return words(out) == words(want);
+        case StdoutMatch::Regex: return std::regex_search(out, std::regex(want, std::regex::ECMAScript));
+    }
+    return false;
+}
 
 Checker::Checker(const Plan& plan)
     : plan_(plan), status_(plan.processes.size(), -1), queues_(plan.queue_stats(), 0), broken_(plan.expects.size()) {
     for (const auto& s : plan.shms) cells_.insert(cells_.end(), s.initial.begin(), s.initial.end());
     for (const auto& s : plan.sems) sems_.insert(sems_.end(), s.initial.begin(), s.initial.end());
     for (const auto& p : plan.psems) psems_.push_back(p.value);
+    received_.assign(plan.processes.size() * 65, 0);
+    stdout_.assign(plan.processes.size(), {});
+    op_counts_.assign(plan.ops.size(), 0);
 }
 
-void Checker::on_event(const Record& r, std::string_view) {
+void Checker::on_event(const Record& r, std::string_view payload) {
     ++events_;
+    if (r.kind == EventKind::Output && r.proc < stdout_.size()) stdout_[r.proc].append(payload);
     if (r.kind == EventKind::RunStart) t0_ = r.ts;
     if (r.kind == EventKind::Exit && r.proc < status_.size()) status_[r.proc] = static_cast<int>(r.e.arg);
     const Op* op = r.kind == EventKind::Op && r.proc < status_.size() ? &plan_.ops[r.e.op] : nullptr;
+    if (op && r.e.err == 0 && !(r.flags & kRecLoadStep)) ++op_counts_[r.e.op];
+    if (r.kind == EventKind::Signal && r.proc < status_.size() && r.e.arg > 0 && r.e.arg < 65)
+        ++received_[static_cast<std::size_t>(r.proc) * 65 + static_cast<std::size_t>(r.e.arg)];
     if (r.kind == EventKind::Undo) {
         sems_[r.e.arg] = static_cast<int>(r.e.value);
     } else if (op && (op->kind == OpKind::PsemWait || op->kind == OpKind::PsemPost)) {
@@ -28,8 +57,8 @@ void Checker::on_event(const Record& r, std::string_view) {
         std::int64_t bytes = op->kind == OpKind::MsgSend ? static_cast<std::int64_t>(plan_.texts[op->first].size()) : -r.e.result;
         queues_[op->object * 2] += op->kind == OpKind::MsgSend ? 1 : -1;
         queues_[op->object * 2 + 1] += bytes;
-    } else if (r.kind != EventKind::Op || !(r.flags & kRecValue)) {
-        if (r.kind != EventKind::Exit) return;
+    } else if (r.kind != EventKind::Op || !(r.flags & kRecValue) || op->kind == OpKind::SigMask) {
+        if (r.kind != EventKind::Exit && r.kind != EventKind::Signal && !op) return;
     } else {
         const Op& op = plan_.ops[r.e.op];
         if (op.kind == OpKind::Semop)
@@ -37,7 +66,7 @@ void Checker::on_event(const Record& r, std::string_view) {
         else
             cells_[plan_.shms[op.object].first_slot + op.slot] = r.e.value;
     }
-    ValueView view{&cells_, &sems_, &status_, &queues_, &psems_};
+    ValueView view{&cells_, &sems_, &status_, &queues_, &psems_, &received_, &op_counts_};
     for (std::size_t i = 0; i < plan_.expects.size(); ++i) {
         const auto& e = plan_.expects[i];
         if (e.kind != ExpectKind::Always || !broken_[i].empty()) continue;
@@ -58,7 +87,8 @@ std::vector<ExpectResult> Checker::finish(const RunResult& run) {
     std::vector<int> status(run.procs.size(), -1);
     for (std::size_t p = 0; p < run.procs.size(); ++p)
         if (run.procs[p].exited) status[p] = run.procs[p].wait_status;
-    ValueView final_view{&run.cells, &run.sems, &status, &run.queue_stats, &run.psem_values};
+    // Deliveries and op counts are complete in the trace: the final view reads them too.
+    ValueView final_view{&run.cells, &run.sems, &status, &run.queue_stats, &run.psem_values, &received_, &op_counts_};
     bool outcome_stated = false;
     for (std::size_t i = 0; i < plan_.expects.size(); ++i) {
         const auto& e = plan_.expects[i];
@@ -73,6 +103,15 @@ std::vector<ExpectResult> Checker::finish(const RunResult& run) {
                 auto v = eval_expr(e.expr, final_view, error);
                 res.passed = v && *v;
                 res.detail = v ? explain_values(plan_, e.expr, final_view) : error;
+                break;
+            }
+            case ExpectKind::Stdout: {
+                const std::string& out = stdout_[static_cast<std::size_t>(e.process_index)];
+                res.passed = stdout_matches(out, e.match, e.text);
+                res.detail = fmt::format("{} wrote {}", plan_.processes[e.process_index].name, json_string(out.size() > 200 ? out.substr(0, 200) + "…" : out));
+                res.text = fmt::format("stdout of {} {} {}", plan_.processes[e.process_index].name,
+                                       e.match == StdoutMatch::Exact ? "equals" : e.match == StdoutMatch::Words ? "equals, in words," : "matches",
+                                       json_string(e.text));
                 break;
             }
             case ExpectKind::Outcome:

@@ -22,6 +22,8 @@ struct ExpectResult {
     bool implicit = false;  // the default "run completed" check
 };
 
+bool stdout_matches(const std::string& out, StdoutMatch how, const std::string& want);
+
 class Checker : public EventSink {
 public:
     explicit Checker(const Plan& plan);
@@ -37,6 +39,9 @@ private:
     std::vector<int> status_;
     std::vector<std::int64_t> queues_;  // 2 per queue, replayed from send and recv
     std::vector<std::int64_t> psems_;   // POSIX semaphore values, as the ops recorded them
+    std::vector<std::int64_t> received_;   // 65 per process: handler runs by signal
+    std::vector<std::int64_t> op_counts_;  // per op: completed runs
+    std::vector<std::string> stdout_;      // per process: captured output
     std::vector<std::string> broken_;  // per expectation: first violation ("" = none yet)
     std::uint64_t t0_ = 0;
     std::uint64_t events_ = 0;

@@ -32,6 +32,12 @@ struct Eval {
                 if (n.ref == RefKind::PsemValue) return (*v.psems)[n.slot];
                 return (*v.cells)[n.slot];
             case ExprOp::Exit: return exit_value((*v.wait_status)[n.slot]);
+            case ExprOp::Received: return (*v.received)[static_cast<std::size_t>(n.slot) * 65 + static_cast<std::size_t>(n.value)];
+            case ExprOp::Count: {
+                std::int64_t total = 0;
+                for (std::uint32_t op : n.ops) total += (*v.op_counts)[op];
+                return total;
+            }
             case ExprOp::Signal: return signal_value((*v.wait_status)[n.slot]);
             case ExprOp::Neg: return unary(n, [](std::int64_t a) { return -a; });
             case ExprOp::Not: return unary(n, [](std::int64_t a) -> std::int64_t { return !a; });
@@ -103,7 +109,14 @@ std::string explain_values(const Plan& plan, const ExprTree& t, const ValueView&
             item = fmt::format("{} = {}", plan.cell_label(n.slot), (*v.cells)[n.slot]);
         else if (n.op == ExprOp::Exit)
             item = fmt::format("exit({}) = {}", plan.processes[n.slot].name, exit_value((*v.wait_status)[n.slot]));
-        else if (n.op == ExprOp::Signal)
+        else if (n.op == ExprOp::Received)
+            item = fmt::format("received({}, {}) = {}", plan.processes[n.slot].name, signal_name(static_cast<int>(n.value)),
+                               (*v.received)[static_cast<std::size_t>(n.slot) * 65 + static_cast<std::size_t>(n.value)]);
+        else if (n.op == ExprOp::Count) {
+            std::int64_t total = 0;
+            for (std::uint32_t op : n.ops) total += (*v.op_counts)[op];
+            item = fmt::format("count({}) = {}", n.object, total);
+        } else if (n.op == ExprOp::Signal)
             item = fmt::format("signal({}) = {}", plan.processes[n.slot].name, signal_value((*v.wait_status)[n.slot]));
         else
             continue;

@@ -19,6 +19,8 @@ struct ValueView {
     const std::vector<int>* wait_status;  // per process; -1 = not exited
     const std::vector<std::int64_t>* queue_stats;  // 2 per queue: messages, bytes
     const std::vector<std::int64_t>* psems;        // POSIX semaphore values
+    const std::vector<std::int64_t>* received;     // per process, 65 per process: handler runs by signal
+    const std::vector<std::int64_t>* op_counts;    // per op index: completed runs
 };
 
 // Booleans are 1 and 0. nullopt (with error set) on division by zero.

@@ -65,6 +65,13 @@ const char* op_verb(const Plan& plan, const Op& op) {
         case OpKind::PsemWait: return "P";
         case OpKind::PsemPost: return "V";
         case OpKind::FifoOpen: return "open";
+        case OpKind::Kill: return op.object == kSelf ? "raise" : (op.flags & kOpSigqueue) ? "sigqueue" : "kill";
+        case OpKind::SigMask: return op.slot ? "unblock" : "block";
+        case OpKind::Pause: return "pause";
+        case OpKind::SigWait: return "sigwait";
+        case OpKind::Fork: return "fork";
+        case OpKind::Wait: return "wait";
+        case OpKind::Crash: return "crash";
     }
     return "?";
 }
@@ -87,6 +94,10 @@ std::string op_target(const Plan& plan, const Op& op) {
         case OpKind::MsgRecv: return plan.queues[op.object].name;
         case OpKind::PsemWait:
         case OpKind::PsemPost: return plan.psems[op.object].name;
+        case OpKind::Kill:
+        case OpKind::Fork:
+            return op.object == kSelf ? "" : plan.processes[op.object].name;
+        case OpKind::Wait: return op.object == kSelf ? "" : plan.processes[op.object].name;
         default: return "";
     }
 }

@@ -68,7 +68,10 @@ enum OpFlag : std::uint8_t {
     kOpNoWait = 2,
     kOpAtomic = 4,
     kOpReadAll = 8,
+    kOpSigqueue = 16,
 };
+
+constexpr std::uint16_t kSelf = 0xFFFF;  // Kill: the process itself (raise); Wait: any child
 
 struct SemTerm {
     std::uint16_t member;
@@ -98,7 +101,15 @@ struct PlanProcess {
     std::vector<std::string> argv;  // exec'd program; empty for scripted
     std::optional<std::string> stdin_text;
     int stdin_pipe = -1, stdout_pipe = -1;
+    std::vector<SignalDecl> signals;  // dispositions to install before the script
+    std::uint64_t handled = 0;        // bit sig-1: a handler (count, record, terminate) runs for it
+    std::vector<int> forked_by_op;    // children forked by a `fork` op, not at the start
     bool is_exec() const { return !argv.empty(); }
+    Disposition disposition(int sig) const {
+        for (const auto& s : signals)
+            if (s.signal == sig) return s.disposition;
+        return Disposition::Default;
+    }
 };
 
 enum class FaultTrigger : std::uint8_t { AtStep, AtTime, AfterOp };

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <csignal>
 #include <map>
 #include <set>
 
@@ -91,6 +93,12 @@ private:
                 pp.name = pd.count == 1 ? pd.name : fmt::format("{}#{}", pd.name, r);
                 pp.decl = static_cast<int>(i), pp.replica = r, pp.repeat = pd.repeat;
                 pp.argv = pd.exec, pp.stdin_text = pd.stdin_text, pp.may_end_blocked = pd.may_end_blocked;
+                pp.signals = pd.signals;
+                for (const auto& sd : pd.signals)
+                    if (sd.disposition == Disposition::Count || sd.disposition == Disposition::Record ||
+                        sd.disposition == Disposition::Terminate)
+                        pp.handled |= 1ull << (sd.signal - 1);
+                if (!pd.signals.empty() && !pd.exec.empty()) fail(pd.signals[0].pos, "signal dispositions apply to scripted processes");
                 p_.processes.push_back(std::move(pp));
             }
         }
@@ -310,6 +318,61 @@ private:
             }
             case OpKind::PsemWait:
             case OpKind::PsemPost: break;  // made by compile_psem from a P or V
+            case OpKind::Kill: {
+                op.slot = static_cast<std::uint32_t>(od.signals[0]);
+                if (od.to_self) {
+                    op.object = kSelf;
+                } else {
+                    auto procs = find_processes(od.target.object, at, "to signal");
+                    if (procs.size() != 1)
+                        fail(at, fmt::format("'{}' has {} replicas; name one, e.g. {}#0", od.target.object, procs.size(), od.target.object));
+                    op.object = static_cast<std::uint16_t>(procs[0]);
+                }
+                if (od.sigval) op.flags |= kOpSigqueue, op.value = *od.sigval;
+                break;
+            }
+            case OpKind::SigMask:
+                for (int sig : od.signals) {
+                    if (sig == SIGKILL || sig == SIGSTOP)
+                        fail(pos_in_string(od.pos, od.text.find(signal_name(sig).substr(3)) - 3),
+                             fmt::format("{} cannot be blocked", signal_name(sig)));
+                    op.value |= static_cast<std::int64_t>(1ull << (sig - 1));
+                }
+                op.slot = static_cast<std::uint32_t>(od.value);  // 1: unblock
+                break;
+            case OpKind::SigWait:
+                if (od.signals[0] == SIGKILL || od.signals[0] == SIGSTOP)
+                    fail(at, fmt::format("{} cannot be waited for: it cannot be blocked", signal_name(od.signals[0])));
+                op.slot = static_cast<std::uint32_t>(od.signals[0]);
+                break;
+            case OpKind::Pause: break;
+            case OpKind::Crash: op.value = od.value; break;
+            case OpKind::Fork:
+            case OpKind::Wait: {
+                op.object = kSelf;
+                if (od.target.object.empty()) break;  // wait: any child
+                auto procs = find_processes(od.target.object, at, od.kind == OpKind::Fork ? "to fork" : "to wait for");
+                int me = first_replica_[decl];
+                for (int c : procs)
+                    if (p_.processes[c].parent != me)
+                        fail(at, fmt::format("'{}' is not a child of '{}' (declare parent = \"{}\")", p_.processes[c].name,
+                                             d_.processes[decl].name, d_.processes[decl].name));
+                if (od.kind == OpKind::Wait && procs.size() != 1)
+                    fail(at, fmt::format("'{}' has {} replicas; wait for one, e.g. {}#0, or for any child with 'wait'", od.target.object,
+                                         procs.size(), od.target.object));
+                if (od.kind == OpKind::Fork) {
+                    if (d_.processes[decl].repeat != 1) fail(at, "a process that forks in its run list cannot repeat it (repeat = 1)");
+                    for (int c : procs) {
+                        auto& by_op = p_.processes[me].forked_by_op;
+                        if (std::find(by_op.begin(), by_op.end(), c) != by_op.end())
+                            fail(at, fmt::format("'{}' is already forked by an earlier op", p_.processes[c].name));
+                        by_op.push_back(c);
+                    }
+                    op.count = static_cast<std::uint32_t>(procs.size());
+                }
+                op.object = static_cast<std::uint16_t>(procs[0]);
+                break;
+            }
             case OpKind::FifoOpen: {
                 auto it = pipe_index_.find(od.target.object);
                 if (it == pipe_index_.end()) unknown_object(od.target, at, "FIFO");
@@ -374,9 +437,29 @@ private:
     // ---- expectations --------------------------------------------------
     void expectations() {
         for (auto e : d_.expects) {
+            if (e.kind == ExpectKind::Stdout) {
+                auto procs = find_processes(e.process.name, e.process.pos, "in [[expect]]");
+                if (procs.size() != 1)
+                    fail(e.process.pos, fmt::format("'{}' has {} replicas; name one, e.g. {}#0", e.process.name, procs.size(), e.process.name));
+                if (!p_.processes[procs[0]].is_exec())
+                    fail(e.process.pos, fmt::format("'{}' is scripted: only exec'd programs have their stdout captured", e.process.name));
+                e.process_index = procs[0];
+            }
             for (auto& n : e.expr.nodes) {
                 SourcePos at = pos_in_string(e.text_pos, n.offset);
-                if (n.op == ExprOp::Exit || n.op == ExprOp::Signal) {
+                if (n.op == ExprOp::Count) {
+                    for (std::size_t i = 0; i < p_.ops.size(); ++i) {
+                        std::string target = op_target(p_, p_.ops[i]);
+                        std::string short_form = std::string(op_verb(p_, p_.ops[i])) + (target.empty() ? "" : " " + target);
+                        if (n.object == p_.op_text[i] || n.object == short_form) n.ops.push_back(static_cast<std::uint32_t>(i));
+                    }
+                    if (n.ops.empty()) {
+                        std::vector<std::string> all(p_.op_text.begin(), p_.op_text.end());
+                        fail(at, fmt::format("no process has the op '{}'{}", n.object, did_you_mean_suffix(n.object, all)));
+                    }
+                    continue;
+                }
+                if (n.op == ExprOp::Exit || n.op == ExprOp::Signal || n.op == ExprOp::Received) {
                     auto procs = find_processes(n.object, at, "in the expression");
                     if (procs.size() != 1)
                         fail(at, fmt::format("'{}' has {} replicas; name one, e.g. {}#0", n.object, procs.size(), n.object));

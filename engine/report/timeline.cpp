@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <csignal>
 #include <cstring>
 
 namespace simrun {
@@ -52,6 +53,11 @@ std::string describe_event(const Plan& plan, const Record& r, std::string_view p
         case EventKind::Exit: return describe_wait_status(static_cast<int>(r.e.arg));
         case EventKind::Output: return fmt::format("stdout \"{}\"", printable(payload, 40));
         case EventKind::Fault: return fmt::format("⚡ {}", signal_name(static_cast<int>(r.e.arg)));
+        case EventKind::Zombie: return "zombie (exited, not yet reaped)";
+        case EventKind::Orphan: return fmt::format("orphan: re-parented to pid {}", r.e.arg);
+        case EventKind::Signal:
+            return fmt::format("⚑ {} from pid {}{}", signal_name(static_cast<int>(r.e.arg)), r.e.pid,
+                               r.e.result == SI_QUEUE ? fmt::format(" value {}", r.e.value) : "");
         case EventKind::Undo:
             return fmt::format("undo {} {} → {}", plan.sem_label(static_cast<int>(r.e.arg)), r.e.result, r.e.value);
         case EventKind::Block:
@@ -61,11 +67,12 @@ std::string describe_event(const Plan& plan, const Record& r, std::string_view p
     const Op& op = plan.ops[r.e.op];
     std::string target = op_target(plan, op);
     std::string verb = op_verb(plan, op);
+    std::string what = target.empty() ? verb : verb + " " + target;
     if (r.kind == EventKind::Block) {
-        if (r.flags & kRecValue) return fmt::format("{} {} ⏸ (value {})", verb, target, r.e.value);
-        return fmt::format("{} {} ⏸", verb, target);
+        if (r.flags & kRecValue) return fmt::format("{} ⏸ (value {})", what, r.e.value);
+        return fmt::format("{} ⏸", what);
     }
-    if (r.e.err) return fmt::format("{} {} ✘ {}", verb, target, errname(r.e.err));
+    if (r.e.err && op.kind != OpKind::Pause) return fmt::format("{} ✘ {}", what, errname(r.e.err));
     std::string woke = (r.flags & kRecBlocked) ? " (woke)" : "";
     switch (op.kind) {
         case OpKind::Semop:
@@ -85,6 +92,16 @@ std::string describe_event(const Plan& plan, const Record& r, std::string_view p
         case OpKind::Sleep: return fmt::format("slept {}", format_duration_ns(op.value));
         case OpKind::Print: return fmt::format("“{}”", printable(plan.texts[op.first], 60));
         case OpKind::Exit: return fmt::format("exit {}", op.value);
+        case OpKind::Kill:
+            return fmt::format("{} {}{}{}", verb, signal_name(static_cast<int>(op.slot)), target.empty() ? "" : " → " + target,
+                               (op.flags & kOpSigqueue) ? fmt::format(" value {}", op.value) : "");
+        case OpKind::SigMask: return plan.op_text[r.e.op];
+        case OpKind::Pause: return fmt::format("pause → EINTR{}", woke);
+        case OpKind::SigWait:
+            return fmt::format("sigwait → {} from pid {}{}", signal_name(static_cast<int>(op.slot)), r.e.pid, woke);
+        case OpKind::Fork: return fmt::format("fork {}", target);
+        case OpKind::Wait: return fmt::format("wait → pid {} {}{}", r.e.result, describe_wait_status(static_cast<int>(r.e.arg)), woke);
+        case OpKind::Crash: return fmt::format("crash ({})", signal_name(static_cast<int>(op.value)));
         case OpKind::FifoOpen: return fmt::format("open {} {} → fd {}{}", target, op.value ? "write" : "read", r.e.result, woke);
         case OpKind::PsemWait:
         case OpKind::PsemPost: return fmt::format("{} {} → {}{}", verb, target, r.e.value, woke);
@@ -157,9 +174,9 @@ void Timeline::summary(const RunResult& run, const std::vector<ExpectResult>& re
     for (const auto& e : results) name_w = std::max(name_w, display_width(e.name));
     for (const auto& e : results) {
         if (style_.quiet && e.passed) continue;
-        const char* kind = e.kind == ExpectKind::Final ? "final" : e.kind == ExpectKind::Always ? "always" : "outcome";
+        const char* kind = e.kind == ExpectKind::Final ? "final " : e.kind == ExpectKind::Always ? "always " : e.kind == ExpectKind::Stdout ? "" : "outcome ";
         std::string mark = e.passed ? paint("32", "✔") : paint("31", "✘");
-        fmt::print(out_, " {} {}  ({} {})\n", mark, e.name + std::string(name_w - display_width(e.name), ' '), kind, e.text);
+        fmt::print(out_, " {} {}  ({}{})\n", mark, e.name + std::string(name_w - display_width(e.name), ' '), kind, e.text);
         if (!e.passed && !e.detail.empty()) fmt::print(out_, "     {}\n", e.detail);
     }
     if (!style_.quiet) fmt::print(out_, " trace: {}\n", trace_path);

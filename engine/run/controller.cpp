@@ -90,6 +90,7 @@ void Controller::on_death(int p) {
     // otherwise its parent reaps it in one of its own steps.
     pid_t pid = rt_.arena->slot(p).pid.load();
     if (waitpid(pid, &status, WNOHANG) == pid) record_exit(rt_, ring_, pid, status);
+    record_death(rt_, ring_, p, getpid());  // a zombie if its parent has yet to reap it; its children orphans
     ++epoch_;
 }
 
@@ -108,7 +109,29 @@ void Controller::fire(const PlanFault& f, std::uint64_t step) {
     else ++epoch_;
 }
 
+// A step that sent signals: let every handler it caused run, and every
+// process it killed die, before anyone takes the next step.
+void Controller::settle_signals() {
+    for (std::size_t q = 0; q < procs_.size(); ++q) {
+        Proc& pr = procs_[q];
+        if (!pr.known || pr.dead) continue;
+        ProcSlot& s = rt_.arena->slot(q);
+        if (s.doomed.load()) {
+            if (wait_death(static_cast<int>(q), 2000)) on_death(static_cast<int>(q));
+            continue;
+        }
+        for (int spins = 0; s.sig_handled.load() < s.sig_expected.load(); ++spins) {
+            pollfd pf{pr.pidfd.get(), POLLIN, 0};
+            if (pf.fd >= 0 && ::poll(&pf, 1, spins < 100 ? 0 : 1) > 0) {
+                on_death(static_cast<int>(q));
+                break;
+            }
+        }
+    }
+}
+
 void Controller::after_step(int p, std::uint64_t step) {
+    settle_signals();
     ProcSlot& slot = rt_.arena->slot(p);
     Proc& pr = procs_[p];
     StepOutcome outcome = slot.outcome.load();

@@ -56,6 +56,7 @@ private:
     bool wait_death(int p, long timeout_ms);
     void fire(const PlanFault& f, std::uint64_t step);
     void after_step(int p, std::uint64_t step);
+    void settle_signals();
     std::vector<int> runnable() const;
     bool alive_scheduled() const;
     bool wait_free_running();

@@ -33,6 +33,7 @@ ProcessWatch::Stall ProcessWatch::stalled(std::uint64_t now, std::uint64_t progr
             case ProcState::BlockedPipe:
             case ProcState::BlockedQueue:
             case ProcState::BlockedPsem:
+            case ProcState::BlockedSignal:
                 any_blocked = true;
                 all_may_block = all_may_block && plan_.processes[p].may_end_blocked;
                 break;
@@ -73,7 +74,8 @@ std::string ProcessWatch::where(std::uint32_t p) const {
         }
         case ProcState::BlockedPipe:
         case ProcState::BlockedQueue:
-        case ProcState::BlockedPsem: return fmt::format("waits in {}{}", text, iter);
+        case ProcState::BlockedPsem:
+        case ProcState::BlockedSignal: return fmt::format("waits in {}{}", text, iter);
         case ProcState::Sleeping: return fmt::format("sleeps in {}{}", text, iter);
         case ProcState::WaitingChildren: return "waits for its children";
         case ProcState::Program: return fmt::format("runs {}", pp.argv[0]);

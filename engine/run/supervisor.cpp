@@ -25,6 +25,7 @@
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -268,10 +269,16 @@ private:
                 run_.outcome = Outcome::Completed;
                 break;
             }
+            watch_new_pids();
             std::vector<pollfd> fds{{sigfd_.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
             for (const auto& s : stdout_of_) fds.push_back({s.fd, POLLIN, 0});
             for (const auto& s : stdin_left_) fds.push_back({objects_->pipes[s.pipe].write.get(), POLLOUT, 0});
+            std::size_t first_death = fds.size();
+            for (const auto& d : deaths_) fds.push_back({d.pidfd.get(), POLLIN, 0});
             ::poll(fds.data(), fds.size(), 10);
+            for (std::size_t i = first_death; i < fds.size(); ++i)
+                if (fds[i].revents) deaths_[i - first_death].seen = true;
+            record_deaths();
             if (handle_signals()) break;
             std::uint64_t one;
             while (::read(wake_.get(), &one, sizeof one) > 0) {
@@ -304,6 +311,39 @@ private:
                     break;
                 }
             }
+        }
+    }
+
+    // Free mode: the supervisor reaps only its own children, so it watches
+    // the others (and any parent) through pidfds, to record zombies and
+    // orphans when they die.
+    struct Death {
+        int proc;
+        UniqueFd pidfd;
+        bool seen = false;
+    };
+
+    void watch_new_pids() {
+        if (watched_.empty()) watched_.assign(plan_.processes.size(), false);
+        for (std::size_t p = 0; p < plan_.processes.size(); ++p) {
+            if (watched_[p]) continue;
+            const PlanProcess& pp = plan_.processes[p];
+            pid_t pid = arena_->slot(p).pid.load();
+            if (pid <= 0 || (pp.parent == kSupervisor && pp.children.empty())) continue;
+            watched_[p] = true;
+            UniqueFd fd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+            if (fd.valid()) deaths_.push_back({static_cast<int>(p), std::move(fd)});
+        }
+    }
+
+    void record_deaths() {
+        for (auto it = deaths_.begin(); it != deaths_.end();) {
+            if (!it->seen) {
+                ++it;
+                continue;
+            }
+            record_death(rt_, ring_, it->proc, getpid());
+            it = deaths_.erase(it);
         }
     }
 
@@ -525,6 +565,8 @@ private:
     std::optional<Timeline> timeline_;
     RunReport report_;
     std::vector<bool> fired_;  // free mode: timed faults sent
+    std::vector<bool> watched_;
+    std::vector<Death> deaths_;
     bool stop_ = false;
     bool no_children_ = false;
     std::uint64_t next_progress_ = 0;

@@ -56,7 +56,8 @@ static std::size_t edit_distance(std::string_view a, std::string_view b) {
 
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
     std::string best;
-    std::size_t best_d = std::max<std::size_t>(2, word.size() / 3) + 1;
+    // Close enough to be a typo, and never a word with nothing in common.
+    std::size_t best_d = std::min(std::max<std::size_t>(2, word.size() / 3) + 1, word.size());
     for (const auto& c : candidates) {
         std::size_t d = edit_distance(word, c);
         if (d < best_d) best_d = d, best = c;

@@ -1,5 +1,6 @@
 #include "scenario/expr.hpp"
 
+#include "scenario/model.hpp"
 #include "scenario/names.hpp"
 
 #include <cctype>
@@ -149,6 +150,39 @@ private:
         }
         if (!is_ident_start(s_[i_])) return fail("unexpected '" + std::string(1, s_[i_]) + "'");
         std::string name = ident();
+        if (name == "count" && eat("(")) {
+            // count(VERB TARGET): the op as written, up to the closing parenthesis
+            n.op = ExprOp::Count;
+            skip_ws();
+            n.offset = i_;
+            std::size_t close = s_.find(')', i_);
+            if (close == std::string::npos) return fail("expected ')'");
+            n.object = s_.substr(i_, close - i_);
+            while (!n.object.empty() && n.object.back() == ' ') n.object.pop_back();
+            if (n.object.empty()) return fail("expected an op, e.g. count(V slots.full)");
+            i_ = close + 1;
+            return add(std::move(n));
+        }
+        if (name == "received" && eat("(")) {
+            n.op = ExprOp::Received;
+            skip_ws();
+            n.offset = i_;
+            std::size_t comma = s_.find(',', i_), close = s_.find(')', i_);
+            if (comma == std::string::npos || close == std::string::npos || comma > close)
+                return fail("expected received(PROCESS, SIGNAL)");
+            n.object = s_.substr(i_, comma - i_);
+            while (!n.object.empty() && n.object.back() == ' ') n.object.pop_back();
+            std::size_t sig_at = s_.find_first_not_of(' ', comma + 1);
+            std::string sig = s_.substr(sig_at, close - sig_at);
+            while (!sig.empty() && sig.back() == ' ') sig.pop_back();
+            n.value = parse_signal(sig);
+            if (n.value == 0) {
+                i_ = sig_at;
+                return fail("unknown signal '" + sig + "'");
+            }
+            i_ = close + 1;
+            return add(std::move(n));
+        }
         if ((name == "exit" || name == "signal") && eat("(")) {
             n.op = name == "exit" ? ExprOp::Exit : ExprOp::Signal;
             skip_ws();
@@ -165,8 +199,10 @@ private:
             if (!eat(")")) return fail("expected ')'");
             return add(std::move(n));
         }
-        if (i_ >= s_.size() || s_[i_] != '.')
-            return fail("expected 'object.member' (a shm cell or a semaphore), got '" + name + "'");
+        if (i_ >= s_.size() || s_[i_] != '.') {
+            i_ = at;
+            return fail("expected 'object.member' (a shm cell, a semaphore or a queue), got '" + name + "'");
+        }
         ++i_;
         if (i_ >= s_.size() || !is_ident_start(s_[i_])) return fail("expected a member name after '.'");
         n.op = ExprOp::Ref;

@@ -1,7 +1,8 @@
 // Expectation expressions: integers, references to shm cells and semaphore
 // members (seg.cell, seg.arr[2], set.member), exit(p) and signal(p),
 // arithmetic, comparisons (chains like 0 <= x <= 5 mean both hold),
-// && || !. Parsed here, resolved by plan/, evaluated by check/.
+// && || !, received(p, SIG), count(OP TARGET). Parsed here, resolved by
+// plan/, evaluated by check/.
 #pragma once
 
 #include "scenario/diagnostic.hpp"
@@ -14,6 +15,8 @@ namespace simrun {
 
 enum class ExprOp : std::uint8_t {
     Int, Ref, Exit, Signal,
+    Received,  // received(p, SIGUSR1): deliveries to p's handler
+    Count,     // count(V slots.full): completed ops that match
     Neg, Not,
     Add, Sub, Mul, Div, Mod,
     Lt, Le, Gt, Ge, Eq, Ne,
@@ -34,6 +37,7 @@ struct ExprNode {
     // Filled in by plan/.
     RefKind ref = RefKind::Unresolved;
     int slot = -1;  // cell slot, semaphore (set, member) flat index, or process index
+    std::vector<std::uint32_t> ops;  // Count: the op indices that match
 };
 
 struct ExprTree {

@@ -88,6 +88,13 @@ enum class OpKind : std::uint8_t {
     PsemWait,   // sem_wait / sem_trywait / sem_timedwait
     PsemPost,   // sem_post
     FifoOpen,   // open a FIFO for reading (value 0) or writing (value 1)
+    Kill,       // kill / sigqueue / raise
+    SigMask,    // block / unblock (sigprocmask)
+    Pause,      // pause(): until a handled signal arrives
+    SigWait,    // sigwaitinfo for one signal
+    Fork,       // fork a declared child here
+    Wait,       // wait / waitpid
+    Crash,      // die by SIGSEGV or SIGABRT
 };
 
 // "slots.empty" or "buf.items[3]" with its column inside the op text.
@@ -119,6 +126,17 @@ struct OpDecl {
     std::string data;          // pipe write payload, print text, message text
     std::optional<std::int64_t> msg_type;  // send: mtype or priority; recv: msgtyp
     std::optional<std::int64_t> timeout_ns;  // P on a POSIX semaphore: sem_timedwait
+    std::vector<int> signals;                 // kill/sigqueue/raise/block/unblock/sigwait/crash
+    std::optional<std::int64_t> sigval;       // sigqueue's value
+    bool to_self = false;                     // raise
+};
+
+enum class Disposition : std::uint8_t { Default, Ignore, Count, Record, Terminate };
+
+struct SignalDecl {
+    int signal = 0;
+    Disposition disposition{};
+    SourcePos pos;
 };
 
 struct ProcessDecl {
@@ -132,6 +150,7 @@ struct ProcessDecl {
     std::vector<std::string> exec;  // argv; empty for scripted processes
     SourcePos exec_pos;
     std::optional<std::string> stdin_text;
+    std::vector<SignalDecl> signals;  // dispositions; unlisted signals keep the default
 };
 
 // A signal sent to a process: at a scheduling step (controlled mode), at a
@@ -150,7 +169,8 @@ struct FaultDecl {
 
 enum class SchedMode : std::uint8_t { Free, Controlled };
 
-enum class ExpectKind : std::uint8_t { Final, Always, Outcome };
+enum class ExpectKind : std::uint8_t { Final, Always, Outcome, Stdout };
+enum class StdoutMatch : std::uint8_t { Exact, Words, Regex };
 enum class Outcome : std::uint8_t { Completed, Deadlock, Timeout, Interrupted };
 
 struct ExpectDecl {
@@ -161,6 +181,9 @@ struct ExpectDecl {
     SourcePos text_pos;
     ExprTree expr;        // Final / Always
     Outcome outcome{};    // Outcome
+    Named process;        // Stdout: whose output
+    int process_index = -1;  // Stdout: resolved by plan/
+    StdoutMatch match{};  // Stdout: equals, equals_words, matches
 };
 
 struct ScenarioDecl {

@@ -5,6 +5,8 @@
 #include "util/duration.hpp"
 
 #include <cctype>
+#include <climits>
+#include <csignal>
 #include <charconv>
 
 namespace simrun {
@@ -256,6 +258,69 @@ bool parse_op(const std::string& text, OpDecl& op, TextError& err) {
         op.value = toks[2].text == "write";
         return sem_flags(toks, 3, op, err);
     }
+    // ---- signals and processes ----
+    auto signal_at = [&](std::size_t i) -> int {
+        if (i >= toks.size()) return err = {toks.back().offset + toks.back().text.size(), "expected a signal, e.g. SIGUSR1"}, -1;
+        int s = parse_signal(toks[i].text);
+        if (s == 0) return err = {toks[i].offset, "unknown signal '" + toks[i].text + "'"}, -1;
+        op.signals.push_back(s);
+        return s;
+    };
+    if (verb == "kill" || verb == "sigqueue") {
+        op.kind = OpKind::Kill;
+        std::string usage = verb == "kill" ? "kill PROCESS SIGNAL" : "sigqueue PROCESS SIGNAL VALUE";
+        if (toks.size() < 3) return expect_count(toks, 3, usage, err);
+        op.target.object = toks[1].text;
+        op.target.offset = toks[1].offset;
+        if (signal_at(2) < 0) return false;
+        if (verb == "sigqueue") {
+            std::int64_t v = 0;
+            if (toks.size() < 4 || !parse_int(toks[3], v) || v < INT32_MIN || v > INT32_MAX)
+                return err = {toks.size() < 4 ? toks[2].offset + toks[2].text.size() : toks[3].offset, "expected an int value to queue"}, false;
+            op.sigval = v;
+            return expect_count(toks, 4, usage, err);
+        }
+        return expect_count(toks, 3, usage, err);
+    }
+    if (verb == "raise") {
+        op.kind = OpKind::Kill;
+        op.to_self = true;
+        return signal_at(1) > 0 && expect_count(toks, 2, "raise SIGNAL", err);
+    }
+    if (verb == "block" || verb == "unblock") {
+        op.kind = OpKind::SigMask;
+        op.value = verb == "unblock";
+        if (toks.size() < 2) return signal_at(1) > 0;
+        for (std::size_t i = 1; i < toks.size(); ++i)
+            if (signal_at(i) < 0) return false;
+        return true;
+    }
+    if (verb == "pause") return op.kind = OpKind::Pause, expect_count(toks, 1, "pause", err);
+    if (verb == "sigwait") {
+        op.kind = OpKind::SigWait;
+        return signal_at(1) > 0 && expect_count(toks, 2, "sigwait SIGNAL", err);
+    }
+    if (verb == "fork") {
+        op.kind = OpKind::Fork;
+        if (!expect_count(toks, 2, "fork CHILD", err)) return false;
+        op.target.object = toks[1].text;
+        op.target.offset = toks[1].offset;
+        return true;
+    }
+    if (verb == "wait") {
+        op.kind = OpKind::Wait;
+        if (toks.size() > 2) return expect_count(toks, 2, "wait [CHILD]", err);
+        if (toks.size() == 2) op.target.object = toks[1].text, op.target.offset = toks[1].offset;
+        return true;
+    }
+    if (verb == "crash") {
+        op.kind = OpKind::Crash;
+        if (!expect_count(toks, 2, "crash segv|abort", err)) return false;
+        if (toks[1].text != "segv" && toks[1].text != "abort")
+            return err = {toks[1].offset, "expected 'segv' or 'abort', got '" + toks[1].text + "'"}, false;
+        op.value = toks[1].text == "segv" ? SIGSEGV : SIGABRT;
+        return true;
+    }
     if (verb == "sleep") {
         op.kind = OpKind::Sleep;
         if (!expect_count(toks, 2, "sleep DURATION", err)) return false;
@@ -278,7 +343,10 @@ bool parse_op(const std::string& text, OpDecl& op, TextError& err) {
             return err = {toks[1].offset, "exit code must be 0..255"}, false;
         return true;
     }
-    return err = {0, "unknown op '" + verb + "' (ops: P, V, semop, load, =, +=, -=, open, write, read, close, send, recv, sleep, print, exit)"},
+    static const std::vector<std::string> verbs = {"P", "V", "semop", "load", "open", "write", "read", "close", "send",
+                                                   "recv", "kill", "sigqueue", "raise", "block", "unblock", "pause",
+                                                   "sigwait", "fork", "wait", "crash", "sleep", "print", "exit"};
+    return err = {0, "unknown op '" + verb + "'" + did_you_mean_suffix(verb, verbs) + " (the ops are listed in docs/scenario-format.md)"},
            false;
 }
 

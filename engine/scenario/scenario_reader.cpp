@@ -11,8 +11,10 @@
 #include <cctype>
 #include <charconv>
 #include <csignal>
+#include <tuple>
 #include <cstring>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 namespace simrun {
@@ -198,7 +200,7 @@ void read_ipc(const toml::node& node, ScenarioDecl& sc) {
 
 ProcessDecl read_process(const toml::node& node) {
     const auto& t = as_table(node, "[[process]]");
-    check_keys(t, {"name", "count", "parent", "repeat", "run", "exec", "stdin", "may_end_blocked"}, "[[process]]");
+    check_keys(t, {"name", "count", "parent", "repeat", "run", "exec", "stdin", "may_end_blocked", "signals"}, "[[process]]");
     ProcessDecl p;
     p.pos = pos_of(node);
     const toml::node* name = t.get("name");
@@ -210,6 +212,23 @@ ProcessDecl read_process(const toml::node& node) {
     if (const auto* n = t.get("repeat")) p.repeat = get_int(*n, "repeat", 0, 1'000'000'000);
     if (const auto* n = t.get("parent")) p.parent = Named{get_string(*n, "parent"), pos_of(*n)};
     if (const auto* n = t.get("may_end_blocked")) p.may_end_blocked = get_bool(*n, "may_end_blocked");
+    if (const auto* n = t.get("signals")) {
+        for (auto&& [k, v] : as_table(*n, "signals")) {
+            SignalDecl sd{parse_signal(k.str()), {}, pos_of(k.source())};
+            if (sd.signal == 0) fail(sd.pos, fmt::format("unknown signal '{}'", k.str()));
+            std::string d = get_string(v, "a disposition");
+            static const std::pair<const char*, Disposition> kinds[] = {{"default", Disposition::Default}, {"ignore", Disposition::Ignore},
+                                                                         {"count", Disposition::Count}, {"record", Disposition::Record},
+                                                                         {"terminate", Disposition::Terminate}};
+            bool known = false;
+            for (auto [name, kind] : kinds)
+                if (d == name) sd.disposition = kind, known = true;
+            if (!known) fail(pos_of(v), fmt::format("disposition must be default, ignore, count, record or terminate, not '{}'", d));
+            if ((sd.signal == SIGKILL || sd.signal == SIGSTOP) && sd.disposition != Disposition::Default)
+                fail(sd.pos, fmt::format("{} cannot be caught or ignored", signal_name(sd.signal)));
+            p.signals.push_back(sd);
+        }
+    }
     const toml::node* run = t.get("run");
     const toml::node* exec = t.get("exec");
     if (run && exec) fail(pos_of(*exec), fmt::format("process '{}' has both 'run' and 'exec'; give one", p.name));
@@ -240,7 +259,7 @@ ProcessDecl read_process(const toml::node& node) {
 
 ExpectDecl read_expect(const toml::node& node, std::size_t index) {
     const auto& t = as_table(node, "[[expect]]");
-    check_keys(t, {"name", "final", "always", "outcome"}, "[[expect]]");
+    check_keys(t, {"name", "final", "always", "outcome", "stdout", "equals", "equals_words", "matches"}, "[[expect]]");
     ExpectDecl e;
     e.pos = pos_of(node);
     e.name = fmt::format("expectation {}", index + 1);
@@ -255,7 +274,33 @@ ExpectDecl read_expect(const toml::node& node, std::size_t index) {
         e.text = get_string(*n, key);
         e.text_pos = pos_of(*n);
     }
-    if (kinds == 0) fail(e.pos, "[[expect]] needs one of 'final', 'always' or 'outcome'");
+    if (const toml::node* n = t.get("stdout")) {
+        if (++kinds > 1) fail(pos_of(*n), "an [[expect]] takes one of 'final', 'always', 'outcome', 'stdout'");
+        e.kind = ExpectKind::Stdout;
+        e.process = {get_string(*n, "stdout"), pos_of(*n)};
+        int how = 0;
+        for (auto [key, m] : {std::pair{"equals", StdoutMatch::Exact}, std::pair{"equals_words", StdoutMatch::Words},
+                              std::pair{"matches", StdoutMatch::Regex}}) {
+            const toml::node* v = t.get(key);
+            if (!v) continue;
+            if (++how > 1) fail(pos_of(*v), "give one of 'equals', 'equals_words', 'matches'");
+            e.match = m;
+            e.text = get_string(*v, key);
+            e.text_pos = pos_of(*v);
+            if (m == StdoutMatch::Regex) {
+                try {
+                    std::regex check(e.text, std::regex::ECMAScript);
+                } catch (const std::regex_error& err) {
+                    fail(e.text_pos, fmt::format("invalid regular expression: {}", err.what()));
+                }
+            }
+        }
+        if (how == 0) fail(pos_of(*n), "a stdout expectation needs 'equals', 'equals_words' or 'matches'");
+        return e;
+    }
+    for (const char* key : {"equals", "equals_words", "matches"})
+        if (const toml::node* n = t.get(key)) fail(pos_of(*n), fmt::format("'{}' goes with 'stdout = \"PROCESS\"'", key));
+    if (kinds == 0) fail(e.pos, "[[expect]] needs one of 'final', 'always', 'outcome' or 'stdout'");
     if (e.kind == ExpectKind::Outcome) {
         if (e.text == "completed") e.outcome = Outcome::Completed;
         else if (e.text == "deadlock") e.outcome = Outcome::Deadlock;
@@ -373,12 +418,25 @@ int parse_signal(std::string_view name) {
     auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), number);
     if (ec == std::errc{} && end == name.data() + name.size()) return number >= 1 && number < NSIG ? number : 0;
     if (name.substr(0, 3) == "SIG") name.remove_prefix(3);
-    for (int s = 1; s < NSIG; ++s)
+    // Real-time signals: RTMIN, RTMIN+n, RTMAX, RTMAX-n.
+    for (auto [base, sign, sig] : {std::tuple{"RTMIN", '+', SIGRTMIN}, std::tuple{"RTMAX", '-', SIGRTMAX}}) {
+        if (name.substr(0, 5) != base) continue;
+        std::string_view rest = name.substr(5);
+        if (rest.empty()) return sig;
+        int k = 0;
+        auto [end, ec] = std::from_chars(rest.data() + 1, rest.data() + rest.size(), k);
+        if (rest[0] != sign || ec != std::errc{} || end != rest.data() + rest.size()) return 0;
+        int s = sign == '+' ? sig + k : sig - k;
+        return s >= SIGRTMIN && s <= SIGRTMAX ? s : 0;
+    }
+    for (int s = 1; s < SIGRTMIN; ++s)
         if (const char* abbrev = sigabbrev_np(s); abbrev && name == abbrev) return s;
     return 0;
 }
 
 std::string signal_name(int sig) {
+    if (sig == SIGRTMIN) return "SIGRTMIN";
+    if (sig > SIGRTMIN && sig <= SIGRTMAX) return "SIGRTMIN+" + std::to_string(sig - SIGRTMIN);
     const char* abbrev = sigabbrev_np(sig);
     return abbrev ? std::string("SIG") + abbrev : std::to_string(sig);
 }

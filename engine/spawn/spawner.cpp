@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -11,15 +12,17 @@ extern char** environ;
 
 namespace simrun {
 
-void close_unused_pipe_ends(Runtime& rt, int proc, bool subtree) {
+void close_unused_pipe_ends(Runtime& rt, int proc, bool subtree, const int* pending, std::size_t n_pending) {
     const Plan& plan = *rt.plan;
     for (std::size_t p = 0; p < rt.pipe_fds.size(); ++p) {
+        if (plan.pipes[p].role == PipeRole::Fifo) continue;  // opened by the process itself
         for (int end = 0; end < 2; ++end) {
             int& fd = rt.pipe_fds[p][end];
             if (fd < 0) continue;
             bool write = end == 1;
             bool keep = subtree ? plan.subtree_uses(proc, static_cast<int>(p), write)
                                 : plan.uses(proc, static_cast<int>(p), write);
+            for (std::size_t i = 0; i < n_pending && !keep; ++i) keep = plan.subtree_uses(pending[i], static_cast<int>(p), write);
             if (!keep) ::close(fd), fd = -1;
         }
     }
@@ -56,13 +59,20 @@ pid_t spawn_process(Runtime& rt, int proc, RingWriter& forker_ring, ScriptMain s
     pid_t pid = fork();
     if (pid == 0) {
         slot.pid.store(getpid());
-        // Undo what the supervisor set for itself: blocked signals, ignored SIGPIPE.
+        // Undo what the forker set for itself (the supervisor's blocked
+        // signals and ignored SIGPIPE, a scripted parent's dispositions):
+        // every process starts with default signals and none blocked.
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, nullptr);
         struct sigaction dfl = {};
         dfl.sa_handler = SIG_DFL;
-        sigaction(SIGPIPE, &dfl, nullptr);
+        for (int sig = 1; sig < NSIG; ++sig)
+            if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);
+        slot.blocked.store(0);
+        // A crash leaves no core file behind in the user's folder.
+        struct rlimit no_core = {0, 0};
+        setrlimit(RLIMIT_CORE, &no_core);
         close_unused_pipe_ends(rt, proc, true);
         if (rt.plan->processes[proc].is_exec()) exec_program(rt, proc);
         _exit(script(rt, proc));
@@ -93,6 +103,28 @@ int record_exit(const Runtime& rt, RingWriter& ring, pid_t pid, int status) {
         return static_cast<int>(p);
     }
     return -1;
+}
+
+}  // namespace simrun
+
+namespace simrun {
+
+void record_death(const Runtime& rt, RingWriter& ring, int p, pid_t new_parent) {
+    const Plan& plan = *rt.plan;
+    ProcSlot& slot = rt.arena->slot(p);
+    if (plan.processes[p].parent != kSupervisor && slot.state.load() != ProcState::Exited) {
+        Record& r = ring.begin(EventKind::Zombie, static_cast<std::uint16_t>(p));
+        r.e.pid = slot.pid.load();
+        ring.commit();
+    }
+    for (int c : plan.processes[p].children) {
+        ProcSlot& cs = rt.arena->slot(c);
+        if (cs.pid.load() <= 0 || cs.state.load() == ProcState::Exited) continue;
+        Record& r = ring.begin(EventKind::Orphan, static_cast<std::uint16_t>(c));
+        r.e.pid = cs.pid.load();
+        r.e.arg = new_parent;
+        ring.commit();
+    }
 }
 
 }  // namespace simrun

@@ -18,11 +18,17 @@ using ScriptMain = int (*)(Runtime& rt, int proc);
 pid_t spawn_process(Runtime& rt, int proc, RingWriter& forker_ring, ScriptMain script);
 
 // In the child: close the ends of every pipe neither `proc` nor any of its
-// descendants uses (if `subtree` is false: that `proc` itself does not use).
-void close_unused_pipe_ends(Runtime& rt, int proc, bool subtree);
+// descendants uses (if `subtree` is false: that `proc` itself does not use,
+// nor the subtrees of the children in `pending`, which it has yet to fork).
+void close_unused_pipe_ends(Runtime& rt, int proc, bool subtree, const int* pending = nullptr, std::size_t n_pending = 0);
 
 // Records the exit of a reaped child (by pid) and marks its slot. Returns the
 // process index, or -1 if the pid is not one of the run's processes.
 int record_exit(const Runtime& rt, RingWriter& reaper_ring, pid_t pid, int status);
+
+// Process p has died (seen through its pidfd): if its parent is a scripted
+// process that has not reaped it, record it as a zombie; record its live
+// children as orphans, re-parented to the supervisor.
+void record_death(const Runtime& rt, RingWriter& ring, int p, pid_t new_parent);
 
 }  // namespace simrun

@@ -15,7 +15,7 @@ Result<Arena> Arena::create(std::uint32_t processes, std::uint32_t ring_capacity
     a.capacity_ = ring_capacity;
     a.ring_bytes_ = sizeof(RingHeader) + sizeof(Record) * ring_capacity;
     std::size_t slots_bytes = (sizeof(ProcSlot) * processes + 63) / 64 * 64;
-    a.size_ = slots_bytes + a.ring_bytes_ * (processes + 1);
+    a.size_ = slots_bytes + a.ring_bytes_ * (2 * processes + 1);
     // A memfd rather than anonymous memory so exec'd programs can reach their ring later.
     a.fd_ = UniqueFd(memfd_create("simrun-trace", MFD_CLOEXEC));
     if (!a.fd_.valid()) return sys_error("memfd_create(simrun-trace)");

@@ -1,7 +1,8 @@
 // The run's shared memory: one memfd mapping created by the supervisor before
 // any fork and inherited by every process of the run. It holds a status slot
 // per process (what the supervisor reads for timeouts and deadlocks) and one
-// trace ring per process plus one for the supervisor (the last).
+// trace ring per process, one for the supervisor, and one per process for
+// its signal handlers.
 #pragma once
 
 #include "trace/ring.hpp"
@@ -20,6 +21,7 @@ enum class ProcState : std::uint32_t {
     BlockedPipe,      // in a pipe read or write that would block
     BlockedQueue,     // in a message send or receive that would block
     BlockedPsem,      // in sem_wait on a POSIX semaphore
+    BlockedSignal,    // in pause or sigwait
     Sleeping,
     WaitingChildren,  // script done, reaping its children
     Program,          // exec'd program running (opaque to simrun)
@@ -54,6 +56,13 @@ struct alignas(64) ProcSlot {
     std::atomic<std::uint64_t> step;  // the step number granted
     std::atomic<std::int32_t> result;  // of its last semop (0 or -1): who took what, for deadlock reports
     std::atomic<std::uint32_t> timed_out;  // controlled: the supervisor ended its timed wait
+    // Signals. Handlers count and record deliveries; in controlled mode a
+    // sender announces a handler run it expects (or a death it causes), so
+    // the supervisor can let it finish before the next step.
+    std::atomic<std::uint64_t> blocked;       // the process's blocked signals (bit sig-1), as it published them
+    std::atomic<std::uint32_t> sig_expected;  // handler runs announced by senders
+    std::atomic<std::uint32_t> sig_handled;   // handler runs finished
+    std::atomic<std::uint32_t> doomed;        // a signal that kills it was sent
 };
 
 class Arena {
@@ -64,7 +73,11 @@ public:
     ~Arena();
 
     std::uint32_t processes() const { return processes_; }
-    std::uint32_t rings() const { return processes_ + 1; }
+    // Per process: its ring, and one for its signal handlers (a handler may
+    // interrupt the process in the middle of writing a record). Plus the
+    // supervisor's ring.
+    std::uint32_t rings() const { return 2 * processes_ + 1; }
+    std::uint32_t signal_ring(std::uint32_t p) const { return processes_ + 1 + p; }
     ProcSlot& slot(std::uint32_t p) const { return slots_[p]; }
     RingWriter writer(std::uint32_t ring, int wake_fd) const;
     RingReader reader(std::uint32_t ring) const;

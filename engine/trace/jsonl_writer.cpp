@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <sys/wait.h>
 
+#include <csignal>
 #include <cstring>
 
 namespace simrun {
@@ -15,6 +16,28 @@ std::string describe_wait_status(int status) {
         return fmt::format("killed by SIG{}{}", sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?",
                            WCOREDUMP(status) ? " (core dumped)" : "");
     return fmt::format("status {:#x}", status);
+}
+
+std::string si_code_name(int sig, int code) {
+    switch (code) {
+        case SI_USER: return "SI_USER";
+        case SI_QUEUE: return "SI_QUEUE";
+        case SI_TKILL: return "SI_TKILL";
+        case SI_KERNEL: return "SI_KERNEL";
+        default: break;
+    }
+    if (sig == SIGCHLD) {
+        static const char* const cld[] = {"?", "CLD_EXITED", "CLD_KILLED", "CLD_DUMPED", "CLD_TRAPPED", "CLD_STOPPED", "CLD_CONTINUED"};
+        if (code >= 1 && code <= 6) return cld[code];
+    }
+    return std::to_string(code);
+}
+
+std::string signal_list_json(std::uint64_t bits) {
+    std::string out = "[";
+    for (int sig = 1; sig <= 64; ++sig)
+        if (bits & (1ull << (sig - 1))) out += (out.size() > 1 ? ",\"" : "\"") + signal_name(sig) + "\"";
+    return out + "]";
 }
 
 Result<std::unique_ptr<JsonlWriter>> JsonlWriter::open(const std::string& path, const Plan& plan, const RunResult& run) {
@@ -106,6 +129,22 @@ void JsonlWriter::on_event(const Record& r, std::string_view payload) {
             l += fmt::format(",\"signal\":\"{}\"", signal_name(static_cast<int>(r.e.arg)));
             if (r.e.step != kNoStep) l += fmt::format(",\"step\":{}", r.e.step);
             break;
+        case EventKind::Signal: {
+            int sig = static_cast<int>(r.e.arg);
+            head("signal", r.ts, r.proc);
+            l += fmt::format(",\"signal\":\"{}\",\"from_pid\":{},\"code\":\"{}\"", signal_name(sig), r.e.pid,
+                             si_code_name(sig, static_cast<int>(r.e.result)));
+            if (r.e.result == SI_QUEUE) l += fmt::format(",\"value\":{}", r.e.value);
+            break;
+        }
+        case EventKind::Zombie:
+            head("zombie", r.ts, r.proc);
+            l += fmt::format(",\"pid\":{}", r.e.pid);
+            break;
+        case EventKind::Orphan:
+            head("orphan", r.ts, r.proc);
+            l += fmt::format(",\"pid\":{},\"new_parent_pid\":{}", r.e.pid, r.e.arg);
+            break;
         case EventKind::Undo:
             head("undo", r.ts, r.proc);
             l += ",\"obj\":";
@@ -128,6 +167,23 @@ void JsonlWriter::on_event(const Record& r, std::string_view payload) {
                 append_json_string(l, target);
             }
             if (op.kind == OpKind::FifoOpen) l += fmt::format(",\"mode\":\"{}\"", op.value ? "write" : "read");
+            if (op.kind == OpKind::Kill) {
+                l += fmt::format(",\"signal\":\"{}\",\"target_pid\":{}", signal_name(static_cast<int>(op.slot)), r.e.pid);
+                if (op.flags & kOpSigqueue) l += fmt::format(",\"value\":{}", op.value);
+            }
+            if (op.kind == OpKind::SigMask) {
+                l += ",\"signals\":" + signal_list_json(static_cast<std::uint64_t>(op.value));
+                if (r.flags & kRecValue) l += ",\"pending\":" + signal_list_json(static_cast<std::uint64_t>(r.e.value));
+            }
+            if (op.kind == OpKind::SigWait && r.kind == EventKind::Op) {
+                l += fmt::format(",\"signal\":\"{}\"", signal_name(static_cast<int>(op.slot)));
+                if (r.e.result > 0)
+                    l += fmt::format(",\"from_pid\":{},\"code\":\"{}\",\"value\":{}", r.e.pid,
+                                     si_code_name(static_cast<int>(op.slot), static_cast<int>(r.e.arg)), r.e.value);
+            }
+            if (op.kind == OpKind::Wait && r.kind == EventKind::Op && r.e.result > 0)
+                l += ",\"status\":\"" + describe_wait_status(static_cast<int>(r.e.arg)) + "\"";
+            if (op.kind == OpKind::Crash) l += fmt::format(",\"signal\":\"{}\"", signal_name(static_cast<int>(op.value)));
             if (op.kind == OpKind::PsemWait && op.value > 0) l += fmt::format(",\"timeout_ns\":{}", op.value);
             if (op.kind == OpKind::PsemWait || op.kind == OpKind::PsemPost)
                 l += fmt::format(",\"posix\":true,\"nowait\":{}", (op.flags & kOpNoWait) ? "true" : "false");
@@ -148,7 +204,7 @@ void JsonlWriter::on_event(const Record& r, std::string_view payload) {
                 op.kind != OpKind::ShmAdd && op.kind != OpKind::Sleep && op.kind != OpKind::Print)
                 l += fmt::format(",\"result\":{}", r.e.result);
             errno_fields(l, r.e.err);
-            if (r.flags & kRecValue) l += fmt::format(",\"value\":{}", r.e.value);
+            if ((r.flags & kRecValue) && op.kind != OpKind::SigMask) l += fmt::format(",\"value\":{}", r.e.value);
             if (r.kind == EventKind::Op) l += fmt::format(",\"blocked\":{}", (r.flags & kRecBlocked) ? "true" : "false");
             bool sysv = (op.kind == OpKind::MsgSend || op.kind == OpKind::MsgRecv) && plan_.queues[op.object].kind == QueueKind::SysV;
             if (op.kind == OpKind::MsgSend) l += fmt::format(",\"{}\":{}", sysv ? "type" : "prio", op.value);
@@ -177,7 +233,10 @@ void JsonlWriter::expectation(const std::string& name, ExpectKind kind, const st
     line_ += fmt::format("{{\"kind\":\"expect\",\"seq\":{},\"name\":", ++seq_);
     append_json_string(line_, name);
     line_ += fmt::format(",\"type\":\"{}\",\"expr\":",
-                         kind == ExpectKind::Final ? "final" : kind == ExpectKind::Always ? "always" : "outcome");
+                         kind == ExpectKind::Final    ? "final"
+                         : kind == ExpectKind::Always ? "always"
+                         : kind == ExpectKind::Stdout ? "stdout"
+                                                      : "outcome");
     append_json_string(line_, text);
     line_ += fmt::format(",\"passed\":{},\"detail\":", passed ? "true" : "false");
     append_json_string(line_, detail);

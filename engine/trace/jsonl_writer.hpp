@@ -39,5 +39,9 @@ private:
 
 // "exited 0", "killed by SIGKILL", "killed by SIGSEGV (core dumped)".
 std::string describe_wait_status(int status);
+// "SI_USER", "SI_QUEUE", "CLD_EXITED", ... for a signal's si_code.
+std::string si_code_name(int sig, int code);
+// ["SIGUSR1","SIGINT"] for a mask of bits sig-1.
+std::string signal_list_json(std::uint64_t bits);
 
 }  // namespace simrun

@@ -18,6 +18,9 @@ enum class EventKind : std::uint8_t {
     Data,        // payload continuing the previous record of this ring
     Output,      // supervisor captured stdout of proc; Data records follow
     Fault,       // a fault sent signal arg to proc (e.op: the op it followed, if any)
+    Signal,      // proc's handler ran for signal arg: pid = sender, result = si_code, value = si_value
+    Zombie,      // proc has exited; its parent has not reaped it yet (its exit event comes then)
+    Orphan,      // proc's parent died first: it is re-parented to the supervisor (arg = new parent pid)
     Undo,        // derived at proc's exit: the kernel applied its SEM_UNDO adjustment
                  // (arg = flat semaphore index, result = value before, value = after)
 };

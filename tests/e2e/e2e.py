@@ -666,6 +666,70 @@ run = ["open f write nowait"]
             check(ops[0]["errno"] == "ENXIO", "a non-blocking write-open with no reader fails with ENXIO")
 
 
+def case_signals():
+    """Signals in the trace: sigqueue values in order, coalesced standard signals, the pending set at
+    unblock, SIGCHLD from the kernel, a zombie until reaped, SIGPIPE, the undo that starves a consumer."""
+    with tempfile.TemporaryDirectory() as out:
+        r = Run(["scenarios/sigqueue_blocked.toml", "-q"], out)
+        check(r.code == 0, r.stdout + r.stderr)
+        events = r.trace(out, "sigqueue_blocked")
+        rt = [e for e in events if e["kind"] == "signal" and e["signal"] == "SIGRTMIN"]
+        check([e.get("value") for e in rt] == [10, 20, 30] and all(e["code"] == "SI_QUEUE" for e in rt), str(rt))
+        sender = [e for e in events if e["kind"] == "spawn" and e["proc"] == "sender"][0]["pid"]
+        check(all(e["from_pid"] == sender for e in rt), "the sender's pid is recorded")
+        unblock = [e for e in events if e["kind"] == "op" and e["op"] == "unblock"][0]
+        check(unblock["pending"] == ["SIGUSR2", "SIGRTMIN"], str(unblock))
+        check(len([e for e in events if e["kind"] == "signal" and e["signal"] == "SIGUSR2"]) == 1, "SIGUSR2 pending once")
+
+        r = Run(["scenarios/zombie_late.toml", "-q"], out)
+        check(r.code == 0, r.stdout + r.stderr)
+        events = r.trace(out, "zombie_late")
+        kinds = [(e["kind"], e.get("proc")) for e in events if e.get("proc") == "child" and e["kind"] in ("zombie", "exit")]
+        check(kinds == [("zombie", "child"), ("exit", "child")], str(kinds))
+        zombie = [e for e in events if e["kind"] == "zombie"][0]
+        reaped = [e for e in events if e["kind"] == "exit" and e["proc"] == "child"][0]
+        check(reaped["t"] - zombie["t"] > 50e6, "a zombie for most of the parent's 100 ms sleep")
+        chld = [e for e in events if e["kind"] == "signal" and e["signal"] == "SIGCHLD"]
+        check(len(chld) == 1 and chld[0]["code"] == "CLD_EXITED" and chld[0]["from_pid"] == reaped["pid"], str(chld))
+
+        r = Run(["scenarios/sigpipe.toml", "-q"], out)
+        check(r.code == 0, r.stdout + r.stderr)
+        writer = [e for e in r.trace(out, "sigpipe") if e["kind"] == "exit" and e["proc"] == "writer"][0]
+        check(writer["signal"] == "SIGPIPE", str(writer))
+
+        r = Run(["scenarios/sem_undo_starve.toml", "-q"], out)
+        check(r.code == 0, r.stdout + r.stderr)
+        undo = [e for e in r.trace(out, "sem_undo_starve") if e["kind"] == "undo"]
+        full = [e for e in undo if e["obj"] == "slots.full"]
+        check(full and full[0]["before"] == 3 and full[0]["after"] == 0 and full[0]["adj"] == -3, str(undo))
+
+
+def case_online_judge():
+    """stdout expectations: a wrong answer fails with what the program wrote; a crash is a signal."""
+    with open(os.path.join(ROOT, "scenarios", "online_judge.toml")) as f:
+        text = f.read()
+    with tempfile.TemporaryDirectory() as d:
+        r = Run([write_scenario(d, text.replace('equals = "7\\n"', 'equals = "8\\n"'), "wrong"), "-q"], d)
+        check(r.code == 1 and 'adder wrote "7\\n"' in r.stdout, r.stdout + r.stderr)
+        path = write_scenario(d, """
+[scenario]
+name = "crashes"
+[[process]]
+name = "segv"
+run = ["crash segv"]
+[[process]]
+name = "abrt"
+run = ["crash abort"]
+[[expect]]
+final = "signal(segv) == 11 && signal(abrt) == 6"
+""", "crash")
+        for mode in ([], ["--controlled", "--seed", "1"]):
+            r = Run([path, "-q"] + mode, d)
+            check(r.code == 0, r.stdout + r.stderr)
+            r.assert_nothing_left()
+        check(not [f for f in os.listdir(ROOT) if f.startswith("core")], "no core file left")
+
+
 def case_controlled_exec():
     """Controlled mode: exec'd programs run free; a scheduled parent reaping one is not a deadlock;
     a timeout while they run is a timeout."""

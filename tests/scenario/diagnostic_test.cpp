@@ -15,5 +15,6 @@ TEST_CASE("no position: just the path") {
 TEST_CASE("did you mean") {
     CHECK(did_you_mean("emtpy", {"empty", "full"}) == "empty");
     CHECK(did_you_mean("xyz", {"empty", "full"}).empty());
+    CHECK(did_you_mean("Q", {"P", "V"}).empty());  // one letter, all different: no suggestion
     CHECK(did_you_mean_suffix("cont", {"count", "name"}) == " (did you mean 'count'?)");
 }

@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <csignal>
+
 using simrun::test::error_of;
 using simrun::test::first_line;
 
@@ -88,7 +90,7 @@ TEST_CASE("required pieces") {
     CHECK(first_line(error_of("[ipc.shm.b]\ncells = { a = [] }\n" + kProc)) ==
           "t.toml:2:15: error: an array cell holds 1 to 65536 integers");
     CHECK(first_line(error_of(kProc + "[[expect]]\nname = \"x\"\n")) ==
-          "t.toml:5:8: error: [[expect]] needs one of 'final', 'always' or 'outcome'");
+          "t.toml:5:8: error: [[expect]] needs one of 'final', 'always', 'outcome' or 'stdout'");
     CHECK(first_line(error_of(kProc + "[[expect]]\nfinal = \"1\"\nalways = \"1\"\n")) ==
           "t.toml:6:10: error: an [[expect]] takes one of 'final', 'always', 'outcome'");
     CHECK(first_line(error_of(kProc + "[[expect]]\noutcome = \"crashed\"\n")) ==
@@ -103,8 +105,10 @@ TEST_CASE("malformed names") {
 }
 
 TEST_CASE("malformed ops point inside the op string") {
+    CHECK(first_line(error_of("[[process]]\nname = \"p\"\nrun = [\"sned q \\\"x\\\"\"]\n")) ==
+          "t.toml:3:9: error: unknown op 'sned' (did you mean 'send'?) (the ops are listed in docs/scenario-format.md)");
     CHECK(error_of("[[process]]\nname = \"p\"\nrun = [\"sleep 1ms\", \"Q s.a\"]\n") ==
-          "t.toml:3:22: error: unknown op 'Q' (ops: P, V, semop, load, =, +=, -=, open, write, read, close, send, recv, sleep, print, exit)\n"
+          "t.toml:3:22: error: unknown op 'Q' (the ops are listed in docs/scenario-format.md)\n"
           "run = [\"sleep 1ms\", \"Q s.a\"]\n"
           "                     ^\n");
     CHECK(first_line(error_of("[[process]]\nname = \"p\"\nrun = [\"sleep soon\"]\n")) ==
@@ -139,7 +143,7 @@ TEST_CASE("malformed expressions point inside the expression") {
           "                ^\n");
     CHECK(first_line(error_of(kProc + "[[expect]]\nfinal = \"(b.x == 1\"\n")) == "t.toml:5:19: error: expected ')'");
     CHECK(first_line(error_of(kProc + "[[expect]]\nalways = \"count > 1\"\n")) ==
-          "t.toml:5:16: error: expected 'object.member' (a shm cell or a semaphore), got 'count'");
+          "t.toml:5:11: error: expected 'object.member' (a shm cell, a semaphore or a queue), got 'count'");
     CHECK(first_line(error_of(kProc + "[[expect]]\nfinal = \"b.x = 1\"\n")) == "t.toml:5:14: error: unexpected '='");
 }
 
@@ -186,4 +190,19 @@ always = "0 <= b.x <= 9"
     CHECK(d.processes[0].run.size() == 6);
     CHECK(d.processes[1].parent->name == "w#1");
     CHECK(d.expects[0].kind == simrun::ExpectKind::Always);
+}
+
+TEST_CASE("signal names") {
+    CHECK(simrun::parse_signal("SIGUSR1") == SIGUSR1);
+    CHECK(simrun::parse_signal("USR2") == SIGUSR2);
+    CHECK(simrun::parse_signal("9") == SIGKILL);
+    CHECK(simrun::parse_signal("SIGRTMIN") == SIGRTMIN);
+    CHECK(simrun::parse_signal("SIGRTMIN+2") == SIGRTMIN + 2);
+    CHECK(simrun::parse_signal("RTMAX-1") == SIGRTMAX - 1);
+    CHECK(simrun::parse_signal("SIGRTMIN+99") == 0);
+    CHECK(simrun::parse_signal("SIGFOO") == 0);
+    CHECK(simrun::parse_signal("0") == 0);
+    CHECK(simrun::signal_name(SIGTERM) == "SIGTERM");
+    CHECK(simrun::signal_name(SIGRTMIN + 3) == "SIGRTMIN+3");
+    CHECK(simrun::parse_signal(simrun::signal_name(SIGRTMIN + 3)) == SIGRTMIN + 3);
 }
