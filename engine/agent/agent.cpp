@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <semaphore.h>
 #include <sys/msg.h>
+#include <sys/shm.h>
 #include <signal.h>
 #include <sys/sem.h>
 #include <sys/wait.h>
@@ -172,6 +173,8 @@ private:
             }
             case OpKind::Wait: return wait_op(op, parked);
             case OpKind::Crash: crash(op);
+            case OpKind::IpcGet: return ipc_get(op);
+            case OpKind::Semctl: return sem_control(op);
         }
         return Attempt::Done;
     }
@@ -199,6 +202,9 @@ private:
         int err = rc < 0 ? errno : 0;
         bool would_block = rc < 0 && err == EAGAIN && !(op.flags & kOpNoWait);
         if (would_block && controlled_) return Attempt::WouldBlock;  // the scheduler decides when to retry
+        // Parked, the process stands for one blocked in semop: if the set was
+        // removed meanwhile, the kernel would have woken it with EIDRM.
+        if (controlled_ && parked && rc < 0 && err == EINVAL) err = EIDRM;
         if (would_block) {
             begin(EventKind::Block);
             ring_.commit();
@@ -406,6 +412,8 @@ private:
         rc = try_once();
         err = rc < 0 ? errno : 0;
         bool would_block = rc < 0 && (err == EAGAIN || err == ENOMSG) && !(op.flags & kOpNoWait);
+        // As for semop: a parked process stands for one blocked in the call, which a removal wakes with EIDRM.
+        if (controlled_ && parked && rc < 0 && err == EINVAL) err = EIDRM;
         if (!would_block) return Attempt::Done;
         if (controlled_) return Attempt::WouldBlock;
         begin(EventKind::Block);
@@ -687,6 +695,42 @@ private:
         r.e.err = err;
         r.e.arg = status;
         ring_.commit();
+        return Attempt::Done;
+    }
+
+    // ---- System V keys and control -------------------------------------
+    Attempt ipc_get(const Op& op) {
+        const int flags = static_cast<int>(op.slot);
+        int rc;
+        switch (op.count) {
+            case kSemget: rc = ::semget(rt_.sem_keys[op.object], static_cast<int>(op.value), flags); break;
+            case kShmget: rc = ::shmget(rt_.shm_keys[op.object], static_cast<std::size_t>(op.value), flags); break;
+            default: rc = ::msgget(rt_.msg_keys[op.object], flags); break;
+        }
+        finish(rc, rc < 0 ? errno : 0, false);
+        return Attempt::Done;
+    }
+
+    Attempt sem_control(const Op& op) {
+        const int id = rt_.semids[op.object];
+        const int member = static_cast<int>(op.slot);
+        int rc;
+        switch (op.count) {
+            case kSetval: {
+                union {
+                    int val;
+                    void* ptr;
+                } arg;
+                arg.val = static_cast<int>(op.value);
+                rc = ::semctl(id, member, SETVAL, arg);
+                break;
+            }
+            case kGetval: rc = ::semctl(id, member, GETVAL); break;
+            case kGetncnt: rc = ::semctl(id, member, GETNCNT); break;
+            case kGetzcnt: rc = ::semctl(id, member, GETZCNT); break;
+            default: rc = ::semctl(id, 0, IPC_RMID); break;
+        }
+        finish(rc, rc < 0 ? errno : 0, false);
         return Attempt::Done;
     }
 

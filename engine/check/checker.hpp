@@ -41,6 +41,8 @@ private:
     std::vector<std::int64_t> psems_;   // POSIX semaphore values, as the ops recorded them
     std::vector<std::int64_t> received_;   // 65 per process: handler runs by signal
     std::vector<std::int64_t> op_counts_;  // per op: completed runs
+    std::vector<std::int64_t> op_errors_;  // per op: failed runs
+    std::vector<std::int64_t> op_errno_;   // per op: errno of the last failure
     std::vector<std::string> stdout_;      // per process: captured output
     std::vector<std::string> broken_;  // per expectation: first violation ("" = none yet)
     std::uint64_t t0_ = 0;

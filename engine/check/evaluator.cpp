@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <sys/wait.h>
 
+#include <cstring>
 #include <set>
 
 namespace simrun {
@@ -33,10 +34,18 @@ struct Eval {
                 return (*v.cells)[n.slot];
             case ExprOp::Exit: return exit_value((*v.wait_status)[n.slot]);
             case ExprOp::Received: return (*v.received)[static_cast<std::size_t>(n.slot) * 65 + static_cast<std::size_t>(n.value)];
-            case ExprOp::Count: {
+            case ExprOp::Count:
+            case ExprOp::Errors: {
+                const auto& per_op = n.op == ExprOp::Count ? *v.op_counts : *v.op_errors;
                 std::int64_t total = 0;
-                for (std::uint32_t op : n.ops) total += (*v.op_counts)[op];
+                for (std::uint32_t op : n.ops) total += per_op[op];
                 return total;
+            }
+            case ExprOp::Errno: {
+                std::int64_t last = 0;
+                for (std::uint32_t op : n.ops)
+                    if ((*v.op_errno)[op]) last = (*v.op_errno)[op];
+                return last;
             }
             case ExprOp::Signal: return signal_value((*v.wait_status)[n.slot]);
             case ExprOp::Neg: return unary(n, [](std::int64_t a) { return -a; });
@@ -112,10 +121,16 @@ std::string explain_values(const Plan& plan, const ExprTree& t, const ValueView&
         else if (n.op == ExprOp::Received)
             item = fmt::format("received({}, {}) = {}", plan.processes[n.slot].name, signal_name(static_cast<int>(n.value)),
                                (*v.received)[static_cast<std::size_t>(n.slot) * 65 + static_cast<std::size_t>(n.value)]);
-        else if (n.op == ExprOp::Count) {
-            std::int64_t total = 0;
-            for (std::uint32_t op : n.ops) total += (*v.op_counts)[op];
-            item = fmt::format("count({}) = {}", n.object, total);
+        else if (n.op == ExprOp::Count || n.op == ExprOp::Errors || n.op == ExprOp::Errno) {
+            std::string dummy;
+            ExprTree one;
+            one.nodes.push_back(n);
+            one.root = 0;
+            auto value = eval_expr(one, v, dummy).value_or(0);
+            const char* fn = n.op == ExprOp::Count ? "count" : n.op == ExprOp::Errors ? "errors" : "errno";
+            std::string shown = n.op == ExprOp::Errno && value ? (strerrorname_np(static_cast<int>(value)) ? strerrorname_np(static_cast<int>(value)) : "?")
+                                                             : std::to_string(value);
+            item = fmt::format("{}({}) = {}", fn, n.object, shown);
         } else if (n.op == ExprOp::Signal)
             item = fmt::format("signal({}) = {}", plan.processes[n.slot].name, signal_value((*v.wait_status)[n.slot]));
         else

@@ -21,6 +21,8 @@ struct ValueView {
     const std::vector<std::int64_t>* psems;        // POSIX semaphore values
     const std::vector<std::int64_t>* received;     // per process, 65 per process: handler runs by signal
     const std::vector<std::int64_t>* op_counts;    // per op index: completed runs
+    const std::vector<std::int64_t>* op_errors;    // per op index: failed runs
+    const std::vector<std::int64_t>* op_errno;     // per op index: errno of the last failure
 };
 
 // Booleans are 1 and 0. nullopt (with error set) on division by zero.

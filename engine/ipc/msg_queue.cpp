@@ -9,9 +9,9 @@
 
 namespace simrun {
 
-Result<MsgQueue> MsgQueue::create() {
-    int id = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
-    if (id < 0) return sys_error("msgget(IPC_PRIVATE)");
+Result<MsgQueue> MsgQueue::create(key_t key, int mode) {
+    int id = msgget(key, IPC_CREAT | IPC_EXCL | mode);
+    if (id < 0) return sys_error(fmt::format("msgget(key={:#x}, IPC_CREAT|IPC_EXCL|{:o})", key, mode));
     return MsgQueue(id);
 }
 

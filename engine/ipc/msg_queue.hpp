@@ -10,6 +10,7 @@
 #include "util/error.hpp"
 
 #include <mqueue.h>
+#include <sys/ipc.h>
 
 #include <string>
 
@@ -22,7 +23,7 @@ struct QueueStats {
 
 class MsgQueue {
 public:
-    static Result<MsgQueue> create();
+    static Result<MsgQueue> create(key_t key = IPC_PRIVATE, int mode = 0600);
     MsgQueue(MsgQueue&& o) noexcept : id_(o.id_) { o.id_ = -1; }
     MsgQueue& operator=(MsgQueue&&) = delete;
     ~MsgQueue() { (void)remove(); }

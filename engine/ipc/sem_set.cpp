@@ -12,10 +12,10 @@ union semun {
     unsigned short* array;
 };
 
-Result<SemSet> SemSet::create(const std::vector<int>& initial) {
+Result<SemSet> SemSet::create(const std::vector<int>& initial, key_t key, int mode) {
     int n = static_cast<int>(initial.size());
-    int id = semget(IPC_PRIVATE, n, IPC_CREAT | 0600);
-    if (id < 0) return sys_error(fmt::format("semget(IPC_PRIVATE, nsems={})", n));
+    int id = semget(key, n, IPC_CREAT | IPC_EXCL | mode);
+    if (id < 0) return sys_error(fmt::format("semget(key={:#x}, nsems={}, IPC_CREAT|IPC_EXCL|{:o})", key, n, mode));
     SemSet set(id, n);
     std::vector<unsigned short> values(initial.begin(), initial.end());
     semun arg;

@@ -4,13 +4,16 @@
 
 #include "util/error.hpp"
 
+#include <sys/ipc.h>
+
 #include <vector>
 
 namespace simrun {
 
 class SemSet {
 public:
-    static Result<SemSet> create(const std::vector<int>& initial);
+    // key IPC_PRIVATE, or a key created with IPC_EXCL: never an object that was already there.
+    static Result<SemSet> create(const std::vector<int>& initial, key_t key = IPC_PRIVATE, int mode = 0600);
     SemSet(SemSet&& o) noexcept : id_(o.id_), n_(o.n_) { o.id_ = -1; }
     SemSet& operator=(SemSet&&) = delete;
     SemSet(const SemSet&) = delete;

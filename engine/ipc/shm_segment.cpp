@@ -8,10 +8,10 @@
 
 namespace simrun {
 
-Result<ShmSegment> ShmSegment::create(const std::vector<std::int64_t>& initial) {
+Result<ShmSegment> ShmSegment::create(const std::vector<std::int64_t>& initial, key_t key, int mode) {
     std::size_t bytes = initial.size() * sizeof(std::int64_t);
-    int id = shmget(IPC_PRIVATE, bytes, IPC_CREAT | 0600);
-    if (id < 0) return sys_error(fmt::format("shmget(IPC_PRIVATE, size={})", bytes));
+    int id = shmget(key, bytes, IPC_CREAT | IPC_EXCL | mode);
+    if (id < 0) return sys_error(fmt::format("shmget(key={:#x}, size={}, IPC_CREAT|IPC_EXCL|{:o})", key, bytes, mode));
     void* at = shmat(id, nullptr, 0);
     if (at == reinterpret_cast<void*>(-1)) {
         Error e = sys_error(fmt::format("shmat(shmid={})", id));

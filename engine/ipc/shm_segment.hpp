@@ -5,6 +5,8 @@
 
 #include "util/error.hpp"
 
+#include <sys/ipc.h>
+
 #include <cstdint>
 #include <vector>
 
@@ -12,7 +14,7 @@ namespace simrun {
 
 class ShmSegment {
 public:
-    static Result<ShmSegment> create(const std::vector<std::int64_t>& initial);
+    static Result<ShmSegment> create(const std::vector<std::int64_t>& initial, key_t key = IPC_PRIVATE, int mode = 0600);
     ShmSegment(ShmSegment&& o) noexcept : id_(o.id_), cells_(o.cells_), n_(o.n_) { o.id_ = -1, o.cells_ = nullptr; }
     ShmSegment& operator=(ShmSegment&&) = delete;
     ShmSegment(const ShmSegment&) = delete;

@@ -72,6 +72,8 @@ const char* op_verb(const Plan& plan, const Op& op) {
         case OpKind::Fork: return "fork";
         case OpKind::Wait: return "wait";
         case OpKind::Crash: return "crash";
+        case OpKind::IpcGet: return op.count == kSemget ? "semget" : op.count == kShmget ? "shmget" : "msgget";
+        case OpKind::Semctl: return "semctl";
     }
     return "?";
 }
@@ -98,6 +100,10 @@ std::string op_target(const Plan& plan, const Op& op) {
         case OpKind::Fork:
             return op.object == kSelf ? "" : plan.processes[op.object].name;
         case OpKind::Wait: return op.object == kSelf ? "" : plan.processes[op.object].name;
+        case OpKind::IpcGet:
+            return op.count == kSemget ? plan.sems[op.object].name : op.count == kShmget ? plan.shms[op.object].name : plan.queues[op.object].name;
+        case OpKind::Semctl:
+            return op.count == kIpcRmid ? plan.sems[op.object].name : plan.sems[op.object].name + "." + plan.sems[op.object].members[op.slot];
         default: return "";
     }
 }

@@ -15,6 +15,7 @@ namespace simrun {
 
 struct PlanSemSet {
     std::string name;
+    KeyDecl key;
     std::vector<std::string> members;
     std::vector<int> initial;
     bool undo = false;
@@ -30,6 +31,7 @@ struct PlanCell {
 
 struct PlanShm {
     std::string name;
+    KeyDecl key;
     bool posix = false;  // POSIX shared memory (shm_open) rather than System V
     std::vector<PlanCell> cells;
     std::uint32_t slots = 0;       // segment size in 8-byte cells
@@ -45,6 +47,7 @@ struct PlanPsem {
 
 struct PlanQueue {
     std::string name;
+    KeyDecl key;
     QueueKind kind{};
     int max_messages = 10;
     int message_size = 256;
@@ -71,7 +74,11 @@ enum OpFlag : std::uint8_t {
     kOpSigqueue = 16,
 };
 
-constexpr std::uint16_t kSelf = 0xFFFF;  // Kill: the process itself (raise); Wait: any child
+constexpr std::uint16_t kSelf = 0xFFFF;
+
+// IpcGet: Op::count says which call; Semctl: Op::count is the command.
+enum IpcGetKind : std::uint32_t { kSemget = 0, kShmget = 1, kMsgget = 2 };
+enum SemctlCommand : std::uint32_t { kSetval = 1, kGetval, kGetncnt, kGetzcnt, kIpcRmid };  // Kill: the process itself (raise); Wait: any child
 
 struct SemTerm {
     std::uint16_t member;

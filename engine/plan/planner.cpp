@@ -43,7 +43,7 @@ private:
     void objects() {
         for (const auto& s : d_.sems) {
             claim_name(s.name, s.pos, "semaphore set");
-            PlanSemSet ps{s.name, {}, {}, s.undo, p_.sem_values};
+            PlanSemSet ps{s.name, s.key, {}, {}, s.undo, p_.sem_values};
             std::set<std::string> seen;
             for (const auto& m : s.members) {
                 ps.members.push_back(m.name);
@@ -55,7 +55,7 @@ private:
         }
         for (const auto& s : d_.shms) {
             claim_name(s.name, s.pos, "shared memory segment");
-            PlanShm ps{s.name, s.posix, {}, 0, static_cast<std::uint32_t>(p_.cell_slots), {}};
+            PlanShm ps{s.name, s.key, s.posix, {}, 0, static_cast<std::uint32_t>(p_.cell_slots), {}};
             for (const auto& c : s.cells) {
                 ps.cells.push_back({c.name, ps.slots, static_cast<std::uint32_t>(c.initial.size()), c.is_array});
                 ps.slots += static_cast<std::uint32_t>(c.initial.size());
@@ -75,7 +75,7 @@ private:
         for (const auto& q : d_.queues) {
             claim_name(q.name, q.pos, q.kind == QueueKind::SysV ? "System V message queue" : "POSIX message queue");
             queue_index_[q.name] = static_cast<int>(p_.queues.size());
-            p_.queues.push_back({q.name, q.kind, static_cast<int>(q.max_messages), static_cast<int>(q.message_size)});
+            p_.queues.push_back({q.name, q.key, q.kind, static_cast<int>(q.max_messages), static_cast<int>(q.message_size)});
         }
     }
 
@@ -346,6 +346,46 @@ private:
                 op.slot = static_cast<std::uint32_t>(od.signals[0]);
                 break;
             case OpKind::Pause: break;
+            case OpKind::IpcGet: {
+                op.count = od.command == "semget" ? kSemget : od.command == "shmget" ? kShmget : kMsgget;
+                op.slot = static_cast<std::uint32_t>(od.ipc_flags);
+                if (op.count == kSemget) {
+                    auto it = sem_index_.find(od.target.object);
+                    if (it == sem_index_.end()) unknown_object(od.target, at, "semaphore set");
+                    op.object = static_cast<std::uint16_t>(it->second);
+                    op.value = od.size.value_or(static_cast<std::int64_t>(p_.sems[it->second].members.size()));
+                } else if (op.count == kShmget) {
+                    auto it = shm_index_.find(od.target.object);
+                    if (it == shm_index_.end() || p_.shms[it->second].posix) unknown_object(od.target, at, "System V shared memory segment");
+                    op.object = static_cast<std::uint16_t>(it->second);
+                    op.value = od.size.value_or(static_cast<std::int64_t>(p_.shms[it->second].slots * 8));
+                } else {
+                    auto it = queue_index_.find(od.target.object);
+                    if (it == queue_index_.end() || p_.queues[it->second].kind != QueueKind::SysV)
+                        unknown_object(od.target, at, "System V message queue");
+                    op.object = static_cast<std::uint16_t>(it->second);
+                }
+                break;
+            }
+            case OpKind::Semctl: {
+                static const std::pair<const char*, SemctlCommand> commands[] = {
+                    {"SETVAL", kSetval}, {"GETVAL", kGetval}, {"GETNCNT", kGetncnt}, {"GETZCNT", kGetzcnt}, {"IPC_RMID", kIpcRmid}};
+                for (auto [name, c] : commands)
+                    if (od.command == name) op.count = c;
+                int set = -1;
+                if (op.count == kIpcRmid) {
+                    if (!od.target.member.empty()) fail(at, "IPC_RMID removes the whole set: name the set, not a member");
+                    auto it = sem_index_.find(od.target.object);
+                    if (it == sem_index_.end()) unknown_object(od.target, at, "semaphore set");
+                    set = it->second;
+                } else {
+                    if (od.target.member.empty()) fail(at, fmt::format("{} works on one semaphore: name a member", od.command));
+                    op.slot = resolve_sem(od.target, od.pos, set).member;
+                }
+                op.object = static_cast<std::uint16_t>(set);
+                op.value = od.value;
+                break;
+            }
             case OpKind::Crash: op.value = od.value; break;
             case OpKind::Fork:
             case OpKind::Wait: {
@@ -447,7 +487,7 @@ private:
             }
             for (auto& n : e.expr.nodes) {
                 SourcePos at = pos_in_string(e.text_pos, n.offset);
-                if (n.op == ExprOp::Count) {
+                if (n.op == ExprOp::Count || n.op == ExprOp::Errors || n.op == ExprOp::Errno) {
                     for (std::size_t i = 0; i < p_.ops.size(); ++i) {
                         std::string target = op_target(p_, p_.ops[i]);
                         std::string short_form = std::string(op_verb(p_, p_.ops[i])) + (target.empty() ? "" : " " + target);

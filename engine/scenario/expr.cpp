@@ -5,6 +5,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <cstring>
 
 namespace simrun {
 namespace {
@@ -150,9 +151,9 @@ private:
         }
         if (!is_ident_start(s_[i_])) return fail("unexpected '" + std::string(1, s_[i_]) + "'");
         std::string name = ident();
-        if (name == "count" && eat("(")) {
+        if ((name == "count" || name == "errors" || name == "errno") && eat("(")) {
             // count(VERB TARGET): the op as written, up to the closing parenthesis
-            n.op = ExprOp::Count;
+            n.op = name == "count" ? ExprOp::Count : name == "errors" ? ExprOp::Errors : ExprOp::Errno;
             skip_ws();
             n.offset = i_;
             std::size_t close = s_.find(')', i_);
@@ -200,6 +201,10 @@ private:
             return add(std::move(n));
         }
         if (i_ >= s_.size() || s_[i_] != '.') {
+            // A constant: an errno name (EINVAL) or a signal name (SIGUSR1).
+            if (int e = errno_value(name)) return n.op = ExprOp::Int, n.value = e, add(std::move(n));
+            if (name.rfind("SIG", 0) == 0)
+                if (int sig = parse_signal(name)) return n.op = ExprOp::Int, n.value = sig, add(std::move(n));
             i_ = at;
             return fail("expected 'object.member' (a shm cell, a semaphore or a queue), got '" + name + "'");
         }
@@ -226,6 +231,13 @@ private:
 };
 
 }  // namespace
+
+int errno_value(std::string_view name) {
+    if (name.size() < 2 || name[0] != 'E') return 0;
+    for (int e = 1; e < 200; ++e)
+        if (const char* n = strerrorname_np(e); n && name == n) return e;
+    return 0;
+}
 
 bool parse_expr(const std::string& text, ExprTree& out, ExprError& err) {
     out = {};

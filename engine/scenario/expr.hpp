@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace simrun {
@@ -17,6 +18,8 @@ enum class ExprOp : std::uint8_t {
     Int, Ref, Exit, Signal,
     Received,  // received(p, SIGUSR1): deliveries to p's handler
     Count,     // count(V slots.full): completed ops that match
+    Errors,    // errors(semget lock 3): failed ops that match
+    Errno,     // errno(semget lock 3): errno of the last failure (0 if none)
     Neg, Not,
     Add, Sub, Mul, Div, Mod,
     Lt, Le, Gt, Ge, Eq, Ne,
@@ -51,5 +54,8 @@ using ExprError = TextError;
 bool parse_expr(const std::string& text, ExprTree& out, ExprError& err);
 
 std::string expr_op_symbol(ExprOp op);
+
+// EINVAL -> 22; 0 if not an errno name.
+int errno_value(std::string_view name);
 
 }  // namespace simrun

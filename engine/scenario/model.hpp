@@ -24,11 +24,22 @@ struct SemMemberDecl {
     SourcePos pos;
 };
 
+// The key of a System V object: IPC_PRIVATE (the default: shared through
+// the fork tree), a number, or ftok(path, proj). mode: its permissions.
+struct KeyDecl {
+    enum Kind : std::uint8_t { Private, Number, Ftok } kind = Private;
+    std::int64_t number = 0;
+    std::string path;
+    std::int64_t proj = 0;
+    std::int64_t mode = 0600;
+};
+
 struct SemSetDecl {
     std::string name;
     SourcePos pos;
     std::vector<SemMemberDecl> members;
     bool undo = false;
+    KeyDecl key;
 };
 
 struct ShmCellDecl {
@@ -43,6 +54,7 @@ struct ShmDecl {
     SourcePos pos;
     std::vector<ShmCellDecl> cells;
     bool posix = false;  // [ipc.pshm]: shm_open + ftruncate + mmap
+    KeyDecl key;
 };
 
 // A POSIX semaphore: named (sem_open) or unnamed (sem_init, pshared, in
@@ -70,6 +82,7 @@ struct QueueDecl {
     QueueKind kind{};
     std::int64_t max_messages = 10;  // POSIX mq_maxmsg
     std::int64_t message_size = 256; // POSIX mq_msgsize; largest message for both kinds
+    KeyDecl key;                     // System V
 };
 
 enum class OpKind : std::uint8_t {
@@ -88,6 +101,8 @@ enum class OpKind : std::uint8_t {
     PsemWait,   // sem_wait / sem_trywait / sem_timedwait
     PsemPost,   // sem_post
     FifoOpen,   // open a FIFO for reading (value 0) or writing (value 1)
+    IpcGet,     // semget / shmget / msgget of a declared object's key
+    Semctl,     // semctl SETVAL / GETVAL / GETNCNT / GETZCNT / IPC_RMID
     Kill,       // kill / sigqueue / raise
     SigMask,    // block / unblock (sigprocmask)
     Pause,      // pause(): until a handled signal arrives
@@ -129,6 +144,9 @@ struct OpDecl {
     std::vector<int> signals;                 // kill/sigqueue/raise/block/unblock/sigwait/crash
     std::optional<std::int64_t> sigval;       // sigqueue's value
     bool to_self = false;                     // raise
+    std::int64_t ipc_flags = 0;               // *get: IPC_CREAT | IPC_EXCL | mode
+    std::optional<std::int64_t> size;         // semget nsems / shmget cells
+    std::string command;                      // semctl: SETVAL, GETVAL, ...
 };
 
 enum class Disposition : std::uint8_t { Default, Ignore, Count, Record, Terminate };

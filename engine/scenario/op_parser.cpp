@@ -7,6 +7,7 @@
 #include <cctype>
 #include <climits>
 #include <csignal>
+#include <sys/ipc.h>
 #include <charconv>
 
 namespace simrun {
@@ -321,6 +322,48 @@ bool parse_op(const std::string& text, OpDecl& op, TextError& err) {
         op.value = toks[1].text == "segv" ? SIGSEGV : SIGABRT;
         return true;
     }
+    if (verb == "semget" || verb == "shmget" || verb == "msgget") {
+        // semget SET [NSEMS] [create] [excl] [mode 0640]
+        op.kind = OpKind::IpcGet;
+        op.command = verb;
+        if (toks.size() < 2) return expect_count(toks, 2, verb + " OBJECT [SIZE] [create] [excl] [mode 0640]", err);
+        if (!parse_object(toks[1], op.target, err)) return false;
+        op.ipc_flags = 0600;
+        for (std::size_t i = 2; i < toks.size(); ++i) {
+            std::int64_t n = 0;
+            if (toks[i].text == "create") op.ipc_flags |= IPC_CREAT;
+            else if (toks[i].text == "excl") op.ipc_flags |= IPC_EXCL;
+            else if (toks[i].text == "mode" && i + 1 < toks.size()) {
+                std::int64_t m = 0;
+                auto [end, ec] = std::from_chars(toks[i + 1].text.data(), toks[i + 1].text.data() + toks[i + 1].text.size(), m, 8);
+                if (ec != std::errc{} || end != toks[i + 1].text.data() + toks[i + 1].text.size() || m > 0777)
+                    return err = {toks[i + 1].offset, "expected an octal mode such as 0640"}, false;
+                op.ipc_flags = (op.ipc_flags & ~0777) | m;
+                ++i;
+            } else if (verb != "msgget" && !op.size && parse_int(toks[i], n) && n >= 0) {
+                op.size = n;
+            } else {
+                return err = {toks[i].offset, "unexpected '" + toks[i].text + "' (flags are create, excl, mode 0640)"}, false;
+            }
+        }
+        return true;
+    }
+    if (verb == "semctl") {
+        // semctl SET.member SETVAL N | GETVAL | GETNCNT | GETZCNT ; semctl SET IPC_RMID
+        op.kind = OpKind::Semctl;
+        if (toks.size() < 3) return expect_count(toks, 3, "semctl SET[.member] COMMAND [VALUE]", err);
+        op.command = toks[2].text;
+        bool member = toks[1].text.find('.') != std::string::npos;
+        if (member ? !parse_ref(toks[1], op.target, err) : !parse_object(toks[1], op.target, err)) return false;
+        if (op.command == "SETVAL") {
+            if (toks.size() < 4 || !parse_int(toks[3], op.value) || op.value < 0 || op.value > 32767)
+                return err = {toks.size() < 4 ? toks[2].offset + 6 : toks[3].offset, "SETVAL needs a value from 0 to 32767"}, false;
+            return expect_count(toks, 4, "semctl SET.member SETVAL N", err);
+        }
+        if (op.command == "GETVAL" || op.command == "GETNCNT" || op.command == "GETZCNT" || op.command == "IPC_RMID")
+            return expect_count(toks, 3, "semctl SET[.member] " + op.command, err);
+        return err = {toks[2].offset, "unknown semctl command '" + op.command + "' (SETVAL, GETVAL, GETNCNT, GETZCNT, IPC_RMID)"}, false;
+    }
     if (verb == "sleep") {
         op.kind = OpKind::Sleep;
         if (!expect_count(toks, 2, "sleep DURATION", err)) return false;
@@ -345,7 +388,8 @@ bool parse_op(const std::string& text, OpDecl& op, TextError& err) {
     }
     static const std::vector<std::string> verbs = {"P", "V", "semop", "load", "open", "write", "read", "close", "send",
                                                    "recv", "kill", "sigqueue", "raise", "block", "unblock", "pause",
-                                                   "sigwait", "fork", "wait", "crash", "sleep", "print", "exit"};
+                                                   "sigwait", "fork", "wait", "crash", "sleep", "print", "exit",
+                                                   "semget", "shmget", "msgget", "semctl"};
     return err = {0, "unknown op '" + verb + "'" + did_you_mean_suffix(verb, verbs) + " (the ops are listed in docs/scenario-format.md)"},
            false;
 }

@@ -92,10 +92,31 @@ void check_name(std::string_view name, SourcePos pos, const char* what) {
 
 constexpr std::int64_t kSemMax = 32767;  // SEMVMX
 
+// key = 1000 | "private" | { ftok = "/path", proj = 65 }; mode = 0o640
+KeyDecl read_key(const toml::table& t) {
+    KeyDecl k;
+    if (const auto* n = t.get("key")) {
+        if (n->is_integer()) {
+            k.kind = KeyDecl::Number, k.number = get_int(*n, "key", 1, 0x7fffffff);
+        } else if (n->is_string()) {
+            if (n->as_string()->get() != "private") fail(pos_of(*n), "key must be a number, \"private\" or { ftok = PATH, proj = N }");
+        } else {
+            const auto& f = as_table(*n, "key");
+            check_keys(f, {"ftok", "proj"}, "key");
+            const auto* path = f.get("ftok");
+            if (!path) fail(pos_of(*n), "a key table needs 'ftok' (a path) and 'proj'");
+            k.kind = KeyDecl::Ftok, k.path = get_string(*path, "ftok");
+            k.proj = f.get("proj") ? get_int(*f.get("proj"), "proj", 1, 255) : 1;
+        }
+    }
+    if (const auto* n = t.get("mode")) k.mode = get_int(*n, "mode", 0, 0777);
+    return k;
+}
+
 SemSetDecl read_sem(const std::string& name, SourcePos pos, const toml::node& node) {
     const auto& t = as_table(node, "[ipc.sem." + name + "]");
-    check_keys(t, {"members", "undo"}, "[ipc.sem." + name + "]");
-    SemSetDecl s{name, pos, {}, false};
+    check_keys(t, {"members", "undo", "key", "mode"}, "[ipc.sem." + name + "]");
+    SemSetDecl s{name, pos, {}, false, read_key(t)};
     const toml::node* members = t.get("members");
     if (!members) fail(pos, fmt::format("[ipc.sem.{}] needs 'members', e.g. members = {{ mutex = 1 }}", name));
     for (auto&& [k, v] : as_table(*members, "members")) {
@@ -112,8 +133,9 @@ SemSetDecl read_sem(const std::string& name, SourcePos pos, const toml::node& no
 ShmDecl read_shm(const std::string& name, SourcePos pos, const toml::node& node, bool posix) {
     std::string where = (posix ? "[ipc.pshm." : "[ipc.shm.") + name + "]";
     const auto& t = as_table(node, where);
-    check_keys(t, {"cells"}, where);
-    ShmDecl s{name, pos, {}, posix};
+    if (posix) check_keys(t, {"cells"}, where);
+    else check_keys(t, {"cells", "key", "mode"}, where);
+    ShmDecl s{name, pos, {}, posix, read_key(t)};
     const toml::node* cells = t.get("cells");
     if (!cells) fail(pos, fmt::format("{} needs 'cells', e.g. cells = {{ count = 0 }}", where));
     for (auto&& [k, v] : as_table(*cells, "cells")) {
@@ -149,9 +171,10 @@ PipeDecl read_pipe(const std::string& name, SourcePos pos, const toml::node& nod
 QueueDecl read_queue(const std::string& name, SourcePos pos, const toml::node& node, QueueKind kind) {
     std::string where = std::string(kind == QueueKind::SysV ? "[ipc.msg." : "[ipc.mq.") + name + "]";
     const auto& t = as_table(node, where);
-    QueueDecl q{name, pos, kind};
+    QueueDecl q{name, pos, kind, 10, 256, {}};
     if (kind == QueueKind::SysV) {
-        check_keys(t, {"message_size"}, where);
+        check_keys(t, {"message_size", "key", "mode"}, where);
+        q.key = read_key(t);
     } else {
         check_keys(t, {"max_messages", "message_size"}, where);
         if (const auto* n = t.get("max_messages")) q.max_messages = get_int(*n, "max_messages", 1, 10);

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include <csignal>
+#include <sys/ipc.h>
 #include <cstring>
 
 namespace simrun {
@@ -183,6 +184,25 @@ void JsonlWriter::on_event(const Record& r, std::string_view payload) {
             }
             if (op.kind == OpKind::Wait && r.kind == EventKind::Op && r.e.result > 0)
                 l += ",\"status\":\"" + describe_wait_status(static_cast<int>(r.e.arg)) + "\"";
+            if (op.kind == OpKind::IpcGet) {
+                const KeyDecl& key = op.count == kSemget ? plan_.sems[op.object].key
+                                     : op.count == kShmget ? plan_.shms[op.object].key
+                                                           : plan_.queues[op.object].key;
+                l += fmt::format(",\"flags\":\"{}{}0{:o}\"", (op.slot & IPC_CREAT) ? "IPC_CREAT|" : "", (op.slot & IPC_EXCL) ? "IPC_EXCL|" : "",
+                                 op.slot & 0777);
+                if (op.count != kMsgget) l += fmt::format(",\"size\":{}", op.value);
+                if (key.kind == KeyDecl::Number) l += fmt::format(",\"key\":{}", key.number);
+                if (key.kind == KeyDecl::Private) l += ",\"key\":\"IPC_PRIVATE\"";
+                if (key.kind == KeyDecl::Ftok) {
+                    l += ",\"ftok\":";
+                    append_json_string(l, key.path);
+                }
+            }
+            if (op.kind == OpKind::Semctl) {
+                static const char* const names[] = {"", "SETVAL", "GETVAL", "GETNCNT", "GETZCNT", "IPC_RMID"};
+                l += fmt::format(",\"cmd\":\"{}\"", names[op.count]);
+                if (op.count == kSetval) l += fmt::format(",\"arg\":{}", op.value);
+            }
             if (op.kind == OpKind::Crash) l += fmt::format(",\"signal\":\"{}\"", signal_name(static_cast<int>(op.value)));
             if (op.kind == OpKind::PsemWait && op.value > 0) l += fmt::format(",\"timeout_ns\":{}", op.value);
             if (op.kind == OpKind::PsemWait || op.kind == OpKind::PsemPost)

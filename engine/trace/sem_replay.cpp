@@ -29,6 +29,17 @@ void SemReplay::annotate(Record& r, std::vector<Record>& undo) {
     }
     if ((r.kind != EventKind::Op && r.kind != EventKind::Block) || r.proc >= semadj_.size()) return;
     const Op& op = plan_.ops[r.e.op];
+    if (op.kind == OpKind::Semctl && r.kind == EventKind::Op && r.e.result >= 0) {
+        // SETVAL sets a value; GETVAL reads the kernel's: both are facts the replay takes.
+        int flat = plan_.sems[op.object].first_value + static_cast<int>(op.slot);
+        if (op.count == kSetval) values_[flat] = static_cast<int>(op.value);
+        if (op.count == kGetval) values_[flat] = static_cast<int>(r.e.result);
+        // SETVAL clears every process's adjustment for it, as the kernel does.
+        if (op.count == kSetval)
+            for (auto& adj : semadj_)
+                if (!adj.empty()) adj[flat] = 0;
+        return;
+    }
     if (op.kind != OpKind::Semop) return;
     const int first = plan_.sems[op.object].first_value;
     if (r.kind == EventKind::Op && r.e.result == 0) {

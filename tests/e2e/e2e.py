@@ -730,6 +730,54 @@ final = "signal(segv) == 11 && signal(abrt) == 6"
         check(not [f for f in os.listdir(ROOT) if f.startswith("core")], "no core file left")
 
 
+def case_key_sweep():
+    """A set a process creates under a declared key after simrun's was removed is removed at the end too,
+    also without a sandbox (where it would otherwise outlive the run)."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, """
+[scenario]
+name = "sweep"
+[ipc.sem.s]
+members = { a = 1 }
+key = 31337
+[[process]]
+name = "p"
+run = ["semctl s IPC_RMID", "semget s 1 create excl"]
+[[expect]]
+final = "count(semget s 1 create excl) == 1"
+""")
+        r = Run([path, "-q", "--no-sandbox"], d)
+        check(r.code == 0, r.stdout + r.stderr)
+        r.assert_nothing_left()
+
+
+def case_keys_and_semctl():
+    """semget with keys reports the kernel's errors; GETNCNT sees the waiter; IPC_RMID wakes it with EIDRM;
+    the same happens under controlled scheduling."""
+    with tempfile.TemporaryDirectory() as out:
+        seen = set()
+        for mode in [[]] + [["--controlled", "--seed", str(seed)] for seed in range(1, 13)]:
+            r = Run(["scenarios/semget_keys.toml", "-q"] + mode, out)
+            events = r.trace(out, "semget_keys")
+            # A semop blocked when its set is removed fails with EIDRM; one that starts after, EINVAL.
+            removed = [e["seq"] for e in events if e.get("cmd") == "IPC_RMID"][0]
+            parked = any(e["kind"] == "block" and e["proc"] == "waiter" and e["seq"] < removed for e in events)
+            second = [e for e in events if e["kind"] == "op" and e["proc"] == "waiter" and e["op"] == "P"][-1]
+            check(second.get("errno") == ("EIDRM" if parked else "EINVAL"), f"{mode}: parked={parked} {second}")
+            seen.add(parked)
+            if parked:
+                check(r.code == 0, f"{mode}: {r.stdout}{r.stderr}")
+            if not mode:  # free mode: the probe runs long before the removal
+                gets = {e["op_index"]: e for e in events if e["kind"] == "op" and e["op"] == "semget"}
+                check(gets[0]["errno"] == "EINVAL" and gets[0]["size"] == 3 and gets[0]["key"] == 4242, str(gets[0]))
+                check(gets[1]["errno"] == "EEXIST" and gets[1]["flags"] == "IPC_CREAT|IPC_EXCL|0600", str(gets[1]))
+                check(gets[2]["result"] >= 0 and "errno" not in gets[2], str(gets[2]))
+                ncnt = [e for e in events if e.get("cmd") == "GETNCNT"][0]
+                check(ncnt["result"] == 1, f"one waiter in the semop: {ncnt}")
+            r.assert_nothing_left()
+        check(seen == {True, False}, "the seeds cover a waiter removed while blocked and one that came after")
+
+
 def case_controlled_exec():
     """Controlled mode: exec'd programs run free; a scheduled parent reaping one is not a deadlock;
     a timeout while they run is a timeout."""

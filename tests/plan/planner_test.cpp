@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <csignal>
+#include <sys/ipc.h>
 
 using simrun::test::error_of;
 using simrun::test::first_line;
@@ -275,4 +276,37 @@ TEST_CASE("signals and processes: dispositions, targets, masks, fork and wait") 
     CHECK(plan.ops[2].value == 7);
     CHECK(std::string(simrun::op_verb(plan, plan.ops[2])) == "sigqueue");
     CHECK(plan.ops[3].object == simrun::kSelf);
+}
+
+TEST_CASE("keys, *get and semctl") {
+    const std::string set = "[ipc.sem.s]\nmembers = { a = 1 }\n";  // lines 1-2
+    CHECK(first_line(error_of("[ipc.sem.s]\nmembers = { a = 1 }\nkey = \"public\"\n[[process]]\nname = \"p\"\nrun = []\n")) ==
+          "t.toml:3:7: error: key must be a number, \"private\" or { ftok = PATH, proj = N }");
+    CHECK(first_line(error_of("[ipc.sem.s]\nmembers = { a = 1 }\nmode = 0o1777\n[[process]]\nname = \"p\"\nrun = []\n")) ==
+          "t.toml:3:8: error: mode must be between 0 and 511, got 1023");
+    CHECK(first_line(error_of(set + "[[process]]\nname = \"p\"\nrun = [\"semget s 2 maybe\"]\n")) ==
+          "t.toml:5:20: error: unexpected 'maybe' (flags are create, excl, mode 0640)");
+    CHECK(first_line(error_of(set + "[[process]]\nname = \"p\"\nrun = [\"semget s mode 999\"]\n")) ==
+          "t.toml:5:23: error: expected an octal mode such as 0640");
+    CHECK(first_line(error_of(set + "[[process]]\nname = \"p\"\nrun = [\"semctl s.a SETVAL\"]\n")) ==
+          "t.toml:5:26: error: SETVAL needs a value from 0 to 32767");
+    CHECK(first_line(error_of(set + "[[process]]\nname = \"p\"\nrun = [\"semctl s.a STAT\"]\n")) ==
+          "t.toml:5:20: error: unknown semctl command 'STAT' (SETVAL, GETVAL, GETNCNT, GETZCNT, IPC_RMID)");
+    CHECK(first_line(error_of(set + "[[process]]\nname = \"p\"\nrun = [\"semctl s GETVAL\"]\n")) ==
+          "t.toml:5:16: error: GETVAL works on one semaphore: name a member");
+    CHECK(first_line(error_of(set + "[[process]]\nname = \"p\"\nrun = [\"semctl s.a IPC_RMID\"]\n")) ==
+          "t.toml:5:16: error: IPC_RMID removes the whole set: name the set, not a member");
+    CHECK(first_line(error_of(set + "[ipc.pshm.m]\ncells = { x = 0 }\n[[process]]\nname = \"p\"\nrun = [\"shmget m\"]\n")) ==
+          "t.toml:7:16: error: 'm' is a shared memory segment, not a System V shared memory segment");
+
+    auto plan = plan_of("[ipc.sem.s]\nmembers = { a = 1, b = 2 }\nkey = { ftok = \"/\", proj = 9 }\n"
+                        "[[process]]\nname = \"p\"\nrun = [\"semget s create excl mode 0640\", \"semctl s.b SETVAL 5\"]\n"
+                        "[[expect]]\nfinal = \"errno(semget s create excl mode 0640) == EEXIST && SIGUSR1 == 10\"\n");
+    CHECK(plan.sems[0].key.kind == simrun::KeyDecl::Ftok);
+    CHECK(plan.sems[0].key.proj == 9);
+    CHECK(plan.ops[0].value == 2);  // nsems: the declared size unless given
+    CHECK(plan.ops[0].slot == static_cast<std::uint32_t>(IPC_CREAT | IPC_EXCL | 0640));
+    CHECK(plan.ops[1].count == simrun::kSetval);
+    CHECK(plan.ops[1].slot == 1);
+    CHECK(plan.ops[1].value == 5);
 }
