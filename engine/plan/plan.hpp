@@ -107,6 +107,9 @@ struct PlanProcess {
     std::int64_t repeat = 1;
     std::vector<std::string> argv;  // exec'd program; empty for scripted
     std::optional<std::string> stdin_text;
+    std::string stdin_file;  // "" when none; read from the scenario's folder if relative
+    SourcePos stdin_file_pos;
+    std::vector<std::pair<std::string, std::string>> env;
     int stdin_pipe = -1, stdout_pipe = -1;
     std::vector<SignalDecl> signals;  // dispositions to install before the script
     std::uint64_t handled = 0;        // bit sig-1: a handler (count, record, terminate) runs for it

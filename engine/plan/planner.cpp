@@ -94,6 +94,13 @@ private:
                 pp.decl = static_cast<int>(i), pp.replica = r, pp.repeat = pd.repeat;
                 pp.argv = pd.exec, pp.stdin_text = pd.stdin_text, pp.may_end_blocked = pd.may_end_blocked;
                 pp.signals = pd.signals;
+                pp.env = pd.env;
+                if (pd.stdin_file) {
+                    const std::string& f = pd.stdin_file->name;
+                    std::string dir = d_.path.find('/') == std::string::npos ? "." : d_.path.substr(0, d_.path.rfind('/'));
+                    pp.stdin_file = f.empty() || f[0] == '/' ? f : dir + "/" + f;
+                    pp.stdin_file_pos = pd.stdin_file->pos;
+                }
                 for (const auto& sd : pd.signals)
                     if (sd.disposition == Disposition::Count || sd.disposition == Disposition::Record ||
                         sd.disposition == Disposition::Terminate)
@@ -596,6 +603,11 @@ Result<Plan, Diagnostic> make_plan(const ScenarioDecl& decl, const PlanOptions& 
 
 #include "scenario/scenario_reader.hpp"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 namespace simrun {
 
 // FNV-1a: a stable fingerprint of the scenario text for schedule files.
@@ -612,6 +624,11 @@ Result<Plan, std::string> load_plan(const std::string& path, const PlanOptions& 
     if (!decl) return render_diagnostic(path, source.value(), decl.error());
     auto plan = make_plan(decl.value(), options);
     if (!plan) return render_diagnostic(path, source.value(), plan.error());
+    // Input files must be there before anything runs.
+    for (const auto& p : plan->processes)
+        if (!p.stdin_file.empty() && access(p.stdin_file.c_str(), R_OK) != 0)
+            return render_diagnostic(path, source.value(),
+                                     {p.stdin_file_pos, fmt::format("cannot read {}: {}", p.stdin_file, std::strerror(errno))});
     plan->source_hash = fnv1a(source.value());
     return std::move(plan.value());
 }

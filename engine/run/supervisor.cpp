@@ -195,6 +195,14 @@ private:
         for (const auto& s : objects_->sems) rt_.semids.push_back(s.id());
         for (const auto& p : objects_->pipes) rt_.pipe_fds.push_back({p.read.get(), p.write.get()});  // -1, -1 for a FIFO
         prepare_exec(rt_);
+        rt_.stdin_fds.assign(plan_.processes.size(), -1);
+        for (std::size_t p = 0; p < plan_.processes.size(); ++p) {
+            const std::string& f = plan_.processes[p].stdin_file;
+            if (f.empty()) continue;
+            stdin_files_.emplace_back(::open(f.c_str(), O_RDONLY | O_CLOEXEC));
+            if (!stdin_files_.back().valid()) return sys_error(fmt::format("open({}) for the stdin of {}", f, plan_.processes[p].name));
+            rt_.stdin_fds[p] = stdin_files_.back().get();
+        }
         watch_.emplace(plan_, *arena_, rt_.semids, opt_.deadlock_after_ns);
 
         sigset_t mask;
@@ -592,6 +600,7 @@ private:
     std::optional<Collector> collector_;
     std::unique_ptr<Objects> objects_;
     UniqueFd wake_, sigfd_, dev_null_;
+    std::vector<UniqueFd> stdin_files_;
     Runtime rt_;
     RingWriter ring_;
     RunResult run_;

@@ -168,6 +168,8 @@ struct ProcessDecl {
     std::vector<std::string> exec;  // argv; empty for scripted processes
     SourcePos exec_pos;
     std::optional<std::string> stdin_text;
+    std::optional<Named> stdin_file;               // stdin read from this file
+    std::vector<std::pair<std::string, std::string>> env;  // added to (or replacing) simrun's environment
     std::vector<SignalDecl> signals;  // dispositions; unlisted signals keep the default
 };
 

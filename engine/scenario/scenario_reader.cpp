@@ -223,7 +223,8 @@ void read_ipc(const toml::node& node, ScenarioDecl& sc) {
 
 ProcessDecl read_process(const toml::node& node) {
     const auto& t = as_table(node, "[[process]]");
-    check_keys(t, {"name", "count", "parent", "repeat", "run", "exec", "stdin", "may_end_blocked", "signals"}, "[[process]]");
+    check_keys(t, {"name", "count", "parent", "repeat", "run", "exec", "stdin", "stdin_file", "env", "may_end_blocked", "signals"},
+               "[[process]]");
     ProcessDecl p;
     p.pos = pos_of(node);
     const toml::node* name = t.get("name");
@@ -276,6 +277,19 @@ ProcessDecl read_process(const toml::node& node) {
     if (const auto* n = t.get("stdin")) {
         if (!exec) fail(pos_of(*n), "'stdin' applies to 'exec' processes only");
         p.stdin_text = get_string(*n, "stdin");
+    }
+    if (const auto* n = t.get("stdin_file")) {
+        if (!exec) fail(pos_of(*n), "'stdin_file' applies to 'exec' processes only");
+        if (p.stdin_text) fail(pos_of(*n), "give 'stdin' or 'stdin_file', not both");
+        p.stdin_file = Named{get_string(*n, "stdin_file"), pos_of(*n)};
+    }
+    if (const auto* n = t.get("env")) {
+        if (!exec) fail(pos_of(*n), "'env' applies to 'exec' processes only");
+        for (auto&& [k, v] : as_table(*n, "env")) {
+            if (k.str().empty() || k.str().find('=') != std::string_view::npos)
+                fail(pos_of(k.source()), fmt::format("'{}' is not an environment variable name", k.str()));
+            p.env.emplace_back(std::string(k.str()), get_string(v, "an environment value"));
+        }
     }
     return p;
 }

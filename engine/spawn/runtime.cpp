@@ -3,6 +3,9 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <string_view>
+
+extern char** environ;
 
 namespace simrun {
 
@@ -26,11 +29,23 @@ void prepare_exec(Runtime& rt) {
     const auto& procs = rt.plan->processes;
     rt.exec_path.assign(procs.size(), {});
     rt.argv.assign(procs.size(), {});
+    rt.env_strings.assign(procs.size(), {});
+    rt.envp.assign(procs.size(), {});
     for (std::size_t i = 0; i < procs.size(); ++i) {
         if (!procs[i].is_exec()) continue;
         rt.exec_path[i] = resolve_program(procs[i].argv[0]);
         for (const auto& a : procs[i].argv) rt.argv[i].push_back(const_cast<char*>(a.c_str()));
         rt.argv[i].push_back(nullptr);
+        // simrun's environment, with the declared variables added or replaced.
+        for (char** e = environ; *e; ++e) {
+            std::string_view entry(*e);
+            bool replaced = false;
+            for (const auto& [k, v] : procs[i].env) replaced = replaced || entry.substr(0, entry.find('=')) == k;
+            if (!replaced) rt.env_strings[i].emplace_back(entry);
+        }
+        for (const auto& [k, v] : procs[i].env) rt.env_strings[i].push_back(k + "=" + v);
+        for (auto& s : rt.env_strings[i]) rt.envp[i].push_back(s.data());
+        rt.envp[i].push_back(nullptr);
     }
 }
 

@@ -37,6 +37,9 @@ struct Runtime {
     FifoCounters* fifo_counters = nullptr;     // per Plan::pipes index, shared by the run
     std::vector<std::string> exec_path;        // per process: resolved program path ("" if scripted)
     std::vector<std::vector<char*>> argv;      // per process: null-terminated argv for execve
+    std::vector<std::vector<std::string>> env_strings;  // per process: "NAME=value" for its environment
+    std::vector<std::vector<char*>> envp;      // per process: null-terminated envp for execve
+    std::vector<int> stdin_fds;                // per process: an open stdin_file, or -1
     int dev_null = -1;                         // stdin of exec'd programs without stdin text
 };
 

@@ -33,7 +33,7 @@ void close_unused_pipe_ends(Runtime& rt, int proc, bool subtree, const int* pend
     ProcSlot& slot = rt.arena->slot(proc);
     RingWriter ring = rt.arena->writer(proc, rt.wake_fd);
     slot.state.store(ProcState::Program);
-    int in = pp.stdin_pipe >= 0 ? rt.pipe_fds[pp.stdin_pipe][0] : rt.dev_null;
+    int in = pp.stdin_pipe >= 0 ? rt.pipe_fds[pp.stdin_pipe][0] : rt.stdin_fds[proc] >= 0 ? rt.stdin_fds[proc] : rt.dev_null;
     int out = rt.pipe_fds[pp.stdout_pipe][1];
     if (in >= 0 && in != 0) dup2(in, 0);
     if (out != 1) dup2(out, 1);
@@ -41,7 +41,7 @@ void close_unused_pipe_ends(Runtime& rt, int proc, bool subtree, const int* pend
     r.e.pid = getpid();
     ring.commit();
     syscall(SYS_close_range, 3u, ~0u, 0u);
-    execve(rt.exec_path[proc].c_str(), rt.argv[proc].data(), environ);
+    execve(rt.exec_path[proc].c_str(), rt.argv[proc].data(), rt.envp[proc].data());
     int err = errno;
     Record& f = ring.begin(EventKind::ExecFailed, static_cast<std::uint16_t>(proc));
     f.e.pid = getpid();

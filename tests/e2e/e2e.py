@@ -709,6 +709,8 @@ def case_online_judge():
     with open(os.path.join(ROOT, "scenarios", "online_judge.toml")) as f:
         text = f.read()
     with tempfile.TemporaryDirectory() as d:
+        with open(os.path.join(d, "online_judge.in"), "w") as f:
+            f.write("10 20\n")
         r = Run([write_scenario(d, text.replace('equals = "7\\n"', 'equals = "8\\n"'), "wrong"), "-q"], d)
         check(r.code == 1 and 'adder wrote "7\\n"' in r.stdout, r.stdout + r.stderr)
         path = write_scenario(d, """
@@ -728,6 +730,11 @@ final = "signal(segv) == 11 && signal(abrt) == 6"
             check(r.code == 0, r.stdout + r.stderr)
             r.assert_nothing_left()
         check(not [f for f in os.listdir(ROOT) if f.startswith("core")], "no core file left")
+        os.unlink(os.path.join(d, "online_judge.in"))
+        fresh = os.path.join(d, "fresh")
+        r = Run([os.path.join(d, "wrong.toml"), "--out", fresh], d)
+        check(r.code == 2 and "stdin_file = \"online_judge.in\"" in r.stderr and "cannot read" in r.stderr, r.stderr)
+        check(not os.path.exists(fresh), "nothing ran")
 
 
 def case_key_sweep():

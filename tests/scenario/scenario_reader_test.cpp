@@ -206,3 +206,15 @@ TEST_CASE("signal names") {
     CHECK(simrun::signal_name(SIGRTMIN + 3) == "SIGRTMIN+3");
     CHECK(simrun::parse_signal(simrun::signal_name(SIGRTMIN + 3)) == SIGRTMIN + 3);
 }
+
+TEST_CASE("exec'd programs: stdin_file and env") {
+    CHECK(first_line(error_of("[[process]]\nname = \"p\"\nrun = []\nenv = { A = \"1\" }\n")) ==
+          "t.toml:4:7: error: 'env' applies to 'exec' processes only");
+    CHECK(first_line(error_of("[[process]]\nname = \"p\"\nexec = [\"cat\"]\nstdin = \"x\"\nstdin_file = \"f\"\n")) ==
+          "t.toml:5:14: error: give 'stdin' or 'stdin_file', not both");
+    CHECK(first_line(error_of("[[process]]\nname = \"p\"\nexec = [\"cat\"]\nenv = { A = 1 }\n")) ==
+          "t.toml:4:13: error: an environment value must be a string, not an integer");
+    auto plan = simrun::test::plan_of("[[process]]\nname = \"p\"\nexec = [\"cat\"]\nstdin_file = \"in.txt\"\nenv = { A = \"1\" }\n");
+    CHECK(plan.processes[0].stdin_file == "./in.txt");  // t.toml has no folder: relative to "."
+    CHECK(plan.processes[0].env == std::vector<std::pair<std::string, std::string>>{{"A", "1"}});
+}
