@@ -1,0 +1,192 @@
+// Internal to agent/: the Agent, the body of a scripted process, split over
+// agent.cpp (the step loop, children, exit), agent_sync.cpp (semaphores,
+// shared memory, System V control), agent_io.cpp (pipes, FIFOs, message
+// queues) and agent_proc.cpp (signals, wait, crash). Each op is one step:
+// record, do the real system call, record the result; a blocking op first
+// tries without blocking. No allocation after fork: only the Plan.
+#pragma once
+
+#include "agent/agent.hpp"
+#include "agent/signals.hpp"
+#include "spawn/spawner.hpp"
+#include "util/futex.hpp"
+#include <mqueue.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <semaphore.h>
+#include <sys/msg.h>
+#include <sys/shm.h>
+#include <signal.h>
+#include <sys/sem.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <algorithm>
+#include <cerrno>
+
+namespace simrun::detail {
+
+constexpr std::uint32_t kMaxSemTerms = 32;
+
+// One attempt at an op or at a step of it.
+enum class Attempt { Done, WouldBlock };
+
+class Agent {
+public:
+    Agent(Runtime& rt, int proc)
+        : rt_(rt),
+          plan_(*rt.plan),
+          proc_(static_cast<std::uint16_t>(proc)),
+          slot_(rt.arena->slot(proc)),
+          ring_(rt.arena->writer(proc, rt.wake_fd)),
+          controlled_(plan_.mode == SchedMode::Controlled) {
+        for (const auto& f : plan_.faults)
+            if (f.proc == proc && f.trigger == FaultTrigger::AfterOp && !controlled_) fault_ = &f;
+    }
+
+    [[noreturn]] void run();
+
+private:
+    // ---- steps -----------------------------------------------------------
+    // Controlled mode: every step waits at the gate for the supervisor's
+    // grant and reports its outcome. Free mode: both are no-ops.
+    void begin_step();
+
+    void end_step(StepOutcome outcome);
+
+    // Runs one op to completion: in controlled mode a blocking op is retried
+    // each time the supervisor grants a step, until it can proceed.
+    void run_op(const Op& op);
+
+    // Ends the script: close pipe ends, reap children (as a course program
+    // does with wait()), exit 0.
+    [[noreturn]] void finish();
+
+    // Called inside a granted step (the exit op, or the reap that found no
+    // child left): that step is the process's last.
+    [[noreturn]] void exit_now(int code);
+
+    Record& begin(EventKind kind, std::uint8_t flags = 0);
+
+    Attempt attempt(const Op& op, bool parked);
+
+    // ---- semaphores ----------------------------------------------------
+    // Values are not read back here (a semctl per op would double the cost
+    // of a P or V); the supervisor replays them from the ordered stream.
+    Attempt semop_step(const Op& op, bool parked);
+
+    // ---- shared memory -------------------------------------------------
+    std::int64_t* cell(const Op& op) const { return rt_.shm[op.object] + op.slot; }
+
+    void record_value(std::int64_t v, std::uint8_t flags = 0);
+
+    Attempt shm_load(const Op& op);
+
+    Attempt shm_store(const Op& op);
+
+    // Two steps, as the compiled code of `x += n` is: another process may
+    // store between our load and our store, and its update is lost.
+    Attempt shm_racy_add(const Op& op);
+
+    Attempt shm_atomic_add(const Op& op);
+
+    // ---- pipes ---------------------------------------------------------
+    // Free mode waits for the fd (recording the block first); controlled
+    // mode reports that it would block and lets the scheduler retry.
+    bool ready(int fd, short events, bool& parked);
+
+    void finish(std::int64_t result, int err, bool parked);
+
+    Attempt pipe_write(const Op& op, bool parked);
+
+    Attempt pipe_read(const Op& op, bool parked);
+
+    // Closes this process's end (read 0, write 1) of pipe or FIFO p.
+    int close_end(std::size_t p, int end);
+
+    Attempt pipe_close(const Op& op);
+
+    // open(2) on a FIFO with its blocking semantics: a write-open waits for
+    // a reader (O_NONBLOCK says ENXIO while there is none); a read-open
+    // waits for a writer. Free mode blocks for real; controlled mode parks
+    // the process, using the run's writer counters to decide a read-open.
+    Attempt fifo_open(const Op& op, bool parked);
+
+    // In controlled mode time is not modelled: a sleep is one step.
+    Attempt sleep(const Op& op);
+
+    // ---- message queues ------------------------------------------------
+    // Try without blocking (IPC_NOWAIT, or the O_NONBLOCK descriptor); if it
+    // would block: controlled mode parks, free mode records the block and
+    // makes the blocking call.
+    template <typename Try, typename Wait>
+    Attempt queue_step(const Op& op, bool& parked, Try try_once, Wait wait, std::int64_t& rc, int& err);
+
+    Attempt msg_send(const Op& op, bool parked);
+
+    Attempt msg_recv(const Op& op, bool parked);
+
+    // ---- POSIX semaphores ----------------------------------------------
+    // sem_getvalue reads the semaphore's memory: the value after each op is
+    // exact and costs no system call.
+    void psem_record(const Op& op, std::int64_t rc, int err, bool parked);
+
+    Attempt psem_wait(const Op& op, bool parked);
+
+    Attempt psem_post(const Op& op);
+
+    // ---- signals -------------------------------------------------------
+    void publish_mask();
+
+    static void to_set(std::uint64_t bits, sigset_t& set);
+
+    Attempt send_signal(const Op& op);
+
+    Attempt mask_signals(const Op& op);
+
+    void publish_mask_after_unblock(const sigset_t& set);
+
+    Attempt pause_op(bool parked);
+
+    Attempt sigwait_op(const Op& op, bool parked);
+
+    [[noreturn]] void crash(const Op& op);
+
+    Attempt wait_op(const Op& op, bool parked);
+
+    // ---- System V keys and control -------------------------------------
+    Attempt ipc_get(const Op& op);
+
+    Attempt sem_control(const Op& op);
+
+    // ---- children ------------------------------------------------------
+    // Free mode: wait for them all. Controlled mode: reap whoever has
+    // exited, one step at a time, parking while none has.
+    void reap_children();
+
+    // ---- faults (free mode; the controlled scheduler sends its own) ----
+    bool is_fault_op(std::uint32_t op_index) const;
+
+    void self_fault();
+
+    struct MsgBuf {
+        long mtype;
+        char text[8192];
+    };
+    Runtime& rt_;
+    const Plan& plan_;
+    std::uint16_t proc_;
+    ProcSlot& slot_;
+    RingWriter ring_;
+    bool controlled_;
+    std::uint32_t op_index_ = 0, iter_ = 0;
+    std::uint64_t step_ = kNoStep;
+    bool waiting_open_ = false;  // controlled: counted among a FIFO's waiting writers
+    bool announced_ = false;     // flips when a parked attempt changed shared state
+    std::uint32_t pause_from_ = 0;  // handler runs counted when a pause began
+    std::size_t forked_ = 0;        // children forked by fork ops so far
+    const PlanFault* fault_ = nullptr;
+    std::int64_t fault_matches_ = 0;
+};
+
+}  // namespace simrun::detail
