@@ -2,15 +2,10 @@
 
 #include "agent/agent.hpp"
 #include "check/checker.hpp"
-#include "ipc/fifo_dir.hpp"
-#include "ipc/msg_queue.hpp"
-#include "ipc/pipe.hpp"
-#include "ipc/posix_sem.hpp"
-#include "ipc/sem_set.hpp"
-#include "ipc/shm_segment.hpp"
 #include "report/timeline.hpp"
 #include "run/controller.hpp"
 #include "run/process_watch.hpp"
+#include "run/run_objects.hpp"
 #include "run/run_result.hpp"
 #include "sandbox/sandbox.hpp"
 #include "spawn/spawner.hpp"
@@ -63,8 +58,7 @@ public:
         loop();
         finish_processes();
         read_final_state();
-        objects_.reset();  // remove every IPC object before reporting
-        sweep_declared_keys();
+        objects_.reset();  // remove every IPC object (and what was made under declared keys) before reporting
         report_.exit_code = report();
         report_.outcome = run_.outcome;
         return report_;
@@ -72,36 +66,6 @@ public:
 
 private:
     // ---- set-up ----------------------------------------------------------
-    struct Objects {
-        std::vector<SemSet> sems;
-        std::vector<ShmSegment> shms;
-        std::vector<Pipe> pipes;
-        std::vector<MsgQueue> msgs;   // System V queues, by queue index (invalid for POSIX ones)
-        std::vector<PosixMq> mqs;     // POSIX queues, in order
-        std::vector<PosixSem> psems;
-        std::vector<PosixShm> pshms;
-        FifoDir fifos;
-    };
-
-    // Objects a process made under a declared key (after removing simrun's,
-    // say) are not simrun's, but they are the run's: remove them too.
-    void sweep_declared_keys() const {
-        for (key_t k : rt_.sem_keys)
-            if (int id = k == IPC_PRIVATE ? -1 : semget(k, 0, 0); id >= 0) semctl(id, 0, IPC_RMID);
-        for (key_t k : rt_.shm_keys)
-            if (int id = k == IPC_PRIVATE ? -1 : shmget(k, 0, 0); id >= 0) shmctl(id, IPC_RMID, nullptr);
-        for (key_t k : rt_.msg_keys)
-            if (int id = k == IPC_PRIVATE ? -1 : msgget(k, 0); id >= 0) msgctl(id, IPC_RMID, nullptr);
-    }
-
-    static Result<key_t> key_of(const KeyDecl& k, const std::string& name) {
-        if (k.kind == KeyDecl::Number) return static_cast<key_t>(k.number);
-        if (k.kind == KeyDecl::Private) return static_cast<key_t>(IPC_PRIVATE);
-        key_t key = ftok(k.path.c_str(), static_cast<int>(k.proj));
-        if (key == -1) return sys_error(fmt::format("ftok({}, {}) for '{}'", k.path, k.proj, name));
-        return key;
-    }
-
     Status setup() {
         out_dir_ = scenario_out_dir(plan_, opt_);  // created by run_plan before the sandbox
         auto arena = Arena::create(static_cast<std::uint32_t>(plan_.processes.size()), opt_.ring_capacity);
@@ -113,96 +77,16 @@ private:
         if (!collector) return collector.error();
         collector_.emplace(std::move(collector.value()));
 
-        objects_ = std::make_unique<Objects>();
-        for (const auto& s : plan_.sems) {
-            auto key = key_of(s.key, s.name);
-            if (!key) return key.error();
-            rt_.sem_keys.push_back(*key);
-            auto set = SemSet::create(s.initial, *key, static_cast<int>(s.key.mode));
-            if (!set) return set.error();
-            objects_->sems.push_back(std::move(set.value()));
-        }
-        for (const auto& s : plan_.shms) {
-            if (s.posix) {
-                rt_.shm_keys.push_back(IPC_PRIVATE);
-                auto seg = PosixShm::create(fmt::format("/simrun-{}-{}", getpid(), s.name), s.initial.size());
-                if (!seg) return seg.error();
-                std::copy(s.initial.begin(), s.initial.end(), seg->cells());
-                rt_.shm.push_back(seg->cells());
-                objects_->pshms.push_back(std::move(seg.value()));
-                continue;
-            }
-            auto key = key_of(s.key, s.name);
-            if (!key) return key.error();
-            rt_.shm_keys.push_back(*key);
-            auto seg = ShmSegment::create(s.initial, *key, static_cast<int>(s.key.mode));
-            if (!seg) return seg.error();
-            rt_.shm.push_back(seg->cells());
-            objects_->shms.push_back(std::move(seg.value()));
-        }
-        for (const auto& p : plan_.psems) {
-            auto sem = p.named ? PosixSem::create_named(fmt::format("/simrun-{}-{}", getpid(), p.name), static_cast<unsigned>(p.value))
-                               : PosixSem::create_unnamed(static_cast<unsigned>(p.value));
-            if (!sem) return sem.error();
-            rt_.psems.push_back(sem->sem());
-            objects_->psems.push_back(std::move(sem.value()));
-        }
-        std::vector<std::string> fifo_names;
-        for (std::size_t i = 0; i < plan_.pipes.size(); ++i) {
-            if (plan_.pipes[i].role == PipeRole::Fifo) {
-                fifo_names.push_back(plan_.pipes[i].name);
-                objects_->pipes.push_back(Pipe{});  // ends appear when processes open the FIFO
-                continue;
-            }
-            auto p = Pipe::create();
-            if (!p) return p.error();
-            objects_->pipes.push_back(std::move(p.value()));
-        }
-        if (!fifo_names.empty()) {
-            auto dir = FifoDir::create(fifo_names, plan_.pipes.size());  // counters indexed like pipes
-            if (!dir) return dir.error();
-            objects_->fifos = std::move(dir.value());
-            rt_.fifo_counters = objects_->fifos.counters();
-        }
-        rt_.fifo_paths.assign(plan_.pipes.size(), {});
-        for (std::size_t i = 0, f = 0; i < plan_.pipes.size(); ++i)
-            if (plan_.pipes[i].role == PipeRole::Fifo) rt_.fifo_paths[i] = objects_->fifos.paths()[f++];
-        for (const auto& q : plan_.queues) {
-            QueueHandle h;
-            if (q.kind == QueueKind::SysV) {
-                auto key = key_of(q.key, q.name);
-                if (!key) return key.error();
-                rt_.msg_keys.push_back(*key);
-                auto mq = MsgQueue::create(*key, static_cast<int>(q.key.mode));
-                if (!mq) return mq.error();
-                h.msqid = mq->id();
-                objects_->msgs.push_back(std::move(mq.value()));
-            } else {
-                rt_.msg_keys.push_back(IPC_PRIVATE);
-                auto mq = PosixMq::create(fmt::format("/simrun-{}-{}", getpid(), q.name), q.max_messages, q.message_size);
-                if (!mq) return mq.error();
-                h.blocking = mq->blocking(), h.nonblocking = mq->nonblocking();
-                objects_->mqs.push_back(std::move(mq.value()));
-            }
-            rt_.queues.push_back(h);
-        }
+        auto objects = RunObjects::create(plan_, rt_);
+        if (!objects) return objects.error();
+        objects_ = std::move(objects.value());
         dev_null_ = UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
 
         rt_.plan = &plan_;
         rt_.arena = &*arena_;
         rt_.wake_fd = wake_.get();
         rt_.dev_null = dev_null_.get();
-        for (const auto& s : objects_->sems) rt_.semids.push_back(s.id());
-        for (const auto& p : objects_->pipes) rt_.pipe_fds.push_back({p.read.get(), p.write.get()});  // -1, -1 for a FIFO
         prepare_exec(rt_);
-        rt_.stdin_fds.assign(plan_.processes.size(), -1);
-        for (std::size_t p = 0; p < plan_.processes.size(); ++p) {
-            const std::string& f = plan_.processes[p].stdin_file;
-            if (f.empty()) continue;
-            stdin_files_.emplace_back(::open(f.c_str(), O_RDONLY | O_CLOEXEC));
-            if (!stdin_files_.back().valid()) return sys_error(fmt::format("open({}) for the stdin of {}", f, plan_.processes[p].name));
-            rt_.stdin_fds[p] = stdin_files_.back().get();
-        }
         watch_.emplace(plan_, *arena_, rt_.semids, opt_.deadlock_after_ns);
 
         sigset_t mask;
@@ -227,7 +111,7 @@ private:
         // Keep only the supervisor's ends of stdio pipes; the rest belong to the processes.
         for (std::size_t i = 0; i < plan_.pipes.size(); ++i) {
             const PlanPipe& pp = plan_.pipes[i];
-            Pipe& pipe = objects_->pipes[i];
+            Pipe& pipe = objects_->pipes()[i];
             if (pp.role != PipeRole::Stdout) pipe.read.reset();
             if (pp.role != PipeRole::Stdin) pipe.write.reset();
             if (pp.role == PipeRole::Stdout) {
@@ -314,7 +198,7 @@ private:
             watch_new_pids();
             std::vector<pollfd> fds{{sigfd_.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
             for (const auto& s : stdout_of_) fds.push_back({s.fd, POLLIN, 0});
-            for (const auto& s : stdin_left_) fds.push_back({objects_->pipes[s.pipe].write.get(), POLLOUT, 0});
+            for (const auto& s : stdin_left_) fds.push_back({objects_->pipes()[s.pipe].write.get(), POLLOUT, 0});
             std::size_t first_death = fds.size();
             for (const auto& d : deaths_) fds.push_back({d.pidfd.get(), POLLIN, 0});
             ::poll(fds.data(), fds.size(), 10);
@@ -464,7 +348,7 @@ private:
             }
         }
         for (auto it = stdin_left_.begin(); it != stdin_left_.end();) {
-            UniqueFd& fd = objects_->pipes[it->pipe].write;
+            UniqueFd& fd = objects_->pipes()[it->pipe].write;
             ssize_t n = it->text.empty() ? 0 : ::write(fd.get(), it->text.data(), it->text.size());
             if (n > 0) it->text.erase(0, static_cast<std::size_t>(n));
             if (it->text.empty() || (n < 0 && errno != EAGAIN)) {
@@ -499,19 +383,8 @@ private:
     }
 
     void read_final_state() {
-        for (std::size_t i = 0; i < plan_.sems.size(); ++i)
-            for (std::size_t m = 0; m < plan_.sems[i].members.size(); ++m) {
-                auto v = objects_->sems[i].value(static_cast<int>(m));
-                run_.sems.push_back(v ? v.value() : -1);
-            }
+        objects_->read_final(plan_, run_);
         for (std::size_t i = 0; i < plan_.shms.size(); ++i) run_.cells.insert(run_.cells.end(), rt_.shm[i], rt_.shm[i] + plan_.shms[i].slots);
-        for (const auto& p : objects_->psems) run_.psem_values.push_back(p.value());
-        std::size_t sysv = 0, posix = 0;
-        for (const auto& q : plan_.queues) {
-            auto st = q.kind == QueueKind::SysV ? objects_->msgs[sysv++].stats() : objects_->mqs[posix++].stats();
-            run_.queue_stats.push_back(st ? st->messages : -1);
-            run_.queue_stats.push_back(st ? st->bytes : -1);
-        }
         run_.t_end = monotonic_ns();
         ring_.begin(EventKind::RunEnd, kRunProc);
         ring_.commit();
@@ -598,9 +471,8 @@ private:
     std::string out_dir_;
     std::optional<Arena> arena_;
     std::optional<Collector> collector_;
-    std::unique_ptr<Objects> objects_;
+    std::unique_ptr<RunObjects> objects_;
     UniqueFd wake_, sigfd_, dev_null_;
-    std::vector<UniqueFd> stdin_files_;
     Runtime rt_;
     RingWriter ring_;
     RunResult run_;
