@@ -1,0 +1,107 @@
+#include "plan/planner_impl.hpp"
+
+#include <fmt/format.h>
+
+// Expectations (references resolved) and faults.
+
+namespace simrun::detail {
+
+// ---- expectations --------------------------------------------------
+void Planner::expectations() {
+    for (auto e : d_.expects) {
+        if (e.kind == ExpectKind::Stdout) {
+            auto procs = find_processes(e.process.name, e.process.pos, "in [[expect]]");
+            if (procs.size() != 1)
+                fail(e.process.pos, fmt::format("'{}' has {} replicas; name one, e.g. {}#0", e.process.name, procs.size(), e.process.name));
+            if (!p_.processes[procs[0]].is_exec())
+                fail(e.process.pos, fmt::format("'{}' is scripted: only exec'd programs have their stdout captured", e.process.name));
+            e.process_index = procs[0];
+        }
+        for (auto& n : e.expr.nodes) {
+            SourcePos at = pos_in_string(e.text_pos, n.offset);
+            if (n.op == ExprOp::Count || n.op == ExprOp::Errors || n.op == ExprOp::Errno) {
+                for (std::size_t i = 0; i < p_.ops.size(); ++i) {
+                    std::string target = op_target(p_, p_.ops[i]);
+                    std::string short_form = std::string(op_verb(p_, p_.ops[i])) + (target.empty() ? "" : " " + target);
+                    if (n.object == p_.op_text[i] || n.object == short_form) n.ops.push_back(static_cast<std::uint32_t>(i));
+                }
+                if (n.ops.empty()) {
+                    std::vector<std::string> all(p_.op_text.begin(), p_.op_text.end());
+                    fail(at, fmt::format("no process has the op '{}'{}", n.object, did_you_mean_suffix(n.object, all)));
+                }
+                continue;
+            }
+            if (n.op == ExprOp::Exit || n.op == ExprOp::Signal || n.op == ExprOp::Received) {
+                auto procs = find_processes(n.object, at, "in the expression");
+                if (procs.size() != 1)
+                    fail(at, fmt::format("'{}' has {} replicas; name one, e.g. {}#0", n.object, procs.size(), n.object));
+                n.ref = RefKind::Process, n.slot = procs[0];
+            } else if (n.op == ExprOp::Ref) {
+                RefDecl ref{n.object, n.member, n.indexed ? std::optional(n.index) : std::nullopt, n.offset};
+                if (sem_index_.count(n.object)) {
+                    int set = -1;
+                    SemTerm t = resolve_sem(ref, e.text_pos, set);
+                    n.ref = RefKind::SemMember, n.slot = p_.sems[set].first_value + t.member;
+                } else if (shm_index_.count(n.object)) {
+                    auto [seg, slot] = resolve_cell(ref, at);
+                    n.ref = RefKind::ShmCell, n.slot = static_cast<int>(p_.shms[seg].first_slot + slot);
+                } else if (auto ps = psem_index_.find(n.object); ps != psem_index_.end()) {
+                    if (n.member != "value") fail(at, fmt::format("a POSIX semaphore has '{}.value'", n.object));
+                    n.ref = RefKind::PsemValue, n.slot = ps->second;
+                } else if (auto q = queue_index_.find(n.object); q != queue_index_.end()) {
+                    bool sysv = p_.queues[q->second].kind == QueueKind::SysV;
+                    if (n.member != "messages" && !(sysv && n.member == "bytes"))
+                        fail(at, fmt::format("a {} queue has '{}.messages'{}", sysv ? "System V" : "POSIX", n.object,
+                                             sysv ? fmt::format(" and '{}.bytes'", n.object) : std::string()));
+                    n.ref = RefKind::QueueStat, n.slot = q->second * 2 + (n.member == "bytes");
+                } else {
+                    fail(at, fmt::format("unknown object '{}' (expressions read shm cells, semaphores and queues){}", n.object,
+                                         did_you_mean_suffix(n.object, all_object_names())));
+                }
+            }
+        }
+        p_.expects.push_back(std::move(e));
+    }
+}
+
+// ---- faults --------------------------------------------------------
+void Planner::faults() {
+    for (const auto& f : d_.faults) {
+        auto procs = find_processes(f.process.name, f.process.pos, "in [[fault]]");
+        if (procs.size() != 1)
+            fail(f.process.pos, fmt::format("'{}' has {} replicas; name one, e.g. '{}#0'", f.process.name, procs.size(), f.process.name));
+        PlanFault pf;
+        pf.proc = procs[0];
+        pf.signal = f.signal;
+        pf.count = f.count;
+        const PlanProcess& victim = p_.processes[pf.proc];
+        if (f.at_step) {
+            if (p_.mode != SchedMode::Controlled)
+                fail(f.pos, "'at_step' needs controlled scheduling: mode = \"controlled\" or --controlled");
+            pf.trigger = FaultTrigger::AtStep, pf.at = *f.at_step;
+            pf.text = fmt::format("{} to {} at step {}", signal_name(pf.signal), victim.name, pf.at);
+        } else if (f.at_ns) {
+            if (p_.mode != SchedMode::Free)
+                fail(f.pos, "'at' (a time) needs free scheduling; in controlled mode use 'at_step' or 'after'");
+            pf.trigger = FaultTrigger::AtTime, pf.at = *f.at_ns;
+            pf.text = fmt::format("{} to {} at {} ms", signal_name(pf.signal), victim.name, pf.at / 1e6);
+        } else {
+            if (victim.is_exec()) fail(f.after_pos, "'after' counts ops of scripted processes only");
+            pf.trigger = FaultTrigger::AfterOp;
+            std::vector<std::string> candidates;
+            for (std::uint32_t i = victim.first_op; i < victim.first_op + victim.op_count; ++i) {
+                std::string short_form = std::string(op_verb(p_, p_.ops[i])) + " " + op_target(p_, p_.ops[i]);
+                if (*f.after == p_.op_text[i] || *f.after == short_form) pf.ops.push_back(i);
+                candidates.push_back(p_.op_text[i]);
+            }
+            if (pf.ops.empty())
+                fail(f.after_pos, fmt::format("process '{}' has no op '{}'{}", victim.name, *f.after,
+                                              did_you_mean_suffix(*f.after, candidates)));
+            pf.text = fmt::format("{} to {} after its {} '{}'", signal_name(pf.signal), victim.name,
+                                  pf.count == 1 ? std::string("first") : fmt::format("{}th", pf.count), *f.after);
+        }
+        p_.faults.push_back(std::move(pf));
+    }
+}
+
+}  // namespace simrun::detail
