@@ -159,6 +159,8 @@ private:
 
     Attempt sem_control(const Op& op);
 
+    Attempt shm_control(const Op& op);
+
     // ---- children ------------------------------------------------------
     // Free mode: wait for them all. Controlled mode: reap whoever has
     // exited, one step at a time, parking while none has.

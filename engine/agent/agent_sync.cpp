@@ -169,4 +169,21 @@ Attempt Agent::sem_control(const Op& op) {
     return Attempt::Done;
 }
 
+// IPC_STAT: the number of attachments and the size; IPC_RMID marks the
+// segment for removal: it goes when the last process detaches.
+Attempt Agent::shm_control(const Op& op) {
+    const int id = rt_.shmids[op.object];
+    shmid_ds ds = {};
+    int rc = ::shmctl(id, op.count == kIpcStat ? IPC_STAT : IPC_RMID, op.count == kIpcStat ? &ds : nullptr);
+    Record& r = begin(EventKind::Op);
+    r.e.result = rc;
+    r.e.err = rc < 0 ? errno : 0;
+    if (rc == 0 && op.count == kIpcStat) {
+        r.e.value = static_cast<std::int64_t>(ds.shm_nattch);
+        r.e.arg = static_cast<std::int64_t>(ds.shm_segsz);
+    }
+    ring_.commit();
+    return Attempt::Done;
+}
+
 }  // namespace simrun::detail

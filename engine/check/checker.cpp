@@ -38,6 +38,14 @@ Checker::Checker(const Plan& plan)
     op_counts_.assign(plan.ops.size(), 0);
     op_errors_.assign(plan.ops.size(), 0);
     op_errno_.assign(plan.ops.size(), 0);
+    op_times_.assign(plan.ops.size(), {});
+    timed_.assign(plan.ops.size(), false);
+    for (const auto& e : plan.expects)
+        for (const auto& n : e.expr.nodes)
+            if (n.op == ExprOp::Before) {
+                for (std::uint32_t op : n.ops) timed_[op] = true;
+                for (std::uint32_t op : n.ops2) timed_[op] = true;
+            }
 }
 
 void Checker::on_event(const Record& r, std::string_view payload) {
@@ -46,7 +54,10 @@ void Checker::on_event(const Record& r, std::string_view payload) {
     if (r.kind == EventKind::RunStart) t0_ = r.ts;
     if (r.kind == EventKind::Exit && r.proc < status_.size()) status_[r.proc] = static_cast<int>(r.e.arg);
     const Op* op = r.kind == EventKind::Op && r.proc < status_.size() ? &plan_.ops[r.e.op] : nullptr;
-    if (op && r.e.err == 0 && !(r.flags & kRecLoadStep)) ++op_counts_[r.e.op];
+    if (op && r.e.err == 0 && !(r.flags & kRecLoadStep)) {
+        ++op_counts_[r.e.op];
+        if (timed_[r.e.op]) op_times_[r.e.op].push_back(events_);
+    }
     if (op && r.e.err != 0) ++op_errors_[r.e.op], op_errno_[r.e.op] = r.e.err;
     if (r.kind == EventKind::Signal && r.proc < status_.size() && r.e.arg > 0 && r.e.arg < 65)
         ++received_[static_cast<std::size_t>(r.proc) * 65 + static_cast<std::size_t>(r.e.arg)];
@@ -72,7 +83,7 @@ void Checker::on_event(const Record& r, std::string_view payload) {
         else
             cells_[plan_.shms[op.object].first_slot + op.slot] = r.e.value;
     }
-    ValueView view{&cells_, &sems_, &status_, &queues_, &psems_, &received_, &op_counts_, &op_errors_, &op_errno_};
+    ValueView view{&cells_, &sems_, &status_, &queues_, &psems_, &received_, &op_counts_, &op_errors_, &op_errno_, &op_times_};
     for (std::size_t i = 0; i < plan_.expects.size(); ++i) {
         const auto& e = plan_.expects[i];
         if (e.kind != ExpectKind::Always || !broken_[i].empty()) continue;
@@ -94,7 +105,7 @@ std::vector<ExpectResult> Checker::finish(const RunResult& run) {
     for (std::size_t p = 0; p < run.procs.size(); ++p)
         if (run.procs[p].exited) status[p] = run.procs[p].wait_status;
     // Deliveries and op counts are complete in the trace: the final view reads them too.
-    ValueView final_view{&run.cells, &run.sems, &status, &run.queue_stats, &run.psem_values, &received_, &op_counts_, &op_errors_, &op_errno_};
+    ValueView final_view{&run.cells, &run.sems, &status, &run.queue_stats, &run.psem_values, &received_, &op_counts_, &op_errors_, &op_errno_, &op_times_};
     bool outcome_stated = false;
     for (std::size_t i = 0; i < plan_.expects.size(); ++i) {
         const auto& e = plan_.expects[i];

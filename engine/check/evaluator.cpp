@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include <cstring>
+#include <algorithm>
 #include <set>
 
 namespace simrun {
@@ -41,6 +42,7 @@ struct Eval {
                 for (std::uint32_t op : n.ops) total += per_op[op];
                 return total;
             }
+            case ExprOp::Before: return before(n) ? 1 : 0;
             case ExprOp::Errno: {
                 std::int64_t last = 0;
                 for (std::uint32_t op : n.ops)
@@ -88,6 +90,21 @@ struct Eval {
         }
     }
 
+    // The i-th completion of the first ops precedes the i-th of the second, for every i.
+    bool before(const ExprNode& n) const {
+        auto times = [&](const std::vector<std::uint32_t>& ops) {
+            std::vector<std::uint64_t> all;
+            for (std::uint32_t op : ops) all.insert(all.end(), (*v.op_times)[op].begin(), (*v.op_times)[op].end());
+            std::sort(all.begin(), all.end());
+            return all;
+        };
+        auto first = times(n.ops), second = times(n.ops2);
+        if (second.size() > first.size()) return false;
+        for (std::size_t i = 0; i < second.size(); ++i)
+            if (first[i] >= second[i]) return false;
+        return true;
+    }
+
     template <typename F>
     std::optional<std::int64_t> unary(const ExprNode& n, F f) {
         auto a = at(n.lhs);
@@ -131,6 +148,12 @@ std::string explain_values(const Plan& plan, const ExprTree& t, const ValueView&
             std::string shown = n.op == ExprOp::Errno && value ? (strerrorname_np(static_cast<int>(value)) ? strerrorname_np(static_cast<int>(value)) : "?")
                                                              : std::to_string(value);
             item = fmt::format("{}({}) = {}", fn, n.object, shown);
+        } else if (n.op == ExprOp::Before) {
+            std::string dummy;
+            ExprTree one;
+            one.nodes.push_back(n);
+            one.root = 0;
+            item = fmt::format("before({}, {}) = {}", n.object, n.second, eval_expr(one, v, dummy).value_or(0) ? "true" : "false");
         } else if (n.op == ExprOp::Signal)
             item = fmt::format("signal({}) = {}", plan.processes[n.slot].name, signal_value((*v.wait_status)[n.slot]));
         else

@@ -23,6 +23,7 @@ struct ValueView {
     const std::vector<std::int64_t>* op_counts;    // per op index: completed runs
     const std::vector<std::int64_t>* op_errors;    // per op index: failed runs
     const std::vector<std::int64_t>* op_errno;     // per op index: errno of the last failure
+    const std::vector<std::vector<std::uint64_t>>* op_times;  // per op index: event numbers of its completions (ops in before())
 };
 
 // Booleans are 1 and 0. nullopt (with error set) on division by zero.

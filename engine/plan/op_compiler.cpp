@@ -183,6 +183,13 @@ Op Planner::compile(const OpDecl& od, int decl) {
             }
             break;
         }
+        case OpKind::Shmctl: {
+            auto it = shm_index_.find(od.target.object);
+            if (it == shm_index_.end() || p_.shms[it->second].posix) unknown_object(od.target, at, "System V shared memory segment");
+            op.object = static_cast<std::uint16_t>(it->second);
+            op.count = od.command == "IPC_STAT" ? kIpcStat : kIpcRmid;
+            break;
+        }
         case OpKind::Semctl: {
             static const std::pair<const char*, SemctlCommand> commands[] = {
                 {"SETVAL", kSetval}, {"GETVAL", kGetval}, {"GETNCNT", kGetncnt}, {"GETZCNT", kGetzcnt}, {"IPC_RMID", kIpcRmid}};

@@ -74,6 +74,7 @@ const char* op_verb(const Plan& plan, const Op& op) {
         case OpKind::Crash: return "crash";
         case OpKind::IpcGet: return op.count == kSemget ? "semget" : op.count == kShmget ? "shmget" : "msgget";
         case OpKind::Semctl: return "semctl";
+        case OpKind::Shmctl: return "shmctl";
     }
     return "?";
 }
@@ -102,6 +103,7 @@ std::string op_target(const Plan& plan, const Op& op) {
         case OpKind::Wait: return op.object == kSelf ? "" : plan.processes[op.object].name;
         case OpKind::IpcGet:
             return op.count == kSemget ? plan.sems[op.object].name : op.count == kShmget ? plan.shms[op.object].name : plan.queues[op.object].name;
+        case OpKind::Shmctl: return plan.shms[op.object].name;
         case OpKind::Semctl:
             return op.count == kIpcRmid ? plan.sems[op.object].name : plan.sems[op.object].name + "." + plan.sems[op.object].members[op.slot];
         default: return "";

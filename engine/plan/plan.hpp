@@ -78,7 +78,7 @@ constexpr std::uint16_t kSelf = 0xFFFF;
 
 // IpcGet: Op::count says which call; Semctl: Op::count is the command.
 enum IpcGetKind : std::uint32_t { kSemget = 0, kShmget = 1, kMsgget = 2 };
-enum SemctlCommand : std::uint32_t { kSetval = 1, kGetval, kGetncnt, kGetzcnt, kIpcRmid };  // Kill: the process itself (raise); Wait: any child
+enum SemctlCommand : std::uint32_t { kSetval = 1, kGetval, kGetncnt, kGetzcnt, kIpcRmid, kIpcStat };  // Kill: the process itself (raise); Wait: any child
 
 struct SemTerm {
     std::uint16_t member;

@@ -19,16 +19,13 @@ void Planner::expectations() {
         }
         for (auto& n : e.expr.nodes) {
             SourcePos at = pos_in_string(e.text_pos, n.offset);
+            if (n.op == ExprOp::Before) {
+                n.ops = matching_ops(n.object, at);
+                n.ops2 = matching_ops(n.second, pos_in_string(e.text_pos, n.second_offset));
+                continue;
+            }
             if (n.op == ExprOp::Count || n.op == ExprOp::Errors || n.op == ExprOp::Errno) {
-                for (std::size_t i = 0; i < p_.ops.size(); ++i) {
-                    std::string target = op_target(p_, p_.ops[i]);
-                    std::string short_form = std::string(op_verb(p_, p_.ops[i])) + (target.empty() ? "" : " " + target);
-                    if (n.object == p_.op_text[i] || n.object == short_form) n.ops.push_back(static_cast<std::uint32_t>(i));
-                }
-                if (n.ops.empty()) {
-                    std::vector<std::string> all(p_.op_text.begin(), p_.op_text.end());
-                    fail(at, fmt::format("no process has the op '{}'{}", n.object, did_you_mean_suffix(n.object, all)));
-                }
+                n.ops = matching_ops(n.object, at);
                 continue;
             }
             if (n.op == ExprOp::Exit || n.op == ExprOp::Signal || n.op == ExprOp::Received) {
@@ -102,6 +99,19 @@ void Planner::faults() {
         }
         p_.faults.push_back(std::move(pf));
     }
+}
+
+// The ops an expression names: as written in a run list, or as verb and
+// object ("V slots.full"), in every process.
+std::vector<std::uint32_t> Planner::matching_ops(const std::string& text, SourcePos at) const {
+    std::vector<std::uint32_t> ops;
+    for (std::size_t i = 0; i < p_.ops.size(); ++i) {
+        std::string target = op_target(p_, p_.ops[i]);
+        std::string short_form = std::string(op_verb(p_, p_.ops[i])) + (target.empty() ? "" : " " + target);
+        if (text == p_.op_text[i] || text == short_form) ops.push_back(static_cast<std::uint32_t>(i));
+    }
+    if (ops.empty()) fail(at, fmt::format("no process has the op '{}'{}", text, did_you_mean_suffix(text, p_.op_text)));
+    return ops;
 }
 
 }  // namespace simrun::detail

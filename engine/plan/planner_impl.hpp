@@ -73,6 +73,7 @@ private:
 
     // ---- faults --------------------------------------------------------
     void faults();
+    std::vector<std::uint32_t> matching_ops(const std::string& text, SourcePos at) const;
 
     const ScenarioDecl& d_;
     const PlanOptions& o_;

@@ -118,6 +118,7 @@ Result<std::unique_ptr<RunObjects>> RunObjects::create(const Plan& plan, Runtime
         rt.stdin_fds[p] = o->stdin_files_.back().get();
     }
     for (const auto& set : o->sems_) rt.semids.push_back(set.id());
+    for (std::size_t i = 0, sysv = 0; i < plan.shms.size(); ++i) rt.shmids.push_back(plan.shms[i].posix ? -1 : o->shms_[sysv++].id());
     for (const auto& p : o->pipes_) rt.pipe_fds.push_back({p.read.get(), p.write.get()});  // -1, -1 for a FIFO
     return o;
 }

@@ -164,6 +164,24 @@ private:
             i_ = close + 1;
             return add(std::move(n));
         }
+        if (name == "before" && eat("(")) {
+            n.op = ExprOp::Before;
+            skip_ws();
+            n.offset = i_;
+            std::size_t comma = s_.find(',', i_), close = s_.find(')', i_);
+            if (comma == std::string::npos || close == std::string::npos || comma > close)
+                return fail("expected before(OP, OP), e.g. before(send q, recv q)");
+            auto trim = [](std::string t) {
+                t.erase(0, t.find_first_not_of(' '));
+                while (!t.empty() && t.back() == ' ') t.pop_back();
+                return t;
+            };
+            n.object = trim(s_.substr(i_, comma - i_));
+            n.second = trim(s_.substr(comma + 1, close - comma - 1));
+            n.second_offset = s_.find_first_not_of(' ', comma + 1);
+            i_ = close + 1;
+            return add(std::move(n));
+        }
         if (name == "received" && eat("(")) {
             n.op = ExprOp::Received;
             skip_ws();

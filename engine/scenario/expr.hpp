@@ -20,6 +20,7 @@ enum class ExprOp : std::uint8_t {
     Count,     // count(V slots.full): completed ops that match
     Errors,    // errors(semget lock 3): failed ops that match
     Errno,     // errno(semget lock 3): errno of the last failure (0 if none)
+    Before,    // before(send q, recv q): the i-th completion of the first precedes the i-th of the second
     Neg, Not,
     Add, Sub, Mul, Div, Mod,
     Lt, Le, Gt, Ge, Eq, Ne,
@@ -40,7 +41,10 @@ struct ExprNode {
     // Filled in by plan/.
     RefKind ref = RefKind::Unresolved;
     int slot = -1;  // cell slot, semaphore (set, member) flat index, or process index
-    std::vector<std::uint32_t> ops;  // Count: the op indices that match
+    std::vector<std::uint32_t> ops;  // Count/Errors/Errno/Before: the op indices that match
+    std::string second;              // Before: the second op as written
+    std::size_t second_offset = 0;   // Before: where it is written
+    std::vector<std::uint32_t> ops2; // Before: its op indices
 };
 
 struct ExprTree {

@@ -103,6 +103,7 @@ enum class OpKind : std::uint8_t {
     FifoOpen,   // open a FIFO for reading (value 0) or writing (value 1)
     IpcGet,     // semget / shmget / msgget of a declared object's key
     Semctl,     // semctl SETVAL / GETVAL / GETNCNT / GETZCNT / IPC_RMID
+    Shmctl,     // shmctl IPC_STAT / IPC_RMID
     Kill,       // kill / sigqueue / raise
     SigMask,    // block / unblock (sigprocmask)
     Pause,      // pause(): until a handled signal arrives

@@ -348,6 +348,14 @@ bool parse_op(const std::string& text, OpDecl& op, TextError& err) {
         }
         return true;
     }
+    if (verb == "shmctl") {
+        op.kind = OpKind::Shmctl;
+        if (!expect_count(toks, 3, "shmctl SEG IPC_STAT|IPC_RMID", err) || !parse_object(toks[1], op.target, err)) return false;
+        op.command = toks[2].text;
+        if (op.command != "IPC_STAT" && op.command != "IPC_RMID")
+            return err = {toks[2].offset, "unknown shmctl command '" + op.command + "' (IPC_STAT, IPC_RMID)"}, false;
+        return true;
+    }
     if (verb == "semctl") {
         // semctl SET.member SETVAL N | GETVAL | GETNCNT | GETZCNT ; semctl SET IPC_RMID
         op.kind = OpKind::Semctl;
@@ -389,7 +397,7 @@ bool parse_op(const std::string& text, OpDecl& op, TextError& err) {
     static const std::vector<std::string> verbs = {"P", "V", "semop", "load", "open", "write", "read", "close", "send",
                                                    "recv", "kill", "sigqueue", "raise", "block", "unblock", "pause",
                                                    "sigwait", "fork", "wait", "crash", "sleep", "print", "exit",
-                                                   "semget", "shmget", "msgget", "semctl"};
+                                                   "semget", "shmget", "msgget", "semctl", "shmctl"};
     return err = {0, "unknown op '" + verb + "'" + did_you_mean_suffix(verb, verbs) + " (the ops are listed in docs/scenario-format.md)"},
            false;
 }

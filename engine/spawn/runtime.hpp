@@ -28,6 +28,7 @@ struct Runtime {
     const Arena* arena = nullptr;
     int wake_fd = -1;
     std::vector<int> semids;                   // per Plan::sems
+    std::vector<int> shmids;                   // per Plan::shms (-1 for POSIX shared memory)
     std::vector<key_t> sem_keys, shm_keys, msg_keys;  // per object: the key semget/shmget/msgget ops use
     std::vector<std::int64_t*> shm;            // per Plan::shms
     std::vector<std::array<int, 2>> pipe_fds;  // per Plan::pipes: {read, write}; -1 when closed here

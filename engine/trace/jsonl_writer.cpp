@@ -203,6 +203,10 @@ void JsonlWriter::on_event(const Record& r, std::string_view payload) {
                 l += fmt::format(",\"cmd\":\"{}\"", names[op.count]);
                 if (op.count == kSetval) l += fmt::format(",\"arg\":{}", op.value);
             }
+            if (op.kind == OpKind::Shmctl) {
+                l += fmt::format(",\"cmd\":\"{}\"", op.count == kIpcStat ? "IPC_STAT" : "IPC_RMID");
+                if (op.count == kIpcStat && r.e.result == 0) l += fmt::format(",\"nattch\":{},\"segsz\":{}", r.e.value, r.e.arg);
+            }
             if (op.kind == OpKind::Crash) l += fmt::format(",\"signal\":\"{}\"", signal_name(static_cast<int>(op.value)));
             if (op.kind == OpKind::PsemWait && op.value > 0) l += fmt::format(",\"timeout_ns\":{}", op.value);
             if (op.kind == OpKind::PsemWait || op.kind == OpKind::PsemPost)

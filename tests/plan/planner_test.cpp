@@ -310,3 +310,21 @@ TEST_CASE("keys, *get and semctl") {
     CHECK(plan.ops[1].slot == 1);
     CHECK(plan.ops[1].value == 5);
 }
+
+TEST_CASE("shmctl and before()") {
+    const std::string seg = "[ipc.shm.m]\ncells = { x = 0 }\n[ipc.msg.q]\n";  // lines 1-3
+    CHECK(first_line(error_of(seg + "[[process]]\nname = \"p\"\nrun = [\"shmctl m IPC_SET\"]\n")) ==
+          "t.toml:6:18: error: unknown shmctl command 'IPC_SET' (IPC_STAT, IPC_RMID)");
+    CHECK(first_line(error_of(seg + "[[process]]\nname = \"p\"\nrun = [\"shmctl q IPC_STAT\"]\n")) ==
+          "t.toml:6:16: error: 'q' is a System V message queue, not a System V shared memory segment");
+    CHECK(first_line(error_of(seg + "[[process]]\nname = \"p\"\nrun = ['send q \"x\"']\n[[expect]]\nfinal = \"before(send q, recv q)\"\n")) ==
+          "t.toml:8:25: error: no process has the op 'recv q'");
+    CHECK(first_line(error_of(seg + "[[process]]\nname = \"p\"\nrun = []\n[[expect]]\nfinal = \"before(send q)\"\n")) ==
+          "t.toml:8:17: error: expected before(OP, OP), e.g. before(send q, recv q)");
+    auto plan = plan_of(seg + "[[process]]\nname = \"p\"\nrun = ['send q \"x\"', \"recv q\", \"shmctl m IPC_STAT\"]\n"
+                              "[[expect]]\nfinal = \"before(send q, recv q)\"\n");
+    const auto& before = plan.expects[0].expr.nodes[plan.expects[0].expr.root];
+    CHECK(before.ops == std::vector<std::uint32_t>{0});
+    CHECK(before.ops2 == std::vector<std::uint32_t>{1});
+    CHECK(plan.ops[2].count == simrun::kIpcStat);
+}
