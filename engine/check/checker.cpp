@@ -83,7 +83,7 @@ void Checker::on_event(const Record& r, std::string_view payload) {
         else
             cells_[plan_.shms[op.object].first_slot + op.slot] = r.e.value;
     }
-    ValueView view{&cells_, &sems_, &status_, &queues_, &psems_, &received_, &op_counts_, &op_errors_, &op_errno_, &op_times_};
+    ValueView view{&cells_, &sems_, &status_, &queues_, &psems_, &received_, &op_counts_, &op_errors_, &op_errno_, 0, &op_times_};
     for (std::size_t i = 0; i < plan_.expects.size(); ++i) {
         const auto& e = plan_.expects[i];
         if (e.kind != ExpectKind::Always || !broken_[i].empty()) continue;
@@ -105,7 +105,8 @@ std::vector<ExpectResult> Checker::finish(const RunResult& run) {
     for (std::size_t p = 0; p < run.procs.size(); ++p)
         if (run.procs[p].exited) status[p] = run.procs[p].wait_status;
     // Deliveries and op counts are complete in the trace: the final view reads them too.
-    ValueView final_view{&run.cells, &run.sems, &status, &run.queue_stats, &run.psem_values, &received_, &op_counts_, &op_errors_, &op_errno_, &op_times_};
+    ValueView final_view{&run.cells, &run.sems, &status, &run.queue_stats, &run.psem_values, &received_, &op_counts_, &op_errors_, &op_errno_,
+                         static_cast<std::int64_t>(run.ipc_left.size()), &op_times_};
     bool outcome_stated = false;
     for (std::size_t i = 0; i < plan_.expects.size(); ++i) {
         const auto& e = plan_.expects[i];

@@ -43,6 +43,7 @@ struct Eval {
                 return total;
             }
             case ExprOp::Before: return before(n) ? 1 : 0;
+            case ExprOp::IpcLeft: return v.ipc_left;
             case ExprOp::Errno: {
                 std::int64_t last = 0;
                 for (std::uint32_t op : n.ops)
@@ -148,6 +149,8 @@ std::string explain_values(const Plan& plan, const ExprTree& t, const ValueView&
             std::string shown = n.op == ExprOp::Errno && value ? (strerrorname_np(static_cast<int>(value)) ? strerrorname_np(static_cast<int>(value)) : "?")
                                                              : std::to_string(value);
             item = fmt::format("{}({}) = {}", fn, n.object, shown);
+        } else if (n.op == ExprOp::IpcLeft) {
+            item = fmt::format("ipc_left() = {}", v.ipc_left);
         } else if (n.op == ExprOp::Before) {
             std::string dummy;
             ExprTree one;

@@ -23,6 +23,7 @@ struct ValueView {
     const std::vector<std::int64_t>* op_counts;    // per op index: completed runs
     const std::vector<std::int64_t>* op_errors;    // per op index: failed runs
     const std::vector<std::int64_t>* op_errno;     // per op index: errno of the last failure
+    std::int64_t ipc_left = 0;  // final: objects left behind; 0 while the run goes on
     const std::vector<std::vector<std::uint64_t>>* op_times;  // per op index: event numbers of its completions (ops in before())
 };
 

@@ -30,6 +30,7 @@ struct RunResult {
     std::vector<std::int64_t> psem_values;  // final, per Plan::psems
     std::vector<ProcessEnd> procs;
     std::vector<std::string> diagnosis;  // deadlock: who waits on what; timeout: who was where
+    std::vector<std::string> ipc_left;   // objects the processes left behind: "sem key=0x... id=3", "/dev/shm/x"
     std::uint64_t events = 0;
 };
 

@@ -4,6 +4,7 @@
 #include "check/checker.hpp"
 #include "report/timeline.hpp"
 #include "run/controller.hpp"
+#include "run/leftovers.hpp"
 #include "run/process_watch.hpp"
 #include "run/run_objects.hpp"
 #include "run/run_result.hpp"
@@ -59,6 +60,8 @@ public:
         finish_processes();
         read_final_state();
         objects_.reset();  // remove every IPC object (and what was made under declared keys) before reporting
+        run_.ipc_left = ipc_left_since(ipc_before_, mode_ == SandboxMode::None);
+        for (const auto& o : run_.ipc_left) run_.diagnosis.push_back("left behind by the processes: " + o);
         report_.exit_code = report();
         report_.outcome = run_.outcome;
         return report_;
@@ -77,6 +80,7 @@ private:
         if (!collector) return collector.error();
         collector_.emplace(std::move(collector.value()));
 
+        ipc_before_ = take_ipc_snapshot();
         auto objects = RunObjects::create(plan_, rt_);
         if (!objects) return objects.error();
         objects_ = std::move(objects.value());
@@ -472,6 +476,7 @@ private:
     std::optional<Arena> arena_;
     std::optional<Collector> collector_;
     std::unique_ptr<RunObjects> objects_;
+    IpcSnapshot ipc_before_;
     UniqueFd wake_, sigfd_, dev_null_;
     Runtime rt_;
     RingWriter ring_;

@@ -164,6 +164,11 @@ private:
             i_ = close + 1;
             return add(std::move(n));
         }
+        if (name == "ipc_left" && eat("(")) {
+            if (!eat(")")) return fail("ipc_left() takes no argument");
+            n.op = ExprOp::IpcLeft;
+            return add(std::move(n));
+        }
         if (name == "before" && eat("(")) {
             n.op = ExprOp::Before;
             skip_ws();

@@ -20,6 +20,7 @@ enum class ExprOp : std::uint8_t {
     Count,     // count(V slots.full): completed ops that match
     Errors,    // errors(semget lock 3): failed ops that match
     Errno,     // errno(semget lock 3): errno of the last failure (0 if none)
+    IpcLeft,   // ipc_left(): IPC objects the processes left behind (final only)
     Before,    // before(send q, recv q): the i-th completion of the first precedes the i-th of the second
     Neg, Not,
     Add, Sub, Mul, Div, Mod,

@@ -35,7 +35,7 @@ final = "-m.x % 4 == -1 && 7 / 2 == 3 && 1 + 2 * 3 == 7"
     std::vector<std::vector<std::uint64_t>> op_times;
 
     std::optional<std::int64_t> eval(int i, std::string& err) {
-        return eval_expr(plan.expects[i].expr, ValueView{&cells, &sems, &status, &queues, &psems, &received, &op_counts, &op_errors, &op_errno, &op_times}, err);
+        return eval_expr(plan.expects[i].expr, ValueView{&cells, &sems, &status, &queues, &psems, &received, &op_counts, &op_errors, &op_errno, 0, &op_times}, err);
     }
     std::int64_t eval(int i) {
         std::string err;
@@ -87,6 +87,6 @@ TEST_CASE("arithmetic follows C: truncating division, sign of remainder") {
 TEST_CASE("explain_values lists what the expression read") {
     Fixture f;
     f.cells[2] = 4;
-    CHECK(explain_values(f.plan, f.plan.expects[1].expr, ValueView{&f.cells, &f.sems, &f.status, &f.queues, &f.psems, &f.received, &f.op_counts, &f.op_errors, &f.op_errno, &f.op_times}) ==
+    CHECK(explain_values(f.plan, f.plan.expects[1].expr, ValueView{&f.cells, &f.sems, &f.status, &f.queues, &f.psems, &f.received, &f.op_counts, &f.op_errors, &f.op_errno, 0, &f.op_times}) ==
           "m.arr[1] = 4, s.a = 2, s.b = 0");
 }

@@ -758,6 +758,15 @@ final = "count(semget s 1 create excl) == 1"
         r.assert_nothing_left()
 
 
+def case_leftovers_removed():
+    """Without a sandbox, what a program leaves behind is listed and removed: nothing outlives the run."""
+    with tempfile.TemporaryDirectory() as d:
+        r = Run(["scenarios/leaky_program.toml", "-q", "--no-sandbox"], d)
+        check(r.code == 0, r.stdout + r.stderr)
+        check(r.stdout.count("left behind by the processes") == 3 and "/dev/shm/forgotten" in r.stdout, r.stdout)
+        r.assert_nothing_left()
+
+
 def case_keys_and_semctl():
     """semget with keys reports the kernel's errors; GETNCNT sees the waiter; IPC_RMID wakes it with EIDRM;
     the same happens under controlled scheduling."""

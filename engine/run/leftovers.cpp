@@ -1,0 +1,85 @@
+#include "run/leftovers.hpp"
+
+#include <dirent.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace simrun {
+namespace {
+
+struct SysvObject {
+    std::string kind;  // sem, shm, msg
+    int id = -1;
+    long key = 0;
+    unsigned uid = 0;
+};
+
+// Columns of /proc/sysvipc/*: key id perms ... and the owner's uid at a
+// position that depends on the kind.
+std::vector<SysvObject> list_sysv() {
+    std::vector<SysvObject> out;
+    for (auto [kind, uid_column] : {std::pair{"sem", 4}, std::pair{"shm", 7}, std::pair{"msg", 7}}) {
+        std::ifstream f(std::string("/proc/sysvipc/") + kind);
+        std::string line;
+        std::getline(f, line);  // header
+        while (std::getline(f, line)) {
+            std::istringstream in(line);
+            std::vector<std::string> cols;
+            for (std::string c; in >> c;) cols.push_back(c);
+            if (cols.size() <= static_cast<std::size_t>(uid_column)) continue;
+            out.push_back({kind, std::stoi(cols[1]), std::stol(cols[0]), static_cast<unsigned>(std::stoul(cols[uid_column]))});
+        }
+    }
+    return out;
+}
+
+std::vector<std::string> list_dev_shm() {
+    std::vector<std::string> out;
+    if (DIR* d = opendir("/dev/shm")) {
+        while (dirent* e = readdir(d))
+            if (e->d_name[0] != '.') out.push_back(std::string("/dev/shm/") + e->d_name);
+        closedir(d);
+    }
+    return out;
+}
+
+std::string name_of(const SysvObject& o) { return fmt::format("{} {}", o.kind, o.id); }
+
+}  // namespace
+
+IpcSnapshot take_ipc_snapshot() {
+    IpcSnapshot s;
+    for (const auto& o : list_sysv()) s.objects.insert(name_of(o));
+    for (const auto& f : list_dev_shm()) s.objects.insert(f);
+    return s;
+}
+
+std::vector<std::string> ipc_left_since(const IpcSnapshot& before, bool remove) {
+    std::vector<std::string> left;
+    const unsigned me = geteuid();
+    for (const auto& o : list_sysv()) {
+        if (before.objects.count(name_of(o))) continue;
+        left.push_back(fmt::format("{} id={} key={:#x}", o.kind, o.id, static_cast<std::uint32_t>(o.key)));
+        if (!remove || o.uid != me) continue;
+        if (o.kind == "sem") semctl(o.id, 0, IPC_RMID);
+        else if (o.kind == "shm") shmctl(o.id, IPC_RMID, nullptr);
+        else msgctl(o.id, IPC_RMID, nullptr);
+    }
+    for (const auto& f : list_dev_shm()) {
+        if (before.objects.count(f)) continue;
+        left.push_back(f);
+        struct stat st;
+        if (remove && stat(f.c_str(), &st) == 0 && st.st_uid == me) unlink(f.c_str());
+    }
+    return left;
+}
+
+}  // namespace simrun

@@ -1,0 +1,27 @@
+// IPC objects a run's processes leave behind: System V objects (from
+// /proc/sysvipc, which shows the reader's IPC namespace) and names in
+// /dev/shm (POSIX shared memory and named semaphores). A snapshot is taken
+// before simrun creates anything; after it has removed its own objects,
+// what is new was left by the processes. POSIX message queues are not seen
+// (that needs the mqueue file system mounted).
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+namespace simrun {
+
+struct IpcSnapshot {
+    std::set<std::string> objects;  // "sem 3", "shm 7", "msg 1", "/dev/shm/name"
+};
+
+IpcSnapshot take_ipc_snapshot();
+
+// What is there now and was not in `before`, described for a report
+// ("msg id=1 key=0x0"). With remove, objects owned by this user are removed
+// (a run without namespaces must not leave them; in namespaces they vanish
+// with the run anyway).
+std::vector<std::string> ipc_left_since(const IpcSnapshot& before, bool remove);
+
+}  // namespace simrun
