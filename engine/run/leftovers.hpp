@@ -19,9 +19,8 @@ struct IpcSnapshot {
 IpcSnapshot take_ipc_snapshot();
 
 // What is there now and was not in `before`, described for a report
-// ("msg id=1 key=0x0"). With remove, objects owned by this user are removed
-// (a run without namespaces must not leave them; in namespaces they vanish
-// with the run anyway).
+// ("msg id=1 key=0x0"). With remove, those owned by this user are removed
+// too; only safe where nothing else can have made them (a namespace).
 std::vector<std::string> ipc_left_since(const IpcSnapshot& before, bool remove);
 
 }  // namespace simrun

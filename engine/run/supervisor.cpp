@@ -60,8 +60,12 @@ public:
         finish_processes();
         read_final_state();
         objects_.reset();  // remove every IPC object (and what was made under declared keys) before reporting
-        run_.ipc_left = ipc_left_since(ipc_before_, mode_ == SandboxMode::None);
-        for (const auto& o : run_.ipc_left) run_.diagnosis.push_back("left behind by the processes: " + o);
+        // In namespaces they vanish with the run. Without, they are only
+        // reported: another program of this user may have made them meanwhile.
+        run_.ipc_left = ipc_left_since(ipc_before_, false);
+        for (const auto& o : run_.ipc_left)
+            run_.diagnosis.push_back("left behind by the processes: " + o +
+                                     (mode_ == SandboxMode::None ? " (not removed without a sandbox: ipcrm / rm it)" : ""));
         report_.exit_code = report();
         report_.outcome = run_.outcome;
         return report_;
