@@ -133,6 +133,42 @@ private:
         i_ = static_cast<std::size_t>(end - s_.data());
         return true;
     }
+    struct Arg {
+        std::string text;    // trimmed
+        std::size_t offset;  // where it starts
+    };
+
+    // The raw arguments of a call, after its '(': `count` of them separated
+    // by commas, up to ')'. Ops and names are taken as written.
+    bool raw_args(std::vector<Arg>& args, std::size_t count, const std::string& usage) {
+        std::size_t close = s_.find(')', i_);
+        if (close == std::string::npos) return fail("expected " + usage), false;
+        std::size_t at = i_;
+        for (std::size_t k = 0; k < count; ++k) {
+            std::size_t end = k + 1 < count ? s_.find(',', at) : close;
+            if (end == std::string::npos || end > close) return fail("expected " + usage), false;
+            std::size_t first = s_.find_first_not_of(' ', at);
+            std::size_t last = s_.find_last_not_of(' ', end - 1);
+            if (first >= end || last == std::string::npos || last < first) {
+                i_ = at;
+                return fail("expected " + usage), false;
+            }
+            args.push_back({s_.substr(first, last - first + 1), first});
+            at = end + 1;
+        }
+        // One argument may hold commas (an op such as "semop s.a -1, s.b +1");
+        // the last of several may not: that is an argument too many.
+        if (count > 1) {
+            std::size_t extra = args.back().text.find(',');
+            if (extra != std::string::npos) {
+                i_ = args.back().offset + extra;
+                return fail("expected " + usage), false;
+            }
+        }
+        i_ = close + 1;
+        return true;
+    }
+
     int parse_primary() {
         skip_ws();
         std::size_t at = i_;
@@ -152,16 +188,11 @@ private:
         if (!is_ident_start(s_[i_])) return fail("unexpected '" + std::string(1, s_[i_]) + "'");
         std::string name = ident();
         if ((name == "count" || name == "errors" || name == "errno") && eat("(")) {
-            // count(VERB TARGET): the op as written, up to the closing parenthesis
+            // count(VERB TARGET): the op as written
             n.op = name == "count" ? ExprOp::Count : name == "errors" ? ExprOp::Errors : ExprOp::Errno;
-            skip_ws();
-            n.offset = i_;
-            std::size_t close = s_.find(')', i_);
-            if (close == std::string::npos) return fail("expected ')'");
-            n.object = s_.substr(i_, close - i_);
-            while (!n.object.empty() && n.object.back() == ' ') n.object.pop_back();
-            if (n.object.empty()) return fail("expected an op, e.g. count(V slots.full)");
-            i_ = close + 1;
+            std::vector<Arg> args;
+            if (!raw_args(args, 1, name + "(OP), e.g. count(V slots.full)")) return -1;
+            n.object = args[0].text, n.offset = args[0].offset;
             return add(std::move(n));
         }
         if (name == "ipc_left" && eat("(")) {
@@ -171,40 +202,22 @@ private:
         }
         if (name == "before" && eat("(")) {
             n.op = ExprOp::Before;
-            skip_ws();
-            n.offset = i_;
-            std::size_t comma = s_.find(',', i_), close = s_.find(')', i_);
-            if (comma == std::string::npos || close == std::string::npos || comma > close)
-                return fail("expected before(OP, OP), e.g. before(send q, recv q)");
-            auto trim = [](std::string t) {
-                t.erase(0, t.find_first_not_of(' '));
-                while (!t.empty() && t.back() == ' ') t.pop_back();
-                return t;
-            };
-            n.object = trim(s_.substr(i_, comma - i_));
-            n.second = trim(s_.substr(comma + 1, close - comma - 1));
-            n.second_offset = s_.find_first_not_of(' ', comma + 1);
-            i_ = close + 1;
+            std::vector<Arg> args;
+            if (!raw_args(args, 2, "before(OP, OP), e.g. before(send q, recv q)")) return -1;
+            n.object = args[0].text, n.offset = args[0].offset;
+            n.second = args[1].text, n.second_offset = args[1].offset;
             return add(std::move(n));
         }
         if (name == "received" && eat("(")) {
             n.op = ExprOp::Received;
-            skip_ws();
-            n.offset = i_;
-            std::size_t comma = s_.find(',', i_), close = s_.find(')', i_);
-            if (comma == std::string::npos || close == std::string::npos || comma > close)
-                return fail("expected received(PROCESS, SIGNAL)");
-            n.object = s_.substr(i_, comma - i_);
-            while (!n.object.empty() && n.object.back() == ' ') n.object.pop_back();
-            std::size_t sig_at = s_.find_first_not_of(' ', comma + 1);
-            std::string sig = s_.substr(sig_at, close - sig_at);
-            while (!sig.empty() && sig.back() == ' ') sig.pop_back();
-            n.value = parse_signal(sig);
+            std::vector<Arg> args;
+            if (!raw_args(args, 2, "received(PROCESS, SIGNAL)")) return -1;
+            n.object = args[0].text, n.offset = args[0].offset;
+            n.value = parse_signal(args[1].text);
             if (n.value == 0) {
-                i_ = sig_at;
-                return fail("unknown signal '" + sig + "'");
+                i_ = args[1].offset;
+                return fail("unknown signal '" + args[1].text + "'");
             }
-            i_ = close + 1;
             return add(std::move(n));
         }
         if ((name == "exit" || name == "signal") && eat("(")) {

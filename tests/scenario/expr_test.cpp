@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <csignal>
+
 using namespace simrun;
 
 namespace {
@@ -64,4 +66,32 @@ TEST_CASE("errors carry the offset of the offending character") {
     CHECK(error("exit(3)").message == "expected a process name");
     CHECK(error("a.").message == "expected a member name after '.'");
     CHECK(error("99999999999999999999 > 1").message == "integer out of range");
+}
+
+TEST_CASE("function arguments are taken as written, each with its position") {
+    auto t = parse("before( send q ,recv q ) && count(V slots.full) > 2 && received(p#1, SIGUSR1) == 1");
+    const ExprNode* before = nullptr;
+    const ExprNode* count = nullptr;
+    const ExprNode* received = nullptr;
+    for (const auto& n : t.nodes) {
+        if (n.op == ExprOp::Before) before = &n;
+        if (n.op == ExprOp::Count) count = &n;
+        if (n.op == ExprOp::Received) received = &n;
+    }
+    REQUIRE(before);
+    CHECK(before->object == "send q");
+    CHECK(before->offset == 8);
+    CHECK(before->second == "recv q");
+    CHECK(before->second_offset == 16);
+    REQUIRE(count);
+    CHECK(count->object == "V slots.full");
+    REQUIRE(received);
+    CHECK(received->object == "p#1");
+    CHECK(received->value == SIGUSR1);
+    CHECK(error("count()").message == "expected count(OP), e.g. count(V slots.full)");
+    CHECK(error("before(a b)").message == "expected before(OP, OP), e.g. before(send q, recv q)");
+    CHECK(error("before(a, b, c)").offset == 11);
+    CHECK(parse("count(semop s.a -1, s.b +1) == 1").nodes[0].object == "semop s.a -1, s.b +1");
+    CHECK(error("received(p, SIGNOPE)").offset == 12);
+    CHECK(error("count(V x").message == "expected count(OP), e.g. count(V slots.full)");
 }
