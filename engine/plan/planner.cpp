@@ -217,7 +217,14 @@ Result<Plan, std::string> load_plan(const std::string& path, const PlanOptions& 
     if (!decl) return render_diagnostic(path, source.value(), decl.error());
     auto plan = make_plan(decl.value(), options);
     if (!plan) return render_diagnostic(path, source.value(), plan.error());
-    // Input files must be there before anything runs.
+    // ftok paths and input files must be there before anything runs.
+    std::vector<const KeyDecl*> keys;
+    for (const auto& s : plan->sems) keys.push_back(&s.key);
+    for (const auto& s : plan->shms) keys.push_back(&s.key);
+    for (const auto& q : plan->queues) keys.push_back(&q.key);
+    for (const KeyDecl* k : keys)
+        if (k->kind == KeyDecl::Ftok && access(k->path.c_str(), F_OK) != 0)
+            return render_diagnostic(path, source.value(), {k->pos, fmt::format("ftok needs an existing path: {}: {}", k->path, std::strerror(errno))});
     for (const auto& p : plan->processes)
         if (!p.stdin_file.empty() && access(p.stdin_file.c_str(), R_OK) != 0)
             return render_diagnostic(path, source.value(),

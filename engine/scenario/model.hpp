@@ -32,6 +32,7 @@ struct KeyDecl {
     std::string path;
     std::int64_t proj = 0;
     std::int64_t mode = 0600;
+    SourcePos pos;  // of the ftok path
 };
 
 struct SemSetDecl {

@@ -105,7 +105,7 @@ KeyDecl read_key(const toml::table& t) {
             check_keys(f, {"ftok", "proj"}, "key");
             const auto* path = f.get("ftok");
             if (!path) fail(pos_of(*n), "a key table needs 'ftok' (a path) and 'proj'");
-            k.kind = KeyDecl::Ftok, k.path = get_string(*path, "ftok");
+            k.kind = KeyDecl::Ftok, k.path = get_string(*path, "ftok"), k.pos = pos_of(*path);
             k.proj = f.get("proj") ? get_int(*f.get("proj"), "proj", 1, 255) : 1;
         }
     }

@@ -351,6 +351,21 @@ run = ["P slots.emtpy"]
         check(r2.code == 2 and r2.stderr == want, "simrun check reports the same error")
 
 
+def case_bad_paths():
+    """Paths a run needs (an ftok path) are checked before anything runs: positioned error, exit 2."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, """[ipc.msg.q]
+key = { ftok = "/nonexistent/simrun", proj = 1 }
+[[process]]
+name = "p"
+run = ["recv q nowait"]
+""")
+        r = Run([path], d)
+        check(r.code == 2, f"exit {r.code}: {r.stderr}")
+        check(r.stderr.startswith(f"{path}:2:16: error: ftok needs an existing path: /nonexistent/simrun: No such file or directory"), r.stderr)
+        check(os.listdir(d) == ["t.toml"], "nothing ran")
+
+
 def case_check_ok():
     """simrun check validates without running."""
     with tempfile.TemporaryDirectory() as d:
