@@ -68,6 +68,11 @@ private:
 
     Record& begin(EventKind kind, std::uint8_t flags = 0);
 
+    // Ops that may wake another process (writes, sends, closes, semctl) take
+    // effect inside their call; their record is dated when the call began,
+    // so a process they woke is never shown waking before them.
+    void stamp_call() { call_ts_ = monotonic_ns(); }
+
     Attempt attempt(const Op& op, bool parked);
 
     // ---- semaphores ----------------------------------------------------
@@ -183,6 +188,7 @@ private:
     bool controlled_;
     std::uint32_t op_index_ = 0, iter_ = 0;
     std::uint64_t step_ = kNoStep;
+    std::uint64_t call_ts_ = 0;  // stamp_call(): when a call that may wake others began
     bool waiting_open_ = false;  // controlled: counted among a FIFO's waiting writers
     bool announced_ = false;     // flips when a parked attempt changed shared state
     std::uint32_t pause_from_ = 0;  // handler runs counted when a pause began

@@ -38,6 +38,9 @@ bool Agent::ready(int fd, short events, bool& parked) {
 
 void Agent::finish(std::int64_t result, int err, bool parked) {
     Record& r = begin(EventKind::Op, parked ? kRecBlocked : 0);
+    // Dated when the call began, unless it blocked (a Block record came in between).
+    if (call_ts_ && !parked) r.ts = call_ts_;
+    call_ts_ = 0;
     r.e.result = result;
     r.e.err = err;
     ring_.commit();
@@ -47,6 +50,7 @@ Attempt Agent::pipe_write(const Op& op, bool parked) {
     int fd = rt_.pipe_fds[op.object][1];
     const std::string& text = plan_.texts[op.first];
     if (fd >= 0 && !ready(fd, POLLOUT, parked)) return Attempt::WouldBlock;
+    stamp_call();
     ssize_t n = fd < 0 ? (errno = EBADF, -1) : ::write(fd, text.data(), text.size());
     finish(n, n < 0 ? errno : 0, parked);
     return Attempt::Done;
@@ -81,6 +85,7 @@ int Agent::close_end(std::size_t p, int end) {
 
 Attempt Agent::pipe_close(const Op& op) {
     int rc = 0, err = 0;
+    stamp_call();  // a reader may see EOF at once
     for (int end = 0; end < 2; ++end)
         if (close_end(op.object, end) != 0) rc = -1, err = errno;
     finish(rc, err, false);
@@ -176,6 +181,7 @@ Attempt Agent::msg_send(const Op& op, bool parked) {
     std::int64_t rc;
     int err;
     Attempt a;
+    stamp_call();
     if (plan_.queues[op.object].kind == QueueKind::SysV) {
         MsgBuf buf;
         buf.mtype = op.value;

@@ -149,23 +149,57 @@ Attempt Agent::ipc_get(const Op& op) {
 Attempt Agent::sem_control(const Op& op) {
     const int id = rt_.semids[op.object];
     const int member = static_cast<int>(op.slot);
+    union {
+        int val;
+        semid_ds* buf;
+        unsigned short* array;
+    } arg;
+    unsigned short values[kMaxSemTerms * 8];  // a set holds at most 250 members
+    semid_ds ds = {};
     int rc;
+    stamp_call();  // SETVAL, SETALL and IPC_RMID may wake waiters
     switch (op.count) {
-        case kSetval: {
-            union {
-                int val;
-                void* ptr;
-            } arg;
+        case kSetval:
             arg.val = static_cast<int>(op.value);
             rc = ::semctl(id, member, SETVAL, arg);
             break;
-        }
+        case kSetall:
+            for (std::uint32_t i = 0; i < plan_.sems[op.object].members.size(); ++i)
+                values[i] = static_cast<unsigned short>(plan_.sem_terms[op.first + i].delta);
+            arg.array = values;
+            rc = ::semctl(id, 0, SETALL, arg);
+            break;
+        case kGetall:
+            arg.array = values;
+            rc = ::semctl(id, 0, GETALL, arg);
+            break;
+        case kIpcStat:
+        case kIpcSet:
+            arg.buf = &ds;
+            rc = ::semctl(id, 0, IPC_STAT, arg);
+            if (rc == 0 && op.count == kIpcSet) {
+                ds.sem_perm.mode = static_cast<unsigned short>(op.value);
+                rc = ::semctl(id, 0, IPC_SET, arg);
+            }
+            break;
         case kGetval: rc = ::semctl(id, member, GETVAL); break;
         case kGetncnt: rc = ::semctl(id, member, GETNCNT); break;
         case kGetzcnt: rc = ::semctl(id, member, GETZCNT); break;
         default: rc = ::semctl(id, 0, IPC_RMID); break;
     }
     finish(rc, rc < 0 ? errno : 0, false);
+    // GETALL and IPC_STAT answer with more than one number: they follow as payload.
+    if (rc == 0 && op.count == kGetall) {
+        std::int32_t out[kMaxSemTerms * 8];
+        std::size_t n = plan_.sems[op.object].members.size();
+        for (std::size_t i = 0; i < n; ++i) out[i] = values[i];
+        ring_.data(reinterpret_cast<const char*>(out), n * sizeof(std::int32_t), proc_);
+    }
+    if (rc == 0 && op.count == kIpcStat) {
+        SemStat st{static_cast<std::int32_t>(ds.sem_perm.mode & 0777), static_cast<std::int32_t>(ds.sem_perm.uid),
+                   static_cast<std::int32_t>(ds.sem_perm.gid), static_cast<std::int32_t>(ds.sem_nsems)};
+        ring_.data(reinterpret_cast<const char*>(&st), sizeof st, proc_);
+    }
     return Attempt::Done;
 }
 

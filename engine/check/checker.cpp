@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
 #include <regex>
 #include <sstream>
 
@@ -63,6 +64,17 @@ void Checker::on_event(const Record& r, std::string_view payload) {
         ++received_[static_cast<std::size_t>(r.proc) * 65 + static_cast<std::size_t>(r.e.arg)];
     if (r.kind == EventKind::Undo) {
         sems_[r.e.arg] = static_cast<int>(r.e.value);
+    } else if (op && op->kind == OpKind::Semctl && (op->count == kSetall || op->count == kGetall)) {
+        if (r.e.result < 0) return;
+        const int first = plan_.sems[op->object].first_value;
+        for (std::size_t m = 0; m < plan_.sems[op->object].members.size(); ++m) {
+            if (op->count == kSetall) sems_[first + m] = plan_.sem_terms[op->first + m].delta;
+            else if (payload.size() >= (m + 1) * sizeof(std::int32_t)) {
+                std::int32_t v;
+                std::memcpy(&v, payload.data() + m * sizeof v, sizeof v);
+                sems_[first + m] = v;
+            }
+        }
     } else if (op && op->kind == OpKind::Semctl) {
         if (r.e.result < 0 || (op->count != kSetval && op->count != kGetval)) return;
         sems_[plan_.sems[op->object].first_value + op->slot] = op->count == kSetval ? static_cast<int>(op->value) : static_cast<int>(r.e.result);

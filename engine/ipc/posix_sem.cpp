@@ -52,28 +52,43 @@ Status PosixSem::remove() {
     return ok_status();
 }
 
+Result<std::int64_t*> PosixShm::map(int fd, std::size_t cells, const std::string& name) {
+    std::size_t bytes = cells * sizeof(std::int64_t);
+    void* at = MAP_FAILED;
+    if (ftruncate(fd, static_cast<off_t>(bytes)) == 0) at = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (at == MAP_FAILED) return sys_error(fmt::format("ftruncate/mmap({}, {} bytes)", name, bytes));
+    return static_cast<std::int64_t*>(at);
+}
+
 Result<PosixShm> PosixShm::create(const std::string& name, std::size_t cells) {
     UniqueFd fd(shm_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     if (!fd.valid()) return sys_error(fmt::format("shm_open({}, O_CREAT|O_EXCL)", name));
-    std::size_t bytes = cells * sizeof(std::int64_t);
-    void* at = MAP_FAILED;
-    if (ftruncate(fd.get(), static_cast<off_t>(bytes)) == 0)
-        at = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
-    if (at == MAP_FAILED) {
-        Error e = sys_error(fmt::format("ftruncate/mmap({}, {} bytes)", name, bytes));
+    auto at = map(fd.get(), cells, name);
+    if (!at) {
         shm_unlink(name.c_str());
-        return e;
+        return at.error();
     }
-    return PosixShm(name, static_cast<std::int64_t*>(at), cells);
+    return PosixShm(name, *at, cells);
+}
+
+Result<PosixShm> PosixShm::create_file(std::string pattern, std::size_t cells) {
+    UniqueFd fd(mkostemp(pattern.data(), O_CLOEXEC));
+    if (!fd.valid()) return sys_error(fmt::format("mkstemp({})", pattern));
+    auto at = map(fd.get(), cells, pattern);
+    if (!at) {
+        unlink(pattern.c_str());
+        return at.error();
+    }
+    return PosixShm(pattern, *at, cells, true);
 }
 
 PosixShm::PosixShm(PosixShm&& o) noexcept
-    : name_(std::move(o.name_)), cells_(std::exchange(o.cells_, nullptr)), n_(o.n_) {}
+    : name_(std::move(o.name_)), cells_(std::exchange(o.cells_, nullptr)), n_(o.n_), file_(o.file_) {}
 
 Status PosixShm::remove() {
     if (!cells_) return ok_status();
     munmap(std::exchange(cells_, nullptr), n_ * sizeof(std::int64_t));
-    if (shm_unlink(name_.c_str()) != 0) return sys_error(fmt::format("shm_unlink({})", name_));
+    if ((file_ ? unlink(name_.c_str()) : shm_unlink(name_.c_str())) != 0) return sys_error(fmt::format("unlink({})", name_));
     return ok_status();
 }
 

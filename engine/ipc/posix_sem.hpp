@@ -35,6 +35,9 @@ private:
 class PosixShm {
 public:
     static Result<PosixShm> create(const std::string& name, std::size_t cells);
+    // A memory-mapped file: mkstemp from `pattern` ("/dev/shm/simrun-map-XXXXXX"),
+    // ftruncate, mmap(MAP_SHARED); the destructor unmaps and unlinks it.
+    static Result<PosixShm> create_file(std::string pattern, std::size_t cells);
     PosixShm(PosixShm&& o) noexcept;
     PosixShm& operator=(PosixShm&&) = delete;
     ~PosixShm() { (void)remove(); }
@@ -43,10 +46,13 @@ public:
     Status remove();
 
 private:
-    PosixShm(std::string name, std::int64_t* cells, std::size_t n) : name_(std::move(name)), cells_(cells), n_(n) {}
+    PosixShm(std::string name, std::int64_t* cells, std::size_t n, bool file = false)
+        : name_(std::move(name)), cells_(cells), n_(n), file_(file) {}
+    static Result<std::int64_t*> map(int fd, std::size_t cells, const std::string& name);
     std::string name_;
     std::int64_t* cells_ = nullptr;
     std::size_t n_ = 0;
+    bool file_ = false;  // a path to unlink rather than a shm_open name
 };
 
 }  // namespace simrun

@@ -192,12 +192,14 @@ Op Planner::compile(const OpDecl& od, int decl) {
         }
         case OpKind::Semctl: {
             static const std::pair<const char*, SemctlCommand> commands[] = {
-                {"SETVAL", kSetval}, {"GETVAL", kGetval}, {"GETNCNT", kGetncnt}, {"GETZCNT", kGetzcnt}, {"IPC_RMID", kIpcRmid}};
+                {"SETVAL", kSetval}, {"GETVAL", kGetval},   {"GETNCNT", kGetncnt}, {"GETZCNT", kGetzcnt}, {"IPC_RMID", kIpcRmid},
+                {"SETALL", kSetall}, {"GETALL", kGetall}, {"IPC_STAT", kIpcStat},  {"IPC_SET", kIpcSet}};
             for (auto [name, c] : commands)
                 if (od.command == name) op.count = c;
             int set = -1;
-            if (op.count == kIpcRmid) {
-                if (!od.target.member.empty()) fail(at, "IPC_RMID removes the whole set: name the set, not a member");
+            bool whole_set = op.count == kIpcRmid || op.count == kSetall || op.count == kGetall || op.count == kIpcStat || op.count == kIpcSet;
+            if (whole_set) {
+                if (!od.target.member.empty()) fail(at, fmt::format("{} works on the whole set: name the set, not a member", od.command));
                 auto it = sem_index_.find(od.target.object);
                 if (it == sem_index_.end()) unknown_object(od.target, at, "semaphore set");
                 set = it->second;
@@ -207,6 +209,14 @@ Op Planner::compile(const OpDecl& od, int decl) {
             }
             op.object = static_cast<std::uint16_t>(set);
             op.value = od.value;
+            if (op.count == kSetall) {
+                if (od.sems.size() != p_.sems[set].members.size())
+                    fail(at, fmt::format("SETALL on '{}' needs {} values, one per member; got {}", p_.sems[set].name,
+                                         p_.sems[set].members.size(), od.sems.size()));
+                op.first = static_cast<std::uint32_t>(p_.sem_terms.size());
+                for (std::size_t m = 0; m < od.sems.size(); ++m)
+                    p_.sem_terms.push_back({static_cast<std::uint16_t>(m), static_cast<std::int16_t>(od.sems[m].delta)});
+            }
             break;
         }
         case OpKind::Crash: op.value = od.value; break;

@@ -105,7 +105,8 @@ std::string op_target(const Plan& plan, const Op& op) {
             return op.count == kSemget ? plan.sems[op.object].name : op.count == kShmget ? plan.shms[op.object].name : plan.queues[op.object].name;
         case OpKind::Shmctl: return plan.shms[op.object].name;
         case OpKind::Semctl:
-            return op.count == kIpcRmid ? plan.sems[op.object].name : plan.sems[op.object].name + "." + plan.sems[op.object].members[op.slot];
+            return op.count == kIpcRmid || op.count >= kIpcStat ? plan.sems[op.object].name
+                                                               : plan.sems[op.object].name + "." + plan.sems[op.object].members[op.slot];
         default: return "";
     }
 }

@@ -32,7 +32,8 @@ struct PlanCell {
 struct PlanShm {
     std::string name;
     KeyDecl key;
-    bool posix = false;  // POSIX shared memory (shm_open) rather than System V
+    bool posix = false;  // POSIX shared memory (shm_open) or a mapped file, rather than System V
+    bool file = false;   // a memory-mapped file
     std::vector<PlanCell> cells;
     std::uint32_t slots = 0;       // segment size in 8-byte cells
     std::uint32_t first_slot = 0;  // index of slot 0 in the flat list of all cells
@@ -78,7 +79,12 @@ constexpr std::uint16_t kSelf = 0xFFFF;
 
 // IpcGet: Op::count says which call; Semctl: Op::count is the command.
 enum IpcGetKind : std::uint32_t { kSemget = 0, kShmget = 1, kMsgget = 2 };
-enum SemctlCommand : std::uint32_t { kSetval = 1, kGetval, kGetncnt, kGetzcnt, kIpcRmid, kIpcStat };  // Kill: the process itself (raise); Wait: any child
+enum SemctlCommand : std::uint32_t { kSetval = 1, kGetval, kGetncnt, kGetzcnt, kIpcRmid, kIpcStat, kSetall, kGetall, kIpcSet };
+
+// The payload after a semctl IPC_STAT record (GETALL's is one int32 per member).
+struct SemStat {
+    std::int32_t mode, uid, gid, nsems;
+};  // Kill: the process itself (raise); Wait: any child
 
 struct SemTerm {
     std::uint16_t member;
@@ -92,7 +98,7 @@ struct Op {
     std::uint16_t object = 0;    // sem set, shm segment or pipe index
     std::uint32_t slot = 0;      // shm: slot within the segment
     std::int64_t value = 0;      // amount, exit code, read size, sleep ns, mtype / priority / msgtyp
-    std::uint32_t first = 0;     // Semop: first SemTerm; Write/Print/MsgSend: text index
+    std::uint32_t first = 0;     // Semop, SETALL: first SemTerm; Write/Print/MsgSend: text index
     std::uint32_t count = 0;     // Semop: number of terms
 };
 

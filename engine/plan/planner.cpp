@@ -47,7 +47,7 @@ void Planner::objects() {
     }
     for (const auto& s : d_.shms) {
         claim_name(s.name, s.pos, "shared memory segment");
-        PlanShm ps{s.name, s.key, s.posix, {}, 0, static_cast<std::uint32_t>(p_.cell_slots), {}};
+        PlanShm ps{s.name, s.key, s.posix, s.file, {}, 0, static_cast<std::uint32_t>(p_.cell_slots), {}};
         for (const auto& c : s.cells) {
             ps.cells.push_back({c.name, ps.slots, static_cast<std::uint32_t>(c.initial.size()), c.is_array});
             ps.slots += static_cast<std::uint32_t>(c.initial.size());

@@ -48,7 +48,8 @@ Result<std::unique_ptr<RunObjects>> RunObjects::create(const Plan& plan, Runtime
     for (const auto& s : plan.shms) {
         if (s.posix) {
             rt.shm_keys.push_back(IPC_PRIVATE);
-            auto seg = PosixShm::create(fmt::format("/simrun-{}-{}", getpid(), s.name), s.initial.size());
+            auto seg = s.file ? PosixShm::create_file("/dev/shm/simrun-map-XXXXXX", s.initial.size())
+                              : PosixShm::create(fmt::format("/simrun-{}-{}", getpid(), s.name), s.initial.size());
             if (!seg) return seg.error();
             std::copy(s.initial.begin(), s.initial.end(), seg->cells());
             rt.shm.push_back(seg->cells());

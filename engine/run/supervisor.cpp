@@ -428,7 +428,7 @@ private:
         };
         auto merged = collector_->merge([&](const Record& recorded, std::string_view payload) {
             Record r = recorded;
-            replay.annotate(r, undo);
+            replay.annotate(r, undo, payload);
             deliver(r, payload);
             for (const Record& u : undo) deliver(u, {});
             undo.clear();

@@ -55,6 +55,7 @@ struct ShmDecl {
     SourcePos pos;
     std::vector<ShmCellDecl> cells;
     bool posix = false;  // [ipc.pshm]: shm_open + ftruncate + mmap
+    bool file = false;   // [ipc.mmap]: a file, mapped MAP_SHARED
     KeyDecl key;
 };
 

@@ -368,9 +368,32 @@ bool parse_op(const std::string& text, OpDecl& op, TextError& err) {
                 return err = {toks.size() < 4 ? toks[2].offset + 6 : toks[3].offset, "SETVAL needs a value from 0 to 32767"}, false;
             return expect_count(toks, 4, "semctl SET.member SETVAL N", err);
         }
-        if (op.command == "GETVAL" || op.command == "GETNCNT" || op.command == "GETZCNT" || op.command == "IPC_RMID")
+        if (op.command == "SETALL") {
+            // semctl SET SETALL v0 v1 ...: kept as sem terms (member i, value)
+            for (std::size_t i = 3; i < toks.size(); ++i) {
+                std::int64_t v = 0;
+                if (!parse_int(toks[i], v) || v < 0 || v > 32767) return err = {toks[i].offset, "SETALL values are 0 to 32767"}, false;
+                op.sems.push_back({{}, v});
+            }
+            if (op.sems.empty()) return err = {toks[2].offset + 6, "SETALL needs one value per member"}, false;
+            return true;
+        }
+        if (op.command == "IPC_SET") {
+            std::int64_t m = 0;
+            if (toks.size() != 5 || toks[3].text != "mode")
+                return err = {toks.size() > 3 ? toks[3].offset : toks[2].offset + 7, "usage: semctl SET IPC_SET mode 0640"}, false;
+            auto [end, ec] = std::from_chars(toks[4].text.data(), toks[4].text.data() + toks[4].text.size(), m, 8);
+            if (ec != std::errc{} || end != toks[4].text.data() + toks[4].text.size() || m > 0777)
+                return err = {toks[4].offset, "expected an octal mode such as 0640"}, false;
+            op.value = m;
+            return true;
+        }
+        if (op.command == "GETVAL" || op.command == "GETNCNT" || op.command == "GETZCNT" || op.command == "IPC_RMID" ||
+            op.command == "GETALL" || op.command == "IPC_STAT")
             return expect_count(toks, 3, "semctl SET[.member] " + op.command, err);
-        return err = {toks[2].offset, "unknown semctl command '" + op.command + "' (SETVAL, GETVAL, GETNCNT, GETZCNT, IPC_RMID)"}, false;
+        return err = {toks[2].offset,
+                      "unknown semctl command '" + op.command + "' (SETVAL, GETVAL, GETNCNT, GETZCNT, SETALL, GETALL, IPC_STAT, IPC_SET, IPC_RMID)"},
+               false;
     }
     if (verb == "sleep") {
         op.kind = OpKind::Sleep;

@@ -130,12 +130,12 @@ SemSetDecl read_sem(const std::string& name, SourcePos pos, const toml::node& no
     return s;
 }
 
-ShmDecl read_shm(const std::string& name, SourcePos pos, const toml::node& node, bool posix) {
-    std::string where = (posix ? "[ipc.pshm." : "[ipc.shm.") + name + "]";
+ShmDecl read_shm(const std::string& name, SourcePos pos, const toml::node& node, bool posix, bool file = false) {
+    std::string where = (file ? "[ipc.mmap." : posix ? "[ipc.pshm." : "[ipc.shm.") + name + "]";
     const auto& t = as_table(node, where);
     if (posix) check_keys(t, {"cells"}, where);
     else check_keys(t, {"cells", "key", "mode"}, where);
-    ShmDecl s{name, pos, {}, posix, read_key(t)};
+    ShmDecl s{name, pos, {}, posix || file, file, read_key(t)};
     const toml::node* cells = t.get("cells");
     if (!cells) fail(pos, fmt::format("{} needs 'cells', e.g. cells = {{ count = 0 }}", where));
     for (auto&& [k, v] : as_table(*cells, "cells")) {
@@ -196,14 +196,15 @@ PsemDecl read_psem(const std::string& name, SourcePos pos, const toml::node& nod
 
 void read_ipc(const toml::node& node, ScenarioDecl& sc) {
     const auto& ipc = as_table(node, "[ipc]");
-    check_keys(ipc, {"sem", "shm", "pipe", "msg", "mq", "psem", "pshm", "fifo"}, "[ipc]");
+    check_keys(ipc, {"sem", "shm", "pipe", "msg", "mq", "psem", "pshm", "fifo", "mmap"}, "[ipc]");
     for (auto&& [kind, objects] : ipc) {
         for (auto&& [k, v] : as_table(objects, "[ipc." + std::string(kind.str()) + "]")) {
             std::string name(k.str());
             check_name(name, pos_of(k.source()), "object");
             SourcePos pos = pos_of(k.source());
             if (kind.str() == "sem") sc.sems.push_back(read_sem(name, pos, v));
-            else if (kind.str() == "shm" || kind.str() == "pshm") sc.shms.push_back(read_shm(name, pos, v, kind.str() == "pshm"));
+            else if (kind.str() == "shm" || kind.str() == "pshm" || kind.str() == "mmap")
+                sc.shms.push_back(read_shm(name, pos, v, kind.str() == "pshm", kind.str() == "mmap"));
             else if (kind.str() == "psem") sc.psems.push_back(read_psem(name, pos, v));
             else if (kind.str() == "fifo") {
                 check_keys(as_table(v, "[ipc.fifo." + name + "]"), {}, "[ipc.fifo." + name + "]");

@@ -199,9 +199,23 @@ void JsonlWriter::on_event(const Record& r, std::string_view payload) {
                 }
             }
             if (op.kind == OpKind::Semctl) {
-                static const char* const names[] = {"", "SETVAL", "GETVAL", "GETNCNT", "GETZCNT", "IPC_RMID"};
+                static const char* const names[] = {"", "SETVAL", "GETVAL", "GETNCNT", "GETZCNT", "IPC_RMID", "IPC_STAT", "SETALL", "GETALL", "IPC_SET"};
                 l += fmt::format(",\"cmd\":\"{}\"", names[op.count]);
                 if (op.count == kSetval) l += fmt::format(",\"arg\":{}", op.value);
+                if (op.count == kIpcSet) l += fmt::format(",\"mode\":\"0{:o}\"", op.value);
+                auto ints = [&](std::size_t i) {
+                    std::int32_t v = 0;
+                    if (payload.size() >= (i + 1) * sizeof v) std::memcpy(&v, payload.data() + i * sizeof v, sizeof v);
+                    return v;
+                };
+                if (op.count == kSetall || (op.count == kGetall && r.e.result == 0)) {
+                    l += ",\"values\":[";
+                    for (std::size_t m = 0; m < plan_.sems[op.object].members.size(); ++m)
+                        l += fmt::format("{}{}", m ? "," : "", op.count == kSetall ? plan_.sem_terms[op.first + m].delta : ints(m));
+                    l += ']';
+                }
+                if (op.count == kIpcStat && r.e.result == 0)
+                    l += fmt::format(",\"mode\":\"0{:o}\",\"uid\":{},\"gid\":{},\"nsems\":{}", ints(0), ints(1), ints(2), ints(3));
             }
             if (op.kind == OpKind::Shmctl) {
                 l += fmt::format(",\"cmd\":\"{}\"", op.count == kIpcStat ? "IPC_STAT" : "IPC_RMID");
@@ -239,7 +253,7 @@ void JsonlWriter::on_event(const Record& r, std::string_view payload) {
                 l += ",\"text\":";
                 append_json_string(l, plan_.texts[op.first]);
             }
-            if ((op.kind == OpKind::PipeRead || op.kind == OpKind::MsgRecv) && r.kind == EventKind::Op) {
+            if ((op.kind == OpKind::PipeRead || op.kind == OpKind::MsgRecv) && r.kind == EventKind::Op) {  // text payloads
                 l += ",\"data\":";
                 append_json_string(l, payload);
             }

@@ -1,6 +1,7 @@
 #include "trace/sem_replay.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace simrun {
 
@@ -10,7 +11,7 @@ SemReplay::SemReplay(const Plan& plan) : plan_(plan), semadj_(plan.processes.siz
     for (const auto& s : plan.sems) values_.insert(values_.end(), s.initial.begin(), s.initial.end());
 }
 
-void SemReplay::annotate(Record& r, std::vector<Record>& undo) {
+void SemReplay::annotate(Record& r, std::vector<Record>& undo, std::string_view payload) {
     if (r.kind == EventKind::Exit && r.proc < semadj_.size()) {
         auto& adj = semadj_[r.proc];
         for (std::size_t i = 0; i < adj.size(); ++i) {
@@ -29,6 +30,23 @@ void SemReplay::annotate(Record& r, std::vector<Record>& undo) {
     }
     if ((r.kind != EventKind::Op && r.kind != EventKind::Block) || r.proc >= semadj_.size()) return;
     const Op& op = plan_.ops[r.e.op];
+    if (op.kind == OpKind::Semctl && r.kind == EventKind::Op && r.e.result >= 0 && (op.count == kSetall || op.count == kGetall)) {
+        // SETALL sets every value (and clears every adjustment); GETALL reads them.
+        const int first = plan_.sems[op.object].first_value;
+        const std::size_t n = plan_.sems[op.object].members.size();
+        for (std::size_t m = 0; m < n; ++m) {
+            if (op.count == kSetall) values_[first + m] = plan_.sem_terms[op.first + m].delta;
+            else if (payload.size() >= (m + 1) * sizeof(std::int32_t)) {
+                std::int32_t v;
+                std::memcpy(&v, payload.data() + m * sizeof v, sizeof v);
+                values_[first + m] = v;
+            }
+            if (op.count == kSetall)
+                for (auto& adj : semadj_)
+                    if (!adj.empty()) adj[first + m] = 0;
+        }
+        return;
+    }
     if (op.kind == OpKind::Semctl && r.kind == EventKind::Op && r.e.result >= 0) {
         // SETVAL sets a value; GETVAL reads the kernel's: both are facts the replay takes.
         int flat = plan_.sems[op.object].first_value + static_cast<int>(op.slot);

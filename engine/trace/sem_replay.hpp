@@ -14,6 +14,7 @@
 #include "plan/plan.hpp"
 #include "trace/record.hpp"
 
+#include <string_view>
 #include <vector>
 
 namespace simrun {
@@ -23,7 +24,7 @@ public:
     explicit SemReplay(const Plan& plan);
     // Sets value (kRecValue) on single-member semop Op and Block records.
     // After an Exit, appends one Undo record per adjusted semaphore to `undo`.
-    void annotate(Record& r, std::vector<Record>& undo);
+    void annotate(Record& r, std::vector<Record>& undo, std::string_view payload = {});
     const std::vector<int>& values() const { return values_; }
 
 private:

@@ -291,11 +291,11 @@ TEST_CASE("keys, *get and semctl") {
     CHECK(first_line(error_of(set + "[[process]]\nname = \"p\"\nrun = [\"semctl s.a SETVAL\"]\n")) ==
           "t.toml:5:26: error: SETVAL needs a value from 0 to 32767");
     CHECK(first_line(error_of(set + "[[process]]\nname = \"p\"\nrun = [\"semctl s.a STAT\"]\n")) ==
-          "t.toml:5:20: error: unknown semctl command 'STAT' (SETVAL, GETVAL, GETNCNT, GETZCNT, IPC_RMID)");
+          "t.toml:5:20: error: unknown semctl command 'STAT' (SETVAL, GETVAL, GETNCNT, GETZCNT, SETALL, GETALL, IPC_STAT, IPC_SET, IPC_RMID)");
     CHECK(first_line(error_of(set + "[[process]]\nname = \"p\"\nrun = [\"semctl s GETVAL\"]\n")) ==
           "t.toml:5:16: error: GETVAL works on one semaphore: name a member");
     CHECK(first_line(error_of(set + "[[process]]\nname = \"p\"\nrun = [\"semctl s.a IPC_RMID\"]\n")) ==
-          "t.toml:5:16: error: IPC_RMID removes the whole set: name the set, not a member");
+          "t.toml:5:16: error: IPC_RMID works on the whole set: name the set, not a member");
     CHECK(first_line(error_of(set + "[ipc.pshm.m]\ncells = { x = 0 }\n[[process]]\nname = \"p\"\nrun = [\"shmget m\"]\n")) ==
           "t.toml:7:16: error: 'm' is a shared memory segment, not a System V shared memory segment");
 
@@ -327,4 +327,21 @@ TEST_CASE("shmctl and before()") {
     CHECK(before.ops == std::vector<std::uint32_t>{0});
     CHECK(before.ops2 == std::vector<std::uint32_t>{1});
     CHECK(plan.ops[2].count == simrun::kIpcStat);
+}
+
+TEST_CASE("semctl on the whole set") {
+    const std::string set = "[ipc.sem.s]\nmembers = { a = 1, b = 2 }\n";  // lines 1-2
+    CHECK(first_line(error_of(set + "[[process]]\nname = \"p\"\nrun = [\"semctl s SETALL 1\"]\n")) ==
+          "t.toml:5:16: error: SETALL on 's' needs 2 values, one per member; got 1");
+    CHECK(first_line(error_of(set + "[[process]]\nname = \"p\"\nrun = [\"semctl s.a GETALL\"]\n")) ==
+          "t.toml:5:16: error: GETALL works on the whole set: name the set, not a member");
+    CHECK(first_line(error_of(set + "[[process]]\nname = \"p\"\nrun = [\"semctl s IPC_SET 0600\"]\n")) ==
+          "t.toml:5:26: error: usage: semctl SET IPC_SET mode 0640");
+    CHECK(first_line(error_of(set + "[[process]]\nname = \"p\"\nrun = [\"semctl s SETALL 1 40000\"]\n")) ==
+          "t.toml:5:27: error: SETALL values are 0 to 32767");
+    auto plan = plan_of(set + "[[process]]\nname = \"p\"\nrun = [\"semctl s SETALL 7 8\", \"semctl s IPC_SET mode 0644\"]\n");
+    CHECK(plan.ops[0].count == simrun::kSetall);
+    CHECK(plan.sem_terms[plan.ops[0].first].delta == 7);
+    CHECK(plan.sem_terms[plan.ops[0].first + 1].delta == 8);
+    CHECK(plan.ops[1].value == 0644);
 }
