@@ -103,6 +103,23 @@ def check_trace(events, scenario_name, completed=True):
     for e in events:
         if e["kind"] in ("op", "block") and e.get("sem") is not None and "value" in e:
             check(e["value"] >= 0, f"semaphore value never negative: {e}")
+    # Cause before effect: no message received before as many were sent, no byte
+    # read from a pipe before it was written (writes and sends are dated when they begin).
+    sent, received, written, read = {}, {}, {}, {}
+    for e in events:
+        if e["kind"] != "op" or e.get("result", -1) < 0:
+            continue
+        obj = e.get("obj")
+        if e["op"] == "send":
+            sent[obj] = sent.get(obj, 0) + 1
+        elif e["op"] == "recv":
+            received[obj] = received.get(obj, 0) + 1
+            check(received[obj] <= sent.get(obj, 0), f"a recv on {obj} before its send: {e}")
+        elif e["op"] == "write":
+            written[obj] = written.get(obj, 0) + e["result"]
+        elif e["op"] == "read":
+            read[obj] = read.get(obj, 0) + e["result"]
+            check(read[obj] <= written.get(obj, 0), f"bytes read from {obj} before they were written: {e}")
     return spawns, exits
 
 
