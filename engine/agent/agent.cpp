@@ -124,6 +124,7 @@ Attempt Agent::attempt(const Op& op, bool parked) {
         case OpKind::IpcGet: return ipc_get(op);
         case OpKind::Semctl: return sem_control(op);
         case OpKind::Shmctl: return shm_control(op);
+        case OpKind::Msgctl: return msg_control(op);
     }
     return Attempt::Done;
 }

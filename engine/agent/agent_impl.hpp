@@ -166,6 +166,8 @@ private:
 
     Attempt shm_control(const Op& op);
 
+    Attempt msg_control(const Op& op);
+
     // ---- children ------------------------------------------------------
     // Free mode: wait for them all. Controlled mode: reap whoever has
     // exited, one step at a time, parking while none has.

@@ -227,4 +227,25 @@ Attempt Agent::msg_recv(const Op& op, bool parked) {
     return Attempt::Done;
 }
 
+// IPC_STAT: messages queued and the queue's byte limit; IPC_RMID removes
+// the queue at once: a process blocked in it fails with EIDRM.
+Attempt Agent::msg_control(const Op& op) {
+    const int id = rt_.queues[op.object].msqid;
+    msqid_ds ds = {};
+    stamp_call();
+    int rc = ::msgctl(id, op.count == kIpcStat ? IPC_STAT : IPC_RMID, op.count == kIpcStat ? &ds : nullptr);
+    int err = rc < 0 ? errno : 0;
+    Record& r = begin(EventKind::Op);
+    r.ts = call_ts_;
+    call_ts_ = 0;
+    r.e.result = rc;
+    r.e.err = err;
+    if (rc == 0 && op.count == kIpcStat) {
+        r.e.value = static_cast<std::int64_t>(ds.msg_qnum);
+        r.e.arg = static_cast<std::int64_t>(ds.msg_qbytes);
+    }
+    ring_.commit();
+    return Attempt::Done;
+}
+
 }  // namespace simrun::detail

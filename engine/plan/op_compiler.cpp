@@ -190,6 +190,14 @@ Op Planner::compile(const OpDecl& od, int decl) {
             op.count = od.command == "IPC_STAT" ? kIpcStat : kIpcRmid;
             break;
         }
+        case OpKind::Msgctl: {
+            auto it = queue_index_.find(od.target.object);
+            if (it == queue_index_.end() || p_.queues[it->second].kind != QueueKind::SysV)
+                unknown_object(od.target, at, "System V message queue");
+            op.object = static_cast<std::uint16_t>(it->second);
+            op.count = od.command == "IPC_STAT" ? kIpcStat : kIpcRmid;
+            break;
+        }
         case OpKind::Semctl: {
             static const std::pair<const char*, SemctlCommand> commands[] = {
                 {"SETVAL", kSetval}, {"GETVAL", kGetval},   {"GETNCNT", kGetncnt}, {"GETZCNT", kGetzcnt}, {"IPC_RMID", kIpcRmid},

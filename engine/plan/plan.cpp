@@ -75,6 +75,7 @@ const char* op_verb(const Plan& plan, const Op& op) {
         case OpKind::IpcGet: return op.count == kSemget ? "semget" : op.count == kShmget ? "shmget" : "msgget";
         case OpKind::Semctl: return "semctl";
         case OpKind::Shmctl: return "shmctl";
+        case OpKind::Msgctl: return "msgctl";
     }
     return "?";
 }
@@ -104,6 +105,7 @@ std::string op_target(const Plan& plan, const Op& op) {
         case OpKind::IpcGet:
             return op.count == kSemget ? plan.sems[op.object].name : op.count == kShmget ? plan.shms[op.object].name : plan.queues[op.object].name;
         case OpKind::Shmctl: return plan.shms[op.object].name;
+        case OpKind::Msgctl: return plan.queues[op.object].name;
         case OpKind::Semctl:
             return op.count == kIpcRmid || op.count >= kIpcStat ? plan.sems[op.object].name
                                                                : plan.sems[op.object].name + "." + plan.sems[op.object].members[op.slot];

@@ -72,7 +72,8 @@ std::string describe_event(const Plan& plan, const Record& r, std::string_view p
         if (r.flags & kRecValue) return fmt::format("{} ⏸ (value {})", what, r.e.value);
         return fmt::format("{} ⏸", what);
     }
-    if (op.kind == OpKind::IpcGet || op.kind == OpKind::Semctl || op.kind == OpKind::Shmctl) what = plan.op_text[r.e.op];  // the flags matter
+    if (op.kind == OpKind::IpcGet || op.kind == OpKind::Semctl || op.kind == OpKind::Shmctl || op.kind == OpKind::Msgctl)
+        what = plan.op_text[r.e.op];  // the flags matter
     if (r.e.err && op.kind != OpKind::Pause) return fmt::format("{} ✘ {}", what, errname(r.e.err));
     std::string woke = (r.flags & kRecBlocked) ? " (woke)" : "";
     switch (op.kind) {
@@ -104,6 +105,9 @@ std::string describe_event(const Plan& plan, const Record& r, std::string_view p
         case OpKind::Wait: return fmt::format("wait → pid {} {}{}", r.e.result, describe_wait_status(static_cast<int>(r.e.arg)), woke);
         case OpKind::IpcGet: return fmt::format("{} → id {}", plan.op_text[r.e.op], r.e.result);
         case OpKind::Semctl: return fmt::format("{} → {}", plan.op_text[r.e.op], r.e.result);
+        case OpKind::Msgctl:
+            if (op.count == kIpcStat) return fmt::format("{} → {} messages, limit {} bytes", plan.op_text[r.e.op], r.e.value, r.e.arg);
+            return fmt::format("{} → {}", plan.op_text[r.e.op], r.e.result);
         case OpKind::Shmctl:
             if (op.count == kIpcStat) return fmt::format("{} → nattch {}, {} bytes", plan.op_text[r.e.op], r.e.value, r.e.arg);
             return fmt::format("{} → {}", plan.op_text[r.e.op], r.e.result);

@@ -106,6 +106,7 @@ enum class OpKind : std::uint8_t {
     IpcGet,     // semget / shmget / msgget of a declared object's key
     Semctl,     // semctl SETVAL / GETVAL / GETNCNT / GETZCNT / IPC_RMID
     Shmctl,     // shmctl IPC_STAT / IPC_RMID
+    Msgctl,     // msgctl IPC_STAT / IPC_RMID
     Kill,       // kill / sigqueue / raise
     SigMask,    // block / unblock (sigprocmask)
     Pause,      // pause(): until a handled signal arrives

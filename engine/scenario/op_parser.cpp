@@ -348,12 +348,12 @@ bool parse_op(const std::string& text, OpDecl& op, TextError& err) {
         }
         return true;
     }
-    if (verb == "shmctl") {
-        op.kind = OpKind::Shmctl;
-        if (!expect_count(toks, 3, "shmctl SEG IPC_STAT|IPC_RMID", err) || !parse_object(toks[1], op.target, err)) return false;
+    if (verb == "shmctl" || verb == "msgctl") {
+        op.kind = verb == "shmctl" ? OpKind::Shmctl : OpKind::Msgctl;
+        if (!expect_count(toks, 3, verb + " OBJECT IPC_STAT|IPC_RMID", err) || !parse_object(toks[1], op.target, err)) return false;
         op.command = toks[2].text;
         if (op.command != "IPC_STAT" && op.command != "IPC_RMID")
-            return err = {toks[2].offset, "unknown shmctl command '" + op.command + "' (IPC_STAT, IPC_RMID)"}, false;
+            return err = {toks[2].offset, "unknown " + verb + " command '" + op.command + "' (IPC_STAT, IPC_RMID)"}, false;
         return true;
     }
     if (verb == "semctl") {
@@ -420,7 +420,7 @@ bool parse_op(const std::string& text, OpDecl& op, TextError& err) {
     static const std::vector<std::string> verbs = {"P", "V", "semop", "load", "open", "write", "read", "close", "send",
                                                    "recv", "kill", "sigqueue", "raise", "block", "unblock", "pause",
                                                    "sigwait", "fork", "wait", "crash", "sleep", "print", "exit",
-                                                   "semget", "shmget", "msgget", "semctl", "shmctl"};
+                                                   "semget", "shmget", "msgget", "semctl", "shmctl", "msgctl"};
     return err = {0, "unknown op '" + verb + "'" + did_you_mean_suffix(verb, verbs) + " (the ops are listed in docs/scenario-format.md)"},
            false;
 }

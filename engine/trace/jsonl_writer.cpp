@@ -217,6 +217,10 @@ void JsonlWriter::on_event(const Record& r, std::string_view payload) {
                 if (op.count == kIpcStat && r.e.result == 0)
                     l += fmt::format(",\"mode\":\"0{:o}\",\"uid\":{},\"gid\":{},\"nsems\":{}", ints(0), ints(1), ints(2), ints(3));
             }
+            if (op.kind == OpKind::Msgctl) {
+                l += fmt::format(",\"cmd\":\"{}\"", op.count == kIpcStat ? "IPC_STAT" : "IPC_RMID");
+                if (op.count == kIpcStat && r.e.result == 0) l += fmt::format(",\"qnum\":{},\"qbytes\":{}", r.e.value, r.e.arg);
+            }
             if (op.kind == OpKind::Shmctl) {
                 l += fmt::format(",\"cmd\":\"{}\"", op.count == kIpcStat ? "IPC_STAT" : "IPC_RMID");
                 if (op.count == kIpcStat && r.e.result == 0) l += fmt::format(",\"nattch\":{},\"segsz\":{}", r.e.value, r.e.arg);

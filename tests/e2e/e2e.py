@@ -835,6 +835,42 @@ def case_keys_and_semctl():
         check({"EIDRM", "EINVAL"} <= seen, f"the seeds cover a waiter removed while blocked and one that came after: {seen}")
 
 
+def case_msgctl():
+    """msgctl IPC_STAT counts the messages; IPC_RMID wakes a blocked receiver with EIDRM, in both modes."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, """
+[scenario]
+name = "msgctl"
+timeout = "5s"
+[ipc.msg.q]
+[[process]]
+name = "owner"
+run = ['send q "one"', 'send q "two"', "msgctl q IPC_STAT", "sleep 100ms", "msgctl q IPC_RMID"]
+[[process]]
+name = "reader"
+run = ["sleep 20ms", "recv q", "recv q", "recv q"]
+[[expect]]
+final = "count(recv q) == 2"
+""")
+        r = Run([path, "-q"], d)
+        check(r.code == 0, r.stdout + r.stderr)
+        events = r.trace(d, "msgctl")
+        stat = [e for e in events if e.get("cmd") == "IPC_STAT"][0]
+        check(stat["qnum"] == 2 and stat["qbytes"] > 0, str(stat))
+        last = [e for e in events if e["kind"] == "op" and e["op"] == "recv"][-1]
+        check(last.get("errno") == "EIDRM", str(last))
+        for seed in range(1, 6):  # controlled: EIDRM if the reader waited when the queue went, EINVAL if it came after
+            r = Run([path, "-q", "--controlled", "--seed", str(seed)], d)
+            events = r.trace(d, "msgctl")
+            removed = [e["seq"] for e in events if e.get("cmd") == "IPC_RMID"][0]
+            last = [e for e in events if e["kind"] == "op" and e["op"] == "recv"][-1]
+            waited = any(e["kind"] == "block" and e["proc"] == "reader" and e["op_index"] == last["op_index"] and e["seq"] < removed
+                         for e in events)
+            if last["seq"] > removed:
+                check(last.get("errno") == ("EIDRM" if waited else "EINVAL"), f"seed {seed}: {last}")
+            r.assert_nothing_left()
+
+
 def case_controlled_exec():
     """Controlled mode: exec'd programs run free; a scheduled parent reaping one is not a deadlock;
     a timeout while they run is a timeout."""

@@ -345,3 +345,13 @@ TEST_CASE("semctl on the whole set") {
     CHECK(plan.sem_terms[plan.ops[0].first + 1].delta == 8);
     CHECK(plan.ops[1].value == 0644);
 }
+
+TEST_CASE("msgctl") {
+    CHECK(first_line(error_of("[ipc.mq.m]\n[[process]]\nname = \"p\"\nrun = [\"msgctl m IPC_STAT\"]\n")) ==
+          "t.toml:4:16: error: 'm' is a POSIX message queue, not a System V message queue");
+    CHECK(first_line(error_of("[ipc.msg.q]\n[[process]]\nname = \"p\"\nrun = [\"msgctl q IPC_INFO\"]\n")) ==
+          "t.toml:4:18: error: unknown msgctl command 'IPC_INFO' (IPC_STAT, IPC_RMID)");
+    auto plan = plan_of("[ipc.msg.q]\n[[process]]\nname = \"p\"\nrun = [\"msgctl q IPC_RMID\"]\n");
+    CHECK(plan.ops[0].kind == simrun::OpKind::Msgctl);
+    CHECK(plan.ops[0].count == simrun::kIpcRmid);
+}
