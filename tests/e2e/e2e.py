@@ -818,7 +818,8 @@ def case_keys_and_semctl():
             # set is removed, it fails with EIDRM; started after, with EINVAL.
             removed = [e["seq"] for e in events if e.get("cmd") == "IPC_RMID"][0]
             second = [e for e in events if e["kind"] == "op" and e["proc"] == "waiter" and e["op"] == "P"][-1]
-            parked = any(e["kind"] == "block" and e["proc"] == "waiter" and e["seq"] < removed for e in events)
+            parked = any(e["kind"] == "block" and e["proc"] == "waiter" and e["op_index"] == second["op_index"] and e["seq"] < removed
+                         for e in events)
             case = None if second["seq"] < removed else "EIDRM" if parked else "EINVAL"
             check(second.get("errno") == case, f"{mode}: expected {case}: {second}")
             seen.add(case)
