@@ -280,24 +280,4 @@ bool parse_expr(const std::string& text, ExprTree& out, ExprError& err) {
     return ExprParser(text, out).parse(err);
 }
 
-std::string expr_op_symbol(ExprOp op) {
-    switch (op) {
-        case ExprOp::Add: return "+";
-        case ExprOp::Sub: case ExprOp::Neg: return "-";
-        case ExprOp::Mul: return "*";
-        case ExprOp::Div: return "/";
-        case ExprOp::Mod: return "%";
-        case ExprOp::Lt: return "<";
-        case ExprOp::Le: return "<=";
-        case ExprOp::Gt: return ">";
-        case ExprOp::Ge: return ">=";
-        case ExprOp::Eq: return "==";
-        case ExprOp::Ne: return "!=";
-        case ExprOp::And: return "&&";
-        case ExprOp::Or: return "||";
-        case ExprOp::Not: return "!";
-        default: return "?";
-    }
-}
-
 }  // namespace simrun

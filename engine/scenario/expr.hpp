@@ -58,8 +58,6 @@ using ExprError = TextError;
 // Parses text; on failure returns the offending offset and message.
 bool parse_expr(const std::string& text, ExprTree& out, ExprError& err);
 
-std::string expr_op_symbol(ExprOp op);
-
 // EINVAL -> 22; 0 if not an errno name.
 int errno_value(std::string_view name);
 

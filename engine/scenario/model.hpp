@@ -216,7 +216,6 @@ struct ScenarioDecl {
     std::string description;
     std::int64_t timeout_ns = 10'000'000'000;
     SchedMode mode = SchedMode::Free;
-    SourcePos mode_pos;
     std::optional<std::uint64_t> seed;  // controlled mode's default seed
     std::vector<SemSetDecl> sems;
     std::vector<ShmDecl> shms;

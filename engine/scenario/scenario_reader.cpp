@@ -359,7 +359,6 @@ void read_header(const toml::node& node, ScenarioDecl& sc) {
         std::string mode = get_string(*n, "mode");
         if (mode == "controlled") sc.mode = SchedMode::Controlled;
         else if (mode != "free") fail(pos_of(*n), fmt::format("mode must be \"free\" or \"controlled\", not '{}'", mode));
-        sc.mode_pos = pos_of(*n);
     }
     if (const auto* n = t.get("name")) {
         sc.name = get_string(*n, "name");

@@ -35,7 +35,6 @@ public:
     void commit() { h_->head.store(h_->head.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
     // A payload as Data records following the last committed one.
     void data(const char* bytes, std::size_t n, std::uint16_t proc);
-    bool valid() const { return h_ != nullptr; }
     std::uint64_t written() const { return h_->head.load(std::memory_order_relaxed); }
 
 private:
