@@ -28,6 +28,13 @@ namespace simrun::detail {
 
 constexpr std::uint32_t kMaxSemTerms = 32;
 
+// IPC_SET: the fields the op names replace what IPC_STAT read (ipc_perm).
+inline void apply_ipc_set(const Op& op, ipc_perm& perm) {
+    if (op.value >= 0) perm.mode = static_cast<unsigned short>((perm.mode & ~0777u) | static_cast<unsigned>(op.value));
+    if (op.slot != kUnchanged) perm.uid = op.slot;
+    if (op.first != kUnchanged) perm.gid = op.first;
+}
+
 // One attempt at an op or at a step of it.
 enum class Attempt { Done, WouldBlock };
 

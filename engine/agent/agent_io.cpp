@@ -233,7 +233,11 @@ Attempt Agent::msg_control(const Op& op) {
     const int id = rt_.queues[op.object].msqid;
     msqid_ds ds = {};
     stamp_call();
-    int rc = ::msgctl(id, op.count == kIpcStat ? IPC_STAT : IPC_RMID, op.count == kIpcStat ? &ds : nullptr);
+    int rc = ::msgctl(id, op.count == kIpcRmid ? IPC_RMID : IPC_STAT, op.count == kIpcRmid ? nullptr : &ds);
+    if (rc == 0 && op.count == kIpcSet) {
+        apply_ipc_set(op, ds.msg_perm);
+        rc = ::msgctl(id, IPC_SET, &ds);
+    }
     int err = rc < 0 ? errno : 0;
     Record& r = begin(EventKind::Op);
     r.ts = call_ts_;

@@ -178,7 +178,7 @@ Attempt Agent::sem_control(const Op& op) {
             arg.buf = &ds;
             rc = ::semctl(id, 0, IPC_STAT, arg);
             if (rc == 0 && op.count == kIpcSet) {
-                ds.sem_perm.mode = static_cast<unsigned short>(op.value);
+                apply_ipc_set(op, ds.sem_perm);
                 rc = ::semctl(id, 0, IPC_SET, arg);
             }
             break;
@@ -208,7 +208,11 @@ Attempt Agent::sem_control(const Op& op) {
 Attempt Agent::shm_control(const Op& op) {
     const int id = rt_.shmids[op.object];
     shmid_ds ds = {};
-    int rc = ::shmctl(id, op.count == kIpcStat ? IPC_STAT : IPC_RMID, op.count == kIpcStat ? &ds : nullptr);
+    int rc = ::shmctl(id, op.count == kIpcRmid ? IPC_RMID : IPC_STAT, op.count == kIpcRmid ? nullptr : &ds);
+    if (rc == 0 && op.count == kIpcSet) {
+        apply_ipc_set(op, ds.shm_perm);
+        rc = ::shmctl(id, IPC_SET, &ds);
+    }
     Record& r = begin(EventKind::Op);
     r.e.result = rc;
     r.e.err = rc < 0 ? errno : 0;

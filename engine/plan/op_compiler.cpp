@@ -76,6 +76,13 @@ int Planner::resolve_pipe(const RefDecl& ref, SourcePos at, int decl, bool need_
     return it->second;
 }
 
+// IPC_SET: see kUnchanged.
+static void encode_ipc_set(const OpDecl& od, Op& op) {
+    op.value = od.set_mode.value_or(-1);
+    op.slot = od.set_uid ? static_cast<std::uint32_t>(*od.set_uid) : kUnchanged;
+    op.first = od.set_gid ? static_cast<std::uint32_t>(*od.set_gid) : kUnchanged;
+}
+
 Op Planner::compile(const OpDecl& od, int decl) {
     Op op;
     op.kind = od.kind;
@@ -187,7 +194,8 @@ Op Planner::compile(const OpDecl& od, int decl) {
             auto it = shm_index_.find(od.target.object);
             if (it == shm_index_.end() || p_.shms[it->second].posix) unknown_object(od.target, at, "System V shared memory segment");
             op.object = static_cast<std::uint16_t>(it->second);
-            op.count = od.command == "IPC_STAT" ? kIpcStat : kIpcRmid;
+            op.count = od.command == "IPC_STAT" ? kIpcStat : od.command == "IPC_SET" ? kIpcSet : kIpcRmid;
+            encode_ipc_set(od, op);
             break;
         }
         case OpKind::Msgctl: {
@@ -195,7 +203,8 @@ Op Planner::compile(const OpDecl& od, int decl) {
             if (it == queue_index_.end() || p_.queues[it->second].kind != QueueKind::SysV)
                 unknown_object(od.target, at, "System V message queue");
             op.object = static_cast<std::uint16_t>(it->second);
-            op.count = od.command == "IPC_STAT" ? kIpcStat : kIpcRmid;
+            op.count = od.command == "IPC_STAT" ? kIpcStat : od.command == "IPC_SET" ? kIpcSet : kIpcRmid;
+            encode_ipc_set(od, op);
             break;
         }
         case OpKind::Semctl: {
@@ -217,6 +226,7 @@ Op Planner::compile(const OpDecl& od, int decl) {
             }
             op.object = static_cast<std::uint16_t>(set);
             op.value = od.value;
+            if (op.count == kIpcSet) encode_ipc_set(od, op);
             if (op.count == kSetall) {
                 if (od.sems.size() != p_.sems[set].members.size())
                     fail(at, fmt::format("SETALL on '{}' needs {} values, one per member; got {}", p_.sems[set].name,

@@ -81,6 +81,10 @@ constexpr std::uint16_t kSelf = 0xFFFF;
 enum IpcGetKind : std::uint32_t { kSemget = 0, kShmget = 1, kMsgget = 2 };
 enum SemctlCommand : std::uint32_t { kSetval = 1, kGetval, kGetncnt, kGetzcnt, kIpcRmid, kIpcStat, kSetall, kGetall, kIpcSet };
 
+// IPC_SET (semctl, shmctl, msgctl): Op::value is the new mode, Op::slot the
+// new uid, Op::first the new gid; kUnchanged (-1 for the mode) keeps one.
+inline constexpr std::uint32_t kUnchanged = 0xffffffffu;
+
 // The payload after a semctl IPC_STAT record (GETALL's is one int32 per member).
 struct SemStat {
     std::int32_t mode, uid, gid, nsems;
@@ -105,6 +109,7 @@ struct Op {
 struct PlanProcess {
     std::string name;  // "producer#1", or "producer" when count = 1
     bool may_end_blocked = false;
+    bool unprivileged = false;  // runs without capabilities: permission modes apply
     int decl = 0;      // index into ScenarioDecl::processes
     int replica = 0;
     int parent = kSupervisor;

@@ -85,6 +85,7 @@ void Planner::processes() {
             pp.name = pd.count == 1 ? pd.name : fmt::format("{}#{}", pd.name, r);
             pp.decl = static_cast<int>(i), pp.replica = r, pp.repeat = pd.repeat;
             pp.argv = pd.exec, pp.stdin_text = pd.stdin_text, pp.may_end_blocked = pd.may_end_blocked;
+            pp.unprivileged = pd.unprivileged;
             pp.signals = pd.signals;
             pp.env = pd.env;
             if (pd.stdin_file) {

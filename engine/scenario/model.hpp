@@ -151,6 +151,7 @@ struct OpDecl {
     std::int64_t ipc_flags = 0;               // *get: IPC_CREAT | IPC_EXCL | mode
     std::optional<std::int64_t> size;         // semget nsems / shmget cells
     std::string command;                      // semctl: SETVAL, GETVAL, ...
+    std::optional<std::int64_t> set_uid, set_gid, set_mode;  // IPC_SET: what changes
 };
 
 enum class Disposition : std::uint8_t { Default, Ignore, Count, Record, Terminate };
@@ -166,6 +167,7 @@ struct ProcessDecl {
     SourcePos pos;
     std::int64_t count = 1;
     bool may_end_blocked = false;  // a server left waiting is not a deadlock
+    bool unprivileged = false;     // drop every capability: modes apply as to an ordinary user
     std::optional<Named> parent;
     std::int64_t repeat = 1;
     std::vector<OpDecl> run;

@@ -156,6 +156,37 @@ bool parse_semop(const std::vector<Token>& toks, OpDecl& op, TextError& err) {
     return sem_flags(toks, i, op, err);
 }
 
+// An octal permission mode such as 0640.
+bool parse_mode(const Token& t, std::int64_t& mode, TextError& err) {
+    auto [end, ec] = std::from_chars(t.text.data(), t.text.data() + t.text.size(), mode, 8);
+    if (ec != std::errc{} || end != t.text.data() + t.text.size() || mode < 0 || mode > 0777)
+        return err = {t.offset, "expected an octal mode such as 0640"}, false;
+    return true;
+}
+
+// semctl/shmctl/msgctl OBJECT IPC_SET [uid N] [gid N] [mode 0640]: what
+// is named changes, the rest stays as IPC_STAT read it.
+bool parse_ipc_set(const std::vector<Token>& toks, OpDecl& op, TextError& err) {
+    const std::string usage = "IPC_SET [uid N] [gid N] [mode 0640]";
+    if (toks.size() < 4) return err = {toks[2].offset + 7, "usage: " + usage}, false;
+    for (std::size_t i = 3; i < toks.size(); i += 2) {
+        const std::string& field = toks[i].text;
+        auto& slot = field == "uid" ? op.set_uid : field == "gid" ? op.set_gid : op.set_mode;
+        if (field != "uid" && field != "gid" && field != "mode")
+            return err = {toks[i].offset, "unexpected '" + field + "' (usage: " + usage + ")"}, false;
+        if (slot) return err = {toks[i].offset, field + " given twice"}, false;
+        if (i + 1 >= toks.size()) return err = {toks[i].offset + field.size(), "missing value after " + field}, false;
+        std::int64_t v = 0;
+        if (field == "mode") {
+            if (!parse_mode(toks[i + 1], v, err)) return false;
+        } else if (!parse_int(toks[i + 1], v) || v < 0 || v > 0x7fffffff) {
+            return err = {toks[i + 1].offset, "expected a numeric " + field + " from 0 to 2147483647"}, false;
+        }
+        slot = v;
+    }
+    return true;
+}
+
 bool expect_count(const std::vector<Token>& toks, std::size_t n, const std::string& usage, TextError& err) {
     if (toks.size() == n) return true;
     std::size_t at = toks.size() > n ? toks[n].offset : toks.back().offset + toks.back().text.size();
@@ -335,9 +366,7 @@ bool parse_op(const std::string& text, OpDecl& op, TextError& err) {
             else if (toks[i].text == "excl") op.ipc_flags |= IPC_EXCL;
             else if (toks[i].text == "mode" && i + 1 < toks.size()) {
                 std::int64_t m = 0;
-                auto [end, ec] = std::from_chars(toks[i + 1].text.data(), toks[i + 1].text.data() + toks[i + 1].text.size(), m, 8);
-                if (ec != std::errc{} || end != toks[i + 1].text.data() + toks[i + 1].text.size() || m > 0777)
-                    return err = {toks[i + 1].offset, "expected an octal mode such as 0640"}, false;
+                if (!parse_mode(toks[i + 1], m, err)) return false;
                 op.ipc_flags = (op.ipc_flags & ~0777) | m;
                 ++i;
             } else if (verb != "msgget" && !op.size && parse_int(toks[i], n) && n >= 0) {
@@ -350,11 +379,13 @@ bool parse_op(const std::string& text, OpDecl& op, TextError& err) {
     }
     if (verb == "shmctl" || verb == "msgctl") {
         op.kind = verb == "shmctl" ? OpKind::Shmctl : OpKind::Msgctl;
-        if (!expect_count(toks, 3, verb + " OBJECT IPC_STAT|IPC_RMID", err) || !parse_object(toks[1], op.target, err)) return false;
+        if (toks.size() < 3) return expect_count(toks, 3, verb + " OBJECT IPC_STAT|IPC_SET|IPC_RMID", err);
+        if (!parse_object(toks[1], op.target, err)) return false;
         op.command = toks[2].text;
+        if (op.command == "IPC_SET") return parse_ipc_set(toks, op, err);
         if (op.command != "IPC_STAT" && op.command != "IPC_RMID")
-            return err = {toks[2].offset, "unknown " + verb + " command '" + op.command + "' (IPC_STAT, IPC_RMID)"}, false;
-        return true;
+            return err = {toks[2].offset, "unknown " + verb + " command '" + op.command + "' (IPC_STAT, IPC_SET, IPC_RMID)"}, false;
+        return expect_count(toks, 3, verb + " OBJECT " + op.command, err);
     }
     if (verb == "semctl") {
         // semctl SET.member SETVAL N | GETVAL | GETNCNT | GETZCNT ; semctl SET IPC_RMID
@@ -378,16 +409,7 @@ bool parse_op(const std::string& text, OpDecl& op, TextError& err) {
             if (op.sems.empty()) return err = {toks[2].offset + 6, "SETALL needs one value per member"}, false;
             return true;
         }
-        if (op.command == "IPC_SET") {
-            std::int64_t m = 0;
-            if (toks.size() != 5 || toks[3].text != "mode")
-                return err = {toks.size() > 3 ? toks[3].offset : toks[2].offset + 7, "usage: semctl SET IPC_SET mode 0640"}, false;
-            auto [end, ec] = std::from_chars(toks[4].text.data(), toks[4].text.data() + toks[4].text.size(), m, 8);
-            if (ec != std::errc{} || end != toks[4].text.data() + toks[4].text.size() || m > 0777)
-                return err = {toks[4].offset, "expected an octal mode such as 0640"}, false;
-            op.value = m;
-            return true;
-        }
+        if (op.command == "IPC_SET") return parse_ipc_set(toks, op, err);
         if (op.command == "GETVAL" || op.command == "GETNCNT" || op.command == "GETZCNT" || op.command == "IPC_RMID" ||
             op.command == "GETALL" || op.command == "IPC_STAT")
             return expect_count(toks, 3, "semctl SET[.member] " + op.command, err);

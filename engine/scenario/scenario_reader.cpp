@@ -224,7 +224,7 @@ void read_ipc(const toml::node& node, ScenarioDecl& sc) {
 
 ProcessDecl read_process(const toml::node& node) {
     const auto& t = as_table(node, "[[process]]");
-    check_keys(t, {"name", "count", "parent", "repeat", "run", "exec", "stdin", "stdin_file", "env", "may_end_blocked", "signals"},
+    check_keys(t, {"name", "count", "parent", "repeat", "run", "exec", "stdin", "stdin_file", "env", "may_end_blocked", "unprivileged", "signals"},
                "[[process]]");
     ProcessDecl p;
     p.pos = pos_of(node);
@@ -237,6 +237,7 @@ ProcessDecl read_process(const toml::node& node) {
     if (const auto* n = t.get("repeat")) p.repeat = get_int(*n, "repeat", 0, 1'000'000'000);
     if (const auto* n = t.get("parent")) p.parent = Named{get_string(*n, "parent"), pos_of(*n)};
     if (const auto* n = t.get("may_end_blocked")) p.may_end_blocked = get_bool(*n, "may_end_blocked");
+    if (const auto* n = t.get("unprivileged")) p.unprivileged = get_bool(*n, "unprivileged");
     if (const auto* n = t.get("signals")) {
         for (auto&& [k, v] : as_table(*n, "signals")) {
             SignalDecl sd{parse_signal(k.str()), {}, pos_of(k.source())};

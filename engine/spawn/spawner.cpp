@@ -1,5 +1,7 @@
 #include "spawn/spawner.hpp"
 
+#include "spawn/containment.hpp"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -73,6 +75,7 @@ pid_t spawn_process(Runtime& rt, int proc, RingWriter& forker_ring, ScriptMain s
         // A crash leaves no core file behind in the user's folder.
         struct rlimit no_core = {0, 0};
         setrlimit(RLIMIT_CORE, &no_core);
+        if (rt.plan->processes[proc].unprivileged) drop_capabilities();
         close_unused_pipe_ends(rt, proc, true);
         if (rt.plan->processes[proc].is_exec()) exec_program(rt, proc);
         _exit(script(rt, proc));

@@ -198,11 +198,17 @@ void JsonlWriter::on_event(const Record& r, std::string_view payload) {
                     append_json_string(l, key.path);
                 }
             }
-            if (op.kind == OpKind::Semctl) {
+            if (op.kind == OpKind::Semctl || op.kind == OpKind::Shmctl || op.kind == OpKind::Msgctl) {
                 static const char* const names[] = {"", "SETVAL", "GETVAL", "GETNCNT", "GETZCNT", "IPC_RMID", "IPC_STAT", "SETALL", "GETALL", "IPC_SET"};
                 l += fmt::format(",\"cmd\":\"{}\"", names[op.count]);
+            }
+            if (op.count == kIpcSet && (op.kind == OpKind::Semctl || op.kind == OpKind::Shmctl || op.kind == OpKind::Msgctl)) {
+                if (op.slot != kUnchanged) l += fmt::format(",\"uid\":{}", op.slot);
+                if (op.first != kUnchanged) l += fmt::format(",\"gid\":{}", op.first);
+                if (op.value >= 0) l += fmt::format(",\"mode\":\"0{:o}\"", op.value);
+            }
+            if (op.kind == OpKind::Semctl) {
                 if (op.count == kSetval) l += fmt::format(",\"arg\":{}", op.value);
-                if (op.count == kIpcSet) l += fmt::format(",\"mode\":\"0{:o}\"", op.value);
                 auto ints = [&](std::size_t i) {
                     std::int32_t v = 0;
                     if (payload.size() >= (i + 1) * sizeof v) std::memcpy(&v, payload.data() + i * sizeof v, sizeof v);
@@ -218,11 +224,9 @@ void JsonlWriter::on_event(const Record& r, std::string_view payload) {
                     l += fmt::format(",\"mode\":\"0{:o}\",\"uid\":{},\"gid\":{},\"nsems\":{}", ints(0), ints(1), ints(2), ints(3));
             }
             if (op.kind == OpKind::Msgctl) {
-                l += fmt::format(",\"cmd\":\"{}\"", op.count == kIpcStat ? "IPC_STAT" : "IPC_RMID");
                 if (op.count == kIpcStat && r.e.result == 0) l += fmt::format(",\"qnum\":{},\"qbytes\":{}", r.e.value, r.e.arg);
             }
             if (op.kind == OpKind::Shmctl) {
-                l += fmt::format(",\"cmd\":\"{}\"", op.count == kIpcStat ? "IPC_STAT" : "IPC_RMID");
                 if (op.count == kIpcStat && r.e.result == 0) l += fmt::format(",\"nattch\":{},\"segsz\":{}", r.e.value, r.e.arg);
             }
             if (op.kind == OpKind::Crash) l += fmt::format(",\"signal\":\"{}\"", signal_name(static_cast<int>(op.value)));

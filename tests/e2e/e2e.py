@@ -933,6 +933,48 @@ def case_replay_errors():
         check(r.code == 2 and "unknown process 'incrementer#7' in the schedule" in r.stderr and "^" in r.stderr, r.stderr)
 
 
+def case_permissions():
+    """unprivileged = true drops every capability, also across exec; IPC_SET changes mode and owner
+    (in the sandbox only the mapped uid 0 exists: another uid is the kernel's EINVAL)."""
+    with tempfile.TemporaryDirectory() as d:
+        r = Run(["scenarios/permissions.toml", "-q"], d)
+        check(r.code == 0, r.stdout + r.stderr)
+        stat = [e for e in r.trace(d, "permissions") if e.get("cmd") == "IPC_STAT"][0]
+        check(stat["mode"] == "0600" and stat["uid"] == 0, str(stat))
+        path = write_scenario(d, """
+[scenario]
+name = "caps"
+timeout = "5s"
+[ipc.sem.s]
+members = { a = 1 }
+[[process]]
+name = "plain"
+exec = ["grep", "CapEff", "/proc/self/status"]
+[[process]]
+name = "guest"
+unprivileged = true
+exec = ["grep", "CapEff", "/proc/self/status"]
+[[process]]
+name = "owner"
+run = ["semctl s IPC_SET uid 1000 gid 1000", "semctl s IPC_STAT"]
+[[expect]]
+stdout = "guest"
+equals = "CapEff:\\t0000000000000000\\n"
+""")
+        for extra in ([], ["--no-sandbox"]):
+            r = Run([path, "-q"] + extra, d)
+            check(r.code == 0, r.stdout + r.stderr)
+            events = r.trace(d, "caps")
+            out = {e["proc"]: e["data"] for e in events if e["kind"] == "output"}
+            check(out["plain"] != out["guest"], f"the plain process keeps its capabilities: {out}")
+            setop, stat = [e for e in events if e.get("cmd") in ("IPC_SET", "IPC_STAT")]
+            if extra:  # the machine's own ids: the owner changes
+                check(setop["result"] == 0 and stat["uid"] == 1000 and stat["gid"] == 1000, f"{setop} {stat}")
+            else:
+                check(setop.get("errno") == "EINVAL" and stat["uid"] == 0, f"{setop} {stat}")
+            r.assert_nothing_left()
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 

@@ -313,8 +313,12 @@ TEST_CASE("keys, *get and semctl") {
 
 TEST_CASE("shmctl and before()") {
     const std::string seg = "[ipc.shm.m]\ncells = { x = 0 }\n[ipc.msg.q]\n";  // lines 1-3
+    CHECK(first_line(error_of(seg + "[[process]]\nname = \"p\"\nrun = [\"shmctl m IPC_INFO\"]\n")) ==
+          "t.toml:6:18: error: unknown shmctl command 'IPC_INFO' (IPC_STAT, IPC_SET, IPC_RMID)");
     CHECK(first_line(error_of(seg + "[[process]]\nname = \"p\"\nrun = [\"shmctl m IPC_SET\"]\n")) ==
-          "t.toml:6:18: error: unknown shmctl command 'IPC_SET' (IPC_STAT, IPC_RMID)");
+          "t.toml:6:25: error: usage: IPC_SET [uid N] [gid N] [mode 0640]");
+    CHECK(first_line(error_of(seg + "[[process]]\nname = \"p\"\nrun = [\"msgctl q IPC_STAT now\"]\n")) ==
+          "t.toml:6:27: error: unexpected 'now' (usage: msgctl OBJECT IPC_STAT)");
     CHECK(first_line(error_of(seg + "[[process]]\nname = \"p\"\nrun = [\"shmctl q IPC_STAT\"]\n")) ==
           "t.toml:6:16: error: 'q' is a System V message queue, not a System V shared memory segment");
     CHECK(first_line(error_of(seg + "[[process]]\nname = \"p\"\nrun = ['send q \"x\"']\n[[expect]]\nfinal = \"before(send q, recv q)\"\n")) ==
@@ -336,21 +340,34 @@ TEST_CASE("semctl on the whole set") {
     CHECK(first_line(error_of(set + "[[process]]\nname = \"p\"\nrun = [\"semctl s.a GETALL\"]\n")) ==
           "t.toml:5:16: error: GETALL works on the whole set: name the set, not a member");
     CHECK(first_line(error_of(set + "[[process]]\nname = \"p\"\nrun = [\"semctl s IPC_SET 0600\"]\n")) ==
-          "t.toml:5:26: error: usage: semctl SET IPC_SET mode 0640");
+          "t.toml:5:26: error: unexpected '0600' (usage: IPC_SET [uid N] [gid N] [mode 0640])");
+    CHECK(first_line(error_of(set + "[[process]]\nname = \"p\"\nrun = [\"semctl s IPC_SET mode 0600 mode 0644\"]\n")) ==
+          "t.toml:5:36: error: mode given twice");
+    CHECK(first_line(error_of(set + "[[process]]\nname = \"p\"\nrun = [\"semctl s IPC_SET uid\"]\n")) ==
+          "t.toml:5:29: error: missing value after uid");
+    CHECK(first_line(error_of(set + "[[process]]\nname = \"p\"\nrun = [\"semctl s IPC_SET gid -1\"]\n")) ==
+          "t.toml:5:30: error: expected a numeric gid from 0 to 2147483647");
+    CHECK(first_line(error_of(set + "[[process]]\nname = \"p\"\nrun = [\"semctl s IPC_SET mode 0999\"]\n")) ==
+          "t.toml:5:31: error: expected an octal mode such as 0640");
     CHECK(first_line(error_of(set + "[[process]]\nname = \"p\"\nrun = [\"semctl s SETALL 1 40000\"]\n")) ==
           "t.toml:5:27: error: SETALL values are 0 to 32767");
-    auto plan = plan_of(set + "[[process]]\nname = \"p\"\nrun = [\"semctl s SETALL 7 8\", \"semctl s IPC_SET mode 0644\"]\n");
+    auto plan = plan_of(set + "[[process]]\nname = \"p\"\nrun = [\"semctl s SETALL 7 8\", \"semctl s IPC_SET mode 0644\", \"semctl s IPC_SET gid 5 uid 7\"]\n");
     CHECK(plan.ops[0].count == simrun::kSetall);
     CHECK(plan.sem_terms[plan.ops[0].first].delta == 7);
     CHECK(plan.sem_terms[plan.ops[0].first + 1].delta == 8);
     CHECK(plan.ops[1].value == 0644);
+    CHECK(plan.ops[1].slot == simrun::kUnchanged);
+    CHECK(plan.ops[1].first == simrun::kUnchanged);
+    CHECK(plan.ops[2].value == -1);
+    CHECK(plan.ops[2].slot == 7);
+    CHECK(plan.ops[2].first == 5);
 }
 
 TEST_CASE("msgctl") {
     CHECK(first_line(error_of("[ipc.mq.m]\n[[process]]\nname = \"p\"\nrun = [\"msgctl m IPC_STAT\"]\n")) ==
           "t.toml:4:16: error: 'm' is a POSIX message queue, not a System V message queue");
     CHECK(first_line(error_of("[ipc.msg.q]\n[[process]]\nname = \"p\"\nrun = [\"msgctl q IPC_INFO\"]\n")) ==
-          "t.toml:4:18: error: unknown msgctl command 'IPC_INFO' (IPC_STAT, IPC_RMID)");
+          "t.toml:4:18: error: unknown msgctl command 'IPC_INFO' (IPC_STAT, IPC_SET, IPC_RMID)");
     auto plan = plan_of("[ipc.msg.q]\n[[process]]\nname = \"p\"\nrun = [\"msgctl q IPC_RMID\"]\n");
     CHECK(plan.ops[0].kind == simrun::OpKind::Msgctl);
     CHECK(plan.ops[0].count == simrun::kIpcRmid);

@@ -1,0 +1,16 @@
+// What the child of a fork applies to itself before its script or exec:
+// capabilities and (later) resource limits. Called between fork and exec,
+// so everything here is a raw system call: async-signal-safe, no
+// allocation, errors ignored where the process is already as contained as
+// the caller could make it.
+#pragma once
+
+namespace simrun {
+
+// Drops every capability and keeps them dropped across exec, so uid 0 in
+// the sandbox meets permission modes like an ordinary user: a semaphore
+// set with mode 0400 refuses semop with EACCES. Without CAP_SETPCAP (an
+// unprivileged run without a sandbox) there is nothing to drop.
+void drop_capabilities() noexcept;
+
+}  // namespace simrun
