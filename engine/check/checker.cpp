@@ -41,9 +41,13 @@ Checker::Checker(const Plan& plan)
     op_errno_.assign(plan.ops.size(), 0);
     op_times_.assign(plan.ops.size(), {});
     timed_.assign(plan.ops.size(), false);
+    kept_.assign(plan.ops.size(), false);
+    op_data_.assign(plan.ops.size(), {});
     for (const auto& e : plan.expects)
         for (const auto& n : e.expr.nodes)
-            if (n.op == ExprOp::Before) {
+            if (n.op == ExprOp::Message)
+                for (std::uint32_t op : n.ops) kept_[op] = true;
+            else if (n.op == ExprOp::Before) {
                 for (std::uint32_t op : n.ops) timed_[op] = true;
                 for (std::uint32_t op : n.ops2) timed_[op] = true;
             }
@@ -58,6 +62,7 @@ void Checker::on_event(const Record& r, std::string_view payload) {
     if (op && r.e.err == 0 && !(r.flags & kRecLoadStep)) {
         ++op_counts_[r.e.op];
         if (timed_[r.e.op]) op_times_[r.e.op].push_back(events_);
+        if (kept_[r.e.op] && r.e.result > 0) op_data_[r.e.op].emplace_back(events_, std::string(payload));
     }
     if (op && r.e.err != 0) ++op_errors_[r.e.op], op_errno_[r.e.op] = r.e.err;
     if (r.kind == EventKind::Signal && r.proc < status_.size() && r.e.arg > 0 && r.e.arg < 65)
@@ -95,7 +100,7 @@ void Checker::on_event(const Record& r, std::string_view payload) {
         else
             cells_[plan_.shms[op.object].first_slot + op.slot] = r.e.value;
     }
-    ValueView view{&cells_, &sems_, &status_, &queues_, &psems_, &received_, &op_counts_, &op_errors_, &op_errno_, 0, &op_times_};
+    ValueView view{&cells_, &sems_, &status_, &queues_, &psems_, &received_, &op_counts_, &op_errors_, &op_errno_, 0, &op_times_, &op_data_};
     for (std::size_t i = 0; i < plan_.expects.size(); ++i) {
         const auto& e = plan_.expects[i];
         if (e.kind != ExpectKind::Always || !broken_[i].empty()) continue;
@@ -118,7 +123,7 @@ std::vector<ExpectResult> Checker::finish(const RunResult& run) {
         if (run.procs[p].exited) status[p] = run.procs[p].wait_status;
     // Deliveries and op counts are complete in the trace: the final view reads them too.
     ValueView final_view{&run.cells, &run.sems, &status, &run.queue_stats, &run.psem_values, &received_, &op_counts_, &op_errors_, &op_errno_,
-                         static_cast<std::int64_t>(run.ipc_left.size()), &op_times_};
+                         static_cast<std::int64_t>(run.ipc_left.size()), &op_times_, &op_data_};
     bool outcome_stated = false;
     for (std::size_t i = 0; i < plan_.expects.size(); ++i) {
         const auto& e = plan_.expects[i];

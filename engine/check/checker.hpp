@@ -45,6 +45,8 @@ private:
     std::vector<std::int64_t> op_errno_;   // per op: errno of the last failure
     std::vector<std::vector<std::uint64_t>> op_times_;  // per op named in a before(): its completions' event numbers
     std::vector<bool> timed_;
+    std::vector<std::vector<std::pair<std::uint64_t, std::string>>> op_data_;  // per op named in a message()
+    std::vector<bool> kept_;  // per op: named in a message()
     std::vector<std::string> stdout_;      // per process: captured output
     std::vector<std::string> broken_;  // per expectation: first violation ("" = none yet)
     std::uint64_t t0_ = 0;

@@ -1,6 +1,7 @@
 #include "check/evaluator.hpp"
 
 #include "plan/plan.hpp"
+#include "util/json.hpp"
 
 #include <fmt/format.h>
 #include <sys/wait.h>
@@ -43,6 +44,10 @@ struct Eval {
                 return total;
             }
             case ExprOp::Before: return before(n) ? 1 : 0;
+            case ExprOp::Message: {
+                const std::string* got = message(n);
+                return (got && *got == n.literal) != n.negate;
+            }
             case ExprOp::IpcLeft: return v.ipc_left;
             case ExprOp::Errno: {
                 std::int64_t last = 0;
@@ -106,6 +111,15 @@ struct Eval {
         return true;
     }
 
+    // What the n.value-th completion of n's ops returned; null if there was none.
+    const std::string* message(const ExprNode& n) const {
+        std::vector<const std::pair<std::uint64_t, std::string>*> all;
+        for (std::uint32_t op : n.ops)
+            for (const auto& d : (*v.op_data)[op]) all.push_back(&d);
+        std::sort(all.begin(), all.end(), [](auto* a, auto* b) { return a->first < b->first; });
+        return static_cast<std::size_t>(n.value) < all.size() ? &all[static_cast<std::size_t>(n.value)]->second : nullptr;
+    }
+
     template <typename F>
     std::optional<std::int64_t> unary(const ExprNode& n, F f) {
         auto a = at(n.lhs);
@@ -124,6 +138,7 @@ std::optional<std::int64_t> eval_expr(const ExprTree& t, const ValueView& v, std
 std::string explain_values(const Plan& plan, const ExprTree& t, const ValueView& v) {
     std::string out;
     std::set<std::string> seen;
+    std::string dummy_error;
     for (const auto& n : t.nodes) {
         std::string item;
         if (n.op == ExprOp::Ref && n.ref == RefKind::SemMember)
@@ -157,6 +172,9 @@ std::string explain_values(const Plan& plan, const ExprTree& t, const ValueView&
             one.nodes.push_back(n);
             one.root = 0;
             item = fmt::format("before({}, {}) = {}", n.object, n.second, eval_expr(one, v, dummy).value_or(0) ? "true" : "false");
+        } else if (n.op == ExprOp::Message) {
+            const std::string* got = Eval{t, v, dummy_error}.message(n);
+            item = fmt::format("message({}, {}) = {}", n.object, n.value, got ? json_string(*got) : "none");
         } else if (n.op == ExprOp::Signal)
             item = fmt::format("signal({}) = {}", plan.processes[n.slot].name, signal_value((*v.wait_status)[n.slot]));
         else

@@ -25,6 +25,8 @@ struct ValueView {
     const std::vector<std::int64_t>* op_errno;     // per op index: errno of the last failure
     std::int64_t ipc_left = 0;  // final: objects left behind; 0 while the run goes on
     const std::vector<std::vector<std::uint64_t>>* op_times;  // per op index: event numbers of its completions (ops in before())
+    // per op index: (event number, data) of each completion with data (ops in message())
+    const std::vector<std::vector<std::pair<std::uint64_t, std::string>>>* op_data = nullptr;
 };
 
 // Booleans are 1 and 0. nullopt (with error set) on division by zero.

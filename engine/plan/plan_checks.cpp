@@ -24,6 +24,13 @@ void Planner::expectations() {
                 n.ops2 = matching_ops(n.second, pos_in_string(e.text_pos, n.second_offset));
                 continue;
             }
+            if (n.op == ExprOp::Message) {
+                n.ops = matching_ops(n.object, at);
+                for (std::uint32_t op : n.ops)
+                    if (p_.ops[op].kind != OpKind::PipeRead && p_.ops[op].kind != OpKind::MsgRecv)
+                        fail(at, fmt::format("message() reads what a read or recv returned; '{}' is neither", n.object));
+                continue;
+            }
             if (n.op == ExprOp::Count || n.op == ExprOp::Errors || n.op == ExprOp::Errno) {
                 n.ops = matching_ops(n.object, at);
                 continue;

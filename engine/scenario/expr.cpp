@@ -133,6 +133,28 @@ private:
         i_ = static_cast<std::size_t>(end - s_.data());
         return true;
     }
+    // "text" with \" \\ \n \t escapes.
+    bool string_literal(std::string& out) {
+        skip_ws();
+        if (i_ >= s_.size() || s_[i_] != '"') return fail("expected a quoted string"), false;
+        for (++i_; i_ < s_.size() && s_[i_] != '"'; ++i_) {
+            if (s_[i_] != '\\') {
+                out += s_[i_];
+                continue;
+            }
+            if (++i_ >= s_.size()) break;
+            switch (s_[i_]) {
+                case 'n': out += '\n'; break;
+                case 't': out += '\t'; break;
+                case '"':
+                case '\\': out += s_[i_]; break;
+                default: return fail("unknown escape '\\" + std::string(1, s_[i_]) + "' (\\n \\t \\\" \\\\)"), false;
+            }
+        }
+        if (i_ >= s_.size()) return fail("the string has no closing quote"), false;
+        ++i_;
+        return true;
+    }
     struct Arg {
         std::string text;    // trimmed
         std::size_t offset;  // where it starts
@@ -206,6 +228,24 @@ private:
             if (!raw_args(args, 2, "before(OP, OP), e.g. before(send q, recv q)")) return -1;
             n.object = args[0].text, n.offset = args[0].offset;
             n.second = args[1].text, n.second_offset = args[1].offset;
+            return add(std::move(n));
+        }
+        if (name == "message" && eat("(")) {
+            // message(recv q, 0) == "text": compared as a whole, the only string in expressions
+            n.op = ExprOp::Message;
+            std::vector<Arg> args;
+            const std::string usage = "message(OP, INDEX) == \"text\", e.g. message(recv q, 0) == \"ping\"";
+            if (!raw_args(args, 2, usage)) return -1;
+            n.object = args[0].text, n.offset = args[0].offset;
+            auto [end, ec] = std::from_chars(args[1].text.data(), args[1].text.data() + args[1].text.size(), n.value);
+            if (ec != std::errc{} || end != args[1].text.data() + args[1].text.size() || n.value < 0) {
+                i_ = args[1].offset;
+                return fail("expected an index from 0 (the first message), got '" + args[1].text + "'");
+            }
+            if (eat("==")) n.negate = false;
+            else if (eat("!=")) n.negate = true;
+            else return fail("expected == or != after message(...): " + usage);
+            if (!string_literal(n.literal)) return -1;
             return add(std::move(n));
         }
         if (name == "received" && eat("(")) {

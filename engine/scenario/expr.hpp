@@ -1,7 +1,7 @@
 // Expectation expressions: integers, references to shm cells and semaphore
 // members (seg.cell, seg.arr[2], set.member), exit(p) and signal(p),
 // arithmetic, comparisons (chains like 0 <= x <= 5 mean both hold),
-// && || !, received(p, SIG), count(OP TARGET). Parsed here, resolved by
+// && || !, received(p, SIG), count(OP TARGET), message(OP, i) == "text". Parsed here, resolved by
 // plan/, evaluated by check/.
 #pragma once
 
@@ -22,6 +22,7 @@ enum class ExprOp : std::uint8_t {
     Errno,     // errno(semget lock 3): errno of the last failure (0 if none)
     IpcLeft,   // ipc_left(): IPC objects the processes left behind (final only)
     Before,    // before(send q, recv q): the i-th completion of the first precedes the i-th of the second
+    Message,   // message(recv q, i) == "text": what the i-th completed matching read or recv returned
     Neg, Not,
     Add, Sub, Mul, Div, Mod,
     Lt, Le, Gt, Ge, Eq, Ne,
@@ -46,6 +47,8 @@ struct ExprNode {
     std::string second;              // Before: the second op as written
     std::size_t second_offset = 0;   // Before: where it is written
     std::vector<std::uint32_t> ops2; // Before: its op indices
+    std::string literal;             // Message: the text compared with
+    bool negate = false;             // Message: != instead of ==
 };
 
 struct ExprTree {

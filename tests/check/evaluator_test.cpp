@@ -84,6 +84,36 @@ TEST_CASE("arithmetic follows C: truncating division, sign of remainder") {
     CHECK(f.eval(4) == 1);
 }
 
+TEST_CASE("message() takes the i-th completion across every matching op, in stream order") {
+    Plan plan = test::plan_of(R"toml(
+[ipc.msg.q]
+[[process]]
+name = "a"
+run = ["recv q", "recv q 2"]
+[[expect]]
+final = 'message(recv q, 0) == "first" && message(recv q 2, 0) == "second" && message(recv q, 1) != "x"'
+[[expect]]
+final = 'message(recv q, 1) == "later"'
+[[expect]]
+final = 'message(recv q, 3) == ""'
+)toml");
+    // "recv q" names both ops; "recv q 2" only the second.
+    std::vector<std::vector<std::pair<std::uint64_t, std::string>>> data(plan.ops.size());
+    data[0] = {{7, "later"}, {2, "first"}};
+    data[1] = {{3, "second"}};
+    ValueView v{nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, 0, nullptr, &data};
+    std::string err;
+    CHECK(eval_expr(plan.expects[0].expr, v, err) == 1);
+    CHECK(eval_expr(plan.expects[1].expr, v, err) == 0);
+    CHECK(explain_values(plan, plan.expects[1].expr, v) == "message(recv q, 1) = \"second\"");
+    CHECK(eval_expr(plan.expects[2].expr, v, err) == 0);  // no fourth message: equal to nothing, not even ""
+    CHECK(explain_values(plan, plan.expects[2].expr, v) == "message(recv q, 3) = none");
+    data[1].clear();
+    CHECK(eval_expr(plan.expects[1].expr, v, err) == 1);
+    CHECK(test::error_of("[ipc.msg.q]\n[[process]]\nname = \"a\"\nrun = ['send q \"x\"']\n[[expect]]\nfinal = 'message(send q, 0) == \"x\"'\n")
+              .find("t.toml:6:18: error: message() reads what a read or recv returned; 'send q' is neither") == 0);
+}
+
 TEST_CASE("explain_values lists what the expression read") {
     Fixture f;
     f.cells[2] = 4;

@@ -642,6 +642,16 @@ def case_queue_order():
             events = r.trace(out, "msg_client_server")
             got = {e["proc"]: e["data"] for e in events if e["kind"] == "op" and e["op"] == "recv" and e["proc"] != "server"}
             check(got == {"client0": "reply for client 0", "client1": "reply for client 1"}, str(got))
+        # message() fails when the text differs, and says what came.
+        with open(os.path.join(ROOT, "scenarios/mq_priorities.toml")) as f:
+            text = f.read()
+        path = write_scenario(out, text + """
+[[expect]]
+name = "wrong order"
+final = 'message(recv jobs, 0) == "low"'
+""")
+        r = Run([path, "-q"], out)
+        check(r.code == 1 and 'message(recv jobs, 0) = "urgent"' in r.stdout, r.stdout + r.stderr)
 
 
 def case_posix_sem_timeout():

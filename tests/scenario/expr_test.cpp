@@ -95,3 +95,20 @@ TEST_CASE("function arguments are taken as written, each with its position") {
     CHECK(error("received(p, SIGNOPE)").offset == 12);
     CHECK(error("count(V x").message == "expected count(OP), e.g. count(V slots.full)");
 }
+
+TEST_CASE("message(OP, i) compares with a string literal, escapes and all") {
+    auto t = parse(R"(message(recv q 3, 1) != "a\"b\n" && 1)");
+    const ExprNode& m = t.nodes[0];
+    CHECK(m.op == ExprOp::Message);
+    CHECK(m.object == "recv q 3");
+    CHECK(m.value == 1);
+    CHECK(m.negate);
+    CHECK(m.literal == "a\"b\n");
+    CHECK(error("message(recv q, x) == \"a\"").message == "expected an index from 0 (the first message), got 'x'");
+    CHECK(error("message(recv q, x) == \"a\"").offset == 16);
+    CHECK(error("message(recv q, 0) < \"a\"").message ==
+          "expected == or != after message(...): message(OP, INDEX) == \"text\", e.g. message(recv q, 0) == \"ping\"");
+    CHECK(error("message(recv q, 0) == 3").message == "expected a quoted string");
+    CHECK(error("message(recv q, 0) == \"abc").message == "the string has no closing quote");
+    CHECK(error("message(recv q, 0) == \"a\\qb\"").message == "unknown escape '\\q' (\\n \\t \\\" \\\\)");
+}
