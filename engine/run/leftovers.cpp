@@ -1,10 +1,13 @@
 #include "run/leftovers.hpp"
 
+#include "sandbox/sandbox.hpp"
+
 #include <dirent.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -51,6 +54,28 @@ std::vector<std::string> list_dev_shm() {
     return out;
 }
 
+// The mqueue file system of this IPC namespace, if one is mounted.
+const char* mqueue_dir() {
+    constexpr long kMqueueMagic = 0x19800202;
+    for (const char* dir : {kRunMqueueDir, "/dev/mqueue"}) {
+        struct statfs fs;
+        if (statfs(dir, &fs) == 0 && fs.f_type == kMqueueMagic) return dir;
+    }
+    return nullptr;
+}
+
+std::vector<std::string> list_mqueues() {
+    std::vector<std::string> out;
+    const char* dir = mqueue_dir();
+    if (!dir) return out;
+    if (DIR* d = opendir(dir)) {
+        while (dirent* e = readdir(d))
+            if (e->d_name[0] != '.') out.push_back(std::string("mqueue /") + e->d_name);
+        closedir(d);
+    }
+    return out;
+}
+
 std::string name_of(const SysvObject& o) { return fmt::format("{} {}", o.kind, o.id); }
 
 }  // namespace
@@ -59,6 +84,7 @@ IpcSnapshot take_ipc_snapshot() {
     IpcSnapshot s;
     for (const auto& o : list_sysv()) s.objects.insert(name_of(o));
     for (const auto& f : list_dev_shm()) s.objects.insert(f);
+    for (const auto& q : list_mqueues()) s.objects.insert(q);
     return s;
 }
 
@@ -79,6 +105,8 @@ std::vector<std::string> ipc_left_since(const IpcSnapshot& before, bool remove) 
         struct stat st;
         if (remove && stat(f.c_str(), &st) == 0 && st.st_uid == me) unlink(f.c_str());
     }
+    for (const auto& q : list_mqueues())
+        if (!before.objects.count(q)) left.push_back(q);
     return left;
 }
 

@@ -2,8 +2,9 @@
 // /proc/sysvipc, which shows the reader's IPC namespace) and names in
 // /dev/shm (POSIX shared memory and named semaphores). A snapshot is taken
 // before simrun creates anything; after it has removed its own objects,
-// what is new was left by the processes. POSIX message queues are not seen
-// (that needs the mqueue file system mounted).
+// what is new was left by the processes. POSIX message queues are seen
+// where an mqueue file system is mounted: the sandbox's own (kRunMqueueDir),
+// or /dev/mqueue without one.
 #pragma once
 
 #include <set>
@@ -13,7 +14,7 @@
 namespace simrun {
 
 struct IpcSnapshot {
-    std::set<std::string> objects;  // "sem 3", "shm 7", "msg 1", "/dev/shm/name"
+    std::set<std::string> objects;  // "sem 3", "shm 7", "msg 1", "/dev/shm/name", "mqueue /name"
 };
 
 IpcSnapshot take_ipc_snapshot();

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -64,6 +65,11 @@ bool enter_namespaces(int status_fd, uid_t uid, gid_t gid) {
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return report(status_fd, kMountPrivate, errno), false;
     if (::mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0)
         return report(status_fd, kMountShm, errno), false;
+    // The run's own POSIX message queues, listed to find what processes
+    // left behind. Inside the private /dev/shm, so it goes with the run;
+    // without it simrun only misses leftover queues.
+    if (::mkdir(kRunMqueueDir, 0700) == 0)
+        (void)::mount("mqueue", kRunMqueueDir, "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
     return true;
 }
 

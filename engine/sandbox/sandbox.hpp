@@ -22,6 +22,10 @@ namespace simrun {
 
 enum class SandboxMode { Namespaces, None };
 
+// In the sandbox: the mqueue file system of the run's IPC namespace, mounted
+// inside its private /dev/shm (a dot name, so it is no shm object).
+inline constexpr const char* kRunMqueueDir = "/dev/shm/.mqueue";
+
 struct Inner {
     pid_t pid = -1;  // the relay with namespaces, the supervisor without
     SandboxMode mode = SandboxMode::None;

@@ -816,6 +816,31 @@ def case_leftovers_reported():
         check(len(left) == 2, f"the two System V objects were still there: {left}")
 
 
+def test_program(name):
+    return os.path.join(os.environ["SIMRUN_TEST_PROGRAMS"], name)
+
+
+def case_leftovers_every_kind():
+    """In the sandbox, one leftover of each kind is found (System V set, segment and queue; POSIX shared
+    memory, semaphore and message queue), listed, and gone after the run."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, f"""
+[scenario]
+name = "leak"
+timeout = "5s"
+[[process]]
+name = "student"
+exec = ["{test_program('leak_ipc')}"]
+[[expect]]
+final = "ipc_left() == 6 && exit(student) == 0"
+""")
+        r = Run([path], d)
+        check(r.code == 0, r.stdout + r.stderr)
+        for name in ("mqueue /leak_mq", "/dev/shm/leak_shm", "/dev/shm/sem.leak_sem", "sem id=", "shm id=", "msg id="):
+            check(f"left behind by the processes: {name}" in r.stdout, f"{name} listed: {r.stdout}")
+        r.assert_nothing_left()
+        check(not os.path.exists("/dev/mqueue/leak_mq"), "the queue died with the run's IPC namespace")
+
 def case_keys_and_semctl():
     """semget with keys reports the kernel's errors; GETNCNT sees the waiter; IPC_RMID wakes it with EIDRM;
     the same happens under controlled scheduling."""
