@@ -58,6 +58,7 @@ void Checker::on_event(const Record& r, std::string_view payload) {
     if (r.kind == EventKind::Output && r.proc < stdout_.size()) stdout_[r.proc].append(payload);
     if (r.kind == EventKind::RunStart) t0_ = r.ts;
     if (r.kind == EventKind::Exit && r.proc < status_.size()) status_[r.proc] = static_cast<int>(r.e.arg);
+    if (r.kind == EventKind::Reaped || (r.kind == EventKind::Exit && (r.flags & kRecAdopted))) ++zombies_left_;
     const Op* op = r.kind == EventKind::Op && r.proc < status_.size() ? &plan_.ops[r.e.op] : nullptr;
     if (op && r.e.err == 0 && !(r.flags & kRecLoadStep)) {
         ++op_counts_[r.e.op];
@@ -100,7 +101,7 @@ void Checker::on_event(const Record& r, std::string_view payload) {
         else
             cells_[plan_.shms[op.object].first_slot + op.slot] = r.e.value;
     }
-    ValueView view{&cells_, &sems_, &status_, &queues_, &psems_, &received_, &op_counts_, &op_errors_, &op_errno_, 0, &op_times_, &op_data_};
+    ValueView view{&cells_, &sems_, &status_, &queues_, &psems_, &received_, &op_counts_, &op_errors_, &op_errno_, 0, &op_times_, &op_data_, zombies_left_};
     for (std::size_t i = 0; i < plan_.expects.size(); ++i) {
         const auto& e = plan_.expects[i];
         if (e.kind != ExpectKind::Always || !broken_[i].empty()) continue;
@@ -123,7 +124,7 @@ std::vector<ExpectResult> Checker::finish(const RunResult& run) {
         if (run.procs[p].exited) status[p] = run.procs[p].wait_status;
     // Deliveries and op counts are complete in the trace: the final view reads them too.
     ValueView final_view{&run.cells, &run.sems, &status, &run.queue_stats, &run.psem_values, &received_, &op_counts_, &op_errors_, &op_errno_,
-                         static_cast<std::int64_t>(run.ipc_left.size()), &op_times_, &op_data_};
+                         static_cast<std::int64_t>(run.ipc_left.size()), &op_times_, &op_data_, zombies_left_};
     bool outcome_stated = false;
     for (std::size_t i = 0; i < plan_.expects.size(); ++i) {
         const auto& e = plan_.expects[i];

@@ -50,6 +50,7 @@ private:
     std::vector<std::string> stdout_;      // per process: captured output
     std::vector<std::string> broken_;  // per expectation: first violation ("" = none yet)
     std::uint64_t t0_ = 0;
+    std::int64_t zombies_left_ = 0;  // Reaped events and adopted exits
     std::uint64_t events_ = 0;
 };
 

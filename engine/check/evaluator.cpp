@@ -49,6 +49,7 @@ struct Eval {
                 return (got && *got == n.literal) != n.negate;
             }
             case ExprOp::IpcLeft: return v.ipc_left;
+            case ExprOp::ZombiesLeft: return v.zombies_left;
             case ExprOp::Errno: {
                 std::int64_t last = 0;
                 for (std::uint32_t op : n.ops)
@@ -166,6 +167,8 @@ std::string explain_values(const Plan& plan, const ExprTree& t, const ValueView&
             item = fmt::format("{}({}) = {}", fn, n.object, shown);
         } else if (n.op == ExprOp::IpcLeft) {
             item = fmt::format("ipc_left() = {}", v.ipc_left);
+        } else if (n.op == ExprOp::ZombiesLeft) {
+            item = fmt::format("zombies_left() = {}", v.zombies_left);
         } else if (n.op == ExprOp::Before) {
             std::string dummy;
             ExprTree one;

@@ -50,7 +50,8 @@ std::string describe_event(const Plan& plan, const Record& r, std::string_view p
             return r.e.pid > 0 ? fmt::format("spawned (pid {})", r.e.pid) : fmt::format("fork failed: {}", errname(r.e.err));
         case EventKind::Exec: return fmt::format("exec {}", plan.processes[r.proc].argv[0]);
         case EventKind::ExecFailed: return fmt::format("exec failed: {}", errname(r.e.err));
-        case EventKind::Exit: return describe_wait_status(static_cast<int>(r.e.arg));
+        case EventKind::Exit:
+            return describe_wait_status(static_cast<int>(r.e.arg)) + ((r.flags & kRecAdopted) ? " (reaped by simrun: its parent never waited)" : "");
         case EventKind::Output: return fmt::format("stdout \"{}\"", printable(payload, 40));
         case EventKind::Fault: return fmt::format("⚡ {}", signal_name(static_cast<int>(r.e.arg)));
         case EventKind::Zombie: return "zombie (exited, not yet reaped)";

@@ -63,6 +63,9 @@ public:
         // In namespaces they vanish with the run. Without, they are only
         // reported: another program of this user may have made them meanwhile.
         run_.ipc_left = ipc_left_since(ipc_before_, false);
+        if (strays_)
+            run_.diagnosis.push_back(fmt::format("simrun reaped {} process{} the programs started and never waited for (zombies or orphans they left)",
+                                                 strays_, strays_ == 1 ? "" : "es"));
         for (const auto& o : run_.ipc_left)
             run_.diagnosis.push_back("left behind by the processes: " + o +
                                      (mode_ == SandboxMode::None ? " (not removed without a sandbox: ipcrm / rm it)" : ""));
@@ -337,7 +340,7 @@ private:
         for (;;) {
             pid_t pid = waitpid(-1, &status, WNOHANG);
             if (pid > 0) {
-                record_exit(rt_, ring_, pid, status);
+                if (record_exit(rt_, ring_, pid, status, true) < 0) ++strays_;
                 continue;
             }
             if (pid < 0 && errno == ECHILD) no_children_ = true;
@@ -379,7 +382,7 @@ private:
             watch_->kill_all(mode_);
             int status;
             pid_t pid = waitpid(-1, &status, 0);
-            if (pid > 0) record_exit(rt_, ring_, pid, status);
+            if (pid > 0 && record_exit(rt_, ring_, pid, status, true) < 0) ++strays_;
             else if (errno == ECHILD) no_children_ = true;
         }
         pump_stdio();
@@ -476,6 +479,7 @@ private:
     const Plan& plan_;
     const RunOptions& opt_;
     SandboxMode mode_;
+    int strays_ = 0;  // undeclared processes (a program's children) simrun had to reap
     std::string out_dir_;
     std::optional<Arena> arena_;
     std::optional<Collector> collector_;

@@ -217,9 +217,9 @@ private:
             n.object = args[0].text, n.offset = args[0].offset;
             return add(std::move(n));
         }
-        if (name == "ipc_left" && eat("(")) {
-            if (!eat(")")) return fail("ipc_left() takes no argument");
-            n.op = ExprOp::IpcLeft;
+        if ((name == "ipc_left" || name == "zombies_left") && eat("(")) {
+            if (!eat(")")) return fail(name + "() takes no argument");
+            n.op = name == "ipc_left" ? ExprOp::IpcLeft : ExprOp::ZombiesLeft;
             return add(std::move(n));
         }
         if (name == "before" && eat("(")) {

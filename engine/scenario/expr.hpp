@@ -21,6 +21,7 @@ enum class ExprOp : std::uint8_t {
     Errors,    // errors(semget lock 3): failed ops that match
     Errno,     // errno(semget lock 3): errno of the last failure (0 if none)
     IpcLeft,   // ipc_left(): IPC objects the processes left behind (final only)
+    ZombiesLeft,  // zombies_left(): processes that ended without their parent waiting; simrun reaped them
     Before,    // before(send q, recv q): the i-th completion of the first precedes the i-th of the second
     Message,   // message(recv q, i) == "text": what the i-th completed matching read or recv returned
     Neg, Not,

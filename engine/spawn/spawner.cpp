@@ -93,7 +93,7 @@ pid_t spawn_process(Runtime& rt, int proc, RingWriter& forker_ring, ScriptMain s
     return pid;
 }
 
-int record_exit(const Runtime& rt, RingWriter& ring, pid_t pid, int status) {
+int record_exit(const Runtime& rt, RingWriter& ring, pid_t pid, int status, bool by_supervisor) {
     for (std::uint32_t p = 0; p < rt.arena->processes(); ++p) {
         ProcSlot& slot = rt.arena->slot(p);
         if (slot.pid.load() != pid || slot.state.load() == ProcState::Exited) continue;
@@ -102,8 +102,15 @@ int record_exit(const Runtime& rt, RingWriter& ring, pid_t pid, int status) {
         Record& r = ring.begin(EventKind::Exit, static_cast<std::uint16_t>(p));
         r.e.pid = pid;
         r.e.arg = status;
+        if (by_supervisor && rt.plan->processes[p].parent != kSupervisor) r.flags |= kRecAdopted;
         ring.commit();
         return static_cast<int>(p);
+    }
+    if (by_supervisor) {
+        Record& r = ring.begin(EventKind::Reaped, kRunProc);
+        r.e.pid = pid;
+        r.e.arg = status;
+        ring.commit();
     }
     return -1;
 }

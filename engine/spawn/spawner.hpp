@@ -23,8 +23,11 @@ pid_t spawn_process(Runtime& rt, int proc, RingWriter& forker_ring, ScriptMain s
 void close_unused_pipe_ends(Runtime& rt, int proc, bool subtree, const int* pending = nullptr, std::size_t n_pending = 0);
 
 // Records the exit of a reaped child (by pid) and marks its slot. Returns the
-// process index, or -1 if the pid is not one of the run's processes.
-int record_exit(const Runtime& rt, RingWriter& reaper_ring, pid_t pid, int status);
+// process index, or -1 if the pid is not one of the run's processes. The
+// supervisor (by_supervisor) reaps orphans too: a declared process whose
+// parent never waited is marked adopted, an undeclared one recorded as
+// Reaped; both are zombies their parents left.
+int record_exit(const Runtime& rt, RingWriter& reaper_ring, pid_t pid, int status, bool by_supervisor = false);
 
 // Process p has died (seen through its pidfd): if its parent is a scripted
 // process that has not reaped it, record it as a zombie; record its live

@@ -115,10 +115,12 @@ void JsonlWriter::on_event(const Record& r, std::string_view payload) {
             l += fmt::format(",\"pid\":{}", r.e.pid);
             errno_fields(l, r.e.err);
             break;
-        case EventKind::Exit: {
-            head("exit", r.ts, r.proc);
+        case EventKind::Exit:
+        case EventKind::Reaped: {
+            head(r.kind == EventKind::Exit ? "exit" : "reaped", r.ts, r.proc);
             int st = static_cast<int>(r.e.arg);
             l += fmt::format(",\"pid\":{}", r.e.pid);
+            if (r.flags & kRecAdopted) l += ",\"adopted\":true";
             if (WIFEXITED(st)) l += fmt::format(",\"code\":{}", WEXITSTATUS(st));
             if (WIFSIGNALED(st))
                 l += fmt::format(",\"signal\":\"SIG{}\",\"core\":{}", sigabbrev_np(WTERMSIG(st)) ? sigabbrev_np(WTERMSIG(st)) : "?",

@@ -23,6 +23,8 @@ enum class EventKind : std::uint8_t {
     Orphan,      // proc's parent died first: it is re-parented to the supervisor (arg = new parent pid)
     Undo,        // derived at proc's exit: the kernel applied its SEM_UNDO adjustment
                  // (arg = flat semaphore index, result = value before, value = after)
+    Reaped,      // a process the scenario does not declare (a program's child) ended
+                 // without its parent waiting for it; simrun reaped it (pid, arg = wait status)
 };
 
 enum RecordFlag : std::uint8_t {
@@ -30,6 +32,7 @@ enum RecordFlag : std::uint8_t {
     kRecValue = 2,       // value is known
     kRecLoadStep = 4,    // ShmAdd: the load half of a racy +=
     kRecStoreStep = 8,   // ShmAdd: the store half of a racy +=
+    kRecAdopted = 16,    // Exit: reaped by simrun, not by the declared parent that should have
 };
 
 constexpr std::uint16_t kRunProc = 0xFFFF;  // proc of run-level events

@@ -841,6 +841,50 @@ final = "ipc_left() == 6 && exit(student) == 0"
         r.assert_nothing_left()
         check(not os.path.exists("/dev/mqueue/leak_mq"), "the queue died with the run's IPC namespace")
 
+def case_zombies_left():
+    """A program that never waits for its children: zombies_left() counts them, the trace has a `reaped`
+    event for each, the report says so; in both sandbox modes, and a program that waits has none."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, f"""
+[scenario]
+name = "zombies"
+timeout = "5s"
+[[process]]
+name = "careless"
+exec = ["{test_program('leave_zombies')}", "3"]
+[[process]]
+name = "careful"
+exec = ["sh", "-c", "sleep 0.01 & wait"]
+[[expect]]
+final = "zombies_left() == 0"
+""")
+        for extra in ([], ["--no-sandbox"]):
+            r = Run([path] + extra, d)
+            check(r.code == 1 and "zombies_left() = 3" in r.stdout, r.stdout + r.stderr)
+            check("simrun reaped 3 processes the programs started and never waited for" in r.stdout, r.stdout)
+            reaped = [e for e in r.trace(d, "zombies") if e["kind"] == "reaped"]
+            check(sorted(e["code"] for e in reaped) == [0, 1, 2], str(reaped))
+            r.assert_nothing_left()
+        # A declared child whose parent dies before waiting: its exit is marked adopted.
+        path = write_scenario(d, """
+[scenario]
+name = "adopted"
+timeout = "5s"
+[[process]]
+name = "parent"
+run = ["sleep 10ms", "crash segv"]
+[[process]]
+name = "child"
+parent = "parent"
+run = ["sleep 50ms"]
+[[expect]]
+final = "zombies_left() == 1 && signal(parent) == SIGSEGV && exit(child) == 0"
+""")
+        r = Run([path], d)
+        check(r.code == 0 and "(reaped by simrun: its parent never waited)" in r.stdout, r.stdout + r.stderr)
+        exits = {e["proc"]: e for e in r.trace(d, "adopted") if e["kind"] == "exit"}
+        check(exits["child"].get("adopted") is True and "adopted" not in exits["parent"], str(exits))
+
 def case_keys_and_semctl():
     """semget with keys reports the kernel's errors; GETNCNT sees the waiter; IPC_RMID wakes it with EIDRM;
     the same happens under controlled scheduling."""
