@@ -89,6 +89,12 @@ pid_t spawn_process(Runtime& rt, int proc, RingWriter& forker_ring, ScriptMain s
     }
     int saved = errno;
     forker_ring.commit();
+    // The supervisor watches each new pid (a pidfd) to see it die: tell it
+    // now, so a child that dies at once is shown as a zombie at once.
+    if (pid > 0 && rt.wake_fd >= 0) {
+        std::uint64_t one = 1;
+        (void)!::write(rt.wake_fd, &one, sizeof one);
+    }
     errno = saved;
     return pid;
 }
