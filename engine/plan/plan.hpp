@@ -106,6 +106,17 @@ struct Op {
     std::uint32_t count = 0;     // Semop: number of terms
 };
 
+// An exec'd program's resource limits, defaults filled in.
+struct Limits {
+    std::int64_t cpu_ns = 0;      // RLIMIT_CPU (whole seconds, rounded up): SIGXCPU, then SIGKILL
+    std::int64_t wall_ns = 0;     // the supervisor kills it after this long
+    std::int64_t memory = 0;      // RLIMIT_AS, bytes
+    std::int64_t processes = 0;   // RLIMIT_NPROC, and the supervisor counts its process group
+    std::int64_t open_files = 0;  // RLIMIT_NOFILE
+    std::int64_t file_size = 0;   // RLIMIT_FSIZE: SIGXFSZ
+    std::int64_t output = 0;      // stdout bytes kept; past this it is killed
+};
+
 struct PlanProcess {
     std::string name;  // "producer#1", or "producer" when count = 1
     bool may_end_blocked = false;
@@ -125,6 +136,9 @@ struct PlanProcess {
     std::vector<SignalDecl> signals;  // dispositions to install before the script
     std::uint64_t handled = 0;        // bit sig-1: a handler (count, record, terminate) runs for it
     std::vector<int> forked_by_op;    // children forked by a `fork` op, not at the start
+    Limits limits;                    // exec'd programs
+    std::string workdir;              // exec'd programs: "" = the run's scratch folder
+    SourcePos workdir_pos;
     bool is_exec() const { return !argv.empty(); }
     Disposition disposition(int sig) const {
         for (const auto& s : signals)

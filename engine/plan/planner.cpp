@@ -3,6 +3,7 @@
 #include "scenario/scenario_reader.hpp"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -72,6 +73,24 @@ void Planner::objects() {
 }
 
 // ---- processes -----------------------------------------------------
+// A program's own limits, else [limits], else the defaults: the run's
+// timeout for time, and bounds a well-behaved course program never meets.
+Limits Planner::resolve_limits(const LimitsDecl& own) const {
+    const LimitsDecl& all = d_.limits;
+    auto pick = [](const std::optional<std::int64_t>& a, const std::optional<std::int64_t>& b, std::int64_t dflt) {
+        return a ? *a : b ? *b : dflt;
+    };
+    Limits l;
+    l.cpu_ns = pick(own.cpu_ns, all.cpu_ns, d_.timeout_ns);
+    l.wall_ns = pick(own.wall_ns, all.wall_ns, d_.timeout_ns);
+    l.memory = pick(own.memory, all.memory, 1LL << 30);
+    l.processes = pick(own.processes, all.processes, 256);
+    l.open_files = pick(own.open_files, all.open_files, 256);
+    l.file_size = pick(own.file_size, all.file_size, 64LL << 20);
+    l.output = pick(own.output, all.output, 1LL << 20);
+    return l;
+}
+
 void Planner::processes() {
     std::map<std::string, SourcePos> seen;
     for (std::size_t i = 0; i < d_.processes.size(); ++i) {
@@ -86,6 +105,13 @@ void Planner::processes() {
             pp.decl = static_cast<int>(i), pp.replica = r, pp.repeat = pd.repeat;
             pp.argv = pd.exec, pp.stdin_text = pd.stdin_text, pp.may_end_blocked = pd.may_end_blocked;
             pp.unprivileged = pd.unprivileged;
+            if (pp.is_exec()) pp.limits = resolve_limits(pd.limits);
+            if (pd.workdir) {
+                const std::string& w = pd.workdir->name;
+                std::string dir = d_.path.find('/') == std::string::npos ? "." : d_.path.substr(0, d_.path.rfind('/'));
+                pp.workdir = !w.empty() && w[0] == '/' ? w : dir + "/" + w;
+                pp.workdir_pos = pd.workdir->pos;
+            }
             pp.signals = pd.signals;
             pp.env = pd.env;
             if (pd.stdin_file) {
@@ -226,10 +252,16 @@ Result<Plan, std::string> load_plan(const std::string& path, const PlanOptions& 
     for (const KeyDecl* k : keys)
         if (k->kind == KeyDecl::Ftok && access(k->path.c_str(), F_OK) != 0)
             return render_diagnostic(path, source.value(), {k->pos, fmt::format("ftok needs an existing path: {}: {}", k->path, std::strerror(errno))});
-    for (const auto& p : plan->processes)
+    for (const auto& p : plan->processes) {
         if (!p.stdin_file.empty() && access(p.stdin_file.c_str(), R_OK) != 0)
             return render_diagnostic(path, source.value(),
                                      {p.stdin_file_pos, fmt::format("cannot read {}: {}", p.stdin_file, std::strerror(errno))});
+        struct stat st;
+        if (!p.workdir.empty() && (stat(p.workdir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)))
+            return render_diagnostic(path, source.value(),
+                                     {p.workdir_pos, fmt::format("workdir {} is not a folder{}", p.workdir,
+                                                                 errno == ENOENT ? ": it does not exist" : "")});
+    }
     plan->source_hash = fnv1a(source.value());
     return std::move(plan.value());
 }

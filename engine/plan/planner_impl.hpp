@@ -38,6 +38,7 @@ private:
 
     // ---- processes -----------------------------------------------------
     void processes();
+    Limits resolve_limits(const LimitsDecl& own) const;
 
     // "producer" = every replica; "producer#1" = one.
     std::vector<int> find_processes(const std::string& name, SourcePos pos, const char* role);

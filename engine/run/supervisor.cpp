@@ -7,6 +7,7 @@
 #include "run/leftovers.hpp"
 #include "run/process_watch.hpp"
 #include "run/run_objects.hpp"
+#include "spawn/scratch_dir.hpp"
 #include "run/run_result.hpp"
 #include "sandbox/sandbox.hpp"
 #include "spawn/spawner.hpp"
@@ -97,7 +98,15 @@ private:
         rt_.arena = &*arena_;
         rt_.wake_fd = wake_.get();
         rt_.dev_null = dev_null_.get();
-        prepare_exec(rt_);
+        rt_.namespaces = mode_ == SandboxMode::Namespaces;
+        bool need_scratch = false;
+        for (const auto& pp : plan_.processes) need_scratch = need_scratch || (pp.is_exec() && pp.workdir.empty());
+        if (need_scratch) {
+            auto scratch = ScratchDir::create(rt_.namespaces);
+            if (!scratch) return scratch.error();
+            scratch_ = std::move(scratch.value());
+        }
+        prepare_exec(rt_, scratch_.path());
         watch_.emplace(plan_, *arena_, rt_.semids, opt_.deadlock_after_ns);
 
         sigset_t mask;
@@ -479,6 +488,7 @@ private:
     const Plan& plan_;
     const RunOptions& opt_;
     SandboxMode mode_;
+    ScratchDir scratch_;  // where exec'd programs run; removed after them
     int strays_ = 0;  // undeclared processes (a program's children) simrun had to reap
     std::string out_dir_;
     std::optional<Arena> arena_;

@@ -162,6 +162,14 @@ struct SignalDecl {
     SourcePos pos;
 };
 
+// Resource limits of exec'd programs, as written ([limits] for every
+// program, `limits = {...}` for one); unset fields fall back.
+struct LimitsDecl {
+    std::optional<std::int64_t> cpu_ns, wall_ns;        // "2s"
+    std::optional<std::int64_t> memory, file_size, output;  // bytes: "64MiB"
+    std::optional<std::int64_t> processes, open_files;
+};
+
 struct ProcessDecl {
     std::string name;
     SourcePos pos;
@@ -177,6 +185,8 @@ struct ProcessDecl {
     std::optional<Named> stdin_file;               // stdin read from this file
     std::vector<std::pair<std::string, std::string>> env;  // added to (or replacing) simrun's environment
     std::vector<SignalDecl> signals;  // dispositions; unlisted signals keep the default
+    LimitsDecl limits;
+    std::optional<Named> workdir;     // exec'd programs: where they run (default: a fresh scratch folder)
 };
 
 // A signal sent to a process: at a scheduling step (controlled mode), at a
@@ -219,6 +229,7 @@ struct ScenarioDecl {
     std::int64_t timeout_ns = 10'000'000'000;
     SchedMode mode = SchedMode::Free;
     std::optional<std::uint64_t> seed;  // controlled mode's default seed
+    LimitsDecl limits;                  // [limits]: defaults for every exec'd program
     std::vector<SemSetDecl> sems;
     std::vector<ShmDecl> shms;
     std::vector<PipeDecl> pipes;

@@ -3,6 +3,7 @@
 #include "scenario/names.hpp"
 #include "scenario/op_parser.hpp"
 #include "util/duration.hpp"
+#include "util/size.hpp"
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
@@ -222,9 +223,39 @@ void read_ipc(const toml::node& node, ScenarioDecl& sc) {
     sort_by_position(sc.fifos);
 }
 
+// [limits] or a process's limits = { ... }: durations and sizes as strings.
+LimitsDecl read_limits(const toml::node& node, const char* where) {
+    const auto& t = as_table(node, where);
+    check_keys(t, {"cpu", "wall", "memory", "processes", "open_files", "file_size", "output"}, where);
+    LimitsDecl l;
+    auto duration = [&](const char* key, std::optional<std::int64_t>& out) {
+        const auto* n = t.get(key);
+        if (!n) return;
+        auto ns = parse_duration_ns(get_string(*n, key));
+        if (!ns || *ns <= 0) fail(pos_of(*n), fmt::format("{} must be a duration such as \"2s\" or \"500ms\"", key));
+        out = *ns;
+    };
+    auto size = [&](const char* key, std::optional<std::int64_t>& out) {
+        const auto* n = t.get(key);
+        if (!n) return;
+        std::optional<std::int64_t> bytes = n->is_integer() ? std::optional(n->as_integer()->get()) : parse_size_bytes(get_string(*n, key));
+        if (!bytes || *bytes <= 0) fail(pos_of(*n), fmt::format("{} must be a size such as \"64MiB\", \"512KiB\" or a number of bytes", key));
+        out = *bytes;
+    };
+    duration("cpu", l.cpu_ns);
+    duration("wall", l.wall_ns);
+    size("memory", l.memory);
+    size("file_size", l.file_size);
+    size("output", l.output);
+    if (const auto* n = t.get("processes")) l.processes = get_int(*n, "processes", 1, 100000);
+    if (const auto* n = t.get("open_files")) l.open_files = get_int(*n, "open_files", 4, 1 << 20);
+    return l;
+}
+
 ProcessDecl read_process(const toml::node& node) {
     const auto& t = as_table(node, "[[process]]");
-    check_keys(t, {"name", "count", "parent", "repeat", "run", "exec", "stdin", "stdin_file", "env", "may_end_blocked", "unprivileged", "signals"},
+    check_keys(t, {"name", "count", "parent", "repeat", "run", "exec", "stdin", "stdin_file", "env", "may_end_blocked", "unprivileged", "signals",
+                   "limits", "workdir"},
                "[[process]]");
     ProcessDecl p;
     p.pos = pos_of(node);
@@ -284,6 +315,14 @@ ProcessDecl read_process(const toml::node& node) {
         if (!exec) fail(pos_of(*n), "'stdin_file' applies to 'exec' processes only");
         if (p.stdin_text) fail(pos_of(*n), "give 'stdin' or 'stdin_file', not both");
         p.stdin_file = Named{get_string(*n, "stdin_file"), pos_of(*n)};
+    }
+    if (const auto* n = t.get("limits")) {
+        if (!exec) fail(pos_of(*n), "'limits' apply to 'exec' processes only");
+        p.limits = read_limits(*n, "limits");
+    }
+    if (const auto* n = t.get("workdir")) {
+        if (!exec) fail(pos_of(*n), "'workdir' applies to 'exec' processes only");
+        p.workdir = Named{get_string(*n, "workdir"), pos_of(*n)};
     }
     if (const auto* n = t.get("env")) {
         if (!exec) fail(pos_of(*n), "'env' applies to 'exec' processes only");
@@ -427,8 +466,9 @@ Result<ScenarioDecl, Diagnostic> read_scenario(const std::string& path, const st
         } catch (const toml::parse_error& e) {
             return Diagnostic{pos_of(e.source()), std::string(e.description())};
         }
-        check_keys(root, {"scenario", "ipc", "process", "expect", "fault"}, "the scenario file");
+        check_keys(root, {"scenario", "ipc", "process", "expect", "fault", "limits"}, "the scenario file");
         if (const auto* n = root.get("scenario")) read_header(*n, sc);
+        if (const auto* n = root.get("limits")) sc.limits = read_limits(*n, "[limits]");
         if (const auto* n = root.get("ipc")) read_ipc(*n, sc);
         if (const auto* n = root.get("process"))
             each_in_array(*n, "process", [&](const toml::node& p, std::size_t) { sc.processes.push_back(read_process(p)); });

@@ -3,6 +3,7 @@
 #include <linux/capability.h>
 #include <linux/securebits.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -16,6 +17,19 @@ void drop_capabilities() noexcept {
     __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
     __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
     ::syscall(SYS_capset, &header, data);
+}
+
+void apply_limits(const Limits& l, bool namespaces) noexcept {
+    auto set = [](int resource, std::int64_t soft, std::int64_t hard) {
+        struct rlimit r = {static_cast<rlim_t>(soft), static_cast<rlim_t>(hard)};
+        ::setrlimit(resource, &r);
+    };
+    const std::int64_t cpu_s = (l.cpu_ns + 999'999'999) / 1'000'000'000;
+    set(RLIMIT_CPU, cpu_s, cpu_s + 1);
+    set(RLIMIT_AS, l.memory, l.memory);
+    set(RLIMIT_NOFILE, l.open_files, l.open_files);
+    set(RLIMIT_FSIZE, l.file_size, l.file_size);
+    if (namespaces) set(RLIMIT_NPROC, l.processes, l.processes);
 }
 
 }  // namespace simrun

@@ -5,6 +5,8 @@
 // the caller could make it.
 #pragma once
 
+#include "plan/plan.hpp"
+
 namespace simrun {
 
 // Drops every capability and keeps them dropped across exec, so uid 0 in
@@ -12,5 +14,13 @@ namespace simrun {
 // set with mode 0400 refuses semop with EACCES. Without CAP_SETPCAP (an
 // unprivileged run without a sandbox) there is nothing to drop.
 void drop_capabilities() noexcept;
+
+// The program's resource limits as rlimits: CPU (SIGXCPU at the limit,
+// SIGKILL a second later), address space, open files, file size
+// (SIGXFSZ). The number of processes too, where the count is the run's
+// own (namespaces): without them RLIMIT_NPROC would count every process
+// of the user on the machine. (A real root run ignores RLIMIT_NPROC; the
+// supervisor counts the program's process group for that case.)
+void apply_limits(const Limits& limits, bool namespaces) noexcept;
 
 }  // namespace simrun

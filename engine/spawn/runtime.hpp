@@ -42,10 +42,13 @@ struct Runtime {
     std::vector<std::vector<char*>> envp;      // per process: null-terminated envp for execve
     std::vector<int> stdin_fds;                // per process: an open stdin_file, or -1
     int dev_null = -1;                         // stdin of exec'd programs without stdin text
+    std::vector<std::string> workdir;          // per process: where an exec'd program runs
+    bool namespaces = false;                   // the run has its own namespaces
 };
 
 // Fills exec_path and argv for every exec'd process (PATH lookup happens here,
 // before any fork, because execvp may allocate).
-void prepare_exec(Runtime& rt);
+// Programs without a workdir of their own run in `scratch`.
+void prepare_exec(Runtime& rt, const std::string& scratch);
 
 }  // namespace simrun

@@ -39,6 +39,14 @@ void close_unused_pipe_ends(Runtime& rt, int proc, bool subtree, const int* pend
     int out = rt.pipe_fds[pp.stdout_pipe][1];
     if (in >= 0 && in != 0) dup2(in, 0);
     if (out != 1) dup2(out, 1);
+    apply_limits(pp.limits, rt.namespaces);
+    if (!rt.workdir[proc].empty() && chdir(rt.workdir[proc].c_str()) != 0) {
+        Record& f = ring.begin(EventKind::ExecFailed, static_cast<std::uint16_t>(proc));
+        f.e.pid = getpid();
+        f.e.err = errno;
+        ring.commit();
+        _exit(127);
+    }
     Record& r = ring.begin(EventKind::Exec, static_cast<std::uint16_t>(proc));
     r.e.pid = getpid();
     ring.commit();
@@ -76,6 +84,10 @@ pid_t spawn_process(Runtime& rt, int proc, RingWriter& forker_ring, ScriptMain s
         struct rlimit no_core = {0, 0};
         setrlimit(RLIMIT_CORE, &no_core);
         if (rt.plan->processes[proc].unprivileged) drop_capabilities();
+        // Each process simrun starts leads its own process group (as a
+        // shell's job would): a program's kill(0, sig) reaches its own
+        // family, never the supervisor.
+        if (rt.plan->processes[proc].parent == kSupervisor) setpgid(0, 0);
         close_unused_pipe_ends(rt, proc, true);
         if (rt.plan->processes[proc].is_exec()) exec_program(rt, proc);
         _exit(script(rt, proc));
