@@ -151,9 +151,10 @@ void Agent::reap_children() {
     int status = 0;
     for (;;) {
         begin_step();
-        pid_t pid = ::waitpid(-1, &status, controlled_ ? WNOHANG : 0);
+        struct rusage usage = {};
+        pid_t pid = ::wait4(-1, &status, controlled_ ? WNOHANG : 0, &usage);
         if (pid > 0) {
-            record_exit(rt_, ring_, pid, status);
+            record_exit(rt_, ring_, pid, status, usage);
             end_step(StepOutcome::Internal);
             continue;
         }

@@ -149,19 +149,20 @@ Attempt Agent::wait_op(const Op& op, bool parked) {
     pid_t want = op.object == kSelf ? -1 : rt_.arena->slot(op.object).pid.load();
     if (want == 0) want = -1;  // not forked yet: wait reports ECHILD if it has no child at all
     int status = 0;
-    pid_t rc = ::waitpid(want, &status, WNOHANG);
+    struct rusage usage = {};
+    pid_t rc = ::wait4(want, &status, WNOHANG, &usage);
     if (rc == 0) {
         if (controlled_) return Attempt::WouldBlock;
         begin(EventKind::Block);
         ring_.commit();
         slot_.state.store(ProcState::WaitingChildren, std::memory_order_release);
-        do rc = ::waitpid(want, &status, 0);
+        do rc = ::wait4(want, &status, 0, &usage);
         while (rc < 0 && errno == EINTR);
         slot_.state.store(ProcState::Running, std::memory_order_release);
         parked = true;
     }
     int err = rc < 0 ? errno : 0;
-    if (rc > 0) record_exit(rt_, ring_, rc, status);
+    if (rc > 0) record_exit(rt_, ring_, rc, status, usage);
     Record& r = begin(EventKind::Op, parked ? kRecBlocked : 0);
     r.e.result = rc;
     r.e.err = err;

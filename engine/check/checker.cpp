@@ -55,7 +55,7 @@ Checker::Checker(const Plan& plan)
 
 void Checker::on_event(const Record& r, std::string_view payload) {
     ++events_;
-    if (r.kind == EventKind::Output && r.proc < stdout_.size()) stdout_[r.proc].append(payload);
+    if (r.kind == EventKind::Output && !(r.flags & kRecStderr) && r.proc < stdout_.size()) stdout_[r.proc].append(payload);
     if (r.kind == EventKind::RunStart) t0_ = r.ts;
     if (r.kind == EventKind::Exit && r.proc < status_.size()) status_[r.proc] = static_cast<int>(r.e.arg);
     if (r.kind == EventKind::Reaped || (r.kind == EventKind::Exit && (r.flags & kRecAdopted))) ++zombies_left_;
@@ -119,12 +119,14 @@ void Checker::on_event(const Record& r, std::string_view payload) {
 
 std::vector<ExpectResult> Checker::finish(const RunResult& run) {
     std::vector<ExpectResult> out;
-    std::vector<int> status(run.procs.size(), -1);
-    for (std::size_t p = 0; p < run.procs.size(); ++p)
+    std::vector<int> status(run.procs.size(), -1), verdicts(run.procs.size(), -1);
+    for (std::size_t p = 0; p < run.procs.size(); ++p) {
         if (run.procs[p].exited) status[p] = run.procs[p].wait_status;
+        verdicts[p] = static_cast<int>(run.procs[p].verdict);
+    }
     // Deliveries and op counts are complete in the trace: the final view reads them too.
     ValueView final_view{&run.cells, &run.sems, &status, &run.queue_stats, &run.psem_values, &received_, &op_counts_, &op_errors_, &op_errno_,
-                         static_cast<std::int64_t>(run.ipc_left.size()), &op_times_, &op_data_, zombies_left_};
+                         static_cast<std::int64_t>(run.ipc_left.size()), &op_times_, &op_data_, zombies_left_, &verdicts};
     bool outcome_stated = false;
     for (std::size_t i = 0; i < plan_.expects.size(); ++i) {
         const auto& e = plan_.expects[i];

@@ -50,6 +50,7 @@ struct Eval {
             }
             case ExprOp::IpcLeft: return v.ipc_left;
             case ExprOp::ZombiesLeft: return v.zombies_left;
+            case ExprOp::Verdict: return v.verdicts ? (*v.verdicts)[n.slot] : -1;
             case ExprOp::Errno: {
                 std::int64_t last = 0;
                 for (std::uint32_t op : n.ops)
@@ -178,6 +179,10 @@ std::string explain_values(const Plan& plan, const ExprTree& t, const ValueView&
         } else if (n.op == ExprOp::Message) {
             const std::string* got = Eval{t, v, dummy_error}.message(n);
             item = fmt::format("message({}, {}) = {}", n.object, n.value, got ? json_string(*got) : "none");
+        } else if (n.op == ExprOp::Verdict) {
+            int verdict = v.verdicts ? (*v.verdicts)[n.slot] : -1;
+            item = fmt::format("verdict({}) = {}", plan.processes[n.slot].name,
+                               verdict >= 0 && static_cast<std::size_t>(verdict) < std::size(kVerdictConstants) ? kVerdictConstants[verdict] : "?");
         } else if (n.op == ExprOp::Signal)
             item = fmt::format("signal({}) = {}", plan.processes[n.slot].name, signal_value((*v.wait_status)[n.slot]));
         else

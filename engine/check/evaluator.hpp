@@ -28,6 +28,7 @@ struct ValueView {
     // per op index: (event number, data) of each completion with data (ops in message())
     const std::vector<std::vector<std::pair<std::uint64_t, std::string>>>* op_data = nullptr;
     std::int64_t zombies_left = 0;  // processes simrun reaped for parents that never waited (so far)
+    const std::vector<int>* verdicts = nullptr;  // final: per process, a Verdict value
 };
 
 // Booleans are 1 and 0. nullopt (with error set) on division by zero.

@@ -57,7 +57,7 @@ struct PlanQueue {
 // An anonymous pipe or a FIFO. Declared pipes join two scenario processes;
 // stdio pipes join an exec'd process and the supervisor (kSupervisor); a
 // FIFO has no ends until a process opens it (any process may).
-enum class PipeRole : std::uint8_t { Declared, Stdin, Stdout, Fifo };
+enum class PipeRole : std::uint8_t { Declared, Stdin, Stdout, Fifo, Stderr };
 constexpr int kSupervisor = -1;
 
 struct PlanPipe {
@@ -132,7 +132,7 @@ struct PlanProcess {
     std::string stdin_file;  // "" when none; read from the scenario's folder if relative
     SourcePos stdin_file_pos;
     std::vector<std::pair<std::string, std::string>> env;
-    int stdin_pipe = -1, stdout_pipe = -1;
+    int stdin_pipe = -1, stdout_pipe = -1, stderr_pipe = -1;
     std::vector<SignalDecl> signals;  // dispositions to install before the script
     std::uint64_t handled = 0;        // bit sig-1: a handler (count, record, terminate) runs for it
     std::vector<int> forked_by_op;    // children forked by a `fork` op, not at the start

@@ -35,7 +35,9 @@ void Planner::expectations() {
                 n.ops = matching_ops(n.object, at);
                 continue;
             }
-            if (n.op == ExprOp::Exit || n.op == ExprOp::Signal || n.op == ExprOp::Received) {
+            if (n.op == ExprOp::Verdict && e.kind != ExpectKind::Final)
+                fail(at, "verdict() is known when the run has ended: use it in a 'final' expectation");
+            if (n.op == ExprOp::Exit || n.op == ExprOp::Signal || n.op == ExprOp::Received || n.op == ExprOp::Verdict) {
                 auto procs = find_processes(n.object, at, "in the expression");
                 if (procs.size() != 1)
                     fail(at, fmt::format("'{}' has {} replicas; name one, e.g. {}#0", n.object, procs.size(), n.object));

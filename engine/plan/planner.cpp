@@ -213,6 +213,8 @@ void Planner::pipes() {
         }
         pp.stdout_pipe = static_cast<int>(p_.pipes.size());
         p_.pipes.push_back({pp.name + ".stdout", PipeRole::Stdout, {me}, {kSupervisor}});
+        pp.stderr_pipe = static_cast<int>(p_.pipes.size());
+        p_.pipes.push_back({pp.name + ".stderr", PipeRole::Stderr, {me}, {kSupervisor}});
     }
 }
 

@@ -1,5 +1,7 @@
 #include "report/timeline.hpp"
 
+#include "run/verdict.hpp"
+
 #include "trace/jsonl_writer.hpp"
 #include "util/duration.hpp"
 
@@ -52,7 +54,7 @@ std::string describe_event(const Plan& plan, const Record& r, std::string_view p
         case EventKind::ExecFailed: return fmt::format("exec failed: {}", errname(r.e.err));
         case EventKind::Exit:
             return describe_wait_status(static_cast<int>(r.e.arg)) + ((r.flags & kRecAdopted) ? " (reaped by simrun: its parent never waited)" : "");
-        case EventKind::Output: return fmt::format("stdout \"{}\"", printable(payload, 40));
+        case EventKind::Output: return fmt::format("{} \"{}\"", (r.flags & kRecStderr) ? "stderr" : "stdout", printable(payload, 40));
         case EventKind::Fault: return fmt::format("⚡ {}", signal_name(static_cast<int>(r.e.arg)));
         case EventKind::Zombie: return "zombie (exited, not yet reaped)";
         case EventKind::Orphan: return fmt::format("orphan: re-parented to pid {}", r.e.arg);
@@ -181,6 +183,13 @@ void Timeline::summary(const RunResult& run, const std::vector<ExpectResult>& re
                format_duration_ns(static_cast<std::int64_t>(run.t_end - run.t0)), plan_.processes.size(), run.events,
                style_.quiet && !mode_line_.empty() ? " · " + mode_line_ : "");
     for (const auto& d : run.diagnosis) fmt::print(out_, "   {}\n", d);
+    // A grader's view of each program: how it ended.
+    for (std::size_t p = 0; p < run.procs.size() && p < plan_.processes.size(); ++p) {
+        const ProcessEnd& end = run.procs[p];
+        if (!plan_.processes[p].is_exec() || (style_.quiet && end.verdict == Verdict::Ok)) continue;
+        fmt::print(out_, " {} {}: {} ({})\n", end.verdict == Verdict::Ok ? paint("32", "▸") : paint("31", "▸"), plan_.processes[p].name,
+                   verdict_name(end.verdict), end.verdict_detail);
+    }
     std::size_t name_w = 0;
     for (const auto& e : results) name_w = std::max(name_w, display_width(e.name));
     for (const auto& e : results) {

@@ -89,7 +89,8 @@ void Controller::on_death(int p) {
     // Ours if its parent is the supervisor or has died (orphans come to us);
     // otherwise its parent reaps it in one of its own steps.
     pid_t pid = rt_.arena->slot(p).pid.load();
-    if (waitpid(pid, &status, WNOHANG) == pid) record_exit(rt_, ring_, pid, status, true);
+    struct rusage usage = {};
+    if (wait4(pid, &status, WNOHANG, &usage) == pid) record_exit(rt_, ring_, pid, status, usage, true);
     record_death(rt_, ring_, p, getpid());  // a zombie if its parent has yet to reap it; its children orphans
     ++epoch_;
 }

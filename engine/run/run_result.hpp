@@ -11,12 +11,35 @@
 
 namespace simrun {
 
+// How a process ended, as a grader sees it (see run/verdict.hpp).
+enum class Verdict : std::uint8_t {
+    Ok,            // exit 0
+    RuntimeError,  // exit code other than 0
+    Signaled,      // killed by a signal (its own crash, a fault, another process)
+    TimeLimit,     // CPU limit (SIGXCPU), wall limit, or alive at the run's timeout
+    MemoryLimit,   // died near its address-space limit
+    OutputLimit,   // wrote more to stdout than simrun keeps
+    ProcessLimit,  // its process group grew past its limit (a fork bomb)
+    NotStarted,    // exec failed (errno)
+    Stopped,       // still running when the run ended otherwise (deadlock, or allowed to end blocked)
+};
+
+// Why the supervisor killed a process, if it did.
+enum class LimitHit : std::uint8_t { None, Wall, Output, Processes, RunEnd };
+
 struct ProcessEnd {
     std::int32_t pid = 0;
     ProcState state = ProcState::Unborn;  // when the run ended, before any kill
     std::uint32_t op = 0, iter = 0;       // where it was then
     bool exited = false;                  // reaped (after the end-of-run kill too)
     int wait_status = 0;
+    LimitHit hit = LimitHit::None;
+    std::uint64_t cpu_ns = 0;       // from wait4, when simrun or a scripted parent reaped it
+    std::int64_t maxrss_kb = 0;
+    std::int64_t vm_peak_kb = 0;    // the largest VmPeak simrun saw while it ran
+    int exec_errno = 0;
+    Verdict verdict = Verdict::Ok;
+    std::string verdict_detail;     // "exit 3", "SIGSEGV (core)", "cpu 1.00 s of 1 s", ...
 };
 
 struct RunResult {

@@ -7,6 +7,8 @@
 #include "run/leftovers.hpp"
 #include "run/process_watch.hpp"
 #include "run/run_objects.hpp"
+#include "run/limit_watch.hpp"
+#include "run/verdict.hpp"
 #include "spawn/scratch_dir.hpp"
 #include "run/run_result.hpp"
 #include "sandbox/sandbox.hpp"
@@ -108,6 +110,7 @@ private:
         }
         prepare_exec(rt_, scratch_.path());
         watch_.emplace(plan_, *arena_, rt_.semids, opt_.deadlock_after_ns);
+        limits_.emplace(plan_, *arena_);
 
         sigset_t mask;
         sigemptyset(&mask);
@@ -123,6 +126,8 @@ private:
     // ---- running ---------------------------------------------------------
     void spawn_all() {
         ring_ = arena_->writer(arena_->supervisor_ring(), wake_.get());
+        // Thousands of strays to reap, a flood of output: never wait for ourselves.
+        ring_.set_self_drain([](void* self) { (void)static_cast<Supervisor*>(self)->collector_->drain(); }, this);
         run_.t0 = monotonic_ns();
         ring_.begin(EventKind::RunStart, kRunProc);
         ring_.commit();
@@ -132,11 +137,12 @@ private:
         for (std::size_t i = 0; i < plan_.pipes.size(); ++i) {
             const PlanPipe& pp = plan_.pipes[i];
             Pipe& pipe = objects_->pipes()[i];
-            if (pp.role != PipeRole::Stdout) pipe.read.reset();
+            const bool captured = pp.role == PipeRole::Stdout || pp.role == PipeRole::Stderr;
+            if (!captured) pipe.read.reset();
             if (pp.role != PipeRole::Stdin) pipe.write.reset();
-            if (pp.role == PipeRole::Stdout) {
+            if (captured) {
                 fcntl(pipe.read.get(), F_SETFL, O_NONBLOCK);
-                stdout_of_.push_back({pipe.read.get(), pp.writers[0]});
+                stdout_of_.push_back({pipe.read.get(), pp.writers[0], pp.role == PipeRole::Stderr});
             }
             if (pp.role == PipeRole::Stdin) {
                 fcntl(pipe.write.get(), F_SETFL, O_NONBLOCK);
@@ -235,6 +241,13 @@ private:
                 run_.outcome = Outcome::Completed;
                 break;
             }
+            if (only_strays_left()) {
+                // A double fork, a setsid daemon: the run is over all the
+                // same; they are killed with the rest at the end.
+                run_.outcome = Outcome::Completed;
+                run_.diagnosis.push_back("processes a program started were still running after every declared process had ended; simrun killed them");
+                break;
+            }
             std::uint64_t now = monotonic_ns();
             if (now >= deadline) {
                 run_.outcome = Outcome::Timeout;
@@ -242,6 +255,7 @@ private:
                 break;
             }
             show_progress(now);
+            limits_->tick(now);
             fire_timed_faults(now);
             if (now >= next_deadlock_check && plan_.mode == SchedMode::Free) {
                 next_deadlock_check = now + 50'000'000;
@@ -258,6 +272,16 @@ private:
                 }
             }
         }
+    }
+
+    // Every declared process has ended (or can no longer be forked), yet
+    // the supervisor still has children: processes a program left running.
+    bool only_strays_left() const {
+        for (std::uint32_t p = 0; p < arena_->processes(); ++p) {
+            const ProcSlot& s = arena_->slot(p);
+            if (s.pid.load() > 0 && s.state.load() != ProcState::Exited) return false;
+        }
+        return true;
     }
 
     // Free mode: the supervisor reaps only its own children, so it watches
@@ -347,9 +371,10 @@ private:
     void reap() {
         int status;
         for (;;) {
-            pid_t pid = waitpid(-1, &status, WNOHANG);
+            struct rusage usage = {};
+            pid_t pid = wait4(-1, &status, WNOHANG, &usage);
             if (pid > 0) {
-                if (record_exit(rt_, ring_, pid, status, true) < 0) ++strays_;
+                if (record_exit(rt_, ring_, pid, status, usage, true) < 0) ++strays_;
                 continue;
             }
             if (pid < 0 && errno == ECHILD) no_children_ = true;
@@ -362,9 +387,11 @@ private:
         for (auto& s : stdout_of_) {
             ssize_t n;
             while ((n = ::read(s.fd, buf, sizeof buf)) > 0) {
-                ring_.begin(EventKind::Output, static_cast<std::uint16_t>(s.proc));
+                std::size_t keep = limits_->on_output(s.proc, static_cast<std::size_t>(n));
+                if (keep == 0) continue;  // over the output limit: read and dropped
+                ring_.begin(EventKind::Output, static_cast<std::uint16_t>(s.proc), s.stderr ? kRecStderr : 0);
                 ring_.commit();
-                ring_.data(buf, static_cast<std::size_t>(n), static_cast<std::uint16_t>(s.proc));
+                ring_.data(buf, keep, static_cast<std::uint16_t>(s.proc));
             }
         }
         for (auto it = stdin_left_.begin(); it != stdin_left_.end();) {
@@ -385,20 +412,30 @@ private:
         run_.procs.resize(plan_.processes.size());
         for (std::uint32_t p = 0; p < arena_->processes(); ++p) {
             const ProcSlot& s = arena_->slot(p);
-            run_.procs[p] = {s.pid.load(), s.state.load(), s.op.load(), s.iter.load(), false, 0};
+            ProcessEnd& end = run_.procs[p];
+            end.pid = s.pid.load(), end.state = s.state.load(), end.op = s.op.load(), end.iter = s.iter.load();
+            end.hit = limits_->hit(static_cast<int>(p));
+            if (end.hit == LimitHit::None && end.pid > 0 && end.state != ProcState::Exited) end.hit = LimitHit::RunEnd;
         }
         while (!no_children_) {
             watch_->kill_all(mode_);
             int status;
-            pid_t pid = waitpid(-1, &status, 0);
-            if (pid > 0 && record_exit(rt_, ring_, pid, status, true) < 0) ++strays_;
+            struct rusage usage = {};
+            pid_t pid = wait4(-1, &status, 0, &usage);
+            if (pid > 0 && record_exit(rt_, ring_, pid, status, usage, true) < 0) ++strays_;
             else if (errno == ECHILD) no_children_ = true;
         }
         pump_stdio();
         for (std::uint32_t p = 0; p < arena_->processes(); ++p) {
             const ProcSlot& s = arena_->slot(p);
-            run_.procs[p].exited = s.state.load() == ProcState::Exited && s.pid.load() > 0;
-            run_.procs[p].wait_status = s.wait_status.load();
+            ProcessEnd& end = run_.procs[p];
+            end.exited = s.state.load() == ProcState::Exited && s.pid.load() > 0;
+            end.wait_status = s.wait_status.load();
+            end.cpu_ns = s.cpu_ns.load();
+            end.maxrss_kb = s.maxrss_kb.load();
+            end.exec_errno = s.exec_errno.load();
+            end.vm_peak_kb = limits_->vm_peak_kb(static_cast<int>(p));
+            judge(plan_.processes[p], run_.outcome, end);
         }
     }
 
@@ -479,6 +516,7 @@ private:
     struct StdoutSource {
         int fd;
         int proc;
+        bool stderr;  // the program's stderr, else its stdout
     };
     struct StdinLeft {
         int pipe;
@@ -488,6 +526,7 @@ private:
     const Plan& plan_;
     const RunOptions& opt_;
     SandboxMode mode_;
+    std::optional<LimitWatch> limits_;
     ScratchDir scratch_;  // where exec'd programs run; removed after them
     int strays_ = 0;  // undeclared processes (a program's children) simrun had to reap
     std::string out_dir_;

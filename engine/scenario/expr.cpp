@@ -260,8 +260,8 @@ private:
             }
             return add(std::move(n));
         }
-        if ((name == "exit" || name == "signal") && eat("(")) {
-            n.op = name == "exit" ? ExprOp::Exit : ExprOp::Signal;
+        if ((name == "exit" || name == "signal" || name == "verdict") && eat("(")) {
+            n.op = name == "exit" ? ExprOp::Exit : name == "signal" ? ExprOp::Signal : ExprOp::Verdict;
             skip_ws();
             n.offset = i_;
             if (i_ >= s_.size() || !is_ident_start(s_[i_])) return fail("expected a process name");
@@ -279,6 +279,8 @@ private:
         if (i_ >= s_.size() || s_[i_] != '.') {
             // A constant: an errno name (EINVAL) or a signal name (SIGUSR1).
             if (int e = errno_value(name)) return n.op = ExprOp::Int, n.value = e, add(std::move(n));
+            for (std::size_t v = 0; v < std::size(kVerdictConstants); ++v)
+                if (name == kVerdictConstants[v]) return n.op = ExprOp::Int, n.value = static_cast<std::int64_t>(v), add(std::move(n));
             if (name.rfind("SIG", 0) == 0)
                 if (int sig = parse_signal(name)) return n.op = ExprOp::Int, n.value = sig, add(std::move(n));
             i_ = at;

@@ -22,6 +22,7 @@ enum class ExprOp : std::uint8_t {
     Errno,     // errno(semget lock 3): errno of the last failure (0 if none)
     IpcLeft,   // ipc_left(): IPC objects the processes left behind (final only)
     ZombiesLeft,  // zombies_left(): processes that ended without their parent waiting; simrun reaped them
+    Verdict,   // verdict(p): how p ended, compared with OK, TIME_LIMIT, ... (final only)
     Before,    // before(send q, recv q): the i-th completion of the first precedes the i-th of the second
     Message,   // message(recv q, i) == "text": what the i-th completed matching read or recv returned
     Neg, Not,
@@ -61,6 +62,10 @@ using ExprError = TextError;
 
 // Parses text; on failure returns the offending offset and message.
 bool parse_expr(const std::string& text, ExprTree& out, ExprError& err);
+
+// The constants verdict(p) is compared with, in the order of run/'s Verdict.
+inline constexpr std::string_view kVerdictConstants[] = {"OK",           "RUNTIME_ERROR", "SIGNALED",    "TIME_LIMIT", "MEMORY_LIMIT",
+                                                         "OUTPUT_LIMIT", "PROCESS_LIMIT", "NOT_STARTED", "STOPPED"};
 
 // EINVAL -> 22; 0 if not an errno name.
 int errno_value(std::string_view name);

@@ -37,13 +37,16 @@ void close_unused_pipe_ends(Runtime& rt, int proc, bool subtree, const int* pend
     slot.state.store(ProcState::Program);
     int in = pp.stdin_pipe >= 0 ? rt.pipe_fds[pp.stdin_pipe][0] : rt.stdin_fds[proc] >= 0 ? rt.stdin_fds[proc] : rt.dev_null;
     int out = rt.pipe_fds[pp.stdout_pipe][1];
+    int err_out = rt.pipe_fds[pp.stderr_pipe][1];
     if (in >= 0 && in != 0) dup2(in, 0);
     if (out != 1) dup2(out, 1);
+    if (err_out != 2) dup2(err_out, 2);
     apply_limits(pp.limits, rt.namespaces);
     if (!rt.workdir[proc].empty() && chdir(rt.workdir[proc].c_str()) != 0) {
         Record& f = ring.begin(EventKind::ExecFailed, static_cast<std::uint16_t>(proc));
         f.e.pid = getpid();
         f.e.err = errno;
+        slot.exec_errno.store(errno);
         ring.commit();
         _exit(127);
     }
@@ -53,6 +56,7 @@ void close_unused_pipe_ends(Runtime& rt, int proc, bool subtree, const int* pend
     syscall(SYS_close_range, 3u, ~0u, 0u);
     execve(rt.exec_path[proc].c_str(), rt.argv[proc].data(), rt.envp[proc].data());
     int err = errno;
+    slot.exec_errno.store(err);
     Record& f = ring.begin(EventKind::ExecFailed, static_cast<std::uint16_t>(proc));
     f.e.pid = getpid();
     f.e.err = err;
@@ -111,11 +115,14 @@ pid_t spawn_process(Runtime& rt, int proc, RingWriter& forker_ring, ScriptMain s
     return pid;
 }
 
-int record_exit(const Runtime& rt, RingWriter& ring, pid_t pid, int status, bool by_supervisor) {
+int record_exit(const Runtime& rt, RingWriter& ring, pid_t pid, int status, const struct rusage& usage, bool by_supervisor) {
     for (std::uint32_t p = 0; p < rt.arena->processes(); ++p) {
         ProcSlot& slot = rt.arena->slot(p);
         if (slot.pid.load() != pid || slot.state.load() == ProcState::Exited) continue;
         slot.wait_status.store(status);
+        auto ns = [](const timeval& tv) { return static_cast<std::uint64_t>(tv.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(tv.tv_usec) * 1000u; };
+        slot.cpu_ns.store(ns(usage.ru_utime) + ns(usage.ru_stime));
+        slot.maxrss_kb.store(usage.ru_maxrss);
         slot.state.store(ProcState::Exited);
         Record& r = ring.begin(EventKind::Exit, static_cast<std::uint16_t>(p));
         r.e.pid = pid;

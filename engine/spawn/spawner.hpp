@@ -6,6 +6,7 @@
 
 #include "spawn/runtime.hpp"
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 namespace simrun {
@@ -27,7 +28,8 @@ void close_unused_pipe_ends(Runtime& rt, int proc, bool subtree, const int* pend
 // supervisor (by_supervisor) reaps orphans too: a declared process whose
 // parent never waited is marked adopted, an undeclared one recorded as
 // Reaped; both are zombies their parents left.
-int record_exit(const Runtime& rt, RingWriter& reaper_ring, pid_t pid, int status, bool by_supervisor = false);
+int record_exit(const Runtime& rt, RingWriter& reaper_ring, pid_t pid, int status, const struct rusage& usage,
+                bool by_supervisor = false);
 
 // Process p has died (seen through its pidfd): if its parent is a scripted
 // process that has not reaped it, record it as a zombie; record its live

@@ -63,6 +63,11 @@ struct alignas(64) ProcSlot {
     std::atomic<std::uint32_t> sig_expected;  // handler runs announced by senders
     std::atomic<std::uint32_t> sig_handled;   // handler runs finished
     std::atomic<std::uint32_t> doomed;        // a signal that kills it was sent
+    // Its end, for the verdict: set by whoever reaps it (wait4's rusage),
+    // or by the child itself when exec fails.
+    std::atomic<std::int32_t> exec_errno;
+    std::atomic<std::uint64_t> cpu_ns;
+    std::atomic<std::int64_t> maxrss_kb;
 };
 
 class Arena {

@@ -1,5 +1,7 @@
 #include "trace/jsonl_writer.hpp"
 
+#include "run/verdict.hpp"
+
 #include "util/json.hpp"
 
 #include <fmt/format.h>
@@ -156,6 +158,7 @@ void JsonlWriter::on_event(const Record& r, std::string_view payload) {
             break;
         case EventKind::Output:
             head("output", r.ts, r.proc);
+            if (r.flags & kRecStderr) l += ",\"stream\":\"stderr\"";
             l += ",\"data\":";
             append_json_string(l, payload);
             break;
@@ -299,7 +302,17 @@ Status JsonlWriter::finish(const RunResult& run) {
         if (i) line_ += ',';
         append_json_string(line_, run.diagnosis[i]);
     }
-    line_ += "]}";
+    line_ += "],\"verdicts\":{";
+    for (std::size_t p = 0; p < run.procs.size() && p < plan_.processes.size(); ++p) {
+        if (p) line_ += ',';
+        append_json_string(line_, plan_.processes[p].name);
+        line_ += fmt::format(":{{\"verdict\":\"{}\",\"detail\":", verdict_name(run.procs[p].verdict));
+        append_json_string(line_, run.procs[p].verdict_detail);
+        if (plan_.processes[p].is_exec() && run.procs[p].exited)
+            line_ += fmt::format(",\"cpu_ns\":{},\"maxrss_kb\":{}", run.procs[p].cpu_ns, run.procs[p].maxrss_kb);
+        line_ += '}';
+    }
+    line_ += "}}";
     flush_line();
     if (std::fflush(f_) != 0 || std::ferror(f_)) return sys_error("write(trace.jsonl)");
     return ok_status();

@@ -33,6 +33,7 @@ enum RecordFlag : std::uint8_t {
     kRecLoadStep = 4,    // ShmAdd: the load half of a racy +=
     kRecStoreStep = 8,   // ShmAdd: the store half of a racy +=
     kRecAdopted = 16,    // Exit: reaped by simrun, not by the declared parent that should have
+    kRecStderr = 32,     // Output: from the program's stderr
 };
 
 constexpr std::uint16_t kRunProc = 0xFFFF;  // proc of run-level events

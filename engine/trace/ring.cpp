@@ -18,6 +18,10 @@ std::uint64_t monotonic_ns() {
 
 void RingWriter::wait_for_space(std::uint64_t head) {
     while (head - h_->tail.load(std::memory_order_acquire) > mask_) {
+        if (self_drain_) {
+            self_drain_(self_ctx_);
+            continue;
+        }
         h_->writer_waiting.store(1, std::memory_order_seq_cst);
         std::uint32_t seen = h_->tail_word.load(std::memory_order_seq_cst);
         if (head - h_->tail.load(std::memory_order_seq_cst) <= mask_) break;

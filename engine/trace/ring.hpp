@@ -36,6 +36,9 @@ public:
     // A payload as Data records following the last committed one.
     void data(const char* bytes, std::size_t n, std::uint16_t proc);
     std::uint64_t written() const { return h_->head.load(std::memory_order_relaxed); }
+    // For a writer that is also the ring's reader (the supervisor): when the
+    // ring is full, call drain(ctx) instead of waiting for itself for ever.
+    void set_self_drain(void (*drain)(void*), void* ctx) { self_drain_ = drain, self_ctx_ = ctx; }
 
 private:
     void wait_for_space(std::uint64_t head);
@@ -46,6 +49,8 @@ private:
     // The reader's tail as last seen: re-read only when it says "full", so
     // a write does not pull the reader's cache line every time.
     std::uint64_t cached_tail_ = 0;
+    void (*self_drain_)(void*) = nullptr;
+    void* self_ctx_ = nullptr;
 };
 
 class RingReader {

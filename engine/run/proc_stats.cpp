@@ -1,0 +1,61 @@
+#include "run/proc_stats.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace simrun {
+namespace {
+
+// Reads a small /proc file into buf (NUL-terminated); false if it is gone.
+bool read_small(const char* path, char* buf, std::size_t size) {
+    int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    ssize_t n = ::read(fd, buf, size - 1);
+    ::close(fd);
+    if (n <= 0) return false;
+    buf[n] = '\0';
+    return true;
+}
+
+}  // namespace
+
+bool proc_is_ours() {
+    char link[32] = {};
+    if (::readlink("/proc/self", link, sizeof link - 1) <= 0) return false;
+    return std::atoi(link) == getpid();
+}
+
+std::unordered_map<pid_t, int> processes_per_group() {
+    std::unordered_map<pid_t, int> groups;
+    DIR* d = ::opendir("/proc");
+    if (!d) return groups;
+    char path[300], buf[512];
+    while (dirent* e = ::readdir(d)) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+        std::snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        if (!read_small(path, buf, sizeof buf)) continue;
+        // pid (comm) state ppid pgrp ...: comm may hold spaces and ')'.
+        const char* close = std::strrchr(buf, ')');
+        char state = 0;
+        int ppid = 0, pgrp = 0;
+        if (!close || std::sscanf(close + 1, " %c %d %d", &state, &ppid, &pgrp) != 3 || state == 'Z') continue;
+        ++groups[pgrp];
+    }
+    ::closedir(d);
+    return groups;
+}
+
+std::int64_t vm_peak_kb(pid_t pid) {
+    char path[64], buf[4096];
+    std::snprintf(path, sizeof path, "/proc/%d/status", static_cast<int>(pid));
+    if (!read_small(path, buf, sizeof buf)) return 0;
+    const char* at = std::strstr(buf, "\nVmPeak:");
+    return at ? std::atoll(at + 8) : 0;
+}
+
+}  // namespace simrun

@@ -1,0 +1,23 @@
+// What /proc says about the run's live processes: how many there are per
+// process group (a fork bomb), a program's memory high-water mark. Only
+// meaningful when /proc shows the supervisor's own PID namespace, which
+// proc_is_ours() checks (the sandbox mounts one; the fallback shares the
+// machine's).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <unordered_map>
+
+namespace simrun {
+
+bool proc_is_ours();
+
+// Live processes by process group id (zombies not counted).
+std::unordered_map<pid_t, int> processes_per_group();
+
+// VmPeak of pid in KiB; 0 if it cannot be read (gone, or a zombie).
+std::int64_t vm_peak_kb(pid_t pid);
+
+}  // namespace simrun
