@@ -885,6 +885,75 @@ final = "zombies_left() == 1 && signal(parent) == SIGSEGV && exit(child) == 0"
         exits = {e["proc"]: e for e in r.trace(d, "adopted") if e["kind"] == "exit"}
         check(exits["child"].get("adopted") is True and "adopted" not in exits["parent"], str(exits))
 
+# Hostile programs: (exec argv, limits, the verdict they must get). Paths
+# starting with '@' are test programs.
+HOSTILE = {
+    "fork_bomb": (["@fork_bomb"], "{ processes = 40 }", "process limit"),
+    "endless_loop": (["@spin"], '{ cpu = "1s" }', "time limit"),
+    "memory_hog": (["@memory_hog"], '{ memory = "128MiB" }', "memory limit"),
+    "output_flood": (["yes", "flood"], '{ output = "64KiB" }', "output limit"),
+    "stderr_flood": (["sh", "-c", "exec yes >&2"], '{ output = "64KiB" }', "output limit"),
+    "closed_stdout": (["sh", "-c", "exec 1>&-; echo lost; exec >/dev/null; echo gone"], "{}", "ok"),
+    "ignores_sigterm": (["sh", "-c", "trap '' TERM; sleep 30"], '{ wall = "300ms" }', "time limit"),
+    "escape": (["@escape"], "{}", "ok"),
+    "huge_file": (["sh", "-c", "exec head -c 10000000 /dev/zero > big"], '{ file_size = "1MiB" }', "killed by a signal"),
+    "missing_program": (["/nonexistent/program"], "{}", "could not start"),
+}
+
+
+def case_hostile(name):
+    """A hostile program is contained in both sandbox modes: it gets the right verdict, the run ends well
+    within its timeout, and no process, IPC object, scratch folder or file is left."""
+    argv, limits, verdict = HOSTILE[name]
+    argv = [test_program(a[1:]) if a.startswith("@") else a for a in argv]
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, f"""
+[scenario]
+name = "hostile"
+timeout = "10s"
+[[process]]
+name = "student"
+exec = {json.dumps(argv)}
+limits = {limits}
+""")
+        scratch_before = {f for f in os.listdir(tempfile.gettempdir()) if f.startswith("simrun-work-")}
+        for extra in ([], ["--no-sandbox"]):
+            started = time.monotonic()
+            r = Run([path, "-q"] + extra, d)
+            elapsed = time.monotonic() - started
+            end = r.trace(d, "hostile")[-1]
+            got = end["verdicts"]["student"]
+            check(got["verdict"] == verdict, f"{extra}: {got} {r.stdout}{r.stderr}")
+            check(end["outcome"] == "completed" and elapsed < 8, f"{extra}: {end['outcome']} after {elapsed:.1f} s")
+            check(f"student: {verdict}" in r.stdout or verdict == "ok", r.stdout)
+            r.assert_nothing_left()
+            scratch = {f for f in os.listdir(tempfile.gettempdir()) if f.startswith("simrun-work-")} - scratch_before
+            check(not scratch, f"scratch folders left: {scratch}")
+            check(not os.path.exists(os.path.join(ROOT, "big")) and not os.path.exists(os.path.join(d, "big")),
+                  "the program wrote in the scratch folder, not the user's")
+
+
+def case_not_executable():
+    """A file without execute permission: could not start, EACCES."""
+    with tempfile.TemporaryDirectory() as d:
+        prog = os.path.join(d, "prog")
+        with open(prog, "w") as f:
+            f.write("#!/bin/sh\necho hi\n")
+        os.chmod(prog, 0o644)
+        path = write_scenario(d, f"""
+[scenario]
+name = "noexec"
+timeout = "5s"
+[[process]]
+name = "student"
+exec = ["{prog}"]
+[[expect]]
+final = "verdict(student) == NOT_STARTED"
+""")
+        r = Run([path], d)
+        check(r.code == 0 and "student: could not start (exec " + prog + ": EACCES)" in r.stdout, r.stdout + r.stderr)
+        r.assert_nothing_left()
+
 def case_keys_and_semctl():
     """semget with keys reports the kernel's errors; GETNCNT sees the waiter; IPC_RMID wakes it with EIDRM;
     the same happens under controlled scheduling."""
