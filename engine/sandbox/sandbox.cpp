@@ -23,7 +23,7 @@ namespace {
 enum Stage : std::uint8_t {
     kReady = 0, kParentGone, kUnshare, kSetgroups, kUidMap, kGidMap, kMountPrivate, kMountShm, kForkInner, kStageCount
 };
-const char* const kStageNames[] = {"ready", "parent exited", "unshare(CLONE_NEWUSER|CLONE_NEWPID|CLONE_NEWIPC|CLONE_NEWNS)",
+const char* const kStageNames[] = {"ready", "parent exited", "unshare(CLONE_NEWUSER|CLONE_NEWPID|CLONE_NEWIPC|CLONE_NEWNS|CLONE_NEWNET)",
                                    "write /proc/self/setgroups", "write /proc/self/uid_map", "write /proc/self/gid_map",
                                    "make mounts private", "mount tmpfs on /dev/shm", "fork the supervisor"};
 
@@ -55,7 +55,8 @@ bool tie_to_parent(int alive_fd, int signal) {
 // In the relay: new namespaces, root of the new user namespace, private
 // mounts with a fresh /dev/shm. Returns false on failure (reported).
 bool enter_namespaces(int status_fd, uid_t uid, gid_t gid) {
-    if (::unshare(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNS) != 0) return report(status_fd, kUnshare, errno), false;
+    // CLONE_NEWNET: the run has no network, only a loopback device that is down.
+    if (::unshare(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWNET) != 0) return report(status_fd, kUnshare, errno), false;
     char map[64];
     if (!write_file("/proc/self/setgroups", "deny")) return report(status_fd, kSetgroups, errno), false;
     std::snprintf(map, sizeof map, "0 %u 1", uid);

@@ -1,5 +1,6 @@
 // Starting the inner supervisor. With namespaces it is PID 1 of fresh user,
-// PID, IPC and mount namespaces with a private /dev/shm: when it dies, the
+// PID, IPC, mount and network namespaces (no network: only a loopback
+// device that is down) with a private /dev/shm: when it dies, the
 // kernel kills every process of the run and destroys every System V object.
 // simrun forks a relay that unshare()s the namespaces and forks the
 // supervisor (an ordinary fork, so glibc's per-process state is right); the

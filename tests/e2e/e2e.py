@@ -381,6 +381,14 @@ run = ["recv q nowait"]
         check(r.code == 2, f"exit {r.code}: {r.stderr}")
         check(r.stderr.startswith(f"{path}:2:16: error: ftok needs an existing path: /nonexistent/simrun: No such file or directory"), r.stderr)
         check(os.listdir(d) == ["t.toml"], "nothing ran")
+        path = write_scenario(d, """[[process]]
+name = "p"
+exec = ["true"]
+workdir = "missing"
+""")
+        r = Run([path], d)
+        check(r.code == 2 and r.stderr.startswith(f"{path}:4:11: error: workdir {d}/missing is not a folder: it does not exist"), r.stderr)
+        check("^" in r.stderr and os.listdir(d) == ["t.toml"], "nothing ran")
 
 
 def case_check_ok():
@@ -931,6 +939,24 @@ limits = {limits}
             check(not scratch, f"scratch folders left: {scratch}")
             check(not os.path.exists(os.path.join(ROOT, "big")) and not os.path.exists(os.path.join(d, "big")),
                   "the program wrote in the scratch folder, not the user's")
+
+
+def case_no_network():
+    """The sandbox has no network: a program sees only the loopback device."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, """
+[scenario]
+name = "net"
+timeout = "5s"
+[[process]]
+name = "probe"
+exec = ["cat", "/proc/net/dev"]
+""")
+        r = Run([path, "-q"], d)
+        check(r.code == 0, r.stdout + r.stderr)
+        out = "".join(e["data"] for e in r.trace(d, "net") if e["kind"] == "output")
+        devices = sorted(line.split(":")[0].strip() for line in out.splitlines() if ":" in line)
+        check(devices == ["lo"], f"only the loopback device: {devices}")
 
 
 def case_not_executable():

@@ -218,3 +218,40 @@ TEST_CASE("exec'd programs: stdin_file and env") {
     CHECK(plan.processes[0].stdin_file == "./in.txt");  // t.toml has no folder: relative to "."
     CHECK(plan.processes[0].env == std::vector<std::pair<std::string, std::string>>{{"A", "1"}});
 }
+
+TEST_CASE("limits: what is written, checked; the rest from [limits] and the defaults") {
+    const std::string prog = "[[process]]\nname = \"p\"\nexec = [\"true\"]\n";  // lines 1-3
+    CHECK(first_line(error_of(prog + "limits = { cpu = \"fast\" }\n")) ==
+          "t.toml:4:18: error: cpu must be a duration such as \"2s\" or \"500ms\"");
+    CHECK(first_line(error_of(prog + "limits = { memory = \"12 parsecs\" }\n")) ==
+          "t.toml:4:21: error: memory must be a size such as \"64MiB\", \"512KiB\" or a number of bytes");
+    CHECK(first_line(error_of(prog + "limits = { memory = 0 }\n")) ==
+          "t.toml:4:21: error: memory must be a size such as \"64MiB\", \"512KiB\" or a number of bytes");
+    CHECK(first_line(error_of(prog + "limits = { processes = 0 }\n")).rfind("t.toml:4:24: error: processes", 0) == 0);
+    CHECK(first_line(error_of(prog + "limits = { cpus = \"1s\" }\n")).rfind("t.toml:4:12: error: unknown key 'cpus' in limits", 0) == 0);
+    CHECK(first_line(error_of("[[process]]\nname = \"p\"\nrun = []\nlimits = { cpu = \"1s\" }\n")) ==
+          "t.toml:4:10: error: 'limits' apply to 'exec' processes only");
+    CHECK(first_line(error_of("[limits]\nwall = \"never\"\n" + prog)) == "t.toml:2:8: error: wall must be a duration such as \"2s\" or \"500ms\"");
+    auto plan = simrun::test::plan_of("[scenario]\ntimeout = \"3s\"\n[limits]\nmemory = \"64MiB\"\noutput = 1000\n" + prog +
+                                      "limits = { memory = \"2GiB\", file_size = \"10kB\" }\n" + "[[process]]\nname = \"q\"\nexec = [\"true\"]\n");
+    const auto& p = plan.processes[0].limits;
+    const auto& q = plan.processes[1].limits;
+    CHECK(p.memory == (2LL << 30));
+    CHECK(p.file_size == 10000);
+    CHECK(p.output == 1000);
+    CHECK(q.memory == (64LL << 20));
+    CHECK(q.cpu_ns == 3'000'000'000);
+    CHECK(q.wall_ns == 3'000'000'000);
+    CHECK(q.processes == 256);
+    CHECK(q.open_files == 256);
+}
+
+TEST_CASE("workdir must be a folder that exists") {
+    CHECK(first_line(error_of("[[process]]\nname = \"p\"\nrun = []\nworkdir = \"/tmp\"\n")) ==
+          "t.toml:4:11: error: 'workdir' applies to 'exec' processes only");
+    auto decl = simrun::read_scenario("t.toml", "[[process]]\nname = \"p\"\nexec = [\"true\"]\nworkdir = \"/nonexistent/dir\"\n");
+    REQUIRE(decl);
+    auto plan = simrun::make_plan(decl.value());
+    REQUIRE(plan);
+    CHECK(plan->processes[0].workdir == "/nonexistent/dir");
+}
