@@ -78,7 +78,10 @@ std::string ProcessWatch::where(std::uint32_t p) const {
         case ProcState::BlockedSignal: return fmt::format("waits in {}{}", text, iter);
         case ProcState::Sleeping: return fmt::format("sleeps in {}{}", text, iter);
         case ProcState::WaitingChildren: return "waits for its children";
-        case ProcState::Program: return fmt::format("runs {}", pp.argv[0]);
+        case ProcState::Program: {
+            std::string why = explain_process(s.pid.load(), names_);
+            return fmt::format("runs {}{}", pp.argv[0], why.empty() ? "" : ": " + why);
+        }
         case ProcState::Unborn: return "not yet forked";
         default: return fmt::format("runs {}{}", text, iter);
     }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "plan/plan.hpp"
+#include "run/proc_explain.hpp"
 #include "sandbox/sandbox.hpp"
 #include "trace/arena.hpp"
 
@@ -15,8 +16,8 @@ namespace simrun {
 
 class ProcessWatch {
 public:
-    ProcessWatch(const Plan& plan, const Arena& arena, const std::vector<int>& semids, std::int64_t deadlock_after_ns)
-        : plan_(plan), arena_(arena), semids_(semids), deadlock_after_ns_(deadlock_after_ns) {}
+    ProcessWatch(const Plan& plan, const Arena& arena, const std::vector<int>& semids, IdNames names, std::int64_t deadlock_after_ns)
+        : plan_(plan), arena_(arena), semids_(semids), names_(std::move(names)), deadlock_after_ns_(deadlock_after_ns) {}
 
     enum class Stall { None, Deadlock, AllowedBlocked };
     // Free mode: every live process waits (in a semop that cannot proceed
@@ -26,7 +27,9 @@ public:
     // of records written so far.
     Stall stalled(std::uint64_t now, std::uint64_t progress);
 
-    // "consumer#0 waits in 'P slots.full' (slots.full = 0)", one line per live process.
+    // "consumer#0 waits in 'P slots.full' (slots.full = 0)", one line per live
+    // process; an exec'd program explained from /proc ("runs ./prog: sleeping
+    // in semtimedop(semid 3 = lock, [mutex -1]): lock.mutex = 0, 1 waiting").
     std::vector<std::string> describe_live() const;
 
     // SIGKILL to every process of the run still alive.
@@ -39,6 +42,7 @@ private:
     const Plan& plan_;
     const Arena& arena_;
     const std::vector<int>& semids_;
+    IdNames names_;  // for explaining what an exec'd program is blocked in
     std::int64_t deadlock_after_ns_;
     std::uint64_t last_progress_ = 0, stall_since_ = 0;
 };

@@ -109,7 +109,14 @@ private:
             scratch_ = std::move(scratch.value());
         }
         prepare_exec(rt_, scratch_.path());
-        watch_.emplace(plan_, *arena_, rt_.semids, opt_.deadlock_after_ns);
+        IdNames names;
+        for (std::size_t i = 0; i < plan_.sems.size(); ++i) {
+            names.semids.emplace_back(rt_.semids[i], plan_.sems[i].name);
+            names.members.push_back(plan_.sems[i].members);
+        }
+        for (std::size_t i = 0; i < plan_.queues.size(); ++i)
+            if (rt_.queues[i].msqid >= 0) names.msqids.emplace_back(rt_.queues[i].msqid, plan_.queues[i].name);
+        watch_.emplace(plan_, *arena_, rt_.semids, std::move(names), opt_.deadlock_after_ns);
         limits_.emplace(plan_, *arena_);
 
         sigset_t mask;

@@ -959,6 +959,38 @@ exec = ["cat", "/proc/net/dev"]
         check(devices == ["lo"], f"only the loopback device: {devices}")
 
 
+def case_explain_blocked():
+    """At a timeout, a live exec'd program is explained from /proc: the system call it is blocked in, its
+    arguments, and the semaphore's value and waiters."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, f"""
+[scenario]
+name = "stuck"
+timeout = "300ms"
+[ipc.sem.lock]
+members = {{ mutex = 0, empty = 1 }}
+key = 4343
+[[process]]
+name = "student"
+exec = ["{test_program('sem_block')}", "4343"]
+[[process]]
+name = "sleeper"
+exec = ["sleep", "10"]
+[[expect]]
+outcome = "timeout"
+""")
+        for extra in ([], ["--no-sandbox"]):
+            r = Run([path] + extra, d)
+            check(r.code == 0, r.stdout + r.stderr)
+            diagnosis = r.trace(d, "stuck")[-1]["diagnosis"]
+            student = [line for line in diagnosis if "student" in line]
+            check(len(student) == 1 and re.search(r"sleeping in semtimedop\(semid \d+ = lock, \[mutex -1\]\): lock.mutex = 0, 1 waiting",
+                                                  student[0]), f"{extra}: {diagnosis}")
+            check(any("sleeper runs sleep: sleeping in clock_nanosleep" in line for line in diagnosis), str(diagnosis))
+            check("student: time limit (still running at the run's timeout)" in r.stdout, r.stdout)
+            r.assert_nothing_left()
+
+
 def case_not_executable():
     """A file without execute permission: could not start, EACCES."""
     with tempfile.TemporaryDirectory() as d:

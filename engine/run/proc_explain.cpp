@@ -1,0 +1,151 @@
+#include "run/proc_explain.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+
+namespace simrun {
+namespace {
+
+bool read_small(const std::string& path, char* buf, std::size_t size) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    ssize_t n = ::read(fd, buf, size - 1);
+    ::close(fd);
+    if (n <= 0) return false;
+    buf[n] = '\0';
+    return true;
+}
+
+const char* state_name(char s) {
+    switch (s) {
+        case 'R': return "running";
+        case 'S': return "sleeping";
+        case 'D': return "in uninterruptible sleep";
+        case 'T': return "stopped";
+        case 't': return "stopped by a tracer";
+        case 'Z': return "a zombie";
+        default: return "in state ?";
+    }
+}
+
+// The blocking calls a course program makes, by x86-64 number.
+const char* syscall_name(long nr) {
+#if defined(__x86_64__)
+    switch (nr) {
+        case SYS_read: return "read";
+        case SYS_write: return "write";
+        case SYS_openat: return "openat";
+        case SYS_poll: return "poll";
+        case SYS_ppoll: return "ppoll";
+        case SYS_select: return "select";
+        case SYS_pselect6: return "pselect6";
+        case SYS_pause: return "pause";
+        case SYS_nanosleep: return "nanosleep";
+        case SYS_clock_nanosleep: return "clock_nanosleep";
+        case SYS_semop: return "semop";
+        case SYS_semtimedop: return "semtimedop";
+        case SYS_msgsnd: return "msgsnd";
+        case SYS_msgrcv: return "msgrcv";
+        case SYS_mq_timedsend: return "mq_timedsend";
+        case SYS_mq_timedreceive: return "mq_timedreceive";
+        case SYS_futex: return "futex";
+        case SYS_wait4: return "wait4";
+        case SYS_waitid: return "waitid";
+        case SYS_rt_sigsuspend: return "sigsuspend";
+        case SYS_rt_sigtimedwait: return "sigtimedwait";
+        case SYS_accept: return "accept";
+        case SYS_epoll_wait: return "epoll_wait";
+        default: return nullptr;
+    }
+#else
+    (void)nr;
+    return nullptr;
+#endif
+}
+
+std::string fd_target(pid_t pid, long fd) {
+    char link[256] = {};
+    ssize_t n = ::readlink(fmt::format("/proc/{}/fd/{}", pid, fd).c_str(), link, sizeof link - 1);
+    return n > 0 ? std::string(link, static_cast<std::size_t>(n)) : "?";
+}
+
+std::string set_name(const IdNames& names, int semid, std::size_t* index) {
+    for (std::size_t i = 0; i < names.semids.size(); ++i)
+        if (names.semids[i].first == semid) return *index = i, names.semids[i].second;
+    return *index = SIZE_MAX, "";
+}
+
+// semop/semtimedop(semid, sops, nsops): each operation with the value and
+// the waiters of its semaphore, read from the kernel.
+std::string explain_semop(pid_t pid, const long* args, const IdNames& names) {
+    const int semid = static_cast<int>(args[0]);
+    const std::size_t nsops = static_cast<std::size_t>(args[2]);
+    std::size_t index;
+    std::string set = set_name(names, semid, &index);
+    std::string out = fmt::format("semid {}{}", semid, set.empty() ? "" : " = " + set);
+    sembuf sops[16];
+    const std::size_t n = nsops < 16 ? nsops : 16;
+    iovec local{sops, n * sizeof(sembuf)}, remote{reinterpret_cast<void*>(args[1]), n * sizeof(sembuf)};
+    if (n == 0 || ::process_vm_readv(pid, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(n * sizeof(sembuf))) return out;
+    std::string ops, state;
+    for (std::size_t i = 0; i < n; ++i) {
+        const unsigned short num = sops[i].sem_num;
+        std::string member = index != SIZE_MAX && num < names.members[index].size() ? names.members[index][num] : fmt::format("#{}", num);
+        ops += fmt::format("{}{} {:+d}", i ? ", " : "", member, sops[i].sem_op);
+        int value = ::semctl(semid, num, GETVAL);
+        int waiting = ::semctl(semid, num, sops[i].sem_op == 0 ? GETZCNT : GETNCNT);
+        if (value >= 0)
+            state += fmt::format("{}{}.{} = {}, {} waiting", state.empty() ? "" : "; ", set.empty() ? fmt::format("semid {}", semid) : set,
+                                 member, value, waiting);
+    }
+    return fmt::format("{}, [{}]): {}", out, ops, state);
+}
+
+std::string explain_msg(long nr, const long* args, const IdNames& names) {
+    const int msqid = static_cast<int>(args[0]);
+    std::string name;
+    for (const auto& [id, n] : names.msqids)
+        if (id == msqid) name = " = " + n;
+    msqid_ds ds = {};
+    std::string stat = ::msgctl(msqid, IPC_STAT, &ds) == 0
+                           ? fmt::format(": {} messages, {} of {} bytes", ds.msg_qnum, ds.__msg_cbytes, ds.msg_qbytes)
+                           : "";
+    if (nr == SYS_msgrcv) return fmt::format("msqid {}{}, type {}){}", msqid, name, args[3], stat);
+    return fmt::format("msqid {}{}, {} bytes){}", msqid, name, args[2], stat);
+}
+
+}  // namespace
+
+std::string explain_process(pid_t pid, const IdNames& names) {
+    char buf[512];
+    if (!read_small(fmt::format("/proc/{}/stat", pid), buf, sizeof buf)) return "";
+    const char* close = std::strrchr(buf, ')');
+    char state = close && close[1] == ' ' ? close[2] : '?';
+    std::string out = state_name(state);
+    if (state != 'S' && state != 'D') return out;
+    if (!read_small(fmt::format("/proc/{}/syscall", pid), buf, sizeof buf)) return out;
+    long nr = -1, args[6] = {};
+    if (std::sscanf(buf, "%ld %lx %lx %lx %lx %lx %lx", &nr, &args[0], &args[1], &args[2], &args[3], &args[4], &args[5]) < 1 || nr < 0)
+        return out;
+    const char* name = syscall_name(nr);
+    if (!name) return fmt::format("{} in system call {}", out, nr);
+#if defined(__x86_64__)
+    if (nr == SYS_semop || nr == SYS_semtimedop) return fmt::format("{} in {}({}", out, name, explain_semop(pid, args, names));
+    if (nr == SYS_msgrcv || nr == SYS_msgsnd) return fmt::format("{} in {}({}", out, name, explain_msg(nr, args, names));
+    if (nr == SYS_read || nr == SYS_write || nr == SYS_mq_timedreceive || nr == SYS_mq_timedsend)
+        return fmt::format("{} in {}(fd {} = {})", out, name, args[0], fd_target(pid, args[0]));
+    if (nr == SYS_wait4 || nr == SYS_waitid) return fmt::format("{} in {} (for a child)", out, name);
+    if (nr == SYS_futex) return fmt::format("{} in futex (sem_wait, a mutex or a condition variable)", out);
+#endif
+    return fmt::format("{} in {}", out, name);
+}
+
+}  // namespace simrun
