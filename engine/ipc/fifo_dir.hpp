@@ -30,6 +30,7 @@ public:
     FifoDir& operator=(FifoDir&& o) noexcept;
     ~FifoDir() { (void)remove(); }
     const std::vector<std::string>& paths() const { return paths_; }
+    const std::string& dir() const { return dir_; }
     FifoCounters* counters() const { return counters_; }
     Status remove();
 

@@ -44,6 +44,7 @@ public:
     PosixMq& operator=(PosixMq&&) = delete;
     ~PosixMq() { (void)remove(); }
     mqd_t blocking() const { return blocking_; }
+    const std::string& name() const { return name_; }
     mqd_t nonblocking() const { return nonblocking_; }
     Result<QueueStats> stats() const;  // mq_getattr
     Status remove();

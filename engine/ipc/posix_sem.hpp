@@ -21,6 +21,8 @@ public:
     PosixSem& operator=(PosixSem&&) = delete;
     ~PosixSem() { (void)remove(); }
     sem_t* sem() const { return sem_; }
+    // Where it lives in the file system ("/dev/shm/sem.NAME"); "" if unnamed.
+    std::string path() const { return name_.empty() ? "" : "/dev/shm/sem." + name_.substr(1); }
     int value() const;  // sem_getvalue
     Status remove();
 
@@ -43,6 +45,7 @@ public:
     ~PosixShm() { (void)remove(); }
     std::int64_t* cells() const { return cells_; }
     std::size_t size() const { return n_; }
+    std::string path() const { return file_ ? name_ : "/dev/shm" + name_; }
     Status remove();
 
 private:

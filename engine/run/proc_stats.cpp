@@ -50,6 +50,16 @@ std::unordered_map<pid_t, int> processes_per_group() {
     return groups;
 }
 
+std::uint64_t start_time(pid_t pid) {
+    char path[64], buf[1024];
+    std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+    if (!read_small(path, buf, sizeof buf)) return 0;
+    const char* p = std::strrchr(buf, ')');
+    // Fields after comm: 3 state ... 22 starttime, i.e. the 20th after ')'.
+    for (int field = 0; p && field < 20; ++field) p = std::strchr(p + 1, ' ');
+    return p ? std::strtoull(p + 1, nullptr, 10) : 0;
+}
+
 std::int64_t vm_peak_kb(pid_t pid) {
     char path[64], buf[4096];
     std::snprintf(path, sizeof path, "/proc/%d/status", static_cast<int>(pid));

@@ -17,6 +17,10 @@ bool proc_is_ours();
 // Live processes by process group id (zombies not counted).
 std::unordered_map<pid_t, int> processes_per_group();
 
+// When pid started (clock ticks since boot, /proc/PID/stat field 22): with
+// the pid it names one process, whatever pids are reused. 0 if gone.
+std::uint64_t start_time(pid_t pid);
+
 // VmPeak of pid in KiB; 0 if it cannot be read (gone, or a zombie).
 std::int64_t vm_peak_kb(pid_t pid);
 

@@ -132,6 +132,22 @@ RunObjects::~RunObjects() {
     sweep_declared_keys(rt_);
 }
 
+std::vector<std::string> RunObjects::inventory() const {
+    std::vector<std::string> lines;
+    // The Runtime's tables are per declared object, ids and keys aligned.
+    for (std::size_t i = 0; i < rt_.semids.size(); ++i) lines.push_back(fmt::format("sysv sem {} {}", rt_.semids[i], rt_.sem_keys[i]));
+    for (std::size_t i = 0; i < rt_.shmids.size(); ++i)
+        if (rt_.shmids[i] >= 0) lines.push_back(fmt::format("sysv shm {} {}", rt_.shmids[i], rt_.shm_keys[i]));
+    for (std::size_t i = 0; i < rt_.queues.size(); ++i)
+        if (rt_.queues[i].msqid >= 0) lines.push_back(fmt::format("sysv msg {} {}", rt_.queues[i].msqid, rt_.msg_keys[i]));
+    for (const auto& s : psems_)
+        if (!s.path().empty()) lines.push_back("file " + s.path());
+    for (const auto& s : pshms_) lines.push_back("file " + s.path());
+    for (const auto& q : mqs_) lines.push_back("mq " + q.name());
+    if (!fifos_.dir().empty()) lines.push_back("dir " + fifos_.dir());
+    return lines;
+}
+
 void RunObjects::read_final(const Plan& plan, RunResult& run) const {
     for (std::size_t i = 0; i < plan.sems.size(); ++i)
         for (std::size_t m = 0; m < plan.sems[i].members.size(); ++m) {

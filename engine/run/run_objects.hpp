@@ -29,6 +29,8 @@ public:
     std::vector<Pipe>& pipes() { return pipes_; }
     // Semaphore values, queue statistics, POSIX semaphore values, as the kernel has them now.
     void read_final(const Plan& plan, RunResult& run) const;
+    // One line per object, for the crash registry (see run/registry.hpp).
+    std::vector<std::string> inventory() const;
 
 private:
     RunObjects(const Runtime& rt) : rt_(rt) {}

@@ -8,6 +8,8 @@
 #include "run/process_watch.hpp"
 #include "run/run_objects.hpp"
 #include "run/limit_watch.hpp"
+#include "run/proc_stats.hpp"
+#include "run/registry.hpp"
 #include "run/verdict.hpp"
 #include "spawn/scratch_dir.hpp"
 #include "run/run_result.hpp"
@@ -90,6 +92,17 @@ private:
         if (!collector) return collector.error();
         collector_.emplace(std::move(collector.value()));
 
+        if (mode_ == SandboxMode::None) {
+            // Nothing else would clean up after a killed run: keep a registry
+            // for `simrun clean`, and tag the processes so it can find them.
+            auto registry = RunRegistry::create();
+            if (registry) {
+                registry_ = std::move(registry.value());
+                ::setenv("SIMRUN_RUN", registry_.tag().c_str(), 1);
+            } else {
+                run_.diagnosis.push_back("note: no crash registry (" + registry.error().message + "): `simrun clean` cannot help after a crash");
+            }
+        }
         ipc_before_ = take_ipc_snapshot();
         auto objects = RunObjects::create(plan_, rt_);
         if (!objects) return objects.error();
@@ -109,6 +122,11 @@ private:
             scratch_ = std::move(scratch.value());
         }
         prepare_exec(rt_, scratch_.path());
+        if (!registry_.tag().empty()) {
+            auto lines = objects_->inventory();
+            if (!scratch_.path().empty()) lines.push_back("dir " + scratch_.path());
+            (void)registry_.add(lines);
+        }
         IdNames names;
         for (std::size_t i = 0; i < plan_.sems.size(); ++i) {
             names.semids.emplace_back(rt_.semids[i], plan_.sems[i].name);
@@ -229,6 +247,7 @@ private:
                 break;
             }
             watch_new_pids();
+            register_new_pids();
             std::vector<pollfd> fds{{sigfd_.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
             for (const auto& s : stdout_of_) fds.push_back({s.fd, POLLIN, 0});
             for (const auto& s : stdin_left_) fds.push_back({objects_->pipes()[s.pipe].write.get(), POLLOUT, 0});
@@ -279,6 +298,20 @@ private:
                 }
             }
         }
+    }
+
+    // Without namespaces: each new process goes into the crash registry.
+    void register_new_pids() {
+        if (registry_.tag().empty()) return;
+        if (registered_.empty()) registered_.assign(plan_.processes.size(), false);
+        std::vector<std::string> lines;
+        for (std::size_t p = 0; p < plan_.processes.size(); ++p) {
+            pid_t pid = arena_->slot(static_cast<std::uint32_t>(p)).pid.load();
+            if (registered_[p] || pid <= 0) continue;
+            registered_[p] = true;
+            if (std::uint64_t started = start_time(pid)) lines.push_back(fmt::format("pid {} {}", pid, started));
+        }
+        if (!lines.empty()) (void)registry_.add(lines);
     }
 
     // Every declared process has ended (or can no longer be forked), yet
@@ -534,6 +567,8 @@ private:
     const RunOptions& opt_;
     SandboxMode mode_;
     std::optional<LimitWatch> limits_;
+    RunRegistry registry_;  // without namespaces: what `simrun clean` removes after a crash
+    std::vector<bool> registered_;  // per process: its pid is in the registry
     ScratchDir scratch_;  // where exec'd programs run; removed after them
     int strays_ = 0;  // undeclared processes (a program's children) simrun had to reap
     std::string out_dir_;

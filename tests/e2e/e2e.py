@@ -294,11 +294,69 @@ def case_sigkill(mode):
         check(not (ipc_objects() - before), f"IPC objects left: {ipc_objects() - before}")
 
 
-def case_sigterm():
-    """SIGTERM (as from Ctrl-C) stops the run cleanly: outcome interrupted, exit 130, a complete trace."""
+def case_clean():
+    """Without a sandbox, a run whose supervisor is killed leaves its objects, files and an escaped process;
+    `simrun clean` finds them through the run's registry and removes them all (and touches no live run)."""
     with tempfile.TemporaryDirectory() as d:
-        p, tag, before = start_long_run(d, [])
-        os.kill(p.pid, signal.SIGTERM)
+        path = write_scenario(d, f"""
+[scenario]
+name = "crash"
+timeout = "60s"
+[ipc.sem.s]
+members = {{ m = 1 }}
+[ipc.shm.b]
+cells = {{ x = 0 }}
+[ipc.msg.q]
+[ipc.mq.pq]
+[ipc.psem.ps]
+named = true
+value = 1
+[ipc.fifo.f]
+[[process]]
+name = "worker"
+run = ["P s.m", "V s.m", "sleep 30s"]
+[[process]]
+name = "daemon"
+exec = ["{test_program('escape')}"]
+""")
+        tag = uuid.uuid4().hex
+        before, shm_before = ipc_objects(), set(os.listdir("/dev/shm"))
+        env = dict(os.environ, SIMRUN_TEST_TAG=tag)
+        p = subprocess.Popen([SIMRUN, path, "--out", d, "-q", "--no-sandbox"], cwd=ROOT, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 10
+        while len(tagged_processes(tag)) < 4 and time.monotonic() < deadline:  # simrun, supervisor, worker, the escaped grandchild
+            time.sleep(0.02)
+        time.sleep(0.2)
+        # Kill the supervisor itself (not simrun: its death would make the supervisor clean up).
+        supervisor = [pid for pid in tagged_processes(tag) if open(f"/proc/{pid}/stat").read().split(")")[-1].split()[1] == str(p.pid)]
+        check(len(supervisor) == 1, f"found the supervisor: {supervisor}")
+        os.kill(supervisor[0], signal.SIGKILL)
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait()
+        time.sleep(0.3)
+        check(ipc_objects() - before, "the crashed run left its System V objects")
+        check(set(os.listdir("/dev/shm")) - shm_before, "and its /dev/shm files")
+        check(tagged_processes(tag), "and the escaped process")
+        r = subprocess.run([SIMRUN, "clean"], capture_output=True, text=True, timeout=30)
+        check(r.returncode == 0 and re.search(r"[1-9]\d* crashed runs? cleaned", r.stdout), r.stdout + r.stderr)
+        for item in ("sem id=", "shm id=", "msg id=", "mqueue /simrun-", "/dev/shm/sem.simrun-", "process "):
+            check(item in r.stdout, f"{item} removed: {r.stdout}")
+        check(wait_gone(tag), f"processes left: {tagged_processes(tag)}")
+        check(not (ipc_objects() - before), f"IPC objects left: {ipc_objects() - before}")
+        check(not (set(os.listdir("/dev/shm")) - shm_before), f"/dev/shm left: {set(os.listdir('/dev/shm')) - shm_before}")
+        r = subprocess.run([SIMRUN, "clean"], capture_output=True, text=True, timeout=30)
+        check(r.returncode == 0 and r.stdout.startswith("0 crashed runs cleaned"), "a second clean finds nothing: " + r.stdout)
+
+
+def case_sigterm(which="TERM", mode="ns"):
+    """SIGTERM or SIGINT (Ctrl-C) stops the run cleanly, with or without a sandbox: outcome interrupted,
+    exit 130, a complete trace, no process, IPC object or /dev/shm file left."""
+    extra = ["--no-sandbox"] if mode == "nosandbox" else []
+    with tempfile.TemporaryDirectory() as d:
+        shm_before = set(os.listdir("/dev/shm"))
+        p, tag, before = start_long_run(d, extra)
+        os.kill(p.pid, signal.SIGTERM if which == "TERM" else signal.SIGINT)
         out, err = p.communicate(timeout=10)
         check(p.returncode == 130, f"exit {p.returncode}\n{out}{err}")
         check(wait_gone(tag), "processes left after SIGTERM")
@@ -306,6 +364,8 @@ def case_sigterm():
             events = [json.loads(line) for line in f]
         check(events[-1]["kind"] == "run_end" and events[-1]["outcome"] == "interrupted", "trace ends with interrupted")
         check(len([e for e in events if e["kind"] == "exit"]) == 4, "every process's death recorded")
+        check(not (ipc_objects() - before), f"IPC objects left: {ipc_objects() - before}")
+        check(not (set(os.listdir("/dev/shm")) - shm_before), "/dev/shm files left")
 
 
 def case_no_sandbox():

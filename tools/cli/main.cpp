@@ -4,6 +4,7 @@
 // sandbox error, 130 interrupted.
 #include "plan/planner.hpp"
 #include "run/explore.hpp"
+#include "run/registry.hpp"
 #include "run/supervisor.hpp"
 #include "sched/schedule_file.hpp"
 
@@ -74,7 +75,8 @@ int main(int argc, char** argv) {
                  "  simrun SCENARIO.toml [options]            run a scenario\n"
                  "  simrun check SCENARIO.toml                validate only, spawn nothing\n"
                  "  simrun explore SCENARIO.toml [options]    search schedules for a failing one\n"
-                 "  simrun replay SCENARIO.toml SCHEDULE      re-run a recorded schedule exactly",
+                 "  simrun replay SCENARIO.toml SCHEDULE      re-run a recorded schedule exactly\n"
+                 "  simrun clean                              remove what runs killed without a sandbox left",
                  "simrun"};
     app.set_version_flag("--version", "simrun 0.1.0");
     app.require_subcommand(0, 1);
@@ -110,6 +112,8 @@ int main(int argc, char** argv) {
     replay->add_option("schedule", schedule_file, "schedule file (TOML)")->required();
     output_options(replay, rp);
 
+    auto* clean = app.add_subcommand("clean", "remove the processes, IPC objects and files of runs that were killed without a sandbox");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -117,6 +121,14 @@ int main(int argc, char** argv) {
         return code == 0 ? 0 : kExitUsage;
     }
 
+    if (clean->parsed()) {
+        auto report = simrun::clean_crashed_runs();
+        for (const auto& r : report.removed) fmt::print("removed {}\n", r);
+        for (const auto& f : report.failed) fmt::print(stderr, "simrun: not removed: {}\n", f);
+        fmt::print("{} crashed run{} cleaned ({}), {} item{} removed\n", report.runs, report.runs == 1 ? "" : "s",
+                   simrun::registry_dir(), report.removed.size(), report.removed.size() == 1 ? "" : "s");
+        return report.failed.empty() ? 0 : 1;
+    }
     simrun::Plan plan;
     if (check->parsed()) {
         if (int rc = load(check_file, plan)) return rc;
