@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -28,6 +29,21 @@ bool proc_is_ours() {
     char link[32] = {};
     if (::readlink("/proc/self", link, sizeof link - 1) <= 0) return false;
     return std::atoi(link) == getpid();
+}
+
+std::int64_t processes_of_user(uid_t uid) {
+    std::int64_t n = 0;
+    DIR* d = ::opendir("/proc");
+    if (!d) return 0;
+    char path[300];
+    while (dirent* e = ::readdir(d)) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+        std::snprintf(path, sizeof path, "/proc/%s", e->d_name);
+        struct stat st;
+        if (::stat(path, &st) == 0 && st.st_uid == uid) ++n;
+    }
+    ::closedir(d);
+    return n;
 }
 
 std::unordered_map<pid_t, int> processes_per_group() {

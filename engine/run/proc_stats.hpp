@@ -14,6 +14,9 @@ namespace simrun {
 
 bool proc_is_ours();
 
+// Live processes of this user (as /proc shows them).
+std::int64_t processes_of_user(uid_t uid);
+
 // Live processes by process group id (zombies not counted).
 std::unordered_map<pid_t, int> processes_per_group();
 

@@ -114,6 +114,11 @@ private:
         rt_.wake_fd = wake_.get();
         rt_.dev_null = dev_null_.get();
         rt_.namespaces = mode_ == SandboxMode::Namespaces;
+        // In the sandbox the count is the run's own; without it, every
+        // process of the user on the machine counts. Root is exempt anyway.
+        const std::int64_t run_size = static_cast<std::int64_t>(plan_.processes.size()) + 8;
+        if (rt_.namespaces) rt_.nproc_others = run_size;
+        else if (geteuid() != 0) rt_.nproc_others = run_size + processes_of_user(geteuid());
         bool need_scratch = false;
         for (const auto& pp : plan_.processes) need_scratch = need_scratch || (pp.is_exec() && pp.workdir.empty());
         if (need_scratch) {
@@ -449,6 +454,7 @@ private:
 
     void finish_processes() {
         if (progress_shown_) fmt::print(stderr, "\r\033[K");
+        limits_->stop();
         run_.procs.resize(plan_.processes.size());
         for (std::uint32_t p = 0; p < arena_->processes(); ++p) {
             const ProcSlot& s = arena_->slot(p);

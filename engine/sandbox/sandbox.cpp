@@ -77,26 +77,18 @@ bool enter_namespaces(int status_fd, uid_t uid, gid_t gid) {
 // A fork bomb makes thousands of runnable processes, and a fair scheduler
 // would give the supervisor one share among them: it could not stop them.
 // Where we may (root, before entering a user namespace, which drops our
-// say over the machine's scheduler), the supervisor runs SCHED_RR at the
-// lowest real-time priority: it wins the CPU whenever it wakes, and sleeps
-// in poll otherwise. Unprivileged runs need no such help: RLIMIT_NPROC
-// holds for them.
+// say over the machine's scheduler), the relay and the supervisor start
+// SCHED_RR at the lowest real-time priority; the supervisor hands it to
+// the one thread that watches process groups (run/limit_watch) and goes
+// back to the normal scheduler itself. Unprivileged runs need no such
+// help: RLIMIT_NPROC holds for them.
 void take_realtime_priority() {
     sched_param low = {};
     low.sched_priority = 1;
     (void)::sched_setscheduler(0, SCHED_RR, &low);
 }
 
-// In the supervisor: what it forks goes back to the normal scheduler.
-void reset_priority_on_fork() {
-    if (::sched_getscheduler(0) != SCHED_RR) return;
-    sched_param low = {};
-    low.sched_priority = 1;
-    (void)::sched_setscheduler(0, SCHED_RR | SCHED_RESET_ON_FORK, &low);
-}
-
 [[noreturn]] void run_supervisor(SandboxMode mode, const std::string& note, int status_fd, const InnerBody& body) {
-    reset_priority_on_fork();
     if (mode == SandboxMode::Namespaces) {
         // A /proc of the new PID namespace, so /proc/self and pids agree; optional.
         (void)::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);

@@ -19,7 +19,7 @@ void drop_capabilities() noexcept {
     ::syscall(SYS_capset, &header, data);
 }
 
-void apply_limits(const Limits& l, bool namespaces) noexcept {
+void apply_limits(const Limits& l, std::int64_t others) noexcept {
     auto set = [](int resource, std::int64_t soft, std::int64_t hard) {
         struct rlimit r = {static_cast<rlim_t>(soft), static_cast<rlim_t>(hard)};
         ::setrlimit(resource, &r);
@@ -29,7 +29,11 @@ void apply_limits(const Limits& l, bool namespaces) noexcept {
     set(RLIMIT_AS, l.memory, l.memory);
     set(RLIMIT_NOFILE, l.open_files, l.open_files);
     set(RLIMIT_FSIZE, l.file_size, l.file_size);
-    if (namespaces) set(RLIMIT_NPROC, l.processes, l.processes);
+    // RLIMIT_NPROC counts every process of the user (in the namespace, or on
+    // the machine): leave room for the others, so the program's own group
+    // can grow past its limit and be caught there by the supervisor (see
+    // LimitWatch) rather than spin on a failing fork.
+    if (others >= 0) set(RLIMIT_NPROC, l.processes + others, l.processes + others);
 }
 
 }  // namespace simrun

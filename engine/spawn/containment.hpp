@@ -17,10 +17,10 @@ void drop_capabilities() noexcept;
 
 // The program's resource limits as rlimits: CPU (SIGXCPU at the limit,
 // SIGKILL a second later), address space, open files, file size
-// (SIGXFSZ). The number of processes too, where the count is the run's
-// own (namespaces): without them RLIMIT_NPROC would count every process
-// of the user on the machine. (A real root run ignores RLIMIT_NPROC; the
-// supervisor counts the program's process group for that case.)
-void apply_limits(const Limits& limits, bool namespaces) noexcept;
+// (SIGXFSZ), and the number of processes: RLIMIT_NPROC counts every
+// process of the user, so `others` is how many besides the program's own
+// there may be (-1: do not set it). A real root ignores RLIMIT_NPROC; the
+// supervisor counts the program's process group for that case.
+void apply_limits(const Limits& limits, std::int64_t others) noexcept;
 
 }  // namespace simrun

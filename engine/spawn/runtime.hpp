@@ -44,6 +44,7 @@ struct Runtime {
     int dev_null = -1;                         // stdin of exec'd programs without stdin text
     std::vector<std::string> workdir;          // per process: where an exec'd program runs
     bool namespaces = false;                   // the run has its own namespaces
+    std::int64_t nproc_others = -1;            // RLIMIT_NPROC room for the user's other processes (-1: unset)
 };
 
 // Fills exec_path and argv for every exec'd process (PATH lookup happens here,

@@ -41,7 +41,7 @@ void close_unused_pipe_ends(Runtime& rt, int proc, bool subtree, const int* pend
     if (in >= 0 && in != 0) dup2(in, 0);
     if (out != 1) dup2(out, 1);
     if (err_out != 2) dup2(err_out, 2);
-    apply_limits(pp.limits, rt.namespaces);
+    apply_limits(pp.limits, rt.nproc_others);
     if (!rt.workdir[proc].empty() && chdir(rt.workdir[proc].c_str()) != 0) {
         Record& f = ring.begin(EventKind::ExecFailed, static_cast<std::uint16_t>(proc));
         f.e.pid = getpid();
