@@ -121,6 +121,7 @@ struct PlanProcess {
     std::string name;  // "producer#1", or "producer" when count = 1
     bool may_end_blocked = false;
     bool unprivileged = false;  // runs without capabilities: permission modes apply
+    bool trace = true;          // exec'd: the preload tracer records its calls
     int decl = 0;      // index into ScenarioDecl::processes
     int replica = 0;
     int parent = kSupervisor;

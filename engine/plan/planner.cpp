@@ -105,6 +105,7 @@ void Planner::processes() {
             pp.decl = static_cast<int>(i), pp.replica = r, pp.repeat = pd.repeat;
             pp.argv = pd.exec, pp.stdin_text = pd.stdin_text, pp.may_end_blocked = pd.may_end_blocked;
             pp.unprivileged = pd.unprivileged;
+            pp.trace = pd.trace;
             if (pp.is_exec()) pp.limits = resolve_limits(pd.limits);
             if (pd.workdir) {
                 const std::string& w = pd.workdir->name;

@@ -46,8 +46,12 @@ const char* errname(int err) { return strerrorname_np(err) ? strerrorname_np(err
 
 }  // namespace
 
-std::string describe_event(const Plan& plan, const Record& r, std::string_view payload) {
+std::string describe_event(const Plan& plan, const Record& r, std::string_view payload, const SysvNames* names) {
     switch (r.kind) {
+        case EventKind::Call: {
+            static const SysvNames none;
+            return describe_call(r, payload, names ? *names : none);
+        }
         case EventKind::Spawn:
             return r.e.pid > 0 ? fmt::format("spawned (pid {})", r.e.pid) : fmt::format("fork failed: {}", errname(r.e.err));
         case EventKind::Exec: return fmt::format("exec {}", plan.processes[r.proc].argv[0]);
@@ -166,7 +170,7 @@ void Timeline::on_event(const Record& r, std::string_view payload) {
         ++hidden_;
         return;
     }
-    std::string text = describe_event(plan_, r, payload);
+    std::string text = describe_event(plan_, r, payload, names_);
     if (text.empty()) return;
     ++shown_;
     line(r.ts < t0_ ? t0_ : r.ts, r.proc, text);

@@ -4,6 +4,7 @@
 
 #include "scenario/model.hpp"
 #include "trace/arena.hpp"
+#include "trace/call_format.hpp"
 
 #include <cstdint>
 #include <string>
@@ -55,6 +56,7 @@ struct RunResult {
     std::vector<std::string> diagnosis;  // deadlock: who waits on what; timeout: who was where
     std::vector<std::string> ipc_left;   // objects the processes left behind: "sem key=0x... id=3", "/dev/shm/x"
     std::uint64_t events = 0;
+    SysvNames sysv_names;  // the run's System V ids by declared name, to show a program's calls
 };
 
 }  // namespace simrun

@@ -57,6 +57,7 @@ public:
         }
         timeline_.emplace(plan_, TerminalStyle{opt_.color, opt_.terminal ? opt_.max_events : 0, opt_.quiet || !opt_.terminal},
                           opt_.terminal ? stdout : nullptr);
+        timeline_->set_names(&run_.sysv_names);
         if (opt_.terminal) {
             timeline_->header(mode_ == SandboxMode::Namespaces, mode_line());
             std::fflush(stdout);
@@ -126,6 +127,7 @@ private:
             if (!scratch) return scratch.error();
             scratch_ = std::move(scratch.value());
         }
+        rt_.preload = find_preload();
         prepare_exec(rt_, scratch_.path());
         if (!registry_.tag().empty()) {
             auto lines = objects_->inventory();
@@ -139,6 +141,8 @@ private:
         }
         for (std::size_t i = 0; i < plan_.queues.size(); ++i)
             if (rt_.queues[i].msqid >= 0) names.msqids.emplace_back(rt_.queues[i].msqid, plan_.queues[i].name);
+        run_.sysv_names.sets = names.semids;
+        run_.sysv_names.queues = names.msqids;
         watch_.emplace(plan_, *arena_, rt_.semids, std::move(names), opt_.deadlock_after_ns);
         limits_.emplace(plan_, *arena_);
 
@@ -482,6 +486,10 @@ private:
             end.exec_errno = s.exec_errno.load();
             end.vm_peak_kb = limits_->vm_peak_kb(static_cast<int>(p));
             judge(plan_.processes[p], run_.outcome, end);
+            const PlanProcess& pp = plan_.processes[p];
+            if (pp.is_exec() && pp.trace && !rt_.preload.empty() && end.pid > 0 && !end.exec_errno && !s.traced.load())
+                run_.diagnosis.push_back(fmt::format("{}: no call detail (a static binary, or a program that bypasses libc): lifecycle events only",
+                                                     pp.name));
         }
     }
 
@@ -513,6 +521,7 @@ private:
         Checker checker(plan_);
         Timeline& timeline = *timeline_;
         SemReplay replay(plan_);
+        replay.set_semids(rt_.semids);
         std::vector<Record> undo;
         std::uint64_t events = 0;
         auto deliver = [&](const Record& r, std::string_view payload) {

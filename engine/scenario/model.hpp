@@ -176,6 +176,7 @@ struct ProcessDecl {
     std::int64_t count = 1;
     bool may_end_blocked = false;  // a server left waiting is not a deadlock
     bool unprivileged = false;     // drop every capability: modes apply as to an ordinary user
+    bool trace = true;             // exec'd programs: inject the preload tracer
     std::optional<Named> parent;
     std::int64_t repeat = 1;
     std::vector<OpDecl> run;

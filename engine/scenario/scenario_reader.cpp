@@ -255,7 +255,7 @@ LimitsDecl read_limits(const toml::node& node, const char* where) {
 ProcessDecl read_process(const toml::node& node) {
     const auto& t = as_table(node, "[[process]]");
     check_keys(t, {"name", "count", "parent", "repeat", "run", "exec", "stdin", "stdin_file", "env", "may_end_blocked", "unprivileged", "signals",
-                   "limits", "workdir"},
+                   "limits", "workdir", "trace"},
                "[[process]]");
     ProcessDecl p;
     p.pos = pos_of(node);
@@ -319,6 +319,10 @@ ProcessDecl read_process(const toml::node& node) {
     if (const auto* n = t.get("limits")) {
         if (!exec) fail(pos_of(*n), "'limits' apply to 'exec' processes only");
         p.limits = read_limits(*n, "limits");
+    }
+    if (const auto* n = t.get("trace")) {
+        if (!exec) fail(pos_of(*n), "'trace' applies to 'exec' processes only (scripted ones are always traced)");
+        p.trace = get_bool(*n, "trace");
     }
     if (const auto* n = t.get("workdir")) {
         if (!exec) fail(pos_of(*n), "'workdir' applies to 'exec' processes only");

@@ -1,5 +1,7 @@
 #include "spawn/runtime.hpp"
 
+#include "trace/arena.hpp"
+
 #include <unistd.h>
 
 #include <cstdlib>
@@ -32,6 +34,15 @@ static std::string resolve_program(const std::string& name) {
     return name;  // execve reports ENOENT, recorded as exec_failed
 }
 
+std::string find_preload() {
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return "";
+    std::string path(exe, static_cast<std::size_t>(n));
+    path = path.substr(0, path.rfind('/') + 1) + "libsimrun_preload.so";
+    return access(path.c_str(), R_OK) == 0 ? path : "";
+}
+
 void prepare_exec(Runtime& rt, const std::string& scratch) {
     const auto& procs = rt.plan->processes;
     rt.workdir.assign(procs.size(), {});
@@ -53,6 +64,19 @@ void prepare_exec(Runtime& rt, const std::string& scratch) {
             if (!replaced) rt.env_strings[i].emplace_back(entry);
         }
         for (const auto& [k, v] : procs[i].env) rt.env_strings[i].push_back(k + "=" + v);
+        if (!rt.preload.empty() && procs[i].trace) {
+            const Arena& a = *rt.arena;
+            const auto p = static_cast<std::uint32_t>(i);
+            std::string preload = "LD_PRELOAD=" + rt.preload;
+            for (auto& s : rt.env_strings[i])
+                if (s.rfind("LD_PRELOAD=", 0) == 0) preload += ":" + s.substr(11), s.clear();
+            std::erase(rt.env_strings[i], std::string());
+            rt.env_strings[i].push_back(preload);
+            rt.env_strings[i].push_back("SIMRUN_TRACE=" + std::to_string(kTraceFd) + "," + std::to_string(a.size()) + "," +
+                                        std::to_string(a.slot_offset(p)) + "," + std::to_string(a.ring_offset(p)) + "," +
+                                        std::to_string(a.ring_offset(a.signal_ring(p))) + "," + std::to_string(a.capacity()) + "," +
+                                        std::to_string(p));
+        }
         for (auto& s : rt.env_strings[i]) rt.envp[i].push_back(s.data());
         rt.envp[i].push_back(nullptr);
     }

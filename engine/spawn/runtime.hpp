@@ -45,11 +45,20 @@ struct Runtime {
     std::vector<std::string> workdir;          // per process: where an exec'd program runs
     bool namespaces = false;                   // the run has its own namespaces
     std::int64_t nproc_others = -1;            // RLIMIT_NPROC room for the user's other processes (-1: unset)
+    std::string preload;                       // the preload tracer's path; "" when exec'd programs run untraced
 };
 
 // Fills exec_path and argv for every exec'd process (PATH lookup happens here,
 // before any fork, because execvp may allocate).
-// Programs without a workdir of their own run in `scratch`.
+// Programs without a workdir of their own run in `scratch`. With
+// rt.preload set, each program's environment gets LD_PRELOAD and
+// SIMRUN_TRACE (where its ring is in the arena, see engine/preload).
 void prepare_exec(Runtime& rt, const std::string& scratch);
+
+// The fd number an exec'd program finds the trace arena at.
+inline constexpr int kTraceFd = 3;
+
+// libsimrun_preload.so beside the running simrun binary, or "".
+std::string find_preload();
 
 }  // namespace simrun

@@ -53,7 +53,12 @@ void close_unused_pipe_ends(Runtime& rt, int proc, bool subtree, const int* pend
     Record& r = ring.begin(EventKind::Exec, static_cast<std::uint16_t>(proc));
     r.e.pid = getpid();
     ring.commit();
-    syscall(SYS_close_range, 3u, ~0u, 0u);
+    // The trace arena at a known number for the preload tracer, which maps
+    // it and closes it again; every other descriptor goes.
+    // (dup2 onto itself would keep its CLOEXEC: clear it then.)
+    bool traced = !rt.preload.empty() && pp.trace &&
+                  (rt.arena->fd() == kTraceFd ? fcntl(kTraceFd, F_SETFD, 0) == 0 : dup2(rt.arena->fd(), kTraceFd) == kTraceFd);
+    syscall(SYS_close_range, traced ? kTraceFd + 1u : 3u, ~0u, 0u);
     execve(rt.exec_path[proc].c_str(), rt.argv[proc].data(), rt.envp[proc].data());
     int err = errno;
     slot.exec_errno.store(err);

@@ -68,6 +68,7 @@ struct alignas(64) ProcSlot {
     std::atomic<std::int32_t> exec_errno;
     std::atomic<std::uint64_t> cpu_ns;
     std::atomic<std::int64_t> maxrss_kb;
+    std::atomic<std::uint32_t> traced;  // the preload tracer attached in this exec'd program
 };
 
 class Arena {
@@ -87,6 +88,13 @@ public:
     RingWriter writer(std::uint32_t ring, int wake_fd) const;
     RingReader reader(std::uint32_t ring) const;
     std::uint32_t supervisor_ring() const { return processes_; }
+    // For the preload tracer, which maps the memfd itself: the fd, the
+    // whole size, where a process's slot and a ring start, ring capacity.
+    int fd() const { return fd_.get(); }
+    std::size_t size() const { return size_; }
+    std::size_t slot_offset(std::uint32_t p) const { return reinterpret_cast<std::byte*>(&slots_[p]) - static_cast<std::byte*>(base_); }
+    std::size_t ring_offset(std::uint32_t ring) const { return static_cast<std::size_t>(rings_ - static_cast<std::byte*>(base_)) + ring_bytes_ * ring; }
+    std::uint32_t capacity() const { return capacity_; }
 
 private:
     Arena() = default;

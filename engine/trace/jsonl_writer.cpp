@@ -46,7 +46,7 @@ std::string signal_list_json(std::uint64_t bits) {
 Result<std::unique_ptr<JsonlWriter>> JsonlWriter::open(const std::string& path, const Plan& plan, const RunResult& run) {
     std::FILE* f = std::fopen(path.c_str(), "we");
     if (!f) return sys_error(fmt::format("open({})", path));
-    std::unique_ptr<JsonlWriter> w(new JsonlWriter(f, plan, run.t0));
+    std::unique_ptr<JsonlWriter> w(new JsonlWriter(f, plan, run));
     std::string& l = w->line_;
     l = fmt::format("{{\"schema\":\"{}\",\"kind\":\"run_start\",\"seq\":0,\"t\":0,\"scenario\":", kTraceSchema);
     append_json_string(l, plan.name);
@@ -155,6 +155,13 @@ void JsonlWriter::on_event(const Record& r, std::string_view payload) {
             l += ",\"obj\":";
             append_json_string(l, plan_.sem_label(static_cast<int>(r.e.arg)));
             l += fmt::format(",\"adj\":{},\"before\":{},\"after\":{}", r.e.value - r.e.result, r.e.result, r.e.value);
+            break;
+        case EventKind::Call:
+            head("call", r.ts, r.proc);
+            l += fmt::format(",\"pid\":{}", r.e.pid);
+            append_call_json(l, r, payload, run_.sysv_names);
+            l += fmt::format(",\"result\":{}", r.e.result);
+            errno_fields(l, r.e.err);
             break;
         case EventKind::Output:
             head("output", r.ts, r.proc);

@@ -27,11 +27,12 @@ public:
     Status finish(const RunResult& run);
 
 private:
-    JsonlWriter(std::FILE* f, const Plan& plan, std::uint64_t t0) : f_(f), plan_(plan), t0_(t0) {}
+    JsonlWriter(std::FILE* f, const Plan& plan, const RunResult& run) : f_(f), plan_(plan), run_(run), t0_(run.t0) {}
     void head(const char* kind, std::uint64_t ts, std::uint16_t proc);
     void flush_line();
     std::FILE* f_;
     const Plan& plan_;
+    const RunResult& run_;
     std::uint64_t t0_;
     std::uint64_t seq_ = 0;
     std::string line_;

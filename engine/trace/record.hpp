@@ -2,6 +2,7 @@
 // its own ring. Field meanings per kind are in docs/trace-format.md.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace simrun {
@@ -25,7 +26,40 @@ enum class EventKind : std::uint8_t {
                  // (arg = flat semaphore index, result = value before, value = after)
     Reaped,      // a process the scenario does not declare (a program's child) ended
                  // without its parent waiting for it; simrun reaped it (pid, arg = wait status)
+    Call,        // an exec'd program's library call, recorded by the preload tracer:
+                 // op = CallId, arg/value/step = its arguments (see CallId), result, err;
+                 // Data records may follow (sembufs, message text, bytes, a name)
 };
+
+// The calls the preload tracer records. Arguments by call:
+//   semget: arg key, value nsems, step flags      semop/semtimedop: arg semid, value nsops; Data sembufs
+//   semctl: arg semid, value semnum, step cmd     shmget: arg key, value size   shmat: arg shmid
+//   shmdt: arg addr    shmctl/msgctl: arg id, value cmd                        msgget: arg key
+//   msgsnd: arg msqid, value mtype; Data text     msgrcv: arg msqid, value msgtyp, step got type; Data text
+//   mq_open/mq_unlink/sem_open/sem_unlink/shm_open/shm_unlink/mkfifo/exec: Data the name
+//   mq_send/mq_receive: arg mqd, value priority; Data text
+//   sem_wait/trywait/timedwait/post: arg the sem_t address; value the value after, when known
+//   sem_init: arg address, value initial, step pshared   mmap: arg fd, value length
+//   pipe: arg read fd, value write fd     read/write (pipes, FIFOs): arg fd; Data the bytes
+//   kill/sigqueue: arg pid, value signal, step sigqueue value     raise: value signal
+//   sigaction/signal: value signal, step 0 default, 1 ignore, 2 a handler   handler: value signal, arg sender pid
+//   sigprocmask: arg how, value the set (signals 1-64 as bits)   fork: result the child's pid
+//   wait: arg pid asked, value status     exit: value the code     attach: the tracer is in place
+enum class CallId : std::uint16_t {
+    Attach, Semget, Semop, Semctl, Shmget, Shmat, Shmdt, Shmctl, Msgget, Msgsnd, Msgrcv, Msgctl,
+    MqOpen, MqSend, MqReceive, MqUnlink, SemOpen, SemWait, SemTrywait, SemTimedwait, SemPost, SemUnlink, SemInit,
+    ShmOpen, ShmUnlink, Mmap, Pipe, Mkfifo, Read, Write, Kill, Sigqueue, Raise, Sigaction, Handler, Sigprocmask,
+    Fork, Exec, Wait, Exit, Count
+};
+
+inline const char* call_name(CallId c) {
+    static const char* const names[] = {
+        "attach", "semget", "semop", "semctl", "shmget", "shmat", "shmdt", "shmctl", "msgget", "msgsnd", "msgrcv", "msgctl",
+        "mq_open", "mq_send", "mq_receive", "mq_unlink", "sem_open", "sem_wait", "sem_trywait", "sem_timedwait", "sem_post",
+        "sem_unlink", "sem_init", "shm_open", "shm_unlink", "mmap", "pipe", "mkfifo", "read", "write", "kill", "sigqueue",
+        "raise", "sigaction", "handler", "sigprocmask", "fork", "exec", "wait", "exit"};
+    return static_cast<std::size_t>(c) < sizeof names / sizeof names[0] ? names[static_cast<std::size_t>(c)] : "?";
+}
 
 enum RecordFlag : std::uint8_t {
     kRecBlocked = 1,     // Op: it had to wait before completing

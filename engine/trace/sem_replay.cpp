@@ -1,5 +1,7 @@
 #include "trace/sem_replay.hpp"
 
+#include <sys/sem.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -28,6 +30,7 @@ void SemReplay::annotate(Record& r, std::vector<Record>& undo, std::string_view 
         adj.clear();
         return;
     }
+    if (r.kind == EventKind::Call && r.proc < semadj_.size()) return program_semop(r, payload);
     if ((r.kind != EventKind::Op && r.kind != EventKind::Block) || r.proc >= semadj_.size()) return;
     const Op& op = plan_.ops[r.e.op];
     if (op.kind == OpKind::Semctl && r.kind == EventKind::Op && r.e.result >= 0 && (op.count == kSetall || op.count == kGetall)) {
@@ -74,6 +77,25 @@ void SemReplay::annotate(Record& r, std::vector<Record>& undo, std::string_view 
     if (op.count == 1) {
         r.e.value = values_[first + plan_.sem_terms[op.first].member];
         r.flags |= kRecValue;
+    }
+}
+
+void SemReplay::program_semop(const Record& r, std::string_view payload) {
+    if (static_cast<CallId>(r.e.op) != CallId::Semop || r.e.result != 0) return;
+    auto set = std::find(semids_.begin(), semids_.end(), static_cast<int>(r.e.arg));
+    if (set == semids_.end()) return;
+    const auto& decl = plan_.sems[static_cast<std::size_t>(set - semids_.begin())];
+    for (std::size_t off = 0; off + sizeof(sembuf) <= payload.size(); off += sizeof(sembuf)) {
+        sembuf s;
+        std::memcpy(&s, payload.data() + off, sizeof s);
+        if (s.sem_num >= decl.members.size()) continue;
+        const int flat = decl.first_value + s.sem_num;
+        values_[flat] += s.sem_op;
+        if (s.sem_flg & SEM_UNDO) {
+            auto& adj = semadj_[r.proc];
+            if (adj.empty()) adj.assign(values_.size(), 0);
+            adj[flat] -= s.sem_op;
+        }
     }
 }
 

@@ -26,8 +26,13 @@ public:
     // After an Exit, appends one Undo record per adjusted semaphore to `undo`.
     void annotate(Record& r, std::vector<Record>& undo, std::string_view payload = {});
     const std::vector<int>& values() const { return values_; }
+    // The declared sets' ids (per Plan::sems), so that an exec'd program's
+    // traced semop on them (a Call record) counts too.
+    void set_semids(std::vector<int> semids) { semids_ = std::move(semids); }
 
 private:
+    void program_semop(const Record& r, std::string_view payload);
+    std::vector<int> semids_;
     const Plan& plan_;
     std::vector<int> values_;               // flat, per semaphore
     std::vector<std::vector<int>> semadj_;  // per process, flat per semaphore

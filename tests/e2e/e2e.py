@@ -1051,6 +1051,64 @@ outcome = "timeout"
             r.assert_nothing_left()
 
 
+def case_preload():
+    """An unmodified program is traced by the preload tracer: its semget/semop (with the set's name and
+    sembufs), msgsnd/msgrcv texts, pipe, fork, write, wait status, sigaction and the handler run of a raise,
+    and exit. The replayed semaphore values stay exact. A static binary runs with lifecycle events only,
+    and the report says so. trace = false turns the tracer off."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, f"""
+[scenario]
+name = "preload"
+timeout = "5s"
+[ipc.sem.lock]
+members = {{ mutex = 1 }}
+key = 6161
+[ipc.msg.q]
+key = 6162
+[[process]]
+name = "student"
+exec = ["{test_program('ipc_calls')}", "6161", "6162"]
+[[process]]
+name = "static"
+exec = ["{test_program('ipc_calls_static')}", "6161", "6162"]
+[[process]]
+name = "quiet"
+exec = ["{test_program('ipc_calls')}", "6161", "6162"]
+trace = false
+[[expect]]
+final = "lock.mutex == 1"
+[[expect]]
+stdout = "student"
+equals = "hello 1 3\\n"
+""")
+        for extra in ([], ["--no-sandbox"]):
+            r = Run([path] + extra, d)
+            check(r.code == 0, r.stdout + r.stderr)
+            events = r.trace(d, "preload")
+            check_trace(events, "preload")
+            calls = [e for e in events if e["kind"] == "call"]
+            mine = [e for e in calls if e["proc"] == "student"]
+            check(not [e for e in calls if e["proc"] in ("static", "quiet")], "nothing traced in the static binary or with trace = false")
+            names = [e["call"] for e in mine]
+            check(names[0] == "attach", str(names))
+            for want in ("semget", "msgget", "sigaction", "handler", "raise", "pipe", "fork", "write", "wait", "msgsnd", "msgrcv", "exit"):
+                check(want in names, f"{want} traced: {names}")
+            semops = [e for e in mine if e["call"] == "semop"]
+            check(len(semops) == 4 and all(e["obj"] == "lock" and e["result"] == 0 for e in semops), str(semops))
+            check([s["op"] for e in semops for s in e["sops"]] == [-1, 1, -1, 1] and all(s["undo"] for e in semops for s in e["sops"]),
+                  str(semops))
+            by = {e["call"]: e for e in mine}
+            check(by["msgsnd"]["obj"] == "q" and by["msgsnd"]["text"].startswith("hello") and by["msgrcv"]["got_type"] == 2, str(by["msgrcv"]))
+            check(by["write"]["data"] == "ping" and by["wait"]["status"] == "exited 3" and by["exit"]["code"] == 0, str(by["wait"]))
+            check(by["handler"]["signal"] == "SIGUSR1" and names.index("handler") < names.index("pipe"), str(names))
+            diagnosis = events[-1]["diagnosis"]
+            check(any(l.startswith("static: no call detail") for l in diagnosis), str(diagnosis))
+            check(not any(l.startswith("quiet:") or l.startswith("student:") for l in diagnosis), str(diagnosis))
+            check(not any("differ from the kernel" in l for l in diagnosis), "replayed semaphore values stay exact")
+            r.assert_nothing_left()
+
+
 def case_not_executable():
     """A file without execute permission: could not start, EACCES."""
     with tempfile.TemporaryDirectory() as d:

@@ -1,0 +1,660 @@
+// libsimrun_preload.so: injected (LD_PRELOAD) into the programs a scenario
+// execs, it records their IPC, signal and process calls into the process's
+// trace ring, as the agent does for scripted processes. simrun passes the
+// trace arena as an inherited memfd and its geometry in SIMRUN_TRACE; the
+// constructor maps it and closes the descriptor (a CLOEXEC copy at a high
+// number is kept for the program's own exec).
+//
+// Rules, because this runs inside someone else's program: no allocation
+// after the constructor, nothing but async-signal-safe calls on the
+// recording path, a re-entrancy guard per thread, one writer at a time per
+// ring (a lock; a signal handler that interrupts its own thread's record
+// writes to the process's signal ring instead). A forked child is not
+// traced (no ring of its own yet): it disables the tracer, and renames
+// SIMRUN_TRACE in its environment so a program it execs is not traced into
+// its parent's ring. vfork runs as fork.
+#include "trace/arena.hpp"
+#include "trace/record.hpp"
+#include "trace/ring.hpp"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <mqueue.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <type_traits>
+#include <cstdarg>
+#include <cstdlib>
+#include <cstring>
+
+using namespace simrun;
+
+extern char** environ;
+
+namespace {
+
+struct Real {
+#define REAL(name) decltype(&::name) name = nullptr;
+    REAL(semget) REAL(semop) REAL(semtimedop) REAL(shmget) REAL(shmat) REAL(shmdt) REAL(shmctl)
+    REAL(msgget) REAL(msgsnd) REAL(msgrcv) REAL(msgctl) REAL(mq_send) REAL(mq_timedsend) REAL(mq_receive)
+    REAL(mq_timedreceive) REAL(mq_unlink) REAL(sem_wait) REAL(sem_trywait) REAL(sem_timedwait) REAL(sem_post) REAL(sem_unlink)
+    REAL(sem_init) REAL(shm_open) REAL(shm_unlink) REAL(mmap) REAL(pipe) REAL(pipe2) REAL(mkfifo) REAL(read) REAL(write)
+    REAL(close) REAL(dup2) REAL(dup3) REAL(kill) REAL(sigqueue) REAL(raise) REAL(sigaction) REAL(signal) REAL(sigprocmask)
+    REAL(fork) REAL(execve) REAL(execv) REAL(execvp) REAL(execvpe) REAL(wait) REAL(waitpid) REAL(wait4) REAL(exit) REAL(_exit)
+    REAL(_Exit)
+#undef REAL
+    int (*semctl)(int, int, int, ...) = nullptr;
+    mqd_t (*mq_open)(const char*, int, ...) = nullptr;
+    sem_t* (*sem_open)(const char*, int, ...) = nullptr;
+};
+
+Real real;
+bool on = false;                 // attached to a ring
+void* arena = nullptr;
+RingWriter main_ring, signal_ring;
+ProcSlot* slot = nullptr;
+std::uint16_t proc = 0;
+std::atomic<int> owner{0};       // the thread writing to main_ring
+int keep_fd = -1;                // the memfd, CLOEXEC, for the program's own exec
+thread_local int in_hook = 0;
+thread_local int my_tid = 0;
+
+// Pipes and FIFOs among the descriptors (reads and writes elsewhere are not
+// IPC): 0 unknown, 1 pipe or FIFO, 2 something else.
+constexpr int kFdCache = 1024;
+std::atomic<unsigned char> fd_kind[kFdCache];
+
+// The user's handlers, behind our trampoline.
+struct UserHandler {
+    std::atomic<void*> fn{nullptr};
+    std::atomic<int> siginfo{0};
+};
+UserHandler handlers[65];
+
+template <typename F>
+void resolve(F& f, const char* name) {
+    f = reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
+}
+
+int tid() {
+    if (!my_tid) my_tid = static_cast<int>(::syscall(SYS_gettid));
+    return my_tid;
+}
+
+// The ring this thread may write to now, or nullptr. Nested (a signal
+// handler interrupting this thread's own record): the signal ring.
+class Writer {
+public:
+    Writer() {
+        if (!on || in_hook) return;
+        int me = tid(), expected = 0;
+        if (owner.compare_exchange_strong(expected, me, std::memory_order_acquire)) {
+            w_ = &main_ring, locked_ = true;
+        } else if (expected == me) {
+            w_ = &signal_ring;
+        } else {
+            while (!owner.compare_exchange_weak(expected = 0, me, std::memory_order_acquire)) {
+            }
+            w_ = &main_ring, locked_ = true;
+        }
+    }
+    ~Writer() {
+        if (locked_) owner.store(0, std::memory_order_release);
+    }
+    RingWriter* get() const { return w_; }
+
+private:
+    RingWriter* w_ = nullptr;
+    bool locked_ = false;
+};
+
+struct Args {
+    std::int64_t arg = 0, value = 0, step = 0;
+};
+
+// One Call record (and Data for `data`), stamped `ts` (0: now).
+void emit(CallId c, Args a, std::int64_t result, int err, std::uint64_t ts = 0, const void* data = nullptr, std::size_t n = 0) {
+    Writer w;
+    RingWriter* r = w.get();
+    if (!r) return;
+    Record& rec = r->begin(EventKind::Call, proc);
+    // A call stamped before it ran (a V, a kill) must not go behind a record
+    // written meanwhile in the same ring (its own handler's): time never
+    // goes backwards within a ring.
+    static std::uint64_t last[2];
+    std::uint64_t& prev = last[r == &signal_ring];
+    if (ts && ts > prev) rec.ts = ts;
+    else if (ts) rec.ts = prev;
+    prev = rec.ts;
+    rec.e.op = static_cast<std::uint32_t>(c);
+    rec.e.pid = static_cast<std::int32_t>(::getpid());
+    rec.e.arg = a.arg, rec.e.value = a.value, rec.e.step = static_cast<std::uint64_t>(a.step);
+    rec.e.result = result, rec.e.err = err;
+    r->commit();
+    if (data && n) r->data(static_cast<const char*>(data), n, proc);
+}
+
+std::uint64_t now() { return on ? monotonic_ns() : 0; }
+
+// Calls `f`, then records; errno as the call left it.
+template <typename R, typename F>
+R traced(CallId c, Args a, bool stamp_before, F f, const void* data = nullptr, std::size_t n = 0) {
+    std::uint64_t ts = stamp_before ? now() : 0;
+    ++in_hook;
+    R r = f();
+    --in_hook;
+    int err = errno;
+    std::int64_t as_int;
+    if constexpr (std::is_pointer_v<R>) as_int = reinterpret_cast<std::int64_t>(r);
+    else as_int = static_cast<std::int64_t>(r);
+    emit(c, a, as_int, as_int == -1 ? err : 0, ts, data, n);
+    errno = err;
+    return r;
+}
+
+std::size_t name_len(const char* s) { return s ? ::strnlen(s, 255) : 0; }
+
+bool is_pipe(int fd) {
+    if (fd < 0 || fd >= kFdCache) return false;
+    unsigned char k = fd_kind[fd].load(std::memory_order_relaxed);
+    if (k == 0) {
+        struct stat st;
+        k = ::fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) ? 1 : 2;
+        fd_kind[fd].store(k, std::memory_order_relaxed);
+    }
+    return k == 1;
+}
+void forget_fd(int fd) {
+    if (fd >= 0 && fd < kFdCache) fd_kind[fd].store(0, std::memory_order_relaxed);
+}
+
+// SIMRUN_TRACE=fd,size,slot,ring,signal_ring,capacity,proc
+bool attach() {
+    const char* spec = std::getenv("SIMRUN_TRACE");
+    if (!spec) return false;
+    unsigned long v[7];
+    const char* p = spec;
+    for (int i = 0; i < 7; ++i) {
+        char* end;
+        v[i] = std::strtoul(p, &end, 10);
+        if (end == p || (i < 6 && *end != ',')) return false;
+        p = end + 1;
+    }
+    int fd = static_cast<int>(v[0]);
+    void* base = ::mmap(nullptr, v[1], PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (base == MAP_FAILED) return false;
+    // Out of the program's way: a high CLOEXEC copy for its own exec, and
+    // the number it knows nothing about is free again.
+    keep_fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 900);
+    ::close(fd);
+    arena = base;
+    auto* bytes = static_cast<std::byte*>(base);
+    slot = reinterpret_cast<ProcSlot*>(bytes + v[2]);
+    auto ring_at = [&](unsigned long off) {
+        auto* h = reinterpret_cast<RingHeader*>(bytes + off);
+        return RingWriter(h, reinterpret_cast<Record*>(h + 1), static_cast<std::uint32_t>(v[5]), -1);
+    };
+    main_ring = ring_at(v[3]);
+    signal_ring = ring_at(v[4]);
+    proc = static_cast<std::uint16_t>(v[6]);
+    return true;
+}
+
+__attribute__((constructor)) void init() {
+    Real r;
+#define RESOLVE(name) resolve(r.name, #name);
+    RESOLVE(semget) RESOLVE(semop) RESOLVE(semtimedop) RESOLVE(semctl) RESOLVE(shmget) RESOLVE(shmat) RESOLVE(shmdt)
+    RESOLVE(shmctl) RESOLVE(msgget) RESOLVE(msgsnd) RESOLVE(msgrcv) RESOLVE(msgctl) RESOLVE(mq_open) RESOLVE(mq_send)
+    RESOLVE(mq_timedsend) RESOLVE(mq_receive) RESOLVE(mq_timedreceive) RESOLVE(mq_unlink) RESOLVE(sem_open) RESOLVE(sem_wait)
+    RESOLVE(sem_trywait) RESOLVE(sem_timedwait) RESOLVE(sem_post) RESOLVE(sem_unlink) RESOLVE(sem_init) RESOLVE(shm_open)
+    RESOLVE(shm_unlink) RESOLVE(mmap) RESOLVE(pipe) RESOLVE(pipe2) RESOLVE(mkfifo) RESOLVE(read) RESOLVE(write) RESOLVE(close)
+    RESOLVE(dup2) RESOLVE(dup3) RESOLVE(kill) RESOLVE(sigqueue) RESOLVE(raise) RESOLVE(sigaction) RESOLVE(signal)
+    RESOLVE(sigprocmask) RESOLVE(fork) RESOLVE(execve) RESOLVE(execv) RESOLVE(execvp) RESOLVE(execvpe) RESOLVE(wait)
+    RESOLVE(waitpid) RESOLVE(wait4) RESOLVE(exit) RESOLVE(_exit) RESOLVE(_Exit)
+#undef RESOLVE
+    real = r;
+    if (!attach()) return;
+    on = true;
+    slot->traced.store(1);
+    emit(CallId::Attach, {}, 0, 0);
+}
+
+// Before the program's own exec: the memfd must survive it, at the number
+// SIMRUN_TRACE names for the new image.
+void before_exec(const char* path) {
+    emit(CallId::Exec, {}, 0, 0, 0, path, name_len(path));
+    if (keep_fd >= 0) ::fcntl(keep_fd, F_SETFD, 0);
+}
+void after_failed_exec() {
+    int err = errno;
+    if (keep_fd >= 0) ::fcntl(keep_fd, F_SETFD, FD_CLOEXEC);
+    emit(CallId::Exec, {}, -1, err);
+    errno = err;
+}
+
+void trampoline(int sig, siginfo_t* info, void* ctx) {
+    int saved = errno;
+    // Delivered inside a call we wrap (raise, a semop that EINTRs): record
+    // it all the same; the lock decides the ring.
+    int hooked = in_hook;
+    in_hook = 0;
+    if (sig > 0 && sig < 65) emit(CallId::Handler, {info ? info->si_pid : 0, sig, info ? info->si_code : 0}, 0, 0);
+    in_hook = hooked;
+    errno = saved;
+    void* fn = sig > 0 && sig < 65 ? handlers[sig].fn.load() : nullptr;
+    if (!fn) return;
+    if (handlers[sig].siginfo.load()) reinterpret_cast<void (*)(int, siginfo_t*, void*)>(fn)(sig, info, ctx);
+    else reinterpret_cast<void (*)(int)>(fn)(sig);
+}
+
+}  // namespace
+
+// ---- System V ----------------------------------------------------------
+extern "C" {
+
+int semget(key_t key, int nsems, int flg) {
+    return traced<int>(CallId::Semget, {key, nsems, flg}, false, [&] { return real.semget(key, nsems, flg); });
+}
+
+// A V (every sem_op > 0) is stamped before its call, anything that may wait
+// after it returns: the order the trace shows is then causal.
+static bool only_posts(const sembuf* sops, size_t n) {
+    for (size_t i = 0; i < n; ++i)
+        if (sops[i].sem_op <= 0) return false;
+    return n > 0;
+}
+
+int semop(int id, sembuf* sops, size_t n) {
+    return traced<int>(CallId::Semop, {id, static_cast<std::int64_t>(n)}, only_posts(sops, n), [&] { return real.semop(id, sops, n); },
+                       sops, n * sizeof(sembuf));
+}
+
+int semtimedop(int id, sembuf* sops, size_t n, const timespec* t) {
+    return traced<int>(CallId::Semop, {id, static_cast<std::int64_t>(n), 1}, only_posts(sops, n),
+                       [&] { return real.semtimedop(id, sops, n, t); }, sops, n * sizeof(sembuf));
+}
+
+int semctl(int id, int num, int cmd, ...) {
+    va_list ap;
+    va_start(ap, cmd);
+    void* arg = va_arg(ap, void*);  // union semun travels as one pointer-sized word
+    va_end(ap);
+    return traced<int>(CallId::Semctl, {id, num, cmd}, cmd == SETVAL || cmd == SETALL || cmd == IPC_RMID,
+                       [&] { return real.semctl(id, num, cmd, arg); });
+}
+
+int shmget(key_t key, size_t size, int flg) {
+    return traced<int>(CallId::Shmget, {key, static_cast<std::int64_t>(size), flg}, false, [&] { return real.shmget(key, size, flg); });
+}
+void* shmat(int id, const void* addr, int flg) {
+    return traced<void*>(CallId::Shmat, {id, 0, flg}, false, [&] { return real.shmat(id, addr, flg); });
+}
+int shmdt(const void* addr) {
+    return traced<int>(CallId::Shmdt, {reinterpret_cast<std::int64_t>(addr)}, false, [&] { return real.shmdt(addr); });
+}
+int shmctl(int id, int cmd, shmid_ds* buf) {
+    return traced<int>(CallId::Shmctl, {id, cmd}, false, [&] { return real.shmctl(id, cmd, buf); });
+}
+
+int msgget(key_t key, int flg) { return traced<int>(CallId::Msgget, {key, 0, flg}, false, [&] { return real.msgget(key, flg); }); }
+
+int msgsnd(int id, const void* msgp, size_t sz, int flg) {
+    long type = msgp ? *static_cast<const long*>(msgp) : 0;
+    const char* text = msgp ? static_cast<const char*>(msgp) + sizeof(long) : nullptr;
+    return traced<int>(CallId::Msgsnd, {id, type, flg}, true, [&] { return real.msgsnd(id, msgp, sz, flg); }, text, sz < 256 ? sz : 256);
+}
+
+ssize_t msgrcv(int id, void* msgp, size_t sz, long type, int flg) {
+    ++in_hook;
+    ssize_t r = real.msgrcv(id, msgp, sz, type, flg);
+    --in_hook;
+    int err = errno;
+    long got = r >= 0 && msgp ? *static_cast<long*>(msgp) : 0;
+    emit(CallId::Msgrcv, {id, type, got}, r, r < 0 ? err : 0, 0, r > 0 ? static_cast<char*>(msgp) + sizeof(long) : nullptr,
+         r > 0 ? (r < 256 ? static_cast<size_t>(r) : 256) : 0);
+    errno = err;
+    return r;
+}
+
+int msgctl(int id, int cmd, msqid_ds* buf) {
+    return traced<int>(CallId::Msgctl, {id, cmd}, cmd == IPC_RMID, [&] { return real.msgctl(id, cmd, buf); });
+}
+
+// ---- POSIX message queues, semaphores, shared memory -----------------------
+mqd_t mq_open(const char* name, int oflag, ...) {
+    va_list ap;
+    va_start(ap, oflag);
+    mode_t mode = (oflag & O_CREAT) ? va_arg(ap, mode_t) : 0;
+    mq_attr* attr = (oflag & O_CREAT) ? va_arg(ap, mq_attr*) : nullptr;
+    va_end(ap);
+    return traced<mqd_t>(CallId::MqOpen, {0, oflag}, false, [&] { return real.mq_open(name, oflag, mode, attr); }, name, name_len(name));
+}
+int mq_send(mqd_t q, const char* msg, size_t len, unsigned prio) {
+    return traced<int>(CallId::MqSend, {q, prio}, true, [&] { return real.mq_send(q, msg, len, prio); }, msg, len < 256 ? len : 256);
+}
+int mq_timedsend(mqd_t q, const char* msg, size_t len, unsigned prio, const timespec* t) {
+    return traced<int>(CallId::MqSend, {q, prio, 1}, true, [&] { return real.mq_timedsend(q, msg, len, prio, t); }, msg,
+                       len < 256 ? len : 256);
+}
+static ssize_t receive(mqd_t q, char* msg, size_t len, unsigned* prio, const timespec* t, bool timed) {
+    unsigned got = 0;
+    ++in_hook;
+    ssize_t r = timed ? real.mq_timedreceive(q, msg, len, &got, t) : real.mq_receive(q, msg, len, &got);
+    --in_hook;
+    int err = errno;
+    if (prio) *prio = got;
+    emit(CallId::MqReceive, {q, got, timed}, r, r < 0 ? err : 0, 0, r > 0 ? msg : nullptr, r > 0 ? (r < 256 ? static_cast<size_t>(r) : 256) : 0);
+    errno = err;
+    return r;
+}
+ssize_t mq_receive(mqd_t q, char* msg, size_t len, unsigned* prio) { return receive(q, msg, len, prio, nullptr, false); }
+ssize_t mq_timedreceive(mqd_t q, char* msg, size_t len, unsigned* prio, const timespec* t) { return receive(q, msg, len, prio, t, true); }
+int mq_unlink(const char* name) {
+    return traced<int>(CallId::MqUnlink, {}, false, [&] { return real.mq_unlink(name); }, name, name_len(name));
+}
+
+sem_t* sem_open(const char* name, int oflag, ...) {
+    va_list ap;
+    va_start(ap, oflag);
+    mode_t mode = (oflag & O_CREAT) ? va_arg(ap, mode_t) : 0;
+    unsigned value = (oflag & O_CREAT) ? va_arg(ap, unsigned) : 0;
+    va_end(ap);
+    ++in_hook;
+    sem_t* s = real.sem_open(name, oflag, mode, value);
+    --in_hook;
+    int err = errno;
+    emit(CallId::SemOpen, {reinterpret_cast<std::int64_t>(s), value, oflag}, s == SEM_FAILED ? -1 : 0, s == SEM_FAILED ? err : 0, 0, name,
+         name_len(name));
+    errno = err;
+    return s;
+}
+static int psem(CallId c, sem_t* s, int r, int err, std::uint64_t ts) {
+    int v = -1;
+    if (s) ::sem_getvalue(s, &v);
+    emit(c, {reinterpret_cast<std::int64_t>(s), v}, r, r < 0 ? err : 0, ts);
+    errno = err;
+    return r;
+}
+int sem_wait(sem_t* s) {
+    ++in_hook;
+    int r = real.sem_wait(s);
+    --in_hook;
+    return psem(CallId::SemWait, s, r, errno, 0);
+}
+int sem_trywait(sem_t* s) {
+    ++in_hook;
+    int r = real.sem_trywait(s);
+    --in_hook;
+    return psem(CallId::SemTrywait, s, r, errno, 0);
+}
+int sem_timedwait(sem_t* s, const timespec* t) {
+    ++in_hook;
+    int r = real.sem_timedwait(s, t);
+    --in_hook;
+    return psem(CallId::SemTimedwait, s, r, errno, 0);
+}
+int sem_post(sem_t* s) {
+    std::uint64_t ts = now();
+    ++in_hook;
+    int r = real.sem_post(s);
+    --in_hook;
+    return psem(CallId::SemPost, s, r, errno, ts);
+}
+int sem_unlink(const char* name) {
+    return traced<int>(CallId::SemUnlink, {}, false, [&] { return real.sem_unlink(name); }, name, name_len(name));
+}
+int sem_init(sem_t* s, int pshared, unsigned value) {
+    return traced<int>(CallId::SemInit, {reinterpret_cast<std::int64_t>(s), value, pshared}, false, [&] { return real.sem_init(s, pshared, value); });
+}
+int shm_open(const char* name, int oflag, mode_t mode) {
+    return traced<int>(CallId::ShmOpen, {0, oflag}, false, [&] { return real.shm_open(name, oflag, mode); }, name, name_len(name));
+}
+int shm_unlink(const char* name) {
+    return traced<int>(CallId::ShmUnlink, {}, false, [&] { return real.shm_unlink(name); }, name, name_len(name));
+}
+void* mmap(void* addr, size_t len, int prot, int flags, int fd, off_t off) {
+    if (!(flags & MAP_SHARED) || fd < 0 || in_hook || !on) return real.mmap(addr, len, prot, flags, fd, off);
+    return traced<void*>(CallId::Mmap, {fd, static_cast<std::int64_t>(len), flags}, false, [&] { return real.mmap(addr, len, prot, flags, fd, off); });
+}
+
+// ---- pipes and FIFOs -------------------------------------------------------
+int pipe(int fds[2]) {
+    ++in_hook;
+    int r = real.pipe(fds);
+    --in_hook;
+    int err = errno;
+    if (r == 0) forget_fd(fds[0]), forget_fd(fds[1]);
+    emit(CallId::Pipe, {r == 0 ? fds[0] : -1, r == 0 ? fds[1] : -1}, r, r < 0 ? err : 0);
+    errno = err;
+    return r;
+}
+int pipe2(int fds[2], int flags) {
+    ++in_hook;
+    int r = real.pipe2(fds, flags);
+    --in_hook;
+    int err = errno;
+    if (r == 0) forget_fd(fds[0]), forget_fd(fds[1]);
+    emit(CallId::Pipe, {r == 0 ? fds[0] : -1, r == 0 ? fds[1] : -1, flags}, r, r < 0 ? err : 0);
+    errno = err;
+    return r;
+}
+int mkfifo(const char* path, mode_t mode) {
+    return traced<int>(CallId::Mkfifo, {0, mode}, false, [&] { return real.mkfifo(path, mode); }, path, name_len(path));
+}
+ssize_t read(int fd, void* buf, size_t n) {
+    if (!on || in_hook || !is_pipe(fd)) return real.read(fd, buf, n);
+    ++in_hook;
+    ssize_t r = real.read(fd, buf, n);
+    --in_hook;
+    int err = errno;
+    emit(CallId::Read, {fd, static_cast<std::int64_t>(n)}, r, r < 0 ? err : 0, 0, r > 0 ? buf : nullptr, r > 0 ? (r < 64 ? static_cast<size_t>(r) : 64) : 0);
+    errno = err;
+    return r;
+}
+ssize_t write(int fd, const void* buf, size_t n) {
+    if (!on || in_hook || !is_pipe(fd)) return real.write(fd, buf, n);
+    return traced<ssize_t>(CallId::Write, {fd, static_cast<std::int64_t>(n)}, true, [&] { return real.write(fd, buf, n); }, buf,
+                           n < 64 ? n : 64);
+}
+int close(int fd) {
+    forget_fd(fd);
+    if (fd == keep_fd && keep_fd >= 0) keep_fd = -1;  // the program closed ours: its exec will not be traced
+    return real.close(fd);
+}
+int dup2(int from, int to) {
+    forget_fd(to);
+    if (to == keep_fd && keep_fd >= 0) keep_fd = -1;
+    return real.dup2(from, to);
+}
+int dup3(int from, int to, int flags) {
+    forget_fd(to);
+    if (to == keep_fd && keep_fd >= 0) keep_fd = -1;
+    return real.dup3(from, to, flags);
+}
+
+// ---- signals ---------------------------------------------------------------
+int kill(pid_t pid, int sig) { return traced<int>(CallId::Kill, {pid, sig}, true, [&] { return real.kill(pid, sig); }); }
+int sigqueue(pid_t pid, int sig, const sigval v) {
+    return traced<int>(CallId::Sigqueue, {pid, sig, v.sival_int}, true, [&] { return real.sigqueue(pid, sig, v); });
+}
+int raise(int sig) { return traced<int>(CallId::Raise, {0, sig}, true, [&] { return real.raise(sig); }); }
+
+// The program's handler goes behind the trampoline, which records each
+// delivery; queries see the program's own handler.
+int sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
+    if (!on || sig <= 0 || sig >= 65) return real.sigaction(sig, act, old);
+    void* prev_fn = handlers[sig].fn.load();
+    int prev_info = handlers[sig].siginfo.load();
+    struct sigaction mine;
+    const struct sigaction* use = act;
+    int kind = 0;
+    if (act) {
+        bool info = act->sa_flags & SA_SIGINFO;
+        void* fn = info ? reinterpret_cast<void*>(act->sa_sigaction) : reinterpret_cast<void*>(act->sa_handler);
+        kind = fn == reinterpret_cast<void*>(SIG_DFL) ? 0 : fn == reinterpret_cast<void*>(SIG_IGN) ? 1 : 2;
+        if (kind == 2) {
+            handlers[sig].fn.store(fn), handlers[sig].siginfo.store(info);
+            mine = *act;
+            mine.sa_flags |= SA_SIGINFO;
+            mine.sa_sigaction = trampoline;
+            use = &mine;
+        }
+    }
+    ++in_hook;
+    int r = real.sigaction(sig, use, old);
+    --in_hook;
+    int err = errno;
+    if (r == 0 && old && old->sa_sigaction == trampoline) {
+        if (prev_info) old->sa_sigaction = reinterpret_cast<void (*)(int, siginfo_t*, void*)>(prev_fn);
+        else old->sa_handler = reinterpret_cast<void (*)(int)>(prev_fn), old->sa_flags &= ~SA_SIGINFO;
+    }
+    if (act) emit(CallId::Sigaction, {0, sig, kind}, r, r < 0 ? err : 0);
+    errno = err;
+    return r;
+}
+sighandler_t signal(int sig, sighandler_t h) {
+    if (!on) return real.signal(sig, h);
+    struct sigaction act = {}, old = {};
+    act.sa_handler = h;
+    act.sa_flags = SA_RESTART;  // signal()'s BSD semantics, as glibc gives them
+    sigemptyset(&act.sa_mask);
+    if (sigaction(sig, &act, &old) != 0) return SIG_ERR;
+    return old.sa_handler;
+}
+int sigprocmask(int how, const sigset_t* set, sigset_t* old) {
+    std::uint64_t bits = 0;
+    for (int s = 1; set && s < 65; ++s)
+        if (sigismember(set, s) == 1) bits |= 1ull << (s - 1);
+    return traced<int>(CallId::Sigprocmask, {how, static_cast<std::int64_t>(bits)}, false, [&] { return real.sigprocmask(how, set, old); });
+}
+
+// ---- processes -------------------------------------------------------------
+pid_t fork() {
+    std::uint64_t ts = now();
+    ++in_hook;
+    pid_t pid = real.fork();
+    --in_hook;
+    int err = errno;
+    if (pid == 0) {
+        // No ring of its own: the child is not traced, nor what it execs.
+        on = false;
+        owner.store(0);
+        for (char** e = environ; e && *e; ++e)
+            if (std::strncmp(*e, "SIMRUN_TRACE=", 13) == 0) (*e)[0] = 'X';
+        return 0;
+    }
+    emit(CallId::Fork, {}, pid, pid < 0 ? err : 0, ts);
+    errno = err;
+    return pid;
+}
+pid_t vfork() { return fork(); }
+
+int execve(const char* path, char* const argv[], char* const envp[]) {
+    before_exec(path);
+    int r = real.execve(path, argv, envp);
+    after_failed_exec();
+    return r;
+}
+int execv(const char* path, char* const argv[]) {
+    before_exec(path);
+    int r = real.execv(path, argv);
+    after_failed_exec();
+    return r;
+}
+int execvp(const char* file, char* const argv[]) {
+    before_exec(file);
+    int r = real.execvp(file, argv);
+    after_failed_exec();
+    return r;
+}
+int execvpe(const char* file, char* const argv[], char* const envp[]) {
+    before_exec(file);
+    int r = real.execvpe(file, argv, envp);
+    after_failed_exec();
+    return r;
+}
+// execl* collect their arguments on the stack and go through the v forms.
+#define COLLECT_ARGS(first, extra_envp)                              \
+    va_list ap;                                                      \
+    va_start(ap, first);                                             \
+    int n = 1;                                                       \
+    {                                                                \
+        va_list count;                                               \
+        va_copy(count, ap);                                          \
+        while (va_arg(count, char*)) ++n;                            \
+        va_end(count);                                               \
+    }                                                                \
+    char** argv = static_cast<char**>(__builtin_alloca((n + 1) * sizeof(char*))); \
+    argv[0] = const_cast<char*>(first);                              \
+    for (int i = 1; i <= n; ++i) argv[i] = va_arg(ap, char*);        \
+    extra_envp;                                                      \
+    va_end(ap);
+int execl(const char* path, const char* arg, ...) {
+    COLLECT_ARGS(arg, (void)0)
+    return execv(path, argv);
+}
+int execlp(const char* file, const char* arg, ...) {
+    COLLECT_ARGS(arg, (void)0)
+    return execvp(file, argv);
+}
+int execle(const char* path, const char* arg, ...) {
+    COLLECT_ARGS(arg, char* const* envp = va_arg(ap, char* const*))
+    return execve(path, argv, envp);
+}
+
+pid_t wait(int* status) {
+    int st = 0;
+    pid_t r = traced<pid_t>(CallId::Wait, {-1}, false, [&] { return real.wait(&st); });
+    if (status) *status = st;
+    return r;
+}
+pid_t waitpid(pid_t pid, int* status, int options) {
+    int st = 0;
+    ++in_hook;
+    pid_t r = real.waitpid(pid, &st, options);
+    --in_hook;
+    int err = errno;
+    if (status) *status = st;
+    if (r != 0) emit(CallId::Wait, {pid, st, options}, r, r < 0 ? err : 0);
+    errno = err;
+    return r;
+}
+pid_t wait4(pid_t pid, int* status, int options, struct rusage* ru) {
+    int st = 0;
+    ++in_hook;
+    pid_t r = real.wait4(pid, &st, options, ru);
+    --in_hook;
+    int err = errno;
+    if (status) *status = st;
+    if (r != 0) emit(CallId::Wait, {pid, st, options}, r, r < 0 ? err : 0);
+    errno = err;
+    return r;
+}
+
+void exit(int code) {
+    emit(CallId::Exit, {0, code}, 0, 0);
+    real.exit(code);
+    __builtin_unreachable();
+}
+void _exit(int code) {
+    emit(CallId::Exit, {0, code, 1}, 0, 0);
+    real._exit(code);
+    __builtin_unreachable();
+}
+void _Exit(int code) {
+    emit(CallId::Exit, {0, code, 1}, 0, 0);
+    real._Exit(code);
+    __builtin_unreachable();
+}
+
+}  // extern "C"

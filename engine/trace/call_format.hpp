@@ -1,0 +1,27 @@
+// How a Call record (an exec'd program's library call, from the preload
+// tracer) reads: as trace.jsonl fields and as a line of the timeline.
+#pragma once
+
+#include "trace/record.hpp"
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace simrun {
+
+// System V ids the run declared, to name them ("lock" for semid 3).
+struct SysvNames {
+    std::vector<std::pair<int, std::string>> sets, queues;
+    const std::string* set(std::int64_t id) const;
+    const std::string* queue(std::int64_t id) const;
+};
+
+// ,"call":"semop","semid":3,"obj":"lock","sops":[...] (no result fields).
+void append_call_json(std::string& line, const Record& r, std::string_view payload, const SysvNames& names);
+
+// "semop(lock: 0 -1 SEM_UNDO) → 0", "msgsnd(q, type 2, \"hi\")", "fork → pid 12".
+std::string describe_call(const Record& r, std::string_view payload, const SysvNames& names);
+
+}  // namespace simrun
