@@ -18,6 +18,7 @@
 #include "trace/ring.hpp"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <mqueue.h>
 #include <semaphore.h>
@@ -66,8 +67,16 @@ ProcSlot* slot = nullptr;
 std::uint16_t proc = 0;
 std::atomic<int> owner{0};       // the thread writing to main_ring
 int keep_fd = -1;                // the memfd, CLOEXEC, for the program's own exec
-thread_local int in_hook = 0;
-thread_local int my_tid = 0;
+int wake = -1;                   // the supervisor's eventfd: a full ring wakes it
+std::int32_t my_pid = 0;         // getpid() is a system call: asked once (and again after fork)
+// initial-exec: a plain TLS access, not a __tls_get_addr call per use (the
+// library is loaded at start-up, so the static TLS block has room).
+__attribute__((tls_model("initial-exec"))) thread_local int in_hook = 0;
+__attribute__((tls_model("initial-exec"))) thread_local int my_tid = 0;
+// Until the program starts a second thread, a plain flag is the lock: set,
+// it can only mean a signal handler interrupted our own record.
+std::atomic<bool> threaded{false};
+volatile sig_atomic_t writing = 0;
 
 // Pipes and FIFOs among the descriptors (reads and writes elsewhere are not
 // IPC): 0 unknown, 1 pipe or FIFO, 2 something else.
@@ -97,6 +106,15 @@ class Writer {
 public:
     Writer() {
         if (!on || in_hook) return;
+        if (!threaded.load(std::memory_order_relaxed)) {
+            if (writing) {
+                w_ = &signal_ring;
+            } else {
+                writing = 1;
+                w_ = &main_ring, single_ = true;
+            }
+            return;
+        }
         int me = tid(), expected = 0;
         if (owner.compare_exchange_strong(expected, me, std::memory_order_acquire)) {
             w_ = &main_ring, locked_ = true;
@@ -109,13 +127,14 @@ public:
         }
     }
     ~Writer() {
+        if (single_) writing = 0;
         if (locked_) owner.store(0, std::memory_order_release);
     }
     RingWriter* get() const { return w_; }
 
 private:
     RingWriter* w_ = nullptr;
-    bool locked_ = false;
+    bool locked_ = false, single_ = false;
 };
 
 struct Args {
@@ -137,7 +156,7 @@ void emit(CallId c, Args a, std::int64_t result, int err, std::uint64_t ts = 0, 
     else if (ts) rec.ts = prev;
     prev = rec.ts;
     rec.e.op = static_cast<std::uint32_t>(c);
-    rec.e.pid = static_cast<std::int32_t>(::getpid());
+    rec.e.pid = my_pid;
     rec.e.arg = a.arg, rec.e.value = a.value, rec.e.step = static_cast<std::uint64_t>(a.step);
     rec.e.result = result, rec.e.err = err;
     r->commit();
@@ -178,31 +197,33 @@ void forget_fd(int fd) {
     if (fd >= 0 && fd < kFdCache) fd_kind[fd].store(0, std::memory_order_relaxed);
 }
 
-// SIMRUN_TRACE=fd,size,slot,ring,signal_ring,capacity,proc
+// SIMRUN_TRACE=fd,size,slot,ring,signal_ring,capacity,proc,wake_fd. Both
+// descriptors sit at the top of the open-files limit; they stay (CLOEXEC,
+// opened up again just before the program's own exec).
 bool attach() {
     const char* spec = std::getenv("SIMRUN_TRACE");
     if (!spec) return false;
-    unsigned long v[7];
+    unsigned long v[8];
     const char* p = spec;
-    for (int i = 0; i < 7; ++i) {
+    for (int i = 0; i < 8; ++i) {
         char* end;
         v[i] = std::strtoul(p, &end, 10);
-        if (end == p || (i < 6 && *end != ',')) return false;
+        if (end == p || (i < 7 && *end != ',')) return false;
         p = end + 1;
     }
     int fd = static_cast<int>(v[0]);
     void* base = ::mmap(nullptr, v[1], PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (base == MAP_FAILED) return false;
-    // Out of the program's way: a high CLOEXEC copy for its own exec, and
-    // the number it knows nothing about is free again.
-    keep_fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 900);
-    ::close(fd);
+    keep_fd = fd;
+    wake = static_cast<int>(v[7]);
+    ::fcntl(keep_fd, F_SETFD, FD_CLOEXEC);
+    if (::fcntl(wake, F_SETFD, FD_CLOEXEC) != 0) wake = -1;
     arena = base;
     auto* bytes = static_cast<std::byte*>(base);
     slot = reinterpret_cast<ProcSlot*>(bytes + v[2]);
     auto ring_at = [&](unsigned long off) {
         auto* h = reinterpret_cast<RingHeader*>(bytes + off);
-        return RingWriter(h, reinterpret_cast<Record*>(h + 1), static_cast<std::uint32_t>(v[5]), -1);
+        return RingWriter(h, reinterpret_cast<Record*>(h + 1), static_cast<std::uint32_t>(v[5]), wake);
     };
     main_ring = ring_at(v[3]);
     signal_ring = ring_at(v[4]);
@@ -224,6 +245,7 @@ __attribute__((constructor)) void init() {
 #undef RESOLVE
     real = r;
     if (!attach()) return;
+    my_pid = static_cast<std::int32_t>(::getpid());
     on = true;
     slot->traced.store(1);
     emit(CallId::Attach, {}, 0, 0);
@@ -234,10 +256,12 @@ __attribute__((constructor)) void init() {
 void before_exec(const char* path) {
     emit(CallId::Exec, {}, 0, 0, 0, path, name_len(path));
     if (keep_fd >= 0) ::fcntl(keep_fd, F_SETFD, 0);
+    if (wake >= 0) ::fcntl(wake, F_SETFD, 0);
 }
 void after_failed_exec() {
     int err = errno;
     if (keep_fd >= 0) ::fcntl(keep_fd, F_SETFD, FD_CLOEXEC);
+    if (wake >= 0) ::fcntl(wake, F_SETFD, FD_CLOEXEC);
     emit(CallId::Exec, {}, -1, err);
     errno = err;
 }
@@ -274,14 +298,21 @@ static bool only_posts(const sembuf* sops, size_t n) {
     return n > 0;
 }
 
+// One sembuf (the usual P or V) travels inside the record; more as Data.
+static Args semop_args(int id, const sembuf* sops, size_t n) {
+    Args a{id, static_cast<std::int64_t>(n), 0};
+    if (n == 1 && sops) a.step = static_cast<std::int64_t>(pack_sembuf(sops[0].sem_num, sops[0].sem_op, sops[0].sem_flg));
+    return a;
+}
+
 int semop(int id, sembuf* sops, size_t n) {
-    return traced<int>(CallId::Semop, {id, static_cast<std::int64_t>(n)}, only_posts(sops, n), [&] { return real.semop(id, sops, n); },
-                       sops, n * sizeof(sembuf));
+    return traced<int>(CallId::Semop, semop_args(id, sops, n), only_posts(sops, n), [&] { return real.semop(id, sops, n); },
+                       n > 1 ? sops : nullptr, n > 1 ? n * sizeof(sembuf) : 0);
 }
 
 int semtimedop(int id, sembuf* sops, size_t n, const timespec* t) {
-    return traced<int>(CallId::Semop, {id, static_cast<std::int64_t>(n), 1}, only_posts(sops, n),
-                       [&] { return real.semtimedop(id, sops, n, t); }, sops, n * sizeof(sembuf));
+    return traced<int>(CallId::Semop, semop_args(id, sops, n), only_posts(sops, n), [&] { return real.semtimedop(id, sops, n, t); },
+                       n > 1 ? sops : nullptr, n > 1 ? n * sizeof(sembuf) : 0);
 }
 
 int semctl(int id, int num, int cmd, ...) {
@@ -466,19 +497,27 @@ ssize_t write(int fd, const void* buf, size_t n) {
     return traced<ssize_t>(CallId::Write, {fd, static_cast<std::int64_t>(n)}, true, [&] { return real.write(fd, buf, n); }, buf,
                            n < 64 ? n : 64);
 }
-int close(int fd) {
+// The program reuses one of our numbers: let go of it (its exec will not
+// be traced; a full ring then waits for the supervisor's periodic drain).
+static void lose_fd(int fd) {
     forget_fd(fd);
-    if (fd == keep_fd && keep_fd >= 0) keep_fd = -1;  // the program closed ours: its exec will not be traced
+    if (fd < 0) return;
+    if (fd == keep_fd) keep_fd = -1;
+    if (fd == wake) {
+        wake = -1;
+        main_ring.set_wake_fd(-1), signal_ring.set_wake_fd(-1);
+    }
+}
+int close(int fd) {
+    lose_fd(fd);
     return real.close(fd);
 }
 int dup2(int from, int to) {
-    forget_fd(to);
-    if (to == keep_fd && keep_fd >= 0) keep_fd = -1;
+    if (from != to) lose_fd(to);
     return real.dup2(from, to);
 }
 int dup3(int from, int to, int flags) {
-    forget_fd(to);
-    if (to == keep_fd && keep_fd >= 0) keep_fd = -1;
+    lose_fd(to);
     return real.dup3(from, to, flags);
 }
 
@@ -549,8 +588,11 @@ pid_t fork() {
         // No ring of its own: the child is not traced, nor what it execs.
         on = false;
         owner.store(0);
+        my_pid = static_cast<std::int32_t>(::syscall(SYS_getpid));
         for (char** e = environ; e && *e; ++e)
             if (std::strncmp(*e, "SIMRUN_TRACE=", 13) == 0) (*e)[0] = 'X';
+        if (keep_fd >= 0) real.close(keep_fd), keep_fd = -1;
+        if (wake >= 0) real.close(wake), wake = -1;
         return 0;
     }
     emit(CallId::Fork, {}, pid, pid < 0 ? err : 0, ts);
@@ -558,6 +600,15 @@ pid_t fork() {
     return pid;
 }
 pid_t vfork() { return fork(); }
+
+// A second thread: from now on writers take the lock. (A thread started
+// while one of our records is half written cannot be: this thread is here.)
+int pthread_create(pthread_t* t, const pthread_attr_t* attr, void* (*fn)(void*), void* arg) {
+    threaded.store(true);
+    static auto real_create = reinterpret_cast<int (*)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*)>(
+        dlsym(RTLD_NEXT, "pthread_create"));
+    return real_create(t, attr, fn, arg);
+}
 
 int execve(const char* path, char* const argv[], char* const envp[]) {
     before_exec(path);

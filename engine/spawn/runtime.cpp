@@ -72,10 +72,10 @@ void prepare_exec(Runtime& rt, const std::string& scratch) {
                 if (s.rfind("LD_PRELOAD=", 0) == 0) preload += ":" + s.substr(11), s.clear();
             std::erase(rt.env_strings[i], std::string());
             rt.env_strings[i].push_back(preload);
-            rt.env_strings[i].push_back("SIMRUN_TRACE=" + std::to_string(kTraceFd) + "," + std::to_string(a.size()) + "," +
+            rt.env_strings[i].push_back("SIMRUN_TRACE=" + std::to_string(trace_fd(procs[i].limits)) + "," + std::to_string(a.size()) + "," +
                                         std::to_string(a.slot_offset(p)) + "," + std::to_string(a.ring_offset(p)) + "," +
                                         std::to_string(a.ring_offset(a.signal_ring(p))) + "," + std::to_string(a.capacity()) + "," +
-                                        std::to_string(p));
+                                        std::to_string(p) + "," + std::to_string(wake_fd(procs[i].limits)));
         }
         for (auto& s : rt.env_strings[i]) rt.envp[i].push_back(s.data());
         rt.envp[i].push_back(nullptr);

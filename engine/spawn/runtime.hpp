@@ -55,8 +55,11 @@ struct Runtime {
 // SIMRUN_TRACE (where its ring is in the arena, see engine/preload).
 void prepare_exec(Runtime& rt, const std::string& scratch);
 
-// The fd number an exec'd program finds the trace arena at.
-inline constexpr int kTraceFd = 3;
+// Where an exec'd program finds the trace arena and the supervisor's wake-up
+// eventfd: the two highest numbers its open-files limit allows, out of the
+// way of the descriptors it opens itself.
+inline int trace_fd(const Limits& l) { return static_cast<int>(l.open_files) - 2; }
+inline int wake_fd(const Limits& l) { return static_cast<int>(l.open_files) - 1; }
 
 // libsimrun_preload.so beside the running simrun binary, or "".
 std::string find_preload();

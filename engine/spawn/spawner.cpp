@@ -53,12 +53,18 @@ void close_unused_pipe_ends(Runtime& rt, int proc, bool subtree, const int* pend
     Record& r = ring.begin(EventKind::Exec, static_cast<std::uint16_t>(proc));
     r.e.pid = getpid();
     ring.commit();
-    // The trace arena at a known number for the preload tracer, which maps
-    // it and closes it again; every other descriptor goes.
-    // (dup2 onto itself would keep its CLOEXEC: clear it then.)
-    bool traced = !rt.preload.empty() && pp.trace &&
-                  (rt.arena->fd() == kTraceFd ? fcntl(kTraceFd, F_SETFD, 0) == 0 : dup2(rt.arena->fd(), kTraceFd) == kTraceFd);
-    syscall(SYS_close_range, traced ? kTraceFd + 1u : 3u, ~0u, 0u);
+    // The trace arena and the wake-up eventfd at the numbers SIMRUN_TRACE
+    // names, for the preload tracer; every other descriptor goes. (Both
+    // sources are far below those numbers, so dup2 never lands on itself.)
+    const int tfd = trace_fd(pp.limits), wfd = wake_fd(pp.limits);
+    bool traced = !rt.preload.empty() && pp.trace && rt.arena->fd() < tfd && rt.wake_fd < tfd &&
+                  dup2(rt.arena->fd(), tfd) == tfd && dup2(rt.wake_fd, wfd) == wfd;
+    if (traced) {
+        syscall(SYS_close_range, 3u, static_cast<unsigned>(tfd - 1), 0u);
+        syscall(SYS_close_range, static_cast<unsigned>(wfd + 1), ~0u, 0u);
+    } else {
+        syscall(SYS_close_range, 3u, ~0u, 0u);
+    }
     execve(rt.exec_path[proc].c_str(), rt.argv[proc].data(), rt.envp[proc].data());
     int err = errno;
     slot.exec_errno.store(err);

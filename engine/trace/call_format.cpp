@@ -31,11 +31,19 @@ const char* ctl_name(std::int64_t cmd) {
     }
 }
 
-std::vector<sembuf> sops_of(std::string_view payload) {
+}  // namespace
+
+std::vector<sembuf> call_sembufs(const Record& r, std::string_view payload) {
+    if (r.e.value == 1 && payload.empty()) {
+        SemBuf b = unpack_sembuf(r.e.step);
+        return {sembuf{b.num, b.op, b.flg}};
+    }
     std::vector<sembuf> out(payload.size() / sizeof(sembuf));
     if (!out.empty()) std::memcpy(out.data(), payload.data(), out.size() * sizeof(sembuf));
     return out;
 }
+
+namespace {
 
 std::string status_text(int st) {
     if (WIFEXITED(st)) return fmt::format("exited {}", WEXITSTATUS(st));
@@ -75,7 +83,7 @@ void append_call_json(std::string& l, const Record& r, std::string_view payload,
             l += fmt::format(",\"semid\":{}", r.e.arg);
             if (const auto* n = names.set(r.e.arg)) l += ",\"obj\":", append_json_string(l, *n);
             l += ",\"sops\":[";
-            auto sops = sops_of(payload);
+            auto sops = call_sembufs(r, payload);
             for (std::size_t i = 0; i < sops.size(); ++i)
                 l += fmt::format("{}{{\"num\":{},\"op\":{},\"undo\":{},\"nowait\":{}}}", i ? "," : "", sops[i].sem_num, sops[i].sem_op,
                                  (sops[i].sem_flg & SEM_UNDO) ? "true" : "false", (sops[i].sem_flg & IPC_NOWAIT) ? "true" : "false");
@@ -169,7 +177,7 @@ std::string describe_call(const Record& r, std::string_view payload, const SysvN
         case CallId::Semop: {
             const std::string* set = names.set(r.e.arg);
             std::string ops;
-            for (const auto& s : sops_of(payload))
+            for (const auto& s : call_sembufs(r, payload))
                 ops += fmt::format(" {} {:+d}{}", s.sem_num, s.sem_op, (s.sem_flg & SEM_UNDO) ? " undo" : "");
             return fmt::format("semop({}:{}){}", set ? *set : fmt::format("semid {}", r.e.arg), ops, result);
         }

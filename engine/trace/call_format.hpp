@@ -4,6 +4,8 @@
 
 #include "trace/record.hpp"
 
+#include <sys/sem.h>
+
 #include <string>
 #include <string_view>
 #include <utility>
@@ -17,6 +19,9 @@ struct SysvNames {
     const std::string* set(std::int64_t id) const;
     const std::string* queue(std::int64_t id) const;
 };
+
+// A semop call's operations (inside the record, or its Data).
+std::vector<struct sembuf> call_sembufs(const Record& r, std::string_view payload);
 
 // ,"call":"semop","semid":3,"obj":"lock","sops":[...] (no result fields).
 void append_call_json(std::string& line, const Record& r, std::string_view payload, const SysvNames& names);

@@ -32,7 +32,8 @@ enum class EventKind : std::uint8_t {
 };
 
 // The calls the preload tracer records. Arguments by call:
-//   semget: arg key, value nsems, step flags      semop/semtimedop: arg semid, value nsops; Data sembufs
+//   semget: arg key, value nsems, step flags      semop/semtimedop: arg semid, value nsops; one sembuf
+//                                                 packed in step (pack_sembuf), more as Data sembufs
 //   semctl: arg semid, value semnum, step cmd     shmget: arg key, value size   shmat: arg shmid
 //   shmdt: arg addr    shmctl/msgctl: arg id, value cmd                        msgget: arg key
 //   msgsnd: arg msqid, value mtype; Data text     msgrcv: arg msqid, value msgtyp, step got type; Data text
@@ -51,6 +52,19 @@ enum class CallId : std::uint16_t {
     ShmOpen, ShmUnlink, Mmap, Pipe, Mkfifo, Read, Write, Kill, Sigqueue, Raise, Sigaction, Handler, Sigprocmask,
     Fork, Exec, Wait, Exit, Count
 };
+
+// A single sembuf inside a Call record's step.
+inline std::uint64_t pack_sembuf(unsigned short num, short op, short flg) {
+    return static_cast<std::uint64_t>(num) | static_cast<std::uint64_t>(static_cast<std::uint16_t>(op)) << 16 |
+           static_cast<std::uint64_t>(static_cast<std::uint16_t>(flg)) << 32;
+}
+struct SemBuf {
+    unsigned short num;
+    short op, flg;
+};
+inline SemBuf unpack_sembuf(std::uint64_t v) {
+    return {static_cast<unsigned short>(v & 0xffff), static_cast<short>((v >> 16) & 0xffff), static_cast<short>((v >> 32) & 0xffff)};
+}
 
 inline const char* call_name(CallId c) {
     static const char* const names[] = {

@@ -39,6 +39,9 @@ public:
     // For a writer that is also the ring's reader (the supervisor): when the
     // ring is full, call drain(ctx) instead of waiting for itself for ever.
     void set_self_drain(void (*drain)(void*), void* ctx) { self_drain_ = drain, self_ctx_ = ctx; }
+    // The eventfd that wakes the reader when the ring is full (-1: none; the
+    // writer then waits for the reader's next periodic drain).
+    void set_wake_fd(int fd) { wake_fd_ = fd; }
 
 private:
     void wait_for_space(std::uint64_t head);

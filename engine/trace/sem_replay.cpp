@@ -1,5 +1,7 @@
 #include "trace/sem_replay.hpp"
 
+#include "trace/call_format.hpp"
+
 #include <sys/sem.h>
 
 #include <algorithm>
@@ -85,9 +87,7 @@ void SemReplay::program_semop(const Record& r, std::string_view payload) {
     auto set = std::find(semids_.begin(), semids_.end(), static_cast<int>(r.e.arg));
     if (set == semids_.end()) return;
     const auto& decl = plan_.sems[static_cast<std::size_t>(set - semids_.begin())];
-    for (std::size_t off = 0; off + sizeof(sembuf) <= payload.size(); off += sizeof(sembuf)) {
-        sembuf s;
-        std::memcpy(&s, payload.data() + off, sizeof s);
+    for (const sembuf& s : call_sembufs(r, payload)) {
         if (s.sem_num >= decl.members.size()) continue;
         const int flat = decl.first_value + s.sem_num;
         values_[flat] += s.sem_op;

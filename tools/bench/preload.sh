@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Cost of the preload tracer on an unmodified program (DESIGN §5: target
+# ≤ 1.10×), with strace -f for comparison, all in the same invocation.
+#   tools/bench/preload.sh [N] [ROUNDS]
+# Workload: bench/sem_native, N rounds (default 200000) of P and V with
+# SEM_UNDO on its own semaphore set: 2N semop calls, each one traced. The
+# program times its own loop, so the rows compare the same span: alone,
+# under simrun (preload tracer, every semop recorded into its ring), and
+# under strace -f (output to /dev/null). ROUNDS alternating runs (default
+# 5), medians compared.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+n=${1:-200000}
+rounds=${2:-5}
+"$root/tools/setup.sh"
+build="$root/${SIMRUN_BUILD_DIR:-build}"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+cat > "$work/sem.toml" <<TOML
+[scenario]
+name = "bench_preload"
+timeout = "10m"
+[[process]]
+name = "native"
+exec = ["$build/bench/sem_native", "$n"]
+TOML
+
+alone=() traced=() straced=()
+have_strace=$(command -v strace || true)
+for ((i = 0; i < rounds; i++)); do
+  alone+=("$("$build/bench/sem_native" "$n")")
+  "$build/simrun" "$work/sem.toml" --out "$work/out" -q > /dev/null
+  traced+=("$(grep '"kind":"output"' "$work/out/bench_preload/trace.jsonl" | sed 's/.*"data":"\([0-9]*\).*/\1/')")
+  if [ -n "$have_strace" ]; then
+    straced+=("$(strace -f -o /dev/null "$build/bench/sem_native" "$n")")
+  fi
+done
+calls=$(grep -c '"call":"semop"' "$work/out/bench_preload/trace.jsonl")
+a=$(median "${alone[@]}")
+t=$(median "${traced[@]}")
+echo "sem_native: $n rounds of P+V ($((2 * n)) semop calls); $calls semop calls in the trace; medians of $rounds"
+awk -v a="$a" -v t="$t" -v n="$n" 'BEGIN {
+  printf "  alone           %8.1f ms   %6.1f ns/semop\n", a / 1e6, a / (2 * n)
+  printf "  simrun preload  %8.1f ms   %6.1f ns/semop   ratio %.2f (target <= 1.10)\n", t / 1e6, t / (2 * n), t / a
+}'
+if [ -n "$have_strace" ]; then
+  s=$(median "${straced[@]}")
+  awk -v a="$a" -v s="$s" -v n="$n" 'BEGIN { printf "  strace -f       %8.1f ms   %6.1f ns/semop   ratio %.2f\n", s / 1e6, s / (2 * n), s / a }'
+else
+  echo "  strace -f       (strace is not installed)"
+fi
