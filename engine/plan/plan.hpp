@@ -190,6 +190,11 @@ struct Plan {
     // "slots.empty" for a flat semaphore index, "buf.items[2]" for a cell slot.
     std::string sem_label(int flat) const;
     std::string cell_label(int flat) const;
+    std::vector<std::string> process_names() const {
+        std::vector<std::string> out;
+        for (const auto& p : processes) out.push_back(p.name);
+        return out;
+    }
 };
 
 }  // namespace simrun

@@ -1,18 +1,20 @@
 // libsimrun_preload.so: injected (LD_PRELOAD) into the programs a scenario
 // execs, it records their IPC, signal and process calls into the process's
 // trace ring, as the agent does for scripted processes. simrun passes the
-// trace arena as an inherited memfd and its geometry in SIMRUN_TRACE; the
-// constructor maps it and closes the descriptor (a CLOEXEC copy at a high
-// number is kept for the program's own exec).
+// trace arena and its wake-up eventfd as inherited descriptors at the top of
+// the open-files limit, and the arena's layout in SIMRUN_TRACE; the
+// constructor maps it and marks both CLOEXEC (cleared again just before the
+// program's own exec, so the new image is traced too).
 //
 // Rules, because this runs inside someone else's program: no allocation
 // after the constructor, nothing but async-signal-safe calls on the
 // recording path, a re-entrancy guard per thread, one writer at a time per
 // ring (a lock; a signal handler that interrupts its own thread's record
-// writes to the process's signal ring instead). A forked child is not
-// traced (no ring of its own yet): it disables the tracer, and renames
-// SIMRUN_TRACE in its environment so a program it execs is not traced into
-// its parent's ring. vfork runs as fork.
+// writes to the process's signal ring instead). A forked child claims a
+// spare slot of the arena and writes there (what it execs too: its process
+// number in SIMRUN_TRACE is rewritten in place); with no spare left it
+// disables the tracer and renames SIMRUN_TRACE, so nothing it execs writes
+// into its parent's ring. vfork runs as fork.
 #include "trace/arena.hpp"
 #include "trace/record.hpp"
 #include "trace/ring.hpp"
@@ -197,37 +199,55 @@ void forget_fd(int fd) {
     if (fd >= 0 && fd < kFdCache) fd_kind[fd].store(0, std::memory_order_relaxed);
 }
 
-// SIMRUN_TRACE=fd,size,slot,ring,signal_ring,capacity,proc,wake_fd. Both
+// SIMRUN_TRACE=fd,size,slots,slot_size,rings,ring_bytes,capacity,P,S,wake_fd,PROC
+// (the arena's layout, see trace/arena.hpp; PROC is five digits). Both
 // descriptors sit at the top of the open-files limit; they stay (CLOEXEC,
 // opened up again just before the program's own exec).
+struct Layout {
+    unsigned long size, slots, slot_size, rings, ring_bytes, capacity, processes, spares;
+};
+Layout layout;
+char* proc_digits = nullptr;  // the PROC field inside environ's SIMRUN_TRACE
+
+// Points the writers at process p's slot and rings (a declared process, or
+// a spare: P + s).
+void use_process(std::uint32_t p) {
+    auto* bytes = static_cast<std::byte*>(arena);
+    const Layout& l = layout;
+    slot = reinterpret_cast<ProcSlot*>(bytes + l.slots + l.slot_size * p);
+    auto own = p < l.processes ? p : 2 * l.processes + 1 + (p - l.processes);
+    auto sig = p < l.processes ? l.processes + 1 + p : 2 * l.processes + 1 + l.spares + (p - l.processes);
+    auto ring_at = [&](unsigned long index) {
+        auto* h = reinterpret_cast<RingHeader*>(bytes + l.rings + l.ring_bytes * index);
+        return RingWriter(h, reinterpret_cast<Record*>(h + 1), static_cast<std::uint32_t>(l.capacity), wake);
+    };
+    main_ring = ring_at(own);
+    signal_ring = ring_at(sig);
+    proc = static_cast<std::uint16_t>(p);
+}
+
 bool attach() {
-    const char* spec = std::getenv("SIMRUN_TRACE");
+    char* spec = std::getenv("SIMRUN_TRACE");
     if (!spec) return false;
-    unsigned long v[8];
-    const char* p = spec;
-    for (int i = 0; i < 8; ++i) {
+    unsigned long v[11];
+    char* p = spec;
+    for (int i = 0; i < 11; ++i) {
         char* end;
         v[i] = std::strtoul(p, &end, 10);
-        if (end == p || (i < 7 && *end != ',')) return false;
+        if (end == p || (i < 10 && *end != ',')) return false;
+        if (i == 10) proc_digits = p;
         p = end + 1;
     }
     int fd = static_cast<int>(v[0]);
     void* base = ::mmap(nullptr, v[1], PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (base == MAP_FAILED) return false;
     keep_fd = fd;
-    wake = static_cast<int>(v[7]);
+    wake = static_cast<int>(v[9]);
     ::fcntl(keep_fd, F_SETFD, FD_CLOEXEC);
     if (::fcntl(wake, F_SETFD, FD_CLOEXEC) != 0) wake = -1;
     arena = base;
-    auto* bytes = static_cast<std::byte*>(base);
-    slot = reinterpret_cast<ProcSlot*>(bytes + v[2]);
-    auto ring_at = [&](unsigned long off) {
-        auto* h = reinterpret_cast<RingHeader*>(bytes + off);
-        return RingWriter(h, reinterpret_cast<Record*>(h + 1), static_cast<std::uint32_t>(v[5]), wake);
-    };
-    main_ring = ring_at(v[3]);
-    signal_ring = ring_at(v[4]);
-    proc = static_cast<std::uint16_t>(v[6]);
+    layout = {v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]};
+    use_process(static_cast<std::uint32_t>(v[10]));
     return true;
 }
 
@@ -578,24 +598,45 @@ int sigprocmask(int how, const sigset_t* set, sigset_t* old) {
 }
 
 // ---- processes -------------------------------------------------------------
+// The child gets a spare slot of its own, claimed before the fork (the
+// parent's record names it); with none left it runs untraced, and neither
+// is what it execs.
 pid_t fork() {
+    long spare = -1;
+    if (on && arena) {
+        auto* header = static_cast<ArenaHeader*>(arena);
+        std::uint32_t s = header->next_spare.fetch_add(1);
+        if (s < layout.spares) spare = static_cast<long>(layout.processes + s);
+    }
+    const std::uint16_t parent = proc;
     std::uint64_t ts = now();
     ++in_hook;
     pid_t pid = real.fork();
     --in_hook;
     int err = errno;
     if (pid == 0) {
-        // No ring of its own: the child is not traced, nor what it execs.
-        on = false;
         owner.store(0);
+        writing = 0;
         my_pid = static_cast<std::int32_t>(::syscall(SYS_getpid));
+        my_tid = 0;
+        if (spare >= 0) {
+            use_process(static_cast<std::uint32_t>(spare));
+            slot->pid.store(my_pid);
+            slot->traced.store(1);
+            // Five digits in place: what this child execs traces into its slot.
+            if (proc_digits)
+                for (int i = 4, n = static_cast<int>(spare); i >= 0; --i, n /= 10) proc_digits[i] = static_cast<char>('0' + n % 10);
+            emit(CallId::Attach, {parent, my_pid}, 0, 0);
+            return 0;
+        }
+        on = false;
         for (char** e = environ; e && *e; ++e)
             if (std::strncmp(*e, "SIMRUN_TRACE=", 13) == 0) (*e)[0] = 'X';
         if (keep_fd >= 0) real.close(keep_fd), keep_fd = -1;
         if (wake >= 0) real.close(wake), wake = -1;
         return 0;
     }
-    emit(CallId::Fork, {}, pid, pid < 0 ? err : 0, ts);
+    emit(CallId::Fork, {spare}, pid, pid < 0 ? err : 0, ts);
     errno = err;
     return pid;
 }

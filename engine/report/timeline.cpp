@@ -129,7 +129,7 @@ std::string describe_event(const Plan& plan, const Record& r, std::string_view p
 }
 
 Timeline::Timeline(const Plan& plan, TerminalStyle style, std::FILE* out)
-    : plan_(plan), style_(style), out_(out), columns_(plan.processes.size() <= 4) {
+    : children_(plan.process_names()), plan_(plan), style_(style), out_(out), columns_(plan.processes.size() <= 4) {
     if (style_.quiet) style_.max_events = 0;
     for (const auto& p : plan.processes) width_ = std::max(width_, display_width(p.name) + 2);
 }
@@ -165,15 +165,19 @@ void Timeline::line(std::uint64_t ts, int proc, const std::string& text) {
 void Timeline::on_event(const Record& r, std::string_view payload) {
     if (r.kind == EventKind::RunStart) t0_ = r.ts;
     if (!out_) return;
-    if (r.proc >= plan_.processes.size() || r.kind == EventKind::Data) return;
+    children_.on_event(r);
+    // A traced program's child shows in its ancestor's column, by name.
+    const int column = children_.root(r.proc);
+    if (column < 0 || r.kind == EventKind::Data) return;
     if (shown_ >= style_.max_events) {
         ++hidden_;
         return;
     }
     std::string text = describe_event(plan_, r, payload, names_);
     if (text.empty()) return;
+    if (column != r.proc) text = fmt::format("[{}] {}", *children_.name(r.proc), text);
     ++shown_;
-    line(r.ts < t0_ ? t0_ : r.ts, r.proc, text);
+    line(r.ts < t0_ ? t0_ : r.ts, column, text);
 }
 
 void Timeline::summary(const RunResult& run, const std::vector<ExpectResult>& results, const std::string& trace_path,

@@ -33,6 +33,7 @@ public:
 
 private:
     const SysvNames* names_ = nullptr;
+    ChildNames children_;
     void line(std::uint64_t ts, int proc, const std::string& text);
     const Plan& plan_;
     std::uint64_t t0_ = 0;  // from the RunStart event

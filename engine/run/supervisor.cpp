@@ -84,7 +84,11 @@ private:
     // ---- set-up ----------------------------------------------------------
     Status setup() {
         out_dir_ = scenario_out_dir(plan_, opt_);  // created by run_plan before the sandbox
-        auto arena = Arena::create(static_cast<std::uint32_t>(plan_.processes.size()), opt_.ring_capacity);
+        // Spare slots for the children traced programs fork: 8 per program, 64 at most.
+        std::uint32_t traced_programs = 0;
+        for (const auto& pp : plan_.processes) traced_programs += pp.is_exec() && pp.trace;
+        auto arena = Arena::create(static_cast<std::uint32_t>(plan_.processes.size()), opt_.ring_capacity,
+                                   std::min<std::uint32_t>(64, 8 * traced_programs));
         if (!arena) return arena.error();
         arena_.emplace(std::move(arena.value()));
         wake_ = UniqueFd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));

@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <string_view>
 
@@ -72,10 +73,16 @@ void prepare_exec(Runtime& rt, const std::string& scratch) {
                 if (s.rfind("LD_PRELOAD=", 0) == 0) preload += ":" + s.substr(11), s.clear();
             std::erase(rt.env_strings[i], std::string());
             rt.env_strings[i].push_back(preload);
+            // The arena's layout, and last, as five digits, the process number:
+            // a forked child rewrites it in place for the spare it claims.
+            char proc_field[8];
+            std::snprintf(proc_field, sizeof proc_field, "%05u", p);
+            const std::size_t slot_size = sizeof(ProcSlot);  // an array: stride = size
             rt.env_strings[i].push_back("SIMRUN_TRACE=" + std::to_string(trace_fd(procs[i].limits)) + "," + std::to_string(a.size()) + "," +
-                                        std::to_string(a.slot_offset(p)) + "," + std::to_string(a.ring_offset(p)) + "," +
-                                        std::to_string(a.ring_offset(a.signal_ring(p))) + "," + std::to_string(a.capacity()) + "," +
-                                        std::to_string(p) + "," + std::to_string(wake_fd(procs[i].limits)));
+                                        std::to_string(a.slot_offset(0)) + "," + std::to_string(slot_size) + "," +
+                                        std::to_string(a.ring_offset(0)) + "," + std::to_string(a.ring_bytes()) + "," +
+                                        std::to_string(a.capacity()) + "," + std::to_string(a.processes()) + "," +
+                                        std::to_string(a.spares()) + "," + std::to_string(wake_fd(procs[i].limits)) + "," + proc_field);
         }
         for (auto& s : rt.env_strings[i]) rt.envp[i].push_back(s.data());
         rt.envp[i].push_back(nullptr);

@@ -7,15 +7,16 @@
 
 namespace simrun {
 
-Result<Arena> Arena::create(std::uint32_t processes, std::uint32_t ring_capacity) {
+Result<Arena> Arena::create(std::uint32_t processes, std::uint32_t ring_capacity, std::uint32_t spares) {
     if (ring_capacity == 0 || (ring_capacity & (ring_capacity - 1)) != 0)
         return Error{fmt::format("ring capacity {} is not a power of two", ring_capacity)};
     Arena a;
     a.processes_ = processes;
     a.capacity_ = ring_capacity;
     a.ring_bytes_ = sizeof(RingHeader) + sizeof(Record) * ring_capacity;
-    std::size_t slots_bytes = (sizeof(ProcSlot) * processes + 63) / 64 * 64;
-    a.size_ = slots_bytes + a.ring_bytes_ * (2 * processes + 1);
+    a.spares_ = spares;
+    std::size_t slots_bytes = sizeof(ArenaHeader) + (sizeof(ProcSlot) * (processes + spares) + 63) / 64 * 64;
+    a.size_ = slots_bytes + a.ring_bytes_ * (2 * (processes + spares) + 1);
     // A memfd rather than anonymous memory so exec'd programs can reach their ring later.
     a.fd_ = UniqueFd(memfd_create("simrun-trace", MFD_CLOEXEC));
     if (!a.fd_.valid()) return sys_error("memfd_create(simrun-trace)");
@@ -27,7 +28,8 @@ Result<Arena> Arena::create(std::uint32_t processes, std::uint32_t ring_capacity
         return sys_error(fmt::format("mmap(trace arena, {} bytes)", a.size_));
     }
     // A fresh memfd reads as zeros: every atomic starts at 0, every slot Unborn.
-    a.slots_ = static_cast<ProcSlot*>(a.base_);
+    a.header_ = static_cast<ArenaHeader*>(a.base_);
+    a.slots_ = reinterpret_cast<ProcSlot*>(static_cast<std::byte*>(a.base_) + sizeof(ArenaHeader));
     a.rings_ = static_cast<std::byte*>(a.base_) + slots_bytes;
     return a;
 }
@@ -38,6 +40,8 @@ Arena::Arena(Arena&& o) noexcept
       size_(o.size_),
       processes_(o.processes_),
       capacity_(o.capacity_),
+      spares_(o.spares_),
+      header_(o.header_),
       slots_(o.slots_),
       rings_(o.rings_),
       ring_bytes_(o.ring_bytes_) {}

@@ -9,6 +9,7 @@
 #include "util/error.hpp"
 #include "util/unique_fd.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 
@@ -71,9 +72,16 @@ struct alignas(64) ProcSlot {
     std::atomic<std::uint32_t> traced;  // the preload tracer attached in this exec'd program
 };
 
+// At the arena's start: what processes claim for themselves at run time.
+struct alignas(64) ArenaHeader {
+    std::atomic<std::uint32_t> next_spare;  // spare slots handed out so far
+};
+
 class Arena {
 public:
-    static Result<Arena> create(std::uint32_t processes, std::uint32_t ring_capacity);
+    // `spares`: extra slots with their rings for the children that traced
+    // programs fork (claimed by the preload tracer, see claim_spare()).
+    static Result<Arena> create(std::uint32_t processes, std::uint32_t ring_capacity, std::uint32_t spares = 0);
     Arena(Arena&&) noexcept;
     Arena& operator=(Arena&&) = delete;
     ~Arena();
@@ -82,8 +90,15 @@ public:
     // Per process: its ring, and one for its signal handlers (a handler may
     // interrupt the process in the middle of writing a record). Plus the
     // supervisor's ring.
-    std::uint32_t rings() const { return 2 * processes_ + 1; }
-    std::uint32_t signal_ring(std::uint32_t p) const { return processes_ + 1 + p; }
+    // Spares come after: own rings from 2P+1, signal rings after those. A
+    // spare's process number (in records) is P + s.
+    std::uint32_t rings() const { return 2 * (processes_ + spares_) + 1; }
+    std::uint32_t own_ring(std::uint32_t p) const { return p < processes_ ? p : 2 * processes_ + 1 + (p - processes_); }
+    std::uint32_t signal_ring(std::uint32_t p) const {
+        return p < processes_ ? processes_ + 1 + p : 2 * processes_ + 1 + spares_ + (p - processes_);
+    }
+    std::uint32_t spares() const { return spares_; }
+    std::uint32_t spares_claimed() const { return std::min(header_->next_spare.load(), spares_); }
     ProcSlot& slot(std::uint32_t p) const { return slots_[p]; }
     RingWriter writer(std::uint32_t ring, int wake_fd) const;
     RingReader reader(std::uint32_t ring) const;
@@ -94,6 +109,7 @@ public:
     std::size_t size() const { return size_; }
     std::size_t slot_offset(std::uint32_t p) const { return reinterpret_cast<std::byte*>(&slots_[p]) - static_cast<std::byte*>(base_); }
     std::size_t ring_offset(std::uint32_t ring) const { return static_cast<std::size_t>(rings_ - static_cast<std::byte*>(base_)) + ring_bytes_ * ring; }
+    std::size_t ring_bytes() const { return ring_bytes_; }
     std::uint32_t capacity() const { return capacity_; }
 
 private:
@@ -101,7 +117,8 @@ private:
     UniqueFd fd_;
     void* base_ = nullptr;
     std::size_t size_ = 0;
-    std::uint32_t processes_ = 0, capacity_ = 0;
+    std::uint32_t processes_ = 0, capacity_ = 0, spares_ = 0;
+    ArenaHeader* header_ = nullptr;
     ProcSlot* slots_ = nullptr;
     std::byte* rings_ = nullptr;
     std::size_t ring_bytes_ = 0;

@@ -53,6 +53,29 @@ std::string status_text(int st) {
 
 }  // namespace
 
+void ChildNames::on_event(const Record& r) {
+    if (r.kind != EventKind::Call || static_cast<CallId>(r.e.op) != CallId::Fork || r.e.arg < static_cast<std::int64_t>(declared_) ||
+        r.e.result <= 0)
+        return;
+    const auto child = static_cast<std::size_t>(r.e.arg);
+    const std::string* known = name(r.proc);
+    if (!known) return;
+    const std::string parent = *known;  // a copy: names_ may grow below
+    if (names_.size() <= child) names_.resize(child + 1), roots_.resize(child + 1 - declared_, -1);
+    if (children_.size() <= r.proc) children_.resize(r.proc + 1u, 0);
+    names_[child] = parent + "/" + std::to_string(++children_[r.proc]);
+    roots_[child - declared_] = root(r.proc);
+}
+
+const std::string* ChildNames::name(std::uint16_t proc) const {
+    return proc < names_.size() && !names_[proc].empty() ? &names_[proc] : nullptr;
+}
+
+int ChildNames::root(std::uint16_t proc) const {
+    if (proc < declared_) return proc;
+    return proc - declared_ < roots_.size() ? roots_[proc - declared_] : -1;
+}
+
 const std::string* SysvNames::set(std::int64_t id) const {
     for (const auto& [i, n] : sets)
         if (i == id) return &n;

@@ -20,6 +20,23 @@ struct SysvNames {
     const std::string* queue(std::int64_t id) const;
 };
 
+// Names for the children traced programs fork (spare slots, process numbers
+// from P up): "student/1", "student/1/2", learned from their parents' fork
+// records as the stream goes by.
+class ChildNames {
+public:
+    explicit ChildNames(std::vector<std::string> declared) : names_(std::move(declared)), declared_(names_.size()) {}
+    void on_event(const Record& r);
+    const std::string* name(std::uint16_t proc) const;
+    // The declared process a child descends from (its timeline column); -1 if unknown.
+    int root(std::uint16_t proc) const;
+
+private:
+    std::vector<std::string> names_;  // declared first, then by spare number
+    std::vector<int> roots_, children_;
+    std::size_t declared_;
+};
+
 // A semop call's operations (inside the record, or its Data).
 std::vector<struct sembuf> call_sembufs(const Record& r, std::string_view payload);
 

@@ -76,9 +76,9 @@ void JsonlWriter::flush_line() {
 
 void JsonlWriter::head(const char* kind, std::uint64_t ts, std::uint16_t proc) {
     line_ += fmt::format("{{\"kind\":\"{}\",\"seq\":{},\"t\":{}", kind, ++seq_, ts >= t0_ ? ts - t0_ : 0);
-    if (proc < plan_.processes.size()) {
+    if (const std::string* name = children_.name(proc)) {
         line_ += ",\"proc\":";
-        append_json_string(line_, plan_.processes[proc].name);
+        append_json_string(line_, *name);
     }
 }
 
@@ -90,6 +90,7 @@ static void errno_fields(std::string& l, int err) {
 
 void JsonlWriter::on_event(const Record& r, std::string_view payload) {
     std::string& l = line_;
+    children_.on_event(r);
     switch (r.kind) {
         case EventKind::RunStart:
         case EventKind::RunEnd:

@@ -27,7 +27,8 @@ public:
     Status finish(const RunResult& run);
 
 private:
-    JsonlWriter(std::FILE* f, const Plan& plan, const RunResult& run) : f_(f), plan_(plan), run_(run), t0_(run.t0) {}
+    JsonlWriter(std::FILE* f, const Plan& plan, const RunResult& run)
+        : f_(f), plan_(plan), run_(run), t0_(run.t0), children_(plan.process_names()) {}
     void head(const char* kind, std::uint64_t ts, std::uint16_t proc);
     void flush_line();
     std::FILE* f_;
@@ -36,6 +37,7 @@ private:
     std::uint64_t t0_;
     std::uint64_t seq_ = 0;
     std::string line_;
+    ChildNames children_;  // "student/1": the children traced programs fork
 };
 
 // "exited 0", "killed by SIGKILL", "killed by SIGSEGV (core dumped)".

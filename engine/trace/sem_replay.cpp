@@ -15,24 +15,46 @@ SemReplay::SemReplay(const Plan& plan) : plan_(plan), semadj_(plan.processes.siz
     for (const auto& s : plan.sems) values_.insert(values_.end(), s.initial.begin(), s.initial.end());
 }
 
+// The kernel applies proc's SEM_UNDO adjustments as it exits: Undo records
+// dated like `at`.
+void SemReplay::exited(std::uint16_t proc, const Record& at, std::vector<Record>& undo) {
+    if (proc >= semadj_.size()) return;
+    auto& adj = semadj_[proc];
+    for (std::size_t i = 0; i < adj.size(); ++i) {
+        if (adj[i] == 0) continue;
+        Record u = at;
+        u.kind = EventKind::Undo;
+        u.proc = proc;
+        u.flags = kRecValue;
+        u.e.arg = static_cast<std::int64_t>(i);
+        u.e.result = values_[i];
+        values_[i] = std::clamp(values_[i] + adj[i], 0, kSemValueMax);
+        u.e.value = values_[i];
+        undo.push_back(u);
+    }
+    adj.clear();
+}
+
 void SemReplay::annotate(Record& r, std::vector<Record>& undo, std::string_view payload) {
-    if (r.kind == EventKind::Exit && r.proc < semadj_.size()) {
-        auto& adj = semadj_[r.proc];
-        for (std::size_t i = 0; i < adj.size(); ++i) {
-            if (adj[i] == 0) continue;
-            Record u = r;
-            u.kind = EventKind::Undo;
-            u.flags = kRecValue;
-            u.e.arg = static_cast<std::int64_t>(i);
-            u.e.result = values_[i];
-            values_[i] = std::clamp(values_[i] + adj[i], 0, kSemValueMax);
-            u.e.value = values_[i];
-            undo.push_back(u);
-        }
-        adj.clear();
+    if (r.kind == EventKind::Exit) return exited(r.proc, r, undo);
+    // A traced program's child (a spare slot) ends with no Exit record of
+    // its own: its exit call, its parent's wait or simrun's reaping says so.
+    if (r.kind == EventKind::Reaped || (r.kind == EventKind::Call && static_cast<CallId>(r.e.op) == CallId::Wait && r.e.result > 0)) {
+        auto pid = r.kind == EventKind::Reaped ? r.e.pid : static_cast<std::int32_t>(r.e.result);
+        for (auto& [child_pid, child] : children_)
+            if (child_pid == pid && child >= 0) exited(static_cast<std::uint16_t>(child), r, undo), child = -1;
         return;
     }
-    if (r.kind == EventKind::Call && r.proc < semadj_.size()) return program_semop(r, payload);
+    if (r.kind == EventKind::Call) {
+        const auto call = static_cast<CallId>(r.e.op);
+        if (call == CallId::Attach && r.proc >= plan_.processes.size()) children_.emplace_back(static_cast<std::int32_t>(r.e.value), r.proc);
+        if (call == CallId::Exit) {
+            for (auto& [child_pid, child] : children_)
+                if (child == r.proc) child = -1;
+            return exited(r.proc, r, undo);
+        }
+        return program_semop(r, payload);
+    }
     if ((r.kind != EventKind::Op && r.kind != EventKind::Block) || r.proc >= semadj_.size()) return;
     const Op& op = plan_.ops[r.e.op];
     if (op.kind == OpKind::Semctl && r.kind == EventKind::Op && r.e.result >= 0 && (op.count == kSetall || op.count == kGetall)) {
@@ -84,6 +106,7 @@ void SemReplay::annotate(Record& r, std::vector<Record>& undo, std::string_view 
 
 void SemReplay::program_semop(const Record& r, std::string_view payload) {
     if (static_cast<CallId>(r.e.op) != CallId::Semop || r.e.result != 0) return;
+    if (r.proc >= semadj_.size()) semadj_.resize(r.proc + 1u);
     auto set = std::find(semids_.begin(), semids_.end(), static_cast<int>(r.e.arg));
     if (set == semids_.end()) return;
     const auto& decl = plan_.sems[static_cast<std::size_t>(set - semids_.begin())];

@@ -32,6 +32,8 @@ public:
 
 private:
     void program_semop(const Record& r, std::string_view payload);
+    void exited(std::uint16_t proc, const Record& at, std::vector<Record>& undo);
+    std::vector<std::pair<std::int32_t, int>> children_;  // traced programs' children: pid, process number (-1 once exited)
     std::vector<int> semids_;
     const Plan& plan_;
     std::vector<int> values_;               // flat, per semaphore

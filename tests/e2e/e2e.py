@@ -1054,7 +1054,7 @@ outcome = "timeout"
 def case_preload():
     """An unmodified program is traced by the preload tracer: its semget/semop (with the set's name and
     sembufs), msgsnd/msgrcv texts, pipe, fork, write, wait status, sigaction and the handler run of a raise,
-    and exit. The replayed semaphore values stay exact. A static binary runs with lifecycle events only,
+    and exit; the child it forks is traced in a slot of its own (student/1). The replayed semaphore values stay exact. A static binary runs with lifecycle events only,
     and the report says so. trace = false turns the tracer off."""
     with tempfile.TemporaryDirectory() as d:
         path = write_scenario(d, f"""
@@ -1106,6 +1106,12 @@ equals = "hello 1 3\\n"
             check(any(l.startswith("static: no call detail") for l in diagnosis), str(diagnosis))
             check(not any(l.startswith("quiet:") or l.startswith("student:") for l in diagnosis), str(diagnosis))
             check(not any("differ from the kernel" in l for l in diagnosis), "replayed semaphore values stay exact")
+            # The child it forked has a slot of its own: its read of the pipe and its exit are there.
+            fork = by["fork"]
+            child = [e for e in calls if e["proc"] == "student/1"]
+            check([e["call"] for e in child] == ["attach", "read", "exit"], str(child))
+            check(child[0]["pid"] == fork["result"] and child[1]["data"] == "ping" and child[2]["code"] == 3, str(child))
+            check(fork["seq"] < child[0]["seq"] and by["write"]["seq"] < child[1]["seq"] < by["wait"]["seq"], "causal order")
             r.assert_nothing_left()
 
 
