@@ -53,7 +53,7 @@ struct Real {
     REAL(mq_timedreceive) REAL(mq_unlink) REAL(sem_wait) REAL(sem_trywait) REAL(sem_timedwait) REAL(sem_post) REAL(sem_unlink)
     REAL(sem_init) REAL(shm_open) REAL(shm_unlink) REAL(mmap) REAL(pipe) REAL(pipe2) REAL(mkfifo) REAL(read) REAL(write)
     REAL(close) REAL(dup2) REAL(dup3) REAL(kill) REAL(sigqueue) REAL(raise) REAL(sigaction) REAL(signal) REAL(sigprocmask)
-    REAL(fork) REAL(execve) REAL(execv) REAL(execvp) REAL(execvpe) REAL(wait) REAL(waitpid) REAL(wait4) REAL(exit) REAL(_exit)
+    REAL(fork) REAL(execve) REAL(execv) REAL(execvp) REAL(execvpe) REAL(wait) REAL(wait4) REAL(exit) REAL(_exit)
     REAL(_Exit)
 #undef REAL
     int (*semctl)(int, int, int, ...) = nullptr;
@@ -261,7 +261,7 @@ __attribute__((constructor)) void init() {
     RESOLVE(shm_unlink) RESOLVE(mmap) RESOLVE(pipe) RESOLVE(pipe2) RESOLVE(mkfifo) RESOLVE(read) RESOLVE(write) RESOLVE(close)
     RESOLVE(dup2) RESOLVE(dup3) RESOLVE(kill) RESOLVE(sigqueue) RESOLVE(raise) RESOLVE(sigaction) RESOLVE(signal)
     RESOLVE(sigprocmask) RESOLVE(fork) RESOLVE(execve) RESOLVE(execv) RESOLVE(execvp) RESOLVE(execvpe) RESOLVE(wait)
-    RESOLVE(waitpid) RESOLVE(wait4) RESOLVE(exit) RESOLVE(_exit) RESOLVE(_Exit)
+    RESOLVE(wait4) RESOLVE(exit) RESOLVE(_exit) RESOLVE(_Exit)
 #undef RESOLVE
     real = r;
     if (!attach()) return;
@@ -710,17 +710,7 @@ pid_t wait(int* status) {
     if (status) *status = st;
     return r;
 }
-pid_t waitpid(pid_t pid, int* status, int options) {
-    int st = 0;
-    ++in_hook;
-    pid_t r = real.waitpid(pid, &st, options);
-    --in_hook;
-    int err = errno;
-    if (status) *status = st;
-    if (r != 0) emit(CallId::Wait, {pid, st, options}, r, r < 0 ? err : 0);
-    errno = err;
-    return r;
-}
+// waitpid is wait4 without the usage; both record what they reaped.
 pid_t wait4(pid_t pid, int* status, int options, struct rusage* ru) {
     int st = 0;
     ++in_hook;
@@ -732,6 +722,7 @@ pid_t wait4(pid_t pid, int* status, int options, struct rusage* ru) {
     errno = err;
     return r;
 }
+pid_t waitpid(pid_t pid, int* status, int options) { return wait4(pid, status, options, nullptr); }
 
 void exit(int code) {
     emit(CallId::Exit, {0, code}, 0, 0);

@@ -1,5 +1,7 @@
 #include "run/proc_explain.hpp"
 
+#include "run/proc_stats.hpp"
+
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/msg.h>
@@ -14,15 +16,7 @@
 namespace simrun {
 namespace {
 
-bool read_small(const std::string& path, char* buf, std::size_t size) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    ssize_t n = ::read(fd, buf, size - 1);
-    ::close(fd);
-    if (n <= 0) return false;
-    buf[n] = '\0';
-    return true;
-}
+bool read_small(const std::string& path, char* buf, std::size_t size) { return read_proc_file(path.c_str(), buf, size); }
 
 const char* state_name(char s) {
     switch (s) {

@@ -10,10 +10,7 @@
 #include <cstring>
 
 namespace simrun {
-namespace {
-
-// Reads a small /proc file into buf (NUL-terminated); false if it is gone.
-bool read_small(const char* path, char* buf, std::size_t size) {
+bool read_proc_file(const char* path, char* buf, std::size_t size) {
     int fd = ::open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return false;
     ssize_t n = ::read(fd, buf, size - 1);
@@ -22,8 +19,6 @@ bool read_small(const char* path, char* buf, std::size_t size) {
     buf[n] = '\0';
     return true;
 }
-
-}  // namespace
 
 bool proc_is_ours() {
     char link[32] = {};
@@ -54,7 +49,7 @@ std::unordered_map<pid_t, int> processes_per_group() {
     while (dirent* e = ::readdir(d)) {
         if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
         std::snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-        if (!read_small(path, buf, sizeof buf)) continue;
+        if (!read_proc_file(path, buf, sizeof buf)) continue;
         // pid (comm) state ppid pgrp ...: comm may hold spaces and ')'.
         const char* close = std::strrchr(buf, ')');
         char state = 0;
@@ -69,7 +64,7 @@ std::unordered_map<pid_t, int> processes_per_group() {
 std::uint64_t start_time(pid_t pid) {
     char path[64], buf[1024];
     std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
-    if (!read_small(path, buf, sizeof buf)) return 0;
+    if (!read_proc_file(path, buf, sizeof buf)) return 0;
     const char* p = std::strrchr(buf, ')');
     // Fields after comm: 3 state ... 22 starttime, i.e. the 20th after ')'.
     for (int field = 0; p && field < 20; ++field) p = std::strchr(p + 1, ' ');
@@ -79,7 +74,7 @@ std::uint64_t start_time(pid_t pid) {
 std::int64_t vm_peak_kb(pid_t pid) {
     char path[64], buf[4096];
     std::snprintf(path, sizeof path, "/proc/%d/status", static_cast<int>(pid));
-    if (!read_small(path, buf, sizeof buf)) return 0;
+    if (!read_proc_file(path, buf, sizeof buf)) return 0;
     const char* at = std::strstr(buf, "\nVmPeak:");
     return at ? std::atoll(at + 8) : 0;
 }

@@ -7,12 +7,16 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <unordered_map>
 
 namespace simrun {
 
 bool proc_is_ours();
+
+// A small /proc file into buf, NUL-terminated; false if it is gone.
+bool read_proc_file(const char* path, char* buf, std::size_t size);
 
 // Live processes of this user (as /proc shows them).
 std::int64_t processes_of_user(uid_t uid);
