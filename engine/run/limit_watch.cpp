@@ -73,7 +73,9 @@ void LimitWatch::tick(std::uint64_t now) {
             kill_program(static_cast<int>(p), LimitHit::Wall);
             continue;
         }
-        if (proc_ours_) vm_peak_[p] = std::max(vm_peak_[p], simrun::vm_peak_kb(pid));
+        // Only once it runs the program: before its exec the process is a
+        // copy of simrun (under ASan, terabytes of reserved address space).
+        if (proc_ours_ && !runs_our_binary(pid)) vm_peak_[p] = std::max(vm_peak_[p], simrun::vm_peak_kb(pid));
     }
 }
 std::size_t LimitWatch::on_output(int p, std::size_t n) {

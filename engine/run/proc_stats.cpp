@@ -71,6 +71,13 @@ std::uint64_t start_time(pid_t pid) {
     return p ? std::strtoull(p + 1, nullptr, 10) : 0;
 }
 
+bool runs_our_binary(pid_t pid) {
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/exe", static_cast<int>(pid));
+    struct stat theirs, ours;
+    return ::stat(path, &theirs) == 0 && ::stat("/proc/self/exe", &ours) == 0 && theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino;
+}
+
 std::int64_t vm_peak_kb(pid_t pid) {
     char path[64], buf[4096];
     std::snprintf(path, sizeof path, "/proc/%d/status", static_cast<int>(pid));

@@ -28,6 +28,9 @@ std::unordered_map<pid_t, int> processes_per_group();
 // the pid it names one process, whatever pids are reused. 0 if gone.
 std::uint64_t start_time(pid_t pid);
 
+// Whether pid still runs simrun's own binary (forked, not yet exec'd).
+bool runs_our_binary(pid_t pid);
+
 // VmPeak of pid in KiB; 0 if it cannot be read (gone, or a zombie).
 std::int64_t vm_peak_kb(pid_t pid);
 
