@@ -1076,6 +1076,9 @@ exec = ["{test_program('ipc_calls_static')}", "6161", "6162"]
 name = "quiet"
 exec = ["{test_program('ipc_calls')}", "6161", "6162"]
 trace = false
+[[process]]
+name = "chain"
+exec = ["sh", "-c", "exec {test_program('ipc_calls')} 6161 6162"]
 [[expect]]
 final = "lock.mutex == 1"
 [[expect]]
@@ -1112,6 +1115,10 @@ equals = "hello 1 3\\n"
             check([e["call"] for e in child] == ["attach", "read", "exit"], str(child))
             check(child[0]["pid"] == fork["result"] and child[1]["data"] == "ping" and child[2]["code"] == 3, str(child))
             check(fork["seq"] < child[0]["seq"] and by["write"]["seq"] < child[1]["seq"] < by["wait"]["seq"], "causal order")
+            # sh execs the program: the new image is traced in the same slot.
+            chain = [e["call"] for e in calls if e["proc"] == "chain"]
+            check(chain[0] == "attach" and chain.count("attach") == 2 and chain[chain.index("exec") + 1] == "attach" and
+                  chain.count("semop") == 4 and chain[-1] == "exit", str(chain))
             r.assert_nothing_left()
 
 
