@@ -18,8 +18,10 @@
 #include "trace/arena.hpp"
 #include "trace/record.hpp"
 #include "trace/ring.hpp"
+#include "util/futex.hpp"
 
 #include <dlfcn.h>
+#include <poll.h>
 #include <pthread.h>
 #include <fcntl.h>
 #include <mqueue.h>
@@ -53,7 +55,7 @@ struct Real {
     REAL(mq_timedreceive) REAL(mq_unlink) REAL(sem_wait) REAL(sem_trywait) REAL(sem_timedwait) REAL(sem_post) REAL(sem_unlink)
     REAL(sem_init) REAL(shm_open) REAL(shm_unlink) REAL(mmap) REAL(pipe) REAL(pipe2) REAL(mkfifo) REAL(read) REAL(write)
     REAL(close) REAL(dup2) REAL(dup3) REAL(kill) REAL(sigqueue) REAL(raise) REAL(sigaction) REAL(signal) REAL(sigprocmask)
-    REAL(fork) REAL(execve) REAL(execv) REAL(execvp) REAL(execvpe) REAL(wait) REAL(wait4) REAL(exit) REAL(_exit)
+    REAL(fork) REAL(execve) REAL(execv) REAL(execvp) REAL(execvpe)  REAL(wait4) REAL(exit) REAL(_exit)
     REAL(_Exit)
 #undef REAL
     int (*semctl)(int, int, int, ...) = nullptr;
@@ -168,8 +170,62 @@ void emit(CallId c, Args a, std::int64_t result, int err, std::uint64_t ts = 0, 
 std::uint64_t now() { return on ? monotonic_ns() : 0; }
 
 // Calls `f`, then records; errno as the call left it.
+// ---- controlled mode ---------------------------------------------------------
+// Each traced call is a scheduling step, as an op is for a scripted process:
+// wait at the gate for the supervisor's grant, make the call, record it,
+// hand the gate back. A call that would block is tried without blocking;
+// then the step ends "blocked" and the call is tried again at the next
+// grant (the supervisor grants it once something has changed). Between its
+// calls the program runs free: plain memory accesses are not scheduled.
+bool controlled = false;
+bool attach_pending = false;  // controlled: the attach record waits for the first step (arrival order is not scheduled)
+
+void begin_step(CallId c) {
+    std::uint32_t g;
+    while ((g = slot->gate.load(std::memory_order_acquire)) != kGranted) futex_wait(&slot->gate, g);
+    slot->gate.store(kRunning, std::memory_order_relaxed);
+    if (attach_pending) {
+        attach_pending = false;
+        emit(CallId::Attach, {}, 0, 0);
+    }
+    slot->op.store(static_cast<std::uint32_t>(c), std::memory_order_relaxed);  // what it is in, for a deadlock report
+}
+
+void end_step(StepOutcome o) {
+    slot->outcome.store(o, std::memory_order_relaxed);
+    slot->gate.store(kAtGate, std::memory_order_release);
+    futex_wake(&slot->gate);
+}
+
+bool stepping() { return controlled && !in_hook; }
+
+// A blocking call in controlled mode: `attempt` makes the non-blocking try
+// and returns true unless it would block (then nothing was recorded).
+template <typename F>
+void step_until_done(CallId c, F attempt) {
+    for (;;) {
+        begin_step(c);
+        if (attempt()) return end_step(StepOutcome::Done);
+        end_step(StepOutcome::Blocked);
+    }
+}
+
+// A call that cannot block: one step in controlled mode.
+template <typename F>
+int one_step(CallId c, F f) {
+    const bool step = stepping();
+    if (step) begin_step(c);
+    int r = f();
+    int err = errno;
+    if (step) end_step(StepOutcome::Done);
+    errno = err;
+    return r;
+}
+
 template <typename R, typename F>
 R traced(CallId c, Args a, bool stamp_before, F f, const void* data = nullptr, std::size_t n = 0) {
+    const bool step = stepping();
+    if (step) begin_step(c);
     std::uint64_t ts = stamp_before ? now() : 0;
     ++in_hook;
     R r = f();
@@ -179,6 +235,7 @@ R traced(CallId c, Args a, bool stamp_before, F f, const void* data = nullptr, s
     if constexpr (std::is_pointer_v<R>) as_int = reinterpret_cast<std::int64_t>(r);
     else as_int = static_cast<std::int64_t>(r);
     emit(c, a, as_int, as_int == -1 ? err : 0, ts, data, n);
+    if (step) end_step(StepOutcome::Done);
     errno = err;
     return r;
 }
@@ -248,6 +305,9 @@ bool attach() {
     arena = base;
     layout = {v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]};
     use_process(static_cast<std::uint32_t>(v[10]));
+    // Only the declared process itself is scheduled, not children it forks.
+    const char* ctl = std::getenv("SIMRUN_CONTROLLED");
+    controlled = ctl && *ctl == '1' && v[10] < layout.processes;
     return true;
 }
 
@@ -260,7 +320,7 @@ __attribute__((constructor)) void init() {
     RESOLVE(sem_trywait) RESOLVE(sem_timedwait) RESOLVE(sem_post) RESOLVE(sem_unlink) RESOLVE(sem_init) RESOLVE(shm_open)
     RESOLVE(shm_unlink) RESOLVE(mmap) RESOLVE(pipe) RESOLVE(pipe2) RESOLVE(mkfifo) RESOLVE(read) RESOLVE(write) RESOLVE(close)
     RESOLVE(dup2) RESOLVE(dup3) RESOLVE(kill) RESOLVE(sigqueue) RESOLVE(raise) RESOLVE(sigaction) RESOLVE(signal)
-    RESOLVE(sigprocmask) RESOLVE(fork) RESOLVE(execve) RESOLVE(execv) RESOLVE(execvp) RESOLVE(execvpe) RESOLVE(wait)
+    RESOLVE(sigprocmask) RESOLVE(fork) RESOLVE(execve) RESOLVE(execv) RESOLVE(execvp) RESOLVE(execvpe) 
     RESOLVE(wait4) RESOLVE(exit) RESOLVE(_exit) RESOLVE(_Exit)
 #undef RESOLVE
     real = r;
@@ -268,13 +328,23 @@ __attribute__((constructor)) void init() {
     my_pid = static_cast<std::int32_t>(::getpid());
     on = true;
     slot->traced.store(1);
-    emit(CallId::Attach, {}, 0, 0);
+    // The first image arrives at its first gate; one it execs later finds
+    // the gate handed back already. Its attach record goes with its first step.
+    if (controlled) {
+        attach_pending = true;
+        if (slot->gate.load() == kRunning) end_step(StepOutcome::Started);
+    } else {
+        emit(CallId::Attach, {}, 0, 0);
+    }
 }
 
 // Before the program's own exec: the memfd must survive it, at the number
 // SIMRUN_TRACE names for the new image.
 void before_exec(const char* path) {
-    emit(CallId::Exec, {}, 0, 0, 0, path, name_len(path));
+    one_step(CallId::Exec, [&] {
+        emit(CallId::Exec, {}, 0, 0, 0, path, name_len(path));
+        return 0;
+    });
     if (keep_fd >= 0) ::fcntl(keep_fd, F_SETFD, 0);
     if (wake >= 0) ::fcntl(wake, F_SETFD, 0);
 }
@@ -325,12 +395,39 @@ static Args semop_args(int id, const sembuf* sops, size_t n) {
     return a;
 }
 
+// Controlled mode: the operations with IPC_NOWAIT added; EAGAIN then means
+// "would block" unless the program asked for IPC_NOWAIT itself.
+static int semop_stepped(int id, sembuf* sops, size_t n) {
+    sembuf copy[32];
+    bool caller_nowait = true;
+    for (size_t i = 0; i < n; ++i) {
+        copy[i] = sops[i];
+        caller_nowait = caller_nowait && (sops[i].sem_flg & IPC_NOWAIT);
+        copy[i].sem_flg = static_cast<short>(copy[i].sem_flg | IPC_NOWAIT);
+    }
+    int r = -1, err = 0;
+    step_until_done(CallId::Semop, [&] {
+        std::uint64_t ts = only_posts(sops, n) ? now() : 0;
+        ++in_hook;
+        r = real.semop(id, copy, n);
+        --in_hook;
+        err = errno;
+        if (r < 0 && err == EAGAIN && !caller_nowait) return false;
+        emit(CallId::Semop, semop_args(id, sops, n), r, r < 0 ? err : 0, ts, n > 1 ? sops : nullptr, n > 1 ? n * sizeof(sembuf) : 0);
+        return true;
+    });
+    errno = err;
+    return r;
+}
+
 int semop(int id, sembuf* sops, size_t n) {
+    if (stepping() && n <= 32) return semop_stepped(id, sops, n);
     return traced<int>(CallId::Semop, semop_args(id, sops, n), only_posts(sops, n), [&] { return real.semop(id, sops, n); },
                        n > 1 ? sops : nullptr, n > 1 ? n * sizeof(sembuf) : 0);
 }
 
 int semtimedop(int id, sembuf* sops, size_t n, const timespec* t) {
+    if (stepping() && n <= 32) return semop_stepped(id, sops, n);  // controlled: no time passes but by steps
     return traced<int>(CallId::Semop, semop_args(id, sops, n), only_posts(sops, n), [&] { return real.semtimedop(id, sops, n, t); },
                        n > 1 ? sops : nullptr, n > 1 ? n * sizeof(sembuf) : 0);
 }
@@ -362,17 +459,40 @@ int msgget(key_t key, int flg) { return traced<int>(CallId::Msgget, {key, 0, flg
 int msgsnd(int id, const void* msgp, size_t sz, int flg) {
     long type = msgp ? *static_cast<const long*>(msgp) : 0;
     const char* text = msgp ? static_cast<const char*>(msgp) + sizeof(long) : nullptr;
+    if (stepping() && !(flg & IPC_NOWAIT)) {
+        int r = -1, err = 0;
+        step_until_done(CallId::Msgsnd, [&] {
+            std::uint64_t ts = now();
+            ++in_hook;
+            r = real.msgsnd(id, msgp, sz, flg | IPC_NOWAIT);
+            --in_hook;
+            err = errno;
+            if (r < 0 && err == EAGAIN) return false;
+            emit(CallId::Msgsnd, {id, type, flg}, r, r < 0 ? err : 0, ts, text, sz < 256 ? sz : 256);
+            return true;
+        });
+        errno = err;
+        return r;
+    }
     return traced<int>(CallId::Msgsnd, {id, type, flg}, true, [&] { return real.msgsnd(id, msgp, sz, flg); }, text, sz < 256 ? sz : 256);
 }
 
 ssize_t msgrcv(int id, void* msgp, size_t sz, long type, int flg) {
-    ++in_hook;
-    ssize_t r = real.msgrcv(id, msgp, sz, type, flg);
-    --in_hook;
-    int err = errno;
-    long got = r >= 0 && msgp ? *static_cast<long*>(msgp) : 0;
-    emit(CallId::Msgrcv, {id, type, got}, r, r < 0 ? err : 0, 0, r > 0 ? static_cast<char*>(msgp) + sizeof(long) : nullptr,
-         r > 0 ? (r < 256 ? static_cast<size_t>(r) : 256) : 0);
+    ssize_t r = -1;
+    int err = 0;
+    auto once = [&](int flags) {
+        ++in_hook;
+        r = real.msgrcv(id, msgp, sz, type, flags);
+        --in_hook;
+        err = errno;
+        if (r < 0 && err == ENOMSG && flags != flg) return false;  // controlled: it would have waited
+        long got = r >= 0 && msgp ? *static_cast<long*>(msgp) : 0;
+        emit(CallId::Msgrcv, {id, type, got}, r, r < 0 ? err : 0, 0, r > 0 ? static_cast<char*>(msgp) + sizeof(long) : nullptr,
+             r > 0 ? (r < 256 ? static_cast<size_t>(r) : 256) : 0);
+        return true;
+    };
+    if (stepping() && !(flg & IPC_NOWAIT)) step_until_done(CallId::Msgrcv, [&] { return once(flg | IPC_NOWAIT); });
+    else once(flg);
     errno = err;
     return r;
 }
@@ -390,24 +510,53 @@ mqd_t mq_open(const char* name, int oflag, ...) {
     va_end(ap);
     return traced<mqd_t>(CallId::MqOpen, {0, oflag}, false, [&] { return real.mq_open(name, oflag, mode, attr); }, name, name_len(name));
 }
-int mq_send(mqd_t q, const char* msg, size_t len, unsigned prio) {
-    return traced<int>(CallId::MqSend, {q, prio}, true, [&] { return real.mq_send(q, msg, len, prio); }, msg, len < 256 ? len : 256);
-}
-int mq_timedsend(mqd_t q, const char* msg, size_t len, unsigned prio, const timespec* t) {
-    return traced<int>(CallId::MqSend, {q, prio, 1}, true, [&] { return real.mq_timedsend(q, msg, len, prio, t); }, msg,
-                       len < 256 ? len : 256);
-}
+// Controlled mode tries with a deadline already past: ETIMEDOUT is "would
+// block" (EAGAIN stays the answer of a queue opened O_NONBLOCK).
+static const timespec kPast = {0, 0};
+
 static ssize_t receive(mqd_t q, char* msg, size_t len, unsigned* prio, const timespec* t, bool timed) {
     unsigned got = 0;
-    ++in_hook;
-    ssize_t r = timed ? real.mq_timedreceive(q, msg, len, &got, t) : real.mq_receive(q, msg, len, &got);
-    --in_hook;
-    int err = errno;
+    ssize_t r = -1;
+    int err = 0;
+    auto once = [&](bool probe) {
+        ++in_hook;
+        r = probe ? real.mq_timedreceive(q, msg, len, &got, &kPast) : timed ? real.mq_timedreceive(q, msg, len, &got, t)
+                                                                          : real.mq_receive(q, msg, len, &got);
+        --in_hook;
+        err = errno;
+        if (probe && r < 0 && err == ETIMEDOUT) return false;
+        emit(CallId::MqReceive, {q, got, timed}, r, r < 0 ? err : 0, 0, r > 0 ? msg : nullptr, r > 0 ? (r < 256 ? static_cast<size_t>(r) : 256) : 0);
+        return true;
+    };
+    if (stepping()) step_until_done(CallId::MqReceive, [&] { return once(true); });
+    else once(false);
     if (prio) *prio = got;
-    emit(CallId::MqReceive, {q, got, timed}, r, r < 0 ? err : 0, 0, r > 0 ? msg : nullptr, r > 0 ? (r < 256 ? static_cast<size_t>(r) : 256) : 0);
     errno = err;
     return r;
 }
+
+static int mq_send_traced(mqd_t q, const char* msg, size_t len, unsigned prio, const timespec* t, bool timed) {
+    if (!stepping()) {
+        return traced<int>(CallId::MqSend, {q, prio, timed}, true,
+                           [&] { return timed ? real.mq_timedsend(q, msg, len, prio, t) : real.mq_send(q, msg, len, prio); }, msg,
+                           len < 256 ? len : 256);
+    }
+    int r = -1, err = 0;
+    step_until_done(CallId::MqSend, [&] {
+        std::uint64_t ts = now();
+        ++in_hook;
+        r = real.mq_timedsend(q, msg, len, prio, &kPast);
+        --in_hook;
+        err = errno;
+        if (r < 0 && err == ETIMEDOUT) return false;
+        emit(CallId::MqSend, {q, prio, timed}, r, r < 0 ? err : 0, ts, msg, len < 256 ? len : 256);
+        return true;
+    });
+    errno = err;
+    return r;
+}
+int mq_send(mqd_t q, const char* msg, size_t len, unsigned prio) { return mq_send_traced(q, msg, len, prio, nullptr, false); }
+int mq_timedsend(mqd_t q, const char* msg, size_t len, unsigned prio, const timespec* t) { return mq_send_traced(q, msg, len, prio, t, true); }
 ssize_t mq_receive(mqd_t q, char* msg, size_t len, unsigned* prio) { return receive(q, msg, len, prio, nullptr, false); }
 ssize_t mq_timedreceive(mqd_t q, char* msg, size_t len, unsigned* prio, const timespec* t) { return receive(q, msg, len, prio, t, true); }
 int mq_unlink(const char* name) {
@@ -436,30 +585,47 @@ static int psem(CallId c, sem_t* s, int r, int err, std::uint64_t ts) {
     errno = err;
     return r;
 }
-int sem_wait(sem_t* s) {
-    ++in_hook;
-    int r = real.sem_wait(s);
-    --in_hook;
-    return psem(CallId::SemWait, s, r, errno, 0);
+// sem_wait and sem_timedwait: in controlled mode a sem_trywait each step
+// until it succeeds (no time passes but by steps: the timeout is not used).
+static int psem_wait(CallId c, sem_t* s, const timespec* t) {
+    int r = -1, err = 0;
+    if (!stepping()) {
+        ++in_hook;
+        r = c == CallId::SemTimedwait ? real.sem_timedwait(s, t) : real.sem_wait(s);
+        --in_hook;
+        return psem(c, s, r, errno, 0);
+    }
+    step_until_done(c, [&] {
+        ++in_hook;
+        r = real.sem_trywait(s);
+        --in_hook;
+        err = errno;
+        if (r < 0 && err == EAGAIN) return false;
+        psem(c, s, r, err, 0);
+        return true;
+    });
+    errno = err;
+    return r;
 }
+int sem_wait(sem_t* s) { return psem_wait(CallId::SemWait, s, nullptr); }
+int sem_timedwait(sem_t* s, const timespec* t) { return psem_wait(CallId::SemTimedwait, s, t); }
+
 int sem_trywait(sem_t* s) {
-    ++in_hook;
-    int r = real.sem_trywait(s);
-    --in_hook;
-    return psem(CallId::SemTrywait, s, r, errno, 0);
-}
-int sem_timedwait(sem_t* s, const timespec* t) {
-    ++in_hook;
-    int r = real.sem_timedwait(s, t);
-    --in_hook;
-    return psem(CallId::SemTimedwait, s, r, errno, 0);
+    return one_step(CallId::SemTrywait, [&] {
+        ++in_hook;
+        int r = real.sem_trywait(s);
+        --in_hook;
+        return psem(CallId::SemTrywait, s, r, errno, 0);
+    });
 }
 int sem_post(sem_t* s) {
-    std::uint64_t ts = now();
-    ++in_hook;
-    int r = real.sem_post(s);
-    --in_hook;
-    return psem(CallId::SemPost, s, r, errno, ts);
+    return one_step(CallId::SemPost, [&] {
+        std::uint64_t ts = now();
+        ++in_hook;
+        int r = real.sem_post(s);
+        --in_hook;
+        return psem(CallId::SemPost, s, r, errno, ts);
+    });
 }
 int sem_unlink(const char* name) {
     return traced<int>(CallId::SemUnlink, {}, false, [&] { return real.sem_unlink(name); }, name, name_len(name));
@@ -480,6 +646,7 @@ void* mmap(void* addr, size_t len, int prot, int flags, int fd, off_t off) {
 
 // ---- pipes and FIFOs -------------------------------------------------------
 int pipe(int fds[2]) {
+    return one_step(CallId::Pipe, [&] {
     ++in_hook;
     int r = real.pipe(fds);
     --in_hook;
@@ -488,8 +655,10 @@ int pipe(int fds[2]) {
     emit(CallId::Pipe, {r == 0 ? fds[0] : -1, r == 0 ? fds[1] : -1}, r, r < 0 ? err : 0);
     errno = err;
     return r;
+    });
 }
 int pipe2(int fds[2], int flags) {
+    return one_step(CallId::Pipe, [&] {
     ++in_hook;
     int r = real.pipe2(fds, flags);
     --in_hook;
@@ -498,24 +667,55 @@ int pipe2(int fds[2], int flags) {
     emit(CallId::Pipe, {r == 0 ? fds[0] : -1, r == 0 ? fds[1] : -1, flags}, r, r < 0 ? err : 0);
     errno = err;
     return r;
+    });
 }
 int mkfifo(const char* path, mode_t mode) {
     return traced<int>(CallId::Mkfifo, {0, mode}, false, [&] { return real.mkfifo(path, mode); }, path, name_len(path));
 }
+// Controlled mode: would this read or write on a blocking pipe wait?
+static bool would_block(int fd, short events) {
+    int fl = ::fcntl(fd, F_GETFL);
+    if (fl >= 0 && (fl & O_NONBLOCK)) return false;
+    pollfd p{fd, events, 0};
+    return ::poll(&p, 1, 0) == 0;
+}
+
 ssize_t read(int fd, void* buf, size_t n) {
     if (!on || in_hook || !is_pipe(fd)) return real.read(fd, buf, n);
-    ++in_hook;
-    ssize_t r = real.read(fd, buf, n);
-    --in_hook;
-    int err = errno;
-    emit(CallId::Read, {fd, static_cast<std::int64_t>(n)}, r, r < 0 ? err : 0, 0, r > 0 ? buf : nullptr, r > 0 ? (r < 64 ? static_cast<size_t>(r) : 64) : 0);
+    ssize_t r = -1;
+    int err = 0;
+    auto once = [&] {
+        ++in_hook;
+        r = real.read(fd, buf, n);
+        --in_hook;
+        err = errno;
+        emit(CallId::Read, {fd, static_cast<std::int64_t>(n)}, r, r < 0 ? err : 0, 0, r > 0 ? buf : nullptr,
+             r > 0 ? (r < 64 ? static_cast<size_t>(r) : 64) : 0);
+        return true;
+    };
+    if (stepping()) step_until_done(CallId::Read, [&] { return would_block(fd, POLLIN) ? false : once(); });
+    else once();
     errno = err;
     return r;
 }
 ssize_t write(int fd, const void* buf, size_t n) {
     if (!on || in_hook || !is_pipe(fd)) return real.write(fd, buf, n);
-    return traced<ssize_t>(CallId::Write, {fd, static_cast<std::int64_t>(n)}, true, [&] { return real.write(fd, buf, n); }, buf,
-                           n < 64 ? n : 64);
+    if (!stepping())
+        return traced<ssize_t>(CallId::Write, {fd, static_cast<std::int64_t>(n)}, true, [&] { return real.write(fd, buf, n); }, buf, n < 64 ? n : 64);
+    ssize_t r = -1;
+    int err = 0;
+    step_until_done(CallId::Write, [&] {
+        if (would_block(fd, POLLOUT)) return false;
+        std::uint64_t ts = now();
+        ++in_hook;
+        r = real.write(fd, buf, n);
+        --in_hook;
+        err = errno;
+        emit(CallId::Write, {fd, static_cast<std::int64_t>(n)}, r, r < 0 ? err : 0, ts, buf, n < 64 ? n : 64);
+        return true;
+    });
+    errno = err;
+    return r;
 }
 // The program reuses one of our numbers: let go of it (its exec will not
 // be traced; a full ring then waits for the supervisor's periodic drain).
@@ -609,12 +809,15 @@ pid_t fork() {
         if (s < layout.spares) spare = static_cast<long>(layout.processes + s);
     }
     const std::uint16_t parent = proc;
+    const bool step = stepping();
+    if (step) begin_step(CallId::Fork);
     std::uint64_t ts = now();
     ++in_hook;
     pid_t pid = real.fork();
     --in_hook;
     int err = errno;
     if (pid == 0) {
+        controlled = false;  // the controller schedules declared processes only
         owner.store(0);
         writing = 0;
         my_pid = static_cast<std::int32_t>(::syscall(SYS_getpid));
@@ -637,6 +840,7 @@ pid_t fork() {
         return 0;
     }
     emit(CallId::Fork, {spare}, pid, pid < 0 ? err : 0, ts);
+    if (step) end_step(StepOutcome::Done);
     errno = err;
     return pid;
 }
@@ -704,37 +908,50 @@ int execle(const char* path, const char* arg, ...) {
     return execve(path, argv, envp);
 }
 
-pid_t wait(int* status) {
-    int st = 0;
-    pid_t r = traced<pid_t>(CallId::Wait, {-1}, false, [&] { return real.wait(&st); });
-    if (status) *status = st;
-    return r;
-}
-// waitpid is wait4 without the usage; both record what they reaped.
+pid_t wait(int* status) { return wait4(-1, status, 0, nullptr); }
+// waitpid is wait4 without the usage; both record what they reaped. In
+// controlled mode a blocking wait tries WNOHANG each step until a child is
+// reaped (or there is none: ECHILD).
 pid_t wait4(pid_t pid, int* status, int options, struct rusage* ru) {
-    int st = 0;
-    ++in_hook;
-    pid_t r = real.wait4(pid, &st, options, ru);
-    --in_hook;
-    int err = errno;
-    if (status) *status = st;
-    if (r != 0) emit(CallId::Wait, {pid, st, options}, r, r < 0 ? err : 0);
+    int st = 0, err = 0;
+    pid_t r = -1;
+    auto once = [&](int opts) {
+        ++in_hook;
+        r = real.wait4(pid, &st, opts, ru);
+        --in_hook;
+        err = errno;
+        if (r == 0 && opts != options) return false;
+        if (r != 0) emit(CallId::Wait, {pid, st, options}, r, r < 0 ? err : 0);
+        return true;
+    };
+    if (stepping() && !(options & WNOHANG)) step_until_done(CallId::Wait, [&] { return once(options | WNOHANG); });
+    else once(options);
+    if (status && r > 0) *status = st;
     errno = err;
     return r;
 }
 pid_t waitpid(pid_t pid, int* status, int options) { return wait4(pid, status, options, nullptr); }
 
 void exit(int code) {
+    // Its last step, which ends with its death; what atexit handlers call
+    // runs inside it, unstepped (the supervisor waits for this one).
+    if (stepping()) begin_step(CallId::Exit), controlled = false;
     emit(CallId::Exit, {0, code}, 0, 0);
     real.exit(code);
     __builtin_unreachable();
 }
 void _exit(int code) {
+    // Its last step, which ends with its death; what atexit handlers call
+    // runs inside it, unstepped (the supervisor waits for this one).
+    if (stepping()) begin_step(CallId::Exit), controlled = false;
     emit(CallId::Exit, {0, code, 1}, 0, 0);
     real._exit(code);
     __builtin_unreachable();
 }
 void _Exit(int code) {
+    // Its last step, which ends with its death; what atexit handlers call
+    // runs inside it, unstepped (the supervisor waits for this one).
+    if (stepping()) begin_step(CallId::Exit), controlled = false;
     emit(CallId::Exit, {0, code, 1}, 0, 0);
     real._Exit(code);
     __builtin_unreachable();

@@ -40,7 +40,11 @@ Controller::Controller(const Plan& plan, Runtime& rt, RingWriter& ring, SandboxM
 
 Controller::~Controller() = default;
 
-static bool scheduled(const Plan& plan, int p) { return !plan.processes[p].is_exec(); }
+// Scripted processes step op by op; an exec'd program call by call when the
+// preload tracer can reach it (rt.stepped), else it runs free.
+static bool scheduled(const Plan& plan, const Runtime& rt, int p) {
+    return !plan.processes[p].is_exec() || (static_cast<std::size_t>(p) < rt.stepped.size() && rt.stepped[p]);
+}
 
 void Controller::discover() {
     for (std::size_t p = 0; p < procs_.size(); ++p) {
@@ -52,7 +56,7 @@ void Controller::discover() {
         pr.pidfd = UniqueFd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
         // A new process has run its set-up (closing pipe ends it does not
         // use) before its first gate: nothing else moves until it is there.
-        if (scheduled(plan_, static_cast<int>(p)) && wait_at_gate(static_cast<int>(p)) == Wait::Died) on_death(static_cast<int>(p));
+        if (scheduled(plan_, rt_, static_cast<int>(p)) && wait_at_gate(static_cast<int>(p)) == Wait::Died) on_death(static_cast<int>(p));
     }
 }
 
@@ -153,6 +157,7 @@ void Controller::after_step(int p, std::uint64_t step) {
         case StepOutcome::Done: {
             pr.parked = false;
             ++epoch_;
+            if (plan_.processes[p].is_exec()) return;  // a program's call: no op of the plan
             std::uint32_t op_index = slot.op.load();
             const Op& op = plan_.ops[op_index];
             if (op.kind == OpKind::Semop && slot.result.load() == 0)
@@ -179,7 +184,7 @@ std::vector<int> Controller::runnable() const {
     std::vector<int> out;
     for (std::size_t p = 0; p < procs_.size(); ++p) {
         const Proc& pr = procs_[p];
-        if (!pr.known || pr.dead || pr.exiting || !scheduled(plan_, static_cast<int>(p))) continue;
+        if (!pr.known || pr.dead || pr.exiting || !scheduled(plan_, rt_, static_cast<int>(p))) continue;
         if (pr.parked && pr.parked_epoch == epoch_) continue;  // nothing changed since it last tried
         out.push_back(static_cast<int>(p));
     }
@@ -191,7 +196,7 @@ std::vector<int> Controller::runnable() const {
 bool Controller::expire_timed_wait() {
     for (std::size_t p = 0; p < procs_.size(); ++p) {
         Proc& pr = procs_[p];
-        if (!pr.known || pr.dead || !pr.parked) continue;
+        if (!pr.known || pr.dead || !pr.parked || plan_.processes[p].is_exec()) continue;
         ProcSlot& slot = rt_.arena->slot(p);
         const Op& op = plan_.ops[slot.op.load()];
         if (op.kind != OpKind::PsemWait || op.value <= 0) continue;
@@ -208,7 +213,7 @@ bool Controller::wait_free_running() {
     std::vector<pollfd> fds;
     std::vector<int> who;
     for (std::size_t p = 0; p < procs_.size(); ++p)
-        if (procs_[p].known && !procs_[p].dead && !scheduled(plan_, static_cast<int>(p)))
+        if (procs_[p].known && !procs_[p].dead && !scheduled(plan_, rt_, static_cast<int>(p)))
             fds.push_back({procs_[p].pidfd.get(), POLLIN, 0}), who.push_back(static_cast<int>(p));
     if (fds.empty()) return false;
     while (::poll(fds.data(), fds.size(), 10) <= 0) {
@@ -222,7 +227,7 @@ bool Controller::wait_free_running() {
 
 bool Controller::alive_scheduled() const {
     for (std::size_t p = 0; p < procs_.size(); ++p)
-        if (procs_[p].known && !procs_[p].dead && scheduled(plan_, static_cast<int>(p))) return true;
+        if (procs_[p].known && !procs_[p].dead && scheduled(plan_, rt_, static_cast<int>(p))) return true;
     return false;
 }
 
@@ -253,7 +258,7 @@ ControlResult Controller::run(Strategy& strategy, std::uint64_t deadline_ns, con
             if (!alive_scheduled()) return out;
             bool all_may_block = true;
             for (std::size_t p = 0; p < procs_.size(); ++p)
-                if (procs_[p].known && !procs_[p].dead && scheduled(plan_, static_cast<int>(p)))
+                if (procs_[p].known && !procs_[p].dead && scheduled(plan_, rt_, static_cast<int>(p)))
                     all_may_block = all_may_block && plan_.processes[p].may_end_blocked;
             if (!all_may_block) {
                 out.outcome = Outcome::Deadlock;
@@ -291,7 +296,7 @@ ControlResult Controller::run(Strategy& strategy, std::uint64_t deadline_ns, con
 // its receive loop): the run is complete; end them, in index order.
 void Controller::end_blocked(ControlResult& out) {
     for (std::size_t p = 0; p < procs_.size(); ++p) {
-        if (!procs_[p].known || procs_[p].dead || !scheduled(plan_, static_cast<int>(p))) continue;
+        if (!procs_[p].known || procs_[p].dead || !scheduled(plan_, rt_, static_cast<int>(p))) continue;
         std::vector<int> ignored;
         out.diagnosis.push_back(fmt::format("{} ended blocked, as it may: {}", plan_.processes[p].name, waits_for(static_cast<int>(p), ignored)));
         ::kill(rt_.arena->slot(p).pid.load(), SIGKILL);
@@ -311,6 +316,10 @@ std::string Controller::waits_for(int p, std::vector<int>& edges) const {
         for (int c : pp.children)
             if (alive(c)) kids += (kids.empty() ? "" : ", ") + plan_.processes[c].name, edges.push_back(c);
         return fmt::format("waits for its children ({})", kids);
+    }
+    if (pp.is_exec()) {
+        // The preload tracer publishes the call it is parked in.
+        return fmt::format("waits in its {} (a program: its calls are in the trace)", call_name(static_cast<CallId>(slot.op.load())));
     }
     std::uint32_t op_index = slot.op.load();
     const Op& op = plan_.ops[op_index];
@@ -393,7 +402,7 @@ void Controller::explain_deadlock(ControlResult& out) const {
     std::size_t width = 0;
     for (const auto& pp : plan_.processes) width = std::max(width, pp.name.size());
     for (std::size_t p = 0; p < procs_.size(); ++p) {
-        if (!procs_[p].known || procs_[p].dead || !scheduled(plan_, static_cast<int>(p))) continue;
+        if (!procs_[p].known || procs_[p].dead || !scheduled(plan_, rt_, static_cast<int>(p))) continue;
         std::string line = waits_for(static_cast<int>(p), graph[p]);
         out.diagnosis.push_back(fmt::format("  {:<{}} {}", plan_.processes[p].name, width, line));
     }

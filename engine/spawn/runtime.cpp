@@ -4,8 +4,12 @@
 
 #include <unistd.h>
 
+#include <elf.h>
+#include <fcntl.h>
+
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string_view>
 
 extern char** environ;
@@ -35,6 +39,28 @@ static std::string resolve_program(const std::string& name) {
     return name;  // execve reports ENOENT, recorded as exec_failed
 }
 
+// A program the preload tracer can reach: dynamically linked (an ELF with
+// an interpreter), or a script (its interpreter is). A static binary would
+// never arrive at a scheduling gate.
+static bool dynamically_linked(const std::string& path) {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    Elf64_Ehdr eh;
+    bool dynamic = false;
+    ssize_t n = pread(fd, &eh, sizeof eh, 0);
+    if (n >= 2 && std::memcmp(&eh, "#!", 2) == 0) {
+        dynamic = true;
+    } else if (n == static_cast<ssize_t>(sizeof eh) && std::memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 && eh.e_ident[EI_CLASS] == ELFCLASS64) {
+        for (int i = 0; i < eh.e_phnum && !dynamic; ++i) {
+            Elf64_Phdr ph;
+            if (pread(fd, &ph, sizeof ph, static_cast<off_t>(eh.e_phoff + static_cast<std::uint64_t>(i) * eh.e_phentsize)) != sizeof ph) break;
+            dynamic = ph.p_type == PT_INTERP;
+        }
+    }
+    close(fd);
+    return dynamic;
+}
+
 std::string find_preload() {
     char exe[4096];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -47,6 +73,7 @@ std::string find_preload() {
 void prepare_exec(Runtime& rt, const std::string& scratch) {
     const auto& procs = rt.plan->processes;
     rt.workdir.assign(procs.size(), {});
+    rt.stepped.assign(procs.size(), false);
     rt.exec_path.assign(procs.size(), {});
     rt.argv.assign(procs.size(), {});
     rt.env_strings.assign(procs.size(), {});
@@ -73,6 +100,11 @@ void prepare_exec(Runtime& rt, const std::string& scratch) {
                 if (s.rfind("LD_PRELOAD=", 0) == 0) preload += ":" + s.substr(11), s.clear();
             std::erase(rt.env_strings[i], std::string());
             rt.env_strings[i].push_back(preload);
+            // Controlled mode: each traced call of the program is a step.
+            if (rt.plan->mode == SchedMode::Controlled && dynamically_linked(rt.exec_path[i])) {
+                rt.stepped[i] = true;
+                rt.env_strings[i].push_back("SIMRUN_CONTROLLED=1");
+            }
             // The arena's layout, and last, as five digits, the process number:
             // a forked child rewrites it in place for the spare it claims.
             char proc_field[8];

@@ -46,6 +46,7 @@ struct Runtime {
     bool namespaces = false;                   // the run has its own namespaces
     std::int64_t nproc_others = -1;            // RLIMIT_NPROC room for the user's other processes (-1: unset)
     std::string preload;                       // the preload tracer's path; "" when exec'd programs run untraced
+    std::vector<bool> stepped;                 // per process: an exec'd program the controller schedules call by call
 };
 
 // Fills exec_path and argv for every exec'd process (PATH lookup happens here,
