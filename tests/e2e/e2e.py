@@ -1190,6 +1190,25 @@ final = "lock.mutex == 1 && gate.door == 0 && exit(waiter) == 0 && exit(a) == 0 
         r = Run(["replay", path, saved, "-q"], d)
         check(r.code == 0 and sequence() == first, r.stdout + r.stderr)
         r.assert_nothing_left()
+        # A program parked for good is a deadlock, and the report names its call.
+        path = write_scenario(d, f"""
+[scenario]
+name = "ctlstuck"
+timeout = "10s"
+mode = "controlled"
+[ipc.sem.gate]
+members = {{ door = 0 }}
+key = 6174
+[[process]]
+name = "waiter"
+exec = ["{test_program('sem_block')}", "6174"]
+[[expect]]
+outcome = "deadlock"
+""", name="stuck")
+        r = Run([path, "-q"], d)
+        diagnosis = r.trace(d, "ctlstuck")[-1]["diagnosis"]
+        check(r.code == 0 and any("waiter waits in its semop" in l for l in diagnosis), f"{r.stdout}{diagnosis}")
+        r.assert_nothing_left()
 
 
 def case_not_executable():
