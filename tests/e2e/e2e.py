@@ -1211,6 +1211,29 @@ outcome = "deadlock"
         r.assert_nothing_left()
 
 
+def case_preload_threads():
+    """Four threads of a traced program call semop at once: every call is in the trace, whole, in time order."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, f"""
+[scenario]
+name = "threads"
+timeout = "20s"
+[[process]]
+name = "student"
+exec = ["{test_program('threads')}", "2000"]
+[[expect]]
+stdout = "student"
+equals = "16000\\n"
+""")
+        r = Run([path, "-q"], d)
+        check(r.code == 0, r.stdout + r.stderr)
+        events = r.trace(d, "threads")
+        check_trace(events, "threads")
+        semops = [e for e in events if e["kind"] == "call" and e["call"] == "semop"]
+        check(len(semops) == 16000, f"16000 semop calls traced, got {len(semops)}")
+        check(all(e["result"] == 0 and len(e["sops"]) == 1 and e["sops"][0]["op"] in (-1, 1) for e in semops), "none torn")
+        r.assert_nothing_left()
+
 def case_not_executable():
     """A file without execute permission: could not start, EACCES."""
     with tempfile.TemporaryDirectory() as d:
