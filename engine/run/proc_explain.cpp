@@ -77,18 +77,25 @@ std::string set_name(const IdNames& names, int semid, std::size_t* index) {
     return *index = SIZE_MAX, "";
 }
 
+// Reads pid's pending sembufs (n at most 16); 0 when unreadable.
+std::size_t read_sops(pid_t pid, const long* args, sembuf* sops) {
+    const std::size_t nsops = static_cast<std::size_t>(args[2]);
+    const std::size_t n = nsops < 16 ? nsops : 16;
+    iovec local{sops, n * sizeof(sembuf)}, remote{reinterpret_cast<void*>(args[1]), n * sizeof(sembuf)};
+    if (n == 0 || ::process_vm_readv(pid, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(n * sizeof(sembuf))) return 0;
+    return n;
+}
+
 // semop/semtimedop(semid, sops, nsops): each operation with the value and
 // the waiters of its semaphore, read from the kernel.
 std::string explain_semop(pid_t pid, const long* args, const IdNames& names) {
     const int semid = static_cast<int>(args[0]);
-    const std::size_t nsops = static_cast<std::size_t>(args[2]);
     std::size_t index;
     std::string set = set_name(names, semid, &index);
     std::string out = fmt::format("semid {}{}", semid, set.empty() ? "" : " = " + set);
     sembuf sops[16];
-    const std::size_t n = nsops < 16 ? nsops : 16;
-    iovec local{sops, n * sizeof(sembuf)}, remote{reinterpret_cast<void*>(args[1]), n * sizeof(sembuf)};
-    if (n == 0 || ::process_vm_readv(pid, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(n * sizeof(sembuf))) return out;
+    const std::size_t n = read_sops(pid, args, sops);
+    if (n == 0) return out;
     std::string ops, state;
     for (std::size_t i = 0; i < n; ++i) {
         const unsigned short num = sops[i].sem_num;
@@ -117,6 +124,31 @@ std::string explain_msg(long nr, const long* args, const IdNames& names) {
 }
 
 }  // namespace
+
+ProgramWait program_wait(pid_t pid) {
+    char buf[512];
+    if (!read_small(fmt::format("/proc/{}/stat", pid), buf, sizeof buf)) return ProgramWait::Unknown;
+    const char* close = std::strrchr(buf, ')');
+    if (!close || close[1] != ' ' || close[2] != 'S') return ProgramWait::Unknown;
+    if (!read_small(fmt::format("/proc/{}/syscall", pid), buf, sizeof buf)) return ProgramWait::Unknown;
+    long nr = -1, args[6] = {};
+    if (std::sscanf(buf, "%ld %lx %lx %lx %lx %lx %lx", &nr, &args[0], &args[1], &args[2], &args[3], &args[4], &args[5]) < 4)
+        return ProgramWait::Unknown;
+#if defined(__x86_64__)
+    if (nr == SYS_wait4 || nr == SYS_waitid) return ProgramWait::Children;
+    if (nr != SYS_semop && nr != SYS_semtimedop) return ProgramWait::Unknown;
+    if (nr == SYS_semtimedop && args[3] != 0) return ProgramWait::Unknown;  // a timeout ends it anyway
+    sembuf sops[16];
+    const std::size_t n = read_sops(pid, args, sops);
+    if (n == 0) return ProgramWait::Unknown;
+    for (std::size_t i = 0; i < n; ++i) {
+        int v = ::semctl(static_cast<int>(args[0]), sops[i].sem_num, GETVAL);
+        if (v < 0) return ProgramWait::Unknown;
+        if ((sops[i].sem_op < 0 && v < -sops[i].sem_op) || (sops[i].sem_op == 0 && v != 0)) return ProgramWait::Semop;
+    }
+#endif
+    return ProgramWait::Unknown;  // it could proceed: it is about to
+}
 
 std::string explain_process(pid_t pid, const IdNames& names) {
     char buf[512];

@@ -25,4 +25,12 @@ struct IdNames {
 // 1 waiting" or "running" or "" when /proc cannot be read.
 std::string explain_process(pid_t pid, const IdNames& names);
 
+// For free-mode deadlock detection: what an exec'd program is doing.
+enum class ProgramWait {
+    Unknown,   // running, or in a call simrun cannot judge (a read, a sleep)
+    Semop,     // blocked in semop/semtimedop whose operations cannot proceed with today's values
+    Children,  // in wait4/waitid
+};
+ProgramWait program_wait(pid_t pid);
+
 }  // namespace simrun

@@ -42,6 +42,18 @@ ProcessWatch::Stall ProcessWatch::stalled(std::uint64_t now, std::uint64_t progr
                 all_may_block = all_may_block && plan_.processes[p].may_end_blocked;
                 if (could_proceed(s.op.load())) return stall_since_ = 0, Stall::None;
                 break;
+            case ProcState::Program:
+                // An exec'd program counts as blocked only when /proc shows it
+                // in a semop that cannot proceed; waiting for children is neutral.
+                switch (program_wait(s.pid.load())) {
+                    case ProgramWait::Children: break;
+                    case ProgramWait::Semop:
+                        any_blocked = true;
+                        all_may_block = all_may_block && plan_.processes[p].may_end_blocked;
+                        break;
+                    case ProgramWait::Unknown: return stall_since_ = 0, Stall::None;
+                }
+                break;
             default: return stall_since_ = 0, Stall::None;  // someone can still run
         }
     }

@@ -40,7 +40,7 @@ void judge(const PlanProcess& pp, Outcome outcome, ProcessEnd& end) {
         case LimitHit::Processes: return set(Verdict::ProcessLimit, fmt::format("more than {} processes", l.processes));
         case LimitHit::RunEnd:
             if (outcome == Outcome::Timeout) return set(Verdict::TimeLimit, "still running at the run's timeout");
-            return set(Verdict::Stopped, outcome == Outcome::Deadlock ? "stopped: the run deadlocked" : "stopped when the run ended");
+            return set(Verdict::Stopped, outcome == Outcome::Deadlock ? "the run deadlocked" : "the run ended");
         case LimitHit::None: break;
     }
     if (!end.exited) return set(Verdict::Stopped, "not reaped");

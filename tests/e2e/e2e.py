@@ -1021,7 +1021,8 @@ exec = ["cat", "/proc/net/dev"]
 
 def case_explain_blocked():
     """At a timeout, a live exec'd program is explained from /proc: the system call it is blocked in, its
-    arguments, and the semaphore's value and waiters."""
+    arguments, and the semaphore's value and waiters. Programs blocked for good in semops are a free-mode
+    deadlock."""
     with tempfile.TemporaryDirectory() as d:
         path = write_scenario(d, f"""
 [scenario]
@@ -1048,6 +1049,32 @@ outcome = "timeout"
                                                   student[0]), f"{extra}: {diagnosis}")
             check(any("sleeper runs sleep: sleeping in clock_nanosleep" in line for line in diagnosis), str(diagnosis))
             check("student: time limit (still running at the run's timeout)" in r.stdout, r.stdout)
+            r.assert_nothing_left()
+        # Two programs waiting on a semaphore nobody posts: a free-mode deadlock, found from /proc
+        # long before the timeout, each explained.
+        path = write_scenario(d, f"""
+[scenario]
+name = "programs_deadlock"
+timeout = "20s"
+[ipc.sem.gate]
+members = {{ door = 0 }}
+key = 4344
+[[process]]
+name = "w1"
+exec = ["{test_program('sem_block')}", "4344"]
+[[process]]
+name = "w2"
+exec = ["{test_program('sem_block')}", "4344"]
+[[expect]]
+outcome = "deadlock"
+""", name="dl")
+        for extra in ([], ["--no-sandbox"]):
+            started = time.monotonic()
+            r = Run([path, "-q"] + extra, d)
+            end = r.trace(d, "programs_deadlock")[-1]
+            check(r.code == 0 and time.monotonic() - started < 10, f"{extra}: {r.stdout}{r.stderr}")
+            check(sum("semtimedop(semid" in l and "gate.door = 0, 2 waiting" in l for l in end["diagnosis"]) == 2, str(end["diagnosis"]))
+            check(end["verdicts"]["w1"]["verdict"] == "stopped", str(end["verdicts"]))
             r.assert_nothing_left()
 
 
