@@ -125,19 +125,33 @@ std::string explain_msg(long nr, const long* args, const IdNames& names) {
 
 }  // namespace
 
-ProgramWait program_wait(pid_t pid) {
+// What pid is doing: its state letter, and when sleeping the system call it
+// is in with its first arguments (nr -1 when unknown). False if it is gone.
+struct Call {
+    char state = '?';
+    long nr = -1;
+    long args[6] = {};
+};
+static bool current_call(pid_t pid, Call& c) {
     char buf[512];
-    if (!read_small(fmt::format("/proc/{}/stat", pid), buf, sizeof buf)) return ProgramWait::Unknown;
+    if (!read_small(fmt::format("/proc/{}/stat", pid), buf, sizeof buf)) return false;
     const char* close = std::strrchr(buf, ')');
-    if (!close || close[1] != ' ' || close[2] != 'S') return ProgramWait::Unknown;
-    if (!read_small(fmt::format("/proc/{}/syscall", pid), buf, sizeof buf)) return ProgramWait::Unknown;
-    long nr = -1, args[6] = {};
-    if (std::sscanf(buf, "%ld %lx %lx %lx %lx %lx %lx", &nr, &args[0], &args[1], &args[2], &args[3], &args[4], &args[5]) < 4)
-        return ProgramWait::Unknown;
+    c.state = close && close[1] == ' ' ? close[2] : '?';
+    if ((c.state != 'S' && c.state != 'D') || !read_small(fmt::format("/proc/{}/syscall", pid), buf, sizeof buf)) return true;
+    unsigned long a[6] = {};
+    if (std::sscanf(buf, "%ld %lx %lx %lx %lx %lx %lx", &c.nr, &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]) < 4) c.nr = -1;
+    for (int i = 0; i < 6; ++i) c.args[i] = static_cast<long>(a[i]);
+    return true;
+}
+
+ProgramWait program_wait(pid_t pid) {
+    Call c;
+    if (!current_call(pid, c) || c.state != 'S') return ProgramWait::Unknown;
+    const long* args = c.args;
 #if defined(__x86_64__)
-    if (nr == SYS_wait4 || nr == SYS_waitid) return ProgramWait::Children;
-    if (nr != SYS_semop && nr != SYS_semtimedop) return ProgramWait::Unknown;
-    if (nr == SYS_semtimedop && args[3] != 0) return ProgramWait::Unknown;  // a timeout ends it anyway
+    if (c.nr == SYS_wait4 || c.nr == SYS_waitid) return ProgramWait::Children;
+    if (c.nr != SYS_semop && c.nr != SYS_semtimedop) return ProgramWait::Unknown;
+    if (c.nr == SYS_semtimedop && args[3] != 0) return ProgramWait::Unknown;  // a timeout ends it anyway
     sembuf sops[16];
     const std::size_t n = read_sops(pid, args, sops);
     if (n == 0) return ProgramWait::Unknown;
@@ -151,16 +165,12 @@ ProgramWait program_wait(pid_t pid) {
 }
 
 std::string explain_process(pid_t pid, const IdNames& names) {
-    char buf[512];
-    if (!read_small(fmt::format("/proc/{}/stat", pid), buf, sizeof buf)) return "";
-    const char* close = std::strrchr(buf, ')');
-    char state = close && close[1] == ' ' ? close[2] : '?';
-    std::string out = state_name(state);
-    if (state != 'S' && state != 'D') return out;
-    if (!read_small(fmt::format("/proc/{}/syscall", pid), buf, sizeof buf)) return out;
-    long nr = -1, args[6] = {};
-    if (std::sscanf(buf, "%ld %lx %lx %lx %lx %lx %lx", &nr, &args[0], &args[1], &args[2], &args[3], &args[4], &args[5]) < 1 || nr < 0)
-        return out;
+    Call c;
+    if (!current_call(pid, c)) return "";
+    std::string out = state_name(c.state);
+    if ((c.state != 'S' && c.state != 'D') || c.nr < 0) return out;
+    const long nr = c.nr;
+    const long* args = c.args;
     const char* name = syscall_name(nr);
     if (!name) return fmt::format("{} in system call {}", out, nr);
 #if defined(__x86_64__)
