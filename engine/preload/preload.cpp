@@ -931,6 +931,7 @@ pid_t wait4(pid_t pid, int* status, int options, struct rusage* ru) {
     return r;
 }
 pid_t waitpid(pid_t pid, int* status, int options) { return wait4(pid, status, options, nullptr); }
+pid_t wait3(int* status, int options, struct rusage* ru) { return wait4(-1, status, options, ru); }
 
 void exit(int code) {
     // Its last step, which ends with its death; what atexit handlers call
