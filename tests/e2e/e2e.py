@@ -21,6 +21,10 @@ SIMRUN = None
 
 # Scenarios whose own expectations are meant to fail.
 EXPECTED_EXIT = {"race": 1, "race_explore": 1}
+# Free-mode races: the kernel decides whether the two processes overlap, and
+# on a loaded machine one may now and then finish before the other starts.
+# They are run up to this many times until the race shows.
+RACE_ATTEMPTS = {"race": 5}
 
 
 class Failure(Exception):
@@ -136,8 +140,11 @@ def ops_per_index(events, proc):
 def case_scenario(name):
     """Every scenario in scenarios/ runs with its expected exit code, a sound trace, and no leftovers."""
     with tempfile.TemporaryDirectory() as out:
-        r = Run([f"scenarios/{name}.toml"], out)
         want = EXPECTED_EXIT.get(name, 0)
+        for _ in range(RACE_ATTEMPTS.get(name, 1)):
+            r = Run([f"scenarios/{name}.toml"], out)
+            if r.code == want:
+                break
         check(r.code == want, f"exit {r.code}, expected {want}\n{r.stdout}\n{r.stderr}")
         events = r.trace(out, name)
         check_trace(events, name)
@@ -171,7 +178,10 @@ def case_prodcons_counts():
 def case_race_loses_updates():
     """The racy counter loses updates; the failed expectation shows the final value."""
     with tempfile.TemporaryDirectory() as out:
-        r = Run(["scenarios/race.toml", "-q"], out)
+        for _ in range(RACE_ATTEMPTS["race"]):  # free mode: the race shows in most runs, not in all
+            r = Run(["scenarios/race.toml", "-q"], out)
+            if r.code == 1:
+                break
         check(r.code == 1, r.stdout + r.stderr)
         m = re.search(r"counter\.value = (\d+)", r.stdout)
         check(m and int(m.group(1)) < 100000, f"final value shown and below 100000: {r.stdout}")
