@@ -248,7 +248,7 @@ LimitsDecl read_limits(const toml::node& node, const char* where) {
     size("file_size", l.file_size);
     size("output", l.output);
     if (const auto* n = t.get("processes")) l.processes = get_int(*n, "processes", 1, 100000);
-    if (const auto* n = t.get("open_files")) l.open_files = get_int(*n, "open_files", 4, 1 << 20);
+    if (const auto* n = t.get("open_files")) l.open_files = get_int(*n, "open_files", 16, 1 << 20);  // the tracer keeps the top two
     return l;
 }
 

@@ -30,6 +30,17 @@ void close_unused_pipe_ends(Runtime& rt, int proc, bool subtree, const int* pend
     }
 }
 
+// In the child: the program cannot start (its folder, its exec): say why
+// in the trace and in its slot, for the verdict, and exit 127.
+[[noreturn]] static void exec_failed(RingWriter& ring, ProcSlot& slot, int proc, int err) {
+    slot.exec_errno.store(err);
+    Record& f = ring.begin(EventKind::ExecFailed, static_cast<std::uint16_t>(proc));
+    f.e.pid = getpid();
+    f.e.err = err;
+    ring.commit();
+    _exit(127);
+}
+
 [[noreturn]] static void exec_program(Runtime& rt, int proc) {
     const PlanProcess& pp = rt.plan->processes[proc];
     ProcSlot& slot = rt.arena->slot(proc);
@@ -42,14 +53,7 @@ void close_unused_pipe_ends(Runtime& rt, int proc, bool subtree, const int* pend
     if (out != 1) dup2(out, 1);
     if (err_out != 2) dup2(err_out, 2);
     apply_limits(pp.limits, rt.nproc_others);
-    if (!rt.workdir[proc].empty() && chdir(rt.workdir[proc].c_str()) != 0) {
-        Record& f = ring.begin(EventKind::ExecFailed, static_cast<std::uint16_t>(proc));
-        f.e.pid = getpid();
-        f.e.err = errno;
-        slot.exec_errno.store(errno);
-        ring.commit();
-        _exit(127);
-    }
+    if (!rt.workdir[proc].empty() && chdir(rt.workdir[proc].c_str()) != 0) exec_failed(ring, slot, proc, errno);
     Record& r = ring.begin(EventKind::Exec, static_cast<std::uint16_t>(proc));
     r.e.pid = getpid();
     ring.commit();
@@ -66,13 +70,7 @@ void close_unused_pipe_ends(Runtime& rt, int proc, bool subtree, const int* pend
         syscall(SYS_close_range, 3u, ~0u, 0u);
     }
     execve(rt.exec_path[proc].c_str(), rt.argv[proc].data(), rt.envp[proc].data());
-    int err = errno;
-    slot.exec_errno.store(err);
-    Record& f = ring.begin(EventKind::ExecFailed, static_cast<std::uint16_t>(proc));
-    f.e.pid = getpid();
-    f.e.err = err;
-    ring.commit();
-    _exit(127);
+    exec_failed(ring, slot, proc, errno);
 }
 
 pid_t spawn_process(Runtime& rt, int proc, RingWriter& forker_ring, ScriptMain script) {

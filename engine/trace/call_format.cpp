@@ -1,5 +1,7 @@
 #include "trace/call_format.hpp"
 
+#include "trace/jsonl_writer.hpp"
+
 #include "scenario/model.hpp"
 #include "util/json.hpp"
 
@@ -45,11 +47,6 @@ std::vector<sembuf> call_sembufs(const Record& r, std::string_view payload) {
 
 namespace {
 
-std::string status_text(int st) {
-    if (WIFEXITED(st)) return fmt::format("exited {}", WEXITSTATUS(st));
-    if (WIFSIGNALED(st)) return fmt::format("killed by {}", signal_name(WTERMSIG(st)));
-    return "?";
-}
 
 }  // namespace
 
@@ -178,7 +175,7 @@ void append_call_json(std::string& l, const Record& r, std::string_view payload,
         }
         case CallId::Wait:
             l += fmt::format(",\"for\":{}", r.e.arg);
-            if (r.e.result > 0) l += fmt::format(",\"status\":\"{}\"", status_text(static_cast<int>(r.e.value)));
+            if (r.e.result > 0) l += fmt::format(",\"status\":\"{}\"", describe_wait_status(static_cast<int>(r.e.value)));
             break;
         case CallId::Exit: l += fmt::format(",\"code\":{}", r.e.value); break;
         default: break;
@@ -222,7 +219,7 @@ std::string describe_call(const Record& r, std::string_view payload, const SysvN
                                r.e.step == 0 ? "SIG_DFL" : r.e.step == 1 ? "SIG_IGN" : "handler", result);
         case CallId::Handler: return fmt::format("⚑ {} from pid {} (its handler)", signal_name(static_cast<int>(r.e.value)), r.e.arg);
         case CallId::Fork: return fmt::format("fork → pid {}", r.e.result);
-        case CallId::Wait: return r.e.result > 0 ? fmt::format("wait → pid {} {}", r.e.result, status_text(static_cast<int>(r.e.value)))
+        case CallId::Wait: return r.e.result > 0 ? fmt::format("wait → pid {} {}", r.e.result, describe_wait_status(static_cast<int>(r.e.value)))
                                                  : fmt::format("wait{}", result);
         case CallId::Exit: return fmt::format("exit({})", r.e.value);
         case CallId::Exec: return fmt::format("exec {}{}", quoted(), r.e.result < 0 ? result : "");

@@ -228,6 +228,9 @@ TEST_CASE("limits: what is written, checked; the rest from [limits] and the defa
     CHECK(first_line(error_of(prog + "limits = { memory = 0 }\n")) ==
           "t.toml:4:21: error: memory must be a size such as \"64MiB\", \"512KiB\" or a number of bytes");
     CHECK(first_line(error_of(prog + "limits = { processes = 0 }\n")).rfind("t.toml:4:24: error: processes", 0) == 0);
+    CHECK(first_line(error_of(prog + "limits = { open_files = 8 }\n")).rfind("t.toml:4:25: error: open_files", 0) == 0);
+    CHECK(first_line(error_of("[[process]]\nname = \"p\"\nrun = []\ntrace = false\n")) ==
+          "t.toml:4:9: error: 'trace' applies to 'exec' processes only (scripted ones are always traced)");
     CHECK(first_line(error_of(prog + "limits = { cpus = \"1s\" }\n")).rfind("t.toml:4:12: error: unknown key 'cpus' in limits", 0) == 0);
     CHECK(first_line(error_of("[[process]]\nname = \"p\"\nrun = []\nlimits = { cpu = \"1s\" }\n")) ==
           "t.toml:4:10: error: 'limits' apply to 'exec' processes only");
