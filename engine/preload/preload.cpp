@@ -14,7 +14,11 @@
 // spare slot of the arena and writes there (what it execs too: its process
 // number in SIMRUN_TRACE is rewritten in place); with no spare left it
 // disables the tracer and renames SIMRUN_TRACE, so nothing it execs writes
-// into its parent's ring. vfork runs as fork.
+// into its parent's ring. A vfork child shares its parent's memory until it
+// execs: it records nothing and changes none of the tracer's state (a
+// per-thread flag the vfork wrapper sets). An image whose slot belongs to
+// another process (it was started by vfork, posix_spawn or system, not by
+// our fork) claims a spare slot for itself when it attaches.
 #include "trace/arena.hpp"
 #include "trace/record.hpp"
 #include "trace/ring.hpp"
@@ -26,6 +30,7 @@
 #include <fcntl.h>
 #include <mqueue.h>
 #include <semaphore.h>
+#include <spawn.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/msg.h>
@@ -55,7 +60,7 @@ struct Real {
     REAL(mq_timedreceive) REAL(mq_unlink) REAL(sem_wait) REAL(sem_trywait) REAL(sem_timedwait) REAL(sem_post) REAL(sem_unlink)
     REAL(sem_init) REAL(shm_open) REAL(shm_unlink) REAL(mmap) REAL(pipe) REAL(pipe2) REAL(mkfifo) REAL(read) REAL(write)
     REAL(close) REAL(dup2) REAL(dup3) REAL(kill) REAL(sigqueue) REAL(raise) REAL(sigaction) REAL(signal) REAL(sigprocmask)
-    REAL(fork) REAL(execve) REAL(execv) REAL(execvp) REAL(execvpe)  REAL(wait4) REAL(exit) REAL(_exit)
+    REAL(fork) REAL(posix_spawn) REAL(posix_spawnp) REAL(system) REAL(execve) REAL(execv) REAL(execvp) REAL(execvpe)  REAL(wait4) REAL(exit) REAL(_exit)
     REAL(_Exit)
 #undef REAL
     int (*semctl)(int, int, int, ...) = nullptr;
@@ -81,6 +86,11 @@ __attribute__((tls_model("initial-exec"))) thread_local int my_tid = 0;
 // it can only mean a signal handler interrupted our own record.
 std::atomic<bool> threaded{false};
 volatile sig_atomic_t writing = 0;
+// Set in a vfork child (on its parent's thread, whose memory it borrows)
+// until it execs or exits; cleared by the parent when it resumes.
+__attribute__((tls_model("initial-exec"))) thread_local int vfork_child = 0;
+__attribute__((tls_model("initial-exec"))) thread_local std::uint64_t vfork_ts = 0;  // when the parent called vfork
+__attribute__((tls_model("initial-exec"))) thread_local bool vfork_step = false;     // it was a controlled step
 
 // Pipes and FIFOs among the descriptors (reads and writes elsewhere are not
 // IPC): 0 unknown, 1 pipe or FIFO, 2 something else.
@@ -109,7 +119,7 @@ int tid() {
 class Writer {
 public:
     Writer() {
-        if (!on || in_hook) return;
+        if (!on || in_hook || vfork_child) return;
         if (!threaded.load(std::memory_order_relaxed)) {
             if (writing) {
                 w_ = &signal_ring;
@@ -197,7 +207,7 @@ void end_step(StepOutcome o) {
     futex_wake(&slot->gate);
 }
 
-bool stepping() { return controlled && !in_hook; }
+bool stepping() { return controlled && !in_hook && !vfork_child; }
 
 // A blocking call in controlled mode: `attempt` makes the non-blocking try
 // and returns true unless it would block (then nothing was recorded).
@@ -265,6 +275,7 @@ struct Layout {
 };
 Layout layout;
 char* proc_digits = nullptr;  // the PROC field inside environ's SIMRUN_TRACE
+long started_by = -1;         // an image that claimed a spare slot at attach: its parent's process number
 
 // Points the writers at process p's slot and rings (a declared process, or
 // a spare: P + s).
@@ -281,6 +292,27 @@ void use_process(std::uint32_t p) {
     main_ring = ring_at(own);
     signal_ring = ring_at(sig);
     proc = static_cast<std::uint16_t>(p);
+}
+
+// A spare slot for a child, or -1 when none is left.
+long claim_spare() {
+    std::uint32_t s = static_cast<ArenaHeader*>(arena)->next_spare.fetch_add(1);
+    return s < layout.spares ? static_cast<long>(layout.processes + s) : -1;
+}
+
+// Five digits in place: what this process execs traces into slot p.
+void set_proc_digits(long p) {
+    if (proc_digits)
+        for (int i = 4; i >= 0; --i, p /= 10) proc_digits[i] = static_cast<char>('0' + p % 10);
+}
+
+// Untraced from here on, and so is what this process execs.
+void detach() {
+    on = false;
+    for (char** e = environ; e && *e; ++e)
+        if (std::strncmp(*e, "SIMRUN_TRACE=", 13) == 0) (*e)[0] = 'X';
+    if (keep_fd >= 0) real.close(keep_fd), keep_fd = -1;
+    if (wake >= 0) real.close(wake), wake = -1;
 }
 
 bool attach() {
@@ -305,9 +337,22 @@ bool attach() {
     arena = base;
     layout = {v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]};
     use_process(static_cast<std::uint32_t>(v[10]));
+    // The slot belongs to another process: this image's process was started
+    // by v[10]'s process without our fork (vfork, posix_spawn, system).
+    if (slot->pid.load() != static_cast<std::int32_t>(::getpid())) {
+        long spare = claim_spare();
+        if (spare < 0) {
+            detach();
+            return false;
+        }
+        started_by = static_cast<long>(v[10]);
+        use_process(static_cast<std::uint32_t>(spare));
+        slot->pid.store(static_cast<std::int32_t>(::getpid()));
+        set_proc_digits(spare);
+    }
     // Only the declared process itself is scheduled, not children it forks.
     const char* ctl = std::getenv("SIMRUN_CONTROLLED");
-    controlled = ctl && *ctl == '1' && v[10] < layout.processes;
+    controlled = ctl && *ctl == '1' && proc < layout.processes;
     return true;
 }
 
@@ -320,7 +365,7 @@ __attribute__((constructor)) void init() {
     RESOLVE(sem_trywait) RESOLVE(sem_timedwait) RESOLVE(sem_post) RESOLVE(sem_unlink) RESOLVE(sem_init) RESOLVE(shm_open)
     RESOLVE(shm_unlink) RESOLVE(mmap) RESOLVE(pipe) RESOLVE(pipe2) RESOLVE(mkfifo) RESOLVE(read) RESOLVE(write) RESOLVE(close)
     RESOLVE(dup2) RESOLVE(dup3) RESOLVE(kill) RESOLVE(sigqueue) RESOLVE(raise) RESOLVE(sigaction) RESOLVE(signal)
-    RESOLVE(sigprocmask) RESOLVE(fork) RESOLVE(execve) RESOLVE(execv) RESOLVE(execvp) RESOLVE(execvpe) 
+    RESOLVE(sigprocmask) RESOLVE(fork) RESOLVE(posix_spawn) RESOLVE(posix_spawnp) RESOLVE(system) RESOLVE(execve) RESOLVE(execv) RESOLVE(execvp) RESOLVE(execvpe) 
     RESOLVE(wait4) RESOLVE(exit) RESOLVE(_exit) RESOLVE(_Exit)
 #undef RESOLVE
     real = r;
@@ -333,6 +378,13 @@ __attribute__((constructor)) void init() {
     if (controlled) {
         attach_pending = true;
         if (slot->gate.load() == kRunning) end_step(StepOutcome::Started);
+    } else if (started_by >= 0) {
+        // As a forked child's would be: attach naming the parent, then the
+        // exec that brought this image (recorded nowhere before).
+        emit(CallId::Attach, {started_by, my_pid}, 0, 0);
+        char path[256];
+        ssize_t n = ::readlink("/proc/self/exe", path, sizeof path);
+        emit(CallId::Exec, {}, 0, 0, 0, path, n > 0 ? static_cast<std::size_t>(n) : 0);
     } else {
         emit(CallId::Attach, {}, 0, 0);
     }
@@ -720,6 +772,7 @@ ssize_t write(int fd, const void* buf, size_t n) {
 // The program reuses one of our numbers: let go of it (its exec will not
 // be traced; a full ring then waits for the supervisor's periodic drain).
 static void lose_fd(int fd) {
+    if (vfork_child) return;  // its own descriptor table, its parent's memory
     forget_fd(fd);
     if (fd < 0) return;
     if (fd == keep_fd) keep_fd = -1;
@@ -751,7 +804,7 @@ int raise(int sig) { return traced<int>(CallId::Raise, {0, sig}, true, [&] { ret
 // The program's handler goes behind the trampoline, which records each
 // delivery; queries see the program's own handler.
 int sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
-    if (!on || sig <= 0 || sig >= 65) return real.sigaction(sig, act, old);
+    if (!on || vfork_child || sig <= 0 || sig >= 65) return real.sigaction(sig, act, old);
     void* prev_fn = handlers[sig].fn.load();
     int prev_info = handlers[sig].siginfo.load();
     struct sigaction mine;
@@ -782,7 +835,7 @@ int sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
     return r;
 }
 sighandler_t signal(int sig, sighandler_t h) {
-    if (!on) return real.signal(sig, h);
+    if (!on || vfork_child) return real.signal(sig, h);
     struct sigaction act = {}, old = {};
     act.sa_handler = h;
     act.sa_flags = SA_RESTART;  // signal()'s BSD semantics, as glibc gives them
@@ -802,12 +855,8 @@ int sigprocmask(int how, const sigset_t* set, sigset_t* old) {
 // parent's record names it); with none left it runs untraced, and neither
 // is what it execs.
 pid_t fork() {
-    long spare = -1;
-    if (on && arena) {
-        auto* header = static_cast<ArenaHeader*>(arena);
-        std::uint32_t s = header->next_spare.fetch_add(1);
-        if (s < layout.spares) spare = static_cast<long>(layout.processes + s);
-    }
+    if (vfork_child) return real.fork();
+    const long spare = on && arena ? claim_spare() : -1;
     const std::uint16_t parent = proc;
     const bool step = stepping();
     if (step) begin_step(CallId::Fork);
@@ -826,17 +875,11 @@ pid_t fork() {
             use_process(static_cast<std::uint32_t>(spare));
             slot->pid.store(my_pid);
             slot->traced.store(1);
-            // Five digits in place: what this child execs traces into its slot.
-            if (proc_digits)
-                for (int i = 4, n = static_cast<int>(spare); i >= 0; --i, n /= 10) proc_digits[i] = static_cast<char>('0' + n % 10);
+            set_proc_digits(spare);
             emit(CallId::Attach, {parent, my_pid}, 0, 0);
             return 0;
         }
-        on = false;
-        for (char** e = environ; e && *e; ++e)
-            if (std::strncmp(*e, "SIMRUN_TRACE=", 13) == 0) (*e)[0] = 'X';
-        if (keep_fd >= 0) real.close(keep_fd), keep_fd = -1;
-        if (wake >= 0) real.close(wake), wake = -1;
+        detach();
         return 0;
     }
     emit(CallId::Fork, {spare}, pid, pid < 0 ? err : 0, ts);
@@ -844,7 +887,112 @@ pid_t fork() {
     errno = err;
     return pid;
 }
-pid_t vfork() { return fork(); }
+
+// vfork: the child borrows the parent's memory and stack until it execs or
+// exits, so the wrapper cannot return twice through a C frame. The assembly
+// below is glibc's own vfork (return address kept in a register across the
+// system call) with three hooks: before (a controlled step begins, the time
+// is taken), in the child (records off on this thread), and in the parent
+// once it resumes (records on, the call recorded). The child's image attaches
+// to a spare slot of its own (see attach()).
+extern "C" __attribute__((visibility("hidden"), used)) void simrun_vfork_enter() {
+    int saved = errno;
+    vfork_step = stepping();
+    if (vfork_step) begin_step(CallId::Fork);
+    vfork_ts = now();
+    errno = saved;
+}
+extern "C" __attribute__((visibility("hidden"), used)) void simrun_vfork_child() { vfork_child = 1; }
+extern "C" __attribute__((visibility("hidden"), used)) pid_t simrun_vfork_parent(long r) {
+    vfork_child = 0;
+    int err = r < 0 ? static_cast<int>(-r) : 0;
+    emit(CallId::Fork, {-1, kForkVfork}, r < 0 ? -1 : r, err, vfork_ts);
+    if (vfork_step) end_step(StepOutcome::Done);
+    if (r < 0) errno = err;
+    return r < 0 ? -1 : static_cast<pid_t>(r);
+}
+#if defined(__x86_64__)
+asm(R"(
+    .text
+    .globl vfork
+    .type vfork, @function
+vfork:
+    subq $8, %rsp
+    call simrun_vfork_enter
+    addq $8, %rsp
+    popq %rdi
+    movl $58, %eax
+    syscall
+    pushq %rdi
+    testq %rax, %rax
+    jnz 1f
+    subq $8, %rsp
+    call simrun_vfork_child
+    addq $8, %rsp
+    xorl %eax, %eax
+    ret
+1:  movq %rax, %rdi
+    jmp simrun_vfork_parent
+    .size vfork, .-vfork
+)");
+#else
+pid_t vfork() { return fork(); }  // elsewhere vfork runs as fork
+#endif
+
+// posix_spawn and system start their child without our fork: it inherits
+// the tracer's descriptors for the call's length, and its image claims a
+// spare slot when it attaches (see attach()).
+}  // extern "C"
+namespace {
+template <typename F>
+auto with_inherited_fds(F f) {
+    const bool share = on && !vfork_child;
+    if (share && keep_fd >= 0) ::fcntl(keep_fd, F_SETFD, 0);
+    if (share && wake >= 0) ::fcntl(wake, F_SETFD, 0);
+    auto r = f();
+    int err = errno;
+    if (share && keep_fd >= 0) ::fcntl(keep_fd, F_SETFD, FD_CLOEXEC);
+    if (share && wake >= 0) ::fcntl(wake, F_SETFD, FD_CLOEXEC);
+    errno = err;
+    return r;
+}
+int spawn(bool search, pid_t* pid, const char* path, const posix_spawn_file_actions_t* fa, const posix_spawnattr_t* attr,
+          char* const argv[], char* const envp[]) {
+    pid_t child = -1;
+    int r = 0;
+    one_step(CallId::Fork, [&] {
+        std::uint64_t ts = now();
+        ++in_hook;
+        r = with_inherited_fds([&] { return (search ? real.posix_spawnp : real.posix_spawn)(&child, path, fa, attr, argv, envp); });
+        --in_hook;
+        emit(CallId::Fork, {-1, kForkSpawn}, r == 0 ? child : -1, r, ts, path, name_len(path));
+        return 0;
+    });
+    if (r == 0 && pid) *pid = child;
+    return r;
+}
+}  // namespace
+extern "C" {
+int posix_spawn(pid_t* pid, const char* path, const posix_spawn_file_actions_t* fa, const posix_spawnattr_t* attr,
+                char* const argv[], char* const envp[]) {
+    return spawn(false, pid, path, fa, attr, argv, envp);
+}
+int posix_spawnp(pid_t* pid, const char* file, const posix_spawn_file_actions_t* fa, const posix_spawnattr_t* attr,
+                 char* const argv[], char* const envp[]) {
+    return spawn(true, pid, file, fa, attr, argv, envp);
+}
+// Not a scheduling step: it waits for a child that runs free.
+int system(const char* command) {
+    if (!command) return real.system(command);
+    std::uint64_t ts = now();
+    ++in_hook;
+    int r = with_inherited_fds([&] { return real.system(command); });
+    --in_hook;
+    int err = errno;
+    emit(CallId::Fork, {-1, kForkSystem}, r, r < 0 ? err : 0, ts, command, name_len(command));
+    errno = err;
+    return r;
+}
 
 // A second thread: from now on writers take the lock. (A thread started
 // while one of our records is half written cannot be: this thread is here.)

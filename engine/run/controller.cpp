@@ -1,5 +1,6 @@
 #include "run/controller.hpp"
 
+#include "run/proc_stats.hpp"
 #include "spawn/spawner.hpp"
 #include "trace/jsonl_writer.hpp"
 #include "util/futex.hpp"
@@ -208,20 +209,44 @@ bool Controller::expire_timed_wait() {
 }
 
 // Nothing scheduled can step, but exec'd programs still run free: wait for
-// one of them to end (a parent may be reaping it). False if none is left.
+// one of them to end (a parent may be reaping it). So do the processes the
+// traced programs started themselves (forked, spawned): a program parked in
+// its wait may be waiting for one. False if none is left.
 bool Controller::wait_free_running() {
     std::vector<pollfd> fds;
-    std::vector<int> who;
-    for (std::size_t p = 0; p < procs_.size(); ++p)
-        if (procs_[p].known && !procs_[p].dead && !scheduled(plan_, rt_, static_cast<int>(p)))
-            fds.push_back({procs_[p].pidfd.get(), POLLIN, 0}), who.push_back(static_cast<int>(p));
+    std::vector<int> who;  // declared process, or -1: a program's own child
+    std::vector<pid_t> programs, declared;
+    for (std::size_t p = 0; p < procs_.size(); ++p) {
+        if (!procs_[p].known || procs_[p].dead) continue;
+        const pid_t pid = rt_.arena->slot(p).pid.load();
+        declared.push_back(pid);
+        if (plan_.processes[p].is_exec()) programs.push_back(pid);
+        if (!scheduled(plan_, rt_, static_cast<int>(p))) fds.push_back({procs_[p].pidfd.get(), POLLIN, 0}), who.push_back(static_cast<int>(p));
+    }
+    std::vector<UniqueFd> children;
+    for (const Descendant& d : programs.empty() ? std::vector<Descendant>{} : descendants(programs)) {
+        if (std::find(declared.begin(), declared.end(), d.pid) != declared.end()) continue;
+        if (d.zombie) {
+            // Died since its parent last tried its wait: once, everyone may retry.
+            if (!announced_zombies_.insert(d.pid).second) continue;
+            ++epoch_;
+            return true;
+        }
+        UniqueFd fd(static_cast<int>(syscall(SYS_pidfd_open, d.pid, 0)));
+        if (!fd.valid()) continue;
+        fds.push_back({fd.get(), POLLIN, 0}), who.push_back(-1);
+        children.push_back(std::move(fd));
+    }
     if (fds.empty()) return false;
     while (::poll(fds.data(), fds.size(), 10) <= 0) {
         hooks_.idle();
         if (hooks_.stop_requested() || monotonic_ns() >= deadline_) return true;  // the loop reports it
     }
-    for (std::size_t i = 0; i < fds.size(); ++i)
-        if (fds[i].revents) on_death(who[i]);
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+        if (!fds[i].revents) continue;
+        if (who[i] >= 0) on_death(who[i]);
+        else ++epoch_;  // its parent may reap it now
+    }
     return true;
 }
 

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 namespace simrun {
@@ -73,6 +74,7 @@ private:
     std::vector<Proc> procs_;
     std::vector<int> last_taker_;  // per flat semaphore: who last decremented it
     std::vector<bool> fired_;      // per fault
+    std::unordered_set<pid_t> announced_zombies_;  // programs' own children seen dead (wait_free_running)
     std::vector<std::int64_t> fault_matches_;
     std::uint64_t epoch_ = 0;      // count of steps that changed something
     std::uint64_t deadline_ = 0;

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 namespace simrun {
 bool read_proc_file(const char* path, char* buf, std::size_t size) {
@@ -41,10 +42,18 @@ std::int64_t processes_of_user(uid_t uid) {
     return n;
 }
 
-std::unordered_map<pid_t, int> processes_per_group() {
-    std::unordered_map<pid_t, int> groups;
+namespace {
+
+struct ProcEntry {
+    pid_t pid, ppid, pgrp;
+    char state;
+};
+
+// Every process /proc shows, with its state, parent and group.
+std::vector<ProcEntry> all_processes() {
+    std::vector<ProcEntry> out;
     DIR* d = ::opendir("/proc");
-    if (!d) return groups;
+    if (!d) return out;
     char path[300], buf[512];
     while (dirent* e = ::readdir(d)) {
         if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
@@ -52,13 +61,36 @@ std::unordered_map<pid_t, int> processes_per_group() {
         if (!read_proc_file(path, buf, sizeof buf)) continue;
         // pid (comm) state ppid pgrp ...: comm may hold spaces and ')'.
         const char* close = std::strrchr(buf, ')');
-        char state = 0;
-        int ppid = 0, pgrp = 0;
-        if (!close || std::sscanf(close + 1, " %c %d %d", &state, &ppid, &pgrp) != 3 || state == 'Z') continue;
-        ++groups[pgrp];
+        ProcEntry p{static_cast<pid_t>(std::atoi(e->d_name)), 0, 0, 0};
+        if (close && std::sscanf(close + 1, " %c %d %d", &p.state, &p.ppid, &p.pgrp) == 3) out.push_back(p);
     }
     ::closedir(d);
+    return out;
+}
+
+}  // namespace
+
+std::unordered_map<pid_t, int> processes_per_group() {
+    std::unordered_map<pid_t, int> groups;
+    for (const ProcEntry& p : all_processes())
+        if (p.state != 'Z') ++groups[p.pgrp];
     return groups;
+}
+
+std::vector<Descendant> descendants(const std::vector<pid_t>& roots) {
+    const std::vector<ProcEntry> all = all_processes();
+    std::vector<Descendant> out;
+    std::vector<pid_t> todo = roots;
+    while (!todo.empty()) {
+        const pid_t parent = todo.back();
+        todo.pop_back();
+        for (const ProcEntry& p : all) {
+            if (p.ppid != parent) continue;
+            out.push_back({p.pid, p.state == 'Z'});
+            todo.push_back(p.pid);
+        }
+    }
+    return out;
 }
 
 std::uint64_t start_time(pid_t pid) {

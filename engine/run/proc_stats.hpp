@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <unordered_map>
+#include <vector>
 
 namespace simrun {
 
@@ -23,6 +24,13 @@ std::int64_t processes_of_user(uid_t uid);
 
 // Live processes by process group id (zombies not counted).
 std::unordered_map<pid_t, int> processes_per_group();
+
+// The children of `roots`, their children, and so on.
+struct Descendant {
+    pid_t pid;
+    bool zombie;  // dead, its parent has yet to reap it
+};
+std::vector<Descendant> descendants(const std::vector<pid_t>& roots);
 
 // When pid started (clock ticks since boot, /proc/PID/stat field 22): with
 // the pid it names one process, whatever pids are reused. 0 if gone.

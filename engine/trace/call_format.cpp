@@ -33,6 +33,15 @@ const char* ctl_name(std::int64_t cmd) {
     }
 }
 
+const char* fork_how(std::int64_t how) {
+    switch (how) {
+        case kForkVfork: return "vfork";
+        case kForkSpawn: return "posix_spawn";
+        case kForkSystem: return "system";
+        default: return "fork";
+    }
+}
+
 }  // namespace
 
 std::vector<sembuf> call_sembufs(const Record& r, std::string_view payload) {
@@ -45,23 +54,27 @@ std::vector<sembuf> call_sembufs(const Record& r, std::string_view payload) {
     return out;
 }
 
-namespace {
-
-
-}  // namespace
 
 void ChildNames::on_event(const Record& r) {
-    if (r.kind != EventKind::Call || static_cast<CallId>(r.e.op) != CallId::Fork || r.e.arg < static_cast<std::int64_t>(declared_) ||
-        r.e.result <= 0)
-        return;
-    const auto child = static_cast<std::size_t>(r.e.arg);
-    const std::string* known = name(r.proc);
+    if (r.kind != EventKind::Call) return;
+    const auto call = static_cast<CallId>(r.e.op);
+    // A forked child is named by its parent's fork record (arg: its slot);
+    // one started otherwise (vfork, posix_spawn, system) by its own attach
+    // (arg: the parent's process number).
+    if (call == CallId::Fork && r.e.arg >= static_cast<std::int64_t>(declared_) && r.e.result > 0)
+        add(static_cast<std::size_t>(r.e.arg), r.proc);
+    else if (call == CallId::Attach && r.proc >= declared_ && !name(r.proc) && r.e.value > 0)
+        add(r.proc, static_cast<std::uint16_t>(r.e.arg));
+}
+
+void ChildNames::add(std::size_t child, std::uint16_t parent_proc) {
+    const std::string* known = name(parent_proc);
     if (!known) return;
     const std::string parent = *known;  // a copy: names_ may grow below
     if (names_.size() <= child) names_.resize(child + 1), roots_.resize(child + 1 - declared_, -1);
-    if (children_.size() <= r.proc) children_.resize(r.proc + 1u, 0);
-    names_[child] = parent + "/" + std::to_string(++children_[r.proc]);
-    roots_[child - declared_] = root(r.proc);
+    if (children_.size() <= parent_proc) children_.resize(parent_proc + 1u, 0);
+    names_[child] = parent + "/" + std::to_string(++children_[parent_proc]);
+    roots_[child - declared_] = root(parent_proc);
 }
 
 const std::string* ChildNames::name(std::uint16_t proc) const {
@@ -178,6 +191,11 @@ void append_call_json(std::string& l, const Record& r, std::string_view payload,
             if (r.e.result > 0) l += fmt::format(",\"status\":\"{}\"", describe_wait_status(static_cast<int>(r.e.value)));
             break;
         case CallId::Exit: l += fmt::format(",\"code\":{}", r.e.value); break;
+        case CallId::Fork:
+            l += fmt::format(",\"how\":\"{}\"", fork_how(r.e.value));
+            if (r.e.value == kForkSpawn || r.e.value == kForkSystem) text("name");
+            if (r.e.value == kForkSystem && r.e.result >= 0) l += fmt::format(",\"status\":\"{}\"", describe_wait_status(static_cast<int>(r.e.result)));
+            break;
         default: break;
     }
 }
@@ -218,7 +236,11 @@ std::string describe_call(const Record& r, std::string_view payload, const SysvN
             return fmt::format("sigaction({}, {}){}", signal_name(static_cast<int>(r.e.value)),
                                r.e.step == 0 ? "SIG_DFL" : r.e.step == 1 ? "SIG_IGN" : "handler", result);
         case CallId::Handler: return fmt::format("⚑ {} from pid {} (its handler)", signal_name(static_cast<int>(r.e.value)), r.e.arg);
-        case CallId::Fork: return fmt::format("fork → pid {}", r.e.result);
+        case CallId::Fork:
+            if (r.e.value == kForkSystem)
+                return fmt::format("system({}){}", quoted(), r.e.result >= 0 ? " → " + describe_wait_status(static_cast<int>(r.e.result)) : result);
+            if (r.e.value == kForkSpawn) return fmt::format("posix_spawn({}){}", quoted(), r.e.err ? result : fmt::format(" → pid {}", r.e.result));
+            return fmt::format("{}{}", fork_how(r.e.value), r.e.err ? result : fmt::format(" → pid {}", r.e.result));
         case CallId::Wait: return r.e.result > 0 ? fmt::format("wait → pid {} {}", r.e.result, describe_wait_status(static_cast<int>(r.e.value)))
                                                  : fmt::format("wait{}", result);
         case CallId::Exit: return fmt::format("exit({})", r.e.value);

@@ -32,6 +32,7 @@ public:
     int root(std::uint16_t proc) const;
 
 private:
+    void add(std::size_t child, std::uint16_t parent_proc);
     std::vector<std::string> names_;  // declared first, then by spare number
     std::vector<int> roots_, children_;
     std::size_t declared_;

@@ -44,7 +44,10 @@ enum class EventKind : std::uint8_t {
 //   pipe: arg read fd, value write fd     read/write (pipes, FIFOs): arg fd; Data the bytes
 //   kill/sigqueue: arg pid, value signal, step sigqueue value     raise: value signal
 //   sigaction/signal: value signal, step 0 default, 1 ignore, 2 a handler   handler: value signal, arg sender pid
-//   sigprocmask: arg how, value the set (signals 1-64 as bits)   fork: result the child's pid
+//   sigprocmask: arg how, value the set (signals 1-64 as bits)
+//   fork: arg the child's spare slot (-1: its image claims one), value how
+//     (ForkHow), result the child's pid (system: the wait status); Data the
+//     path (posix_spawn) or command (system)
 //   wait: arg pid asked, value status     exit: value the code     attach: the tracer is in place
 enum class CallId : std::uint16_t {
     Attach, Semget, Semop, Semctl, Shmget, Shmat, Shmdt, Shmctl, Msgget, Msgsnd, Msgrcv, Msgctl,
@@ -52,6 +55,9 @@ enum class CallId : std::uint16_t {
     ShmOpen, ShmUnlink, Mmap, Pipe, Mkfifo, Read, Write, Kill, Sigqueue, Raise, Sigaction, Handler, Sigprocmask,
     Fork, Exec, Wait, Exit, Count
 };
+
+// How a Fork call started its child.
+enum ForkHow : std::int64_t { kForkFork = 0, kForkVfork = 1, kForkSpawn = 2, kForkSystem = 3 };
 
 // A single sembuf inside a Call record's step.
 inline std::uint64_t pack_sembuf(unsigned short num, short op, short flg) {

@@ -1248,6 +1248,76 @@ outcome = "deadlock"
         r.assert_nothing_left()
 
 
+def case_spawned_children():
+    """Children a traced program starts without fork(): a vfork child records nothing before its exec (its
+    kill(getpid(), 0) is nowhere in the trace) and the image it execs gets a slot of its own; so do the images
+    of posix_spawn (while the parent keeps working) and system(). A vfork child whose exec fails leaves no
+    record. In controlled mode a program that waits for a child running free completes, as ipc_calls (fork,
+    pipe, wait) does."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, f"""
+[scenario]
+name = "kids"
+timeout = "20s"
+[ipc.sem.lock]
+members = {{ mutex = 1 }}
+key = 6181
+[[process]]
+name = "student"
+exec = ["{test_program('spawn_kids')}", "6181", "200"]
+[[expect]]
+final = "lock.mutex == 1"
+[[expect]]
+stdout = "student"
+equals = "5 127 5 0 7\\n"
+""")
+        for extra in ([], ["--no-sandbox"], ["--controlled", "--seed", "1"], ["--controlled", "--seed", "2"]):
+            r = Run([path, "-q"] + extra, d)
+            check(r.code == 0, f"{extra}: {r.stdout}{r.stderr}")
+            events = r.trace(d, "kids")
+            check_trace(events, "kids")
+            calls = [e for e in events if e["kind"] == "call"]
+            check(not [e for e in calls if e["call"] == "kill"], "the vfork child's call before its exec is not recorded")
+            forks = [e for e in calls if e["proc"] == "student" and e["call"] == "fork"]
+            check([e["how"] for e in forks] == ["vfork", "vfork", "posix_spawn", "system"], str(forks))
+            check(forks[3]["name"] == "exit 7" and forks[3]["status"] == "exited 7", str(forks[3]))
+            waits = {e["for"]: e["status"] for e in calls if e["proc"] == "student" and e["call"] == "wait"}
+            check(waits.get(forks[1]["result"]) == "exited 127", f"the failed exec: {waits}")
+            check(not [e for e in calls if e["pid"] == forks[1]["result"]], "a vfork child whose exec failed records nothing")
+            for name, fork in (("student/1", forks[0]), ("student/2", forks[2])):
+                mine = [e for e in calls if e["proc"] == name]
+                check(mine[0]["call"] == "attach" and mine[0]["pid"] == fork["result"], f"{name}: {mine[:2]}")
+                check(mine[1]["call"] == "exec" and mine[1]["name"].endswith("spawn_kids"), f"{name}: {mine[:2]}")
+                check(sum(e["call"] == "semop" for e in mine) == 400, f"{name}: every semop in its own slot")
+                check(waits.get(fork["result"]) == "exited 5", str(waits))
+            shell = [e for e in calls if e["proc"] == "student/3"]
+            check(shell[0]["call"] == "attach" and shell[1]["call"] == "exec" and shell[-1] == dict(shell[-1], call="exit", code=7), str(shell))
+            check(sum(e["call"] == "semop" for e in calls if e["proc"] == "student") == 400, "the parent's own semops")
+            check(not any("differ from the kernel" in l for l in events[-1]["diagnosis"]), "replayed semaphore values stay exact")
+            r.assert_nothing_left()
+        path = write_scenario(d, f"""
+[scenario]
+name = "forky"
+timeout = "20s"
+mode = "controlled"
+[ipc.sem.lock]
+members = {{ mutex = 1 }}
+key = 6182
+[ipc.msg.q]
+key = 6183
+[[process]]
+name = "student"
+exec = ["{test_program('ipc_calls')}", "6182", "6183"]
+[[expect]]
+stdout = "student"
+equals = "hello 1 3\\n"
+""", name="forky")
+        for seed in ("1", "2", "3"):
+            r = Run([path, "-q", "--seed", seed], d)
+            check(r.code == 0, f"seed {seed}: {r.stdout}{r.stderr}")
+        r.assert_nothing_left()
+
+
 def case_preload_threads():
     """Four threads of a traced program call semop at once: every call is in the trace, whole, in time order."""
     with tempfile.TemporaryDirectory() as d:
