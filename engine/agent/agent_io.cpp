@@ -129,14 +129,14 @@ Attempt Agent::fifo_open(const Op& op, bool parked) {
     } else {
         // A read-open cannot ask whether it would block: if it did, its
         // block is recorded afterwards, stamped when it began.
-        std::uint64_t began = monotonic_ns();
+        const std::uint64_t began = monotonic_ns(), began_stamp = trace_now();
         slot_.state.store(ProcState::BlockedPipe, std::memory_order_release);
         do fd = ::open(path, O_RDONLY);
         while (fd < 0 && errno == EINTR);
         err = fd < 0 ? errno : 0;
         slot_.state.store(ProcState::Running, std::memory_order_release);
         if (monotonic_ns() - began > 1'000'000) {
-            begin(EventKind::Block).ts = began;
+            begin(EventKind::Block).ts = began_stamp;
             ring_.commit();
             parked = true;
         }

@@ -160,14 +160,12 @@ void emit(CallId c, Args a, std::int64_t result, int err, std::uint64_t ts = 0, 
     Writer w;
     RingWriter* r = w.get();
     if (!r) return;
-    Record& rec = r->begin(EventKind::Call, proc);
     // A call stamped before it ran (a V, a kill) must not go behind a record
     // written meanwhile in the same ring (its own handler's): time never
     // goes backwards within a ring.
     static std::uint64_t last[2];
     std::uint64_t& prev = last[r == &signal_ring];
-    if (ts && ts > prev) rec.ts = ts;
-    else if (ts) rec.ts = prev;
+    Record& rec = r->begin(EventKind::Call, proc, 0, ts ? (ts > prev ? ts : prev) : 0);
     prev = rec.ts;
     rec.e.op = static_cast<std::uint32_t>(c);
     rec.e.pid = my_pid;
@@ -177,7 +175,7 @@ void emit(CallId c, Args a, std::int64_t result, int err, std::uint64_t ts = 0, 
     if (data && n) r->data(static_cast<const char*>(data), n, proc);
 }
 
-std::uint64_t now() { return on ? monotonic_ns() : 0; }
+std::uint64_t now() { return on ? trace_now() : 0; }
 
 // Calls `f`, then records; errno as the call left it.
 // ---- controlled mode ---------------------------------------------------------
@@ -335,6 +333,7 @@ bool attach() {
     ::fcntl(keep_fd, F_SETFD, FD_CLOEXEC);
     if (::fcntl(wake, F_SETFD, FD_CLOEXEC) != 0) wake = -1;
     arena = base;
+    g_trace_tsc = static_cast<ArenaHeader*>(arena)->tsc_clock.load() != 0;
     layout = {v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]};
     use_process(static_cast<std::uint32_t>(v[10]));
     // The slot belongs to another process: this image's process was started

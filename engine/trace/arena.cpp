@@ -31,6 +31,12 @@ Result<Arena> Arena::create(std::uint32_t processes, std::uint32_t ring_capacity
     a.header_ = static_cast<ArenaHeader*>(a.base_);
     a.slots_ = reinterpret_cast<ProcSlot*>(static_cast<std::byte*>(a.base_) + sizeof(ArenaHeader));
     a.rings_ = static_cast<std::byte*>(a.base_) + slots_bytes;
+    // The run's clock: this process and its forks stamp with it from now
+    // on, exec'd programs read it from the header.
+    a.tsc_ = tsc_usable();
+    g_trace_tsc = a.tsc_;
+    a.header_->tsc_clock.store(a.tsc_ ? 1 : 0);
+    a.start_clock_ = sample_clock();
     return a;
 }
 
@@ -44,7 +50,9 @@ Arena::Arena(Arena&& o) noexcept
       header_(o.header_),
       slots_(o.slots_),
       rings_(o.rings_),
-      ring_bytes_(o.ring_bytes_) {}
+      ring_bytes_(o.ring_bytes_),
+      tsc_(o.tsc_),
+      start_clock_(o.start_clock_) {}
 
 Arena::~Arena() {
     if (base_) munmap(base_, size_);

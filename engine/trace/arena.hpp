@@ -6,6 +6,7 @@
 #pragma once
 
 #include "trace/ring.hpp"
+#include "trace/trace_clock.hpp"
 #include "util/error.hpp"
 #include "util/unique_fd.hpp"
 
@@ -75,6 +76,7 @@ struct alignas(64) ProcSlot {
 // At the arena's start: what processes claim for themselves at run time.
 struct alignas(64) ArenaHeader {
     std::atomic<std::uint32_t> next_spare;  // spare slots handed out so far
+    std::atomic<std::uint32_t> tsc_clock;   // 1: records are stamped with the time-stamp counter (trace_clock.hpp)
 };
 
 class Arena {
@@ -111,7 +113,8 @@ public:
     std::size_t ring_offset(std::uint32_t ring) const { return static_cast<std::size_t>(rings_ - static_cast<std::byte*>(base_)) + ring_bytes_ * ring; }
     std::size_t ring_bytes() const { return ring_bytes_; }
     std::uint32_t capacity() const { return capacity_; }
-
+    // Record stamps to CLOCK_MONOTONIC ns, as of now (see trace_clock.hpp).
+    StampToNs stamp_to_ns() const { return StampToNs(start_clock_, sample_clock(), tsc_); }
 private:
     Arena() = default;
     UniqueFd fd_;
@@ -122,6 +125,8 @@ private:
     ProcSlot* slots_ = nullptr;
     std::byte* rings_ = nullptr;
     std::size_t ring_bytes_ = 0;
+    bool tsc_ = false;
+    ClockSample start_clock_;
 };
 
 }  // namespace simrun

@@ -2,10 +2,12 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <queue>
 
 namespace simrun {
@@ -17,17 +19,31 @@ Result<Collector> Collector::create(const Arena& arena, const std::string& dir) 
     if (!c.spill_.valid()) c.spill_ = UniqueFd(memfd_create("simrun-spill", MFD_CLOEXEC));  // fs without O_TMPFILE
     if (!c.spill_.valid()) return sys_error(fmt::format("open({}, O_TMPFILE)", dir));
     c.batches_.resize(arena.rings());
-    c.buf_.resize(4096);
     return c;
 }
 
-static Status write_all(int fd, const void* data, std::size_t n, off_t at) {
-    const char* p = static_cast<const char*>(data);
-    while (n > 0) {
-        ssize_t w = ::pwrite(fd, p, n, at);
+// The readable records straight from the ring into the spill file: one
+// copy, by the kernel (the supervisor shares the machine with the programs
+// it traces; every pass over the data is time taken from them).
+static Status write_runs(int fd, const RingReader::Runs& runs, off_t at) {
+    iovec iov[2] = {{const_cast<Record*>(runs.first), runs.n_first * sizeof(Record)},
+                    {const_cast<Record*>(runs.second), runs.n_second * sizeof(Record)}};
+    iovec* next = iov;
+    int left = 2;
+    while (left > 0) {
+        if (next->iov_len == 0) {
+            ++next, --left;
+            continue;
+        }
+        ssize_t w = ::pwritev(fd, next, left, at);
         if (w < 0 && errno == EINTR) continue;
-        if (w < 0) return sys_error("pwrite(trace spill)");
-        p += w, n -= static_cast<std::size_t>(w), at += w;
+        if (w < 0) return sys_error("pwritev(trace spill)");
+        at += w;
+        for (auto done = static_cast<std::size_t>(w); done > 0 && left > 0;) {
+            const std::size_t k = std::min(done, next->iov_len);
+            next->iov_base = static_cast<char*>(next->iov_base) + k, next->iov_len -= k, done -= k;
+            if (next->iov_len == 0) ++next, --left;
+        }
     }
     return ok_status();
 }
@@ -36,9 +52,14 @@ Result<std::size_t> Collector::drain() {
     std::size_t moved = 0;
     for (std::uint32_t r = 0; r < arena_->rings(); ++r) {
         RingReader reader = arena_->reader(r);
-        while (std::size_t n = reader.drain(buf_.data(), buf_.size())) {
+        // A few passes at most: a writer that keeps going must not hold the supervisor here.
+        for (int pass = 0; pass < 4; ++pass) {
+            const RingReader::Runs runs = reader.readable();
+            if (runs.size() == 0) break;
+            const std::size_t n = runs.size();
             auto at = static_cast<off_t>(total_ * sizeof(Record));
-            if (auto st = write_all(spill_.get(), buf_.data(), n * sizeof(Record), at); !st) return st.error();
+            if (auto st = write_runs(spill_.get(), runs, at); !st) return st.error();
+            reader.release(n);
             auto& b = batches_[r];
             if (!b.empty() && b.back().first + b.back().second == total_) b.back().second += n;
             else b.emplace_back(total_, n);
@@ -107,6 +128,8 @@ Status Collector::merge(const Visitor& visit) const {
     for (auto& c : cursors)
         if (c.peek()) heap.push(&c);
 
+    // Ordered by the stamps as written; visited with CLOCK_MONOTONIC ns.
+    const StampToNs to_ns = arena_->stamp_to_ns();
     Record pending{};
     bool has_pending = false;
     std::string payload;
@@ -122,6 +145,7 @@ Status Collector::merge(const Visitor& visit) const {
         }
         if (has_pending) visit(pending, payload);
         pending = r, has_pending = true;
+        pending.ts = to_ns(r.ts);
         payload.clear();
     }
     if (has_pending) visit(pending, payload);

@@ -1,7 +1,8 @@
 // The supervisor's side of the rings. drain() empties every ring into an
 // anonymous spill file (so memory stays flat however long the run);
 // merge() replays all records as one stream ordered by (timestamp, ring,
-// sequence), joining Data records to the event they continue.
+// sequence), joining Data records to the event they continue, with their
+// stamps turned into CLOCK_MONOTONIC ns.
 #pragma once
 
 #include "trace/arena.hpp"
@@ -35,7 +36,6 @@ private:
     UniqueFd spill_;
     std::uint64_t total_ = 0;
     std::vector<std::vector<Batch>> batches_;  // per ring
-    std::vector<Record> buf_;
 };
 
 }  // namespace simrun

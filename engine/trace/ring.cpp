@@ -5,15 +5,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace simrun {
 
-std::uint64_t monotonic_ns() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
-}
 
 
 void RingWriter::wait_for_space(std::uint64_t head) {
@@ -33,14 +29,23 @@ void RingWriter::wait_for_space(std::uint64_t head) {
     h_->writer_waiting.store(0, std::memory_order_relaxed);
 }
 
-Record& RingWriter::begin(EventKind kind, std::uint16_t proc, std::uint8_t flags) {
+Record& RingWriter::begin(EventKind kind, std::uint16_t proc, std::uint8_t flags, std::uint64_t stamp) {
     std::uint64_t head = h_->head.load(std::memory_order_relaxed);
-    if (head - cached_tail_ > mask_) {
+    const std::uint64_t half = (mask_ + 1) / 2;
+    if (head - cached_tail_ >= half) {
         cached_tail_ = h_->tail.load(std::memory_order_acquire);
-        if (head - cached_tail_ > mask_) wait_for_space(head), cached_tail_ = h_->tail.load(std::memory_order_acquire);
+        if (head - cached_tail_ > mask_) {
+            wait_for_space(head), cached_tail_ = h_->tail.load(std::memory_order_acquire);
+        } else if (head - cached_tail_ >= half && head - woken_at_ >= half && wake_fd_ >= 0 && !self_drain_) {
+            // Half full: wake the reader now, so that it drains while this
+            // writer goes on instead of waiting for it at full.
+            std::uint64_t one = 1;
+            (void)!::write(wake_fd_, &one, sizeof one);
+            woken_at_ = head;
+        }
     }
     Record& r = r_[head & mask_];
-    r.ts = monotonic_ns();
+    r.ts = stamp ? stamp : trace_now();
     r.seq = static_cast<std::uint32_t>(head);
     r.proc = proc;
     r.kind = kind;
@@ -64,16 +69,31 @@ void RingWriter::data(const char* bytes, std::size_t n, std::uint16_t proc) {
     }
 }
 
+RingReader::Runs RingReader::readable() const {
+    const std::uint64_t tail = h_->tail.load(std::memory_order_relaxed);
+    const std::uint64_t head = h_->head.load(std::memory_order_acquire);
+    const std::size_t n = head - tail <= mask_ + 1 ? static_cast<std::size_t>(head - tail) : 0;  // a scribbled head reads as empty
+    const std::size_t at = static_cast<std::size_t>(tail & mask_);
+    const std::size_t first = std::min(n, static_cast<std::size_t>(mask_ + 1) - at);
+    return {r_ + at, first, r_, n - first};
+}
+
 std::size_t RingReader::drain(Record* out, std::size_t max) {
-    std::uint64_t tail = h_->tail.load(std::memory_order_relaxed);
-    std::uint64_t head = h_->head.load(std::memory_order_acquire);
-    std::size_t n = 0;
-    for (; tail + n < head && n < max; ++n) out[n] = r_[(tail + n) & mask_];
-    if (n == 0) return 0;
-    h_->tail.store(tail + n, std::memory_order_seq_cst);
-    h_->tail_word.store(static_cast<std::uint32_t>(tail + n), std::memory_order_seq_cst);
-    if (h_->writer_waiting.load(std::memory_order_seq_cst)) futex_wake(&h_->tail_word);
+    Runs runs = readable();
+    std::size_t n = std::min(max, runs.size());
+    std::size_t a = std::min(n, runs.n_first);
+    std::memcpy(out, runs.first, a * sizeof(Record));
+    std::memcpy(out + a, runs.second, (n - a) * sizeof(Record));
+    release(n);
     return n;
+}
+
+void RingReader::release(std::size_t n) {
+    if (n == 0) return;
+    const std::uint64_t tail = h_->tail.load(std::memory_order_relaxed) + n;
+    h_->tail.store(tail, std::memory_order_seq_cst);
+    h_->tail_word.store(static_cast<std::uint32_t>(tail), std::memory_order_seq_cst);
+    if (h_->writer_waiting.load(std::memory_order_seq_cst)) futex_wake(&h_->tail_word);
 }
 
 }  // namespace simrun

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "trace/record.hpp"
+#include "trace/trace_clock.hpp"
 
 #include <atomic>
 #include <cstddef>
@@ -22,16 +23,15 @@ struct alignas(64) RingHeader {
     char pad1[48];
 };
 
-std::uint64_t monotonic_ns();
-
 class RingWriter {
 public:
     RingWriter() = default;
     RingWriter(RingHeader* h, Record* records, std::uint32_t capacity, int wake_fd)
         : h_(h), r_(records), mask_(capacity - 1), wake_fd_(wake_fd) {}
 
-    // The slot for the next record, with ts, seq and proc set. Blocks while full.
-    Record& begin(EventKind kind, std::uint16_t proc, std::uint8_t flags = 0);
+    // The slot for the next record, with ts, seq and proc set. Blocks while
+    // full. `stamp`: the record's time, taken earlier (0: now).
+    Record& begin(EventKind kind, std::uint16_t proc, std::uint8_t flags = 0, std::uint64_t stamp = 0);
     void commit() { h_->head.store(h_->head.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
     // A payload as Data records following the last committed one.
     void data(const char* bytes, std::size_t n, std::uint16_t proc);
@@ -49,9 +49,10 @@ private:
     Record* r_ = nullptr;
     std::uint64_t mask_ = 0;
     int wake_fd_ = -1;
-    // The reader's tail as last seen: re-read only when it says "full", so
-    // a write does not pull the reader's cache line every time.
+    // The reader's tail as last seen: re-read only past half full, so a
+    // write does not pull the reader's cache line every time.
     std::uint64_t cached_tail_ = 0;
+    std::uint64_t woken_at_ = 0;  // head when the reader was last woken (half full)
     void (*self_drain_)(void*) = nullptr;
     void* self_ctx_ = nullptr;
 };
@@ -62,6 +63,17 @@ public:
         : h_(h), r_(records), mask_(capacity - 1) {}
     // Copies up to `max` available records into out; frees their slots.
     std::size_t drain(Record* out, std::size_t max);
+    // The records written and not yet read, in place: at most two runs (the
+    // ring wraps). They stay put until release(n) frees the first n.
+    struct Runs {
+        const Record* first;
+        std::size_t n_first;
+        const Record* second;
+        std::size_t n_second;
+        std::size_t size() const { return n_first + n_second; }
+    };
+    Runs readable() const;
+    void release(std::size_t n);
     std::uint64_t written() const { return h_->head.load(std::memory_order_acquire); }
 
 private:

@@ -32,14 +32,17 @@ TEST_CASE("records from several rings merge by timestamp; payloads stay with the
     put(b, 1, ts);  // same timestamp, later ring: after a's event and its payload
     REQUIRE(collector->drain().ok());
 
-    std::vector<std::uint64_t> order;
+    // Merged by the stamps as written (kept in e.value); visited in ns.
+    std::vector<std::uint64_t> order, ns;
     std::string payload_of_last_a;
     REQUIRE(collector->merge([&](const Record& r, std::string_view payload) {
-        order.push_back(r.ts);
+        order.push_back(static_cast<std::uint64_t>(r.e.value));
+        ns.push_back(r.ts);
         if (r.proc == 0) payload_of_last_a = std::string(payload);
     }).ok());
     REQUIRE(order.size() == 5 * 7 + 2);
     CHECK(std::is_sorted(order.begin(), order.end()));
+    CHECK(std::is_sorted(ns.begin(), ns.end()));
     CHECK(order.front() == 100);
     CHECK(payload_of_last_a == "hello");
     CHECK(collector->total() == 5 * 7 + 3);  // the Data record counted once in the spill
