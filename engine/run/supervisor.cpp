@@ -41,6 +41,9 @@
 #include <optional>
 
 namespace simrun {
+
+constexpr std::uint32_t kSparesPerProgram = 32, kMaxSpares = 64;  // trace slots for programs' own children
+
 namespace {
 
 constexpr int kExitFailed = 1, kExitUsage = 2, kExitInternal = 3, kExitInterrupted = 130;
@@ -84,11 +87,13 @@ private:
     // ---- set-up ----------------------------------------------------------
     Status setup() {
         out_dir_ = scenario_out_dir(plan_, opt_);  // created by run_plan before the sandbox
-        // Spare slots for the children traced programs fork: 8 per program, 64 at most.
+        // Spare slots for the children traced programs start: 32 per
+        // program, 64 at most (each is two rings mapped into every program,
+        // 512 KiB of its address space).
         std::uint32_t traced_programs = 0;
         for (const auto& pp : plan_.processes) traced_programs += pp.is_exec() && pp.trace;
         auto arena = Arena::create(static_cast<std::uint32_t>(plan_.processes.size()), opt_.ring_capacity,
-                                   std::min<std::uint32_t>(64, 8 * traced_programs));
+                                   std::min<std::uint32_t>(kMaxSpares, kSparesPerProgram * traced_programs));
         if (!arena) return arena.error();
         arena_.emplace(std::move(arena.value()));
         wake_ = UniqueFd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -495,6 +500,11 @@ private:
                 run_.diagnosis.push_back(fmt::format("{}: no call detail (a static binary, or a program that bypasses libc): lifecycle events only",
                                                      pp.name));
         }
+        // Every claim counts, the failed ones too: those children ran untraced.
+        const std::uint32_t claims = arena_->claims(), spares = arena_->spares();
+        if (claims > spares)
+            run_.diagnosis.push_back(fmt::format("{} {} started by traced programs ran untraced: the run's {} spare trace slots were used up",
+                                                 claims - spares, claims - spares == 1 ? "process" : "processes", spares));
     }
 
     void read_final_state() {

@@ -101,6 +101,7 @@ public:
     }
     std::uint32_t spares() const { return spares_; }
     std::uint32_t spares_claimed() const { return std::min(header_->next_spare.load(), spares_); }
+    std::uint32_t claims() const { return header_->next_spare.load(); }  // tries, including those that found none left
     ProcSlot& slot(std::uint32_t p) const { return slots_[p]; }
     RingWriter writer(std::uint32_t ring, int wake_fd) const;
     RingReader reader(std::uint32_t ring) const;

@@ -1295,6 +1295,30 @@ equals = "5 127 5 0 7\\n"
             check(sum(e["call"] == "semop" for e in calls if e["proc"] == "student") == 400, "the parent's own semops")
             check(not any("differ from the kernel" in l for l in events[-1]["diagnosis"]), "replayed semaphore values stay exact")
             r.assert_nothing_left()
+        # More children than spare slots: 32 are traced, the rest run untraced and the report counts them.
+        path = write_scenario(d, f"""
+[scenario]
+name = "many"
+timeout = "20s"
+[ipc.sem.lock]
+members = {{ mutex = 1 }}
+key = 6184
+[[process]]
+name = "student"
+exec = ["{test_program('many_children')}", "6184", "40"]
+[[expect]]
+stdout = "student"
+equals = "40\\n"
+""", name="many")
+        r = Run([path, "-q"], d)
+        check(r.code == 0, r.stdout + r.stderr)
+        events = r.trace(d, "many")
+        children = {e["proc"] for e in events if e["kind"] == "call" and e["proc"].startswith("student/")}
+        check(len(children) == 32, f"32 traced children: {sorted(children)}")
+        check(all(sum(1 for e in events if e.get("proc") == c and e.get("call") == "semop") == 2 for c in children), "each traced child's P and V")
+        check("8 processes started by traced programs ran untraced: the run's 32 spare trace slots were used up" in events[-1]["diagnosis"],
+              str(events[-1]["diagnosis"]))
+        r.assert_nothing_left()
         path = write_scenario(d, f"""
 [scenario]
 name = "forky"
