@@ -19,14 +19,14 @@ void drop_capabilities() noexcept {
     ::syscall(SYS_capset, &header, data);
 }
 
-void apply_limits(const Limits& l, std::int64_t others) noexcept {
+void apply_limits(const Limits& l, std::int64_t others, std::int64_t tracer_bytes) noexcept {
     auto set = [](int resource, std::int64_t soft, std::int64_t hard) {
         struct rlimit r = {static_cast<rlim_t>(soft), static_cast<rlim_t>(hard)};
         ::setrlimit(resource, &r);
     };
     const std::int64_t cpu_s = (l.cpu_ns + 999'999'999) / 1'000'000'000;
     set(RLIMIT_CPU, cpu_s, cpu_s + 1);
-    set(RLIMIT_AS, l.memory, l.memory);
+    set(RLIMIT_AS, l.memory + tracer_bytes, l.memory + tracer_bytes);
     set(RLIMIT_NOFILE, l.open_files, l.open_files);
     set(RLIMIT_FSIZE, l.file_size, l.file_size);
     // RLIMIT_NPROC counts every process of the user (in the namespace, or on

@@ -21,6 +21,8 @@ void drop_capabilities() noexcept;
 // process of the user, so `others` is how many besides the program's own
 // there may be (-1: do not set it). A real root ignores RLIMIT_NPROC; the
 // supervisor counts the program's process group for that case.
-void apply_limits(const Limits& limits, std::int64_t others) noexcept;
+// `tracer_bytes` is added to the address space: what the preload tracer
+// maps (the trace arena, its own code) is not the program's to pay for.
+void apply_limits(const Limits& limits, std::int64_t others, std::int64_t tracer_bytes) noexcept;
 
 }  // namespace simrun

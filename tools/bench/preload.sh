@@ -29,14 +29,19 @@ timeout = "10m"
 name = "native"
 exec = ["$build/bench/sem_native", "$n"]
 TOML
+# The same under simrun with the tracer off: what simrun costs without it.
+sed 's/^name = "native"$/name = "native"\ntrace = false/' "$work/sem.toml" > "$work/off.toml"
 
-alone=() traced=() straced=() r_traced=() r_straced=()
+alone=() traced=() straced=() r_traced=() r_straced=() r_off=()
 have_strace=$(command -v strace || true)
 for ((i = 0; i < rounds; i++)); do
   alone+=("$("$build/bench/sem_native" "$n")")
   "$build/simrun" "$work/sem.toml" --out "$work/out" -q > /dev/null
   traced+=("$(grep '"kind":"output"' "$work/out/bench_preload/trace.jsonl" | sed 's/.*"data":"\([0-9]*\).*/\1/')")
   r_traced+=("$(awk -v a="${alone[-1]}" -v t="${traced[-1]}" 'BEGIN { printf "%.4f", t / a }')")
+  "$build/simrun" "$work/off.toml" --out "$work/off" -q > /dev/null
+  off=$(grep '"kind":"output"' "$work/off/bench_preload/trace.jsonl" | sed 's/.*"data":"\([0-9]*\).*/\1/')
+  r_off+=("$(awk -v a="${alone[-1]}" -v t="$off" 'BEGIN { printf "%.4f", t / a }')")
   if [ -n "$have_strace" ]; then
     straced+=("$(strace -f -o /dev/null "$build/bench/sem_native" "$n")")
     r_straced+=("$(awk -v a="${alone[-1]}" -v t="${straced[-1]}" 'BEGIN { printf "%.4f", t / a }')")
@@ -50,6 +55,7 @@ awk -v a="$a" -v t="$t" -v n="$n" -v r="$(median "${r_traced[@]}")" -v lo="$(pri
   printf "  alone           %8.1f ms   %6.1f ns/semop\n", a / 1e6, a / (2 * n)
   printf "  simrun preload  %8.1f ms   %6.1f ns/semop   ratio %.2f (rounds %.2f-%.2f; target <= 1.10)\n", t / 1e6, t / (2 * n), r, lo, hi
 }'
+echo "  simrun, tracer off (trace = false): ratio $(median "${r_off[@]}")"
 if [ -n "$have_strace" ]; then
   s=$(median "${straced[@]}")
   awk -v a="$a" -v s="$s" -v n="$n" -v r="$(median "${r_straced[@]}")" 'BEGIN { printf "  strace -f       %8.1f ms   %6.1f ns/semop   ratio %.2f\n", s / 1e6, s / (2 * n), r }'
