@@ -55,7 +55,7 @@ awk -v a="$a" -v t="$t" -v n="$n" -v r="$(median "${r_traced[@]}")" -v lo="$(pri
   printf "  alone           %8.1f ms   %6.1f ns/semop\n", a / 1e6, a / (2 * n)
   printf "  simrun preload  %8.1f ms   %6.1f ns/semop   ratio %.2f (rounds %.2f-%.2f; target <= 1.10)\n", t / 1e6, t / (2 * n), r, lo, hi
 }'
-echo "  simrun, tracer off (trace = false): ratio $(median "${r_off[@]}")"
+printf "  simrun, tracer off (trace = false)              ratio %.2f\n" "$(median "${r_off[@]}")"
 if [ -n "$have_strace" ]; then
   s=$(median "${straced[@]}")
   awk -v a="$a" -v s="$s" -v n="$n" -v r="$(median "${r_straced[@]}")" 'BEGIN { printf "  strace -f       %8.1f ms   %6.1f ns/semop   ratio %.2f\n", s / 1e6, s / (2 * n), r }'
