@@ -218,6 +218,28 @@ void step_until_done(CallId c, F attempt) {
     }
 }
 
+// The same for a call with a timeout (semtimedop, sem_timedwait, mq_timed*).
+// Time passes only by steps: when no process can step, the supervisor ends
+// the wait, and `expire` records the call failing as its timeout would.
+template <typename F, typename E>
+void timed_step_until_done(CallId c, F attempt, E expire) {
+    slot->timed_out.store(0);
+    slot->timed.store(1);
+    for (;;) {
+        begin_step(c);
+        if (slot->timed_out.exchange(0)) {
+            slot->timed.store(0);
+            expire();
+            return end_step(StepOutcome::Done);
+        }
+        if (attempt()) {
+            slot->timed.store(0);
+            return end_step(StepOutcome::Done);
+        }
+        end_step(StepOutcome::Blocked);
+    }
+}
+
 // A call that cannot block: one step in controlled mode.
 template <typename F>
 int one_step(CallId c, F f) {
@@ -448,7 +470,7 @@ static Args semop_args(int id, const sembuf* sops, size_t n) {
 
 // Controlled mode: the operations with IPC_NOWAIT added; EAGAIN then means
 // "would block" unless the program asked for IPC_NOWAIT itself.
-static int semop_stepped(int id, sembuf* sops, size_t n) {
+static int semop_stepped(int id, sembuf* sops, size_t n, bool timed) {
     sembuf copy[32];
     bool caller_nowait = true;
     for (size_t i = 0; i < n; ++i) {
@@ -457,7 +479,7 @@ static int semop_stepped(int id, sembuf* sops, size_t n) {
         copy[i].sem_flg = static_cast<short>(copy[i].sem_flg | IPC_NOWAIT);
     }
     int r = -1, err = 0;
-    step_until_done(CallId::Semop, [&] {
+    auto attempt = [&] {
         std::uint64_t ts = only_posts(sops, n) ? now() : 0;
         ++in_hook;
         r = real.semop(id, copy, n);
@@ -466,19 +488,25 @@ static int semop_stepped(int id, sembuf* sops, size_t n) {
         if (r < 0 && err == EAGAIN && !caller_nowait) return false;
         emit(CallId::Semop, semop_args(id, sops, n), r, r < 0 ? err : 0, ts, n > 1 ? sops : nullptr, n > 1 ? n * sizeof(sembuf) : 0);
         return true;
-    });
+    };
+    auto expire = [&] {
+        r = -1, err = EAGAIN;  // what semtimedop says when its time is up
+        emit(CallId::Semop, semop_args(id, sops, n), r, err, 0, n > 1 ? sops : nullptr, n > 1 ? n * sizeof(sembuf) : 0);
+    };
+    if (timed) timed_step_until_done(CallId::Semop, attempt, expire);
+    else step_until_done(CallId::Semop, attempt);
     errno = err;
     return r;
 }
 
 int semop(int id, sembuf* sops, size_t n) {
-    if (stepping() && n <= 32) return semop_stepped(id, sops, n);
+    if (stepping() && n <= 32) return semop_stepped(id, sops, n, false);
     return traced<int>(CallId::Semop, semop_args(id, sops, n), only_posts(sops, n), [&] { return real.semop(id, sops, n); },
                        n > 1 ? sops : nullptr, n > 1 ? n * sizeof(sembuf) : 0);
 }
 
 int semtimedop(int id, sembuf* sops, size_t n, const timespec* t) {
-    if (stepping() && n <= 32) return semop_stepped(id, sops, n);  // controlled: no time passes but by steps
+    if (stepping() && n <= 32) return semop_stepped(id, sops, n, t != nullptr);  // controlled: no time passes but by steps
     return traced<int>(CallId::Semop, semop_args(id, sops, n), only_posts(sops, n), [&] { return real.semtimedop(id, sops, n, t); },
                        n > 1 ? sops : nullptr, n > 1 ? n * sizeof(sembuf) : 0);
 }
@@ -579,8 +607,16 @@ static ssize_t receive(mqd_t q, char* msg, size_t len, unsigned* prio, const tim
         emit(CallId::MqReceive, {q, got, timed}, r, r < 0 ? err : 0, 0, r > 0 ? msg : nullptr, r > 0 ? (r < 256 ? static_cast<size_t>(r) : 256) : 0);
         return true;
     };
-    if (stepping()) step_until_done(CallId::MqReceive, [&] { return once(true); });
-    else once(false);
+    if (stepping() && timed) {
+        timed_step_until_done(CallId::MqReceive, [&] { return once(true); }, [&] {
+            r = -1, err = ETIMEDOUT;
+            emit(CallId::MqReceive, {q, 0, timed}, r, err);
+        });
+    } else if (stepping()) {
+        step_until_done(CallId::MqReceive, [&] { return once(true); });
+    } else {
+        once(false);
+    }
     if (prio) *prio = got;
     errno = err;
     return r;
@@ -593,7 +629,7 @@ static int mq_send_traced(mqd_t q, const char* msg, size_t len, unsigned prio, c
                            len < 256 ? len : 256);
     }
     int r = -1, err = 0;
-    step_until_done(CallId::MqSend, [&] {
+    auto attempt = [&] {
         std::uint64_t ts = now();
         ++in_hook;
         r = real.mq_timedsend(q, msg, len, prio, &kPast);
@@ -602,7 +638,15 @@ static int mq_send_traced(mqd_t q, const char* msg, size_t len, unsigned prio, c
         if (r < 0 && err == ETIMEDOUT) return false;
         emit(CallId::MqSend, {q, prio, timed}, r, r < 0 ? err : 0, ts, msg, len < 256 ? len : 256);
         return true;
-    });
+    };
+    if (timed) {
+        timed_step_until_done(CallId::MqSend, attempt, [&] {
+            r = -1, err = ETIMEDOUT;
+            emit(CallId::MqSend, {q, prio, timed}, r, err, 0, msg, len < 256 ? len : 256);
+        });
+    } else {
+        step_until_done(CallId::MqSend, attempt);
+    }
     errno = err;
     return r;
 }
@@ -637,7 +681,8 @@ static int psem(CallId c, sem_t* s, int r, int err, std::uint64_t ts) {
     return r;
 }
 // sem_wait and sem_timedwait: in controlled mode a sem_trywait each step
-// until it succeeds (no time passes but by steps: the timeout is not used).
+// until it succeeds; no time passes but by steps, so a timed wait ends with
+// ETIMEDOUT only when no process can step (the supervisor decides).
 static int psem_wait(CallId c, sem_t* s, const timespec* t) {
     int r = -1, err = 0;
     if (!stepping()) {
@@ -646,7 +691,7 @@ static int psem_wait(CallId c, sem_t* s, const timespec* t) {
         --in_hook;
         return psem(c, s, r, errno, 0);
     }
-    step_until_done(c, [&] {
+    auto attempt = [&] {
         ++in_hook;
         r = real.sem_trywait(s);
         --in_hook;
@@ -654,7 +699,15 @@ static int psem_wait(CallId c, sem_t* s, const timespec* t) {
         if (r < 0 && err == EAGAIN) return false;
         psem(c, s, r, err, 0);
         return true;
-    });
+    };
+    if (c == CallId::SemTimedwait) {
+        timed_step_until_done(c, attempt, [&] {
+            r = -1, err = ETIMEDOUT;
+            psem(c, s, r, err, 0);
+        });
+    } else {
+        step_until_done(c, attempt);
+    }
     errno = err;
     return r;
 }

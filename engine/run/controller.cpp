@@ -197,10 +197,11 @@ std::vector<int> Controller::runnable() const {
 bool Controller::expire_timed_wait() {
     for (std::size_t p = 0; p < procs_.size(); ++p) {
         Proc& pr = procs_[p];
-        if (!pr.known || pr.dead || !pr.parked || plan_.processes[p].is_exec()) continue;
+        if (!pr.known || pr.dead || !pr.parked) continue;
         ProcSlot& slot = rt_.arena->slot(p);
-        const Op& op = plan_.ops[slot.op.load()];
-        if (op.kind != OpKind::PsemWait || op.value <= 0) continue;
+        // A program says so itself (semtimedop, sem_timedwait, mq_timed*).
+        if (plan_.processes[p].is_exec() ? !slot.timed.load() : plan_.ops[slot.op.load()].kind != OpKind::PsemWait || plan_.ops[slot.op.load()].value <= 0)
+            continue;
         slot.timed_out.store(1);
         pr.parked = false;
         return true;

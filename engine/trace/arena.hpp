@@ -71,6 +71,7 @@ struct alignas(64) ProcSlot {
     std::atomic<std::uint64_t> cpu_ns;
     std::atomic<std::int64_t> maxrss_kb;
     std::atomic<std::uint32_t> traced;  // the preload tracer attached in this exec'd program
+    std::atomic<std::uint32_t> timed;   // controlled: the program's parked call has a timeout the supervisor may end
 };
 
 // At the arena's start: what processes claim for themselves at run time.

@@ -1342,6 +1342,41 @@ equals = "hello 1 3\\n"
         r.assert_nothing_left()
 
 
+def case_program_timed_waits():
+    """A traced program's waits with a timeout (semtimedop, sem_timedwait, mq_timedreceive) time out for real
+    in free mode; in controlled mode no time passes but by steps, so they end with the timeout's error only
+    when no process can step, and a V that can come first always does."""
+    with tempfile.TemporaryDirectory() as d:
+        scenario = f"""
+[scenario]
+name = "timed"
+timeout = "10s"
+[ipc.sem.gate]
+members = {{{{ door = 0 }}}}
+key = 6187
+[[process]]
+name = "student"
+exec = ["{test_program('timed_waits')}", "6187"]
+{{opener}}
+[[expect]]
+stdout = "student"
+equals = "{{first}} ETIMEDOUT ETIMEDOUT\\n"
+"""
+        path = write_scenario(d, scenario.format(opener="", first="EAGAIN"))
+        for extra in ([], ["--controlled", "--seed", "1"], ["--controlled", "--seed", "2"]):
+            r = Run([path, "-q"] + extra, d)
+            check(r.code == 0, f"{extra}: {r.stdout}{r.stderr}")
+            calls = [e for e in r.trace(d, "timed") if e["kind"] == "call"]
+            failed = [(e["call"], e.get("errno")) for e in calls if e.get("result") == -1]
+            check(failed == [("semop", "EAGAIN"), ("sem_timedwait", "ETIMEDOUT"), ("mq_receive", "ETIMEDOUT")], f"{extra}: {failed}")
+        # A scripted V can always come first: the program's semtimedop takes it, whatever the seed.
+        path = write_scenario(d, scenario.format(opener='[[process]]\nname = "opener"\nrun = ["V gate.door"]', first="OK"), name="opened")
+        for seed in ("1", "2", "3", "4"):
+            r = Run([path, "-q", "--controlled", "--seed", seed], d)
+            check(r.code == 0, f"seed {seed}: {r.stdout}{r.stderr}")
+        r.assert_nothing_left()
+
+
 def case_preload_threads():
     """Four threads of a traced program call semop at once: every call is in the trace, whole, in time order."""
     with tempfile.TemporaryDirectory() as d:
