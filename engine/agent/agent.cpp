@@ -74,8 +74,8 @@ void Agent::exit_now(int code) {
     _exit(code);
 }
 
-Record& Agent::begin(EventKind kind, std::uint8_t flags) {
-    Record& r = ring_.begin(kind, proc_, flags);
+Record& Agent::begin(EventKind kind, std::uint8_t flags, std::uint64_t stamp) {
+    Record& r = ring_.begin(kind, proc_, flags, stamp);
     r.e.op = op_index_;
     r.e.iter = iter_;
     r.e.step = step_;

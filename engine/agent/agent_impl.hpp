@@ -73,7 +73,7 @@ private:
     // child left): that step is the process's last.
     [[noreturn]] void exit_now(int code);
 
-    Record& begin(EventKind kind, std::uint8_t flags = 0);
+    Record& begin(EventKind kind, std::uint8_t flags = 0, std::uint64_t stamp = 0);  // stamp: taken earlier (0: now)
 
     // Ops that may wake another process (writes, sends, closes, semctl) take
     // effect inside their call; their record is dated when the call began,

@@ -37,9 +37,8 @@ bool Agent::ready(int fd, short events, bool& parked) {
 }
 
 void Agent::finish(std::int64_t result, int err, bool parked) {
-    Record& r = begin(EventKind::Op, parked ? kRecBlocked : 0);
     // Dated when the call began, unless it blocked (a Block record came in between).
-    if (call_ts_ && !parked) r.ts = call_ts_;
+    Record& r = begin(EventKind::Op, parked ? kRecBlocked : 0, parked ? 0 : call_ts_);
     call_ts_ = 0;
     r.e.result = result;
     r.e.err = err;
@@ -136,7 +135,7 @@ Attempt Agent::fifo_open(const Op& op, bool parked) {
         err = fd < 0 ? errno : 0;
         slot_.state.store(ProcState::Running, std::memory_order_release);
         if (monotonic_ns() - began > 1'000'000) {
-            begin(EventKind::Block).ts = began_stamp;
+            begin(EventKind::Block, 0, began_stamp);
             ring_.commit();
             parked = true;
         }
@@ -239,8 +238,7 @@ Attempt Agent::msg_control(const Op& op) {
         rc = ::msgctl(id, IPC_SET, &ds);
     }
     int err = rc < 0 ? errno : 0;
-    Record& r = begin(EventKind::Op);
-    r.ts = call_ts_;
+    Record& r = begin(EventKind::Op, 0, call_ts_);
     call_ts_ = 0;
     r.e.result = rc;
     r.e.err = err;

@@ -209,35 +209,27 @@ bool stepping() { return controlled && !in_hook && !vfork_child; }
 
 // A blocking call in controlled mode: `attempt` makes the non-blocking try
 // and returns true unless it would block (then nothing was recorded).
-template <typename F>
-void step_until_done(CallId c, F attempt) {
+// A call with a timeout (semtimedop, sem_timedwait, mq_timed*) says so with
+// `expire`: time passes only by steps, so when no process can step the
+// supervisor ends the wait, and `expire` records the call failing as its
+// timeout would.
+struct NoTimeout {
+    void operator()() const {}
+};
+template <typename F, typename E = NoTimeout>
+void step_until_done(CallId c, F attempt, bool timed = false, E expire = {}) {
+    if (timed) slot->timed_out.store(0), slot->timed.store(1);
     for (;;) {
         begin_step(c);
-        if (attempt()) return end_step(StepOutcome::Done);
-        end_step(StepOutcome::Blocked);
-    }
-}
-
-// The same for a call with a timeout (semtimedop, sem_timedwait, mq_timed*).
-// Time passes only by steps: when no process can step, the supervisor ends
-// the wait, and `expire` records the call failing as its timeout would.
-template <typename F, typename E>
-void timed_step_until_done(CallId c, F attempt, E expire) {
-    slot->timed_out.store(0);
-    slot->timed.store(1);
-    for (;;) {
-        begin_step(c);
-        if (slot->timed_out.exchange(0)) {
-            slot->timed.store(0);
+        if (timed && slot->timed_out.exchange(0)) {
             expire();
-            return end_step(StepOutcome::Done);
+            break;
         }
-        if (attempt()) {
-            slot->timed.store(0);
-            return end_step(StepOutcome::Done);
-        }
+        if (attempt()) break;
         end_step(StepOutcome::Blocked);
     }
+    if (timed) slot->timed.store(0);
+    end_step(StepOutcome::Done);
 }
 
 // A call that cannot block: one step in controlled mode.
@@ -411,20 +403,23 @@ __attribute__((constructor)) void init() {
     }
 }
 
-// Before the program's own exec: the memfd must survive it, at the number
-// SIMRUN_TRACE names for the new image.
+// The tracer's descriptors: kept across an exec (the new image is traced
+// too, at the numbers SIMRUN_TRACE names) or closed by it.
+void tracer_fds_inherited(bool inherited) {
+    if (keep_fd >= 0) ::fcntl(keep_fd, F_SETFD, inherited ? 0 : FD_CLOEXEC);
+    if (wake >= 0) ::fcntl(wake, F_SETFD, inherited ? 0 : FD_CLOEXEC);
+}
+
 void before_exec(const char* path) {
     one_step(CallId::Exec, [&] {
         emit(CallId::Exec, {}, 0, 0, 0, path, name_len(path));
         return 0;
     });
-    if (keep_fd >= 0) ::fcntl(keep_fd, F_SETFD, 0);
-    if (wake >= 0) ::fcntl(wake, F_SETFD, 0);
+    tracer_fds_inherited(true);
 }
 void after_failed_exec() {
     int err = errno;
-    if (keep_fd >= 0) ::fcntl(keep_fd, F_SETFD, FD_CLOEXEC);
-    if (wake >= 0) ::fcntl(wake, F_SETFD, FD_CLOEXEC);
+    tracer_fds_inherited(false);
     emit(CallId::Exec, {}, -1, err);
     errno = err;
 }
@@ -493,8 +488,7 @@ static int semop_stepped(int id, sembuf* sops, size_t n, bool timed) {
         r = -1, err = EAGAIN;  // what semtimedop says when its time is up
         emit(CallId::Semop, semop_args(id, sops, n), r, err, 0, n > 1 ? sops : nullptr, n > 1 ? n * sizeof(sembuf) : 0);
     };
-    if (timed) timed_step_until_done(CallId::Semop, attempt, expire);
-    else step_until_done(CallId::Semop, attempt);
+    step_until_done(CallId::Semop, attempt, timed, expire);
     errno = err;
     return r;
 }
@@ -607,13 +601,11 @@ static ssize_t receive(mqd_t q, char* msg, size_t len, unsigned* prio, const tim
         emit(CallId::MqReceive, {q, got, timed}, r, r < 0 ? err : 0, 0, r > 0 ? msg : nullptr, r > 0 ? (r < 256 ? static_cast<size_t>(r) : 256) : 0);
         return true;
     };
-    if (stepping() && timed) {
-        timed_step_until_done(CallId::MqReceive, [&] { return once(true); }, [&] {
+    if (stepping()) {
+        step_until_done(CallId::MqReceive, [&] { return once(true); }, timed, [&] {
             r = -1, err = ETIMEDOUT;
             emit(CallId::MqReceive, {q, 0, timed}, r, err);
         });
-    } else if (stepping()) {
-        step_until_done(CallId::MqReceive, [&] { return once(true); });
     } else {
         once(false);
     }
@@ -639,14 +631,10 @@ static int mq_send_traced(mqd_t q, const char* msg, size_t len, unsigned prio, c
         emit(CallId::MqSend, {q, prio, timed}, r, r < 0 ? err : 0, ts, msg, len < 256 ? len : 256);
         return true;
     };
-    if (timed) {
-        timed_step_until_done(CallId::MqSend, attempt, [&] {
-            r = -1, err = ETIMEDOUT;
-            emit(CallId::MqSend, {q, prio, timed}, r, err, 0, msg, len < 256 ? len : 256);
-        });
-    } else {
-        step_until_done(CallId::MqSend, attempt);
-    }
+    step_until_done(CallId::MqSend, attempt, timed, [&] {
+        r = -1, err = ETIMEDOUT;
+        emit(CallId::MqSend, {q, prio, timed}, r, err, 0, msg, len < 256 ? len : 256);
+    });
     errno = err;
     return r;
 }
@@ -700,14 +688,10 @@ static int psem_wait(CallId c, sem_t* s, const timespec* t) {
         psem(c, s, r, err, 0);
         return true;
     };
-    if (c == CallId::SemTimedwait) {
-        timed_step_until_done(c, attempt, [&] {
-            r = -1, err = ETIMEDOUT;
-            psem(c, s, r, err, 0);
-        });
-    } else {
-        step_until_done(c, attempt);
-    }
+    step_until_done(c, attempt, c == CallId::SemTimedwait, [&] {
+        r = -1, err = ETIMEDOUT;
+        psem(c, s, r, err, 0);
+    });
     errno = err;
     return r;
 }
@@ -999,12 +983,10 @@ namespace {
 template <typename F>
 auto with_inherited_fds(F f) {
     const bool share = on && !vfork_child;
-    if (share && keep_fd >= 0) ::fcntl(keep_fd, F_SETFD, 0);
-    if (share && wake >= 0) ::fcntl(wake, F_SETFD, 0);
+    if (share) tracer_fds_inherited(true);
     auto r = f();
     int err = errno;
-    if (share && keep_fd >= 0) ::fcntl(keep_fd, F_SETFD, FD_CLOEXEC);
-    if (share && wake >= 0) ::fcntl(wake, F_SETFD, FD_CLOEXEC);
+    if (share) tracer_fds_inherited(false);
     errno = err;
     return r;
 }

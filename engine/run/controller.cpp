@@ -199,9 +199,13 @@ bool Controller::expire_timed_wait() {
         Proc& pr = procs_[p];
         if (!pr.known || pr.dead || !pr.parked) continue;
         ProcSlot& slot = rt_.arena->slot(p);
-        // A program says so itself (semtimedop, sem_timedwait, mq_timed*).
-        if (plan_.processes[p].is_exec() ? !slot.timed.load() : plan_.ops[slot.op.load()].kind != OpKind::PsemWait || plan_.ops[slot.op.load()].value <= 0)
-            continue;
+        // A program says so itself (semtimedop, sem_timedwait, mq_timed*);
+        // a script's op is a P with a timeout.
+        auto timed_op = [&] {
+            const Op& op = plan_.ops[slot.op.load()];
+            return op.kind == OpKind::PsemWait && op.value > 0;
+        };
+        if (plan_.processes[p].is_exec() ? !slot.timed.load() : !timed_op()) continue;
         slot.timed_out.store(1);
         pr.parked = false;
         return true;

@@ -41,10 +41,9 @@
 #include <optional>
 
 namespace simrun {
+namespace {
 
 constexpr std::uint32_t kSparesPerProgram = 32, kMaxSpares = 64;  // trace slots for programs' own children
-
-namespace {
 
 constexpr int kExitFailed = 1, kExitUsage = 2, kExitInternal = 3, kExitInterrupted = 130;
 
@@ -88,8 +87,8 @@ private:
     Status setup() {
         out_dir_ = scenario_out_dir(plan_, opt_);  // created by run_plan before the sandbox
         // Spare slots for the children traced programs start: 32 per
-        // program, 64 at most (each is two rings mapped into every program,
-        // 512 KiB of its address space).
+        // program, 64 at most (each is two rings, 512 KiB of the arena that
+        // every traced program maps, outside its memory limit).
         std::uint32_t traced_programs = 0;
         for (const auto& pp : plan_.processes) traced_programs += pp.is_exec() && pp.trace;
         auto arena = Arena::create(static_cast<std::uint32_t>(plan_.processes.size()), opt_.ring_capacity,

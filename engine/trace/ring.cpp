@@ -2,15 +2,12 @@
 
 #include "util/futex.hpp"
 
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
 
 namespace simrun {
-
-
 
 void RingWriter::wait_for_space(std::uint64_t head) {
     while (head - h_->tail.load(std::memory_order_acquire) > mask_) {
@@ -59,8 +56,7 @@ void RingWriter::data(const char* bytes, std::size_t n, std::uint16_t proc) {
     std::uint64_t ts = r_[(h_->head.load(std::memory_order_relaxed) - 1) & mask_].ts;
     while (n > 0) {
         std::size_t chunk = n < kDataBytes ? n : kDataBytes;
-        Record& r = begin(EventKind::Data, proc);
-        r.ts = ts;
+        Record& r = begin(EventKind::Data, proc, 0, ts);
         std::memcpy(r.data.bytes, bytes, chunk);
         r.data.len = static_cast<std::uint8_t>(chunk);
         commit();

@@ -7,15 +7,10 @@
 #     free scheduling, over several starting seeds.
 #   tools/bench/controlled.sh [N] [SEEDS]
 set -euo pipefail
-root="$(cd "$(dirname "$0")/../.." && pwd)"
 n=${1:-100000}
 seeds=${2:-20}
-"$root/tools/setup.sh"
-build="$root/${SIMRUN_BUILD_DIR:-build}"
+source "$(dirname "$0")/common.sh"
 simrun="$build/simrun"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # 1. step cost
 cat > "$work/steps.toml" <<TOML

@@ -11,15 +11,10 @@
 # medians of the per-round ratios (a slow spell of a shared machine hits
 # both sides of a round alike).
 set -euo pipefail
-root="$(cd "$(dirname "$0")/../.." && pwd)"
 n=${1:-200000}
 rounds=${2:-9}
-"$root/tools/setup.sh"
-build="$root/${SIMRUN_BUILD_DIR:-build}"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/common.sh"
 
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 cat > "$work/sem.toml" <<TOML
 [scenario]

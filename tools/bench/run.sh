@@ -14,15 +14,10 @@
 # ratio is noisy), 2 processes pinned to one core (stable: the cost of
 # tracing per op), and 1 process (no contention at all).
 set -euo pipefail
-root="$(cd "$(dirname "$0")/../.." && pwd)"
 n=${1:-50000}
 rounds=${2:-5}
-"$root/tools/setup.sh"
-build="$root/${SIMRUN_BUILD_DIR:-build}"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/common.sh"
 
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 measure() {  # PROCESSES [PIN]
   local procs=$1 pin=${2:-}
