@@ -31,7 +31,7 @@ Attempt Agent::send_signal(const Op& op) {
     if (pid <= 0) {
         rc = -1, errno = ESRCH;
     } else {
-        if (controlled_) announce_signal(rt_, target, sig);
+        if (controlled_) announce_signal(rt_.arena->slot(target), sig);
         if (op.flags & kOpSigqueue) {
             sigval v;
             v.sival_int = static_cast<int>(op.value);

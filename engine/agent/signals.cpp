@@ -26,25 +26,25 @@ void on_signal(int sig, siginfo_t* si, void*) {
     r.e.value = si->si_value.sival_int;
     r.e.step = kNoStep;
     g_handler.ring.commit();
-    g_handler.slot->sig_handled.fetch_add(1);
+    count_handler_run(*g_handler.slot, si);
     errno = saved;
     if (g_handler.me->disposition(sig) == Disposition::Terminate) _exit(0);
 }
 
 }  // namespace
 
-bool kills_by_default(int sig) {
-    switch (sig) {
-        case SIGCHLD: case SIGURG: case SIGWINCH: case SIGCONT:          // ignored
-        case SIGSTOP: case SIGTSTP: case SIGTTIN: case SIGTTOU: return false;  // stop
-        default: return true;
-    }
-}
-
 void install_dispositions(const Runtime& rt, int proc) {
     const PlanProcess& me = rt.plan->processes[proc];
+    ProcSlot& slot = rt.arena->slot(proc);
+    std::uint64_t handlers = 0, ignored = 0, ending = 0;
+    for (const auto& s : me.signals) {
+        if (s.disposition == Disposition::Ignore) ignored |= sig_bit(s.signal);
+        else if (s.disposition != Disposition::Default) handlers |= sig_bit(s.signal);
+        if (s.disposition == Disposition::Terminate) ending |= sig_bit(s.signal);
+    }
+    publish_dispositions(slot, handlers, ignored, ending);
     if (me.signals.empty()) return;
-    g_handler = {rt.arena->writer(rt.arena->signal_ring(static_cast<std::uint32_t>(proc)), rt.wake_fd), &rt.arena->slot(proc), &me,
+    g_handler = {rt.arena->writer(rt.arena->signal_ring(static_cast<std::uint32_t>(proc)), rt.wake_fd), &slot, &me,
                  static_cast<std::uint16_t>(proc)};
     for (const auto& s : me.signals) {
         struct sigaction sa = {};
@@ -57,22 +57,6 @@ void install_dispositions(const Runtime& rt, int proc) {
             sigfillset(&sa.sa_mask);  // one handler at a time: its ring has one writer
         }
         sigaction(s.signal, &sa, nullptr);
-    }
-}
-
-void announce_signal(const Runtime& rt, int target, int sig) {
-    const PlanProcess& t = rt.plan->processes[target];
-    if (t.is_exec()) return;  // runs free: nothing to wait for
-    ProcSlot& slot = rt.arena->slot(target);
-    if (slot.blocked.load() & (1ull << (sig - 1))) return;  // stays pending until it unblocks it
-    Disposition d = t.disposition(sig);
-    if (sig == SIGKILL || (d == Disposition::Default && kills_by_default(sig))) {
-        slot.doomed.store(1);
-        return;
-    }
-    if (d == Disposition::Count || d == Disposition::Record || d == Disposition::Terminate) {
-        slot.sig_expected.fetch_add(1);
-        if (d == Disposition::Terminate) slot.doomed.store(1);
     }
 }
 

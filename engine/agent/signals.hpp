@@ -5,19 +5,13 @@
 #pragma once
 
 #include "spawn/runtime.hpp"
+#include "trace/slot_signals.hpp"
 
 namespace simrun {
 
 // In the child, before its script (spawn/ has reset every signal to its
-// default): install the process's declared dispositions.
+// default): install the process's declared dispositions and publish them
+// in its slot (trace/slot_signals.hpp), so that senders can announce.
 void install_dispositions(const Runtime& rt, int proc);
-
-// Controlled mode, before sending `sig` to process `target`: note what the
-// signal will do there (a handler run to wait for, or a death), so the
-// supervisor lets it happen before the next step.
-void announce_signal(const Runtime& rt, int target, int sig);
-
-// Default action of a signal: does it end the process?
-bool kills_by_default(int sig);
 
 }  // namespace simrun

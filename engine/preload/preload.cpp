@@ -22,6 +22,7 @@
 #include "trace/arena.hpp"
 #include "trace/record.hpp"
 #include "trace/ring.hpp"
+#include "trace/slot_signals.hpp"
 #include "util/futex.hpp"
 
 #include <dlfcn.h>
@@ -39,6 +40,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -61,7 +63,8 @@ struct Real {
     REAL(sem_init) REAL(shm_open) REAL(shm_unlink) REAL(mmap) REAL(pipe) REAL(pipe2) REAL(mkfifo) REAL(read) REAL(write)
     REAL(close) REAL(dup2) REAL(dup3) REAL(kill) REAL(sigqueue) REAL(raise) REAL(sigaction) REAL(signal) REAL(sigprocmask)
     REAL(fork) REAL(posix_spawn) REAL(posix_spawnp) REAL(system) REAL(execve) REAL(execv) REAL(execvp) REAL(execvpe)  REAL(wait4) REAL(exit) REAL(_exit)
-    REAL(_Exit)
+    REAL(_Exit) REAL(pthread_sigmask) REAL(pause) REAL(sigsuspend) REAL(sleep) REAL(usleep) REAL(nanosleep) REAL(clock_nanosleep)
+    REAL(sigwait) REAL(sigwaitinfo) REAL(sigtimedwait)
 #undef REAL
     int (*semctl)(int, int, int, ...) = nullptr;
     mqd_t (*mq_open)(const char*, int, ...) = nullptr;
@@ -101,8 +104,10 @@ std::atomic<unsigned char> fd_kind[kFdCache];
 struct UserHandler {
     std::atomic<void*> fn{nullptr};
     std::atomic<int> siginfo{0};
+    std::atomic<int> once{0};  // SA_RESETHAND: back to the default as it is delivered
 };
 UserHandler handlers[65];
+std::atomic<std::uint32_t> handler_runs{0};  // runs of the program's handlers: what ends a pause
 
 template <typename F>
 void resolve(F& f, const char* name) {
@@ -306,6 +311,56 @@ void use_process(std::uint32_t p) {
     proc = static_cast<std::uint16_t>(p);
 }
 
+ProcSlot& slot_of(unsigned long p) {
+    return *reinterpret_cast<ProcSlot*>(static_cast<std::byte*>(arena) + layout.slots + layout.slot_size * p);
+}
+
+std::uint64_t mask_bits(const sigset_t* set) {
+    std::uint64_t bits = 0;
+    for (int s = 1; set && s < 65; ++s)
+        if (sigismember(set, s) == 1) bits |= sig_bit(s);
+    return bits;
+}
+
+// What a signal does to this process, in its slot (trace/slot_signals.hpp),
+// for senders to announce in controlled mode. Published as the process
+// starts (an exec keeps ignored signals, a fork the handlers too) and
+// changed by the wrappers of sigaction and sigprocmask. Not from a vfork
+// child: the slot is its parent's.
+void publish_blocked(const sigset_t& set) {
+    if (slot && !vfork_child) slot->blocked.store(mask_bits(&set));
+}
+void trampoline(int sig, siginfo_t* info, void* ctx);
+void publish_signals() {
+    std::uint64_t handlers_mask = 0, ignored = 0;
+    for (int sig = 1; sig < 65; ++sig) {
+        struct sigaction cur;
+        if (real.sigaction(sig, nullptr, &cur) != 0) continue;
+        if (cur.sa_flags & SA_SIGINFO) {
+            if (cur.sa_sigaction == trampoline) handlers_mask |= sig_bit(sig);
+        } else if (cur.sa_handler == SIG_IGN) {
+            ignored |= sig_bit(sig);
+        }
+    }
+    sigset_t blocked;
+    if (real.sigprocmask(SIG_BLOCK, nullptr, &blocked) == 0) publish_blocked(blocked);
+    publish_dispositions(*slot, handlers_mask, ignored, 0);
+}
+
+// Controlled mode, before kill(pid, sig): announce the deliveries it causes
+// among the declared processes (the ones the supervisor schedules).
+void announce_kill(pid_t pid, int sig) {
+    if (!controlled || sig <= 0 || sig >= 65) return;
+    const pid_t group = pid == 0 ? ::getpgrp() : pid < -1 ? -pid : 0;
+    for (unsigned long p = 0; p < layout.processes; ++p) {
+        ProcSlot& s = slot_of(p);
+        const pid_t q = s.pid.load();
+        if (q <= 0) continue;
+        const bool hit = pid > 0 ? q == pid : pid == -1 ? q != my_pid : ::getpgid(q) == group;
+        if (hit) announce_signal(s, sig);
+    }
+}
+
 // A spare slot for a child, or -1 when none is left.
 long claim_spare() {
     std::uint32_t s = static_cast<ArenaHeader*>(arena)->next_spare.fetch_add(1);
@@ -379,13 +434,15 @@ __attribute__((constructor)) void init() {
     RESOLVE(shm_unlink) RESOLVE(mmap) RESOLVE(pipe) RESOLVE(pipe2) RESOLVE(mkfifo) RESOLVE(read) RESOLVE(write) RESOLVE(close)
     RESOLVE(dup2) RESOLVE(dup3) RESOLVE(kill) RESOLVE(sigqueue) RESOLVE(raise) RESOLVE(sigaction) RESOLVE(signal)
     RESOLVE(sigprocmask) RESOLVE(fork) RESOLVE(posix_spawn) RESOLVE(posix_spawnp) RESOLVE(system) RESOLVE(execve) RESOLVE(execv) RESOLVE(execvp) RESOLVE(execvpe) 
-    RESOLVE(wait4) RESOLVE(exit) RESOLVE(_exit) RESOLVE(_Exit)
+    RESOLVE(wait4) RESOLVE(exit) RESOLVE(_exit) RESOLVE(_Exit) RESOLVE(pthread_sigmask) RESOLVE(pause) RESOLVE(sigsuspend)
+    RESOLVE(sleep) RESOLVE(usleep) RESOLVE(nanosleep) RESOLVE(clock_nanosleep) RESOLVE(sigwait) RESOLVE(sigwaitinfo) RESOLVE(sigtimedwait)
 #undef RESOLVE
     real = r;
     if (!attach()) return;
     my_pid = static_cast<std::int32_t>(::getpid());
     on = true;
     slot->traced.store(1);
+    publish_signals();
     // The first image arrives at its first gate; one it execs later finds
     // the gate handed back already. Its attach record goes with its first step.
     if (controlled) {
@@ -426,11 +483,19 @@ void after_failed_exec() {
 
 void trampoline(int sig, siginfo_t* info, void* ctx) {
     int saved = errno;
+    // Stamped before the run is counted: once it is, the supervisor may let
+    // the next step go, and that step's records must come after this one.
+    std::uint64_t ts = now();
+    handler_runs.fetch_add(1);
+    if (on && slot && !vfork_child && sig > 0 && sig < 65) {
+        if (handlers[sig].once.load()) publish_disposition(*slot, sig, false, false);
+        count_handler_run(*slot, info);
+    }
     // Delivered inside a call we wrap (raise, a semop that EINTRs): record
     // it all the same; the lock decides the ring.
     int hooked = in_hook;
     in_hook = 0;
-    if (sig > 0 && sig < 65) emit(CallId::Handler, {info ? info->si_pid : 0, sig, info ? info->si_code : 0}, 0, 0);
+    if (sig > 0 && sig < 65) emit(CallId::Handler, {info ? info->si_pid : 0, sig, info ? info->si_code : 0}, 0, 0, ts);
     in_hook = hooked;
     errno = saved;
     void* fn = sig > 0 && sig < 65 ? handlers[sig].fn.load() : nullptr;
@@ -831,11 +896,24 @@ int dup3(int from, int to, int flags) {
 }
 
 // ---- signals ---------------------------------------------------------------
-int kill(pid_t pid, int sig) { return traced<int>(CallId::Kill, {pid, sig}, true, [&] { return real.kill(pid, sig); }); }
-int sigqueue(pid_t pid, int sig, const sigval v) {
-    return traced<int>(CallId::Sigqueue, {pid, sig, v.sival_int}, true, [&] { return real.sigqueue(pid, sig, v); });
+int kill(pid_t pid, int sig) {
+    return traced<int>(CallId::Kill, {pid, sig}, true, [&] {
+        announce_kill(pid, sig);
+        return real.kill(pid, sig);
+    });
 }
-int raise(int sig) { return traced<int>(CallId::Raise, {0, sig}, true, [&] { return real.raise(sig); }); }
+int sigqueue(pid_t pid, int sig, const sigval v) {
+    return traced<int>(CallId::Sigqueue, {pid, sig, v.sival_int}, true, [&] {
+        if (pid > 0) announce_kill(pid, sig);
+        return real.sigqueue(pid, sig, v);
+    });
+}
+int raise(int sig) {
+    return traced<int>(CallId::Raise, {0, sig}, true, [&] {
+        announce_kill(my_pid, sig);
+        return real.raise(sig);
+    });
+}
 
 // The program's handler goes behind the trampoline, which records each
 // delivery; queries see the program's own handler.
@@ -851,7 +929,7 @@ int sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
         void* fn = info ? reinterpret_cast<void*>(act->sa_sigaction) : reinterpret_cast<void*>(act->sa_handler);
         kind = fn == reinterpret_cast<void*>(SIG_DFL) ? 0 : fn == reinterpret_cast<void*>(SIG_IGN) ? 1 : 2;
         if (kind == 2) {
-            handlers[sig].fn.store(fn), handlers[sig].siginfo.store(info);
+            handlers[sig].fn.store(fn), handlers[sig].siginfo.store(info), handlers[sig].once.store((act->sa_flags & SA_RESETHAND) != 0);
             mine = *act;
             mine.sa_flags |= SA_SIGINFO;
             mine.sa_sigaction = trampoline;
@@ -866,6 +944,7 @@ int sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
         if (prev_info) old->sa_sigaction = reinterpret_cast<void (*)(int, siginfo_t*, void*)>(prev_fn);
         else old->sa_handler = reinterpret_cast<void (*)(int)>(prev_fn), old->sa_flags &= ~SA_SIGINFO;
     }
+    if (act && r == 0 && slot) publish_disposition(*slot, sig, kind == 2, kind == 1);
     if (act) emit(CallId::Sigaction, {0, sig, kind}, r, r < 0 ? err : 0);
     errno = err;
     return r;
@@ -879,12 +958,138 @@ sighandler_t signal(int sig, sighandler_t h) {
     if (sigaction(sig, &act, &old) != 0) return SIG_ERR;
     return old.sa_handler;
 }
-int sigprocmask(int how, const sigset_t* set, sigset_t* old) {
-    std::uint64_t bits = 0;
-    for (int s = 1; set && s < 65; ++s)
-        if (sigismember(set, s) == 1) bits |= 1ull << (s - 1);
-    return traced<int>(CallId::Sigprocmask, {how, static_cast<std::int64_t>(bits)}, false, [&] { return real.sigprocmask(how, set, old); });
+}  // extern "C"
+namespace {
+// sigprocmask and pthread_sigmask: recorded alike, the new mask published.
+// (One mask for the process: a program whose threads block different
+// signals is announced to by the last call's.)
+template <typename F>
+int change_mask(int how, const sigset_t* set, sigset_t* old, F call) {
+    sigset_t before;
+    sigset_t* prev = old ? old : &before;
+    return traced<int>(CallId::Sigprocmask, {how, static_cast<std::int64_t>(mask_bits(set))}, false, [&] {
+        int r = call(how, set, prev);
+        if (r == 0 && set) {
+            sigset_t now = *prev;
+            if (how == SIG_SETMASK) now = *set;
+            for (int sig = 1; sig < 65; ++sig)
+                if (sigismember(set, sig) == 1) how == SIG_UNBLOCK ? sigdelset(&now, sig) : sigaddset(&now, sig);
+            publish_blocked(now);
+        }
+        return r;
+    });
 }
+}  // namespace
+extern "C" {
+int sigprocmask(int how, const sigset_t* set, sigset_t* old) { return change_mask(how, set, old, real.sigprocmask); }
+int pthread_sigmask(int how, const sigset_t* set, sigset_t* old) { return change_mask(how, set, old, real.pthread_sigmask); }
+
+// Waiting for signals, and sleeping. No re-entrancy guard around them: the
+// handlers they let run are the program's own code, traced as usual. In
+// controlled mode no time passes but by steps: a pause or sigsuspend parks
+// until a handler has run (a step of another process sent the signal), a
+// sigwait until the signal is pending, and a sleep is one step that
+// returns at once.
+}  // extern "C"
+namespace {
+int wait_for_handler(CallId c, const sigset_t* during) {
+    const std::int64_t bits = static_cast<std::int64_t>(mask_bits(during));
+    if (!stepping()) {
+        int r = during ? real.sigsuspend(during) : real.pause();
+        int err = errno;
+        emit(c, {0, bits}, r, err);
+        errno = err;
+        return r;
+    }
+    const std::uint32_t from = handler_runs.load();
+    sigset_t before;
+    bool masked = false;
+    step_until_done(c, [&] {
+        if (during && !masked) {  // in the first step: what is pending and now unblocked runs its handler here
+            real.sigprocmask(SIG_SETMASK, during, &before), publish_blocked(*during);
+            masked = true;
+        }
+        if (handler_runs.load() == from) return false;
+        if (masked) real.sigprocmask(SIG_SETMASK, &before, nullptr), publish_blocked(before);
+        emit(c, {0, bits}, -1, EINTR);
+        return true;
+    });
+    errno = EINTR;
+    return -1;
+}
+
+// A sleep of `ns` (-1: until an absolute time): `call` sleeps for real in
+// free mode; the result in controlled mode is `done`.
+template <typename R, typename F>
+R sleep_call(std::int64_t ns, R done, F call) {
+    if (stepping()) {
+        one_step(CallId::Sleep, [&] {
+            emit(CallId::Sleep, {ns}, 0, 0);
+            return 0;
+        });
+        return done;
+    }
+    std::uint64_t ts = now();
+    R r = call();
+    int err = errno;
+    emit(CallId::Sleep, {ns}, static_cast<std::int64_t>(r), r == static_cast<R>(-1) ? err : 0, ts);
+    errno = err;
+    return r;
+}
+std::int64_t span_ns(const timespec* t) { return t ? static_cast<std::int64_t>(t->tv_sec) * 1'000'000'000 + t->tv_nsec : 0; }
+
+// sigwait, sigwaitinfo, sigtimedwait: the signal taken (or -1).
+int take_signal(const sigset_t* set, siginfo_t* info, const timespec* timeout) {
+    const std::int64_t bits = static_cast<std::int64_t>(mask_bits(set));
+    if (!stepping()) {
+        int r = timeout ? real.sigtimedwait(set, info, timeout) : real.sigwaitinfo(set, info);
+        int err = errno;
+        emit(CallId::Sigwait, {0, bits}, r, r < 0 ? err : 0);
+        errno = err;
+        return r;
+    }
+    int got = -1, err = 0;
+    step_until_done(CallId::Sigwait, [&] {
+        const timespec zero = {0, 0};
+        got = real.sigtimedwait(set, info, &zero);
+        err = errno;
+        if (got < 0 && err == EAGAIN) return false;
+        emit(CallId::Sigwait, {0, bits}, got, got < 0 ? err : 0);
+        return true;
+    }, timeout != nullptr, [&] {
+        got = -1, err = EAGAIN;
+        emit(CallId::Sigwait, {0, bits}, -1, EAGAIN);
+    });
+    errno = err;
+    return got;
+}
+}  // namespace
+extern "C" {
+int pause() { return wait_for_handler(CallId::Pause, nullptr); }
+int sigsuspend(const sigset_t* mask) { return wait_for_handler(CallId::Sigsuspend, mask); }
+unsigned int sleep(unsigned int seconds) {
+    return sleep_call(static_cast<std::int64_t>(seconds) * 1'000'000'000, 0u, [&] { return real.sleep(seconds); });
+}
+int usleep(useconds_t us) { return sleep_call(static_cast<std::int64_t>(us) * 1000, 0, [&] { return real.usleep(us); }); }
+int nanosleep(const timespec* req, timespec* rem) {
+    return sleep_call(span_ns(req), 0, [&] { return real.nanosleep(req, rem); });
+}
+int clock_nanosleep(clockid_t clock, int flags, const timespec* req, timespec* rem) {
+    int err = 0;  // it returns its error instead of setting errno
+    sleep_call(flags & TIMER_ABSTIME ? -1 : span_ns(req), 0, [&] {
+        err = real.clock_nanosleep(clock, flags, req, rem);
+        return err ? (errno = err, -1) : 0;
+    });
+    return err;
+}
+int sigwait(const sigset_t* set, int* sig) {
+    int r = take_signal(set, nullptr, nullptr);
+    if (r < 0) return errno;
+    *sig = r;
+    return 0;
+}
+int sigwaitinfo(const sigset_t* set, siginfo_t* info) { return take_signal(set, info, nullptr); }
+int sigtimedwait(const sigset_t* set, siginfo_t* info, const timespec* timeout) { return take_signal(set, info, timeout); }
 
 // ---- processes -------------------------------------------------------------
 // The child gets a spare slot of its own, claimed before the fork (the
@@ -911,6 +1116,7 @@ pid_t fork() {
             use_process(static_cast<std::uint32_t>(spare));
             slot->pid.store(my_pid);
             slot->traced.store(1);
+            publish_signals();
             set_proc_digits(spare);
             emit(CallId::Attach, {parent, my_pid}, 0, 0);
             return 0;

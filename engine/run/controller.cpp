@@ -3,6 +3,7 @@
 #include "run/proc_stats.hpp"
 #include "spawn/spawner.hpp"
 #include "trace/jsonl_writer.hpp"
+#include "trace/slot_signals.hpp"
 #include "util/futex.hpp"
 
 #include <poll.h>
@@ -103,20 +104,28 @@ void Controller::on_death(int p) {
 void Controller::fire(const PlanFault& f, std::uint64_t step) {
     Proc& victim = procs_[f.proc];
     if (!victim.known || victim.dead) return;
+    ProcSlot& slot = rt_.arena->slot(f.proc);
     Record& r = ring_.begin(EventKind::Fault, static_cast<std::uint16_t>(f.proc));
     r.e.arg = f.signal;
     r.e.step = step;
-    r.e.pid = rt_.arena->slot(f.proc).pid.load();
+    r.e.pid = slot.pid.load();
     ring_.commit();
+    const bool known = slot.sig_known.load();
+    announce_signal(slot, f.signal);
     ::kill(r.e.pid, f.signal);
     // A fatal signal: wait until the kernel has finished the process (and
-    // applied its SEM_UNDO adjustments) before anyone else moves.
-    if (wait_death(f.proc, 1000)) on_death(f.proc);
-    else ++epoch_;
+    // applied its SEM_UNDO adjustments) before anyone else moves; a handler:
+    // until it has run.
+    if (known || f.signal == SIGKILL) settle_signals();
+    else if (wait_death(f.proc, 1000)) on_death(f.proc);
+    ++epoch_;
 }
 
-// A step that sent signals: let every handler it caused run, and every
-// process it killed die, before anyone takes the next step.
+// A step that sent signals (see trace/slot_signals.hpp): let every handler
+// it caused run, and every process it killed die, before anyone takes the
+// next step. A delivery that cannot come any more (the signal merged with
+// one already pending, or met a disposition the sender could not see) is
+// given up once /proc shows nothing on its way, or after two seconds.
 void Controller::settle_signals() {
     for (std::size_t q = 0; q < procs_.size(); ++q) {
         Proc& pr = procs_[q];
@@ -124,15 +133,25 @@ void Controller::settle_signals() {
         ProcSlot& s = rt_.arena->slot(q);
         if (s.doomed.load()) {
             if (wait_death(static_cast<int>(q), 2000)) on_death(static_cast<int>(q));
+            else s.doomed.store(0);  // it survived: a handler or a mask the sender could not see
             continue;
         }
-        for (int spins = 0; s.sig_handled.load() < s.sig_expected.load(); ++spins) {
+        for (int waits = 0;; ++waits) {
+            const std::uint32_t settled = s.sig_settled.load();
+            if (settled >= s.sig_expected.load()) break;
             pollfd pf{pr.pidfd.get(), POLLIN, 0};
-            if (pf.fd >= 0 && ::poll(&pf, 1, spins < 100 ? 0 : 1) > 0) {
+            if (pf.fd >= 0 && ::poll(&pf, 1, 0) > 0) {
                 on_death(static_cast<int>(q));
                 break;
             }
+            if (waits >= 2000) break;
+            if (waits > 0 && waits % 10 == 0 && proc_is_ours() && !signal_may_come(s.pid.load())) break;
+            futex_wait(&s.sig_settled, settled, 1'000'000);  // the handler wakes it; a death within 1 ms
         }
+        // Square the books: what did not come is not waited for again, and
+        // a delivery nobody announced (a signal pending while blocked) does
+        // not stand in for a later one.
+        if (const std::uint32_t settled = s.sig_settled.load(); settled != s.sig_expected.load()) s.sig_expected.store(settled);
     }
 }
 

@@ -118,4 +118,19 @@ std::int64_t vm_peak_kb(pid_t pid) {
     return at ? std::atoll(at + 8) : 0;
 }
 
+bool signal_may_come(pid_t pid) {
+    char path[64], buf[4096];
+    std::snprintf(path, sizeof path, "/proc/%d/status", static_cast<int>(pid));
+    if (!read_proc_file(path, buf, sizeof buf)) return false;
+    auto field = [&](const char* name) -> std::uint64_t {
+        const char* at = std::strstr(buf, name);
+        return at ? std::strtoull(at + std::strlen(name), nullptr, 16) : 0;
+    };
+    const char* state = std::strstr(buf, "\nState:");
+    const char s = state ? state[8 + std::strspn(state + 8, " \t")] : 'X';
+    if (s == 'R') return true;  // running, or delivering it right now
+    if (s != 'S' && s != 'D') return false;  // stopped, or dead
+    return ((field("\nSigPnd:") | field("\nShdPnd:")) & ~field("\nSigBlk:")) != 0;
+}
+
 }  // namespace simrun

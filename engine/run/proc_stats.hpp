@@ -42,4 +42,11 @@ bool runs_our_binary(pid_t pid);
 // VmPeak of pid in KiB; 0 if it cannot be read (gone, or a zombie).
 std::int64_t vm_peak_kb(pid_t pid);
 
+// Whether a handler may still run in pid for a signal already sent: it is
+// running (perhaps delivering it now), or a signal it does not block is
+// pending. False when it sleeps with nothing deliverable pending (the
+// signal merged with one pending before, or went to a disposition nobody
+// announced), is stopped, or is gone.
+bool signal_may_come(pid_t pid);
+
 }  // namespace simrun

@@ -61,9 +61,15 @@ struct alignas(64) ProcSlot {
     // Signals. Handlers count and record deliveries; in controlled mode a
     // sender announces a handler run it expects (or a death it causes), so
     // the supervisor can let it finish before the next step.
+    // See trace/slot_signals.hpp.
     std::atomic<std::uint64_t> blocked;       // the process's blocked signals (bit sig-1), as it published them
+    std::atomic<std::uint64_t> sig_handlers;  // signals whose handler counts its runs in sig_settled
+    std::atomic<std::uint64_t> sig_ignored;   // signals it ignores
+    std::atomic<std::uint64_t> sig_ending;    // handlers that end the process after they ran
+    std::atomic<std::uint32_t> sig_known;     // 1: the four masks above are its own (else: nothing is announced)
     std::atomic<std::uint32_t> sig_expected;  // handler runs announced by senders
-    std::atomic<std::uint32_t> sig_handled;   // handler runs finished
+    std::atomic<std::uint32_t> sig_settled;   // handler runs for signals a process sent (kill, sigqueue, raise)
+    std::atomic<std::uint32_t> sig_handled;   // handler runs, whatever sent the signal
     std::atomic<std::uint32_t> doomed;        // a signal that kills it was sent
     // Its end, for the verdict: set by whoever reaps it (wait4's rusage),
     // or by the child itself when exec fails.

@@ -3,6 +3,7 @@
 #include "trace/jsonl_writer.hpp"
 
 #include "scenario/model.hpp"
+#include "util/duration.hpp"
 #include "util/json.hpp"
 
 #include <fmt/format.h>
@@ -16,6 +17,17 @@ namespace simrun {
 namespace {
 
 CallId call_of(const Record& r) { return static_cast<CallId>(r.e.op); }
+
+// The signals of a mask (bit sig-1), comma-separated, quoted for JSON or not.
+std::string signal_list(std::uint64_t bits, bool quoted) {
+    std::string out;
+    for (int s = 1; s < 65; ++s)
+        if (bits & (1ull << (s - 1))) {
+            if (!out.empty()) out += quoted ? "," : ", ";
+            out += quoted ? fmt::format("\"{}\"", signal_name(s)) : std::string(signal_name(s));
+        }
+    return out;
+}
 
 const char* ctl_name(std::int64_t cmd) {
     switch (cmd) {
@@ -179,13 +191,16 @@ void append_call_json(std::string& l, const Record& r, std::string_view payload,
             break;
         case CallId::Sigprocmask: {
             static const char* const hows[] = {"SIG_BLOCK", "SIG_UNBLOCK", "SIG_SETMASK"};
-            l += fmt::format(",\"how\":\"{}\",\"set\":[", r.e.arg >= 0 && r.e.arg < 3 ? hows[r.e.arg] : "?");
-            bool first = true;
-            for (int s = 1; s < 65; ++s)
-                if (static_cast<std::uint64_t>(r.e.value) & (1ull << (s - 1))) l += fmt::format("{}\"{}\"", first ? "" : ",", signal_name(s)), first = false;
-            l += ']';
+            l += fmt::format(",\"how\":\"{}\",\"set\":[{}]", r.e.arg >= 0 && r.e.arg < 3 ? hows[r.e.arg] : "?",
+                             signal_list(static_cast<std::uint64_t>(r.e.value), true));
             break;
         }
+        case CallId::Sigsuspend: l += fmt::format(",\"set\":[{}]", signal_list(static_cast<std::uint64_t>(r.e.value), true)); break;
+        case CallId::Sigwait:
+            l += fmt::format(",\"set\":[{}]", signal_list(static_cast<std::uint64_t>(r.e.value), true));
+            if (r.e.result > 0) l += fmt::format(",\"signal\":\"{}\"", signal_name(static_cast<int>(r.e.result)));
+            break;
+        case CallId::Sleep: l += fmt::format(",\"ns\":{}", r.e.arg); break;
         case CallId::Wait:
             l += fmt::format(",\"for\":{}", r.e.arg);
             if (r.e.result > 0) l += fmt::format(",\"status\":\"{}\"", describe_wait_status(static_cast<int>(r.e.value)));
@@ -244,6 +259,12 @@ std::string describe_call(const Record& r, std::string_view payload, const SysvN
         case CallId::Wait: return r.e.result > 0 ? fmt::format("wait → pid {} {}", r.e.result, describe_wait_status(static_cast<int>(r.e.value)))
                                                  : fmt::format("wait{}", result);
         case CallId::Exit: return fmt::format("exit({})", r.e.value);
+        case CallId::Pause: return fmt::format("pause(){}", result);
+        case CallId::Sigsuspend: return fmt::format("sigsuspend([{}]){}", signal_list(static_cast<std::uint64_t>(r.e.value), false), result);
+        case CallId::Sigwait:
+            return fmt::format("sigwait([{}]){}", signal_list(static_cast<std::uint64_t>(r.e.value), false),
+                               r.e.result > 0 ? fmt::format(" → {}", signal_name(static_cast<int>(r.e.result))) : result);
+        case CallId::Sleep: return fmt::format("sleep({}){}", format_duration_ns(r.e.arg), result);
         case CallId::Exec: return fmt::format("exec {}{}", quoted(), r.e.result < 0 ? result : "");
         default: break;
     }

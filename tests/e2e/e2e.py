@@ -1377,6 +1377,102 @@ equals = "{{first}} ETIMEDOUT ETIMEDOUT\\n"
         r.assert_nothing_left()
 
 
+def case_program_signals():
+    """Controlled mode settles the signals a step sends before the next step: a program's kill to a program
+    with a handler, a program's kill to its scripted parent that records, a scripted kill to a program, and
+    a program's SIGTERM to a program that dies of it (waiting in pause()). Each delivery (handler run or death)
+    comes right after its kill in the trace, whatever the seed, no SIGUSR1 is lost to another one still
+    pending, and a seed gives the same order twice. sigsuspend, sigwait and sleeps of a program work in free
+    and controlled mode."""
+    with tempfile.TemporaryDirectory() as d:
+        prog = test_program('signal_pair')
+        path = write_scenario(d, f"""
+[scenario]
+name = "sigs"
+timeout = "20s"
+mode = "controlled"
+[ipc.sem.s]
+members = {{ ack = 0, x = 0, ready = 0 }}
+key = 6191
+[ipc.msg.q]
+key = 6192
+[[process]]
+name = "listener"
+signals = {{ SIGUSR2 = "record" }}
+repeat = 6
+run = ["V s.x", "P s.x"]
+[[process]]
+name = "sender"
+parent = "listener"
+exec = ["{prog}", "send", "6191", "6192", "5"]
+[[process]]
+name = "catcher"
+exec = ["{prog}", "catch", "6191", "6192", "5"]
+[[process]]
+name = "victim"
+exec = ["{prog}", "victim", "6192"]
+[[process]]
+name = "pinger"
+repeat = 3
+run = ["P s.ready", "kill catcher SIGUSR1", "V s.x", "P s.x"]
+[[expect]]
+stdout = "catcher"
+equals = "caught 8\\n"
+[[expect]]
+final = "received(listener, SIGUSR2) == 5 && signal(victim) == 15"
+""")
+        for seed in range(1, 7):
+            r = Run([path, "-q", "--seed", str(seed)], d)
+            check(r.code == 0, f"seed {seed}: {r.stdout}{r.stderr}")
+            steps = [e for e in r.trace(d, "sigs") if e["kind"] in ("op", "call", "signal", "exit")]
+            for i, e in enumerate(steps):
+                sent = (e["kind"] == "call" and e["call"] == "kill") or (e["kind"] == "op" and e.get("op") == "kill")
+                if not sent or i + 1 == len(steps):
+                    continue
+                after = steps[i + 1]
+                to = {"SIGUSR1": "catcher", "SIGUSR2": "listener", "SIGTERM": "victim"}[e["signal"]]
+                delivered = after["proc"] == to and (after["kind"] == "signal" or after.get("call") == "handler" or
+                                                    (after["kind"] == "exit" and after.get("signal") == "SIGTERM"))
+                check(delivered, f"seed {seed}: {e['proc']}'s kill of {to} with {e['signal']} is followed by "
+                                 f"{after['proc']} {after['kind']} {after.get('call', after.get('op'))}")
+            if seed == 1:
+                first = [(e["proc"], e["kind"], e.get("call", e.get("op"))) for e in steps]
+            elif seed == 6:
+                r = Run([path, "-q", "--seed", "1"], d)
+                again = [(e["proc"], e["kind"], e.get("call", e.get("op"))) for e in r.trace(d, "sigs")
+                         if e["kind"] in ("op", "call", "signal", "exit")]
+                check(again == first, "seed 1 twice: the same calls, deliveries and deaths in the same order")
+        r.assert_nothing_left()
+        # sigsuspend waits for its handler, sigwait for the pending signal, sleeps are recorded; in controlled
+        # mode they are steps (a sleep takes no time).
+        path = write_scenario(d, f"""
+[scenario]
+name = "waits"
+timeout = "10s"
+[ipc.sem.s]
+members = {{ ready = 0 }}
+key = 6193
+[[process]]
+name = "waiter"
+exec = ["{prog}", "waits", "6193"]
+[[process]]
+name = "poker"
+run = ["P s.ready", "kill waiter SIGUSR1", "kill waiter SIGUSR2"]
+[[expect]]
+stdout = "waiter"
+equals = "sigsuspend EINTR after 1 handler run, sigwait SIGUSR2\\n"
+""", name="waits")
+        for extra in ([], ["--controlled", "--seed", "1"], ["--controlled", "--seed", "2"], ["--controlled", "--seed", "3"]):
+            r = Run([path, "-q"] + extra, d)
+            check(r.code == 0, f"{extra}: {r.stdout}{r.stderr}")
+            calls = [e for e in r.trace(d, "waits") if e["kind"] == "call" and e["proc"] == "waiter"]
+            waited = [(e["call"], e.get("errno", e.get("signal")), e.get("ns")) for e in calls
+                      if e["call"] in ("sigsuspend", "sigwait", "sleep")]
+            check(waited == [("sigsuspend", "EINTR", None), ("sigwait", "SIGUSR2", None), ("sleep", None, 1000000),
+                             ("sleep", None, 1000000)], f"{extra}: {waited}")
+        r.assert_nothing_left()
+
+
 def case_preload_threads():
     """Four threads of a traced program call semop at once: every call is in the trace, whole, in time order."""
     with tempfile.TemporaryDirectory() as d:
@@ -1488,8 +1584,8 @@ final = "count(recv q) == 2"
 
 
 def case_controlled_exec():
-    """Controlled mode: exec'd programs run free; a scheduled parent reaping one is not a deadlock;
-    a timeout while they run is a timeout."""
+    """Controlled mode: a scheduled parent reaping an exec'd child is not a deadlock (sleep(1) in the child
+    is a step that takes no time); a timeout while one computes is a timeout."""
     with tempfile.TemporaryDirectory() as d:
         path = write_scenario(d, """
 [scenario]
@@ -1503,13 +1599,15 @@ run = ['print "forked"']
 [[process]]
 name = "child"
 parent = "parent"
-exec = ["sleep", "0.2"]
+exec = ["sleep", "1"]
 [[expect]]
 final = "exit(child) == 0 && exit(parent) == 0"
 """)
         r = Run([path, "-q"], d)
         check(r.code == 0, r.stdout + r.stderr)
-        path = write_scenario(d, """
+        sleeps = [e.get("ns") for e in r.trace(d, "execchild") if e["kind"] == "call" and e["call"] == "sleep"]
+        check(sleeps == [1000000000], f"the child's sleep is one step in the trace: {sleeps}")
+        path = write_scenario(d, f"""
 [scenario]
 name = "slowchild"
 mode = "controlled"
@@ -1520,7 +1618,7 @@ run = ['print "forked"']
 [[process]]
 name = "child"
 parent = "parent"
-exec = ["sleep", "30"]
+exec = ["{test_program('spin')}"]
 """, "slow")
         start = time.monotonic()
         r = Run([path, "-q"], d)

@@ -1,0 +1,118 @@
+// Signals between programs, for controlled mode's settling of deliveries.
+//   signal_pair catch SEMKEY QKEY ROUNDS   handles SIGUSR1, posts its pid on
+//       the queue (type 1), then takes ROUNDS Ps on semaphore 0; prints how
+//       many SIGUSR1s its handler caught.
+//   signal_pair victim QKEY               posts its pid (type 2), then waits
+//       in pause() with SIGTERM at its default: a SIGTERM ends it.
+//   signal_pair send SEMKEY QKEY ROUNDS    reads both pids; each round sends
+//       SIGUSR1 to the catcher and SIGUSR2 to its own parent, then Vs
+//       semaphore 0; at the end it sends SIGTERM to the victim.
+//   signal_pair waits SEMKEY              blocks SIGUSR1 and SIGUSR2, posts 1
+//       on semaphore 0, then sigsuspends until its SIGUSR1 handler has run,
+//       takes SIGUSR2 with sigwait, sleeps 1 ms twice (usleep, nanosleep)
+//       and prints what it saw.
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace {
+
+volatile sig_atomic_t caught = 0;
+void on_usr1(int) { caught = caught + 1; }
+
+struct PidMessage {
+    long type;
+    pid_t pid;
+};
+
+int catcher(int sem, int q, int rounds) {
+    struct sigaction sa = {};
+    sa.sa_handler = on_usr1;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGUSR1, &sa, nullptr) != 0) return std::perror("sigaction"), 1;
+    PidMessage m = {1, getpid()};
+    if (msgsnd(q, &m, sizeof m.pid, 0) != 0) return std::perror("msgsnd"), 1;
+    sembuf ready = {2, 3, 0};  // three scripted kills may come now
+    if (semop(sem, &ready, 1) != 0) return std::perror("semop"), 1;
+    for (int i = 0; i < rounds; ++i) {
+        sembuf p = {0, -1, 0};
+        while (semop(sem, &p, 1) != 0) {  // a handler may interrupt the wait
+        }
+    }
+    std::printf("caught %d\n", static_cast<int>(caught));
+    return 0;
+}
+
+int victim(int q) {
+    PidMessage m = {2, getpid()};
+    if (msgsnd(q, &m, sizeof m.pid, 0) != 0) return std::perror("msgsnd"), 1;
+    for (;;) pause();
+}
+
+int sender(int sem, int q, int rounds) {
+    PidMessage c = {}, v = {};
+    if (msgrcv(q, &c, sizeof c.pid, 1, 0) < 0 || msgrcv(q, &v, sizeof v.pid, 2, 0) < 0) return std::perror("msgrcv"), 1;
+    for (int i = 0; i < rounds; ++i) {
+        kill(c.pid, SIGUSR1);
+        kill(getppid(), SIGUSR2);
+        sembuf post = {0, 1, 0};
+        semop(sem, &post, 1);
+    }
+    kill(v.pid, SIGTERM);
+    return 0;
+}
+
+int waits(int sem) {
+    struct sigaction sa = {};
+    sa.sa_handler = on_usr1;
+    sigemptyset(&sa.sa_mask);
+    sigset_t both, usr2;
+    sigemptyset(&both);
+    sigaddset(&both, SIGUSR1);
+    sigaddset(&both, SIGUSR2);
+    sigemptyset(&usr2);
+    sigaddset(&usr2, SIGUSR2);
+    if (sigaction(SIGUSR1, &sa, nullptr) != 0 || sigprocmask(SIG_BLOCK, &both, nullptr) != 0) return 1;
+    sembuf ready = {0, 1, 0};
+    if (semop(sem, &ready, 1) != 0) return std::perror("semop"), 1;
+    int suspended = sigsuspend(&usr2);  // SIGUSR1 only, until its handler has run
+    const bool eintr = suspended == -1 && errno == EINTR;
+    int sig = 0;
+    if (sigwait(&usr2, &sig) != 0) return std::perror("sigwait"), 1;
+    usleep(1000);
+    timespec ms = {0, 1'000'000};
+    nanosleep(&ms, nullptr);
+    std::printf("sigsuspend %s after %d handler run, sigwait %s\n", eintr ? "EINTR" : "?", static_cast<int>(caught),
+                sig == SIGUSR2 ? "SIGUSR2" : "?");
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 3) return 2;
+    const char* role = argv[1];
+    if (std::strcmp(role, "victim") == 0) {
+        int q = msgget(std::atoi(argv[2]), 0);
+        return q < 0 ? (std::perror("msgget"), 1) : victim(q);
+    }
+    if (std::strcmp(role, "waits") == 0) {
+        int sem = semget(std::atoi(argv[2]), 0, 0);
+        return sem < 0 ? (std::perror("semget"), 1) : waits(sem);
+    }
+    if (argc < 5) return 2;
+    int sem = semget(std::atoi(argv[2]), 0, 0);
+    int q = msgget(std::atoi(argv[3]), 0);
+    if (sem < 0 || q < 0) return std::perror("get"), 1;
+    int rounds = std::atoi(argv[4]);
+    if (std::strcmp(role, "catch") == 0) return catcher(sem, q, rounds);
+    if (std::strcmp(role, "send") == 0) return sender(sem, q, rounds);
+    return 2;
+}
