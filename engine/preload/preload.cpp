@@ -477,7 +477,10 @@ void before_exec(const char* path) {
 void after_failed_exec() {
     int err = errno;
     tracer_fds_inherited(false);
-    emit(CallId::Exec, {}, -1, err);
+    one_step(CallId::Exec, [&] {
+        emit(CallId::Exec, {}, -1, err);
+        return 0;
+    });
     errno = err;
 }
 
@@ -717,13 +720,17 @@ sem_t* sem_open(const char* name, int oflag, ...) {
     mode_t mode = (oflag & O_CREAT) ? va_arg(ap, mode_t) : 0;
     unsigned value = (oflag & O_CREAT) ? va_arg(ap, unsigned) : 0;
     va_end(ap);
-    ++in_hook;
-    sem_t* s = real.sem_open(name, oflag, mode, value);
-    --in_hook;
-    int err = errno;
-    emit(CallId::SemOpen, {reinterpret_cast<std::int64_t>(s), value, oflag}, s == SEM_FAILED ? -1 : 0, s == SEM_FAILED ? err : 0, 0, name,
-         name_len(name));
-    errno = err;
+    sem_t* s = SEM_FAILED;
+    one_step(CallId::SemOpen, [&] {
+        ++in_hook;
+        s = real.sem_open(name, oflag, mode, value);
+        --in_hook;
+        int err = errno;
+        emit(CallId::SemOpen, {reinterpret_cast<std::int64_t>(s), value, oflag}, s == SEM_FAILED ? -1 : 0, s == SEM_FAILED ? err : 0, 0,
+             name, name_len(name));
+        errno = err;
+        return 0;
+    });
     return s;
 }
 static int psem(CallId c, sem_t* s, int r, int err, std::uint64_t ts) {
@@ -915,10 +922,11 @@ int raise(int sig) {
     });
 }
 
+}  // extern "C"
+namespace {
 // The program's handler goes behind the trampoline, which records each
 // delivery; queries see the program's own handler.
-int sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
-    if (!on || vfork_child || sig <= 0 || sig >= 65) return real.sigaction(sig, act, old);
+int set_action(int sig, const struct sigaction* act, struct sigaction* old) {
     void* prev_fn = handlers[sig].fn.load();
     int prev_info = handlers[sig].siginfo.load();
     struct sigaction mine;
@@ -948,6 +956,13 @@ int sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
     if (act) emit(CallId::Sigaction, {0, sig, kind}, r, r < 0 ? err : 0);
     errno = err;
     return r;
+}
+}  // namespace
+extern "C" {
+int sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
+    if (!on || vfork_child || sig <= 0 || sig >= 65) return real.sigaction(sig, act, old);
+    if (!act) return set_action(sig, act, old);
+    return one_step(CallId::Sigaction, [&] { return set_action(sig, act, old); });  // a change is a step
 }
 sighandler_t signal(int sig, sighandler_t h) {
     if (!on || vfork_child) return real.signal(sig, h);
