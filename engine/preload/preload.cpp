@@ -64,7 +64,7 @@ struct Real {
     REAL(close) REAL(dup2) REAL(dup3) REAL(kill) REAL(sigqueue) REAL(raise) REAL(sigaction) REAL(signal) REAL(sigprocmask)
     REAL(fork) REAL(posix_spawn) REAL(posix_spawnp) REAL(system) REAL(execve) REAL(execv) REAL(execvp) REAL(execvpe)  REAL(wait4) REAL(exit) REAL(_exit)
     REAL(_Exit) REAL(pthread_sigmask) REAL(pause) REAL(sigsuspend) REAL(sleep) REAL(usleep) REAL(nanosleep) REAL(clock_nanosleep)
-    REAL(sigwait) REAL(sigwaitinfo) REAL(sigtimedwait)
+    REAL(sigwait) REAL(sigwaitinfo) REAL(sigtimedwait) REAL(alarm)
 #undef REAL
     int (*semctl)(int, int, int, ...) = nullptr;
     mqd_t (*mq_open)(const char*, int, ...) = nullptr;
@@ -436,6 +436,7 @@ __attribute__((constructor)) void init() {
     RESOLVE(sigprocmask) RESOLVE(fork) RESOLVE(posix_spawn) RESOLVE(posix_spawnp) RESOLVE(system) RESOLVE(execve) RESOLVE(execv) RESOLVE(execvp) RESOLVE(execvpe) 
     RESOLVE(wait4) RESOLVE(exit) RESOLVE(_exit) RESOLVE(_Exit) RESOLVE(pthread_sigmask) RESOLVE(pause) RESOLVE(sigsuspend)
     RESOLVE(sleep) RESOLVE(usleep) RESOLVE(nanosleep) RESOLVE(clock_nanosleep) RESOLVE(sigwait) RESOLVE(sigwaitinfo) RESOLVE(sigtimedwait)
+    RESOLVE(alarm)
 #undef RESOLVE
     real = r;
     if (!attach()) return;
@@ -1104,6 +1105,18 @@ int sigwait(const sigset_t* set, int* sig) {
     return 0;
 }
 int sigwaitinfo(const sigset_t* set, siginfo_t* info) { return take_signal(set, info, nullptr); }
+// Controlled mode: no timer runs; the supervisor rings the alarm (sends
+// SIGALRM) when no process can step, as time moving on to it would.
+unsigned int alarm(unsigned int seconds) {
+    if (!stepping()) return traced<unsigned>(CallId::Alarm, {seconds}, false, [&] { return real.alarm(seconds); });
+    unsigned prev = 0;
+    one_step(CallId::Alarm, [&] {
+        prev = slot->alarm_secs.exchange(seconds);
+        emit(CallId::Alarm, {seconds}, prev, 0);
+        return 0;
+    });
+    return prev;
+}
 int sigtimedwait(const sigset_t* set, siginfo_t* info, const timespec* timeout) { return take_signal(set, info, timeout); }
 
 // ---- processes -------------------------------------------------------------

@@ -232,6 +232,27 @@ bool Controller::expire_timed_wait() {
     return false;
 }
 
+// Nothing can step and no timed wait is left: time moves on to the
+// earliest alarm a program set (the fewest seconds; then the lowest
+// number), and simrun sends its SIGALRM.
+bool Controller::ring_alarm() {
+    int first = -1;
+    std::uint32_t secs = 0;
+    for (std::size_t p = 0; p < procs_.size(); ++p) {
+        const Proc& pr = procs_[p];
+        const std::uint32_t s = rt_.arena->slot(p).alarm_secs.load();
+        if (pr.known && !pr.dead && s > 0 && (first < 0 || s < secs)) first = static_cast<int>(p), secs = s;
+    }
+    if (first < 0) return false;
+    ProcSlot& slot = rt_.arena->slot(first);
+    slot.alarm_secs.store(0);
+    announce_signal(slot, SIGALRM);
+    ::kill(slot.pid.load(), SIGALRM);
+    settle_signals();
+    ++epoch_;
+    return true;
+}
+
 // Nothing scheduled can step, but exec'd programs still run free: wait for
 // one of them to end (a parent may be reaping it). So do the processes the
 // traced programs started themselves (forked, spawned): a program parked in
@@ -299,6 +320,7 @@ ControlResult Controller::run(Strategy& strategy, std::uint64_t deadline_ns, con
         }
         std::vector<int> ready = runnable();
         if (ready.empty() && expire_timed_wait()) ready = runnable();
+        if (ready.empty() && ring_alarm()) ready = runnable();
         if (ready.empty() && wait_free_running()) {
             --step;  // nobody stepped: the same step again, now that something changed
             continue;

@@ -58,6 +58,7 @@ private:
     void fire(const PlanFault& f, std::uint64_t step);
     void after_step(int p, std::uint64_t step);
     void settle_signals();
+    bool ring_alarm();
     std::vector<int> runnable() const;
     bool alive_scheduled() const;
     bool wait_free_running();

@@ -78,6 +78,7 @@ struct alignas(64) ProcSlot {
     std::atomic<std::int64_t> maxrss_kb;
     std::atomic<std::uint32_t> traced;  // the preload tracer attached in this exec'd program
     std::atomic<std::uint32_t> timed;   // controlled: the program's parked call has a timeout the supervisor may end
+    std::atomic<std::uint32_t> alarm_secs;  // controlled: the program's alarm(), rung by the supervisor (0: none)
 };
 
 // At the arena's start: what processes claim for themselves at run time.

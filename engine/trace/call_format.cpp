@@ -201,6 +201,7 @@ void append_call_json(std::string& l, const Record& r, std::string_view payload,
             if (r.e.result > 0) l += fmt::format(",\"signal\":\"{}\"", signal_name(static_cast<int>(r.e.result)));
             break;
         case CallId::Sleep: l += fmt::format(",\"ns\":{}", r.e.arg); break;
+        case CallId::Alarm: l += fmt::format(",\"seconds\":{}", r.e.arg); break;
         case CallId::Wait:
             l += fmt::format(",\"for\":{}", r.e.arg);
             if (r.e.result > 0) l += fmt::format(",\"status\":\"{}\"", describe_wait_status(static_cast<int>(r.e.value)));
@@ -265,6 +266,7 @@ std::string describe_call(const Record& r, std::string_view payload, const SysvN
             return fmt::format("sigwait([{}]){}", signal_list(static_cast<std::uint64_t>(r.e.value), false),
                                r.e.result > 0 ? fmt::format(" → {}", signal_name(static_cast<int>(r.e.result))) : result);
         case CallId::Sleep: return fmt::format("sleep({}){}", format_duration_ns(r.e.arg), result);
+        case CallId::Alarm: return fmt::format("alarm({}){}", r.e.arg, result);
         case CallId::Exec: return fmt::format("exec {}{}", quoted(), r.e.result < 0 ? result : "");
         default: break;
     }

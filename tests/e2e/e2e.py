@@ -1382,8 +1382,8 @@ def case_program_signals():
     with a handler, a program's kill to its scripted parent that records, a scripted kill to a program, and
     a program's SIGTERM to a program that dies of it (waiting in pause()). Each delivery (handler run or death)
     comes right after its kill in the trace, whatever the seed, no SIGUSR1 is lost to another one still
-    pending, and a seed gives the same order twice. sigsuspend, sigwait and sleeps of a program work in free
-    and controlled mode."""
+    pending, and a seed gives the same order twice. sigsuspend, sigwait, sleeps and alarm() of a program work
+    in free and controlled mode."""
     with tempfile.TemporaryDirectory() as d:
         prog = test_program('signal_pair')
         path = write_scenario(d, f"""
@@ -1470,6 +1470,25 @@ equals = "sigsuspend EINTR after 1 handler run, sigwait SIGUSR2\\n"
                       if e["call"] in ("sigsuspend", "sigwait", "sleep")]
             check(waited == [("sigsuspend", "EINTR", None), ("sigwait", "SIGUSR2", None), ("sleep", None, 1000000),
                              ("sleep", None, 1000000)], f"{extra}: {waited}")
+        r.assert_nothing_left()
+        # alarm(): a real timer in free mode; in controlled mode simrun rings it when nothing else can step.
+        path = write_scenario(d, f"""
+[scenario]
+name = "alarm"
+timeout = "10s"
+[[process]]
+name = "clock"
+exec = ["{prog}", "alarm"]
+[[expect]]
+stdout = "clock"
+equals = "alarm rang, the first had 1 s left\\n"
+""", name="alarm")
+        for extra in ([], ["--controlled", "--seed", "1"]):
+            r = Run([path, "-q"] + extra, d)
+            check(r.code == 0, f"{extra}: {r.stdout}{r.stderr}")
+            calls = [(e["call"], e.get("signal")) for e in r.trace(d, "alarm") if e["kind"] == "call" and e["proc"] == "clock"
+                     and e["call"] in ("alarm", "pause", "handler")]
+            check(calls == [("alarm", None), ("alarm", None), ("handler", "SIGALRM"), ("pause", None)], f"{extra}: {calls}")
         r.assert_nothing_left()
 
 

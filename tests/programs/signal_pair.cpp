@@ -11,6 +11,9 @@
 //       on semaphore 0, then sigsuspends until its SIGUSR1 handler has run,
 //       takes SIGUSR2 with sigwait, sleeps 1 ms twice (usleep, nanosleep)
 //       and prints what it saw.
+//   signal_pair alarm                     handles SIGALRM, sets alarm(1)
+//       twice (the second says what the first had left), pauses until it
+//       rings, and prints that.
 #include <sys/msg.h>
 #include <sys/sem.h>
 #include <time.h>
@@ -94,11 +97,28 @@ int waits(int sem) {
     return 0;
 }
 
+volatile sig_atomic_t rang = 0;
+void on_alarm(int) { rang = 1; }
+
+int alarm_clock() {
+    struct sigaction sa = {};
+    sa.sa_handler = on_alarm;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGALRM, &sa, nullptr) != 0) return 1;
+    alarm(1);
+    unsigned left = alarm(1);
+    while (!rang) pause();
+    std::printf("alarm rang, the first had %u s left\n", left);
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc < 3) return 2;
+    if (argc < 2) return 2;
     const char* role = argv[1];
+    if (std::strcmp(role, "alarm") == 0) return alarm_clock();
+    if (argc < 3) return 2;
     if (std::strcmp(role, "victim") == 0) {
         int q = msgget(std::atoi(argv[2]), 0);
         return q < 0 ? (std::perror("msgget"), 1) : victim(q);
