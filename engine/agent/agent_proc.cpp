@@ -8,10 +8,7 @@ namespace simrun::detail {
 void Agent::publish_mask() {
     sigset_t cur;
     sigprocmask(SIG_SETMASK, nullptr, &cur);
-    std::uint64_t bits = 0;
-    for (int sig = 1; sig < 65 && sig < NSIG; ++sig)
-        if (sigismember(&cur, sig) == 1) bits |= 1ull << (sig - 1);
-    slot_.blocked.store(bits);
+    slot_.blocked.store(signal_bits(&cur));
 }
 
 void Agent::to_set(std::uint64_t bits, sigset_t& set) {
@@ -53,10 +50,7 @@ Attempt Agent::mask_signals(const Op& op) {
     if (op.slot) {
         sigset_t pending;
         sigpending(&pending);
-        std::uint64_t bits = 0;
-        for (int sig = 1; sig < 65 && sig < NSIG; ++sig)
-            if (sigismember(&pending, sig) == 1 && (op.value & (1ll << (sig - 1)))) bits |= 1ull << (sig - 1);
-        r.e.value = static_cast<std::int64_t>(bits);
+        r.e.value = static_cast<std::int64_t>(signal_bits(&pending) & static_cast<std::uint64_t>(op.value));
         r.flags = kRecValue;
     }
     ring_.commit();
@@ -67,10 +61,7 @@ Attempt Agent::mask_signals(const Op& op) {
 
 void Agent::publish_mask_after_unblock(const sigset_t& set) {
     // Published first: a handler that runs during the unblock is not one a sender announced.
-    std::uint64_t bits = slot_.blocked.load();
-    for (int sig = 1; sig < 65 && sig < NSIG; ++sig)
-        if (sigismember(&set, sig) == 1) bits &= ~(1ull << (sig - 1));
-    slot_.blocked.store(bits);
+    slot_.blocked.store(slot_.blocked.load() & ~signal_bits(&set));
     sigprocmask(SIG_UNBLOCK, &set, nullptr);
 }
 

@@ -107,7 +107,6 @@ struct UserHandler {
     std::atomic<int> once{0};  // SA_RESETHAND: back to the default as it is delivered
 };
 UserHandler handlers[65];
-std::atomic<std::uint32_t> handler_runs{0};  // runs of the program's handlers: what ends a pause
 
 template <typename F>
 void resolve(F& f, const char* name) {
@@ -315,20 +314,13 @@ ProcSlot& slot_of(unsigned long p) {
     return *reinterpret_cast<ProcSlot*>(static_cast<std::byte*>(arena) + layout.slots + layout.slot_size * p);
 }
 
-std::uint64_t mask_bits(const sigset_t* set) {
-    std::uint64_t bits = 0;
-    for (int s = 1; set && s < 65; ++s)
-        if (sigismember(set, s) == 1) bits |= sig_bit(s);
-    return bits;
-}
-
 // What a signal does to this process, in its slot (trace/slot_signals.hpp),
 // for senders to announce in controlled mode. Published as the process
 // starts (an exec keeps ignored signals, a fork the handlers too) and
 // changed by the wrappers of sigaction and sigprocmask. Not from a vfork
 // child: the slot is its parent's.
-void publish_blocked(const sigset_t& set) {
-    if (slot && !vfork_child) slot->blocked.store(mask_bits(&set));
+void publish_blocked(std::uint64_t bits) {
+    if (slot && !vfork_child) slot->blocked.store(bits);
 }
 void trampoline(int sig, siginfo_t* info, void* ctx);
 void publish_signals() {
@@ -343,7 +335,7 @@ void publish_signals() {
         }
     }
     sigset_t blocked;
-    if (real.sigprocmask(SIG_BLOCK, nullptr, &blocked) == 0) publish_blocked(blocked);
+    if (real.sigprocmask(SIG_BLOCK, nullptr, &blocked) == 0) publish_blocked(signal_bits(&blocked));
     publish_dispositions(*slot, handlers_mask, ignored, 0);
 }
 
@@ -490,7 +482,6 @@ void trampoline(int sig, siginfo_t* info, void* ctx) {
     // Stamped before the run is counted: once it is, the supervisor may let
     // the next step go, and that step's records must come after this one.
     std::uint64_t ts = now();
-    handler_runs.fetch_add(1);
     if (on && slot && !vfork_child && sig > 0 && sig < 65) {
         if (handlers[sig].once.load()) publish_disposition(*slot, sig, false, false);
         count_handler_run(*slot, info);
@@ -983,14 +974,12 @@ template <typename F>
 int change_mask(int how, const sigset_t* set, sigset_t* old, F call) {
     sigset_t before;
     sigset_t* prev = old ? old : &before;
-    return traced<int>(CallId::Sigprocmask, {how, static_cast<std::int64_t>(mask_bits(set))}, false, [&] {
+    const std::uint64_t bits = signal_bits(set);
+    return traced<int>(CallId::Sigprocmask, {how, static_cast<std::int64_t>(bits)}, false, [&] {
         int r = call(how, set, prev);
         if (r == 0 && set) {
-            sigset_t now = *prev;
-            if (how == SIG_SETMASK) now = *set;
-            for (int sig = 1; sig < 65; ++sig)
-                if (sigismember(set, sig) == 1) how == SIG_UNBLOCK ? sigdelset(&now, sig) : sigaddset(&now, sig);
-            publish_blocked(now);
+            const std::uint64_t was = signal_bits(prev);
+            publish_blocked(how == SIG_SETMASK ? bits : how == SIG_BLOCK ? was | bits : was & ~bits);
         }
         return r;
     });
@@ -1009,25 +998,25 @@ int pthread_sigmask(int how, const sigset_t* set, sigset_t* old) { return change
 }  // extern "C"
 namespace {
 int wait_for_handler(CallId c, const sigset_t* during) {
-    const std::int64_t bits = static_cast<std::int64_t>(mask_bits(during));
+    const std::uint64_t bits = signal_bits(during);
     if (!stepping()) {
         int r = during ? real.sigsuspend(during) : real.pause();
         int err = errno;
-        emit(c, {0, bits}, r, err);
+        emit(c, {0, static_cast<std::int64_t>(bits)}, r, err);
         errno = err;
         return r;
     }
-    const std::uint32_t from = handler_runs.load();
+    const std::uint32_t from = slot->sig_handled.load();  // the trampoline counts every run
     sigset_t before;
     bool masked = false;
     step_until_done(c, [&] {
         if (during && !masked) {  // in the first step: what is pending and now unblocked runs its handler here
-            real.sigprocmask(SIG_SETMASK, during, &before), publish_blocked(*during);
+            real.sigprocmask(SIG_SETMASK, during, &before), publish_blocked(bits);
             masked = true;
         }
-        if (handler_runs.load() == from) return false;
-        if (masked) real.sigprocmask(SIG_SETMASK, &before, nullptr), publish_blocked(before);
-        emit(c, {0, bits}, -1, EINTR);
+        if (slot->sig_handled.load() == from) return false;
+        if (masked) real.sigprocmask(SIG_SETMASK, &before, nullptr), publish_blocked(signal_bits(&before));
+        emit(c, {0, static_cast<std::int64_t>(bits)}, -1, EINTR);
         return true;
     });
     errno = EINTR;
@@ -1056,7 +1045,7 @@ std::int64_t span_ns(const timespec* t) { return t ? static_cast<std::int64_t>(t
 
 // sigwait, sigwaitinfo, sigtimedwait: the signal taken (or -1).
 int take_signal(const sigset_t* set, siginfo_t* info, const timespec* timeout) {
-    const std::int64_t bits = static_cast<std::int64_t>(mask_bits(set));
+    const auto bits = static_cast<std::int64_t>(signal_bits(set));
     if (!stepping()) {
         int r = timeout ? real.sigtimedwait(set, info, timeout) : real.sigwaitinfo(set, info);
         int err = errno;
@@ -1105,6 +1094,7 @@ int sigwait(const sigset_t* set, int* sig) {
     return 0;
 }
 int sigwaitinfo(const sigset_t* set, siginfo_t* info) { return take_signal(set, info, nullptr); }
+int sigtimedwait(const sigset_t* set, siginfo_t* info, const timespec* timeout) { return take_signal(set, info, timeout); }
 // Controlled mode: no timer runs; the supervisor rings the alarm (sends
 // SIGALRM) when no process can step, as time moving on to it would.
 unsigned int alarm(unsigned int seconds) {
@@ -1117,7 +1107,6 @@ unsigned int alarm(unsigned int seconds) {
     });
     return prev;
 }
-int sigtimedwait(const sigset_t* set, siginfo_t* info, const timespec* timeout) { return take_signal(set, info, timeout); }
 
 // ---- processes -------------------------------------------------------------
 // The child gets a spare slot of its own, claimed before the fork (the

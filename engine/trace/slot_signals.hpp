@@ -17,6 +17,14 @@ namespace simrun {
 
 constexpr std::uint64_t sig_bit(int sig) { return sig > 0 && sig < 65 ? 1ull << (sig - 1) : 0; }
 
+// A signal set as a mask (bit sig-1); none for nullptr.
+inline std::uint64_t signal_bits(const sigset_t* set) {
+    std::uint64_t bits = 0;
+    for (int sig = 1; set && sig < 65 && sig < NSIG; ++sig)
+        if (sigismember(set, sig) == 1) bits |= sig_bit(sig);
+    return bits;
+}
+
 // Default action of a signal: does it end the process?
 inline bool kills_by_default(int sig) {
     switch (sig) {
