@@ -78,7 +78,7 @@ private:
     // Ops that may wake another process (writes, sends, closes, semctl) take
     // effect inside their call; their record is dated when the call began,
     // so a process they woke is never shown waking before them.
-    void stamp_call() { call_ts_ = trace_now(); }
+    void stamp_call() { call_ts_ = ring_.stamp(); }
 
     Attempt attempt(const Op& op, bool parked);
 

@@ -128,7 +128,7 @@ Attempt Agent::fifo_open(const Op& op, bool parked) {
     } else {
         // A read-open cannot ask whether it would block: if it did, its
         // block is recorded afterwards, stamped when it began.
-        const std::uint64_t began = monotonic_ns(), began_stamp = trace_now();
+        const std::uint64_t began = monotonic_ns(), began_stamp = ring_.stamp();
         slot_.state.store(ProcState::BlockedPipe, std::memory_order_release);
         do fd = ::open(path, O_RDONLY);
         while (fd < 0 && errno == EINTR);

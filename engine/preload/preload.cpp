@@ -75,6 +75,7 @@ Real real;
 bool on = false;                 // attached to a ring
 void* arena = nullptr;
 RingWriter main_ring, signal_ring;
+std::atomic<std::uint64_t>* newest_stamp = nullptr;  // in the arena's header (trace_clock.hpp)
 ProcSlot* slot = nullptr;
 std::uint16_t proc = 0;
 std::atomic<int> owner{0};       // the thread writing to main_ring
@@ -89,6 +90,12 @@ __attribute__((tls_model("initial-exec"))) thread_local int my_tid = 0;
 // it can only mean a signal handler interrupted our own record.
 std::atomic<bool> threaded{false};
 volatile sig_atomic_t writing = 0;
+bool controlled = false;  // each traced call is a scheduling step (see "controlled mode" below)
+// Attached, in free mode, one thread: what most calls of most programs
+// meet. traced() then takes a short path. update_plain() keeps it in step
+// wherever on, controlled or threaded change.
+bool plain = false;
+void update_plain() { plain = on && !controlled && !threaded.load(std::memory_order_relaxed); }
 // Set in a vfork child (on its parent's thread, whose memory it borrows)
 // until it execs or exits; cleared by the parent when it resumes.
 __attribute__((tls_model("initial-exec"))) thread_local int vfork_child = 0;
@@ -160,26 +167,33 @@ struct Args {
 };
 
 // One Call record (and Data for `data`), stamped `ts` (0: now).
-void emit(CallId c, Args a, std::int64_t result, int err, std::uint64_t ts = 0, const void* data = nullptr, std::size_t n = 0) {
-    Writer w;
-    RingWriter* r = w.get();
-    if (!r) return;
-    // A call stamped before it ran (a V, a kill) must not go behind a record
-    // written meanwhile in the same ring (its own handler's): time never
-    // goes backwards within a ring.
-    static std::uint64_t last[2];
-    std::uint64_t& prev = last[r == &signal_ring];
-    Record& rec = r->begin(EventKind::Call, proc, 0, ts ? (ts > prev ? ts : prev) : 0);
-    prev = rec.ts;
+// One Call record (and Data for `data`) into r, stamped `ts` (0: now).
+[[gnu::always_inline]] inline void write_call(RingWriter& r, CallId c, Args a, std::int64_t result, int err, std::uint64_t ts,
+                                              const void* data, std::size_t n) {
+    Record& rec = r.begin_bare(EventKind::Call, proc, 0, ts);
     rec.e.op = static_cast<std::uint32_t>(c);
+    rec.e.iter = 0;
     rec.e.pid = my_pid;
     rec.e.arg = a.arg, rec.e.value = a.value, rec.e.step = static_cast<std::uint64_t>(a.step);
     rec.e.result = result, rec.e.err = err;
-    r->commit();
-    if (data && n) r->data(static_cast<const char*>(data), n, proc);
+    r.commit();
+    if (data && n) r.data(static_cast<const char*>(data), n, proc);
 }
 
-std::uint64_t now() { return on ? trace_now() : 0; }
+// The same into the ring this thread may write to now, if any.
+void emit(CallId c, Args a, std::int64_t result, int err, std::uint64_t ts = 0, const void* data = nullptr, std::size_t n = 0) {
+    Writer w;
+    if (RingWriter* r = w.get()) write_call(*r, c, a, result, err, ts, data, n);
+}
+
+// A stamp taken before a call that may wake another process. The ring's
+// own (lazy) stamp where this thread is its only writer; with threads, a
+// fresh one, as the ring's lock is not held here.
+std::uint64_t now() {
+    if (!on) return 0;
+    if (threaded.load(std::memory_order_relaxed)) return fresh_stamp(newest_stamp);
+    return (writing ? signal_ring : main_ring).stamp();
+}
 
 // Calls `f`, then records; errno as the call left it.
 // ---- controlled mode ---------------------------------------------------------
@@ -189,7 +203,6 @@ std::uint64_t now() { return on ? trace_now() : 0; }
 // then the step ends "blocked" and the call is tried again at the next
 // grant (the supervisor grants it once something has changed). Between its
 // calls the program runs free: plain memory accesses are not scheduled.
-bool controlled = false;
 bool attach_pending = false;  // controlled: the attach record waits for the first step (arrival order is not scheduled)
 
 void begin_step(CallId c) {
@@ -248,21 +261,40 @@ int one_step(CallId c, F f) {
     return r;
 }
 
+// Recording leaves errno alone (the ring's slow paths restore it), so only
+// a step, whose gate may sleep on a futex, saves and restores it.
 template <typename R, typename F>
 R traced(CallId c, Args a, bool stamp_before, F f, const void* data = nullptr, std::size_t n = 0) {
+    if (plain && !in_hook && !vfork_child && !writing) {
+        // The short path: no step, no lock; the main ring is ours (what
+        // Writer and now() would find, without asking them again).
+        const std::uint64_t ts = stamp_before ? main_ring.stamp() : 0;
+        ++in_hook;
+        R r = f();
+        --in_hook;
+        std::int64_t as_int;
+        if constexpr (std::is_pointer_v<R>) as_int = reinterpret_cast<std::int64_t>(r);
+        else as_int = static_cast<std::int64_t>(r);
+        writing = 1;
+        write_call(main_ring, c, a, as_int, as_int == -1 ? errno : 0, ts, data, n);
+        writing = 0;
+        return r;
+    }
     const bool step = stepping();
     if (step) begin_step(c);
     std::uint64_t ts = stamp_before ? now() : 0;
     ++in_hook;
     R r = f();
     --in_hook;
-    int err = errno;
     std::int64_t as_int;
     if constexpr (std::is_pointer_v<R>) as_int = reinterpret_cast<std::int64_t>(r);
     else as_int = static_cast<std::int64_t>(r);
-    emit(c, a, as_int, as_int == -1 ? err : 0, ts, data, n);
-    if (step) end_step(StepOutcome::Done);
-    errno = err;
+    emit(c, a, as_int, as_int == -1 ? errno : 0, ts, data, n);
+    if (step) {
+        const int err = errno;
+        end_step(StepOutcome::Done);
+        errno = err;
+    }
     return r;
 }
 
@@ -303,7 +335,7 @@ void use_process(std::uint32_t p) {
     auto sig = p < l.processes ? l.processes + 1 + p : 2 * l.processes + 1 + l.spares + (p - l.processes);
     auto ring_at = [&](unsigned long index) {
         auto* h = reinterpret_cast<RingHeader*>(bytes + l.rings + l.ring_bytes * index);
-        return RingWriter(h, reinterpret_cast<Record*>(h + 1), static_cast<std::uint32_t>(l.capacity), wake);
+        return RingWriter(h, reinterpret_cast<Record*>(h + 1), static_cast<std::uint32_t>(l.capacity), wake, newest_stamp);
     };
     main_ring = ring_at(own);
     signal_ring = ring_at(sig);
@@ -368,6 +400,7 @@ void set_proc_digits(long p) {
 // Untraced from here on, and so is what this process execs.
 void detach() {
     on = false;
+    update_plain();
     for (char** e = environ; e && *e; ++e)
         if (std::strncmp(*e, "SIMRUN_TRACE=", 13) == 0) (*e)[0] = 'X';
     if (keep_fd >= 0) real.close(keep_fd), keep_fd = -1;
@@ -395,6 +428,7 @@ bool attach() {
     if (::fcntl(wake, F_SETFD, FD_CLOEXEC) != 0) wake = -1;
     arena = base;
     g_trace_tsc = static_cast<ArenaHeader*>(arena)->tsc_clock.load() != 0;
+    newest_stamp = &static_cast<ArenaHeader*>(arena)->newest_stamp;
     layout = {v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]};
     use_process(static_cast<std::uint32_t>(v[10]));
     // The slot belongs to another process: this image's process was started
@@ -434,6 +468,7 @@ __attribute__((constructor)) void init() {
     if (!attach()) return;
     my_pid = static_cast<std::int32_t>(::getpid());
     on = true;
+    update_plain();
     slot->traced.store(1);
     publish_signals();
     // The first image arrives at its first gate; one it execs later finds
@@ -1125,6 +1160,7 @@ pid_t fork() {
     int err = errno;
     if (pid == 0) {
         controlled = false;  // the controller schedules declared processes only
+        update_plain();
         owner.store(0);
         writing = 0;
         my_pid = static_cast<std::int32_t>(::syscall(SYS_getpid));
@@ -1255,6 +1291,7 @@ int system(const char* command) {
 // while one of our records is half written cannot be: this thread is here.)
 int pthread_create(pthread_t* t, const pthread_attr_t* attr, void* (*fn)(void*), void* arg) {
     threaded.store(true);
+    update_plain();
     static auto real_create = reinterpret_cast<int (*)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*)>(
         dlsym(RTLD_NEXT, "pthread_create"));
     return real_create(t, attr, fn, arg);

@@ -236,6 +236,7 @@ private:
     }
 
     void idle() {
+        arena_->tick();
         pump_stdio();
         (void)collector_->drain();
     }
@@ -278,6 +279,7 @@ private:
             std::uint64_t one;
             while (::read(wake_.get(), &one, sizeof one) > 0) {
             }
+            arena_->tick();  // a process writing alone stamps afresh after it (trace_clock.hpp)
             pump_stdio();
             (void)collector_->drain();
             if (no_children_) {

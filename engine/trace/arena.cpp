@@ -60,7 +60,7 @@ Arena::~Arena() {
 
 RingWriter Arena::writer(std::uint32_t ring, int wake_fd) const {
     auto* h = reinterpret_cast<RingHeader*>(rings_ + ring_bytes_ * ring);
-    return RingWriter(h, reinterpret_cast<Record*>(h + 1), capacity_, wake_fd);
+    return RingWriter(h, reinterpret_cast<Record*>(h + 1), capacity_, wake_fd, &header_->newest_stamp);
 }
 
 RingReader Arena::reader(std::uint32_t ring) const {

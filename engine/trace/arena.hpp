@@ -85,6 +85,9 @@ struct alignas(64) ProcSlot {
 struct alignas(64) ArenaHeader {
     std::atomic<std::uint32_t> next_spare;  // spare slots handed out so far
     std::atomic<std::uint32_t> tsc_clock;   // 1: records are stamped with the time-stamp counter (trace_clock.hpp)
+    // The run's newest stamp (trace_clock.hpp): read at every record,
+    // written only by a fresh stamp, so it has a cache line of its own.
+    alignas(64) std::atomic<std::uint64_t> newest_stamp;
 };
 
 class Arena {
@@ -112,6 +115,9 @@ public:
     std::uint32_t claims() const { return header_->next_spare.load(); }  // tries, including those that found none left
     ProcSlot& slot(std::uint32_t p) const { return slots_[p]; }
     RingWriter writer(std::uint32_t ring, int wake_fd) const;
+    // Publishes a fresh stamp (the supervisor, at every turn of its loop):
+    // a process writing alone takes a fresh stamp again after it.
+    void tick() const { publish_stamp(header_->newest_stamp, trace_now()); }
     RingReader reader(std::uint32_t ring) const;
     std::uint32_t supervisor_ring() const { return processes_; }
     // For the preload tracer, which maps the memfd itself: the fd, the

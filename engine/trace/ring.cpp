@@ -4,6 +4,8 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+
 #include <algorithm>
 #include <cstring>
 
@@ -26,29 +28,22 @@ void RingWriter::wait_for_space(std::uint64_t head) {
     h_->writer_waiting.store(0, std::memory_order_relaxed);
 }
 
-Record& RingWriter::begin(EventKind kind, std::uint16_t proc, std::uint8_t flags, std::uint64_t stamp) {
-    std::uint64_t head = h_->head.load(std::memory_order_relaxed);
-    const std::uint64_t half = (mask_ + 1) / 2;
-    if (head - cached_tail_ >= half) {
-        cached_tail_ = h_->tail.load(std::memory_order_acquire);
-        if (head - cached_tail_ > mask_) {
-            wait_for_space(head), cached_tail_ = h_->tail.load(std::memory_order_acquire);
-        } else if (head - cached_tail_ >= half && head - woken_at_ >= half && wake_fd_ >= 0 && !self_drain_) {
-            // Half full: wake the reader now, so that it drains while this
-            // writer goes on instead of waiting for it at full.
-            std::uint64_t one = 1;
-            (void)!::write(wake_fd_, &one, sizeof one);
-            woken_at_ = head;
-        }
+void RingWriter::make_room(std::uint64_t head) {
+    const int saved_errno = errno;  // a traced call's errno is the program's
+    const std::uint64_t half = half_;
+    cached_tail_ = h_->tail.load(std::memory_order_acquire);
+    if (head - cached_tail_ > mask_) {
+        wait_for_space(head), cached_tail_ = h_->tail.load(std::memory_order_acquire);
+    } else if (head - cached_tail_ >= half && head - woken_at_ >= half && wake_fd_ >= 0 && !self_drain_) {
+        // Half full: wake the reader now, so that it drains while this
+        // writer goes on instead of waiting for it at full.
+        std::uint64_t one = 1;
+        (void)!::write(wake_fd_, &one, sizeof one);
+        woken_at_ = head;
     }
-    Record& r = r_[head & mask_];
-    r.ts = stamp ? stamp : trace_now();
-    r.seq = static_cast<std::uint32_t>(head);
-    r.proc = proc;
-    r.kind = kind;
-    r.flags = flags;
-    r.e = {};
-    return r;
+    const std::uint64_t used = head - cached_tail_;
+    next_check_ = used < half ? cached_tail_ + half : head + std::max<std::uint64_t>(1, (mask_ + 1 - used) / 2);
+    errno = saved_errno;
 }
 
 void RingWriter::data(const char* bytes, std::size_t n, std::uint16_t proc) {

@@ -1,15 +1,28 @@
-// Trace timestamps. Every ring writer stamps its records with trace_now():
+// Trace timestamps. Ring writers stamp their records with trace_now():
 // the CPU's time-stamp counter where the kernel keeps its own time with it
 // (x86-64 with clocksource "tsc": constant rate, synchronized across CPUs),
-// else CLOCK_MONOTONIC in ns. Reading the counter is a single instruction;
-// clock_gettime costs a traced program's every call about 10-20 ns more
-// (tools/bench/preload.sh). The collector turns stamps into CLOCK_MONOTONIC
-// ns when it merges, along the line through two (stamp, ns) samples taken
-// at the run's start and end; order between stamps is kept exactly.
+// else CLOCK_MONOTONIC in ns. The collector turns stamps into
+// CLOCK_MONOTONIC ns when it merges, along the line through two (stamp, ns)
+// samples taken at the run's start and end; order between stamps is kept
+// exactly.
+//
+// Stamps are taken lazily, because reading the counter alone costs a
+// traced semop about 10% (tools/bench/preload.sh). Every fresh stamp is
+// published as the run's newest (ArenaHeader::newest_stamp). A writer whose
+// own last stamp is still the newest reuses it: no other process has
+// stamped anything since, so no record of another process can belong
+// between the two. Anything that may wake another process is stamped
+// before its call, anything that may have waited after it returns, so a
+// woken process always sees a newer stamp than its waker's and takes a
+// fresh one. The supervisor publishes a stamp at every turn of its loop
+// (at most 10 ms apart): a process writing alone re-stamps at least that
+// often, so a record's time is at most one turn early.
+//
 // The writer side is async-signal-safe and needs no C++ runtime (the
 // preload tracer links it).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 namespace simrun {
@@ -26,6 +39,20 @@ inline std::uint64_t trace_now() {
     if (g_trace_tsc) return __builtin_ia32_rdtsc();
 #endif
     return monotonic_ns();
+}
+
+// Raises the run's newest stamp to `t` (a stamp only ever grows).
+inline void publish_stamp(std::atomic<std::uint64_t>& newest, std::uint64_t t) {
+    std::uint64_t cur = newest.load(std::memory_order_relaxed);
+    while (t > cur && !newest.compare_exchange_weak(cur, t, std::memory_order_seq_cst, std::memory_order_relaxed)) {
+    }
+}
+
+// A fresh stamp, published (newest: nullptr publishes nowhere).
+inline std::uint64_t fresh_stamp(std::atomic<std::uint64_t>* newest) {
+    const std::uint64_t t = trace_now();
+    if (newest) publish_stamp(*newest, t);
+    return t;
 }
 
 // Whether the counter can stamp traces here (SIMRUN_CLOCK=monotonic: never).
