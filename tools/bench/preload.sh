@@ -3,16 +3,23 @@
 # ≤ 1.10×), with strace -f for comparison, all in the same invocation.
 #   tools/bench/preload.sh [N] [ROUNDS]
 # Workload: bench/sem_native, N rounds (default 200000) of P and V with
-# SEM_UNDO on its own semaphore set: 2N semop calls, each one traced. The
-# program times its own loop, so the rows compare the same span: alone,
-# under simrun (preload tracer, every semop recorded into its ring), and
-# under strace -f (output to /dev/null). ROUNDS alternating rounds (default
-# 9); each round runs the three back to back, and the ratios printed are the
-# medians of the per-round ratios (a slow spell of a shared machine hits
-# both sides of a round alike).
+# SEM_UNDO on its own semaphore set: 2N semop calls, each one traced.
+# Two measures:
+#  - whole program: the program times its own loop, alone, under simrun
+#    (preload tracer, every semop recorded into its ring), under simrun with
+#    the tracer off, and under strace -f (output to /dev/null; N/20 rounds,
+#    against an alone run of the same size). ROUNDS alternating rounds
+#    (default 15); the ratios printed are the medians of the per-round
+#    ratios.
+#  - in one process: sem_native's "ab" mode under simrun alternates chunks
+#    of 1000 rounds between libc's own semop and the traced one. Both halves
+#    of a pair run a moment apart, so this is the steadier figure on a
+#    shared machine whose speed drifts (here by up to 1.4x between runs
+#    seconds apart). Alone, the same mode must give 1.00: the check that
+#    the method itself favours neither half.
 set -euo pipefail
 n=${1:-200000}
-rounds=${2:-9}
+rounds=${2:-15}
 source "$(dirname "$0")/common.sh"
 
 
@@ -27,19 +34,23 @@ TOML
 # The same under simrun with the tracer off: what simrun costs without it.
 sed 's/^name = "native"$/name = "native"\ntrace = false/' "$work/sem.toml" > "$work/off.toml"
 
-alone=() traced=() straced=() r_traced=() r_straced=() r_off=()
+# The number a traced run's program printed (its stdout, in the trace).
+printed() { grep '"kind":"output"' "$1" | sed 's/.*"data":"\([0-9. ]*\).*/\1/'; }
+ratio() { awk -v a="$1" -v t="$2" 'BEGIN { printf "%.4f", t / a }'; }
+ns=$((n / 20 > 0 ? n / 20 : 1))
+alone=() traced=() r_traced=() r_off=() r_straced=() straced=()
 have_strace=$(command -v strace || true)
 for ((i = 0; i < rounds; i++)); do
   alone+=("$("$build/bench/sem_native" "$n")")
   "$build/simrun" "$work/sem.toml" --out "$work/out" -q > /dev/null
-  traced+=("$(grep '"kind":"output"' "$work/out/bench_preload/trace.jsonl" | sed 's/.*"data":"\([0-9]*\).*/\1/')")
-  r_traced+=("$(awk -v a="${alone[-1]}" -v t="${traced[-1]}" 'BEGIN { printf "%.4f", t / a }')")
+  traced+=("$(printed "$work/out/bench_preload/trace.jsonl")")
+  r_traced+=("$(ratio "${alone[-1]}" "${traced[-1]}")")
   "$build/simrun" "$work/off.toml" --out "$work/off" -q > /dev/null
-  off=$(grep '"kind":"output"' "$work/off/bench_preload/trace.jsonl" | sed 's/.*"data":"\([0-9]*\).*/\1/')
-  r_off+=("$(awk -v a="${alone[-1]}" -v t="$off" 'BEGIN { printf "%.4f", t / a }')")
+  r_off+=("$(ratio "${alone[-1]}" "$(printed "$work/off/bench_preload/trace.jsonl")")")
   if [ -n "$have_strace" ]; then
-    straced+=("$(strace -f -o /dev/null "$build/bench/sem_native" "$n")")
-    r_straced+=("$(awk -v a="${alone[-1]}" -v t="${straced[-1]}" 'BEGIN { printf "%.4f", t / a }')")
+    small=$("$build/bench/sem_native" "$ns")
+    straced+=("$(strace -f -o /dev/null "$build/bench/sem_native" "$ns")")
+    r_straced+=("$(ratio "$small" "${straced[-1]}")")
   fi
 done
 calls=$(grep -c '"call":"semop"' "$work/out/bench_preload/trace.jsonl")
@@ -53,7 +64,19 @@ awk -v a="$a" -v t="$t" -v n="$n" -v r="$(median "${r_traced[@]}")" -v lo="$(pri
 printf "  simrun, tracer off (trace = false)              ratio %.2f\n" "$(median "${r_off[@]}")"
 if [ -n "$have_strace" ]; then
   s=$(median "${straced[@]}")
-  awk -v a="$a" -v s="$s" -v n="$n" -v r="$(median "${r_straced[@]}")" 'BEGIN { printf "  strace -f       %8.1f ms   %6.1f ns/semop   ratio %.2f\n", s / 1e6, s / (2 * n), r }'
+  awk -v s="$s" -v n="$ns" -v r="$(median "${r_straced[@]}")" 'BEGIN { printf "  strace -f       %8.1f ms   %6.1f ns/semop   ratio %.2f (%d rounds of P+V)\n", s / 1e6, s / (2 * n), r, n }'
 else
   echo "  strace -f       (strace is not installed)"
 fi
+
+# In one process: libc's semop against the traced one, chunk by chunk.
+sed "s|\"$n\"\]|\"$n\", \"ab\"]|" "$work/sem.toml" > "$work/ab.toml"
+ab_traced=() ab_alone=()
+for ((i = 0; i < 3; i++)); do
+  ab_alone+=("$("$build/bench/sem_native" "$n" ab | awk '{ print $3 }')")
+  "$build/simrun" "$work/ab.toml" --out "$work/ab" -q > /dev/null
+  ab_traced+=("$(printed "$work/ab/bench_preload/trace.jsonl" | awk '{ print $3 }')")
+done
+printf "  in one process, libc's semop vs the traced one (chunks of 1000 rounds, median of 3 runs)\n"
+printf "    under simrun    ratio %.2f (runs %s; target <= 1.10)\n" "$(median "${ab_traced[@]}")" "$(printf '%.2f ' "${ab_traced[@]}")"
+printf "    alone           ratio %.2f (the method's own bias: should be 1.00)\n" "$(median "${ab_alone[@]}")"
