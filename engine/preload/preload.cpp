@@ -385,10 +385,36 @@ void announce_kill(pid_t pid, int sig) {
     }
 }
 
-// A spare slot for a child, or -1 when none is left.
+// A spare slot for a child, or -1 when every one is held. A slot never
+// handed out first; then one whose holder has been reaped (kill(pid, 0)
+// says ESRCH: a zombie still holds its slot, and a pid already taken by
+// another process makes the slot look held, never free). A claimed slot's
+// pid reads -1 until its holder writes its own (the claimer's fork writes
+// it too), so no second claimer takes it meanwhile.
+constexpr std::int32_t kReleased = -2;  // a spare slot's pid: claimed, then given back unused
 long claim_spare() {
-    std::uint32_t s = static_cast<ArenaHeader*>(arena)->next_spare.fetch_add(1);
-    return s < layout.spares ? static_cast<long>(layout.processes + s) : -1;
+    auto* header = static_cast<ArenaHeader*>(arena);
+    const int saved_errno = errno;
+    long got = -1;
+    std::uint32_t s = header->next_spare.load();
+    while (got < 0 && s < layout.spares)
+        if (header->next_spare.compare_exchange_weak(s, s + 1)) got = static_cast<long>(layout.processes + s);
+    for (unsigned long i = 0; got < 0 && i < layout.spares; ++i) {
+        std::atomic<std::int32_t>& holder = slot_of(layout.processes + i).pid;
+        std::int32_t pid = holder.load();
+        const bool free = pid == kReleased || (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH);
+        if (free && holder.compare_exchange_strong(pid, -1))
+            got = static_cast<long>(layout.processes + i);
+    }
+    if (got >= 0) slot_of(static_cast<unsigned long>(got)).pid.store(-1);
+    else header->spares_missed.fetch_add(1);
+    errno = saved_errno;
+    return got;
+}
+
+// A claimed slot the fork did not use, for the next claimer.
+void release_spare(long spare) {
+    if (spare >= 0) slot_of(static_cast<unsigned long>(spare)).pid.store(kReleased);
 }
 
 // Five digits in place: what this process execs traces into slot p.
@@ -479,7 +505,7 @@ __attribute__((constructor)) void init() {
     } else if (started_by >= 0) {
         // As a forked child's would be: attach naming the parent, then the
         // exec that brought this image (recorded nowhere before).
-        emit(CallId::Attach, {started_by, my_pid}, 0, 0);
+        emit(CallId::Attach, {started_by, my_pid, 1}, 0, 0);  // step 1: it claimed its slot itself
         char path[256];
         ssize_t n = ::readlink("/proc/self/exe", path, sizeof path);
         emit(CallId::Exec, {}, 0, 0, 0, path, n > 0 ? static_cast<std::size_t>(n) : 0);
@@ -1199,6 +1225,8 @@ pid_t fork() {
         detach();
         return 0;
     }
+    if (pid > 0 && spare >= 0) slot_of(static_cast<unsigned long>(spare)).pid.store(pid);  // as the child does
+    if (pid < 0) release_spare(spare);
     emit(CallId::Fork, {spare}, pid, pid < 0 ? err : 0, ts);
     if (step) end_step(StepOutcome::Done);
     errno = err;

@@ -502,10 +502,9 @@ private:
                                                      pp.name));
         }
         // Every claim counts, the failed ones too: those children ran untraced.
-        const std::uint32_t claims = arena_->claims(), spares = arena_->spares();
-        if (claims > spares)
-            run_.diagnosis.push_back(fmt::format("{} {} started by traced programs ran untraced: the run's {} spare trace slots were used up",
-                                                 claims - spares, claims - spares == 1 ? "process" : "processes", spares));
+        if (const std::uint32_t missed = arena_->spares_missed(); missed > 0)
+            run_.diagnosis.push_back(fmt::format("{} {} started by traced programs ran untraced: all of the run's {} spare trace slots were held by live processes",
+                                                 missed, missed == 1 ? "process" : "processes", arena_->spares()));
     }
 
     void read_final_state() {

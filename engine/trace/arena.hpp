@@ -83,7 +83,8 @@ struct alignas(64) ProcSlot {
 
 // At the arena's start: what processes claim for themselves at run time.
 struct alignas(64) ArenaHeader {
-    std::atomic<std::uint32_t> next_spare;  // spare slots handed out so far
+    std::atomic<std::uint32_t> next_spare;  // spare slots handed out so far (a reused one is not counted again)
+    std::atomic<std::uint32_t> spares_missed;  // children that found every spare slot held, and ran untraced
     std::atomic<std::uint32_t> tsc_clock;   // 1: records are stamped with the time-stamp counter (trace_clock.hpp)
     // The run's newest stamp (trace_clock.hpp): read at every record,
     // written only by a fresh stamp, so it has a cache line of its own.
@@ -112,7 +113,7 @@ public:
     }
     std::uint32_t spares() const { return spares_; }
     std::uint32_t spares_claimed() const { return std::min(header_->next_spare.load(), spares_); }
-    std::uint32_t claims() const { return header_->next_spare.load(); }  // tries, including those that found none left
+    std::uint32_t spares_missed() const { return header_->spares_missed.load(); }
     ProcSlot& slot(std::uint32_t p) const { return slots_[p]; }
     RingWriter writer(std::uint32_t ring, int wake_fd) const;
     // Publishes a fresh stamp (the supervisor, at every turn of its loop):

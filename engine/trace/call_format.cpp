@@ -72,10 +72,12 @@ void ChildNames::on_event(const Record& r) {
     const auto call = static_cast<CallId>(r.e.op);
     // A forked child is named by its parent's fork record (arg: its slot);
     // one started otherwise (vfork, posix_spawn, system) by its own attach
-    // (arg: the parent's process number).
+    // (arg: the parent's process number; step 1: it claimed the slot
+    // itself). A slot is reused once its holder has been reaped: the next
+    // holder's fork or attach names it anew.
     if (call == CallId::Fork && r.e.arg >= static_cast<std::int64_t>(declared_) && r.e.result > 0)
         add(static_cast<std::size_t>(r.e.arg), r.proc);
-    else if (call == CallId::Attach && r.proc >= declared_ && !name(r.proc) && r.e.value > 0)
+    else if (call == CallId::Attach && r.proc >= declared_ && r.e.value > 0 && (r.e.step == 1 || !name(r.proc)))
         add(r.proc, static_cast<std::uint16_t>(r.e.arg));
 }
 

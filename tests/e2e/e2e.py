@@ -1295,8 +1295,10 @@ equals = "5 127 5 0 7\\n"
             check(sum(e["call"] == "semop" for e in calls if e["proc"] == "student") == 400, "the parent's own semops")
             check(not any("differ from the kernel" in l for l in events[-1]["diagnosis"]), "replayed semaphore values stay exact")
             r.assert_nothing_left()
-        # More children than spare slots: 32 are traced, the rest run untraced and the report counts them.
-        path = write_scenario(d, f"""
+        # More children than spare slots. One after another: each reaped child's slot is reused, so all 40
+        # are traced. All alive at once: 32 are traced, the rest run untraced and the report counts them.
+        for how, traced, untraced in (("", 40, 0), ("together", 32, 8)):
+            path = write_scenario(d, f"""
 [scenario]
 name = "many"
 timeout = "20s"
@@ -1305,20 +1307,29 @@ members = {{ mutex = 1 }}
 key = 6184
 [[process]]
 name = "student"
-exec = ["{test_program('many_children')}", "6184", "40"]
+exec = ["{test_program('many_children')}", "6184", "40"{', "together"' if how else ''}]
 [[expect]]
 stdout = "student"
 equals = "40\\n"
 """, name="many")
-        r = Run([path, "-q"], d)
-        check(r.code == 0, r.stdout + r.stderr)
-        events = r.trace(d, "many")
-        children = {e["proc"] for e in events if e["kind"] == "call" and e["proc"].startswith("student/")}
-        check(len(children) == 32, f"32 traced children: {sorted(children)}")
-        check(all(sum(1 for e in events if e.get("proc") == c and e.get("call") == "semop") == 2 for c in children), "each traced child's P and V")
-        check("8 processes started by traced programs ran untraced: the run's 32 spare trace slots were used up" in events[-1]["diagnosis"],
-              str(events[-1]["diagnosis"]))
-        r.assert_nothing_left()
+            r = Run([path, "-q"], d)
+            check(r.code == 0, r.stdout + r.stderr)
+            events = r.trace(d, "many")
+            check_trace(events, "many")
+            children = {e["proc"] for e in events if e["kind"] == "call" and e["proc"].startswith("student/")}
+            check(children == {f"student/{i}" for i in range(1, traced + 1)}, f"{how}: {traced} traced children: {sorted(children)}")
+            check(all(sum(1 for e in events if e.get("proc") == c and e.get("call") == "semop") == 2 for c in children),
+                  f"{how}: each traced child's P and V, in its own name")
+            attaches = [e for e in events if e.get("call") == "attach" and e["proc"].startswith("student/")]
+            check(len({e["pid"] for e in attaches}) == traced, f"{how}: {traced} different processes attached")
+            missed = [l for l in events[-1]["diagnosis"] if "ran untraced" in l]
+            if untraced:
+                check(missed == [f"{untraced} processes started by traced programs ran untraced: all of the run's 32 spare trace slots were held by live processes"],
+                      str(events[-1]["diagnosis"]))
+            else:
+                check(not missed, str(events[-1]["diagnosis"]))
+            check(not any("differ from the kernel" in l for l in events[-1]["diagnosis"]), f"{how}: replayed semaphore values stay exact")
+            r.assert_nothing_left()
         path = write_scenario(d, f"""
 [scenario]
 name = "forky"
