@@ -261,20 +261,29 @@ int one_step(CallId c, F f) {
     return r;
 }
 
+// A call's result as a record holds it.
+template <typename R>
+std::int64_t result_of(R r) {
+    if constexpr (std::is_pointer_v<R>) return reinterpret_cast<std::int64_t>(r);
+    else return static_cast<std::int64_t>(r);
+}
+
+// This thread may take the short path: attached, free mode, one thread,
+// not inside one of our calls or records, not a vfork child.
+bool lone() { return plain && !in_hook && !vfork_child && !writing; }
+
 // Recording leaves errno alone (the ring's slow paths restore it), so only
 // a step, whose gate may sleep on a futex, saves and restores it.
 template <typename R, typename F>
 R traced(CallId c, Args a, bool stamp_before, F f, const void* data = nullptr, std::size_t n = 0) {
-    if (plain && !in_hook && !vfork_child && !writing) {
+    if (lone()) {
         // The short path: no step, no lock; the main ring is ours (what
         // Writer and now() would find, without asking them again).
         const std::uint64_t ts = stamp_before ? main_ring.stamp() : 0;
         ++in_hook;
         R r = f();
         --in_hook;
-        std::int64_t as_int;
-        if constexpr (std::is_pointer_v<R>) as_int = reinterpret_cast<std::int64_t>(r);
-        else as_int = static_cast<std::int64_t>(r);
+        const std::int64_t as_int = result_of(r);
         writing = 1;
         write_call(main_ring, c, a, as_int, as_int == -1 ? errno : 0, ts, data, n);
         writing = 0;
@@ -286,9 +295,7 @@ R traced(CallId c, Args a, bool stamp_before, F f, const void* data = nullptr, s
     ++in_hook;
     R r = f();
     --in_hook;
-    std::int64_t as_int;
-    if constexpr (std::is_pointer_v<R>) as_int = reinterpret_cast<std::int64_t>(r);
-    else as_int = static_cast<std::int64_t>(r);
+    const std::int64_t as_int = result_of(r);
     emit(c, a, as_int, as_int == -1 ? errno : 0, ts, data, n);
     if (step) {
         const int err = errno;
@@ -638,7 +645,7 @@ static int semop_stepped(int id, sembuf* sops, size_t n, bool timed) {
 
 // Two tail calls, so the common case pays for no register saves of the general one.
 int semop(int id, sembuf* sops, size_t n) {
-    if (n == 1 && plain && !in_hook && !vfork_child && !writing) return semop_one(id, sops);
+    if (n == 1 && lone()) return semop_one(id, sops);
     return semop_any(id, sops, n);
 }
 
