@@ -166,7 +166,6 @@ struct Args {
     std::int64_t arg = 0, value = 0, step = 0;
 };
 
-// One Call record (and Data for `data`), stamped `ts` (0: now).
 // One Call record (and Data for `data`) into r, stamped `ts` (0: now).
 [[gnu::always_inline]] inline void write_call(RingWriter& r, CallId c, Args a, std::int64_t result, int err, std::uint64_t ts,
                                               const void* data, std::size_t n) {
@@ -195,7 +194,6 @@ std::uint64_t now() {
     return (writing ? signal_ring : main_ring).stamp();
 }
 
-// Calls `f`, then records; errno as the call left it.
 // ---- controlled mode ---------------------------------------------------------
 // Each traced call is a scheduling step, as an op is for a scripted process:
 // wait at the gate for the supervisor's grant, make the call, record it,
@@ -272,23 +270,28 @@ std::int64_t result_of(R r) {
 // not inside one of our calls or records, not a vfork child.
 bool lone() { return plain && !in_hook && !vfork_child && !writing; }
 
-// Recording leaves errno alone (the ring's slow paths restore it), so only
-// a step, whose gate may sleep on a futex, saves and restores it.
+// Calls `f`, then records it; for a thread where lone() holds: no step, no
+// lock, the main ring is ours (what Writer and now() would find, without
+// asking them again). Recording leaves errno alone (the ring's slow paths
+// restore it).
+template <typename R, typename F>
+[[gnu::always_inline]] inline R traced_lone(CallId c, Args a, bool stamp_before, F f, const void* data = nullptr, std::size_t n = 0) {
+    const std::uint64_t ts = stamp_before ? main_ring.stamp() : 0;
+    ++in_hook;
+    R r = f();
+    --in_hook;
+    const std::int64_t as_int = result_of(r);
+    writing = 1;
+    write_call(main_ring, c, a, as_int, as_int == -1 ? errno : 0, ts, data, n);
+    writing = 0;
+    return r;
+}
+
+// Calls `f`, then records it: as a controlled step when stepping(). Only a
+// step, whose gate may sleep on a futex, saves and restores errno.
 template <typename R, typename F>
 R traced(CallId c, Args a, bool stamp_before, F f, const void* data = nullptr, std::size_t n = 0) {
-    if (lone()) {
-        // The short path: no step, no lock; the main ring is ours (what
-        // Writer and now() would find, without asking them again).
-        const std::uint64_t ts = stamp_before ? main_ring.stamp() : 0;
-        ++in_hook;
-        R r = f();
-        --in_hook;
-        const std::int64_t as_int = result_of(r);
-        writing = 1;
-        write_call(main_ring, c, a, as_int, as_int == -1 ? errno : 0, ts, data, n);
-        writing = 0;
-        return r;
-    }
+    if (lone()) return traced_lone<R>(c, a, stamp_before, f, data, n);
     const bool step = stepping();
     if (step) begin_step(c);
     std::uint64_t ts = stamp_before ? now() : 0;
@@ -622,19 +625,12 @@ static int semop_stepped(int id, sembuf* sops, size_t n, bool timed) {
 }
 
 // One P or V of a single-threaded program in free mode: the call every
-// classic IPC program makes most, kept straight-line (what traced() would
-// record, without its general cases; tools/bench/preload.sh measures it).
+// classic IPC program makes most, on the short path without the general
+// cases of semop_args and only_posts (tools/bench/preload.sh measures it).
 [[gnu::noinline]] static int semop_one(int id, sembuf* sops) {
     const sembuf op = *sops;
-    const std::uint64_t ts = op.sem_op > 0 ? main_ring.stamp() : 0;  // a V: before it runs
-    ++in_hook;
-    const int r = real.semop(id, sops, 1);
-    --in_hook;
-    writing = 1;
-    write_call(main_ring, CallId::Semop, {id, 1, static_cast<std::int64_t>(pack_sembuf(op.sem_num, op.sem_op, op.sem_flg))}, r,
-               r == -1 ? errno : 0, ts, nullptr, 0);
-    writing = 0;
-    return r;
+    const Args a{id, 1, static_cast<std::int64_t>(pack_sembuf(op.sem_num, op.sem_op, op.sem_flg))};
+    return traced_lone<int>(CallId::Semop, a, op.sem_op > 0, [&] { return real.semop(id, sops, 1); });
 }
 
 [[gnu::noinline]] static int semop_any(int id, sembuf* sops, size_t n) {

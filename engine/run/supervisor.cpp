@@ -501,7 +501,7 @@ private:
                 run_.diagnosis.push_back(fmt::format("{}: no call detail (a static binary, or a program that bypasses libc): lifecycle events only",
                                                      pp.name));
         }
-        // Every claim counts, the failed ones too: those children ran untraced.
+        // Children that found every spare slot held ran untraced.
         if (const std::uint32_t missed = arena_->spares_missed(); missed > 0)
             run_.diagnosis.push_back(fmt::format("{} {} started by traced programs ran untraced: all of the run's {} spare trace slots were held by live processes",
                                                  missed, missed == 1 ? "process" : "processes", arena_->spares()));

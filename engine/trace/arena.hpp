@@ -10,7 +10,6 @@
 #include "util/error.hpp"
 #include "util/unique_fd.hpp"
 
-#include <algorithm>
 #include <atomic>
 #include <cstdint>
 
@@ -112,7 +111,6 @@ public:
         return p < processes_ ? processes_ + 1 + p : 2 * processes_ + 1 + spares_ + (p - processes_);
     }
     std::uint32_t spares() const { return spares_; }
-    std::uint32_t spares_claimed() const { return std::min(header_->next_spare.load(), spares_); }
     std::uint32_t spares_missed() const { return header_->spares_missed.load(); }
     ProcSlot& slot(std::uint32_t p) const { return slots_[p]; }
     RingWriter writer(std::uint32_t ring, int wake_fd) const;

@@ -30,11 +30,10 @@ void RingWriter::wait_for_space(std::uint64_t head) {
 
 void RingWriter::make_room(std::uint64_t head) {
     const int saved_errno = errno;  // a traced call's errno is the program's
-    const std::uint64_t half = half_;
     cached_tail_ = h_->tail.load(std::memory_order_acquire);
     if (head - cached_tail_ > mask_) {
         wait_for_space(head), cached_tail_ = h_->tail.load(std::memory_order_acquire);
-    } else if (head - cached_tail_ >= half && head - woken_at_ >= half && wake_fd_ >= 0 && !self_drain_) {
+    } else if (head - cached_tail_ >= half_ && head - woken_at_ >= half_ && wake_fd_ >= 0 && !self_drain_) {
         // Half full: wake the reader now, so that it drains while this
         // writer goes on instead of waiting for it at full.
         std::uint64_t one = 1;
@@ -42,7 +41,7 @@ void RingWriter::make_room(std::uint64_t head) {
         woken_at_ = head;
     }
     const std::uint64_t used = head - cached_tail_;
-    next_check_ = used < half ? cached_tail_ + half : head + std::max<std::uint64_t>(1, (mask_ + 1 - used) / 2);
+    next_check_ = used < half_ ? cached_tail_ + half_ : head + std::max<std::uint64_t>(1, (mask_ + 1 - used) / 2);
     errno = saved_errno;
 }
 

@@ -48,10 +48,10 @@ public:
         return last_stamp_ = fresh_stamp(newest_);
     }
     // The slot for the next record, with ts, seq and proc set. Blocks while
-    // full. Leaves errno as it was. `stamp`: the record's time, taken earlier (0: now); never before
-    // the ring's previous record, so time does not go backwards in a ring
-    // (a call stamped before it ran, written after its own signal handler's).
-    // Inline: it is on every traced call's path.
+    // full; leaves errno as it was. `stamp`: the record's time, taken
+    // earlier (0: now); never before the ring's previous record, so time
+    // does not go backwards in a ring (a call stamped before it ran, written
+    // after its own signal handler's). Inline: it is on every traced call's path.
     Record& begin(EventKind kind, std::uint16_t proc, std::uint8_t flags = 0, std::uint64_t stamp = 0) {
         Record& r = begin_bare(kind, proc, flags, stamp);
         r.e = {};
@@ -103,7 +103,7 @@ private:
     std::uint64_t mask_ = 0;
     std::uint64_t half_ = 0;
     int wake_fd_ = -1;
-    // The reader's tail as last seen: re-read only past half full, so a
+    // The reader's tail as last seen: re-read only by make_room(), so a
     // write does not pull the reader's cache line every time.
     std::uint64_t cached_tail_ = 0;
     std::uint64_t next_check_ = 0;  // head at which make_room() looks again

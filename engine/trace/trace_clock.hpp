@@ -7,7 +7,7 @@
 // exactly.
 //
 // Stamps are taken lazily, because reading the counter alone costs a
-// traced semop about 10% (tools/bench/preload.sh). Every fresh stamp is
+// traced semop about 8% (tools/bench/preload.sh). Every fresh stamp is
 // published as the run's newest (ArenaHeader::newest_stamp). A writer whose
 // own last stamp is still the newest reuses it: no other process has
 // stamped anything since, so no record of another process can belong
