@@ -1,0 +1,199 @@
+// Attaching to the trace arena. simrun passes the arena and its wake-up
+// eventfd as inherited descriptors at the top of the open-files limit, and
+// the arena's layout in SIMRUN_TRACE; the constructor maps it and marks both
+// CLOEXEC (cleared again just before the program's own exec, so the new
+// image is traced too). A forked child claims a spare slot of the arena and
+// writes there (what it execs too: its process number in SIMRUN_TRACE is
+// rewritten in place); with no spare left it disables the tracer and renames
+// SIMRUN_TRACE, so nothing it execs writes into its parent's ring. An image
+// whose slot belongs to another process (it was started by vfork,
+// posix_spawn or system, not by our fork) claims a spare slot for itself
+// when it attaches.
+#include "preload/tracer.hpp"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+
+#include <cstdlib>
+
+extern char** environ;
+
+namespace simrun::preload {
+namespace {
+
+// SIMRUN_TRACE=fd,size,slots,slot_size,rings,ring_bytes,capacity,P,S,wake_fd,PROC
+// (the arena's layout, see trace/arena.hpp; PROC is five digits). Both
+// descriptors sit at the top of the open-files limit; they stay (CLOEXEC,
+// opened up again just before the program's own exec).
+struct Layout {
+    unsigned long size, slots, slot_size, rings, ring_bytes, capacity, processes, spares;
+};
+constinit Layout layout{};
+constinit char* proc_digits = nullptr;  // the PROC field inside environ's SIMRUN_TRACE
+constinit long started_by = -1;         // an image that claimed a spare slot at attach: its parent's process number
+
+}  // namespace
+
+unsigned long declared_processes() { return layout.processes; }
+
+// Points the writers at process p's slot and rings (a declared process, or
+// a spare: P + s).
+void use_process(std::uint32_t p) {
+    auto* bytes = static_cast<std::byte*>(arena);
+    const Layout& l = layout;
+    slot = reinterpret_cast<ProcSlot*>(bytes + l.slots + l.slot_size * p);
+    auto own = p < l.processes ? p : 2 * l.processes + 1 + (p - l.processes);
+    auto sig = p < l.processes ? l.processes + 1 + p : 2 * l.processes + 1 + l.spares + (p - l.processes);
+    auto ring_at = [&](unsigned long index) {
+        auto* h = reinterpret_cast<RingHeader*>(bytes + l.rings + l.ring_bytes * index);
+        return RingWriter(h, reinterpret_cast<Record*>(h + 1), static_cast<std::uint32_t>(l.capacity), wake, newest_stamp);
+    };
+    main_ring = ring_at(own);
+    signal_ring = ring_at(sig);
+    proc = static_cast<std::uint16_t>(p);
+}
+
+ProcSlot& slot_of(unsigned long p) {
+    return *reinterpret_cast<ProcSlot*>(static_cast<std::byte*>(arena) + layout.slots + layout.slot_size * p);
+}
+
+// A spare slot for a child, or -1 when every one is held. A slot never
+// handed out first; then one whose holder has been reaped (kill(pid, 0)
+// says ESRCH: a zombie still holds its slot, and a pid already taken by
+// another process makes the slot look held, never free). A claimed slot's
+// pid reads -1 until its holder writes its own (the claimer's fork writes
+// it too), so no second claimer takes it meanwhile.
+constexpr std::int32_t kReleased = -2;  // a spare slot's pid: claimed, then given back unused
+long claim_spare() {
+    auto* header = static_cast<ArenaHeader*>(arena);
+    const int saved_errno = errno;
+    long got = -1;
+    std::uint32_t s = header->next_spare.load();
+    while (got < 0 && s < layout.spares)
+        if (header->next_spare.compare_exchange_weak(s, s + 1)) got = static_cast<long>(layout.processes + s);
+    for (unsigned long i = 0; got < 0 && i < layout.spares; ++i) {
+        std::atomic<std::int32_t>& holder = slot_of(layout.processes + i).pid;
+        std::int32_t pid = holder.load();
+        const bool free = pid == kReleased || (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH);
+        if (free && holder.compare_exchange_strong(pid, -1))
+            got = static_cast<long>(layout.processes + i);
+    }
+    if (got >= 0) slot_of(static_cast<unsigned long>(got)).pid.store(-1);
+    else header->spares_missed.fetch_add(1);
+    errno = saved_errno;
+    return got;
+}
+
+// A claimed slot the fork did not use, for the next claimer.
+void release_spare(long spare) {
+    if (spare >= 0) slot_of(static_cast<unsigned long>(spare)).pid.store(kReleased);
+}
+
+// Five digits in place: what this process execs traces into slot p.
+void set_proc_digits(long p) {
+    if (proc_digits)
+        for (int i = 4; i >= 0; --i, p /= 10) proc_digits[i] = static_cast<char>('0' + p % 10);
+}
+
+// Untraced from here on, and so is what this process execs.
+void detach() {
+    on = false;
+    update_plain();
+    for (char** e = environ; e && *e; ++e)
+        if (std::strncmp(*e, "SIMRUN_TRACE=", 13) == 0) (*e)[0] = 'X';
+    if (keep_fd >= 0) real.close(keep_fd), keep_fd = -1;
+    if (wake >= 0) real.close(wake), wake = -1;
+}
+
+namespace {
+
+bool attach() {
+    char* spec = std::getenv("SIMRUN_TRACE");
+    if (!spec) return false;
+    unsigned long v[11];
+    char* p = spec;
+    for (int i = 0; i < 11; ++i) {
+        char* end;
+        v[i] = std::strtoul(p, &end, 10);
+        if (end == p || (i < 10 && *end != ',')) return false;
+        if (i == 10) proc_digits = p;
+        p = end + 1;
+    }
+    int fd = static_cast<int>(v[0]);
+    void* base = ::mmap(nullptr, v[1], PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (base == MAP_FAILED) return false;
+    keep_fd = fd;
+    wake = static_cast<int>(v[9]);
+    ::fcntl(keep_fd, F_SETFD, FD_CLOEXEC);
+    if (::fcntl(wake, F_SETFD, FD_CLOEXEC) != 0) wake = -1;
+    arena = base;
+    g_trace_tsc = static_cast<ArenaHeader*>(arena)->tsc_clock.load() != 0;
+    newest_stamp = &static_cast<ArenaHeader*>(arena)->newest_stamp;
+    layout = {v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]};
+    use_process(static_cast<std::uint32_t>(v[10]));
+    // The slot belongs to another process: this image's process was started
+    // by v[10]'s process without our fork (vfork, posix_spawn, system).
+    if (slot->pid.load() != static_cast<std::int32_t>(::getpid())) {
+        long spare = claim_spare();
+        if (spare < 0) {
+            detach();
+            return false;
+        }
+        started_by = static_cast<long>(v[10]);
+        use_process(static_cast<std::uint32_t>(spare));
+        slot->pid.store(static_cast<std::int32_t>(::getpid()));
+        set_proc_digits(spare);
+    }
+    // Only the declared process itself is scheduled, not children it forks.
+    const char* ctl = std::getenv("SIMRUN_CONTROLLED");
+    controlled = ctl && *ctl == '1' && proc < layout.processes;
+    return true;
+}
+
+template <typename F>
+void resolve(F& f, const char* name) {
+    f = reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
+}
+
+__attribute__((constructor)) void init() {
+    Real r;
+#define RESOLVE(name) resolve(r.name, #name);
+    RESOLVE(semget) RESOLVE(semop) RESOLVE(semtimedop) RESOLVE(semctl) RESOLVE(shmget) RESOLVE(shmat) RESOLVE(shmdt)
+    RESOLVE(shmctl) RESOLVE(msgget) RESOLVE(msgsnd) RESOLVE(msgrcv) RESOLVE(msgctl) RESOLVE(mq_open) RESOLVE(mq_send)
+    RESOLVE(mq_timedsend) RESOLVE(mq_receive) RESOLVE(mq_timedreceive) RESOLVE(mq_unlink) RESOLVE(sem_open) RESOLVE(sem_wait)
+    RESOLVE(sem_trywait) RESOLVE(sem_timedwait) RESOLVE(sem_post) RESOLVE(sem_unlink) RESOLVE(sem_init) RESOLVE(shm_open)
+    RESOLVE(shm_unlink) RESOLVE(mmap) RESOLVE(pipe) RESOLVE(pipe2) RESOLVE(mkfifo) RESOLVE(read) RESOLVE(write) RESOLVE(close)
+    RESOLVE(dup2) RESOLVE(dup3) RESOLVE(kill) RESOLVE(sigqueue) RESOLVE(raise) RESOLVE(sigaction) RESOLVE(signal)
+    RESOLVE(sigprocmask) RESOLVE(fork) RESOLVE(posix_spawn) RESOLVE(posix_spawnp) RESOLVE(system) RESOLVE(execve) RESOLVE(execv)
+    RESOLVE(execvp) RESOLVE(execvpe) RESOLVE(wait4) RESOLVE(exit) RESOLVE(_exit) RESOLVE(_Exit) RESOLVE(pthread_sigmask)
+    RESOLVE(pause) RESOLVE(sigsuspend) RESOLVE(sleep) RESOLVE(usleep) RESOLVE(nanosleep) RESOLVE(clock_nanosleep)
+    RESOLVE(sigwait) RESOLVE(sigwaitinfo) RESOLVE(sigtimedwait) RESOLVE(alarm) RESOLVE(pthread_create)
+#undef RESOLVE
+    real = r;
+    if (!attach()) return;
+    my_pid = static_cast<std::int32_t>(::getpid());
+    on = true;
+    update_plain();
+    slot->traced.store(1);
+    publish_signals();
+    // The first image arrives at its first gate; one it execs later finds
+    // the gate handed back already. Its attach record goes with its first step.
+    if (controlled) {
+        attach_pending = true;
+        if (slot->gate.load() == kRunning) end_step(StepOutcome::Started);
+    } else if (started_by >= 0) {
+        // As a forked child's would be: attach naming the parent, then the
+        // exec that brought this image (recorded nowhere before).
+        emit(CallId::Attach, {started_by, my_pid, 1}, 0, 0);  // step 1: it claimed its slot itself
+        char path[256];
+        ssize_t n = ::readlink("/proc/self/exe", path, sizeof path);
+        emit(CallId::Exec, {}, 0, 0, 0, path, n > 0 ? static_cast<std::size_t>(n) : 0);
+    } else {
+        emit(CallId::Attach, {}, 0, 0);
+    }
+}
+
+// The tracer's descriptors: kept across an exec (the new image is traced
+
+}  // namespace
+}  // namespace simrun::preload

@@ -1,0 +1,139 @@
+// The pipe and FIFO wrappers: pipe, pipe2, mkfifo; read and write on pipe
+// and FIFO descriptors (others are not IPC and go straight through); close,
+// dup2 and dup3 over the tracer's own descriptors.
+#include "preload/tracer.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+
+namespace simrun::preload {
+namespace {
+
+// Pipes and FIFOs among the descriptors (reads and writes elsewhere are not
+// IPC): 0 unknown, 1 pipe or FIFO, 2 something else.
+constexpr int kFdCache = 1024;
+constinit std::atomic<unsigned char> fd_kind[kFdCache];
+bool is_pipe(int fd) {
+    if (fd < 0 || fd >= kFdCache) return false;
+    unsigned char k = fd_kind[fd].load(std::memory_order_relaxed);
+    if (k == 0) {
+        struct stat st;
+        k = ::fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) ? 1 : 2;
+        fd_kind[fd].store(k, std::memory_order_relaxed);
+    }
+    return k == 1;
+}
+
+}  // namespace
+
+void forget_fd(int fd) {
+    if (fd >= 0 && fd < kFdCache) fd_kind[fd].store(0, std::memory_order_relaxed);
+}
+
+}  // namespace simrun::preload
+
+using namespace simrun;
+using namespace simrun::preload;
+
+#pragma GCC visibility push(default)
+extern "C" {
+
+int pipe(int fds[2]) {
+    return one_step(CallId::Pipe, [&] {
+    ++in_hook;
+    int r = real.pipe(fds);
+    --in_hook;
+    int err = errno;
+    if (r == 0) forget_fd(fds[0]), forget_fd(fds[1]);
+    emit(CallId::Pipe, {r == 0 ? fds[0] : -1, r == 0 ? fds[1] : -1}, r, r < 0 ? err : 0);
+    errno = err;
+    return r;
+    });
+}
+int pipe2(int fds[2], int flags) {
+    return one_step(CallId::Pipe, [&] {
+    ++in_hook;
+    int r = real.pipe2(fds, flags);
+    --in_hook;
+    int err = errno;
+    if (r == 0) forget_fd(fds[0]), forget_fd(fds[1]);
+    emit(CallId::Pipe, {r == 0 ? fds[0] : -1, r == 0 ? fds[1] : -1, flags}, r, r < 0 ? err : 0);
+    errno = err;
+    return r;
+    });
+}
+int mkfifo(const char* path, mode_t mode) {
+    return traced<int>(CallId::Mkfifo, {0, mode}, false, [&] { return real.mkfifo(path, mode); }, path, name_len(path));
+}
+// Controlled mode: would this read or write on a blocking pipe wait?
+static bool would_block(int fd, short events) {
+    int fl = ::fcntl(fd, F_GETFL);
+    if (fl >= 0 && (fl & O_NONBLOCK)) return false;
+    pollfd p{fd, events, 0};
+    return ::poll(&p, 1, 0) == 0;
+}
+
+ssize_t read(int fd, void* buf, size_t n) {
+    if (!on || in_hook || !is_pipe(fd)) return real.read(fd, buf, n);
+    ssize_t r = -1;
+    int err = 0;
+    auto once = [&] {
+        ++in_hook;
+        r = real.read(fd, buf, n);
+        --in_hook;
+        err = errno;
+        emit(CallId::Read, {fd, static_cast<std::int64_t>(n)}, r, r < 0 ? err : 0, 0, r > 0 ? buf : nullptr,
+             r > 0 ? (r < 64 ? static_cast<size_t>(r) : 64) : 0);
+        return true;
+    };
+    if (stepping()) step_until_done(CallId::Read, [&] { return would_block(fd, POLLIN) ? false : once(); });
+    else once();
+    errno = err;
+    return r;
+}
+ssize_t write(int fd, const void* buf, size_t n) {
+    if (!on || in_hook || !is_pipe(fd)) return real.write(fd, buf, n);
+    if (!stepping())
+        return traced<ssize_t>(CallId::Write, {fd, static_cast<std::int64_t>(n)}, true, [&] { return real.write(fd, buf, n); }, buf, n < 64 ? n : 64);
+    ssize_t r = -1;
+    int err = 0;
+    step_until_done(CallId::Write, [&] {
+        if (would_block(fd, POLLOUT)) return false;
+        std::uint64_t ts = now();
+        ++in_hook;
+        r = real.write(fd, buf, n);
+        --in_hook;
+        err = errno;
+        emit(CallId::Write, {fd, static_cast<std::int64_t>(n)}, r, r < 0 ? err : 0, ts, buf, n < 64 ? n : 64);
+        return true;
+    });
+    errno = err;
+    return r;
+}
+// The program reuses one of our numbers: let go of it (its exec will not
+// be traced; a full ring then waits for the supervisor's periodic drain).
+static void lose_fd(int fd) {
+    if (vfork_child) return;  // its own descriptor table, its parent's memory
+    forget_fd(fd);
+    if (fd < 0) return;
+    if (fd == keep_fd) keep_fd = -1;
+    if (fd == wake) {
+        wake = -1;
+        main_ring.set_wake_fd(-1), signal_ring.set_wake_fd(-1);
+    }
+}
+int close(int fd) {
+    lose_fd(fd);
+    return real.close(fd);
+}
+int dup2(int from, int to) {
+    if (from != to) lose_fd(to);
+    return real.dup2(from, to);
+}
+int dup3(int from, int to, int flags) {
+    lose_fd(to);
+    return real.dup3(from, to, flags);
+}
+
+}  // extern "C"
+#pragma GCC visibility pop

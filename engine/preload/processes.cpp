@@ -1,0 +1,301 @@
+// The process wrappers: fork and vfork (the child gets a trace slot of its
+// own), posix_spawn and system, pthread_create, the exec family (the new
+// image is traced too), the wait family and exit.
+#include "preload/tracer.hpp"
+
+#include <fcntl.h>
+
+#include <cstdarg>
+
+namespace simrun::preload {
+namespace {
+
+SIMRUN_TLS std::uint64_t vfork_ts = 0;  // when the parent called vfork
+SIMRUN_TLS bool vfork_step = false;     // it was a controlled step
+
+// The tracer's descriptors: kept across an exec (the new image is traced
+// too, at the numbers SIMRUN_TRACE names) or closed by it.
+void tracer_fds_inherited(bool inherited) {
+    if (keep_fd >= 0) ::fcntl(keep_fd, F_SETFD, inherited ? 0 : FD_CLOEXEC);
+    if (wake >= 0) ::fcntl(wake, F_SETFD, inherited ? 0 : FD_CLOEXEC);
+}
+
+void before_exec(const char* path) {
+    one_step(CallId::Exec, [&] {
+        emit(CallId::Exec, {}, 0, 0, 0, path, name_len(path));
+        return 0;
+    });
+    tracer_fds_inherited(true);
+}
+void after_failed_exec() {
+    int err = errno;
+    tracer_fds_inherited(false);
+    one_step(CallId::Exec, [&] {
+        emit(CallId::Exec, {}, -1, err);
+        return 0;
+    });
+    errno = err;
+}
+
+template <typename F>
+auto with_inherited_fds(F f) {
+    const bool share = on && !vfork_child;
+    if (share) tracer_fds_inherited(true);
+    auto r = f();
+    int err = errno;
+    if (share) tracer_fds_inherited(false);
+    errno = err;
+    return r;
+}
+int spawn(bool search, pid_t* pid, const char* path, const posix_spawn_file_actions_t* fa, const posix_spawnattr_t* attr,
+          char* const argv[], char* const envp[]) {
+    pid_t child = -1;
+    int r = 0;
+    one_step(CallId::Fork, [&] {
+        std::uint64_t ts = now();
+        ++in_hook;
+        r = with_inherited_fds([&] { return (search ? real.posix_spawnp : real.posix_spawn)(&child, path, fa, attr, argv, envp); });
+        --in_hook;
+        emit(CallId::Fork, {-1, kForkSpawn}, r == 0 ? child : -1, r, ts, path, name_len(path));
+        return 0;
+    });
+    if (r == 0 && pid) *pid = child;
+    return r;
+}
+
+// Its last step, which ends with its death; what atexit handlers call runs
+// inside it, unstepped (the supervisor waits for this one). `immediate`:
+// _exit or _Exit, which skip those handlers.
+void record_exit(int code, bool immediate) {
+    if (stepping()) begin_step(CallId::Exit), controlled = false, update_plain();
+    emit(CallId::Exit, {0, code, immediate}, 0, 0);
+}
+
+}  // namespace
+}  // namespace simrun::preload
+
+using namespace simrun;
+using namespace simrun::preload;
+
+#pragma GCC visibility push(default)
+extern "C" {
+// The child gets a spare slot of its own, claimed before the fork (the
+// parent's record names it); with none left it runs untraced, and neither
+// is what it execs.
+pid_t fork() {
+    if (vfork_child) return real.fork();
+    const long spare = on && arena ? claim_spare() : -1;
+    const std::uint16_t parent = proc;
+    const bool step = stepping();
+    if (step) begin_step(CallId::Fork);
+    std::uint64_t ts = now();
+    ++in_hook;
+    pid_t pid = real.fork();
+    --in_hook;
+    int err = errno;
+    if (pid == 0) {
+        controlled = false;  // the controller schedules declared processes only
+        update_plain();
+        owner.store(0);
+        writing = 0;
+        my_pid = static_cast<std::int32_t>(::syscall(SYS_getpid));
+        my_tid = 0;
+        if (spare >= 0) {
+            use_process(static_cast<std::uint32_t>(spare));
+            slot->pid.store(my_pid);
+            slot->traced.store(1);
+            publish_signals();
+            set_proc_digits(spare);
+            emit(CallId::Attach, {parent, my_pid}, 0, 0);
+            return 0;
+        }
+        detach();
+        return 0;
+    }
+    if (pid > 0 && spare >= 0) slot_of(static_cast<unsigned long>(spare)).pid.store(pid);  // as the child does
+    if (pid < 0) release_spare(spare);
+    emit(CallId::Fork, {spare}, pid, pid < 0 ? err : 0, ts);
+    if (step) end_step(StepOutcome::Done);
+    errno = err;
+    return pid;
+}
+
+// vfork: the child borrows the parent's memory and stack until it execs or
+// exits, so the wrapper cannot return twice through a C frame. The assembly
+// below is glibc's own vfork (return address kept in a register across the
+// system call) with three hooks: before (a controlled step begins, the time
+// is taken), in the child (records off on this thread), and in the parent
+// once it resumes (records on, the call recorded). The child's image attaches
+// to a spare slot of its own (see attach()).
+extern "C" __attribute__((visibility("hidden"), used)) void simrun_vfork_enter() {
+    int saved = errno;
+    vfork_step = stepping();
+    if (vfork_step) begin_step(CallId::Fork);
+    vfork_ts = now();
+    errno = saved;
+}
+extern "C" __attribute__((visibility("hidden"), used)) void simrun_vfork_child() { vfork_child = 1; }
+extern "C" __attribute__((visibility("hidden"), used)) pid_t simrun_vfork_parent(long r) {
+    vfork_child = 0;
+    int err = r < 0 ? static_cast<int>(-r) : 0;
+    emit(CallId::Fork, {-1, kForkVfork}, r < 0 ? -1 : r, err, vfork_ts);
+    if (vfork_step) end_step(StepOutcome::Done);
+    if (r < 0) errno = err;
+    return r < 0 ? -1 : static_cast<pid_t>(r);
+}
+#if defined(__x86_64__)
+asm(R"(
+    .text
+    .globl vfork
+    .type vfork, @function
+vfork:
+    subq $8, %rsp
+    call simrun_vfork_enter
+    addq $8, %rsp
+    popq %rdi
+    movl $58, %eax
+    syscall
+    pushq %rdi
+    testq %rax, %rax
+    jnz 1f
+    subq $8, %rsp
+    call simrun_vfork_child
+    addq $8, %rsp
+    xorl %eax, %eax
+    ret
+1:  movq %rax, %rdi
+    jmp simrun_vfork_parent
+    .size vfork, .-vfork
+)");
+#else
+pid_t vfork() { return fork(); }  // elsewhere vfork runs as fork
+#endif
+
+// posix_spawn and system start their child without our fork: it inherits
+// the tracer's descriptors for the call's length, and its image claims a
+// spare slot when it attaches (see attach()).
+int posix_spawn(pid_t* pid, const char* path, const posix_spawn_file_actions_t* fa, const posix_spawnattr_t* attr,
+                char* const argv[], char* const envp[]) {
+    return spawn(false, pid, path, fa, attr, argv, envp);
+}
+int posix_spawnp(pid_t* pid, const char* file, const posix_spawn_file_actions_t* fa, const posix_spawnattr_t* attr,
+                 char* const argv[], char* const envp[]) {
+    return spawn(true, pid, file, fa, attr, argv, envp);
+}
+// Not a scheduling step: it waits for a child that runs free.
+int system(const char* command) {
+    if (!command) return real.system(command);
+    std::uint64_t ts = now();
+    ++in_hook;
+    int r = with_inherited_fds([&] { return real.system(command); });
+    --in_hook;
+    int err = errno;
+    emit(CallId::Fork, {-1, kForkSystem}, r, r < 0 ? err : 0, ts, command, name_len(command));
+    errno = err;
+    return r;
+}
+
+// A second thread: from now on writers take the lock. (A thread started
+// while one of our records is half written cannot be: this thread is here.)
+int pthread_create(pthread_t* t, const pthread_attr_t* attr, void* (*fn)(void*), void* arg) {
+    threaded.store(true);
+    update_plain();
+    return real.pthread_create(t, attr, fn, arg);
+}
+
+int execve(const char* path, char* const argv[], char* const envp[]) {
+    before_exec(path);
+    int r = real.execve(path, argv, envp);
+    after_failed_exec();
+    return r;
+}
+int execv(const char* path, char* const argv[]) {
+    before_exec(path);
+    int r = real.execv(path, argv);
+    after_failed_exec();
+    return r;
+}
+int execvp(const char* file, char* const argv[]) {
+    before_exec(file);
+    int r = real.execvp(file, argv);
+    after_failed_exec();
+    return r;
+}
+int execvpe(const char* file, char* const argv[], char* const envp[]) {
+    before_exec(file);
+    int r = real.execvpe(file, argv, envp);
+    after_failed_exec();
+    return r;
+}
+// execl* collect their arguments on the stack and go through the v forms.
+#define COLLECT_ARGS(first, extra_envp)                              \
+    va_list ap;                                                      \
+    va_start(ap, first);                                             \
+    int n = 1;                                                       \
+    {                                                                \
+        va_list count;                                               \
+        va_copy(count, ap);                                          \
+        while (va_arg(count, char*)) ++n;                            \
+        va_end(count);                                               \
+    }                                                                \
+    char** argv = static_cast<char**>(__builtin_alloca((n + 1) * sizeof(char*))); \
+    argv[0] = const_cast<char*>(first);                              \
+    for (int i = 1; i <= n; ++i) argv[i] = va_arg(ap, char*);        \
+    extra_envp;                                                      \
+    va_end(ap);
+int execl(const char* path, const char* arg, ...) {
+    COLLECT_ARGS(arg, (void)0)
+    return execv(path, argv);
+}
+int execlp(const char* file, const char* arg, ...) {
+    COLLECT_ARGS(arg, (void)0)
+    return execvp(file, argv);
+}
+int execle(const char* path, const char* arg, ...) {
+    COLLECT_ARGS(arg, char* const* envp = va_arg(ap, char* const*))
+    return execve(path, argv, envp);
+}
+
+pid_t wait(int* status) { return wait4(-1, status, 0, nullptr); }
+// waitpid is wait4 without the usage; both record what they reaped. In
+// controlled mode a blocking wait tries WNOHANG each step until a child is
+// reaped (or there is none: ECHILD).
+pid_t wait4(pid_t pid, int* status, int options, struct rusage* ru) {
+    int st = 0, err = 0;
+    pid_t r = -1;
+    auto once = [&](int opts) {
+        ++in_hook;
+        r = real.wait4(pid, &st, opts, ru);
+        --in_hook;
+        err = errno;
+        if (r == 0 && opts != options) return false;
+        if (r != 0) emit(CallId::Wait, {pid, st, options}, r, r < 0 ? err : 0);
+        return true;
+    };
+    if (stepping() && !(options & WNOHANG)) step_until_done(CallId::Wait, [&] { return once(options | WNOHANG); });
+    else once(options);
+    if (status && r > 0) *status = st;
+    errno = err;
+    return r;
+}
+pid_t waitpid(pid_t pid, int* status, int options) { return wait4(pid, status, options, nullptr); }
+pid_t wait3(int* status, int options, struct rusage* ru) { return wait4(-1, status, options, ru); }
+
+void exit(int code) {
+    record_exit(code, false);
+    real.exit(code);
+    __builtin_unreachable();
+}
+void _exit(int code) {
+    record_exit(code, true);
+    real._exit(code);
+    __builtin_unreachable();
+}
+void _Exit(int code) {
+    record_exit(code, true);
+    real._Exit(code);
+    __builtin_unreachable();
+}
+
+}  // extern "C"
+#pragma GCC visibility pop

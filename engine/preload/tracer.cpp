@@ -1,0 +1,63 @@
+// The tracer's state and its recording path (tracer.hpp).
+#include "preload/tracer.hpp"
+
+#include "util/futex.hpp"
+
+#include <sys/syscall.h>
+
+namespace simrun::preload {
+
+constinit Real real;
+constinit bool on = false;
+constinit void* arena = nullptr;
+constinit RingWriter main_ring, signal_ring;
+constinit std::atomic<std::uint64_t>* newest_stamp = nullptr;
+constinit ProcSlot* slot = nullptr;
+constinit std::uint16_t proc = 0;
+constinit std::atomic<int> owner{0};
+constinit int keep_fd = -1;
+constinit int wake = -1;
+constinit std::int32_t my_pid = 0;
+SIMRUN_TLS int in_hook = 0;
+SIMRUN_TLS int my_tid = 0;
+constinit std::atomic<bool> threaded{false};
+constinit volatile sig_atomic_t writing = 0;
+constinit bool controlled = false;
+constinit bool plain = false;
+SIMRUN_TLS int vfork_child = 0;
+constinit bool attach_pending = false;
+
+int tid() {
+    if (!my_tid) my_tid = static_cast<int>(::syscall(SYS_gettid));
+    return my_tid;
+}
+
+void emit(CallId c, Args a, std::int64_t result, int err, std::uint64_t ts, const void* data, std::size_t n) {
+    Writer w;
+    if (RingWriter* r = w.get()) write_call(*r, c, a, result, err, ts, data, n);
+}
+
+std::uint64_t now() {
+    if (!on) return 0;
+    if (threaded.load(std::memory_order_relaxed)) return fresh_stamp(newest_stamp);
+    return (writing ? signal_ring : main_ring).stamp();
+}
+
+void begin_step(CallId c) {
+    std::uint32_t g;
+    while ((g = slot->gate.load(std::memory_order_acquire)) != kGranted) futex_wait(&slot->gate, g);
+    slot->gate.store(kRunning, std::memory_order_relaxed);
+    if (attach_pending) {
+        attach_pending = false;
+        emit(CallId::Attach, {}, 0, 0);
+    }
+    slot->op.store(static_cast<std::uint32_t>(c), std::memory_order_relaxed);  // what it is in, for a deadlock report
+}
+
+void end_step(StepOutcome o) {
+    slot->outcome.store(o, std::memory_order_relaxed);
+    slot->gate.store(kAtGate, std::memory_order_release);
+    futex_wake(&slot->gate);
+}
+
+}  // namespace simrun::preload

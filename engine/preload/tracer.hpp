@@ -1,0 +1,281 @@
+// libsimrun_preload.so: injected (LD_PRELOAD) into the programs a scenario
+// execs, it records their IPC, signal and process calls into the process's
+// trace ring, as the agent does for scripted processes. This header holds
+// the tracer's state and the way every wrapper records a call; the wrappers
+// live by subsystem (sysv.cpp, posix_ipc.cpp, pipes.cpp, signals.cpp,
+// processes.cpp), attaching to the arena in attach.cpp.
+//
+// Rules, because this runs inside someone else's program: no allocation
+// after the constructor, nothing but async-signal-safe calls on the
+// recording path, a re-entrancy guard per thread, one writer at a time per
+// ring (a lock; a signal handler that interrupts its own thread's record
+// writes to the process's signal ring instead).
+//
+// The library is built with hidden visibility: only the wrapped functions
+// (inside `#pragma GCC visibility push(default)`) are exported; the ring
+// and clock code compiled in stays internal too. Globals are
+// constant-initialized (constinit), so no constructor order between the
+// files matters; per-thread state is `__thread` (initial-exec: a plain TLS
+// access, no __tls_get_addr call and no C++ TLS wrapper per use; the library
+// is loaded at start-up, so the static TLS block has room).
+#pragma once
+
+#include "trace/arena.hpp"
+#include "trace/record.hpp"
+#include "trace/ring.hpp"
+
+#include <mqueue.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/mman.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#define SIMRUN_TLS __thread __attribute__((tls_model("initial-exec")))
+
+// Hidden on the declarations too (-fvisibility only marks definitions), so
+// the other files reach the state directly, not through the GOT.
+#pragma GCC visibility push(hidden)
+namespace simrun::preload {
+
+// libc's functions behind ours (dlsym RTLD_NEXT, in the constructor).
+struct Real {
+#define REAL(name) decltype(&::name) name = nullptr;
+    REAL(semget) REAL(semop) REAL(semtimedop) REAL(shmget) REAL(shmat) REAL(shmdt) REAL(shmctl)
+    REAL(msgget) REAL(msgsnd) REAL(msgrcv) REAL(msgctl) REAL(mq_send) REAL(mq_timedsend) REAL(mq_receive)
+    REAL(mq_timedreceive) REAL(mq_unlink) REAL(sem_wait) REAL(sem_trywait) REAL(sem_timedwait) REAL(sem_post) REAL(sem_unlink)
+    REAL(sem_init) REAL(shm_open) REAL(shm_unlink) REAL(mmap) REAL(pipe) REAL(pipe2) REAL(mkfifo) REAL(read) REAL(write)
+    REAL(close) REAL(dup2) REAL(dup3) REAL(kill) REAL(sigqueue) REAL(raise) REAL(sigaction) REAL(signal) REAL(sigprocmask)
+    REAL(fork) REAL(posix_spawn) REAL(posix_spawnp) REAL(system) REAL(execve) REAL(execv) REAL(execvp) REAL(execvpe) REAL(wait4)
+    REAL(exit) REAL(_exit) REAL(_Exit) REAL(pthread_sigmask) REAL(pause) REAL(sigsuspend) REAL(sleep) REAL(usleep) REAL(nanosleep)
+    REAL(clock_nanosleep) REAL(sigwait) REAL(sigwaitinfo) REAL(sigtimedwait) REAL(alarm) REAL(pthread_create)
+#undef REAL
+    int (*semctl)(int, int, int, ...) = nullptr;
+    mqd_t (*mq_open)(const char*, int, ...) = nullptr;
+    sem_t* (*sem_open)(const char*, int, ...) = nullptr;
+};
+
+extern Real real;
+extern bool on;                                    // attached to a ring
+extern void* arena;
+extern RingWriter main_ring, signal_ring;
+extern std::atomic<std::uint64_t>* newest_stamp;  // in the arena's header (trace_clock.hpp)
+extern ProcSlot* slot;
+extern std::uint16_t proc;
+extern std::atomic<int> owner;  // the thread writing to main_ring
+extern int keep_fd;             // the memfd, CLOEXEC, for the program's own exec
+extern int wake;                // the supervisor's eventfd: a full ring wakes it
+extern std::int32_t my_pid;     // getpid() is a system call: asked once (and again after fork)
+extern SIMRUN_TLS int in_hook;
+extern SIMRUN_TLS int my_tid;
+// Until the program starts a second thread, a plain flag is the lock: set,
+// it can only mean a signal handler interrupted our own record.
+extern std::atomic<bool> threaded;
+extern volatile sig_atomic_t writing;
+extern bool controlled;  // each traced call is a scheduling step (see "controlled mode" below)
+// Attached, in free mode, one thread: what most calls of most programs
+// meet. traced() then takes a short path. update_plain() keeps it in step
+// wherever on, controlled or threaded change.
+extern bool plain;
+inline void update_plain() { plain = on && !controlled && !threaded.load(std::memory_order_relaxed); }
+// Set in a vfork child (on its parent's thread, whose memory it borrows)
+// until it execs or exits; cleared by the parent when it resumes.
+extern SIMRUN_TLS int vfork_child;
+
+int tid();
+
+// The ring this thread may write to now, or nullptr. Nested (a signal
+// handler interrupting this thread's own record): the signal ring.
+class Writer {
+public:
+    Writer() {
+        if (!on || in_hook || vfork_child) return;
+        if (!threaded.load(std::memory_order_relaxed)) {
+            if (writing) {
+                w_ = &signal_ring;
+            } else {
+                writing = 1;
+                w_ = &main_ring, single_ = true;
+            }
+            return;
+        }
+        int me = tid(), expected = 0;
+        if (owner.compare_exchange_strong(expected, me, std::memory_order_acquire)) {
+            w_ = &main_ring, locked_ = true;
+        } else if (expected == me) {
+            w_ = &signal_ring;
+        } else {
+            while (!owner.compare_exchange_weak(expected = 0, me, std::memory_order_acquire)) {
+            }
+            w_ = &main_ring, locked_ = true;
+        }
+    }
+    ~Writer() {
+        if (single_) writing = 0;
+        if (locked_) owner.store(0, std::memory_order_release);
+    }
+    Writer(const Writer&) = delete;
+    Writer& operator=(const Writer&) = delete;
+    RingWriter* get() const { return w_; }
+
+private:
+    RingWriter* w_ = nullptr;
+    bool locked_ = false, single_ = false;
+};
+
+struct Args {
+    std::int64_t arg = 0, value = 0, step = 0;
+};
+
+// One Call record (and Data for `data`) into r, stamped `ts` (0: now).
+[[gnu::always_inline]] inline void write_call(RingWriter& r, CallId c, Args a, std::int64_t result, int err, std::uint64_t ts,
+                                              const void* data, std::size_t n) {
+    Record& rec = r.begin_bare(EventKind::Call, proc, 0, ts);
+    rec.e.op = static_cast<std::uint32_t>(c);
+    rec.e.iter = 0;
+    rec.e.pid = my_pid;
+    rec.e.arg = a.arg, rec.e.value = a.value, rec.e.step = static_cast<std::uint64_t>(a.step);
+    rec.e.result = result, rec.e.err = err;
+    r.commit();
+    if (data && n) r.data(static_cast<const char*>(data), n, proc);
+}
+
+// The same into the ring this thread may write to now, if any.
+void emit(CallId c, Args a, std::int64_t result, int err, std::uint64_t ts = 0, const void* data = nullptr, std::size_t n = 0);
+
+// A stamp taken before a call that may wake another process. The ring's
+// own (lazy) stamp where this thread is its only writer; with threads, a
+// fresh one, as the ring's lock is not held here.
+std::uint64_t now();
+
+// ---- controlled mode ---------------------------------------------------------
+// Each traced call is a scheduling step, as an op is for a scripted process:
+// wait at the gate for the supervisor's grant, make the call, record it,
+// hand the gate back. A call that would block is tried without blocking;
+// then the step ends "blocked" and the call is tried again at the next
+// grant (the supervisor grants it once something has changed). Between its
+// calls the program runs free: plain memory accesses are not scheduled.
+extern bool attach_pending;  // controlled: the attach record waits for the first step (arrival order is not scheduled)
+
+void begin_step(CallId c);
+void end_step(StepOutcome o);
+inline bool stepping() { return controlled && !in_hook && !vfork_child; }
+
+// A blocking call in controlled mode: `attempt` makes the non-blocking try
+// and returns true unless it would block (then nothing was recorded).
+// A call with a timeout (semtimedop, sem_timedwait, mq_timed*) says so with
+// `expire`: time passes only by steps, so when no process can step the
+// supervisor ends the wait, and `expire` records the call failing as its
+// timeout would.
+struct NoTimeout {
+    void operator()() const {}
+};
+template <typename F, typename E = NoTimeout>
+void step_until_done(CallId c, F attempt, bool timed = false, E expire = {}) {
+    if (timed) slot->timed_out.store(0), slot->timed.store(1);
+    for (;;) {
+        begin_step(c);
+        if (timed && slot->timed_out.exchange(0)) {
+            expire();
+            break;
+        }
+        if (attempt()) break;
+        end_step(StepOutcome::Blocked);
+    }
+    if (timed) slot->timed.store(0);
+    end_step(StepOutcome::Done);
+}
+
+// A call that cannot block: one step in controlled mode.
+template <typename F>
+int one_step(CallId c, F f) {
+    const bool step = stepping();
+    if (step) begin_step(c);
+    int r = f();
+    int err = errno;
+    if (step) end_step(StepOutcome::Done);
+    errno = err;
+    return r;
+}
+
+// A call's result as a record holds it.
+template <typename R>
+std::int64_t result_of(R r) {
+    if constexpr (std::is_pointer_v<R>) return reinterpret_cast<std::int64_t>(r);
+    else return static_cast<std::int64_t>(r);
+}
+
+// This thread may take the short path: attached, free mode, one thread,
+// not inside one of our calls or records, not a vfork child.
+inline bool lone() { return plain && !in_hook && !vfork_child && !writing; }
+
+// Calls `f`, then records it; for a thread where lone() holds: no step, no
+// lock, the main ring is ours (what Writer and now() would find, without
+// asking them again). Recording leaves errno alone (the ring's slow paths
+// restore it).
+template <typename R, typename F>
+[[gnu::always_inline]] inline R traced_lone(CallId c, Args a, bool stamp_before, F f, const void* data = nullptr, std::size_t n = 0) {
+    const std::uint64_t ts = stamp_before ? main_ring.stamp() : 0;
+    ++in_hook;
+    R r = f();
+    --in_hook;
+    const std::int64_t as_int = result_of(r);
+    writing = 1;
+    write_call(main_ring, c, a, as_int, as_int == -1 ? errno : 0, ts, data, n);
+    writing = 0;
+    return r;
+}
+
+// Calls `f`, then records it: as a controlled step when stepping(). Only a
+// step, whose gate may sleep on a futex, saves and restores errno.
+template <typename R, typename F>
+R traced(CallId c, Args a, bool stamp_before, F f, const void* data = nullptr, std::size_t n = 0) {
+    if (lone()) return traced_lone<R>(c, a, stamp_before, f, data, n);
+    const bool step = stepping();
+    if (step) begin_step(c);
+    std::uint64_t ts = stamp_before ? now() : 0;
+    ++in_hook;
+    R r = f();
+    --in_hook;
+    const std::int64_t as_int = result_of(r);
+    emit(c, a, as_int, as_int == -1 ? errno : 0, ts, data, n);
+    if (step) {
+        const int err = errno;
+        end_step(StepOutcome::Done);
+        errno = err;
+    }
+    return r;
+}
+
+inline std::size_t name_len(const char* s) { return s ? ::strnlen(s, 255) : 0; }
+
+// ---- shared between the wrappers' files --------------------------------------
+// attach.cpp: the arena's slots.
+ProcSlot& slot_of(unsigned long p);
+void use_process(std::uint32_t p);
+long claim_spare();
+void release_spare(long spare);
+void set_proc_digits(long p);
+void detach();
+unsigned long declared_processes();
+// signals.cpp: what a signal does to this process, for senders to announce.
+void trampoline(int sig, siginfo_t* info, void* ctx);
+void publish_signals();
+void publish_blocked(std::uint64_t bits);
+// pipes.cpp
+void forget_fd(int fd);
+
+}  // namespace simrun::preload
+#pragma GCC visibility pop
