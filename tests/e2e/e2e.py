@@ -1092,7 +1092,7 @@ def case_preload():
     """An unmodified program is traced by the preload tracer: its semget/semop (with the set's name and
     sembufs), msgsnd/msgrcv texts, pipe, fork, write, wait status, sigaction and the handler run of a raise,
     and exit; the child it forks is traced in a slot of its own (student/1). The replayed semaphore values stay exact. A static binary runs with lifecycle events only,
-    and the report says so. trace = false turns the tracer off."""
+    and the report says so. trace = false turns the tracer off. The library exports the wrapped C functions only."""
     with tempfile.TemporaryDirectory() as d:
         path = write_scenario(d, f"""
 [scenario]
@@ -1157,6 +1157,13 @@ equals = "hello 1 3\\n"
             check(chain[0] == "attach" and chain.count("attach") == 2 and chain[chain.index("exec") + 1] == "attach" and
                   chain.count("semop") == 4 and chain[-1] == "exit", str(chain))
             r.assert_nothing_left()
+    # It exports the wrapped C functions and nothing of its own C++ (no
+    # simrun:: symbol a traced program could bind to or collide with).
+    lib = os.path.join(os.path.dirname(SIMRUN), "libsimrun_preload.so")
+    nm = subprocess.run(["nm", "-D", "--defined-only", lib], capture_output=True, text=True, check=True).stdout
+    exported = {line.split()[-1] for line in nm.splitlines() if line.strip()}
+    check({"semop", "semtimedop", "fork", "vfork", "execve", "sigaction", "mq_send", "read"} <= exported, str(sorted(exported)))
+    check(not [name for name in exported if name.startswith("_Z")], str(sorted(exported)))
 
 
 def case_controlled_programs():
