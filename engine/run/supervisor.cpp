@@ -4,6 +4,7 @@
 #include "check/checker.hpp"
 #include "report/timeline.hpp"
 #include "run/controller.hpp"
+#include "run/drain_pace.hpp"
 #include "run/leftovers.hpp"
 #include "run/process_watch.hpp"
 #include "run/run_objects.hpp"
@@ -258,6 +259,8 @@ private:
         }
         const std::uint64_t deadline = run_.t0 + static_cast<std::uint64_t>(plan_.timeout_ns);
         std::uint64_t next_deadlock_check = 0;
+        DrainPace pace(arena_->capacity());
+        std::uint64_t sleep_ns = DrainPace::kQuiet;
         reap();  // the controller may have ended every process already
         for (;;) {
             if (no_children_) {
@@ -271,7 +274,8 @@ private:
             for (const auto& s : stdin_left_) fds.push_back({objects_->pipes()[s.pipe].write.get(), POLLOUT, 0});
             std::size_t first_death = fds.size();
             for (const auto& d : deaths_) fds.push_back({d.pidfd.get(), POLLIN, 0});
-            ::poll(fds.data(), fds.size(), 10);
+            const timespec turn{0, static_cast<long>(sleep_ns)};
+            ::ppoll(fds.data(), fds.size(), &turn, nullptr);
             for (std::size_t i = first_death; i < fds.size(); ++i)
                 if (fds[i].revents) deaths_[i - first_death].seen = true;
             record_deaths();
@@ -282,6 +286,7 @@ private:
             arena_->tick();  // a process writing alone stamps afresh after it (trace_clock.hpp)
             pump_stdio();
             (void)collector_->drain();
+            sleep_ns = pace.after_drain(monotonic_ns(), collector_->fullest());
             if (no_children_) {
                 run_.outcome = Outcome::Completed;
                 break;

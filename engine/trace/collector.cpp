@@ -50,6 +50,7 @@ static Status write_runs(int fd, const RingReader::Runs& runs, off_t at) {
 
 Result<std::size_t> Collector::drain() {
     std::size_t moved = 0;
+    fullest_ = 0;
     for (std::uint32_t r = 0; r < arena_->rings(); ++r) {
         RingReader reader = arena_->reader(r);
         // A few passes at most: a writer that keeps going must not hold the supervisor here.
@@ -57,6 +58,7 @@ Result<std::size_t> Collector::drain() {
             const RingReader::Runs runs = reader.readable();
             if (runs.size() == 0) break;
             const std::size_t n = runs.size();
+            if (pass == 0 && n > fullest_) fullest_ = n;
             auto at = static_cast<off_t>(total_ * sizeof(Record));
             if (auto st = write_runs(spill_.get(), runs, at); !st) return st.error();
             reader.release(n);

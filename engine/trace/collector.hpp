@@ -23,6 +23,9 @@ public:
     static Result<Collector> create(const Arena& arena, const std::string& dir);
 
     Result<std::size_t> drain();  // records moved out of the rings
+    // The most records one ring held as the last drain() came to it: how
+    // fast the busiest writer writes (run/drain_pace.hpp).
+    std::uint64_t fullest() const { return fullest_; }
     std::uint64_t total() const { return total_; }
     std::uint64_t written_in_rings() const;  // progress measure: sum of ring heads
 
@@ -35,6 +38,7 @@ private:
     const Arena* arena_ = nullptr;
     UniqueFd spill_;
     std::uint64_t total_ = 0;
+    std::uint64_t fullest_ = 0;
     std::vector<std::vector<Batch>> batches_;  // per ring
 };
 

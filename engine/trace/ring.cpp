@@ -33,9 +33,12 @@ void RingWriter::make_room(std::uint64_t head) {
     cached_tail_ = h_->tail.load(std::memory_order_acquire);
     if (head - cached_tail_ > mask_) {
         wait_for_space(head), cached_tail_ = h_->tail.load(std::memory_order_acquire);
-    } else if (head - cached_tail_ >= half_ && head - woken_at_ >= half_ && wake_fd_ >= 0 && !self_drain_) {
-        // Half full: wake the reader now, so that it drains while this
-        // writer goes on instead of waiting for it at full.
+    } else if (head - cached_tail_ >= half_ + half_ / 2 && head - woken_at_ >= half_ && wake_fd_ >= 0 && !self_drain_) {
+        // Three quarters full: wake the reader now, so that it drains while
+        // this writer goes on instead of waiting for it at full. Only a
+        // reader that fell behind: the supervisor paces its drains to keep
+        // the busiest ring a quarter full (run/drain_pace.hpp), as a wake-up
+        // costs the writer microseconds.
         std::uint64_t one = 1;
         (void)!::write(wake_fd_, &one, sizeof one);
         woken_at_ = head;

@@ -95,7 +95,7 @@ public:
 private:
     // Re-reads the reader's tail (at half full, then halfway to full each
     // time, so a record does not read the reader's cache line), wakes the
-    // reader past half full, and waits while the ring is full.
+    // reader past three quarters full, and waits while the ring is full.
     void make_room(std::uint64_t head);
     void wait_for_space(std::uint64_t head);
     RingHeader* h_ = nullptr;
@@ -107,7 +107,7 @@ private:
     // write does not pull the reader's cache line every time.
     std::uint64_t cached_tail_ = 0;
     std::uint64_t next_check_ = 0;  // head at which make_room() looks again
-    std::uint64_t woken_at_ = 0;  // head when the reader was last woken (half full)
+    std::uint64_t woken_at_ = 0;  // head when the reader was last woken (3/4 full)
     void (*self_drain_)(void*) = nullptr;
     void* self_ctx_ = nullptr;
     std::atomic<std::uint64_t>* newest_ = nullptr;

@@ -97,6 +97,32 @@ TEST_CASE("a full ring makes the writer wait for the reader; nothing is lost") {
     close(wake);
 }
 
+TEST_CASE("a writer wakes the reader only once its ring is three quarters full") {
+    constexpr std::uint32_t kCapacity = 64;
+    Arena arena = make_arena(1, kCapacity);
+    int wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    REQUIRE(wake >= 0);
+    RingWriter w = arena.writer(0, wake);
+    RingReader rd = arena.reader(0);
+    std::uint64_t count = 0;
+    int i = 0;
+    // A reader that keeps pace (run/drain_pace.hpp) is never woken.
+    for (int lap = 0; lap < 8; ++lap) {
+        for (int k = 0; k < 40; ++k) put(w, i++);  // 5/8 full at most
+        Record buf[kCapacity];
+        CHECK(rd.drain(buf, kCapacity) == 40);
+    }
+    CHECK(read(wake, &count, sizeof count) == -1);  // nothing to read: no wake-up
+    // One that falls behind is, as the writer finds 48 records unread, long
+    // before the ring is full.
+    for (int k = 0; k < 48; ++k) put(w, i++);
+    CHECK(read(wake, &count, sizeof count) == -1);
+    put(w, i++);
+    CHECK(read(wake, &count, sizeof count) == sizeof count);
+    CHECK(count == 1);
+    close(wake);
+}
+
 // Lazy stamps (trace_clock.hpp): a writer reuses its last stamp only while
 // it is the run's newest; whoever stamps after it makes it stamp afresh.
 TEST_CASE("a writer reuses its stamp until another writer or the supervisor's tick stamps") {
