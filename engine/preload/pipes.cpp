@@ -30,6 +30,21 @@ void forget_fd(int fd) {
     if (fd >= 0 && fd < kFdCache) fd_kind[fd].store(0, std::memory_order_relaxed);
 }
 
+// pipe and pipe2: one step; the kind of the two new descriptors is looked up afresh.
+template <typename F>
+int traced_pipe(int fds[2], int flags, F call) {
+    return one_step(CallId::Pipe, [&] {
+        ++in_hook;
+        int r = call();
+        --in_hook;
+        int err = errno;
+        if (r == 0) forget_fd(fds[0]), forget_fd(fds[1]);
+        emit(CallId::Pipe, {r == 0 ? fds[0] : -1, r == 0 ? fds[1] : -1, flags}, r, r < 0 ? err : 0);
+        errno = err;
+        return r;
+    });
+}
+
 }  // namespace simrun::preload
 
 using namespace simrun;
@@ -38,30 +53,8 @@ using namespace simrun::preload;
 #pragma GCC visibility push(default)
 extern "C" {
 
-int pipe(int fds[2]) {
-    return one_step(CallId::Pipe, [&] {
-    ++in_hook;
-    int r = real.pipe(fds);
-    --in_hook;
-    int err = errno;
-    if (r == 0) forget_fd(fds[0]), forget_fd(fds[1]);
-    emit(CallId::Pipe, {r == 0 ? fds[0] : -1, r == 0 ? fds[1] : -1}, r, r < 0 ? err : 0);
-    errno = err;
-    return r;
-    });
-}
-int pipe2(int fds[2], int flags) {
-    return one_step(CallId::Pipe, [&] {
-    ++in_hook;
-    int r = real.pipe2(fds, flags);
-    --in_hook;
-    int err = errno;
-    if (r == 0) forget_fd(fds[0]), forget_fd(fds[1]);
-    emit(CallId::Pipe, {r == 0 ? fds[0] : -1, r == 0 ? fds[1] : -1, flags}, r, r < 0 ? err : 0);
-    errno = err;
-    return r;
-    });
-}
+int pipe(int fds[2]) { return traced_pipe(fds, 0, [&] { return real.pipe(fds); }); }
+int pipe2(int fds[2], int flags) { return traced_pipe(fds, flags, [&] { return real.pipe2(fds, flags); }); }
 int mkfifo(const char* path, mode_t mode) {
     return traced<int>(CallId::Mkfifo, {0, mode}, false, [&] { return real.mkfifo(path, mode); }, path, name_len(path));
 }

@@ -16,7 +16,21 @@ struct UserHandler {
     std::atomic<int> siginfo{0};
     std::atomic<int> once{0};  // SA_RESETHAND: back to the default as it is delivered
 };
-UserHandler handlers[65];
+constinit UserHandler handlers[65];
+
+// Controlled mode, before kill(pid, sig): announce the deliveries it causes
+// among the declared processes (the ones the supervisor schedules).
+void announce_kill(pid_t pid, int sig) {
+    if (!controlled || sig <= 0 || sig >= 65) return;
+    const pid_t group = pid == 0 ? ::getpgrp() : pid < -1 ? -pid : 0;
+    for (unsigned long p = 0, n = declared_processes(); p < n; ++p) {
+        ProcSlot& s = slot_of(p);
+        const pid_t q = s.pid.load();
+        if (q <= 0) continue;
+        const bool hit = pid > 0 ? q == pid : pid == -1 ? q != my_pid : ::getpgid(q) == group;
+        if (hit) announce_signal(s, sig);
+    }
+}
 
 }  // namespace
 
@@ -44,26 +58,6 @@ void publish_signals() {
     publish_dispositions(*slot, handlers_mask, ignored, 0);
 }
 
-
-namespace {
-
-// Controlled mode, before kill(pid, sig): announce the deliveries it causes
-// among the declared processes (the ones the supervisor schedules).
-void announce_kill(pid_t pid, int sig) {
-    if (!controlled || sig <= 0 || sig >= 65) return;
-    const pid_t group = pid == 0 ? ::getpgrp() : pid < -1 ? -pid : 0;
-    for (unsigned long p = 0, n = declared_processes(); p < n; ++p) {
-        ProcSlot& s = slot_of(p);
-        const pid_t q = s.pid.load();
-        if (q <= 0) continue;
-        const bool hit = pid > 0 ? q == pid : pid == -1 ? q != my_pid : ::getpgid(q) == group;
-        if (hit) announce_signal(s, sig);
-    }
-}
-
-
-}  // namespace
-
 void trampoline(int sig, siginfo_t* info, void* ctx) {
     int saved = errno;
     // Stamped before the run is counted: once it is, the supervisor may let
@@ -85,7 +79,6 @@ void trampoline(int sig, siginfo_t* info, void* ctx) {
     if (handlers[sig].siginfo.load()) reinterpret_cast<void (*)(int, siginfo_t*, void*)>(fn)(sig, info, ctx);
     else reinterpret_cast<void (*)(int)>(fn)(sig);
 }
-
 
 namespace {
 
@@ -246,7 +239,6 @@ int raise(int sig) {
         return real.raise(sig);
     });
 }
-
 
 int sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
     if (!on || vfork_child || sig <= 0 || sig >= 65) return real.sigaction(sig, act, old);

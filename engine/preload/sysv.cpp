@@ -155,6 +155,5 @@ int msgctl(int id, int cmd, msqid_ds* buf) {
     return traced<int>(CallId::Msgctl, {id, cmd}, cmd == IPC_RMID, [&] { return real.msgctl(id, cmd, buf); });
 }
 
-
 }  // extern "C"
 #pragma GCC visibility pop
