@@ -286,7 +286,8 @@ private:
             arena_->tick();  // a process writing alone stamps afresh after it (trace_clock.hpp)
             pump_stdio();
             (void)collector_->drain();
-            sleep_ns = pace.after_drain(monotonic_ns(), collector_->fullest());
+            const std::uint64_t now = monotonic_ns();
+            sleep_ns = pace.after_drain(now, collector_->fullest());
             if (no_children_) {
                 run_.outcome = Outcome::Completed;
                 break;
@@ -298,7 +299,6 @@ private:
                 run_.diagnosis.push_back("processes a program started were still running after every declared process had ended; simrun killed them");
                 break;
             }
-            std::uint64_t now = monotonic_ns();
             if (now >= deadline) {
                 run_.outcome = Outcome::Timeout;
                 describe_live("still alive at the timeout");

@@ -66,7 +66,6 @@ std::vector<sembuf> call_sembufs(const Record& r, std::string_view payload) {
     return out;
 }
 
-
 void ChildNames::on_event(const Record& r) {
     if (r.kind != EventKind::Call) return;
     const auto call = static_cast<CallId>(r.e.op);
