@@ -448,15 +448,21 @@ private:
 
     void pump_stdio() {
         char buf[16384];
-        for (auto& s : stdout_of_) {
+        for (auto it = stdout_of_.begin(); it != stdout_of_.end();) {
             ssize_t n;
-            while ((n = ::read(s.fd, buf, sizeof buf)) > 0) {
-                std::size_t keep = limits_->on_output(s.proc, static_cast<std::size_t>(n));
+            while ((n = ::read(it->fd, buf, sizeof buf)) > 0) {
+                std::size_t keep = limits_->on_output(it->proc, static_cast<std::size_t>(n));
                 if (keep == 0) continue;  // over the output limit: read and dropped
-                ring_.begin(EventKind::Output, static_cast<std::uint16_t>(s.proc), s.stderr ? kRecStderr : 0);
+                ring_.begin(EventKind::Output, static_cast<std::uint16_t>(it->proc), it->stderr ? kRecStderr : 0);
                 ring_.commit();
-                ring_.data(buf, keep, static_cast<std::uint16_t>(s.proc));
+                ring_.data(buf, keep, static_cast<std::uint16_t>(it->proc));
             }
+            // At end of file every writer has closed the pipe (a program that
+            // closed or redirected its stdout) and none can open it again:
+            // stop watching it, or its POLLHUP would end every ppoll at once
+            // and the supervisor would spin beside the programs it traces.
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) it = stdout_of_.erase(it);
+            else ++it;
         }
         for (auto it = stdin_left_.begin(); it != stdin_left_.end();) {
             UniqueFd& fd = objects_->pipes()[it->pipe].write;
