@@ -9,8 +9,11 @@
 #    (preload tracer, every semop recorded into its ring), under simrun with
 #    the tracer off, and under strace -f (output to /dev/null; N/20 rounds,
 #    against an alone run of the same size). ROUNDS alternating rounds
-#    (default 15); the ratios printed are the medians of the per-round
-#    ratios.
+#    (default 25); the ratios printed are the medians of the per-round
+#    ratios, the simrun one with a 95% confidence interval for that median
+#    (common.sh). On a shared machine whose speed drifts between runs a
+#    second apart, that interval is several hundredths wide: read the
+#    target against it, not against the median alone.
 #  - in one process: sem_native's "ab" mode under simrun alternates chunks
 #    of 1000 rounds between libc's own semop and the traced one. Both halves
 #    of a pair run a moment apart, so this is the steadier figure on a
@@ -19,7 +22,7 @@
 #    the method itself favours neither half.
 set -euo pipefail
 n=${1:-200000}
-rounds=${2:-15}
+rounds=${2:-25}
 source "$(dirname "$0")/common.sh"
 
 
@@ -57,9 +60,10 @@ calls=$(grep -c '"call":"semop"' "$work/out/bench_preload/trace.jsonl")
 a=$(median "${alone[@]}")
 t=$(median "${traced[@]}")
 echo "sem_native: $n rounds of P+V ($((2 * n)) semop calls); $calls semop calls in the trace; medians of $rounds rounds"
-awk -v a="$a" -v t="$t" -v n="$n" -v r="$(median "${r_traced[@]}")" -v lo="$(printf '%s\n' "${r_traced[@]}" | sort -n | head -1)" -v hi="$(printf '%s\n' "${r_traced[@]}" | sort -n | tail -1)" 'BEGIN {
+read -r ci_lo ci_hi <<< "$(median_ci "${r_traced[@]}")"
+awk -v a="$a" -v t="$t" -v n="$n" -v r="$(median "${r_traced[@]}")" -v clo="$ci_lo" -v chi="$ci_hi" -v lo="$(printf '%s\n' "${r_traced[@]}" | sort -n | head -1)" -v hi="$(printf '%s\n' "${r_traced[@]}" | sort -n | tail -1)" 'BEGIN {
   printf "  alone           %8.1f ms   %6.1f ns/semop\n", a / 1e6, a / (2 * n)
-  printf "  simrun preload  %8.1f ms   %6.1f ns/semop   ratio %.2f (rounds %.2f-%.2f; target <= 1.10)\n", t / 1e6, t / (2 * n), r, lo, hi
+  printf "  simrun preload  %8.1f ms   %6.1f ns/semop   ratio %.2f (95%% CI %.2f-%.2f; rounds %.2f-%.2f; target <= 1.10)\n", t / 1e6, t / (2 * n), r, clo, chi, lo, hi
 }'
 printf "  simrun, tracer off (trace = false)              ratio %.2f\n" "$(median "${r_off[@]}")"
 if [ -n "$have_strace" ]; then
