@@ -95,6 +95,7 @@ pid_t fork() {
     int err = errno;
     if (pid == 0) {
         controlled = false;  // the controller schedules declared processes only
+        in_step = 0;
         update_plain();
         owner.store(0);
         writing = 0;

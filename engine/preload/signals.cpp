@@ -68,16 +68,20 @@ void trampoline(int sig, siginfo_t* info, void* ctx) {
         count_handler_run(*slot, info);
     }
     // Delivered inside a call we wrap (raise, a semop that EINTRs): record
-    // it all the same; the lock decides the ring.
-    int hooked = in_hook;
+    // it all the same, and the calls the program's handler makes too (a
+    // SIGALRM handler's V while the program waits in its P): in_hook marks
+    // our call, not the handler's. The lock decides the ring: a handler
+    // that interrupted a record writes to the signal ring.
+    const int hooked = in_hook;
     in_hook = 0;
     if (sig > 0 && sig < 65) emit(CallId::Handler, {info ? info->si_pid : 0, sig, info ? info->si_code : 0}, 0, 0, ts);
-    in_hook = hooked;
     errno = saved;
     void* fn = sig > 0 && sig < 65 ? handlers[sig].fn.load() : nullptr;
-    if (!fn) return;
-    if (handlers[sig].siginfo.load()) reinterpret_cast<void (*)(int, siginfo_t*, void*)>(fn)(sig, info, ctx);
-    else reinterpret_cast<void (*)(int)>(fn)(sig);
+    if (fn) {
+        if (handlers[sig].siginfo.load()) reinterpret_cast<void (*)(int, siginfo_t*, void*)>(fn)(sig, info, ctx);
+        else reinterpret_cast<void (*)(int)>(fn)(sig);
+    }
+    in_hook = hooked;
 }
 
 namespace {

@@ -25,6 +25,7 @@ constinit volatile sig_atomic_t writing = 0;
 constinit bool controlled = false;
 constinit bool plain = false;
 SIMRUN_TLS int vfork_child = 0;
+SIMRUN_TLS int in_step = 0;
 constinit bool attach_pending = false;
 
 int tid() {
@@ -47,6 +48,7 @@ void begin_step(CallId c) {
     std::uint32_t g;
     while ((g = slot->gate.load(std::memory_order_acquire)) != kGranted) futex_wait(&slot->gate, g);
     slot->gate.store(kRunning, std::memory_order_relaxed);
+    in_step = 1;
     if (attach_pending) {
         attach_pending = false;
         emit(CallId::Attach, {}, 0, 0);
@@ -55,6 +57,7 @@ void begin_step(CallId c) {
 }
 
 void end_step(StepOutcome o) {
+    in_step = 0;
     slot->outcome.store(o, std::memory_order_relaxed);
     slot->gate.store(kAtGate, std::memory_order_release);
     futex_wake(&slot->gate);

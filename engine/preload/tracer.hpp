@@ -169,9 +169,15 @@ std::uint64_t now();
 // calls the program runs free: plain memory accesses are not scheduled.
 extern bool attach_pending;  // controlled: the attach record waits for the first step (arrival order is not scheduled)
 
+// Set on this thread from the grant to the end of its step: a signal
+// handler that runs inside the step (during the call) has its calls
+// recorded as part of that step, not made steps of their own, which would
+// wait for a grant the supervisor gives only once this step ends.
+extern SIMRUN_TLS int in_step;
+
 void begin_step(CallId c);
 void end_step(StepOutcome o);
-inline bool stepping() { return controlled && !in_hook && !vfork_child; }
+inline bool stepping() { return controlled && !in_hook && !in_step && !vfork_child; }
 
 // A blocking call in controlled mode: `attempt` makes the non-blocking try
 // and returns true unless it would block (then nothing was recorded).

@@ -1543,6 +1543,34 @@ equals = "alarm rang, the first had 1 s left\\n"
         r.assert_nothing_left()
 
 
+def case_handler_inside_call():
+    """A signal handler that runs while the program is inside a traced call has its own calls traced: a
+    timer's SIGALRM handler Vs the semaphore the program waits on in its P. The trace shows the handler,
+    its V, the P that the signal interrupted (EINTR) and the P that then succeeds, in that order."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, f"""
+[scenario]
+name = "wake"
+timeout = "10s"
+[[process]]
+name = "waker"
+exec = ["{test_program('signal_pair')}", "wake"]
+[[expect]]
+stdout = "waker"
+equals = "woken, interrupted 1\\n"
+""")
+        for extra in ([], ["--no-sandbox"]):
+            r = Run([path, "-q"] + extra, d)
+            check(r.code == 0, f"{extra}: {r.stdout}{r.stderr}")
+            events = r.trace(d, "wake")
+            check_trace(events, "wake")
+            calls = [(e["call"], e.get("signal") or e["sops"][0]["op"], e.get("errno"))
+                     for e in events if e["kind"] == "call" and e["call"] in ("handler", "semop")]
+            check(calls == [("handler", "SIGALRM", None), ("semop", 1, None), ("semop", -1, "EINTR"), ("semop", -1, None)],
+                  f"{extra}: {calls}")
+            r.assert_nothing_left()
+
+
 def case_preload_threads():
     """Four threads of a traced program call semop at once: every call is in the trace, whole, in time order."""
     with tempfile.TemporaryDirectory() as d:

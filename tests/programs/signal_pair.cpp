@@ -14,8 +14,13 @@
 //   signal_pair alarm                     handles SIGALRM, sets alarm(1)
 //       twice (the second says what the first had left), pauses until it
 //       rings, and prints that.
+//   signal_pair wake                      blocks in a P on a semaphore of
+//       its own; a timer's SIGALRM handler Vs it (a handler's call made
+//       while the program is inside a traced one); prints how many times
+//       the P was interrupted.
 #include <sys/msg.h>
 #include <sys/sem.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -112,12 +117,41 @@ int alarm_clock() {
     return 0;
 }
 
+int woken_sem = -1;
+void on_wake(int) {
+    const int saved = errno;
+    sembuf v = {0, 1, 0};
+    semop(woken_sem, &v, 1);
+    errno = saved;
+}
+
+int wake() {
+    woken_sem = semget(IPC_PRIVATE, 1, IPC_CREAT | 0600);
+    if (woken_sem < 0) return std::perror("semget"), 1;
+    struct sigaction sa = {};
+    sa.sa_handler = on_wake;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGALRM, &sa, nullptr) != 0) return 1;
+    itimerval in_50ms = {{0, 0}, {0, 50'000}};
+    if (setitimer(ITIMER_REAL, &in_50ms, nullptr) != 0) return std::perror("setitimer"), 1;
+    int interrupted = 0;
+    sembuf p = {0, -1, 0};
+    while (semop(woken_sem, &p, 1) != 0) {
+        if (errno != EINTR) return std::perror("semop"), 1;
+        ++interrupted;
+    }
+    semctl(woken_sem, 0, IPC_RMID);
+    std::printf("woken, interrupted %d\n", interrupted);
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     if (argc < 2) return 2;
     const char* role = argv[1];
     if (std::strcmp(role, "alarm") == 0) return alarm_clock();
+    if (std::strcmp(role, "wake") == 0) return wake();
     if (argc < 3) return 2;
     if (std::strcmp(role, "victim") == 0) {
         int q = msgget(std::atoi(argv[2]), 0);
