@@ -1545,29 +1545,38 @@ equals = "alarm rang, the first had 1 s left\\n"
 
 def case_handler_inside_call():
     """A signal handler that runs while the program is inside a traced call has its own calls traced: a
-    timer's SIGALRM handler Vs the semaphore the program waits on in its P. The trace shows the handler,
-    its V, the P that the signal interrupted (EINTR) and the P that then succeeds, in that order."""
+    timer's SIGALRM handler Vs the semaphore the program waits on in its P; the trace shows the handler,
+    its V, the P that the signal interrupted (EINTR) and the P that then succeeds, in that order. A handler
+    run inside the program's own raise() does the same, in controlled mode too, where its V is part of the
+    raise's step (as a step of its own it would wait for ever for a grant)."""
+    prog = test_program('signal_pair')
+    runs = [  # (argv, mode, sandbox flags, the calls expected)
+        ([prog, "wake"], "free", extra, [("handler", "SIGALRM", None), ("semop", 1, None), ("semop", -1, "EINTR"),
+                                         ("semop", -1, None)]) for extra in ([], ["--no-sandbox"])
+    ] + [
+        ([prog, "wake", "raise"], mode, [], [("handler", "SIGALRM", None), ("semop", 1, None), ("raise", "SIGALRM", None),
+                                             ("semop", -1, None)]) for mode in ("free", "controlled")
+    ]
     with tempfile.TemporaryDirectory() as d:
-        path = write_scenario(d, f"""
+        for argv, mode, extra, want in runs:
+            path = write_scenario(d, f"""
 [scenario]
 name = "wake"
 timeout = "10s"
+mode = "{mode}"
 [[process]]
 name = "waker"
-exec = ["{test_program('signal_pair')}", "wake"]
-[[expect]]
-stdout = "waker"
-equals = "woken, interrupted 1\\n"
+exec = {json.dumps(argv)}
 """)
-        for extra in ([], ["--no-sandbox"]):
             r = Run([path, "-q"] + extra, d)
-            check(r.code == 0, f"{extra}: {r.stdout}{r.stderr}")
+            check(r.code == 0, f"{argv} {mode} {extra}: {r.stdout}{r.stderr}")
             events = r.trace(d, "wake")
             check_trace(events, "wake")
+            out = "".join(e["data"] for e in events if e["kind"] == "output")
+            check(out == f"woken, interrupted {1 if len(argv) == 2 else 0}\n", f"{argv} {mode} {extra}: {out!r}")
             calls = [(e["call"], e.get("signal") or e["sops"][0]["op"], e.get("errno"))
-                     for e in events if e["kind"] == "call" and e["call"] in ("handler", "semop")]
-            check(calls == [("handler", "SIGALRM", None), ("semop", 1, None), ("semop", -1, "EINTR"), ("semop", -1, None)],
-                  f"{extra}: {calls}")
+                     for e in events if e["kind"] == "call" and e["call"] in ("handler", "semop", "raise")]
+            check(calls == want, f"{argv} {mode} {extra}: {calls}")
             r.assert_nothing_left()
 
 

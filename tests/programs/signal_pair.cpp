@@ -14,10 +14,11 @@
 //   signal_pair alarm                     handles SIGALRM, sets alarm(1)
 //       twice (the second says what the first had left), pauses until it
 //       rings, and prints that.
-//   signal_pair wake                      blocks in a P on a semaphore of
+//   signal_pair wake [raise]              blocks in a P on a semaphore of
 //       its own; a timer's SIGALRM handler Vs it (a handler's call made
 //       while the program is inside a traced one); prints how many times
-//       the P was interrupted.
+//       the P was interrupted. With "raise", the program raises SIGALRM
+//       itself before its P (the handler runs inside raise()).
 #include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/time.h>
@@ -125,7 +126,7 @@ void on_wake(int) {
     errno = saved;
 }
 
-int wake() {
+int wake(bool self) {
     woken_sem = semget(IPC_PRIVATE, 1, IPC_CREAT | 0600);
     if (woken_sem < 0) return std::perror("semget"), 1;
     struct sigaction sa = {};
@@ -133,7 +134,8 @@ int wake() {
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGALRM, &sa, nullptr) != 0) return 1;
     itimerval in_50ms = {{0, 0}, {0, 50'000}};
-    if (setitimer(ITIMER_REAL, &in_50ms, nullptr) != 0) return std::perror("setitimer"), 1;
+    if (self) raise(SIGALRM);
+    else if (setitimer(ITIMER_REAL, &in_50ms, nullptr) != 0) return std::perror("setitimer"), 1;
     int interrupted = 0;
     sembuf p = {0, -1, 0};
     while (semop(woken_sem, &p, 1) != 0) {
@@ -151,7 +153,7 @@ int main(int argc, char** argv) {
     if (argc < 2) return 2;
     const char* role = argv[1];
     if (std::strcmp(role, "alarm") == 0) return alarm_clock();
-    if (std::strcmp(role, "wake") == 0) return wake();
+    if (std::strcmp(role, "wake") == 0) return wake(argc > 2 && std::strcmp(argv[2], "raise") == 0);
     if (argc < 3) return 2;
     if (std::strcmp(role, "victim") == 0) {
         int q = msgget(std::atoi(argv[2]), 0);
