@@ -1548,17 +1548,22 @@ def case_handler_inside_call():
     timer's SIGALRM handler Vs the semaphore the program waits on in its P; the trace shows the handler,
     its V, the P that the signal interrupted (EINTR) and the P that then succeeds, in that order. A handler
     run inside the program's own raise() does the same, in controlled mode too, where its V is part of the
-    raise's step (as a step of its own it would wait for ever for a grant)."""
+    raise's step (as a step of its own it would wait for ever for a grant). A handler that siglongjmps out
+    of a blocked P leaves tracing on: the calls after the jump are in the trace (the abandoned P, which
+    never returns, is not)."""
     prog = test_program('signal_pair')
-    runs = [  # (argv, mode, sandbox flags, the calls expected)
-        ([prog, "wake"], "free", extra, [("handler", "SIGALRM", None), ("semop", 1, None), ("semop", -1, "EINTR"),
-                                         ("semop", -1, None)]) for extra in ([], ["--no-sandbox"])
+    handler_v = [("handler", "SIGALRM", None), ("semop", 1, None)]
+    runs = [  # (argv, mode, sandbox flags, the calls expected, the output expected)
+        ([prog, "wake"], "free", extra, handler_v + [("semop", -1, "EINTR"), ("semop", -1, None)], "woken, interrupted 1\n")
+        for extra in ([], ["--no-sandbox"])
     ] + [
-        ([prog, "wake", "raise"], mode, [], [("handler", "SIGALRM", None), ("semop", 1, None), ("raise", "SIGALRM", None),
-                                             ("semop", -1, None)]) for mode in ("free", "controlled")
+        ([prog, "wake", "raise"], mode, [], handler_v + [("raise", "SIGALRM", None), ("semop", -1, None)], "woken, interrupted 0\n")
+        for mode in ("free", "controlled")
+    ] + [
+        ([prog, "jump"], "free", [], [("handler", "SIGALRM", None), ("semop", 1, None), ("semop", -1, None)], "jumped\n"),
     ]
     with tempfile.TemporaryDirectory() as d:
-        for argv, mode, extra, want in runs:
+        for argv, mode, extra, want, want_out in runs:
             path = write_scenario(d, f"""
 [scenario]
 name = "wake"
@@ -1573,10 +1578,11 @@ exec = {json.dumps(argv)}
             events = r.trace(d, "wake")
             check_trace(events, "wake")
             out = "".join(e["data"] for e in events if e["kind"] == "output")
-            check(out == f"woken, interrupted {1 if len(argv) == 2 else 0}\n", f"{argv} {mode} {extra}: {out!r}")
+            check(out == want_out, f"{argv} {mode} {extra}: {out!r}")
             calls = [(e["call"], e.get("signal") or e["sops"][0]["op"], e.get("errno"))
                      for e in events if e["kind"] == "call" and e["call"] in ("handler", "semop", "raise")]
             check(calls == want, f"{argv} {mode} {extra}: {calls}")
+            check(any(e.get("cmd") == "IPC_RMID" for e in events), f"{argv} {mode} {extra}: the last call, semctl IPC_RMID")
             r.assert_nothing_left()
 
 

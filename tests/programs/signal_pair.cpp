@@ -19,6 +19,10 @@
 //       while the program is inside a traced one); prints how many times
 //       the P was interrupted. With "raise", the program raises SIGALRM
 //       itself before its P (the handler runs inside raise()).
+//   signal_pair jump                      blocks in a P that nothing Vs; a
+//       timer's SIGALRM handler siglongjmps out of it; then a V and a P,
+//       and prints "jumped".
+#include <setjmp.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/time.h>
@@ -147,12 +151,36 @@ int wake(bool self) {
     return 0;
 }
 
+sigjmp_buf jump_back;
+void on_jump(int) { siglongjmp(jump_back, 1); }
+
+int jump() {
+    const int sem = semget(IPC_PRIVATE, 1, IPC_CREAT | 0600);
+    if (sem < 0) return std::perror("semget"), 1;
+    struct sigaction sa = {};
+    sa.sa_handler = on_jump;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGALRM, &sa, nullptr) != 0) return 1;
+    sembuf p = {0, -1, 0}, v = {0, 1, 0};
+    if (sigsetjmp(jump_back, 1) == 0) {
+        itimerval in_50ms = {{0, 0}, {0, 50'000}};
+        if (setitimer(ITIMER_REAL, &in_50ms, nullptr) != 0) return std::perror("setitimer"), 1;
+        semop(sem, &p, 1);  // left by the handler's siglongjmp
+        return 1;
+    }
+    const bool ok = semop(sem, &v, 1) == 0 && semop(sem, &p, 1) == 0;
+    semctl(sem, 0, IPC_RMID);
+    std::printf(ok ? "jumped\n" : "jumped, then failed\n");
+    return ok ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     if (argc < 2) return 2;
     const char* role = argv[1];
     if (std::strcmp(role, "alarm") == 0) return alarm_clock();
+    if (std::strcmp(role, "jump") == 0) return jump();
     if (std::strcmp(role, "wake") == 0) return wake(argc > 2 && std::strcmp(argv[2], "raise") == 0);
     if (argc < 3) return 2;
     if (std::strcmp(role, "victim") == 0) {
