@@ -36,6 +36,14 @@ void after_failed_exec() {
     });
     errno = err;
 }
+// One exec form: recorded (a step) before it; if it returns, it failed.
+template <typename F>
+int traced_exec(const char* path, F exec) {
+    before_exec(path);
+    int r = exec();
+    after_failed_exec();
+    return r;
+}
 
 template <typename F>
 auto with_inherited_fds(F f) {
@@ -205,28 +213,16 @@ int pthread_create(pthread_t* t, const pthread_attr_t* attr, void* (*fn)(void*),
 }
 
 int execve(const char* path, char* const argv[], char* const envp[]) {
-    before_exec(path);
-    int r = real.execve(path, argv, envp);
-    after_failed_exec();
-    return r;
+    return traced_exec(path, [&] { return real.execve(path, argv, envp); });
 }
 int execv(const char* path, char* const argv[]) {
-    before_exec(path);
-    int r = real.execv(path, argv);
-    after_failed_exec();
-    return r;
+    return traced_exec(path, [&] { return real.execv(path, argv); });
 }
 int execvp(const char* file, char* const argv[]) {
-    before_exec(file);
-    int r = real.execvp(file, argv);
-    after_failed_exec();
-    return r;
+    return traced_exec(file, [&] { return real.execvp(file, argv); });
 }
 int execvpe(const char* file, char* const argv[], char* const envp[]) {
-    before_exec(file);
-    int r = real.execvpe(file, argv, envp);
-    after_failed_exec();
-    return r;
+    return traced_exec(file, [&] { return real.execvpe(file, argv, envp); });
 }
 // execl* collect their arguments on the stack and go through the v forms.
 #define COLLECT_ARGS(first, extra_envp)                              \

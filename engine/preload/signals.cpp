@@ -138,8 +138,8 @@ int change_mask(int how, const sigset_t* set, sigset_t* old, F call) {
     });
 }
 
-// Waiting for signals, and sleeping. No re-entrancy guard around them: the
-// handlers they let run are the program's own code, traced as usual. In
+// Waiting for signals, and sleeping. No re-entrancy guard around them (the
+// handlers they let run are traced either way: the trampoline clears it). In
 // controlled mode no time passes but by steps: a pause or sigsuspend parks
 // until a handler has run (a step of another process sent the signal), a
 // sigwait until the signal is pending, and a sleep is one step that
