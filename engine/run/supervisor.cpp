@@ -671,7 +671,7 @@ int run_in_sandbox(const Plan& plan, const RunOptions& options, const std::funct
         fmt::print(stderr, "simrun: error: cannot create the output folder {}: {}\n", scenario_out_dir(plan, options), ec.message());
         return kExitUsage;
     }
-    auto inner = start_inner(options.namespaces, [&](SandboxMode mode, const std::string& note) {
+    auto inner = start_inner(options.namespaces, scenario_out_dir(plan, options), [&](SandboxMode mode, const std::string& note) {
         if (mode == SandboxMode::None)
             fmt::print(stderr, "simrun: running without a sandbox ({}); objects are removed at exit\n", note);
         return body(mode);

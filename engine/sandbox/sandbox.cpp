@@ -14,6 +14,8 @@
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -21,11 +23,12 @@ namespace simrun {
 namespace {
 
 enum Stage : std::uint8_t {
-    kReady = 0, kParentGone, kUnshare, kSetgroups, kUidMap, kGidMap, kMountPrivate, kMountShm, kForkInner, kStageCount
+    kReady = 0, kParentGone, kUnshare, kSetgroups, kUidMap, kGidMap, kMountPrivate, kMountShm, kBindOut, kForkInner, kStageCount
 };
 const char* const kStageNames[] = {"ready", "parent exited", "unshare(CLONE_NEWUSER|CLONE_NEWPID|CLONE_NEWIPC|CLONE_NEWNS|CLONE_NEWNET)",
                                    "write /proc/self/setgroups", "write /proc/self/uid_map", "write /proc/self/gid_map",
-                                   "make mounts private", "mount tmpfs on /dev/shm", "fork the supervisor"};
+                                   "make mounts private", "mount tmpfs on /dev/shm", "bind the output folder into the private /dev/shm",
+                                   "fork the supervisor"};
 
 bool write_file(const char* path, const char* text) {
     UniqueFd fd(::open(path, O_WRONLY | O_CLOEXEC));
@@ -52,9 +55,28 @@ bool tie_to_parent(int alive_fd, int signal) {
     return ::poll(&p, 1, 0) == 0;
 }
 
+// `dir` (absolute, canonical) if it lies below /dev/shm, else "": the
+// private /dev/shm would hide it from the supervisor that writes there.
+std::string under_dev_shm(const std::string& dir) {
+    const std::string shm = "/dev/shm";
+    if (dir.size() <= shm.size() + 1 || dir.compare(0, shm.size() + 1, shm + "/") != 0) return {};
+    return dir;
+}
+
+// Makes `path` and its parents inside the fresh /dev/shm (mkdir -p).
+bool make_folders(const std::string& path) {
+    for (std::size_t at = std::strlen("/dev/shm/"); at <= path.size(); ++at) {
+        if (at != path.size() && path[at] != '/') continue;
+        if (::mkdir(path.substr(0, at).c_str(), 0755) != 0 && errno != EEXIST) return false;
+    }
+    return true;
+}
+
 // In the relay: new namespaces, root of the new user namespace, private
-// mounts with a fresh /dev/shm. Returns false on failure (reported).
-bool enter_namespaces(int status_fd, uid_t uid, gid_t gid) {
+// mounts with a fresh /dev/shm. An output folder `keep` inside the
+// machine's /dev/shm is bound at the same path in the fresh one, so the
+// supervisor writes where the user asked. Returns false on failure (reported).
+bool enter_namespaces(int status_fd, uid_t uid, gid_t gid, const std::string& keep) {
     // CLONE_NEWNET: the run has no network, only a loopback device that is down.
     if (::unshare(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWNET) != 0) return report(status_fd, kUnshare, errno), false;
     char map[64];
@@ -64,8 +86,16 @@ bool enter_namespaces(int status_fd, uid_t uid, gid_t gid) {
     std::snprintf(map, sizeof map, "0 %u 1", gid);
     if (!write_file("/proc/self/gid_map", map)) return report(status_fd, kGidMap, errno), false;
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return report(status_fd, kMountPrivate, errno), false;
+    UniqueFd kept;
+    if (!keep.empty() && !(kept = UniqueFd(::open(keep.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC))).valid())
+        return report(status_fd, kBindOut, errno), false;
     if (::mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0)
         return report(status_fd, kMountShm, errno), false;
+    if (kept.valid()) {
+        const std::string from = "/proc/self/fd/" + std::to_string(kept.get());
+        if (!make_folders(keep) || ::mount(from.c_str(), keep.c_str(), nullptr, MS_BIND, nullptr) != 0)
+            return report(status_fd, kBindOut, errno), false;
+    }
     // The run's own POSIX message queues, listed to find what processes
     // left behind. Inside the private /dev/shm, so it goes with the run;
     // without it simrun only misses leftover queues.
@@ -109,9 +139,9 @@ void take_realtime_priority() {
 // namespaces (a process cannot move itself into a new PID namespace; its
 // children are born there), forks the supervisor as PID 1, passes stop
 // requests on, and exits with the supervisor's code.
-[[noreturn]] void relay_main(int alive_fd, int status_fd, uid_t uid, gid_t gid, const InnerBody& body) {
+[[noreturn]] void relay_main(int alive_fd, int status_fd, uid_t uid, gid_t gid, const std::string& keep, const InnerBody& body) {
     if (!tie_to_parent(alive_fd, SIGKILL)) report(status_fd, kParentGone, 0), _exit(3);
-    if (!enter_namespaces(status_fd, uid, gid)) _exit(3);
+    if (!enter_namespaces(status_fd, uid, gid, keep)) _exit(3);
     sigset_t mask;
     sigemptyset(&mask);
     for (int s : {SIGCHLD, SIGINT, SIGTERM, SIGHUP}) sigaddset(&mask, s);
@@ -138,7 +168,7 @@ void take_realtime_priority() {
     }
 }
 
-Result<Inner> start(SandboxMode mode, const std::string& note, const InnerBody& body) {
+Result<Inner> start(SandboxMode mode, const std::string& note, const std::string& keep, const InnerBody& body) {
     int alive[2], status[2];
     if (pipe2(alive, O_CLOEXEC) != 0 || pipe2(status, O_CLOEXEC) != 0) return sys_error("pipe2(sandbox)");
     UniqueFd alive_r(alive[0]), alive_w(alive[1]), status_r(status[0]), status_w(status[1]);
@@ -154,7 +184,7 @@ Result<Inner> start(SandboxMode mode, const std::string& note, const InnerBody& 
         // asks the supervisor to stop, rather than every process of the run.
         setpgid(0, 0);
         if (geteuid() == 0) take_realtime_priority();
-        if (mode == SandboxMode::Namespaces) relay_main(alive_r.get(), status_w.get(), uid, gid, body);
+        if (mode == SandboxMode::Namespaces) relay_main(alive_r.get(), status_w.get(), uid, gid, keep, body);
         // Without namespaces the supervisor is this child; SIGTERM on
         // simrun's death lets it remove what it created.
         if (!tie_to_parent(alive_r.get(), SIGTERM)) _exit(3);
@@ -179,14 +209,16 @@ Result<Inner> start(SandboxMode mode, const std::string& note, const InnerBody& 
 
 }  // namespace
 
-Result<Inner> start_inner(bool want_namespaces, const InnerBody& body) {
+Result<Inner> start_inner(bool want_namespaces, const std::string& out_dir, const InnerBody& body) {
     std::string note = "disabled by --no-sandbox";
     if (want_namespaces) {
-        auto inner = start(SandboxMode::Namespaces, {}, body);
+        std::error_code ec;
+        const std::string keep = under_dev_shm(std::filesystem::canonical(out_dir, ec).string());
+        auto inner = start(SandboxMode::Namespaces, {}, ec ? std::string() : keep, body);
         if (inner) return inner;
         note = "namespaces unavailable: " + inner.error().message;
     }
-    return start(SandboxMode::None, note, body);
+    return start(SandboxMode::None, note, {}, body);
 }
 
 }  // namespace simrun

@@ -36,7 +36,9 @@ struct Inner {
 using InnerBody = std::function<int(SandboxMode, const std::string& note)>;
 
 // Forks the inner supervisor; in the child, runs body and exits with its
-// return value. In the parent, returns once the child is set up.
-Result<Inner> start_inner(bool want_namespaces, const InnerBody& body);
+// return value. In the parent, returns once the child is set up. `out_dir`
+// (existing): where the supervisor writes; inside /dev/shm, the sandbox
+// binds it into its private /dev/shm at the same path.
+Result<Inner> start_inner(bool want_namespaces, const std::string& out_dir, const InnerBody& body);
 
 }  // namespace simrun

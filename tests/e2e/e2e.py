@@ -10,6 +10,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -1056,6 +1057,38 @@ exec = ["cat", "/proc/net/dev"]
         out = "".join(e["data"] for e in r.trace(d, "net") if e["kind"] == "output")
         devices = sorted(line.split(":")[0].strip() for line in out.splitlines() if ":" in line)
         check(devices == ["lo"], f"only the loopback device: {devices}")
+
+
+def case_out_in_dev_shm():
+    """--out inside /dev/shm: the sandbox's private /dev/shm would hide it, so it is bound in at the same
+    path; the trace and schedule land there, and the run's /dev/shm stays private otherwise."""
+    marker = f"/dev/shm/simrun-test-marker-{uuid.uuid4().hex}"
+    open(marker, "w").close()
+    try:
+        with tempfile.TemporaryDirectory(dir="/dev/shm") as out, tempfile.TemporaryDirectory() as d:
+            path = write_scenario(d, """
+[scenario]
+name = "shm_out"
+mode = "controlled"
+timeout = "5s"
+[[process]]
+name = "lister"
+exec = ["ls", "/dev/shm"]
+""")
+            for mode in ([], ["--no-sandbox"]):
+                r = Run([path, "-q", "--out", out] + mode, d)
+                check(r.code == 0, r.stdout + r.stderr)
+                files = sorted(os.listdir(os.path.join(out, "shm_out")))
+                check(files == ["schedule.toml", "trace.jsonl"], f"{mode}: the run's files in {out}: {files}")
+                seen = "".join(e["data"] for e in r.trace(out, "shm_out") if e["kind"] == "output").split()
+                sandboxed = not mode
+                check((os.path.basename(marker) in seen) != sandboxed, f"{mode}: the program saw {seen}")
+                if sandboxed:
+                    check(seen == [os.path.basename(out)], f"only the bound output folder is shared: {seen}")
+                    check("left behind" not in r.stdout + r.stderr, r.stdout + r.stderr)
+                shutil.rmtree(os.path.join(out, "shm_out"))
+    finally:
+        os.unlink(marker)
 
 
 def case_explain_blocked():
