@@ -168,7 +168,9 @@ __attribute__((constructor)) void init() {
     RESOLVE(execvp) RESOLVE(execvpe) RESOLVE(wait4) RESOLVE(exit) RESOLVE(_exit) RESOLVE(_Exit) RESOLVE(pthread_sigmask)
     RESOLVE(pause) RESOLVE(sigsuspend) RESOLVE(sleep) RESOLVE(usleep) RESOLVE(nanosleep) RESOLVE(clock_nanosleep)
     RESOLVE(sigwait) RESOLVE(sigwaitinfo) RESOLVE(sigtimedwait) RESOLVE(alarm) RESOLVE(pthread_create)
+    RESOLVE(siglongjmp) RESOLVE(longjmp) RESOLVE(_longjmp)
 #undef RESOLVE
+    resolve(r.longjmp_chk, "__longjmp_chk");
     real = r;
     if (!attach()) return;
     my_pid = static_cast<std::int32_t>(::getpid());

@@ -34,9 +34,9 @@ void forget_fd(int fd) {
 template <typename F>
 int traced_pipe(int fds[2], int flags, F call) {
     return one_step(CallId::Pipe, [&] {
-        ++in_hook;
+        enter_call(CallId::Pipe);
         int r = call();
-        --in_hook;
+        leave_call();
         int err = errno;
         if (r == 0) forget_fd(fds[0]), forget_fd(fds[1]);
         emit(CallId::Pipe, {r == 0 ? fds[0] : -1, r == 0 ? fds[1] : -1, flags}, r, r < 0 ? err : 0);
@@ -71,9 +71,9 @@ ssize_t read(int fd, void* buf, size_t n) {
     ssize_t r = -1;
     int err = 0;
     auto once = [&] {
-        ++in_hook;
+        enter_call(CallId::Read);
         r = real.read(fd, buf, n);
-        --in_hook;
+        leave_call();
         err = errno;
         emit(CallId::Read, {fd, static_cast<std::int64_t>(n)}, r, r < 0 ? err : 0, 0, r > 0 ? buf : nullptr,
              r > 0 ? (r < 64 ? static_cast<size_t>(r) : 64) : 0);
@@ -93,9 +93,9 @@ ssize_t write(int fd, const void* buf, size_t n) {
     step_until_done(CallId::Write, [&] {
         if (would_block(fd, POLLOUT)) return false;
         std::uint64_t ts = now();
-        ++in_hook;
+        enter_call(CallId::Write);
         r = real.write(fd, buf, n);
-        --in_hook;
+        leave_call();
         err = errno;
         emit(CallId::Write, {fd, static_cast<std::int64_t>(n)}, r, r < 0 ? err : 0, ts, buf, n < 64 ? n : 64);
         return true;

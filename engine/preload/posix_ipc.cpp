@@ -29,10 +29,10 @@ static ssize_t receive(mqd_t q, char* msg, size_t len, unsigned* prio, const tim
     ssize_t r = -1;
     int err = 0;
     auto once = [&](bool probe) {
-        ++in_hook;
+        enter_call(CallId::MqReceive);
         r = probe ? real.mq_timedreceive(q, msg, len, &got, &kPast) : timed ? real.mq_timedreceive(q, msg, len, &got, t)
                                                                           : real.mq_receive(q, msg, len, &got);
-        --in_hook;
+        leave_call();
         err = errno;
         if (probe && r < 0 && err == ETIMEDOUT) return false;
         emit(CallId::MqReceive, {q, got, timed}, r, r < 0 ? err : 0, 0, r > 0 ? msg : nullptr, r > 0 ? (r < 256 ? static_cast<size_t>(r) : 256) : 0);
@@ -60,9 +60,9 @@ static int mq_send_traced(mqd_t q, const char* msg, size_t len, unsigned prio, c
     int r = -1, err = 0;
     auto attempt = [&] {
         std::uint64_t ts = now();
-        ++in_hook;
+        enter_call(CallId::MqSend);
         r = real.mq_timedsend(q, msg, len, prio, &kPast);
-        --in_hook;
+        leave_call();
         err = errno;
         if (r < 0 && err == ETIMEDOUT) return false;
         emit(CallId::MqSend, {q, prio, timed}, r, r < 0 ? err : 0, ts, msg, len < 256 ? len : 256);
@@ -91,9 +91,9 @@ sem_t* sem_open(const char* name, int oflag, ...) {
     va_end(ap);
     sem_t* s = SEM_FAILED;
     one_step(CallId::SemOpen, [&] {
-        ++in_hook;
+        enter_call(CallId::SemOpen);
         s = real.sem_open(name, oflag, mode, value);
-        --in_hook;
+        leave_call();
         int err = errno;
         emit(CallId::SemOpen, {reinterpret_cast<std::int64_t>(s), value, oflag}, s == SEM_FAILED ? -1 : 0, s == SEM_FAILED ? err : 0, 0,
              name, name_len(name));
@@ -115,15 +115,15 @@ static int psem(CallId c, sem_t* s, int r, int err, std::uint64_t ts) {
 static int psem_wait(CallId c, sem_t* s, const timespec* t) {
     int r = -1, err = 0;
     if (!stepping()) {
-        ++in_hook;
+        enter_call(c);
         r = c == CallId::SemTimedwait ? real.sem_timedwait(s, t) : real.sem_wait(s);
-        --in_hook;
+        leave_call();
         return psem(c, s, r, errno, 0);
     }
     auto attempt = [&] {
-        ++in_hook;
+        enter_call(c);
         r = real.sem_trywait(s);
-        --in_hook;
+        leave_call();
         err = errno;
         if (r < 0 && err == EAGAIN) return false;
         psem(c, s, r, err, 0);
@@ -141,18 +141,18 @@ int sem_timedwait(sem_t* s, const timespec* t) { return psem_wait(CallId::SemTim
 
 int sem_trywait(sem_t* s) {
     return one_step(CallId::SemTrywait, [&] {
-        ++in_hook;
+        enter_call(CallId::SemTrywait);
         int r = real.sem_trywait(s);
-        --in_hook;
+        leave_call();
         return psem(CallId::SemTrywait, s, r, errno, 0);
     });
 }
 int sem_post(sem_t* s) {
     return one_step(CallId::SemPost, [&] {
         std::uint64_t ts = now();
-        ++in_hook;
+        enter_call(CallId::SemPost);
         int r = real.sem_post(s);
-        --in_hook;
+        leave_call();
         return psem(CallId::SemPost, s, r, errno, ts);
     });
 }

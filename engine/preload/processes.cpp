@@ -61,9 +61,9 @@ int spawn(bool search, pid_t* pid, const char* path, const posix_spawn_file_acti
     int r = 0;
     one_step(CallId::Fork, [&] {
         std::uint64_t ts = now();
-        ++in_hook;
+        enter_call(CallId::Fork);
         r = with_inherited_fds([&] { return (search ? real.posix_spawnp : real.posix_spawn)(&child, path, fa, attr, argv, envp); });
-        --in_hook;
+        leave_call();
         emit(CallId::Fork, {-1, kForkSpawn}, r == 0 ? child : -1, r, ts, path, name_len(path));
         return 0;
     });
@@ -97,9 +97,9 @@ pid_t fork() {
     const bool step = stepping();
     if (step) begin_step(CallId::Fork);
     std::uint64_t ts = now();
-    ++in_hook;
+    enter_call(CallId::Fork);
     pid_t pid = real.fork();
-    --in_hook;
+    leave_call();
     int err = errno;
     if (pid == 0) {
         controlled = false;  // the controller schedules declared processes only
@@ -195,9 +195,9 @@ int posix_spawnp(pid_t* pid, const char* file, const posix_spawn_file_actions_t*
 int system(const char* command) {
     if (!command) return real.system(command);
     std::uint64_t ts = now();
-    ++in_hook;
+    enter_call(CallId::Fork);
     int r = with_inherited_fds([&] { return real.system(command); });
-    --in_hook;
+    leave_call();
     int err = errno;
     emit(CallId::Fork, {-1, kForkSystem}, r, r < 0 ? err : 0, ts, command, name_len(command));
     errno = err;
@@ -261,9 +261,9 @@ pid_t wait4(pid_t pid, int* status, int options, struct rusage* ru) {
     int st = 0, err = 0;
     pid_t r = -1;
     auto once = [&](int opts) {
-        ++in_hook;
+        enter_call(CallId::Wait);
         r = real.wait4(pid, &st, opts, ru);
-        --in_hook;
+        leave_call();
         err = errno;
         if (r == 0 && opts != options) return false;
         if (r != 0) emit(CallId::Wait, {pid, st, options}, r, r < 0 ? err : 0);

@@ -73,6 +73,19 @@ void trampoline(int sig, siginfo_t* info, void* ctx) {
     // our call, not the handler's. The lock decides the ring: a handler
     // that interrupted a record writes to the signal ring.
     const int hooked = in_hook;
+    // For a siglongjmp out of the handler (jumps.cpp): what the interrupted
+    // code held. Frames below ours on this stack belong to handlers that
+    // were left without our knowing (a C++ exception, setcontext): dropped.
+    const auto sp = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+    const bool follow = on && !vfork_child;
+    if (follow) {
+        while (handler_depth > 0 && handler_depth <= kHandlerFrames && handler_frames[handler_depth - 1].sp < sp) --handler_depth;
+        if (handler_depth < kHandlerFrames)
+            handler_frames[handler_depth] = {sp, hook_call, hooked > 0, writing != 0,
+                                             threaded.load(std::memory_order_relaxed) && my_tid && owner.load() == my_tid, in_step != 0,
+                                             slot && slot->timed.load() != 0, retrying};
+        ++handler_depth;
+    }
     in_hook = 0;
     if (sig > 0 && sig < 65) emit(CallId::Handler, {info ? info->si_pid : 0, sig, info ? info->si_code : 0}, 0, 0, ts);
     errno = saved;
@@ -82,6 +95,7 @@ void trampoline(int sig, siginfo_t* info, void* ctx) {
         else reinterpret_cast<void (*)(int)>(fn)(sig);
     }
     in_hook = hooked;
+    if (follow && handler_depth > 0) --handler_depth;
 }
 
 namespace {
@@ -106,9 +120,9 @@ int set_action(int sig, const struct sigaction* act, struct sigaction* old) {
             use = &mine;
         }
     }
-    ++in_hook;
+    enter_call(CallId::Sigaction);
     int r = real.sigaction(sig, use, old);
-    --in_hook;
+    leave_call();
     int err = errno;
     if (r == 0 && old && old->sa_sigaction == trampoline) {
         if (prev_info) old->sa_sigaction = reinterpret_cast<void (*)(int, siginfo_t*, void*)>(prev_fn);

@@ -42,9 +42,9 @@ static int semop_stepped(int id, sembuf* sops, size_t n, bool timed) {
     int r = -1, err = 0;
     auto attempt = [&] {
         std::uint64_t ts = only_posts(sops, n) ? now() : 0;
-        ++in_hook;
+        enter_call(CallId::Semop);
         r = real.semop(id, copy, n);
-        --in_hook;
+        leave_call();
         err = errno;
         if (r < 0 && err == EAGAIN && !caller_nowait) return false;
         emit(CallId::Semop, semop_args(id, sops, n), r, r < 0 ? err : 0, ts, n > 1 ? sops : nullptr, n > 1 ? n * sizeof(sembuf) : 0);
@@ -117,9 +117,9 @@ int msgsnd(int id, const void* msgp, size_t sz, int flg) {
         int r = -1, err = 0;
         step_until_done(CallId::Msgsnd, [&] {
             std::uint64_t ts = now();
-            ++in_hook;
+            enter_call(CallId::Msgsnd);
             r = real.msgsnd(id, msgp, sz, flg | IPC_NOWAIT);
-            --in_hook;
+            leave_call();
             err = errno;
             if (r < 0 && err == EAGAIN) return false;
             emit(CallId::Msgsnd, {id, type, flg}, r, r < 0 ? err : 0, ts, text, sz < 256 ? sz : 256);
@@ -135,9 +135,9 @@ ssize_t msgrcv(int id, void* msgp, size_t sz, long type, int flg) {
     ssize_t r = -1;
     int err = 0;
     auto once = [&](int flags) {
-        ++in_hook;
+        enter_call(CallId::Msgrcv);
         r = real.msgrcv(id, msgp, sz, type, flags);
-        --in_hook;
+        leave_call();
         err = errno;
         if (r < 0 && err == ENOMSG && flags != flg) return false;  // controlled: it would have waited
         long got = r >= 0 && msgp ? *static_cast<long*>(msgp) : 0;

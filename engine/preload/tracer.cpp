@@ -19,6 +19,7 @@ constinit int keep_fd = -1;
 constinit int wake = -1;
 constinit std::int32_t my_pid = 0;
 SIMRUN_TLS int in_hook = 0;
+SIMRUN_TLS std::uint16_t hook_call = 0;
 SIMRUN_TLS int my_tid = 0;
 constinit std::atomic<bool> threaded{false};
 constinit volatile sig_atomic_t writing = 0;
@@ -26,6 +27,7 @@ constinit bool controlled = false;
 constinit bool plain = false;
 SIMRUN_TLS int vfork_child = 0;
 SIMRUN_TLS int in_step = 0;
+SIMRUN_TLS std::uint16_t retrying = 0;
 constinit bool attach_pending = false;
 
 int tid() {
@@ -53,6 +55,7 @@ void begin_step(CallId c) {
         attach_pending = false;
         emit(CallId::Attach, {}, 0, 0);
     }
+    emit_pending_jump();
     slot->op.store(static_cast<std::uint32_t>(c), std::memory_order_relaxed);  // what it is in, for a deadlock report
 }
 

@@ -27,6 +27,7 @@
 #include <mqueue.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/mman.h>
@@ -61,7 +62,9 @@ struct Real {
     REAL(fork) REAL(posix_spawn) REAL(posix_spawnp) REAL(system) REAL(execve) REAL(execv) REAL(execvp) REAL(execvpe) REAL(wait4)
     REAL(exit) REAL(_exit) REAL(_Exit) REAL(pthread_sigmask) REAL(pause) REAL(sigsuspend) REAL(sleep) REAL(usleep) REAL(nanosleep)
     REAL(clock_nanosleep) REAL(sigwait) REAL(sigwaitinfo) REAL(sigtimedwait) REAL(alarm) REAL(pthread_create)
+    REAL(siglongjmp) REAL(longjmp) REAL(_longjmp)
 #undef REAL
+    void (*longjmp_chk)(__jmp_buf_tag*, int) = nullptr;  // __longjmp_chk: _FORTIFY_SOURCE's longjmp
     int (*semctl)(int, int, int, ...) = nullptr;
     mqd_t (*mq_open)(const char*, int, ...) = nullptr;
     sem_t* (*sem_open)(const char*, int, ...) = nullptr;
@@ -79,6 +82,7 @@ extern int keep_fd;             // the memfd, CLOEXEC, for the program's own exe
 extern int wake;                // the supervisor's eventfd: a full ring wakes it
 extern std::int32_t my_pid;     // getpid() is a system call: asked once (and again after fork)
 extern SIMRUN_TLS int in_hook;
+extern SIMRUN_TLS std::uint16_t hook_call;  // the CallId of the call in_hook last marked
 extern SIMRUN_TLS int my_tid;
 // Until the program starts a second thread, a plain flag is the lock: set,
 // it can only mean a signal handler interrupted our own record.
@@ -95,6 +99,15 @@ inline void update_plain() { plain = on && !controlled && !threaded.load(std::me
 extern SIMRUN_TLS int vfork_child;
 
 int tid();
+
+// Around libc's function inside a wrapper: in_hook keeps that function's
+// inner calls out of the trace; hook_call names the call, for a siglongjmp
+// that leaves it from a signal handler (signals.cpp records what it abandoned).
+[[gnu::always_inline]] inline void enter_call(CallId c) {
+    hook_call = static_cast<std::uint16_t>(c);
+    ++in_hook;
+}
+[[gnu::always_inline]] inline void leave_call() { --in_hook; }
 
 // The ring this thread may write to now, or nullptr. Nested (a signal
 // handler interrupting this thread's own record): the signal ring.
@@ -174,6 +187,9 @@ extern bool attach_pending;  // controlled: the attach record waits for the firs
 // recorded as part of that step, not made steps of their own, which would
 // wait for a grant the supervisor gives only once this step ends.
 extern SIMRUN_TLS int in_step;
+// Between the steps of a call that would block (it waits at the gate for
+// a grant to try again): that call's CallId + 1, else 0.
+extern SIMRUN_TLS std::uint16_t retrying;
 
 void begin_step(CallId c);
 void end_step(StepOutcome o);
@@ -198,8 +214,10 @@ void step_until_done(CallId c, F attempt, bool timed = false, E expire = {}) {
             break;
         }
         if (attempt()) break;
+        retrying = static_cast<std::uint16_t>(static_cast<unsigned>(c) + 1);  // before the supervisor may signal it
         end_step(StepOutcome::Blocked);
     }
+    retrying = 0;
     if (timed) slot->timed.store(0);
     end_step(StepOutcome::Done);
 }
@@ -234,9 +252,9 @@ inline bool lone() { return plain && !in_hook && !vfork_child && !writing; }
 template <typename R, typename F>
 [[gnu::always_inline]] inline R traced_lone(CallId c, Args a, bool stamp_before, F f, const void* data = nullptr, std::size_t n = 0) {
     const std::uint64_t ts = stamp_before ? main_ring.stamp() : 0;
-    ++in_hook;
+    enter_call(c);
     R r = f();
-    --in_hook;
+    leave_call();
     const std::int64_t as_int = result_of(r);
     writing = 1;
     write_call(main_ring, c, a, as_int, as_int == -1 ? errno : 0, ts, data, n);
@@ -252,9 +270,9 @@ R traced(CallId c, Args a, bool stamp_before, F f, const void* data = nullptr, s
     const bool step = stepping();
     if (step) begin_step(c);
     std::uint64_t ts = stamp_before ? now() : 0;
-    ++in_hook;
+    enter_call(c);
     R r = f();
-    --in_hook;
+    leave_call();
     const std::int64_t as_int = result_of(r);
     emit(c, a, as_int, as_int == -1 ? errno : 0, ts, data, n);
     if (step) {
@@ -266,6 +284,29 @@ R traced(CallId c, Args a, bool stamp_before, F f, const void* data = nullptr, s
 }
 
 inline std::size_t name_len(const char* s) { return s ? ::strnlen(s, 255) : 0; }
+
+// ---- signal handlers left by a jump (jumps.cpp) -------------------------------
+// The trampoline saves what the code its handler interrupted held; a
+// siglongjmp (or longjmp) out of the handler gives back what the code at
+// its target holds, records what it abandoned, and ends a controlled step
+// the target is not in (left open, the run would wait for it until its
+// timeout).
+struct HandlerFrame {
+    std::uintptr_t sp;   // the trampoline's frame: a jump to a stack pointer above it leaves the handler
+    std::uint16_t call;  // hook_call, where `hooked`
+    bool hooked;         // it interrupted a traced call (inside libc's function)
+    bool writing;        // it interrupted a record, one thread (the `writing` flag)
+    bool locked;         // it interrupted a record with threads (this thread held `owner`)
+    bool in_step;        // it interrupted a controlled step
+    bool timed;          // the process was in a timed controlled wait (slot->timed)
+    std::uint16_t retrying;  // it interrupted the wait for a blocked call's next step (`retrying`)
+};
+inline constexpr int kHandlerFrames = 16;  // deeper nesting is not followed (a jump leaves those frames)
+extern SIMRUN_TLS HandlerFrame handler_frames[kHandlerFrames];
+extern SIMRUN_TLS int handler_depth;
+// A jump recorded outside any step in controlled mode waits for the
+// process's next step, as its attach record does (jumps.cpp).
+void emit_pending_jump();
 
 // ---- shared between the wrappers' files --------------------------------------
 // attach.cpp: the arena's slots.

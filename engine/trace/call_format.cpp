@@ -203,6 +203,10 @@ void append_call_json(std::string& l, const Record& r, std::string_view payload,
             break;
         case CallId::Sleep: l += fmt::format(",\"ns\":{}", r.e.arg); break;
         case CallId::Alarm: l += fmt::format(",\"seconds\":{}", r.e.arg); break;
+        case CallId::Longjmp:
+            l += fmt::format(",\"value\":{},\"handlers\":{}", r.e.arg, r.e.value);
+            if (r.e.step > 0) l += fmt::format(",\"abandoned\":\"{}\"", call_name(static_cast<CallId>(r.e.step - 1)));
+            break;
         case CallId::Wait:
             l += fmt::format(",\"for\":{}", r.e.arg);
             if (r.e.result > 0) l += fmt::format(",\"status\":\"{}\"", describe_wait_status(static_cast<int>(r.e.value)));
@@ -268,6 +272,9 @@ std::string describe_call(const Record& r, std::string_view payload, const SysvN
                                r.e.result > 0 ? fmt::format(" → {}", signal_name(static_cast<int>(r.e.result))) : result);
         case CallId::Sleep: return fmt::format("sleep({}){}", format_duration_ns(r.e.arg), result);
         case CallId::Alarm: return fmt::format("alarm({}){}", r.e.arg, result);
+        case CallId::Longjmp:
+            return fmt::format("longjmp({}) out of {} handler{}{}", r.e.arg, r.e.value, r.e.value == 1 ? "" : "s",
+                               r.e.step > 0 ? fmt::format(" · {} abandoned", call_name(static_cast<CallId>(r.e.step - 1))) : "");
         case CallId::Exec: return fmt::format("exec {}{}", quoted(), r.e.result < 0 ? result : "");
         default: break;
     }

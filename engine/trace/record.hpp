@@ -53,7 +53,7 @@ enum class CallId : std::uint16_t {
     Attach, Semget, Semop, Semctl, Shmget, Shmat, Shmdt, Shmctl, Msgget, Msgsnd, Msgrcv, Msgctl,
     MqOpen, MqSend, MqReceive, MqUnlink, SemOpen, SemWait, SemTrywait, SemTimedwait, SemPost, SemUnlink, SemInit,
     ShmOpen, ShmUnlink, Mmap, Pipe, Mkfifo, Read, Write, Kill, Sigqueue, Raise, Sigaction, Handler, Sigprocmask,
-    Fork, Exec, Wait, Exit, Pause, Sigsuspend, Sleep, Sigwait, Alarm, Count
+    Fork, Exec, Wait, Exit, Pause, Sigsuspend, Sleep, Sigwait, Alarm, Longjmp, Count
 };
 
 // How a Fork call started its child.
@@ -77,7 +77,8 @@ inline const char* call_name(CallId c) {
         "attach", "semget", "semop", "semctl", "shmget", "shmat", "shmdt", "shmctl", "msgget", "msgsnd", "msgrcv", "msgctl",
         "mq_open", "mq_send", "mq_receive", "mq_unlink", "sem_open", "sem_wait", "sem_trywait", "sem_timedwait", "sem_post",
         "sem_unlink", "sem_init", "shm_open", "shm_unlink", "mmap", "pipe", "mkfifo", "read", "write", "kill", "sigqueue",
-        "raise", "sigaction", "handler", "sigprocmask", "fork", "exec", "wait", "exit", "pause", "sigsuspend", "sleep", "sigwait", "alarm"};
+        "raise", "sigaction", "handler", "sigprocmask", "fork", "exec", "wait", "exit", "pause", "sigsuspend", "sleep", "sigwait", "alarm",
+        "longjmp"};
     return static_cast<std::size_t>(c) < sizeof names / sizeof names[0] ? names[static_cast<std::size_t>(c)] : "?";
 }
 

@@ -1582,8 +1582,12 @@ def case_handler_inside_call():
     its V, the P that the signal interrupted (EINTR) and the P that then succeeds, in that order. A handler
     run inside the program's own raise() does the same, in controlled mode too, where its V is part of the
     raise's step (as a step of its own it would wait for ever for a grant). A handler that siglongjmps out
-    of a blocked P leaves tracing on: the calls after the jump are in the trace (the abandoned P, which
-    never returns, is not)."""
+    of a blocked P leaves tracing on: the calls after the jump are in the trace, and the jump is, with the
+    call it abandoned (which never returns). In controlled mode a jump out of the handler run inside
+    raise() ends raise's step (left open, none of the program's later calls was a step: it ran unscheduled
+    while the supervisor waited for that step to end), and the classic
+    alarm(1) timeout of a P that blocks works as a step would: the alarm rings when nothing can step, the
+    handler jumps out of the wait, the program goes on."""
     prog = test_program('signal_pair')
     handler_v = [("handler", "SIGALRM", None), ("semop", 1, None)]
     runs = [  # (argv, mode, sandbox flags, the calls expected, the output expected)
@@ -1593,7 +1597,15 @@ def case_handler_inside_call():
         ([prog, "wake", "raise"], mode, [], handler_v + [("raise", "SIGALRM", None), ("semop", -1, None)], "woken, interrupted 0\n")
         for mode in ("free", "controlled")
     ] + [
-        ([prog, "jump"], "free", [], [("handler", "SIGALRM", None), ("semop", 1, None), ("semop", -1, None)], "jumped\n"),
+        ([prog, "jump"], "free", [], [("handler", "SIGALRM", None), ("longjmp", "semop", None), ("semop", 1, None),
+                                      ("semop", -1, None)], "jumped\n"),
+    ] + [
+        ([prog, "jump", "raise"], mode, [], [("handler", "SIGALRM", None), ("longjmp", "raise", None), ("semop", 1, None),
+                                             ("semop", -1, None)], "jumped\n")
+        for mode in ("free", "controlled")
+    ] + [
+        ([prog, "jump", "alarm"], "controlled", [], [("alarm", None, None), ("handler", "SIGALRM", None), ("longjmp", "semop", None),
+                                                     ("semop", 1, None), ("semop", -1, None)], "jumped\n"),
     ]
     with tempfile.TemporaryDirectory() as d:
         for argv, mode, extra, want, want_out in runs:
@@ -1612,11 +1624,54 @@ exec = {json.dumps(argv)}
             check_trace(events, "wake")
             out = "".join(e["data"] for e in events if e["kind"] == "output")
             check(out == want_out, f"{argv} {mode} {extra}: {out!r}")
-            calls = [(e["call"], e.get("signal") or e["sops"][0]["op"], e.get("errno"))
-                     for e in events if e["kind"] == "call" and e["call"] in ("handler", "semop", "raise")]
+            def what(e):
+                return e.get("abandoned") if e["call"] in ("longjmp", "alarm") else e.get("signal") or e["sops"][0]["op"]
+            calls = [(e["call"], what(e), e.get("errno"))
+                     for e in events if e["kind"] == "call" and e["call"] in ("handler", "semop", "raise", "longjmp", "alarm")]
             check(calls == want, f"{argv} {mode} {extra}: {calls}")
             check(any(e.get("cmd") == "IPC_RMID" for e in events), f"{argv} {mode} {extra}: the last call, semctl IPC_RMID")
+            if mode == "controlled" and "jump" in argv:  # its handler makes no call of its own
+                steps = events[0]["steps"]
+                made = sum(1 for e in events if e["kind"] == "call" and e["call"] not in ("attach", "handler", "longjmp"))
+                check(steps > made, f"{argv}: each of the {made} calls is a step (and the start), {steps} steps")
             r.assert_nothing_left()
+
+
+def case_jump_storm():
+    """A thread sends SIGUSR1 to the main thread over and over while both make semops; the main thread's
+    handler siglongjmps (through __longjmp_chk, fortified) back into its loop from wherever the signal
+    found it, the tracer's own record included. The other thread is never left waiting for a record lock
+    the jump abandoned (before, it spun until the CPU limit): the run ends, every jump and every one of the
+    other thread's calls is in the trace, and no record is torn."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, f"""
+[scenario]
+name = "storm"
+timeout = "20s"
+[[process]]
+name = "p"
+exec = ["{test_program('jump_storm')}", "2000"]
+""")
+        r = Run([path, "-q"], d)
+        check(r.code == 0 and "time limit" not in r.stdout, r.stdout + r.stderr)
+        events = r.trace(d, "storm")
+        check_trace(events, "storm")
+        out = "".join(e["data"] for e in events if e["kind"] == "output")
+        m = re.fullmatch(r"jumps (\d+), rounds (\d+), other (\d+)\n", out)
+        check(m is not None, f"output {out!r}; {r.stdout}")
+        jumps, other = int(m.group(1)), int(m.group(3))
+        calls = [e for e in events if e["kind"] == "call"]
+        handlers = sum(1 for e in calls if e["call"] == "handler")
+        longjmps = [e for e in calls if e["call"] == "longjmp"]
+        # A jump that lands before the program counts the last one is not counted by it; each is in the trace.
+        check(jumps <= len(longjmps) <= handlers, f"{jumps} jumps counted, {len(longjmps)} recorded, {handlers} handler runs")
+        check(all(e["handlers"] == 1 and e.get("abandoned") in (None, "semop") for e in longjmps), "one handler left each time")
+        check(sum(1 for e in longjmps if e.get("abandoned") == "semop") > 0, "some jumps abandon a semop")
+        semops = [e for e in calls if e["call"] == "semop"]
+        check(all(len(e["sops"]) == 1 and e["sops"][0]["op"] in (-1, 1) and e["sops"][0]["num"] in (0, 1) for e in semops), "none torn")
+        theirs = sum(1 for e in semops if e["sops"][0]["num"] == 1)
+        check(theirs == 2 * other, f"the other thread made {2 * other} semops, {theirs} traced")
+        r.assert_nothing_left()
 
 
 def case_preload_threads():

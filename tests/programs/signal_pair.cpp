@@ -19,9 +19,11 @@
 //       while the program is inside a traced one); prints how many times
 //       the P was interrupted. With "raise", the program raises SIGALRM
 //       itself before its P (the handler runs inside raise()).
-//   signal_pair jump                      blocks in a P that nothing Vs; a
+//   signal_pair jump [raise|alarm]        blocks in a P that nothing Vs; a
 //       timer's SIGALRM handler siglongjmps out of it; then a V and a P,
-//       and prints "jumped".
+//       and prints "jumped". With "raise" the handler runs inside the
+//       program's own raise(SIGALRM) instead, and jumps out of that; with
+//       "alarm" the P waits for an alarm(1) (the classic timeout).
 #include <setjmp.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
@@ -154,7 +156,7 @@ int wake(bool self) {
 sigjmp_buf jump_back;
 void on_jump(int) { siglongjmp(jump_back, 1); }
 
-int jump() {
+int jump(const char* how) {
     const int sem = semget(IPC_PRIVATE, 1, IPC_CREAT | 0600);
     if (sem < 0) return std::perror("semget"), 1;
     struct sigaction sa = {};
@@ -164,7 +166,9 @@ int jump() {
     sembuf p = {0, -1, 0}, v = {0, 1, 0};
     if (sigsetjmp(jump_back, 1) == 0) {
         itimerval in_50ms = {{0, 0}, {0, 50'000}};
-        if (setitimer(ITIMER_REAL, &in_50ms, nullptr) != 0) return std::perror("setitimer"), 1;
+        if (std::strcmp(how, "raise") == 0) raise(SIGALRM);  // left by the handler's siglongjmp
+        else if (std::strcmp(how, "alarm") == 0) alarm(1);
+        else if (setitimer(ITIMER_REAL, &in_50ms, nullptr) != 0) return std::perror("setitimer"), 1;
         semop(sem, &p, 1);  // left by the handler's siglongjmp
         return 1;
     }
@@ -180,7 +184,7 @@ int main(int argc, char** argv) {
     if (argc < 2) return 2;
     const char* role = argv[1];
     if (std::strcmp(role, "alarm") == 0) return alarm_clock();
-    if (std::strcmp(role, "jump") == 0) return jump();
+    if (std::strcmp(role, "jump") == 0) return jump(argc > 2 ? argv[2] : "");
     if (std::strcmp(role, "wake") == 0) return wake(argc > 2 && std::strcmp(argv[2], "raise") == 0);
     if (argc < 3) return 2;
     if (std::strcmp(role, "victim") == 0) {
