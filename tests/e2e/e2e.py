@@ -1587,7 +1587,8 @@ def case_handler_inside_call():
     raise() ends raise's step (left open, none of the program's later calls was a step: it ran unscheduled
     while the supervisor waited for that step to end), and the classic
     alarm(1) timeout of a P that blocks works as a step would: the alarm rings when nothing can step, the
-    handler jumps out of the wait, the program goes on."""
+    handler jumps out of the wait, the program goes on. A handler on a sigaltstack is followed the same way;
+    a jump that stays inside its handler (to a sigsetjmp of its own) records nothing."""
     prog = test_program('signal_pair')
     handler_v = [("handler", "SIGALRM", None), ("semop", 1, None)]
     runs = [  # (argv, mode, sandbox flags, the calls expected, the output expected)
@@ -1597,8 +1598,11 @@ def case_handler_inside_call():
         ([prog, "wake", "raise"], mode, [], handler_v + [("raise", "SIGALRM", None), ("semop", -1, None)], "woken, interrupted 0\n")
         for mode in ("free", "controlled")
     ] + [
-        ([prog, "jump"], "free", [], [("handler", "SIGALRM", None), ("longjmp", "semop", None), ("semop", 1, None),
-                                      ("semop", -1, None)], "jumped\n"),
+        ([prog, "jump"] + alt, "free", [], [("handler", "SIGALRM", None), ("longjmp", "semop", None), ("semop", 1, None),
+                                            ("semop", -1, None)], "jumped\n")
+        for alt in ([], ["altstack"])
+    ] + [
+        ([prog, "jump", "inner"], "free", [], handler_v + [("semop", -1, "EINTR"), ("semop", -1, None)], "jumped inside\n"),
     ] + [
         ([prog, "jump", "raise"], mode, [], [("handler", "SIGALRM", None), ("longjmp", "raise", None), ("semop", 1, None),
                                              ("semop", -1, None)], "jumped\n")

@@ -23,7 +23,10 @@
 //       timer's SIGALRM handler siglongjmps out of it; then a V and a P,
 //       and prints "jumped". With "raise" the handler runs inside the
 //       program's own raise(SIGALRM) instead, and jumps out of that; with
-//       "alarm" the P waits for an alarm(1) (the classic timeout).
+//       "alarm" the P waits for an alarm(1) (the classic timeout); with
+//       "altstack" the timer's handler runs on a sigaltstack; with "inner"
+//       the handler jumps only within itself, then Vs and returns (the P
+//       ends in EINTR, then succeeds).
 #include <setjmp.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
@@ -156,14 +159,43 @@ int wake(bool self) {
 sigjmp_buf jump_back;
 void on_jump(int) { siglongjmp(jump_back, 1); }
 
+int inner_sem = -1;
+void on_inner(int) {
+    const int saved = errno;
+    sigjmp_buf inner;
+    if (sigsetjmp(inner, 0) == 0) siglongjmp(inner, 1);
+    sembuf v = {0, 1, 0};
+    semop(inner_sem, &v, 1);
+    errno = saved;
+}
+
 int jump(const char* how) {
     const int sem = semget(IPC_PRIVATE, 1, IPC_CREAT | 0600);
     if (sem < 0) return std::perror("semget"), 1;
     struct sigaction sa = {};
     sa.sa_handler = on_jump;
     sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGALRM, &sa, nullptr) != 0) return 1;
     sembuf p = {0, -1, 0}, v = {0, 1, 0};
+    if (std::strcmp(how, "inner") == 0) {
+        inner_sem = sem;
+        sa.sa_handler = on_inner;
+        itimerval in_50ms = {{0, 0}, {0, 50'000}};
+        if (sigaction(SIGALRM, &sa, nullptr) != 0 || setitimer(ITIMER_REAL, &in_50ms, nullptr) != 0) return 1;
+        while (semop(sem, &p, 1) != 0)
+            if (errno != EINTR) return std::perror("semop"), 1;
+        semctl(sem, 0, IPC_RMID);
+        std::printf("jumped inside\n");
+        return 0;
+    }
+    if (std::strcmp(how, "altstack") == 0) {
+        static char alt[64 * 1024];
+        stack_t ss = {};
+        ss.ss_sp = alt;
+        ss.ss_size = sizeof alt;
+        if (sigaltstack(&ss, nullptr) != 0) return std::perror("sigaltstack"), 1;
+        sa.sa_flags = SA_ONSTACK;
+    }
+    if (sigaction(SIGALRM, &sa, nullptr) != 0) return 1;
     if (sigsetjmp(jump_back, 1) == 0) {
         itimerval in_50ms = {{0, 0}, {0, 50'000}};
         if (std::strcmp(how, "raise") == 0) raise(SIGALRM);  // left by the handler's siglongjmp
