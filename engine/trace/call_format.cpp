@@ -74,20 +74,28 @@ void ChildNames::on_event(const Record& r) {
     // (arg: the parent's process number; step 1: it claimed the slot
     // itself). A slot is reused once its holder has been reaped: the next
     // holder's fork or attach names it anew.
-    if (call == CallId::Fork && r.e.arg >= static_cast<std::int64_t>(declared_) && r.e.result > 0)
-        add(static_cast<std::size_t>(r.e.arg), r.proc);
-    else if (call == CallId::Attach && r.proc >= declared_ && r.e.value > 0 && (r.e.step == 1 || !name(r.proc)))
-        add(r.proc, static_cast<std::uint16_t>(r.e.arg));
+    // A child started otherwise is matched by pid to its parent's record
+    // (vfork, posix_spawn: result, its pid), which comes first.
+    const std::string* parent = name(r.proc);
+    if (call == CallId::Fork && r.e.arg >= static_cast<std::int64_t>(declared_) && r.e.result > 0 && parent)
+        add(static_cast<std::size_t>(r.e.arg), {*parent, root(r.proc)});
+    else if (call == CallId::Fork && (r.e.value == kForkVfork || r.e.value == kForkSpawn) && r.e.result > 0 && parent)
+        started_[r.e.result] = {*parent, root(r.proc)};
+    else if (call == CallId::Attach && r.proc >= declared_ && r.e.value > 0 && (r.e.step == 1 || !parent)) {
+        if (auto it = started_.find(r.e.value); r.e.step == 1 && it != started_.end()) {
+            const Parent from = std::move(it->second);
+            started_.erase(it);
+            add(r.proc, from);
+        } else if (const std::string* by_slot = name(static_cast<std::uint16_t>(r.e.arg))) {
+            add(r.proc, {*by_slot, root(static_cast<std::uint16_t>(r.e.arg))});
+        }
+    }
 }
 
-void ChildNames::add(std::size_t child, std::uint16_t parent_proc) {
-    const std::string* known = name(parent_proc);
-    if (!known) return;
-    const std::string parent = *known;  // a copy: names_ may grow below
+void ChildNames::add(std::size_t child, const Parent& parent) {
     if (names_.size() <= child) names_.resize(child + 1), roots_.resize(child + 1 - declared_, -1);
-    if (children_.size() <= parent_proc) children_.resize(parent_proc + 1u, 0);
-    names_[child] = parent + "/" + std::to_string(++children_[parent_proc]);
-    roots_[child - declared_] = root(parent_proc);
+    names_[child] = parent.name + "/" + std::to_string(++children_[parent.name]);
+    roots_[child - declared_] = parent.root;
 }
 
 const std::string* ChildNames::name(std::uint16_t proc) const {

@@ -8,6 +8,7 @@
 
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -32,9 +33,19 @@ public:
     int root(std::uint16_t proc) const;
 
 private:
-    void add(std::size_t child, std::uint16_t parent_proc);
+    struct Parent {
+        std::string name;
+        int root;
+    };
+    void add(std::size_t child, const Parent& parent);
     std::vector<std::string> names_;  // declared first, then by spare number
-    std::vector<int> roots_, children_;
+    std::vector<int> roots_;
+    std::unordered_map<std::string, int> children_;  // children named after each name so far
+    // Children started without fork (vfork, posix_spawn), by pid: who
+    // started them, as that parent was named then. The child names itself
+    // by its parent's slot as it attaches, and by then the parent may have
+    // ended and its slot passed on.
+    std::unordered_map<std::int64_t, Parent> started_;
     std::size_t declared_;
 };
 
