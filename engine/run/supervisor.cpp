@@ -88,7 +88,7 @@ private:
     Status setup() {
         out_dir_ = scenario_out_dir(plan_, opt_);  // created by run_plan before the sandbox
         // Spare slots for the children traced programs start: 32 per
-        // program, 64 at most (each is two rings, 512 KiB of the arena that
+        // program, 64 at most (each is two rings, 2 MiB of the arena that
         // every traced program maps, outside its memory limit).
         std::uint32_t traced_programs = 0;
         for (const auto& pp : plan_.processes) traced_programs += pp.is_exec() && pp.trace;

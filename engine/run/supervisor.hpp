@@ -24,7 +24,13 @@ struct RunOptions {
     bool namespaces = true;
     bool color = false;
     std::size_t max_events = 80;         // timeline lines on the terminal
-    std::uint32_t ring_capacity = 4096;  // records per process ring (power of two)
+    // Records per process ring (power of two): 1 MiB. The supervisor drains
+    // a ring once it is about a quarter full (run/drain_pace.hpp), so a
+    // writer meets a full ring only if the supervisor is late by three
+    // quarters of it: with 4096 records (~0.5 ms of semops) a traced
+    // sem_native still waited for room 3-26 times in 0.8 s on a VM; with
+    // 16384, never, and the supervisor wakes a quarter as often.
+    std::uint32_t ring_capacity = 16384;
     std::int64_t deadlock_after_ns = 200'000'000;  // all blocked, no progress, this long
     // Controlled mode.
     StrategyConfig strategy;                   // kind, seed, depth (the rest is filled in per run)
