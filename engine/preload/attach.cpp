@@ -11,6 +11,8 @@
 // when it attaches.
 #include "preload/tracer.hpp"
 
+#include <sys/stat.h>
+
 #include <dlfcn.h>
 #include <fcntl.h>
 
@@ -120,8 +122,18 @@ bool attach() {
         p = end + 1;
     }
     int fd = static_cast<int>(v[0]);
+    // The arena only: the program may have put a file of its own on that
+    // number before its exec (records written there would corrupt it).
+    struct stat st;
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || static_cast<unsigned long>(st.st_size) != v[1] ||
+        (::fcntl(fd, F_GET_SEALS) & kArenaSeals) != kArenaSeals)
+        return false;
     void* base = ::mmap(nullptr, v[1], PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (base == MAP_FAILED) return false;
+    if (static_cast<ArenaHeader*>(base)->magic.load() != kArenaMagic) {
+        ::munmap(base, v[1]);
+        return false;
+    }
     keep_fd = fd;
     wake = static_cast<int>(v[9]);
     ::fcntl(keep_fd, F_SETFD, FD_CLOEXEC);

@@ -26,9 +26,11 @@ void before_exec(const char* path) {
         return 0;
     });
     tracer_fds_inherited(true);
+    if (on && slot && !vfork_child) slot->traced.store(2);  // until the new image attaches
 }
 void after_failed_exec() {
     int err = errno;
+    if (on && slot && !vfork_child) slot->traced.store(1);
     tracer_fds_inherited(false);
     one_step(CallId::Exec, [&] {
         emit(CallId::Exec, {}, -1, err);

@@ -511,6 +511,10 @@ private:
             if (pp.is_exec() && pp.trace && !rt_.preload.empty() && end.pid > 0 && !end.exec_errno && !s.traced.load())
                 run_.diagnosis.push_back(fmt::format("{}: no call detail (a static binary, or a program that bypasses libc): lifecycle events only",
                                                      pp.name));
+            if (pp.is_exec() && s.traced.load() == 2)
+                run_.diagnosis.push_back(fmt::format("{}: no call detail after its last exec (the image it exec'd was a static binary, "
+                                                     "or the tracer's descriptor was taken over before the exec): lifecycle events only",
+                                                     pp.name));
         }
         // Children that found every spare slot held ran untraced.
         if (const std::uint32_t missed = arena_->spares_missed(); missed > 0)

@@ -1,6 +1,7 @@
 #include "trace/arena.hpp"
 
 #include <fmt/format.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 
 #include <utility>
@@ -18,10 +19,14 @@ Result<Arena> Arena::create(std::uint32_t processes, std::uint32_t ring_capacity
     std::size_t slots_bytes = sizeof(ArenaHeader) + (sizeof(ProcSlot) * (processes + spares) + 63) / 64 * 64;
     a.size_ = slots_bytes + a.ring_bytes_ * (2 * (processes + spares) + 1);
     // A memfd rather than anonymous memory so exec'd programs can reach their ring later.
-    a.fd_ = UniqueFd(memfd_create("simrun-trace", MFD_CLOEXEC));
+    a.fd_ = UniqueFd(memfd_create("simrun-trace", MFD_CLOEXEC | MFD_ALLOW_SEALING));
     if (!a.fd_.valid()) return sys_error("memfd_create(simrun-trace)");
     if (ftruncate(a.fd_.get(), static_cast<off_t>(a.size_)) != 0)
         return sys_error(fmt::format("ftruncate(trace arena, {} bytes)", a.size_));
+    // Its size sealed: a program holding the descriptor cannot shrink it
+    // under the supervisor (whose reads past the end would die of SIGBUS),
+    // and the tracer knows the arena from any other file (kArenaSeals).
+    if (fcntl(a.fd_.get(), F_ADD_SEALS, kArenaSeals) != 0) return sys_error("fcntl(trace arena, F_ADD_SEALS)");
     a.base_ = mmap(nullptr, a.size_, PROT_READ | PROT_WRITE, MAP_SHARED, a.fd_.get(), 0);
     if (a.base_ == MAP_FAILED) {
         a.base_ = nullptr;
@@ -36,6 +41,7 @@ Result<Arena> Arena::create(std::uint32_t processes, std::uint32_t ring_capacity
     a.tsc_ = tsc_usable();
     g_trace_tsc = a.tsc_;
     a.header_->tsc_clock.store(a.tsc_ ? 1 : 0);
+    a.header_->magic.store(kArenaMagic);
     a.start_clock_ = sample_clock();
     return a;
 }

@@ -10,6 +10,8 @@
 #include "util/error.hpp"
 #include "util/unique_fd.hpp"
 
+#include <fcntl.h>
+
 #include <atomic>
 #include <cstdint>
 
@@ -75,13 +77,24 @@ struct alignas(64) ProcSlot {
     std::atomic<std::int32_t> exec_errno;
     std::atomic<std::uint64_t> cpu_ns;
     std::atomic<std::int64_t> maxrss_kb;
-    std::atomic<std::uint32_t> traced;  // the preload tracer attached in this exec'd program
+    // The preload tracer attached in this exec'd program: 1; 2 from an exec
+    // of a traced image until the new image attaches (still 2 at the end:
+    // what it exec'd ran untraced).
+    std::atomic<std::uint32_t> traced;
     std::atomic<std::uint32_t> timed;   // controlled: the program's parked call has a timeout the supervisor may end
     std::atomic<std::uint32_t> alarm_secs;  // controlled: the program's alarm(), rung by the supervisor (0: none)
 };
 
+// The seals on the arena's memfd (its size is fixed), and the first word of
+// its header: a program may put a file of its own on the descriptor number
+// SIMRUN_TRACE names, and the tracer in the image it execs must not take
+// that file for the arena.
+inline constexpr int kArenaSeals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
+inline constexpr std::uint32_t kArenaMagic = 0x5349'4d52;  // "SIMR"
+
 // At the arena's start: what processes claim for themselves at run time.
 struct alignas(64) ArenaHeader {
+    std::atomic<std::uint32_t> magic;       // kArenaMagic
     std::atomic<std::uint32_t> next_spare;  // spare slots handed out so far (a reused one is not counted again)
     std::atomic<std::uint32_t> spares_missed;  // children that found every spare slot held, and ran untraced
     std::atomic<std::uint32_t> tsc_clock;   // 1: records are stamped with the time-stamp counter (trace_clock.hpp)

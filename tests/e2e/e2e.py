@@ -1641,6 +1641,56 @@ exec = {json.dumps(argv)}
             r.assert_nothing_left()
 
 
+def case_tracer_fd_taken():
+    """A program puts a file of its own on the descriptor number where the tracer keeps the trace arena
+    (SIMRUN_TRACE names it), then execs: the new image does not take that file for the arena (before, it
+    wrote its records into the file and died of SIGBUS past its end); it runs untraced, and the report says
+    the detail after the exec is missing. A program that shrinks the arena through that descriptor is
+    refused (the memfd's size is sealed; before, simrun's supervisor died of SIGBUS)."""
+    with tempfile.TemporaryDirectory() as d:
+        victim = os.path.join(d, "victim.bin")
+        with open(victim, "wb") as f:
+            f.write(b"A" * (1 << 20))
+        path = write_scenario(d, f"""
+[scenario]
+name = "taken"
+timeout = "5s"
+[ipc.sem.s]
+members = {{ m = 1 }}
+key = 7311
+[[process]]
+name = "p"
+exec = ["{test_program('reuse_tracer_fd')}", "{victim}", "{test_program('sem_rounds')}", "7311", "3"]
+""")
+        r = Run([path, "-q"], d)
+        check(r.code == 0, r.stdout + r.stderr)
+        with open(victim, "rb") as f:
+            check(f.read() == b"A" * (1 << 20), "the program's file is untouched")
+        events = r.trace(d, "taken")
+        check_trace(events, "taken")
+        check(events[-1]["verdicts"]["p"]["verdict"] == "ok", str(events[-1]["verdicts"]))
+        check(not [e for e in events if e["kind"] == "call" and e["call"] == "semop"], "the exec'd image ran untraced")
+        check(any("no call detail after its last exec" in l for l in events[-1]["diagnosis"]), str(events[-1]["diagnosis"]))
+        path = write_scenario(d, f"""
+[scenario]
+name = "shrink"
+timeout = "5s"
+[[process]]
+name = "p"
+exec = ["{test_program('reuse_tracer_fd')}", "truncate"]
+""")
+        r = Run([path, "-q"], d)
+        check(r.code == 0, r.stdout + r.stderr)
+        events = r.trace(d, "shrink")
+        check_trace(events, "shrink")
+        out = "".join(e["data"] for e in events if e["kind"] == "output")
+        check(out == "ftruncate Operation not permitted\n", repr(out))
+        check([e["call"] for e in events if e["kind"] == "call" and e["call"] in ("semop", "semctl")] == ["semop", "semctl"],
+              "traced on after the refused ftruncate")
+        check(not events[-1]["diagnosis"], str(events[-1]["diagnosis"]))
+        r.assert_nothing_left()
+
+
 def case_jump_storm():
     """A thread sends SIGUSR1 to the main thread over and over while both make semops; the main thread's
     handler siglongjmps (through __longjmp_chk, fortified) back into its loop from wherever the signal
