@@ -180,7 +180,7 @@ __attribute__((constructor)) void init() {
     RESOLVE(execvp) RESOLVE(execvpe) RESOLVE(wait4) RESOLVE(exit) RESOLVE(_exit) RESOLVE(_Exit) RESOLVE(pthread_sigmask)
     RESOLVE(pause) RESOLVE(sigsuspend) RESOLVE(sleep) RESOLVE(usleep) RESOLVE(nanosleep) RESOLVE(clock_nanosleep)
     RESOLVE(sigwait) RESOLVE(sigwaitinfo) RESOLVE(sigtimedwait) RESOLVE(alarm) RESOLVE(pthread_create)
-    RESOLVE(siglongjmp) RESOLVE(longjmp) RESOLVE(_longjmp)
+    RESOLVE(siglongjmp) RESOLVE(longjmp) RESOLVE(_longjmp) RESOLVE(close_range) RESOLVE(closefrom)
 #undef RESOLVE
     resolve(r.longjmp_chk, "__longjmp_chk");
     real = r;

@@ -1,9 +1,10 @@
 // The pipe and FIFO wrappers: pipe, pipe2, mkfifo; read and write on pipe
 // and FIFO descriptors (others are not IPC and go straight through); close,
-// dup2 and dup3 over the tracer's own descriptors.
+// close_range, closefrom, dup2 and dup3 over the tracer's own descriptors.
 #include "preload/tracer.hpp"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <poll.h>
 
 namespace simrun::preload {
@@ -118,6 +119,21 @@ static void lose_fd(int fd) {
 int close(int fd) {
     lose_fd(fd);
     return real.close(fd);
+}
+// Many at once (a daemon's or a shell's closefrom(3)): the tracer's own
+// two and what it knew of the numbers in the range.
+static void lose_range(unsigned first, unsigned last) {
+    for (unsigned fd = first; fd <= last && fd < static_cast<unsigned>(kFdCache); ++fd) forget_fd(static_cast<int>(fd));
+    for (int mine : {keep_fd, wake})
+        if (mine >= 0 && static_cast<unsigned>(mine) >= first && static_cast<unsigned>(mine) <= last) lose_fd(mine);
+}
+int close_range(unsigned first, unsigned last, int flags) {
+    if (!(flags & CLOSE_RANGE_CLOEXEC)) lose_range(first, last);  // with it, they only close at exec
+    return real.close_range(first, last, flags);
+}
+void closefrom(int low) noexcept {
+    if (low >= 0) lose_range(static_cast<unsigned>(low), ~0u);
+    real.closefrom(low);
 }
 int dup2(int from, int to) {
     if (from != to) lose_fd(to);

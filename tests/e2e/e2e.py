@@ -1646,7 +1646,8 @@ def case_tracer_fd_taken():
     (SIMRUN_TRACE names it), then execs: the new image does not take that file for the arena (before, it
     wrote its records into the file and died of SIGBUS past its end); it runs untraced, and the report says
     the detail after the exec is missing. A program that shrinks the arena through that descriptor is
-    refused (the memfd's size is sealed; before, simrun's supervisor died of SIGBUS)."""
+    refused (the memfd's size is sealed; before, simrun's supervisor died of SIGBUS). closefrom(3) is
+    followed like close."""
     with tempfile.TemporaryDirectory() as d:
         victim = os.path.join(d, "victim.bin")
         with open(victim, "wb") as f:
@@ -1689,6 +1690,27 @@ exec = ["{test_program('reuse_tracer_fd')}", "truncate"]
               "traced on after the refused ftruncate")
         check(not events[-1]["diagnosis"], str(events[-1]["diagnosis"]))
         r.assert_nothing_left()
+        # closefrom(3) takes the tracer's descriptors and a pipe; the file opened on the pipe's old number
+        # is no pipe (before, its write was traced as one), and the exec'd image runs untraced.
+        path = write_scenario(d, f"""
+[scenario]
+name = "closed"
+timeout = "5s"
+[ipc.sem.s]
+members = {{ m = 1 }}
+key = 7312
+[[process]]
+name = "p"
+exec = ["{test_program('reuse_tracer_fd')}", "closefrom", "{victim}", "{test_program('sem_rounds')}", "7312", "3"]
+""")
+        r = Run([path, "-q"], d)
+        check(r.code == 0, r.stdout + r.stderr)
+        events = r.trace(d, "closed")
+        check_trace(events, "closed")
+        check(events[-1]["verdicts"]["p"]["verdict"] == "ok", str(events[-1]["verdicts"]))
+        writes = [e.get("data") for e in events if e["kind"] == "call" and e["call"] == "write"]
+        check(writes == ["a"], f"only the pipe write: {writes}")
+        check(any("no call detail after its last exec" in l for l in events[-1]["diagnosis"]), str(events[-1]["diagnosis"]))
 
 
 def case_jump_storm():
