@@ -43,7 +43,7 @@ unsigned long declared_processes() { return layout.processes; }
 void use_process(std::uint32_t p) {
     auto* bytes = static_cast<std::byte*>(arena);
     const Layout& l = layout;
-    slot = reinterpret_cast<ProcSlot*>(bytes + l.slots + l.slot_size * p);
+    slot = &slot_of(p);
     auto own = p < l.processes ? p : 2 * l.processes + 1 + (p - l.processes);
     auto sig = p < l.processes ? l.processes + 1 + p : 2 * l.processes + 1 + l.spares + (p - l.processes);
     auto ring_at = [&](unsigned long index) {

@@ -12,11 +12,22 @@
 #include <setjmp.h>
 
 namespace simrun::preload {
+namespace {
 
+// What the code a handler interrupted held, per handler running on this
+// thread, innermost last.
+struct HandlerFrame {
+    std::uintptr_t sp;       // the trampoline's frame: a jump to a stack pointer above it leaves the handler
+    std::uint16_t call;      // it interrupted a traced call: hook_call + 1, else 0
+    std::uint16_t retrying;  // it interrupted a blocked call's wait for its next step: `retrying`
+    bool writing;            // it interrupted a record, one thread (the `writing` flag)
+    bool locked;             // it interrupted a record with threads (this thread held `owner`)
+    bool in_step;            // it interrupted a controlled step
+    bool timed;              // the process was in a timed controlled wait (slot->timed)
+};
+constexpr int kHandlerFrames = 16;  // deeper nesting is not followed (a jump leaves those frames)
 SIMRUN_TLS HandlerFrame handler_frames[kHandlerFrames];
 SIMRUN_TLS int handler_depth = 0;
-
-namespace {
 
 // The record of a jump made outside a controlled step, for the next step.
 SIMRUN_TLS bool jump_pending = false;
@@ -48,9 +59,9 @@ std::uintptr_t saved_sp(const __jmp_buf_tag* env) {
 // handler counts as left, the usual case).
 std::uintptr_t target_sp(const __jmp_buf_tag* env) {
 #if defined(__x86_64__) && defined(__GLIBC__)
-    static int known = -1;  // probed once; threads that race compute the same
-    if (known < 0) known = layout_known();
-    return known ? saved_sp(env) : 0;
+    static constinit std::atomic<int> known{-1};  // probed once; threads that race compute the same
+    if (known.load(std::memory_order_relaxed) < 0) known.store(layout_known(), std::memory_order_relaxed);
+    return known.load(std::memory_order_relaxed) ? saved_sp(env) : 0;
 #else
     (void)env;
     return 0;
@@ -80,10 +91,9 @@ void leave_handlers(const __jmp_buf_tag* env, int value) {
     writing = at.writing;
     if (!at.locked && my_tid && owner.load() == my_tid) owner.store(0, std::memory_order_release);
     const bool abandons_step = in_step && !at.in_step;
-    std::int64_t abandoned = 0;  // CallId + 1
-    if (out.hooked) abandoned = out.call + 1;
-    else if (abandons_step) abandoned = static_cast<std::int64_t>(slot->op.load(std::memory_order_relaxed)) + 1;
-    else if (out.retrying) abandoned = out.retrying;
+    std::int64_t abandoned = out.call;  // CallId + 1
+    if (!abandoned && abandons_step) abandoned = static_cast<std::int64_t>(slot->op.load(std::memory_order_relaxed)) + 1;
+    if (!abandoned) abandoned = out.retrying;
     retrying = at.retrying;
     if (slot && controlled) slot->timed.store(at.timed);
     const Args a{value, left, abandoned};
@@ -98,14 +108,38 @@ void leave_handlers(const __jmp_buf_tag* env, int value) {
     if (abandons_step) end_step(StepOutcome::Done);
 }
 
-// libc's jump, resolved in the constructor (attach.cpp); asked for here
-// only if a jump comes before it ran (dlsym is not async-signal-safe).
-template <typename F>
-F next(F f, const char* name) {
-    return f ? f : reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
+using JumpFn = void (*)(__jmp_buf_tag*, int);
+
+// Every jump wrapper: what the jump leaves, then libc's jump (resolved in
+// the constructor, attach.cpp; asked for here only if a jump comes before
+// it ran, as dlsym is not async-signal-safe).
+[[noreturn]] void jump(JumpFn libc, const char* name, __jmp_buf_tag* env, int value) {
+    leave_handlers(env, value);
+    (libc ? libc : reinterpret_cast<JumpFn>(dlsym(RTLD_NEXT, name)))(env, value);
+    __builtin_unreachable();
 }
 
 }  // namespace
+
+// Frames below ours on this stack belong to handlers that were left
+// without our knowing (a C++ exception, setcontext): dropped first.
+void enter_handler(std::uintptr_t sp, int hooked) {
+    if (!on || vfork_child) return;
+    while (handler_depth > 0 && handler_depth <= kHandlerFrames && handler_frames[handler_depth - 1].sp < sp) --handler_depth;
+    if (handler_depth < kHandlerFrames)
+        handler_frames[handler_depth] = {sp,
+                                         static_cast<std::uint16_t>(hooked > 0 ? hook_call + 1 : 0),
+                                         retrying,
+                                         writing != 0,
+                                         threaded.load(std::memory_order_relaxed) && my_tid && owner.load() == my_tid,
+                                         in_step != 0,
+                                         slot && slot->timed.load() != 0};
+    ++handler_depth;
+}
+
+void leave_handler() {
+    if (on && !vfork_child && handler_depth > 0) --handler_depth;
+}
 
 void emit_pending_jump() {
     if (!jump_pending) return;
@@ -123,26 +157,10 @@ extern "C" {
 // _FORTIFY_SOURCE builds call __longjmp_chk for longjmp and siglongjmp.
 [[noreturn]] void __longjmp_chk(__jmp_buf_tag env[1], int value) noexcept;
 
-[[noreturn]] void siglongjmp(sigjmp_buf env, int value) noexcept {
-    leave_handlers(env, value);
-    next(real.siglongjmp, "siglongjmp")(env, value);
-    __builtin_unreachable();
-}
-[[noreturn]] void longjmp(jmp_buf env, int value) noexcept {
-    leave_handlers(env, value);
-    next(real.longjmp, "longjmp")(env, value);
-    __builtin_unreachable();
-}
-[[noreturn]] void _longjmp(jmp_buf env, int value) noexcept {
-    leave_handlers(env, value);
-    next(real._longjmp, "_longjmp")(env, value);
-    __builtin_unreachable();
-}
-[[noreturn]] void __longjmp_chk(__jmp_buf_tag env[1], int value) noexcept {
-    leave_handlers(env, value);
-    next(real.longjmp_chk, "__longjmp_chk")(env, value);
-    __builtin_unreachable();
-}
+[[noreturn]] void siglongjmp(sigjmp_buf env, int value) noexcept { jump(real.siglongjmp, "siglongjmp", env, value); }
+[[noreturn]] void longjmp(jmp_buf env, int value) noexcept { jump(real.longjmp, "longjmp", env, value); }
+[[noreturn]] void _longjmp(jmp_buf env, int value) noexcept { jump(real._longjmp, "_longjmp", env, value); }
+[[noreturn]] void __longjmp_chk(__jmp_buf_tag env[1], int value) noexcept { jump(real.longjmp_chk, "__longjmp_chk", env, value); }
 
 }  // extern "C"
 #pragma GCC visibility pop

@@ -73,19 +73,7 @@ void trampoline(int sig, siginfo_t* info, void* ctx) {
     // our call, not the handler's. The lock decides the ring: a handler
     // that interrupted a record writes to the signal ring.
     const int hooked = in_hook;
-    // For a siglongjmp out of the handler (jumps.cpp): what the interrupted
-    // code held. Frames below ours on this stack belong to handlers that
-    // were left without our knowing (a C++ exception, setcontext): dropped.
-    const auto sp = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
-    const bool follow = on && !vfork_child;
-    if (follow) {
-        while (handler_depth > 0 && handler_depth <= kHandlerFrames && handler_frames[handler_depth - 1].sp < sp) --handler_depth;
-        if (handler_depth < kHandlerFrames)
-            handler_frames[handler_depth] = {sp, hook_call, hooked > 0, writing != 0,
-                                             threaded.load(std::memory_order_relaxed) && my_tid && owner.load() == my_tid, in_step != 0,
-                                             slot && slot->timed.load() != 0, retrying};
-        ++handler_depth;
-    }
+    enter_handler(reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0)), hooked);  // for a siglongjmp out of it
     in_hook = 0;
     if (sig > 0 && sig < 65) emit(CallId::Handler, {info ? info->si_pid : 0, sig, info ? info->si_code : 0}, 0, 0, ts);
     errno = saved;
@@ -95,7 +83,7 @@ void trampoline(int sig, siginfo_t* info, void* ctx) {
         else reinterpret_cast<void (*)(int)>(fn)(sig);
     }
     in_hook = hooked;
-    if (follow && handler_depth > 0) --handler_depth;
+    leave_handler();
 }
 
 namespace {

@@ -102,7 +102,7 @@ int tid();
 
 // Around libc's function inside a wrapper: in_hook keeps that function's
 // inner calls out of the trace; hook_call names the call, for a siglongjmp
-// that leaves it from a signal handler (signals.cpp records what it abandoned).
+// that leaves it from a signal handler (jumps.cpp records what it abandoned).
 [[gnu::always_inline]] inline void enter_call(CallId c) {
     hook_call = static_cast<std::uint16_t>(c);
     ++in_hook;
@@ -286,26 +286,16 @@ R traced(CallId c, Args a, bool stamp_before, F f, const void* data = nullptr, s
 inline std::size_t name_len(const char* s) { return s ? ::strnlen(s, 255) : 0; }
 
 // ---- signal handlers left by a jump (jumps.cpp) -------------------------------
-// The trampoline saves what the code its handler interrupted held; a
-// siglongjmp (or longjmp) out of the handler gives back what the code at
-// its target holds, records what it abandoned, and ends a controlled step
-// the target is not in (left open, the run would wait for it until its
-// timeout).
-struct HandlerFrame {
-    std::uintptr_t sp;   // the trampoline's frame: a jump to a stack pointer above it leaves the handler
-    std::uint16_t call;  // hook_call, where `hooked`
-    bool hooked;         // it interrupted a traced call (inside libc's function)
-    bool writing;        // it interrupted a record, one thread (the `writing` flag)
-    bool locked;         // it interrupted a record with threads (this thread held `owner`)
-    bool in_step;        // it interrupted a controlled step
-    bool timed;          // the process was in a timed controlled wait (slot->timed)
-    std::uint16_t retrying;  // it interrupted the wait for a blocked call's next step (`retrying`)
-};
-inline constexpr int kHandlerFrames = 16;  // deeper nesting is not followed (a jump leaves those frames)
-extern SIMRUN_TLS HandlerFrame handler_frames[kHandlerFrames];
-extern SIMRUN_TLS int handler_depth;
+// The trampoline notes what the code its handler interrupted held (its own
+// frame's stack pointer, in_hook as it found it) before it runs the
+// handler, and forgets it after; a siglongjmp (or longjmp) out of the
+// handler gives back what the code at its target holds, records what it
+// abandoned, and ends a controlled step the target is not in (left open,
+// none of the program's later calls would be a step).
+void enter_handler(std::uintptr_t sp, int hooked);
+void leave_handler();
 // A jump recorded outside any step in controlled mode waits for the
-// process's next step, as its attach record does (jumps.cpp).
+// process's next step, as its attach record does.
 void emit_pending_jump();
 
 // ---- shared between the wrappers' files --------------------------------------
