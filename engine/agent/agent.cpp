@@ -64,7 +64,7 @@ void Agent::run_op(const Op& op) {
         end_step(announced_ != changed_before ? StepOutcome::BlockedChanged : StepOutcome::Blocked);
     }
     end_step(StepOutcome::Done);
-    if (fault_ && is_fault_op(op_index_) && ++fault_matches_ == fault_->count) self_fault();
+    if (self_faults_) rt_.faults.after_op(proc_, op_index_, [this](const PlanFault& f) { self_fault(f); });
 }
 
 // Called inside a granted step (the exit op, or the reap that found no
@@ -171,17 +171,12 @@ void Agent::reap_children() {
 }
 
 // ---- faults (free mode; the controlled scheduler sends its own) ----
-bool Agent::is_fault_op(std::uint32_t op_index) const {
-    for (std::uint32_t i : fault_->ops)
-        if (i == op_index) return true;
-    return false;
-}
-
-void Agent::self_fault() {
+// The agent's own copy of the injector (made before fork) counts its ops.
+void Agent::self_fault(const PlanFault& f) {
     Record& r = begin(EventKind::Fault);
-    r.e.arg = fault_->signal;
+    r.e.arg = f.signal;
     ring_.commit();
-    ::kill(::getpid(), fault_->signal);
+    ::kill(::getpid(), f.signal);
 }
 
 }  // namespace simrun::detail

@@ -46,10 +46,9 @@ public:
           proc_(static_cast<std::uint16_t>(proc)),
           slot_(rt.arena->slot(proc)),
           ring_(rt.arena->writer(proc, rt.wake_fd)),
-          controlled_(plan_.mode == SchedMode::Controlled) {
-        for (const auto& f : plan_.faults)
-            if (f.proc == proc && f.trigger == FaultTrigger::AfterOp && !controlled_) fault_ = &f;
-    }
+          controlled_(plan_.mode == SchedMode::Controlled),
+          // Controlled mode: the controller fires every fault.
+          self_faults_(!controlled_ && rt.faults.has_after_op(proc)) {}
 
     [[noreturn]] void run();
 
@@ -181,9 +180,8 @@ private:
     void reap_children();
 
     // ---- faults (free mode; the controlled scheduler sends its own) ----
-    bool is_fault_op(std::uint32_t op_index) const;
 
-    void self_fault();
+    void self_fault(const PlanFault& f);
 
     struct MsgBuf {
         long mtype;
@@ -202,8 +200,7 @@ private:
     bool announced_ = false;     // flips when a parked attempt changed shared state
     std::uint32_t pause_from_ = 0;  // handler runs counted when a pause began
     std::size_t forked_ = 0;        // children forked by fork ops so far
-    const PlanFault* fault_ = nullptr;
-    std::int64_t fault_matches_ = 0;
+    bool self_faults_;  // free mode, and an `after` fault names this process
 };
 
 }  // namespace simrun::detail

@@ -121,7 +121,7 @@ std::vector<ExpectResult> Checker::finish(const RunResult& run) {
     std::vector<ExpectResult> out;
     std::vector<int> status(run.procs.size(), -1), verdicts(run.procs.size(), -1);
     for (std::size_t p = 0; p < run.procs.size(); ++p) {
-        if (run.procs[p].exited) status[p] = run.procs[p].wait_status;
+        if (run.procs[p].exited) status[p] = run.procs[p].wait_status.raw();
         verdicts[p] = static_cast<int>(run.procs[p].verdict);
     }
     // Deliveries and op counts are complete in the trace: the final view reads them too.

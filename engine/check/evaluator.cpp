@@ -2,23 +2,25 @@
 
 #include "plan/plan.hpp"
 #include "util/json.hpp"
+#include "util/wait_status.hpp"
 
 #include <fmt/format.h>
-#include <sys/wait.h>
 
 #include <cstring>
+
 #include <algorithm>
 #include <set>
 
 namespace simrun {
 namespace {
 
+// Wait statuses in a ValueView are raw, -1 for a process not (yet) reaped.
 std::int64_t exit_value(int status) {
-    if (status < 0 || !WIFEXITED(status)) return -1;
-    return WEXITSTATUS(status);
+    if (status < 0 || !WaitStatus(status).exited()) return -1;
+    return WaitStatus(status).code();
 }
 
-std::int64_t signal_value(int status) { return status >= 0 && WIFSIGNALED(status) ? WTERMSIG(status) : 0; }
+std::int64_t signal_value(int status) { return status >= 0 && WaitStatus(status).signaled() ? WaitStatus(status).signal() : 0; }
 
 struct Eval {
     const ExprTree& t;

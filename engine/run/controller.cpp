@@ -37,8 +37,7 @@ Controller::Controller(const Plan& plan, Runtime& rt, RingWriter& ring, SandboxM
       hooks_(std::move(hooks)),
       procs_(plan.processes.size()),
       last_taker_(plan.sem_values, -1),
-      fired_(plan.faults.size(), false),
-      fault_matches_(plan.faults.size(), 0) {}
+      faults_(plan.faults) {}
 
 Controller::~Controller() = default;
 
@@ -185,12 +184,7 @@ void Controller::after_step(int p, std::uint64_t step) {
                     const SemTerm& t = plan_.sem_terms[op.first + i];
                     if (t.delta < 0) last_taker_[plan_.sems[op.object].first_value + t.member] = p;
                 }
-            for (std::size_t f = 0; f < plan_.faults.size(); ++f) {
-                const PlanFault& pf = plan_.faults[f];
-                if (fired_[f] || pf.proc != p || pf.trigger != FaultTrigger::AfterOp) continue;
-                if (std::find(pf.ops.begin(), pf.ops.end(), op_index) == pf.ops.end()) continue;
-                if (++fault_matches_[f] == pf.count) fired_[f] = true, fire(pf, step);
-            }
+            faults_.after_op(static_cast<int>(p), op_index, [&](const PlanFault& pf) { fire(pf, step); });
             return;
         }
         default:
@@ -306,10 +300,7 @@ ControlResult Controller::run(Strategy& strategy, std::uint64_t deadline_ns, con
     ControlResult out;
     discover();
     for (std::uint64_t step = 0;; ++step) {
-        for (std::size_t f = 0; f < plan_.faults.size(); ++f)
-            if (!fired_[f] && plan_.faults[f].trigger == FaultTrigger::AtStep &&
-                static_cast<std::uint64_t>(plan_.faults[f].at) == step)
-                fired_[f] = true, fire(plan_.faults[f], step);
+        faults_.at_step(step, [&](const PlanFault& pf) { fire(pf, step); });
         if (monotonic_ns() >= deadline_) {
             out.outcome = Outcome::Timeout;
             return out;

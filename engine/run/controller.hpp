@@ -74,9 +74,8 @@ private:
     ControlHooks hooks_;
     std::vector<Proc> procs_;
     std::vector<int> last_taker_;  // per flat semaphore: who last decremented it
-    std::vector<bool> fired_;      // per fault
+    FaultInjector faults_;         // step faults, and `after` faults (the agents fire none in controlled mode)
     std::unordered_set<pid_t> announced_zombies_;  // programs' own children seen dead (wait_free_running)
-    std::vector<std::int64_t> fault_matches_;
     std::uint64_t epoch_ = 0;      // count of steps that changed something
     std::uint64_t deadline_ = 0;
 };

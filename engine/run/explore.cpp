@@ -12,13 +12,11 @@
 namespace simrun {
 namespace {
 
-constexpr int kExitFailed = 1, kExitInternal = 3;
-
 class Explorer {
 public:
-    Explorer(const Plan& plan, const ExploreOptions& o, SandboxMode mode) : plan_(plan), o_(o), mode_(mode) {}
+    Explorer(const Plan& plan, const ExploreOptions& o, const RunSchedule& run_one) : plan_(plan), o_(o), run_one_(run_one) {}
 
-    int run() {
+    ExitCode run() {
         if (o_.exhaustive) return run_exhaustive();
         const StrategyConfig& c = o_.run.strategy;
         fmt::print("explore {}: {} schedules from seed {}{}, up to {} runs\n", plan_.name, strategy_name(c.kind), c.seed,
@@ -28,10 +26,10 @@ public:
         for (int i = 0; i < o_.runs; ++i) {
             RunOptions opt = quiet_options();
             opt.strategy.seed = c.seed + static_cast<std::uint64_t>(i);
-            RunReport r = run_once(plan_, opt, mode_);
+            RunReport r = run_one_(opt);
             ++runs_;
             progress(i + 1);
-            if (r.exit_code == kExitInternal || r.exit_code == 130) return clear_progress(), r.exit_code;
+            if (stops_search(r)) return clear_progress(), r.exit_code;
             if (r.passed) continue;
             clear_progress();
             fmt::print("  run {} (seed {}) fails: {}\n", i + 1, opt.strategy.seed, first_failure(r));
@@ -40,10 +38,13 @@ public:
         }
         clear_progress();
         fmt::print("  no failure in {} runs ({:.2f} s, {:.0f} runs/s)\n", runs_, (now() - start) / 1e9, runs_ / ((now() - start) / 1e9));
-        return 0;
+        return ExitCode::Ok;
     }
 
 private:
+    // simrun itself failed, or the user stopped it: no verdict on the program.
+    static bool stops_search(const RunReport& r) { return r.exit_code == ExitCode::Internal || r.exit_code == ExitCode::Interrupted; }
+
     static std::uint64_t now() { return monotonic_ns(); }
 
     // Depth-first over schedules: each run follows a prefix, then lets the
@@ -52,7 +53,7 @@ private:
     // long as its preemptions (switching away from a process that could
     // still run) stay within the bound. Every interleaving within the bound
     // is run once.
-    int run_exhaustive() {
+    ExitCode run_exhaustive() {
         fmt::print("explore {}: every schedule with at most {} preemptions, up to {} runs\n", plan_.name, o_.preemptions, o_.runs);
         std::fflush(stdout);
         struct Node {
@@ -68,10 +69,10 @@ private:
             opt.strategy.kind = StrategyKind::Replay;
             opt.strategy.replay = node.prefix;
             opt.record_choices = true;
-            RunReport r = run_once(plan_, opt, mode_);
+            RunReport r = run_one_(opt);
             ++runs_;
             progress(runs_);
-            if (r.exit_code == kExitInternal || r.exit_code == 130) return clear_progress(), r.exit_code;
+            if (stops_search(r)) return clear_progress(), r.exit_code;
             if (!r.passed) {
                 clear_progress();
                 fmt::print("  run {} fails ({} preemptions): {}\n", runs_, node.preemptions, first_failure(r));
@@ -97,7 +98,7 @@ private:
             fmt::print("  every schedule with at most {} preemptions passes: {} runs ({:.2f} s)\n", o_.preemptions, runs_, (now() - start) / 1e9);
         else
             fmt::print("  no failure in {} runs; {} schedules within the bound not tried (raise --runs)\n", runs_, stack.size());
-        return 0;
+        return ExitCode::Ok;
     }
 
     // Taking step k with process q preempts the process of step k-1 if that one could still run.
@@ -128,9 +129,9 @@ private:
         RunOptions opt = quiet_options();
         opt.strategy.kind = StrategyKind::Replay;
         opt.strategy.replay = steps;
-        RunReport r = run_once(plan_, opt, mode_);
+        RunReport r = run_one_(opt);
         ++shrink_runs_;
-        if (r.passed || r.exit_code != kExitFailed) return std::nullopt;
+        if (r.passed || r.exit_code != ExitCode::Failed) return std::nullopt;
         r.schedule.resize(std::min(r.schedule.size(), steps.size()));
         return r.schedule;
     }
@@ -161,7 +162,7 @@ private:
         return best;
     }
 
-    int report_failure(std::uint64_t seed, const std::vector<int>& schedule) {
+    ExitCode report_failure(std::uint64_t seed, const std::vector<int>& schedule) {
         std::vector<int> best = shrink(schedule);
         fmt::print("  shrunk in {} replays: {} steps with {} context switches → {} explicit steps with {}\n", shrink_runs_,
                    schedule.size(), context_switches(schedule), best.size(), context_switches(best));
@@ -169,7 +170,7 @@ private:
         Schedule file{o_.exhaustive ? "exhaustive" : strategy_name(o_.run.strategy.kind), seed, o_.run.strategy.depth, best};
         if (auto st = write_schedule(path, plan_, file); !st) {
             fmt::print(stderr, "simrun: error: {}\n", st.error().message);
-            return kExitInternal;
+            return ExitCode::Internal;
         }
         fmt::print("  schedule: {}\n\nthe shrunk failing run:\n", path);
         std::fflush(stdout);
@@ -177,12 +178,12 @@ private:
         RunOptions opt = o_.run;
         opt.strict = &best;
         opt.replay_hint = fmt::format("replay it: simrun replay {} {}", plan_.path, path);
-        RunReport r = run_once(plan_, opt, mode_);
+        RunReport r = run_one_(opt);
         if (r.passed) {
             fmt::print(stderr, "simrun: error: the shrunk schedule did not fail when replayed\n");
-            return kExitInternal;
+            return ExitCode::Internal;
         }
-        return kExitFailed;
+        return ExitCode::Failed;
     }
 
     void progress(int done) {
@@ -197,15 +198,21 @@ private:
 
     const Plan& plan_;
     const ExploreOptions& o_;
-    SandboxMode mode_;
+    const RunSchedule& run_one_;
     int runs_ = 0, shrink_runs_ = 0;
     bool shown_ = false;
 };
 
 }  // namespace
 
-int explore(const Plan& plan, const ExploreOptions& options) {
-    return run_in_sandbox(plan, options.run, [&](SandboxMode mode) { return Explorer(plan, options, mode).run(); });
+ExitCode explore_with(const Plan& plan, const ExploreOptions& options, const RunSchedule& run) {
+    return Explorer(plan, options, run).run();
+}
+
+ExitCode explore(const Plan& plan, const ExploreOptions& options) {
+    return run_in_sandbox(plan, options.run, [&](SandboxMode mode) {
+        return explore_with(plan, options, [&](const RunOptions& opt) { return run_once(plan, opt, mode); });
+    });
 }
 
 }  // namespace simrun

@@ -3,10 +3,15 @@
 // expectation fails, then shrink the failing schedule (fewer context
 // switches, fewer explicit steps) while it still fails, write it as a
 // schedule file, and show the failing run. All runs share one sandbox.
+//
+// The search and the shrinking only see RunReports: explore_with() takes the
+// function that runs one schedule, so tests drive them with a fake.
 #pragma once
 
 #include "plan/plan.hpp"
 #include "run/supervisor.hpp"
+
+#include <functional>
 
 namespace simrun {
 
@@ -18,8 +23,15 @@ struct ExploreOptions {
     int shrink_budget = 200;        // replays spent on shrinking
 };
 
-// Exit codes: 1 a failing schedule was found (and written), 0 none in the
-// budget, 3 simrun failed.
-int explore(const Plan& plan, const ExploreOptions& options);
+// Runs the plan once with these options (a seed, a replay prefix, ...).
+using RunSchedule = std::function<RunReport(const RunOptions&)>;
+
+// Failed: a failing schedule was found (and written to
+// OUT/<scenario>/failure.schedule.toml), Ok: none in the budget,
+// Internal or Interrupted as a run returned them.
+ExitCode explore_with(const Plan& plan, const ExploreOptions& options, const RunSchedule& run);
+
+// explore_with() over real runs, in one sandbox.
+ExitCode explore(const Plan& plan, const ExploreOptions& options);
 
 }  // namespace simrun

@@ -5,6 +5,7 @@
 #include "scenario/model.hpp"
 #include "trace/arena.hpp"
 #include "trace/call_format.hpp"
+#include "util/wait_status.hpp"
 
 #include <cstdint>
 #include <string>
@@ -33,7 +34,7 @@ struct ProcessEnd {
     ProcState state = ProcState::Unborn;  // when the run ended, before any kill
     std::uint32_t op = 0, iter = 0;       // where it was then
     bool exited = false;                  // reaped (after the end-of-run kill too)
-    int wait_status = 0;
+    WaitStatus wait_status;
     LimitHit hit = LimitHit::None;
     std::uint64_t cpu_ns = 0;       // from wait4, when simrun or a scripted parent reaped it
     std::int64_t maxrss_kb = 0;
@@ -56,6 +57,7 @@ struct RunResult {
     std::vector<std::string> diagnosis;  // deadlock: who waits on what; timeout: who was where
     std::vector<std::string> ipc_left;   // objects the processes left behind: "sem key=0x... id=3", "/dev/shm/x"
     std::uint64_t events = 0;
+    std::string trace_cut;  // why the trace lacks records (a failed drain or merge); empty when complete
     SysvNames sysv_names;  // the run's System V ids by declared name, to show a program's calls
 };
 

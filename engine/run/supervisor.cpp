@@ -46,8 +46,6 @@ namespace {
 
 constexpr std::uint32_t kSparesPerProgram = 32, kMaxSpares = 64;  // trace slots for programs' own children
 
-constexpr int kExitFailed = 1, kExitUsage = 2, kExitInternal = 3, kExitInterrupted = 130;
-
 class Supervisor {
 public:
     Supervisor(const Plan& plan, const RunOptions& opt, SandboxMode mode) : plan_(plan), opt_(opt), mode_(mode) {}
@@ -55,7 +53,7 @@ public:
     RunReport run() {
         if (auto st = setup(); !st) {
             fmt::print(stderr, "simrun: error: {}\n", st.error().message);
-            report_.exit_code = kExitInternal;
+            report_.exit_code = ExitCode::Internal;
             return report_;
         }
         timeline_.emplace(plan_, TerminalStyle{opt_.color, opt_.terminal ? opt_.max_events : 0, opt_.quiet || !opt_.terminal},
@@ -120,6 +118,7 @@ private:
         dev_null_ = UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
 
         rt_.plan = &plan_;
+        rt_.faults = FaultInjector(plan_.faults);  // copied into every child by fork
         rt_.arena = &*arena_;
         rt_.wake_fd = wake_.get();
         rt_.dev_null = dev_null_.get();
@@ -170,7 +169,7 @@ private:
     void spawn_all() {
         ring_ = arena_->writer(arena_->supervisor_ring(), wake_.get());
         // Thousands of strays to reap, a flood of output: never wait for ourselves.
-        ring_.set_self_drain([](void* self) { (void)static_cast<Supervisor*>(self)->collector_->drain(); }, this);
+        ring_.set_self_drain([](void* self) { static_cast<Supervisor*>(self)->drain(); }, this);
         run_.t0 = monotonic_ns();
         ring_.begin(EventKind::RunStart, kRunProc);
         ring_.commit();
@@ -236,10 +235,19 @@ private:
         return result.outcome == Outcome::Completed;
     }
 
+    // Moves the rings' records to the spill file. A failure (the disk is
+    // full) loses the records still in the rings: it is said once in the
+    // report, and the trace is marked as cut short.
+    void drain() {
+        auto moved = collector_->drain();
+        if (moved || !trace_cut_.empty()) return;
+        trace_cut_ = "records could not be saved: " + moved.error().message;
+    }
+
     void idle() {
         arena_->tick();
         pump_stdio();
-        (void)collector_->drain();
+        drain();
     }
 
     // Controlled mode reads stop requests only; deaths are the controller's.
@@ -285,7 +293,7 @@ private:
             }
             arena_->tick();  // a process writing alone stamps afresh after it (trace_clock.hpp)
             pump_stdio();
-            (void)collector_->drain();
+            drain();
             const std::uint64_t now = monotonic_ns();
             sleep_ns = pace.after_drain(now, collector_->fullest());
             if (no_children_) {
@@ -383,15 +391,11 @@ private:
 
     // Free mode: [[fault]] at = "50ms" fires when the time has come.
     void fire_timed_faults(std::uint64_t now) {
-        if (fired_.empty()) fired_.assign(plan_.faults.size(), false);
-        for (std::size_t f = 0; f < plan_.faults.size(); ++f) {
-            const PlanFault& pf = plan_.faults[f];
-            if (fired_[f] || pf.trigger != FaultTrigger::AtTime || now < run_.t0 + static_cast<std::uint64_t>(pf.at)) continue;
-            fired_[f] = true;
+        timed_faults_.at_time(static_cast<std::int64_t>(now - run_.t0), [&](const PlanFault& pf) {
             const ProcSlot& slot = arena_->slot(pf.proc);
             if (slot.pid.load() <= 0 || slot.state.load() == ProcState::Exited) {
                 run_.diagnosis.push_back(fmt::format("fault not sent ({}): the process was not running", pf.text));
-                continue;
+                return;
             }
             Record& r = ring_.begin(EventKind::Fault, static_cast<std::uint16_t>(pf.proc));
             r.e.arg = pf.signal;
@@ -399,7 +403,7 @@ private:
             r.e.pid = slot.pid.load();
             ring_.commit();
             ::kill(r.e.pid, pf.signal);
-        }
+        });
     }
 
     // A status line on a terminal for runs longer than a second.
@@ -501,7 +505,7 @@ private:
             const ProcSlot& s = arena_->slot(p);
             ProcessEnd& end = run_.procs[p];
             end.exited = s.state.load() == ProcState::Exited && s.pid.load() > 0;
-            end.wait_status = s.wait_status.load();
+            end.wait_status = WaitStatus(s.wait_status.load());
             end.cpu_ns = s.cpu_ns.load();
             end.maxrss_kb = s.maxrss_kb.load();
             end.exec_errno = s.exec_errno.load();
@@ -528,7 +532,7 @@ private:
         run_.t_end = monotonic_ns();
         ring_.begin(EventKind::RunEnd, kRunProc);
         ring_.commit();
-        (void)collector_->drain();
+        drain();
         run_.sandboxed = mode_ == SandboxMode::Namespaces;
         if (plan_.mode == SchedMode::Controlled) {
             const StrategyConfig& c = opt_.strategy;
@@ -540,12 +544,12 @@ private:
     }
 
     // ---- reporting ---------------------------------------------------------
-    int report() {
+    ExitCode report() {
         std::string trace_path = opt_.write_trace ? out_dir_ + "/trace.jsonl" : "/dev/null";
         auto writer = JsonlWriter::open(trace_path, plan_, run_);
         if (!writer) {
             fmt::print(stderr, "simrun: error: {}\n", writer.error().message);
-            return kExitInternal;
+            return ExitCode::Internal;
         }
         Checker checker(plan_);
         Timeline& timeline = *timeline_;
@@ -567,15 +571,21 @@ private:
             undo.clear();
         });
         run_.events = events;
+        if (!merged && trace_cut_.empty()) trace_cut_ = merged.error().message;
+        if (!trace_cut_.empty()) {
+            run_.trace_cut = trace_cut_;
+            run_.diagnosis.push_back("the trace is incomplete: " + trace_cut_);
+        }
         // A set a process removed (IPC_RMID) has no final value to compare.
         bool drift = false;
         for (std::size_t i = 0; i < run_.sems.size(); ++i) drift = drift || (run_.sems[i] >= 0 && run_.sems[i] != replay.values()[i]);
         if (drift) run_.diagnosis.push_back("note: semaphore values replayed from the trace differ from the kernel's final values");
         auto results = checker.finish(run_);
         for (const auto& e : results) (*writer)->expectation(e.name, e.kind, e.text, e.passed, e.detail);
-        if (auto st = (*writer)->finish(run_); !st || !merged) {
-            fmt::print(stderr, "simrun: error: {}\n", !st ? st.error().message : merged.error().message);
-            return kExitInternal;
+        if (auto st = (*writer)->finish(run_); !st || !trace_cut_.empty()) {
+            fmt::print(stderr, "simrun: error: {}\n", !st ? st.error().message : "the trace is incomplete: " + trace_cut_);
+            if (opt_.terminal) timeline.summary(run_, results, trace_path);
+            return ExitCode::Internal;
         }
         std::string schedule_path;
         if (plan_.mode == SchedMode::Controlled && opt_.write_trace) {
@@ -584,7 +594,7 @@ private:
                            opt_.strategy.depth, report_.schedule};
             if (auto st = write_schedule(schedule_path, plan_, sched); !st) {
                 fmt::print(stderr, "simrun: error: {}\n", st.error().message);
-                return kExitInternal;
+                return ExitCode::Internal;
             }
         }
         if (opt_.terminal) timeline.summary(run_, results, trace_path, schedule_path, opt_.replay_hint);
@@ -592,9 +602,9 @@ private:
         for (const auto& e : results) all_passed = all_passed && e.passed;
         report_.passed = all_passed;
         report_.results = results;
-        if (!report_.divergence.empty()) return kExitUsage;
-        if (run_.outcome == Outcome::Interrupted) return kExitInterrupted;
-        return all_passed ? 0 : kExitFailed;
+        if (!report_.divergence.empty()) return ExitCode::Usage;
+        if (run_.outcome == Outcome::Interrupted) return ExitCode::Interrupted;
+        return all_passed ? ExitCode::Ok : ExitCode::Failed;
     }
 
     struct StdoutSource {
@@ -629,18 +639,19 @@ private:
     std::optional<ProcessWatch> watch_;
     std::optional<Timeline> timeline_;
     RunReport report_;
-    std::vector<bool> fired_;  // free mode: timed faults sent
+    FaultInjector timed_faults_{plan_.faults};  // free mode: [[fault]] at = a time
     std::vector<bool> watched_;
     std::vector<Death> deaths_;
     bool stop_ = false;
     bool no_children_ = false;
+    std::string trace_cut_;  // why records were lost, if they were
     std::uint64_t next_progress_ = 0;
     bool progress_shown_ = false;
 };
 
 // simrun's own process while the inner supervisor runs: forward a stop
 // request (Ctrl-C, SIGTERM, SIGHUP) as SIGTERM, and pass on the exit code.
-int wait_inner(pid_t inner) {
+ExitCode wait_inner(pid_t inner) {
     sigset_t mask;
     sigemptyset(&mask);
     for (int s : {SIGCHLD, SIGINT, SIGTERM, SIGHUP}) sigaddset(&mask, s);
@@ -649,9 +660,10 @@ int wait_inner(pid_t inner) {
         int status;
         pid_t done = waitpid(inner, &status, WNOHANG);
         if (done == inner) {
-            if (WIFEXITED(status)) return WEXITSTATUS(status);
-            fmt::print(stderr, "simrun: error: the supervisor was {}\n", describe_wait_status(status));
-            return kExitInternal;
+            const WaitStatus st(status);
+            if (st.exited()) return static_cast<ExitCode>(st.code());
+            fmt::print(stderr, "simrun: error: the supervisor was {}\n", st.describe());
+            return ExitCode::Internal;
         }
         siginfo_t si;
         timespec tick{0, 100'000'000};
@@ -668,26 +680,26 @@ RunReport run_once(const Plan& plan, const RunOptions& options, SandboxMode mode
 
 std::string scenario_out_dir(const Plan& plan, const RunOptions& options) { return options.out_dir + "/" + plan.name; }
 
-int run_in_sandbox(const Plan& plan, const RunOptions& options, const std::function<int(SandboxMode)>& body) {
+ExitCode run_in_sandbox(const Plan& plan, const RunOptions& options, const std::function<ExitCode(SandboxMode)>& body) {
     std::error_code ec;
     std::filesystem::create_directories(scenario_out_dir(plan, options), ec);
     if (ec) {
         fmt::print(stderr, "simrun: error: cannot create the output folder {}: {}\n", scenario_out_dir(plan, options), ec.message());
-        return kExitUsage;
+        return ExitCode::Usage;
     }
     auto inner = start_inner(options.namespaces, scenario_out_dir(plan, options), [&](SandboxMode mode, const std::string& note) {
         if (mode == SandboxMode::None)
             fmt::print(stderr, "simrun: running without a sandbox ({}); objects are removed at exit\n", note);
-        return body(mode);
+        return code_of(body(mode));
     });
     if (!inner) {
         fmt::print(stderr, "simrun: error: cannot start the supervisor: {}\n", inner.error().message);
-        return kExitInternal;
+        return ExitCode::Internal;
     }
     return wait_inner(inner->pid);
 }
 
-int run_plan(const Plan& plan, const RunOptions& options) {
+ExitCode run_plan(const Plan& plan, const RunOptions& options) {
     return run_in_sandbox(plan, options, [&](SandboxMode mode) { return run_once(plan, options, mode).exit_code; });
 }
 

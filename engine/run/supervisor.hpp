@@ -10,6 +10,7 @@
 #include "plan/plan.hpp"
 #include "sandbox/sandbox.hpp"
 #include "sched/strategy.hpp"
+#include "util/exit_code.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -44,7 +45,7 @@ struct RunOptions {
 
 // One run, as explore and the command line see it.
 struct RunReport {
-    int exit_code = 0;
+    ExitCode exit_code = ExitCode::Ok;
     Outcome outcome = Outcome::Completed;
     bool passed = false;           // every expectation held
     std::vector<int> schedule;     // controlled mode: the process of every step
@@ -56,14 +57,14 @@ struct RunReport {
 // Runs the plan once in this process (already inside the sandbox).
 RunReport run_once(const Plan& plan, const RunOptions& options, SandboxMode mode);
 
-// Exit codes: 0 every expectation holds, 1 one fails, 2 the output folder
-// cannot be made (nothing spawned), 3 simrun or the sandbox failed, 130
-// interrupted.
-int run_plan(const Plan& plan, const RunOptions& options);
+// Ok every expectation holds, Failed one fails, Usage the output folder
+// cannot be made (nothing spawned) or a replayed schedule does not fit,
+// Internal simrun or the sandbox failed, Interrupted.
+ExitCode run_plan(const Plan& plan, const RunOptions& options);
 
-// Creates the output folder, starts the sandbox, runs body(mode) inside it,
-// and returns its exit code.
-int run_in_sandbox(const Plan& plan, const RunOptions& options, const std::function<int(SandboxMode)>& body);
+// Creates the output folder, starts the sandbox, runs body(mode) inside it
+// (the inner supervisor's process, whose exit code the result carries back).
+ExitCode run_in_sandbox(const Plan& plan, const RunOptions& options, const std::function<ExitCode(SandboxMode)>& body);
 
 // OUT/<scenario>: where the run's files go.
 std::string scenario_out_dir(const Plan& plan, const RunOptions& options);

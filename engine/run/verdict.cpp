@@ -6,7 +6,6 @@
 #include "util/size.hpp"
 
 #include <fmt/format.h>
-#include <sys/wait.h>
 
 #include <csignal>
 #include <cstring>
@@ -19,17 +18,11 @@ static_assert(std::size(kVerdictConstants) == static_cast<std::size_t>(Verdict::
 static_assert(kVerdictConstants[static_cast<int>(Verdict::TimeLimit)] == "TIME_LIMIT");
 static_assert(kVerdictConstants[static_cast<int>(Verdict::Stopped)] == "STOPPED");
 
-std::string signal_text(int status) {
-    int sig = WTERMSIG(status);
-    return fmt::format("{}{}", sigabbrev_np(sig) ? fmt::format("SIG{}", sigabbrev_np(sig)) : std::to_string(sig),
-                       WCOREDUMP(status) ? " (core)" : "");
-}
-
 }  // namespace
 
 void judge(const PlanProcess& pp, Outcome outcome, ProcessEnd& end) {
     auto set = [&](Verdict v, std::string detail) { end.verdict = v, end.verdict_detail = std::move(detail); };
-    const int st = end.wait_status;
+    const WaitStatus st = end.wait_status;
     const bool exec = pp.is_exec();
     const Limits& l = pp.limits;
     if (end.exec_errno)
@@ -44,9 +37,9 @@ void judge(const PlanProcess& pp, Outcome outcome, ProcessEnd& end) {
         case LimitHit::None: break;
     }
     if (!end.exited) return set(Verdict::Stopped, "not reaped");
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return set(Verdict::Ok, "exit 0");
+    if (st.exited() && st.code() == 0) return set(Verdict::Ok, "exit 0");
     const std::uint64_t cpu_limit_ns = static_cast<std::uint64_t>((l.cpu_ns + 999'999'999) / 1'000'000'000 * 1'000'000'000);
-    if (exec && WIFSIGNALED(st) && (WTERMSIG(st) == SIGXCPU || (WTERMSIG(st) == SIGKILL && end.cpu_ns >= cpu_limit_ns)))
+    if (exec && st.signaled() && (st.signal() == SIGXCPU || (st.signal() == SIGKILL && end.cpu_ns >= cpu_limit_ns)))
         return set(Verdict::TimeLimit, fmt::format("cpu {} (limit {})", format_duration_ns(static_cast<std::int64_t>(end.cpu_ns)),
                                                   format_duration_ns(static_cast<std::int64_t>(cpu_limit_ns))));
     // RLIMIT_AS makes an allocation fail; the program then crashes or gives
@@ -54,12 +47,12 @@ void judge(const PlanProcess& pp, Outcome outcome, ProcessEnd& end) {
     const std::int64_t peak_kb = std::max(end.vm_peak_kb, end.maxrss_kb);
     if (exec && peak_kb * 1024 >= l.memory / 10 * 8)
         return set(Verdict::MemoryLimit, fmt::format("{} at its peak, limit {}{}", format_size_bytes(peak_kb * 1024), format_size_bytes(l.memory),
-                                                     WIFSIGNALED(st) ? ", then " + signal_text(st) : fmt::format(", then exit {}", WEXITSTATUS(st))));
-    if (WIFSIGNALED(st)) {
-        std::string why = WTERMSIG(st) == SIGXFSZ ? fmt::format(": file size limit {}", format_size_bytes(l.file_size)) : "";
-        return set(Verdict::Signaled, signal_text(st) + why);
+                                                     st.signaled() ? ", then " + st.signal_text() : fmt::format(", then exit {}", st.code())));
+    if (st.signaled()) {
+        std::string why = st.signal() == SIGXFSZ ? fmt::format(": file size limit {}", format_size_bytes(l.file_size)) : "";
+        return set(Verdict::Signaled, st.signal_text() + why);
     }
-    return set(Verdict::RuntimeError, fmt::format("exit {}", WEXITSTATUS(st)));
+    return set(Verdict::RuntimeError, fmt::format("exit {}", st.code()));
 }
 
 const char* verdict_name(Verdict v) {

@@ -1,6 +1,8 @@
 #include "sandbox/sandbox.hpp"
 
+#include "util/exit_code.hpp"
 #include "util/unique_fd.hpp"
+#include "util/wait_status.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -140,17 +142,17 @@ void take_realtime_priority() {
 // children are born there), forks the supervisor as PID 1, passes stop
 // requests on, and exits with the supervisor's code.
 [[noreturn]] void relay_main(int alive_fd, int status_fd, uid_t uid, gid_t gid, const std::string& keep, const InnerBody& body) {
-    if (!tie_to_parent(alive_fd, SIGKILL)) report(status_fd, kParentGone, 0), _exit(3);
-    if (!enter_namespaces(status_fd, uid, gid, keep)) _exit(3);
+    if (!tie_to_parent(alive_fd, SIGKILL)) report(status_fd, kParentGone, 0), _exit(code_of(ExitCode::Internal));
+    if (!enter_namespaces(status_fd, uid, gid, keep)) _exit(code_of(ExitCode::Internal));
     sigset_t mask;
     sigemptyset(&mask);
     for (int s : {SIGCHLD, SIGINT, SIGTERM, SIGHUP}) sigaddset(&mask, s);
     sigprocmask(SIG_BLOCK, &mask, nullptr);
     pid_t inner = fork();
-    if (inner < 0) report(status_fd, kForkInner, errno), _exit(3);
+    if (inner < 0) report(status_fd, kForkInner, errno), _exit(code_of(ExitCode::Internal));
     if (inner == 0) {
         // PID 1 of the run. The kernel kills the whole namespace when it dies.
-        if (!tie_to_parent(alive_fd, SIGKILL)) _exit(3);
+        if (!tie_to_parent(alive_fd, SIGKILL)) _exit(code_of(ExitCode::Internal));
         ::close(alive_fd);
         run_supervisor(SandboxMode::Namespaces, {}, status_fd, body);
     }
@@ -161,9 +163,11 @@ void take_realtime_priority() {
         if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) ::kill(inner, SIGTERM);
         int status;
         if (sig == SIGCHLD && waitpid(inner, &status, WNOHANG) == inner) {
-            if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
-            std::fprintf(stderr, "simrun: error: the supervisor was killed by signal %d\n", WTERMSIG(status));
-            _exit(3);
+            const WaitStatus st(status);
+            if (st.exited()) _exit(st.code());
+            // The relay is simrun's own process (it never execs): words as everywhere.
+            std::fprintf(stderr, "simrun: error: the supervisor was %s\n", st.describe().c_str());
+            _exit(code_of(ExitCode::Internal));
         }
     }
 }
@@ -187,7 +191,7 @@ Result<Inner> start(SandboxMode mode, const std::string& note, const std::string
         if (mode == SandboxMode::Namespaces) relay_main(alive_r.get(), status_w.get(), uid, gid, keep, body);
         // Without namespaces the supervisor is this child; SIGTERM on
         // simrun's death lets it remove what it created.
-        if (!tie_to_parent(alive_r.get(), SIGTERM)) _exit(3);
+        if (!tie_to_parent(alive_r.get(), SIGTERM)) _exit(code_of(ExitCode::Internal));
         alive_r.reset();
         run_supervisor(SandboxMode::None, note, status_w.release(), body);
     }
@@ -204,7 +208,8 @@ Result<Inner> start(SandboxMode mode, const std::string& note, const std::string
     int st;
     waitpid(pid, &st, 0);
     const char* stage = r.stage < kStageCount ? kStageNames[r.stage] : "?";
-    return Error{fmt::format("{}: {}", stage, r.err ? std::strerror(r.err) : "no report")};
+    if (r.err) return sys_error(stage, r.err);
+    return Error{fmt::format("{}: no report", stage)};
 }
 
 }  // namespace

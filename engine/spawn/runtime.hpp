@@ -4,6 +4,7 @@
 // its own copy (closed pipe ends become -1) without allocating.
 #pragma once
 
+#include "plan/fault_injector.hpp"
 #include "plan/plan.hpp"
 #include "ipc/fifo_dir.hpp"
 #include "trace/arena.hpp"
@@ -47,6 +48,7 @@ struct Runtime {
     std::int64_t nproc_others = -1;            // RLIMIT_NPROC room for the user's other processes (-1: unset)
     std::string preload;                       // the preload tracer's path; "" when exec'd programs run untraced
     std::vector<bool> stepped;                 // per process: an exec'd program the controller schedules call by call
+    FaultInjector faults;                      // free mode: each scripted process counts its `after` faults in its own copy
 };
 
 // Fills exec_path and argv for every exec'd process (PATH lookup happens here,

@@ -91,6 +91,9 @@ public:
         return &buf_[pos_];
     }
     void pop() { ++pos_; }
+    // Set when the spill file could not be read back: this ring's records
+    // stop there (what came before was visited).
+    const std::string& failure() const { return failure_; }
 
 private:
     bool refill() {
@@ -99,8 +102,21 @@ private:
         auto [offset, count] = (*batches_)[batch_];
         std::uint64_t n = std::min<std::uint64_t>(256, count - used_);
         buf_.resize(n);
-        ssize_t got = ::pread(fd_, buf_.data(), n * sizeof(Record), static_cast<off_t>((offset + used_) * sizeof(Record)));
-        if (got != static_cast<ssize_t>(n * sizeof(Record))) return false;
+        const std::uint64_t at = offset + used_;
+        ssize_t got;
+        do got = ::pread(fd_, buf_.data(), n * sizeof(Record), static_cast<off_t>(at * sizeof(Record)));
+        while (got < 0 && errno == EINTR);
+        if (got >= static_cast<ssize_t>(sizeof(Record)) && got < static_cast<ssize_t>(n * sizeof(Record))) {
+            n = static_cast<std::uint64_t>(got) / sizeof(Record);  // the whole records first; the next read says where it ends
+            buf_.resize(n);
+        } else if (got != static_cast<ssize_t>(n * sizeof(Record))) {
+            const std::string call = fmt::format("pread(trace spill, ring {}, record {} of the spill)", ring_, at);
+            failure_ = got < 0 ? sys_error(call).message
+                               : fmt::format("{}: short read, {} of {} bytes", call, got, n * sizeof(Record));
+            buf_.clear(), pos_ = 0;
+            batch_ = batches_->size();  // nothing after a hole
+            return false;
+        }
         used_ += n;
         pos_ = 0;
         return true;
@@ -112,6 +128,7 @@ private:
     std::uint64_t used_ = 0;
     std::vector<Record> buf_;
     std::size_t pos_ = 0;
+    std::string failure_;
 };
 
 }  // namespace
@@ -151,6 +168,8 @@ Status Collector::merge(const Visitor& visit) const {
         payload.clear();
     }
     if (has_pending) visit(pending, payload);
+    for (const auto& c : cursors)
+        if (!c.failure().empty()) return Error{"the trace was cut short: " + c.failure()};
     return ok_status();
 }
 

@@ -30,7 +30,11 @@ public:
     std::uint64_t written_in_rings() const;  // progress measure: sum of ring heads
 
     using Visitor = std::function<void(const Record&, std::string_view payload)>;
+    // Visits every record it can read back; if part of the spill cannot be
+    // read, the rest of that ring is missing and the error says where.
     Status merge(const Visitor& visit) const;
+    // The spill file, for tests that damage it.
+    int spill_fd_for_tests() const { return spill_.get(); }
 
 private:
     // A run of consecutive records of one ring in the spill file: (offset, count) in records.

@@ -310,7 +310,12 @@ Status JsonlWriter::finish(const RunResult& run) {
         if (i) line_ += ',';
         append_json_string(line_, run.diagnosis[i]);
     }
-    line_ += "],\"verdicts\":{";
+    line_ += ']';
+    if (!run.trace_cut.empty()) {
+        line_ += ",\"cut_short\":";
+        append_json_string(line_, run.trace_cut);
+    }
+    line_ += ",\"verdicts\":{";
     for (std::size_t p = 0; p < run.procs.size() && p < plan_.processes.size(); ++p) {
         if (p) line_ += ',';
         append_json_string(line_, plan_.processes[p].name);

@@ -5,7 +5,8 @@
 namespace simrun {
 
 Error sys_error(std::string call, int err) {
-    return Error{std::move(call) + ": " + std::strerror(err)};
+    std::string message = call + ": " + std::strerror(err);
+    return Error{std::move(message), err, std::move(call)};
 }
 
 }  // namespace simrun

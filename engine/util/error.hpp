@@ -10,7 +10,11 @@
 namespace simrun {
 
 struct Error {
-    std::string message;
+    Error(std::string message_, int err_ = 0, std::string call_ = {})
+        : message(std::move(message_)), err(err_), call(std::move(call_)) {}
+    std::string message;  // the whole text, as shown: "semget(key=0x3e8, nsems=3): File exists"
+    int err = 0;          // errno when a system call failed, else 0
+    std::string call;     // that call with its key arguments: "semget(key=0x3e8, nsems=3)"
 };
 
 // "semget(key=0x3e8, nsems=3): File exists" — call is the caller's context.

@@ -707,6 +707,42 @@ final = "signal(sleeper) == 15 && exit(waiter) == 0 && lock.mutex == 1"
         check(undo and undo[0]["before"] == 0 and undo[0]["after"] == 1, str(undo))
 
 
+def case_two_after_faults(mode="free"):
+    """Two `after` faults of one process both fire, in free mode (the agent fires them) as in controlled mode."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, f"""
+[scenario]
+name = "two_faults"
+timeout = "5s"
+mode = "{mode}"
+[ipc.sem.s]
+members = {{ x = 0 }}
+[[process]]
+name = "victim"
+signals = {{ SIGUSR1 = "count", SIGUSR2 = "count" }}
+run = ["V s.x", "V s.x", "V s.x", "sleep 50ms"]
+[[fault]]
+process = "victim"
+signal = "SIGUSR1"
+after = "V s.x"
+[[fault]]
+process = "victim"
+signal = "SIGUSR2"
+after = "V s.x"
+count = 2
+[[expect]]
+final = "s.x == 3 && exit(victim) == 0"
+""")
+        r = Run([path, "-q"], d)
+        check(r.code == 0, r.stdout + r.stderr)
+        events = r.trace(d, "two_faults")
+        faults = [e["signal"] for e in events if e["kind"] == "fault"]
+        check(faults == ["SIGUSR1", "SIGUSR2"], f"both faults fire, in order: {faults}")
+        handled = sorted(e["signal"] for e in events if e["kind"] == "signal")
+        check(handled == ["SIGUSR1", "SIGUSR2"], f"both signals reach the victim: {handled}")
+        r.assert_nothing_left()
+
+
 def case_queue_order():
     """Message queues deliver as the kernel says: by type for System V, by priority (FIFO within one) for POSIX."""
     with tempfile.TemporaryDirectory() as out:

@@ -1,6 +1,8 @@
 // The collector spills every ring to a file and merges them by timestamp.
 #include "trace/collector.hpp"
 
+#include <unistd.h>
+
 #include <doctest/doctest.h>
 
 using namespace simrun;
@@ -46,4 +48,27 @@ TEST_CASE("records from several rings merge by timestamp; payloads stay with the
     CHECK(order.front() == 100);
     CHECK(payload_of_last_a == "hello");
     CHECK(collector->total() == 5 * 7 + 3);  // the Data record counted once in the spill
+}
+
+TEST_CASE("a spill file that cannot be read back in full: the merge says the trace was cut short, and where") {
+    auto arena = Arena::create(1, 8);
+    REQUIRE(arena.ok());
+    auto collector = Collector::create(arena.value(), "/tmp");
+    REQUIRE(collector.ok());
+    RingWriter a = arena->writer(0, -1);
+    for (std::uint64_t ts = 1; ts <= 6; ++ts) {
+        Record& r = a.begin(EventKind::Op, 0);
+        r.ts = ts;
+        a.commit();
+        REQUIRE(collector->drain().ok());  // one batch per record
+    }
+    // As if the disk lost the end of the spill: the last two records are gone.
+    REQUIRE(::ftruncate(collector->spill_fd_for_tests(), 4 * sizeof(Record)) == 0);
+    int visited = 0;
+    auto merged = collector->merge([&](const Record&, std::string_view) { ++visited; });
+    CHECK(visited == 4);
+    REQUIRE_FALSE(merged.ok());
+    CHECK(merged.error().message.find("the trace was cut short") == 0);
+    CHECK(merged.error().message.find("ring 0, record 4") != std::string::npos);
+    CHECK(merged.error().message.find("short read") != std::string::npos);
 }

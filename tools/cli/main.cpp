@@ -1,7 +1,5 @@
 // simrun: the command line. Parses arguments, loads the scenario, and hands
-// the plan to the run loop. Exit codes: 0 expectations hold, 1 one failed,
-// 2 bad scenario, schedule or command line (nothing spawned), 3 internal or
-// sandbox error, 130 interrupted.
+// the plan to the run loop. Exit codes: util/exit_code.hpp.
 #include "plan/planner.hpp"
 #include "run/explore.hpp"
 #include "run/registry.hpp"
@@ -17,7 +15,9 @@
 
 namespace {
 
-constexpr int kExitUsage = 2;
+using simrun::ExitCode;
+using simrun::code_of;
+constexpr int kExitUsage = code_of(ExitCode::Usage);
 
 struct Options {
     simrun::RunOptions run;
@@ -61,7 +61,8 @@ int load(const std::string& path, simrun::Plan& plan, const simrun::PlanOptions&
 void finish_options(Options& o, const simrun::Plan& plan) {
     o.run.namespaces = !o.no_sandbox;
     o.run.color = o.color == "always" || (o.color == "auto" && isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR"));
-    o.run.strategy.kind = *simrun::parse_strategy(o.strategy);
+    // replay has no --strategy (the schedule file's steps decide).
+    if (auto kind = simrun::parse_strategy(o.strategy)) o.run.strategy.kind = *kind;
     o.run.strategy.depth = o.depth;
     // Drawn from the clock when not given: every run prints its seed, so any run can be repeated.
     if (!o.seed) o.seed = plan.seed;
@@ -141,7 +142,7 @@ int main(int argc, char** argv) {
         finish_options(ex, plan);
         explore_opts.run = ex.run;
         explore_opts.exhaustive = exhaustive;
-        return simrun::explore(plan, explore_opts);
+        return code_of(simrun::explore(plan, explore_opts));
     }
     if (replay->parsed()) {
         if (int rc = load(replay_file, plan, {simrun::SchedMode::Controlled})) return rc;
@@ -153,7 +154,7 @@ int main(int argc, char** argv) {
         finish_options(rp, plan);
         rp.run.strategy.seed = schedule->seed;
         rp.run.strict = &schedule->steps;
-        return simrun::run_plan(plan, rp.run);
+        return code_of(simrun::run_plan(plan, rp.run));
     }
     if (file.empty()) {
         fmt::print(stderr, "simrun: error: no scenario given\n{}", app.help());
@@ -164,5 +165,5 @@ int main(int argc, char** argv) {
     if (run.free) po.mode = simrun::SchedMode::Free;
     if (int rc = load(file, plan, po)) return rc;
     finish_options(run, plan);
-    return simrun::run_plan(plan, run.run);
+    return code_of(simrun::run_plan(plan, run.run));
 }
