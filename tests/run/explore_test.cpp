@@ -1,0 +1,162 @@
+// explore's search and shrinking, driven by a fake that "runs" a schedule
+// of two processes without forking: each takes `steps` steps, and the run
+// fails when they interleave (a lost update: neither ran alone from its
+// first step to its last).
+#include "run/explore.hpp"
+
+#include "sched/schedule_file.hpp"
+#include "../test_support.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+using namespace simrun;
+
+namespace {
+
+struct FakeRace {
+    int steps = 3;                 // per process
+    std::vector<RunOptions> seen;  // every run asked for
+    std::vector<std::vector<int>> strict;  // the steps of each strict replay (opt.strict points into explore's frame)
+    bool always_pass = false;
+    ExitCode fail_with = ExitCode::Ok;  // a run that ends with this code instead (Internal, Interrupted)
+
+    static bool interleaved(const std::vector<int>& s) {
+        auto first = std::find(s.begin(), s.end(), 1), last0 = std::find(s.rbegin(), s.rend(), 0).base();
+        return first < last0 && std::find(s.begin(), s.end(), 0) < std::find(s.rbegin(), s.rend(), 1).base();
+    }
+
+    // The run's steps: a replayed prefix (strict or lenient), then the
+    // running process goes on while it can, then the lowest that can; a
+    // seeded strategy draws every step.
+    RunReport operator()(const RunOptions& opt) {
+        seen.push_back(opt);
+        if (opt.strict) strict.push_back(*opt.strict);
+        std::vector<int> left{steps, steps};
+        const std::vector<int>* prefix = opt.strict ? opt.strict
+                                         : opt.strategy.kind == StrategyKind::Replay ? &opt.strategy.replay
+                                                                                     : nullptr;
+        std::mt19937_64 rng(opt.strategy.seed);
+        RunReport r;
+        int running = 0;
+        for (std::size_t k = 0; left[0] + left[1] > 0; ++k) {
+            std::vector<int> could;
+            for (int p = 0; p < 2; ++p)
+                if (left[p] > 0) could.push_back(p);
+            int p;
+            if (prefix && k < prefix->size() && left[(*prefix)[k]] > 0) p = (*prefix)[k];
+            else if (!prefix) p = could[rng() % could.size()];
+            else p = left[running] > 0 ? running : could[0];
+            if (opt.record_choices) r.choices.push_back(could);
+            r.schedule.push_back(p);
+            --left[p];
+            running = p;
+        }
+        r.passed = always_pass || !interleaved(r.schedule);
+        r.exit_code = fail_with != ExitCode::Ok ? fail_with : r.passed ? ExitCode::Ok : ExitCode::Failed;
+        ExpectResult e;
+        e.name = "no lost update";
+        e.passed = r.passed;
+        r.results.push_back(e);
+        return r;
+    }
+};
+
+struct Fixture {
+    std::filesystem::path out = std::filesystem::temp_directory_path() / ("explore_test_" + std::to_string(::getpid()));
+    Plan plan = test::plan_of(R"(
+[scenario]
+name = "fake"
+mode = "controlled"
+[[process]]
+name = "a"
+run = ['print "x"']
+[[process]]
+name = "b"
+run = ['print "y"']
+)");
+    ExploreOptions options;
+    Fixture() {
+        options.run.out_dir = out.string();
+        options.run.terminal = false;
+        options.runs = 50;
+        std::filesystem::create_directories(out / "fake");
+    }
+    ~Fixture() { std::filesystem::remove_all(out); }
+    std::vector<int> saved_steps() {
+        auto s = read_schedule((out / "fake" / "failure.schedule.toml").string(), plan);
+        REQUIRE(s.ok());
+        return s->steps;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a seeded search stops at the first failing run, shrinks it, saves it and shows it replayed strictly") {
+    Fixture f;
+    FakeRace race;
+    race.steps = 6;
+    ExitCode code = explore_with(f.plan, f.options, std::ref(race));
+    CHECK(code == ExitCode::Failed);
+    REQUIRE(race.seen.size() >= 2);
+    // The last run shown is the strict replay of what was saved.
+    const RunOptions& last = race.seen.back();
+    REQUIRE(last.strict != nullptr);
+    CHECK(last.write_trace);
+    const std::vector<int> saved = f.saved_steps();
+    REQUIRE(race.strict.size() == 1);
+    CHECK(race.strict[0] == saved);
+    // Shrunk to the smallest lost update: one step of a, then b (b goes on), 1 switch.
+    CHECK(context_switches(saved) == 1);
+    CHECK(saved.size() == 2);
+    // Every search run was quiet and wrote nothing.
+    for (std::size_t i = 0; i + 1 < race.seen.size(); ++i) CHECK_FALSE(race.seen[i].write_trace);
+}
+
+TEST_CASE("no failure within the budget: every run tried, Ok, no schedule saved") {
+    Fixture f;
+    FakeRace race;
+    race.always_pass = true;
+    f.options.runs = 7;
+    CHECK(explore_with(f.plan, f.options, std::ref(race)) == ExitCode::Ok);
+    CHECK(race.seen.size() == 7);
+    // Consecutive seeds from the first.
+    for (std::size_t i = 0; i < race.seen.size(); ++i) CHECK(race.seen[i].strategy.seed == f.options.run.strategy.seed + i);
+    CHECK_FALSE(std::filesystem::exists(f.out / "fake" / "failure.schedule.toml"));
+}
+
+TEST_CASE("exhaustive: without preemptions only the two serial orders run; one preemption finds the race") {
+    Fixture f;
+    f.options.exhaustive = true;
+    f.options.preemptions = 0;
+    FakeRace serial;
+    CHECK(explore_with(f.plan, f.options, std::ref(serial)) == ExitCode::Ok);
+    CHECK(serial.seen.size() == 2);  // a then b; b then a (a switch at a process's end is no preemption)
+
+    f.options.preemptions = 1;
+    FakeRace one;
+    CHECK(explore_with(f.plan, f.options, std::ref(one)) == ExitCode::Failed);
+    CHECK(FakeRace::interleaved(f.saved_steps()) == false);  // the saved prefix; replayed, b goes on...
+    FakeRace check;
+    RunOptions replay;
+    const std::vector<int> steps = f.saved_steps();
+    replay.strict = &steps;
+    CHECK_FALSE(check(replay).passed);  // ...and it fails again
+}
+
+TEST_CASE("a run that simrun itself could not do stops the search with its code") {
+    Fixture f;
+    FakeRace broken;
+    broken.fail_with = ExitCode::Internal;
+    CHECK(explore_with(f.plan, f.options, std::ref(broken)) == ExitCode::Internal);
+    CHECK(broken.seen.size() == 1);
+    FakeRace stopped;
+    stopped.fail_with = ExitCode::Interrupted;
+    f.options.exhaustive = true;
+    CHECK(explore_with(f.plan, f.options, std::ref(stopped)) == ExitCode::Interrupted);
+    CHECK(stopped.seen.size() == 1);
+}
