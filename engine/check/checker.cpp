@@ -53,67 +53,121 @@ Checker::Checker(const Plan& plan)
             }
 }
 
-void Checker::on_event(const Record& r, std::string_view payload) {
+void Checker::on_event(const Event& e) {
     ++events_;
-    if (r.kind == EventKind::Output && !(r.flags & kRecStderr) && r.proc < stdout_.size()) stdout_[r.proc].append(payload);
-    if (r.kind == EventKind::RunStart) t0_ = r.ts;
-    if (r.kind == EventKind::Exit && r.proc < status_.size()) status_[r.proc] = static_cast<int>(r.e.arg);
-    if (r.kind == EventKind::Reaped || (r.kind == EventKind::Exit && (r.flags & kRecAdopted))) ++zombies_left_;
-    const Op* op = r.kind == EventKind::Op && r.proc < status_.size() ? &plan_.ops[r.e.op] : nullptr;
-    if (op && r.e.err == 0 && !(r.flags & kRecLoadStep)) {
-        ++op_counts_[r.e.op];
-        if (timed_[r.e.op]) op_times_[r.e.op].push_back(events_);
-        if (kept_[r.e.op] && r.e.result > 0) op_data_[r.e.op].emplace_back(events_, std::string(payload));
+    const std::size_t declared = status_.size();
+    const bool mine = e.proc.index < declared;  // a declared process (not the supervisor, not a program's child)
+    // What the event changed that an `always` expectation can see; false: nothing.
+    const bool changed = std::visit(
+        Overloaded{
+            [&](const ev::RunStart&) {
+                t0_ = e.ts;
+                return false;
+            },
+            [&](const ev::Output& o) {
+                if (!o.stderr && mine) stdout_[e.proc.index].append(o.data);
+                return false;
+            },
+            [&](const ev::Exit& x) {
+                if (x.reaped_stray || x.adopted) ++zombies_left_;
+                if (x.reaped_stray) return false;
+                if (mine) status_[e.proc.index] = x.status.raw();
+                return true;
+            },
+            [&](const ev::Signal& s) {
+                if (mine && s.signal > 0 && s.signal < 65) ++received_[static_cast<std::size_t>(e.proc.index) * 65 + static_cast<std::size_t>(s.signal)];
+                return true;
+            },
+            [&](const ev::Undo& u) {
+                sems_[u.sem] = u.after;
+                return true;
+            },
+            [&](const ev::ScriptOp& o) { return !o.parked && mine && script_op(o); },
+            [](const ev::RunEnd&) { return false; },
+            [](const ev::Spawn&) { return false; },
+            [](const ev::Exec&) { return false; },
+            [](const ev::ExecFailed&) { return false; },
+            [](const ev::Fault&) { return false; },
+            [](const ev::Zombie&) { return false; },
+            [](const ev::Orphan&) { return false; },
+            [](const ev::Call&) { return false; },
+        },
+        e.body);
+    if (changed) check_always(e);
+}
+
+// Counts a finished op and applies what it did to the state; false when it
+// changed nothing an expression reads.
+bool Checker::script_op(const ev::ScriptOp& o) {
+    const Op& op = *o.op;
+    if (o.err == 0 && o.half != ev::ScriptOp::Half::Load) {
+        ++op_counts_[o.index];
+        if (timed_[o.index]) op_times_[o.index].push_back(events_);
+        if (kept_[o.index] && o.result > 0) op_data_[o.index].emplace_back(events_, std::string(o.payload));
     }
-    if (op && r.e.err != 0) ++op_errors_[r.e.op], op_errno_[r.e.op] = r.e.err;
-    if (r.kind == EventKind::Signal && r.proc < status_.size() && r.e.arg > 0 && r.e.arg < 65)
-        ++received_[static_cast<std::size_t>(r.proc) * 65 + static_cast<std::size_t>(r.e.arg)];
-    if (r.kind == EventKind::Undo) {
-        sems_[r.e.arg] = static_cast<int>(r.e.value);
-    } else if (op && op->kind == OpKind::Semctl && (op->count == kSetall || op->count == kGetall)) {
-        if (r.e.result < 0) return;
-        const int first = plan_.sems[op->object].first_value;
-        for (std::size_t m = 0; m < plan_.sems[op->object].members.size(); ++m) {
-            if (op->count == kSetall) sems_[first + m] = plan_.sem_terms[op->first + m].delta;
-            else if (payload.size() >= (m + 1) * sizeof(std::int32_t)) {
-                std::int32_t v;
-                std::memcpy(&v, payload.data() + m * sizeof v, sizeof v);
-                sems_[first + m] = v;
+    if (o.err != 0) ++op_errors_[o.index], op_errno_[o.index] = o.err;
+    switch (op.kind) {
+        case OpKind::Semctl: {
+            if (o.result < 0) return false;
+            const PlanSemSet& set = plan_.sems[op.object];
+            if (op.count == kSetall || op.count == kGetall) {
+                for (std::size_t m = 0; m < set.members.size(); ++m) {
+                    if (op.count == kSetall) sems_[set.first_value + m] = plan_.sem_terms[op.first + m].delta;
+                    else if (o.payload.size() >= (m + 1) * sizeof(std::int32_t)) {
+                        std::int32_t v;
+                        std::memcpy(&v, o.payload.data() + m * sizeof v, sizeof v);
+                        sems_[set.first_value + m] = v;
+                    }
+                }
+                return true;
             }
+            if (op.count != kSetval && op.count != kGetval) return false;
+            sems_[set.first_value + op.slot] = op.count == kSetval ? static_cast<int>(op.value) : static_cast<int>(o.result);
+            return true;
         }
-    } else if (op && op->kind == OpKind::Semctl) {
-        if (r.e.result < 0 || (op->count != kSetval && op->count != kGetval)) return;
-        sems_[plan_.sems[op->object].first_value + op->slot] = op->count == kSetval ? static_cast<int>(op->value) : static_cast<int>(r.e.result);
-    } else if (op && (op->kind == OpKind::PsemWait || op->kind == OpKind::PsemPost)) {
-        if (!(r.flags & kRecValue)) return;
-        psems_[op->object] = r.e.value;
-    } else if (op && (op->kind == OpKind::MsgSend || op->kind == OpKind::MsgRecv)) {
-        if (r.e.result < 0) return;
-        std::int64_t bytes = op->kind == OpKind::MsgSend ? static_cast<std::int64_t>(plan_.texts[op->first].size()) : -r.e.result;
-        queues_[op->object * 2] += op->kind == OpKind::MsgSend ? 1 : -1;
-        queues_[op->object * 2 + 1] += bytes;
-    } else if (r.kind != EventKind::Op || !(r.flags & kRecValue) || op->kind == OpKind::SigMask) {
-        if (r.kind != EventKind::Exit && r.kind != EventKind::Signal && !op) return;
-    } else {
-        const Op& op = plan_.ops[r.e.op];
-        if (op.kind == OpKind::Semop)
-            sems_[plan_.sems[op.object].first_value + plan_.sem_terms[op.first].member] = static_cast<int>(r.e.value);
-        else
-            cells_[plan_.shms[op.object].first_slot + op.slot] = r.e.value;
+        case OpKind::PsemWait:
+        case OpKind::PsemPost:
+            if (!o.value) return false;
+            psems_[op.object] = *o.value;
+            return true;
+        case OpKind::MsgSend:
+        case OpKind::MsgRecv: {
+            if (o.result < 0) return false;
+            const bool send = op.kind == OpKind::MsgSend;
+            queues_[op.object * 2] += send ? 1 : -1;
+            queues_[op.object * 2 + 1] += send ? static_cast<std::int64_t>(plan_.texts[op.first].size()) : -o.result;
+            return true;
+        }
+        case OpKind::SigMask: return true;
+        case OpKind::Semop:
+            // The replayed value of a one-member semop (trace/sem_replay.hpp).
+            if (o.value) sems_[plan_.sems[op.object].first_value + plan_.sem_terms[op.first].member] = static_cast<int>(*o.value);
+            return true;
+        case OpKind::ShmLoad:
+        case OpKind::ShmStore:
+        case OpKind::ShmAdd:
+            if (o.value) cells_[plan_.shms[op.object].first_slot + op.slot] = *o.value;
+            return true;
+        default: return true;  // counted: count(), errors() and before() can see it
     }
+}
+
+void Checker::check_always(const Event& e) {
     ValueView view{&cells_, &sems_, &status_, &queues_, &psems_, &received_, &op_counts_, &op_errors_, &op_errno_, 0, &op_times_, &op_data_, zombies_left_};
     for (std::size_t i = 0; i < plan_.expects.size(); ++i) {
-        const auto& e = plan_.expects[i];
-        if (e.kind != ExpectKind::Always || !broken_[i].empty()) continue;
+        const auto& x = plan_.expects[i];
+        if (x.kind != ExpectKind::Always || !broken_[i].empty()) continue;
         std::string error;
-        auto v = eval_expr(e.expr, view, error);
+        auto v = eval_expr(x.expr, view, error);
         if (v && *v) continue;
-        std::string who = r.proc < plan_.processes.size() ? plan_.processes[r.proc].name : "supervisor";
-        std::string what = r.kind == EventKind::Op     ? fmt::format("'{}'", plan_.op_text[r.e.op])
-                           : r.kind == EventKind::Undo ? "SEM_UNDO at exit"
-                                                       : "exit";
-        broken_[i] = fmt::format("first broken at {} by {}'s {} (event {}): {}", format_duration_ns(static_cast<std::int64_t>(r.ts - t0_)),
-                                 who, what, events_, v ? explain_values(plan_, e.expr, view) : error);
+        const std::string who = e.proc.name ? *e.proc.name : "supervisor";
+        const std::string what = std::visit(Overloaded{[&](const ev::ScriptOp& o) { return fmt::format("'{}'", plan_.op_text[o.index]); },
+                                                       [](const ev::Undo&) { return std::string("SEM_UNDO at exit"); },
+                                                       [](const ev::Signal& s) { return "handler of " + signal_name(s.signal); },
+                                                       [](const auto&) { return std::string("exit"); }},
+                                            e.body);
+        broken_[i] = fmt::format("first broken at {} by {}'s {} (event {}): {}", format_duration_ns(static_cast<std::int64_t>(e.ts - t0_)), who, what,
+                                 events_, v ? explain_values(plan_, x.expr, view) : error);
     }
 }
 

@@ -27,12 +27,14 @@ bool stdout_matches(const std::string& out, StdoutMatch how, const std::string& 
 class Checker : public EventSink {
 public:
     explicit Checker(const Plan& plan);
-    void on_event(const Record& r, std::string_view payload) override;
+    void on_event(const Event& e) override;
     // Results for every expectation, plus the implicit outcome check when the
     // scenario states no outcome of its own.
     std::vector<ExpectResult> finish(const RunResult& run);
 
 private:
+    bool script_op(const ev::ScriptOp& op);
+    void check_always(const Event& e);
     const Plan& plan_;
     std::vector<std::int64_t> cells_;
     std::vector<int> sems_;

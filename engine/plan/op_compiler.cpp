@@ -208,11 +208,8 @@ Op Planner::compile(const OpDecl& od, int decl) {
             break;
         }
         case OpKind::Semctl: {
-            static const std::pair<const char*, SemctlCommand> commands[] = {
-                {"SETVAL", kSetval}, {"GETVAL", kGetval},   {"GETNCNT", kGetncnt}, {"GETZCNT", kGetzcnt}, {"IPC_RMID", kIpcRmid},
-                {"SETALL", kSetall}, {"GETALL", kGetall}, {"IPC_STAT", kIpcStat},  {"IPC_SET", kIpcSet}};
-            for (auto [name, c] : commands)
-                if (od.command == name) op.count = c;
+            for (std::uint32_t c = kSetval; c <= kIpcSet; ++c)
+                if (od.command == ctl_command_name(c)) op.count = c;
             int set = -1;
             bool whole_set = op.count == kIpcRmid || op.count == kSetall || op.count == kGetall || op.count == kIpcStat || op.count == kIpcSet;
             if (whole_set) {

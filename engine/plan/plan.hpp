@@ -7,6 +7,7 @@
 #include "scenario/model.hpp"
 
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
@@ -80,6 +81,10 @@ constexpr std::uint16_t kSelf = 0xFFFF;
 // IpcGet: Op::count says which call; Semctl: Op::count is the command.
 enum IpcGetKind : std::uint32_t { kSemget = 0, kShmget = 1, kMsgget = 2 };
 enum SemctlCommand : std::uint32_t { kSetval = 1, kGetval, kGetncnt, kGetzcnt, kIpcRmid, kIpcStat, kSetall, kGetall, kIpcSet };
+inline constexpr const char* kCtlCommandNames[] = {"", "SETVAL", "GETVAL", "GETNCNT", "GETZCNT", "IPC_RMID", "IPC_STAT", "SETALL", "GETALL", "IPC_SET"};
+// "SETVAL", ... for a semctl/shmctl/msgctl op's command ("" for none); the
+// scenario's words, read back by the op compiler through the same table.
+inline const char* ctl_command_name(std::uint32_t c) { return c < std::size(kCtlCommandNames) ? kCtlCommandNames[c] : "?"; }
 
 // IPC_SET (semctl, shmctl, msgctl): Op::value is the new mode, Op::slot the
 // new uid, Op::first the new gid; kUnchanged (-1 for the mode) keeps one.

@@ -4,6 +4,7 @@
 #include "preload/tracer.hpp"
 
 #include "trace/slot_signals.hpp"
+#include "util/disposition.hpp"
 
 #include <time.h>
 
@@ -95,12 +96,14 @@ int set_action(int sig, const struct sigaction* act, struct sigaction* old) {
     int prev_info = handlers[sig].siginfo.load();
     struct sigaction mine;
     const struct sigaction* use = act;
-    int kind = 0;
+    Disposition kind = Disposition::Default;
     if (act) {
         bool info = act->sa_flags & SA_SIGINFO;
         void* fn = info ? reinterpret_cast<void*>(act->sa_sigaction) : reinterpret_cast<void*>(act->sa_handler);
-        kind = fn == reinterpret_cast<void*>(SIG_DFL) ? 0 : fn == reinterpret_cast<void*>(SIG_IGN) ? 1 : 2;
-        if (kind == 2) {
+        kind = fn == reinterpret_cast<void*>(SIG_DFL)   ? Disposition::Default
+               : fn == reinterpret_cast<void*>(SIG_IGN) ? Disposition::Ignore
+                                                        : Disposition::Handler;
+        if (kind == Disposition::Handler) {
             handlers[sig].fn.store(fn), handlers[sig].siginfo.store(info), handlers[sig].once.store((act->sa_flags & SA_RESETHAND) != 0);
             mine = *act;
             mine.sa_flags |= SA_SIGINFO;
@@ -116,8 +119,8 @@ int set_action(int sig, const struct sigaction* act, struct sigaction* old) {
         if (prev_info) old->sa_sigaction = reinterpret_cast<void (*)(int, siginfo_t*, void*)>(prev_fn);
         else old->sa_handler = reinterpret_cast<void (*)(int)>(prev_fn), old->sa_flags &= ~SA_SIGINFO;
     }
-    if (act && r == 0 && slot) publish_disposition(*slot, sig, kind == 2, kind == 1);
-    if (act) emit(CallId::Sigaction, {0, sig, kind}, r, r < 0 ? err : 0);
+    if (act && r == 0 && slot) publish_disposition(*slot, sig, kind == Disposition::Handler, kind == Disposition::Ignore);
+    if (act) emit(CallId::Sigaction, {0, sig, static_cast<std::int64_t>(kind)}, r, r < 0 ? err : 0);
     errno = err;
     return r;
 }

@@ -2,7 +2,7 @@
 
 #include "run/verdict.hpp"
 
-#include "trace/jsonl_writer.hpp"
+#include "report/jsonl_writer.hpp"
 #include "util/duration.hpp"
 
 #include <fmt/format.h>
@@ -46,57 +46,37 @@ const char* errname(int err) { return strerrorname_np(err) ? strerrorname_np(err
 
 }  // namespace
 
-std::string describe_event(const Plan& plan, const Record& r, std::string_view payload, const SysvNames* names) {
-    switch (r.kind) {
-        case EventKind::Call: {
-            static const SysvNames none;
-            return describe_call(r, payload, names ? *names : none);
-        }
-        case EventKind::Spawn:
-            return r.e.pid > 0 ? fmt::format("spawned (pid {})", r.e.pid) : fmt::format("fork failed: {}", errname(r.e.err));
-        case EventKind::Exec: return fmt::format("exec {}", plan.processes[r.proc].argv[0]);
-        case EventKind::ExecFailed: return fmt::format("exec failed: {}", errname(r.e.err));
-        case EventKind::Exit:
-            return describe_wait_status(static_cast<int>(r.e.arg)) + ((r.flags & kRecAdopted) ? " (reaped by simrun: its parent never waited)" : "");
-        case EventKind::Output: return fmt::format("{} \"{}\"", (r.flags & kRecStderr) ? "stderr" : "stdout", printable(payload, 40));
-        case EventKind::Fault: return fmt::format("⚡ {}", signal_name(static_cast<int>(r.e.arg)));
-        case EventKind::Zombie: return "zombie (exited, not yet reaped)";
-        case EventKind::Orphan: return fmt::format("orphan: re-parented to pid {}", r.e.arg);
-        case EventKind::Signal:
-            return fmt::format("⚑ {} from pid {}{}", signal_name(static_cast<int>(r.e.arg)), r.e.pid,
-                               r.e.result == SI_QUEUE ? fmt::format(" value {}", r.e.value) : "");
-        case EventKind::Undo:
-            return fmt::format("undo {} {} → {}", plan.sem_label(static_cast<int>(r.e.arg)), r.e.result, r.e.value);
-        case EventKind::Block:
-        case EventKind::Op: break;
-        default: return "";
-    }
-    const Op& op = plan.ops[r.e.op];
+namespace {
+
+std::string describe_op(const Plan& plan, const ev::ScriptOp& o) {
+    const Op& op = *o.op;
     std::string target = op_target(plan, op);
     std::string verb = op_verb(plan, op);
     std::string what = target.empty() ? verb : verb + " " + target;
-    if (r.kind == EventKind::Block) {
-        if (r.flags & kRecValue) return fmt::format("{} ⏸ (value {})", what, r.e.value);
+    const std::string& text = plan.op_text[o.index];
+    if (o.parked) {
+        if (o.value) return fmt::format("{} ⏸ (value {})", what, *o.value);
         return fmt::format("{} ⏸", what);
     }
     if (op.kind == OpKind::IpcGet || op.kind == OpKind::Semctl || op.kind == OpKind::Shmctl || op.kind == OpKind::Msgctl)
-        what = plan.op_text[r.e.op];  // the flags matter
-    if (r.e.err && op.kind != OpKind::Pause) return fmt::format("{} ✘ {}", what, errname(r.e.err));
-    std::string woke = (r.flags & kRecBlocked) ? " (woke)" : "";
+        what = text;  // the flags matter
+    if (o.err && op.kind != OpKind::Pause) return fmt::format("{} ✘ {}", what, errname(o.err));
+    const std::string woke = o.woke ? " (woke)" : "";
+    const std::int64_t value = o.value.value_or(0);
     switch (op.kind) {
         case OpKind::Semop:
-            if (r.flags & kRecValue) return fmt::format("{} {} → {}{}", verb, target, r.e.value, woke);
-            return fmt::format("{}{}", plan.op_text[r.e.op], woke);
-        case OpKind::ShmLoad: return fmt::format("load {} = {}", target, r.e.value);
-        case OpKind::ShmStore: return fmt::format("{} = {}", target, r.e.value);
+            if (o.value) return fmt::format("{} {} → {}{}", verb, target, value, woke);
+            return fmt::format("{}{}", text, woke);
+        case OpKind::ShmLoad: return fmt::format("load {} = {}", target, value);
+        case OpKind::ShmStore: return fmt::format("{} = {}", target, value);
         case OpKind::ShmAdd:
-            if (r.flags & kRecLoadStep) return fmt::format("{} read {}", target, r.e.value);
-            if (r.flags & kRecStoreStep) return fmt::format("{} ← {}", target, r.e.value);
-            return fmt::format("{} {}= {} → {}", target, op.value < 0 ? '-' : '+', op.value < 0 ? -op.value : op.value, r.e.value);
-        case OpKind::PipeWrite: return fmt::format("write {} {} B{}", target, r.e.result, woke);
+            if (o.half == ev::ScriptOp::Half::Load) return fmt::format("{} read {}", target, value);
+            if (o.half == ev::ScriptOp::Half::Store) return fmt::format("{} ← {}", target, value);
+            return fmt::format("{} {}= {} → {}", target, op.value < 0 ? '-' : '+', op.value < 0 ? -op.value : op.value, value);
+        case OpKind::PipeWrite: return fmt::format("write {} {} B{}", target, o.result, woke);
         case OpKind::PipeRead:
-            if (r.e.result == 0) return fmt::format("read {} EOF{}", target, woke);
-            return fmt::format("read {} \"{}\"{}", target, printable(payload, 24), woke);
+            if (o.result == 0) return fmt::format("read {} EOF{}", target, woke);
+            return fmt::format("read {} \"{}\"{}", target, printable(o.payload, 24), woke);
         case OpKind::PipeClose: return fmt::format("close {}", target);
         case OpKind::Sleep: return fmt::format("slept {}", format_duration_ns(op.value));
         case OpKind::Print: return fmt::format("“{}”", printable(plan.texts[op.first], 60));
@@ -104,32 +84,59 @@ std::string describe_event(const Plan& plan, const Record& r, std::string_view p
         case OpKind::Kill:
             return fmt::format("{} {}{}{}", verb, signal_name(static_cast<int>(op.slot)), target.empty() ? "" : " → " + target,
                                (op.flags & kOpSigqueue) ? fmt::format(" value {}", op.value) : "");
-        case OpKind::SigMask: return plan.op_text[r.e.op];
+        case OpKind::SigMask: return text;
         case OpKind::Pause: return fmt::format("pause → EINTR{}", woke);
-        case OpKind::SigWait:
-            return fmt::format("sigwait → {} from pid {}{}", signal_name(static_cast<int>(op.slot)), r.e.pid, woke);
+        case OpKind::SigWait: return fmt::format("sigwait → {} from pid {}{}", signal_name(static_cast<int>(op.slot)), o.pid, woke);
         case OpKind::Fork: return fmt::format("fork {}", target);
-        case OpKind::Wait: return fmt::format("wait → pid {} {}{}", r.e.result, describe_wait_status(static_cast<int>(r.e.arg)), woke);
-        case OpKind::IpcGet: return fmt::format("{} → id {}", plan.op_text[r.e.op], r.e.result);
-        case OpKind::Semctl: return fmt::format("{} → {}", plan.op_text[r.e.op], r.e.result);
+        case OpKind::Wait: return fmt::format("wait → pid {} {}{}", o.result, WaitStatus(static_cast<int>(o.arg)).describe(), woke);
+        case OpKind::IpcGet: return fmt::format("{} → id {}", text, o.result);
+        case OpKind::Semctl: return fmt::format("{} → {}", text, o.result);
         case OpKind::Msgctl:
-            if (op.count == kIpcStat) return fmt::format("{} → {} messages, limit {} bytes", plan.op_text[r.e.op], r.e.value, r.e.arg);
-            return fmt::format("{} → {}", plan.op_text[r.e.op], r.e.result);
+            if (op.count == kIpcStat) return fmt::format("{} → {} messages, limit {} bytes", text, o.extra, o.arg);
+            return fmt::format("{} → {}", text, o.result);
         case OpKind::Shmctl:
-            if (op.count == kIpcStat) return fmt::format("{} → nattch {}, {} bytes", plan.op_text[r.e.op], r.e.value, r.e.arg);
-            return fmt::format("{} → {}", plan.op_text[r.e.op], r.e.result);
+            if (op.count == kIpcStat) return fmt::format("{} → nattch {}, {} bytes", text, o.extra, o.arg);
+            return fmt::format("{} → {}", text, o.result);
         case OpKind::Crash: return fmt::format("crash ({})", signal_name(static_cast<int>(op.value)));
-        case OpKind::FifoOpen: return fmt::format("open {} {} → fd {}{}", target, op.value ? "write" : "read", r.e.result, woke);
+        case OpKind::FifoOpen: return fmt::format("open {} {} → fd {}{}", target, op.value ? "write" : "read", o.result, woke);
         case OpKind::PsemWait:
-        case OpKind::PsemPost: return fmt::format("{} {} → {}{}", verb, target, r.e.value, woke);
+        case OpKind::PsemPost: return fmt::format("{} {} → {}{}", verb, target, value, woke);
         case OpKind::MsgSend: return fmt::format("send {} [{}] \"{}\"{}", target, op.value, printable(plan.texts[op.first], 24), woke);
-        case OpKind::MsgRecv: return fmt::format("recv {} → [{}] \"{}\"{}", target, r.e.arg, printable(payload, 24), woke);
+        case OpKind::MsgRecv: return fmt::format("recv {} → [{}] \"{}\"{}", target, o.arg, printable(o.payload, 24), woke);
     }
     return "";
 }
 
+}  // namespace
+
+std::string describe_event(const Plan& plan, const Event& e) {
+    return std::visit(
+        Overloaded{
+            [](const ev::RunStart&) { return std::string(); },
+            [](const ev::RunEnd&) { return std::string(); },
+            [](const ev::Call& c) { return describe_call(c); },
+            [](const ev::Spawn& s) { return s.pid > 0 ? fmt::format("spawned (pid {})", s.pid) : fmt::format("fork failed: {}", errname(s.err)); },
+            [&](const ev::Exec&) { return fmt::format("exec {}", plan.processes[e.proc.index].argv[0]); },
+            [](const ev::ExecFailed& x) { return fmt::format("exec failed: {}", errname(x.err)); },
+            [](const ev::Exit& x) {
+                if (x.reaped_stray) return std::string();  // the diagnosis counts them
+                return x.status.describe() + (x.adopted ? " (reaped by simrun: its parent never waited)" : "");
+            },
+            [](const ev::Output& o) { return fmt::format("{} \"{}\"", o.stderr ? "stderr" : "stdout", printable(o.data, 40)); },
+            [](const ev::Fault& f) { return fmt::format("⚡ {}", signal_name(f.signal)); },
+            [](const ev::Zombie&) { return std::string("zombie (exited, not yet reaped)"); },
+            [](const ev::Orphan& o) { return fmt::format("orphan: re-parented to pid {}", o.new_parent_pid); },
+            [](const ev::Signal& s) {
+                return fmt::format("⚑ {} from pid {}{}", signal_name(s.signal), s.from_pid, s.value ? fmt::format(" value {}", *s.value) : "");
+            },
+            [&](const ev::Undo& u) { return fmt::format("undo {} {} → {}", plan.sem_label(u.sem), u.before, u.after); },
+            [&](const ev::ScriptOp& o) { return describe_op(plan, o); },
+        },
+        e.body);
+}
+
 Timeline::Timeline(const Plan& plan, TerminalStyle style, std::FILE* out)
-    : children_(plan.process_names()), plan_(plan), style_(style), out_(out), columns_(plan.processes.size() <= 4) {
+    : plan_(plan), style_(style), out_(out), columns_(plan.processes.size() <= 4) {
     if (style_.quiet) style_.max_events = 0;
     for (const auto& p : plan.processes) width_ = std::max(width_, display_width(p.name) + 2);
 }
@@ -162,22 +169,21 @@ void Timeline::line(std::uint64_t ts, int proc, const std::string& text) {
     std::fflush(out_);
 }
 
-void Timeline::on_event(const Record& r, std::string_view payload) {
-    if (r.kind == EventKind::RunStart) t0_ = r.ts;
+void Timeline::on_event(const Event& e) {
+    if (std::holds_alternative<ev::RunStart>(e.body)) t0_ = e.ts;
     if (!out_) return;
-    children_.on_event(r);
     // A traced program's child shows in its ancestor's column, by name.
-    const int column = children_.root(r.proc);
-    if (column < 0 || r.kind == EventKind::Data) return;
+    const int column = e.proc.column;
+    if (column < 0) return;
     if (shown_ >= style_.max_events) {
         ++hidden_;
         return;
     }
-    std::string text = describe_event(plan_, r, payload, names_);
+    std::string text = describe_event(plan_, e);
     if (text.empty()) return;
-    if (column != r.proc) text = fmt::format("[{}] {}", *children_.name(r.proc), text);
+    if (column != e.proc.index) text = fmt::format("[{}] {}", *e.proc.name, text);
     ++shown_;
-    line(r.ts < t0_ ? t0_ : r.ts, column, text);
+    line(e.ts < t0_ ? t0_ : e.ts, column, text);
 }
 
 void Timeline::summary(const RunResult& run, const std::vector<ExpectResult>& results, const std::string& trace_path,

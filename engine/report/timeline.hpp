@@ -23,17 +23,13 @@ struct TerminalStyle {
 class Timeline : public EventSink {
 public:
     Timeline(const Plan& plan, TerminalStyle style, std::FILE* out);
-    // Names for the System V ids in programs' calls (known once objects exist).
-    void set_names(const SysvNames* names) { names_ = names; }
     // Before the run: the title and, for the timeline, the column heads.
     void header(bool sandboxed, const std::string& mode_line);
-    void on_event(const Record& r, std::string_view payload) override;
+    void on_event(const Event& e) override;
     void summary(const RunResult& run, const std::vector<ExpectResult>& results, const std::string& trace_path,
                  const std::string& schedule_path = {}, const std::string& replay_hint = {});
 
 private:
-    const SysvNames* names_ = nullptr;
-    ChildNames children_;
     void line(std::uint64_t ts, int proc, const std::string& text);
     const Plan& plan_;
     std::uint64_t t0_ = 0;  // from the RunStart event
@@ -45,7 +41,7 @@ private:
     std::size_t shown_ = 0, hidden_ = 0;
 };
 
-// The text of one event as the timeline shows it ("P slots.empty → 4").
-std::string describe_event(const Plan& plan, const Record& r, std::string_view payload, const SysvNames* names = nullptr);
+// The text of one event as the timeline shows it ("P slots.empty → 4"); "" for none.
+std::string describe_event(const Plan& plan, const Event& e);
 
 }  // namespace simrun

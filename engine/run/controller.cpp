@@ -2,7 +2,6 @@
 
 #include "run/proc_stats.hpp"
 #include "spawn/spawner.hpp"
-#include "trace/jsonl_writer.hpp"
 #include "trace/slot_signals.hpp"
 #include "util/futex.hpp"
 

@@ -17,8 +17,8 @@
 #include "sandbox/sandbox.hpp"
 #include "spawn/spawner.hpp"
 #include "trace/collector.hpp"
-#include "trace/jsonl_writer.hpp"
-#include "trace/sem_replay.hpp"
+#include "report/jsonl_writer.hpp"
+#include "trace/decoder.hpp"
 #include "sched/schedule_file.hpp"
 
 #include <fcntl.h>
@@ -58,7 +58,6 @@ public:
         }
         timeline_.emplace(plan_, TerminalStyle{opt_.color, opt_.terminal ? opt_.max_events : 0, opt_.quiet || !opt_.terminal},
                           opt_.terminal ? stdout : nullptr);
-        timeline_->set_names(&run_.sysv_names);
         if (opt_.terminal) {
             timeline_->header(mode_ == SandboxMode::Namespaces, mode_line());
             std::fflush(stdout);
@@ -553,23 +552,12 @@ private:
         }
         Checker checker(plan_);
         Timeline& timeline = *timeline_;
-        SemReplay replay(plan_);
-        replay.set_semids(rt_.semids);
-        std::vector<Record> undo;
-        std::uint64_t events = 0;
-        auto deliver = [&](const Record& r, std::string_view payload) {
-            ++events;
-            checker.on_event(r, payload);
-            (*writer)->on_event(r, payload);
-            timeline.on_event(r, payload);
-        };
-        auto merged = collector_->merge([&](const Record& recorded, std::string_view payload) {
-            Record r = recorded;
-            replay.annotate(r, undo, payload);
-            deliver(r, payload);
-            for (const Record& u : undo) deliver(u, {});
-            undo.clear();
-        });
+        Decoder decoder(plan_, run_.sysv_names, rt_.semids);
+        decoder.add_sink(checker);
+        decoder.add_sink(**writer);
+        decoder.add_sink(timeline);
+        auto merged = collector_->merge([&](const Record& r, std::string_view payload) { decoder.on_record(r, payload); });
+        const std::uint64_t events = decoder.events();
         run_.events = events;
         if (!merged && trace_cut_.empty()) trace_cut_ = merged.error().message;
         if (!trace_cut_.empty()) {
@@ -578,7 +566,7 @@ private:
         }
         // A set a process removed (IPC_RMID) has no final value to compare.
         bool drift = false;
-        for (std::size_t i = 0; i < run_.sems.size(); ++i) drift = drift || (run_.sems[i] >= 0 && run_.sems[i] != replay.values()[i]);
+        for (std::size_t i = 0; i < run_.sems.size(); ++i) drift = drift || (run_.sems[i] >= 0 && run_.sems[i] != decoder.sem_values()[i]);
         if (drift) run_.diagnosis.push_back("note: semaphore values replayed from the trace differ from the kernel's final values");
         auto results = checker.finish(run_);
         for (const auto& e : results) (*writer)->expectation(e.name, e.kind, e.text, e.passed, e.detail);

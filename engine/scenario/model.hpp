@@ -3,6 +3,7 @@
 // plan/ resolves it. Plain data, no kernel objects.
 #pragma once
 
+#include "util/disposition.hpp"
 #include "scenario/diagnostic.hpp"
 #include "scenario/expr.hpp"
 
@@ -154,7 +155,7 @@ struct OpDecl {
     std::optional<std::int64_t> set_uid, set_gid, set_mode;  // IPC_SET: what changes
 };
 
-enum class Disposition : std::uint8_t { Default, Ignore, Count, Record, Terminate };
+// Disposition: util/disposition.hpp (a program's recorded handlers use it too).
 
 struct SignalDecl {
     int signal = 0;

@@ -1,7 +1,5 @@
 #include "trace/call_format.hpp"
 
-#include "trace/jsonl_writer.hpp"
-
 #include "scenario/model.hpp"
 #include "util/duration.hpp"
 #include "util/json.hpp"
@@ -15,8 +13,6 @@
 
 namespace simrun {
 namespace {
-
-CallId call_of(const Record& r) { return static_cast<CallId>(r.e.op); }
 
 // The signals of a mask (bit sig-1), comma-separated, quoted for JSON or not.
 std::string signal_list(std::uint64_t bits, bool quoted) {
@@ -56,14 +52,14 @@ const char* fork_how(std::int64_t how) {
 
 }  // namespace
 
-std::vector<sembuf> call_sembufs(const Record& r, std::string_view payload) {
+void read_sembufs(const Record& r, std::string_view payload, std::vector<sembuf>& out) {
     if (r.e.value == 1 && payload.empty()) {
-        SemBuf b = unpack_sembuf(r.e.step);
-        return {sembuf{b.num, b.op, b.flg}};
+        const SemBuf b = unpack_sembuf(r.e.step);
+        out.assign(1, sembuf{b.num, b.op, b.flg});
+        return;
     }
-    std::vector<sembuf> out(payload.size() / sizeof(sembuf));
+    out.resize(payload.size() / sizeof(sembuf));
     if (!out.empty()) std::memcpy(out.data(), payload.data(), out.size() * sizeof(sembuf));
-    return out;
 }
 
 void ChildNames::on_event(const Record& r) {
@@ -118,176 +114,164 @@ const std::string* SysvNames::queue(std::int64_t id) const {
     return nullptr;
 }
 
-void append_call_json(std::string& l, const Record& r, std::string_view payload, const SysvNames& names) {
-    const CallId c = call_of(r);
-    l += fmt::format(",\"call\":\"{}\"", call_name(c));
-    auto text = [&](const char* key) {
+void append_call_json(std::string& l, const ev::Call& c) {
+    l += fmt::format(",\"call\":\"{}\"", call_name(c.id));
+    auto text = [&](const char* key, std::string_view t) {
         l += fmt::format(",\"{}\":", key);
-        append_json_string(l, payload);
+        append_json_string(l, t);
     };
-    switch (c) {
-        case CallId::Semget:
-        case CallId::Shmget:
-        case CallId::Msgget:
-            l += fmt::format(",\"key\":{}", r.e.arg);
-            if (c == CallId::Semget) l += fmt::format(",\"nsems\":{}", r.e.value);
-            if (c == CallId::Shmget) l += fmt::format(",\"size\":{}", r.e.value);
-            break;
-        case CallId::Semop: {
-            l += fmt::format(",\"semid\":{}", r.e.arg);
-            if (const auto* n = names.set(r.e.arg)) l += ",\"obj\":", append_json_string(l, *n);
-            l += ",\"sops\":[";
-            auto sops = call_sembufs(r, payload);
-            for (std::size_t i = 0; i < sops.size(); ++i)
-                l += fmt::format("{}{{\"num\":{},\"op\":{},\"undo\":{},\"nowait\":{}}}", i ? "," : "", sops[i].sem_num, sops[i].sem_op,
-                                 (sops[i].sem_flg & SEM_UNDO) ? "true" : "false", (sops[i].sem_flg & IPC_NOWAIT) ? "true" : "false");
-            l += ']';
-            break;
-        }
-        case CallId::Semctl:
-            l += fmt::format(",\"semid\":{},\"semnum\":{},\"cmd\":\"{}\"", r.e.arg, r.e.value, ctl_name(static_cast<std::int64_t>(r.e.step)));
-            if (const auto* n = names.set(r.e.arg)) l += ",\"obj\":", append_json_string(l, *n);
-            break;
-        case CallId::Shmctl:
-        case CallId::Msgctl:
-            l += fmt::format(",\"id\":{},\"cmd\":\"{}\"", r.e.arg, ctl_name(r.e.value));
-            break;
-        case CallId::Shmat: l += fmt::format(",\"shmid\":{}", r.e.arg); break;
-        case CallId::Msgsnd:
-        case CallId::Msgrcv:
-            l += fmt::format(",\"msqid\":{},\"type\":{}", r.e.arg, r.e.value);
-            if (const auto* n = names.queue(r.e.arg)) l += ",\"obj\":", append_json_string(l, *n);
-            if (c == CallId::Msgrcv && r.e.result >= 0) l += fmt::format(",\"got_type\":{}", static_cast<std::int64_t>(r.e.step));
-            text("text");
-            break;
-        case CallId::MqSend:
-        case CallId::MqReceive:
-            l += fmt::format(",\"mqd\":{},\"prio\":{}", r.e.arg, r.e.value);
-            text("text");
-            break;
-        case CallId::MqOpen:
-        case CallId::MqUnlink:
-        case CallId::SemOpen:
-        case CallId::SemUnlink:
-        case CallId::ShmOpen:
-        case CallId::ShmUnlink:
-        case CallId::Mkfifo:
-        case CallId::Exec: text("name"); break;
-        case CallId::SemWait:
-        case CallId::SemTrywait:
-        case CallId::SemTimedwait:
-        case CallId::SemPost: l += fmt::format(",\"sem\":\"{:#x}\",\"value\":{}", r.e.arg, r.e.value); break;
-        case CallId::SemInit: l += fmt::format(",\"sem\":\"{:#x}\",\"value\":{},\"pshared\":{}", r.e.arg, r.e.value, r.e.step); break;
-        case CallId::Mmap: l += fmt::format(",\"fd\":{},\"length\":{}", r.e.arg, r.e.value); break;
-        case CallId::Pipe: l += fmt::format(",\"fds\":[{},{}]", r.e.arg, r.e.value); break;
-        case CallId::Read:
-        case CallId::Write:
-            l += fmt::format(",\"fd\":{},\"count\":{}", r.e.arg, r.e.value);
-            text("data");
-            break;
-        case CallId::Kill:
-        case CallId::Sigqueue:
-            l += fmt::format(",\"pid\":{},\"signal\":\"{}\"", r.e.arg, signal_name(static_cast<int>(r.e.value)));
-            if (c == CallId::Sigqueue) l += fmt::format(",\"value\":{}", static_cast<std::int64_t>(r.e.step));
-            break;
-        case CallId::Raise: l += fmt::format(",\"signal\":\"{}\"", signal_name(static_cast<int>(r.e.value))); break;
-        case CallId::Sigaction:
-            l += fmt::format(",\"signal\":\"{}\",\"handler\":\"{}\"", signal_name(static_cast<int>(r.e.value)),
-                             r.e.step == 0 ? "default" : r.e.step == 1 ? "ignore" : "handler");
-            break;
-        case CallId::Handler:
-            l += fmt::format(",\"signal\":\"{}\",\"from_pid\":{}", signal_name(static_cast<int>(r.e.value)), r.e.arg);
-            break;
-        case CallId::Sigprocmask: {
-            static const char* const hows[] = {"SIG_BLOCK", "SIG_UNBLOCK", "SIG_SETMASK"};
-            l += fmt::format(",\"how\":\"{}\",\"set\":[{}]", r.e.arg >= 0 && r.e.arg < 3 ? hows[r.e.arg] : "?",
-                             signal_list(static_cast<std::uint64_t>(r.e.value), true));
-            break;
-        }
-        case CallId::Sigsuspend: l += fmt::format(",\"set\":[{}]", signal_list(static_cast<std::uint64_t>(r.e.value), true)); break;
-        case CallId::Sigwait:
-            l += fmt::format(",\"set\":[{}]", signal_list(static_cast<std::uint64_t>(r.e.value), true));
-            if (r.e.result > 0) l += fmt::format(",\"signal\":\"{}\"", signal_name(static_cast<int>(r.e.result)));
-            break;
-        case CallId::Sleep: l += fmt::format(",\"ns\":{}", r.e.arg); break;
-        case CallId::Alarm: l += fmt::format(",\"seconds\":{}", r.e.arg); break;
-        case CallId::Longjmp:
-            l += fmt::format(",\"value\":{},\"handlers\":{}", r.e.arg, r.e.value);
-            if (r.e.step > 0) l += fmt::format(",\"abandoned\":\"{}\"", call_name(static_cast<CallId>(r.e.step - 1)));
-            break;
-        case CallId::Wait:
-            l += fmt::format(",\"for\":{}", r.e.arg);
-            if (r.e.result > 0) l += fmt::format(",\"status\":\"{}\"", describe_wait_status(static_cast<int>(r.e.value)));
-            break;
-        case CallId::Exit: l += fmt::format(",\"code\":{}", r.e.value); break;
-        case CallId::Fork:
-            l += fmt::format(",\"how\":\"{}\"", fork_how(r.e.value));
-            if (r.e.value == kForkSpawn || r.e.value == kForkSystem) text("name");
-            if (r.e.value == kForkSystem && r.e.result >= 0) l += fmt::format(",\"status\":\"{}\"", describe_wait_status(static_cast<int>(r.e.result)));
-            break;
-        default: break;
-    }
+    auto obj = [&](const std::string* name) {
+        if (name) l += ",\"obj\":", append_json_string(l, *name);
+    };
+    std::visit(Overloaded{
+                   [&](const call::None&) {},
+                   [&](const call::IpcGet& a) {
+                       l += fmt::format(",\"key\":{}", a.key);
+                       if (a.size) l += fmt::format(",\"{}\":{}", c.id == CallId::Semget ? "nsems" : "size", *a.size);
+                   },
+                   [&](const call::Semop& a) {
+                       l += fmt::format(",\"semid\":{}", a.semid);
+                       obj(a.set);
+                       l += ",\"sops\":[";
+                       for (std::size_t i = 0; i < a.sops.size(); ++i)
+                           l += fmt::format("{}{{\"num\":{},\"op\":{},\"undo\":{},\"nowait\":{}}}", i ? "," : "", a.sops[i].sem_num,
+                                            a.sops[i].sem_op, (a.sops[i].sem_flg & SEM_UNDO) ? "true" : "false",
+                                            (a.sops[i].sem_flg & IPC_NOWAIT) ? "true" : "false");
+                       l += ']';
+                   },
+                   [&](const call::Semctl& a) {
+                       l += fmt::format(",\"semid\":{},\"semnum\":{},\"cmd\":\"{}\"", a.semid, a.semnum, ctl_name(a.cmd));
+                       obj(a.set);
+                   },
+                   [&](const call::IdCtl& a) { l += fmt::format(",\"id\":{},\"cmd\":\"{}\"", a.id, ctl_name(a.cmd)); },
+                   [&](const call::Shmat& a) { l += fmt::format(",\"shmid\":{}", a.shmid); },
+                   [&](const call::Shmdt&) {},
+                   [&](const call::SysvMsg& a) {
+                       l += fmt::format(",\"msqid\":{},\"type\":{}", a.msqid, a.type);
+                       obj(a.queue);
+                       if (a.got_type) l += fmt::format(",\"got_type\":{}", *a.got_type);
+                       text("text", a.text);
+                   },
+                   [&](const call::MqMsg& a) {
+                       l += fmt::format(",\"mqd\":{},\"prio\":{}", a.mqd, a.prio);
+                       text("text", a.text);
+                   },
+                   [&](const call::Named& a) { text("name", a.name); },
+                   [&](const call::Psem& a) { l += fmt::format(",\"sem\":\"{:#x}\",\"value\":{}", a.addr, a.value); },
+                   [&](const call::PsemInit& a) { l += fmt::format(",\"sem\":\"{:#x}\",\"value\":{},\"pshared\":{}", a.addr, a.value, a.pshared); },
+                   [&](const call::Mmap& a) { l += fmt::format(",\"fd\":{},\"length\":{}", a.fd, a.length); },
+                   [&](const call::Pipe& a) { l += fmt::format(",\"fds\":[{},{}]", a.read_fd, a.write_fd); },
+                   [&](const call::Io& a) {
+                       l += fmt::format(",\"fd\":{},\"count\":{}", a.fd, a.count);
+                       text("data", a.data);
+                   },
+                   [&](const call::SendSignal& a) {
+                       l += fmt::format(",\"pid\":{},\"signal\":\"{}\"", a.pid, signal_name(a.signal));
+                       if (a.value) l += fmt::format(",\"value\":{}", *a.value);
+                   },
+                   [&](const call::Raise& a) { l += fmt::format(",\"signal\":\"{}\"", signal_name(a.signal)); },
+                   [&](const call::Sigaction& a) {
+                       l += fmt::format(",\"signal\":\"{}\",\"handler\":\"{}\"", signal_name(a.signal), disposition_name(a.disposition));
+                   },
+                   [&](const call::Handler& a) { l += fmt::format(",\"signal\":\"{}\",\"from_pid\":{}", signal_name(a.signal), a.from_pid); },
+                   [&](const call::Sigprocmask& a) {
+                       static const char* const hows[] = {"SIG_BLOCK", "SIG_UNBLOCK", "SIG_SETMASK"};
+                       l += fmt::format(",\"how\":\"{}\",\"set\":[{}]", a.how >= 0 && a.how < 3 ? hows[a.how] : "?", signal_list(a.set, true));
+                   },
+                   [&](const call::SigSet& a) { l += fmt::format(",\"set\":[{}]", signal_list(a.set, true)); },
+                   [&](const call::Sigwait& a) {
+                       l += fmt::format(",\"set\":[{}]", signal_list(a.set, true));
+                       if (a.got > 0) l += fmt::format(",\"signal\":\"{}\"", signal_name(a.got));
+                   },
+                   [&](const call::Sleep& a) { l += fmt::format(",\"ns\":{}", a.ns); },
+                   [&](const call::Alarm& a) { l += fmt::format(",\"seconds\":{}", a.seconds); },
+                   [&](const call::Longjmp& a) {
+                       l += fmt::format(",\"value\":{},\"handlers\":{}", a.value, a.handlers);
+                       if (a.abandoned) l += fmt::format(",\"abandoned\":\"{}\"", call_name(*a.abandoned));
+                   },
+                   [&](const call::Wait& a) {
+                       l += fmt::format(",\"for\":{}", a.for_pid);
+                       if (a.status) l += fmt::format(",\"status\":\"{}\"", a.status->describe());
+                   },
+                   [&](const call::Exit& a) { l += fmt::format(",\"code\":{}", a.code); },
+                   [&](const call::Fork& a) {
+                       l += fmt::format(",\"how\":\"{}\"", fork_how(a.how));
+                       if (a.how == kForkSpawn || a.how == kForkSystem) text("name", a.name);
+                       if (a.status) l += fmt::format(",\"status\":\"{}\"", a.status->describe());
+                   },
+               },
+               c.args);
 }
 
-std::string describe_call(const Record& r, std::string_view payload, const SysvNames& names) {
-    const CallId c = call_of(r);
-    std::string result = r.e.err ? fmt::format(" ✘ {}", strerrorname_np(r.e.err) ? strerrorname_np(r.e.err) : "?")
-                                 : fmt::format(" → {}", r.e.result);
-    auto quoted = [&] {
-        std::string s(payload.substr(0, 30));
+std::string describe_call(const ev::Call& c) {
+    const std::string result = c.err ? fmt::format(" ✘ {}", strerrorname_np(c.err) ? strerrorname_np(c.err) : "?") : fmt::format(" → {}", c.result);
+    auto quoted = [](std::string_view t) {
+        std::string s(t.substr(0, 30));
         for (char& ch : s)
             if (ch == '\n') ch = ' ';
-        return "\"" + s + (payload.size() > 30 ? "…" : "") + "\"";
+        return "\"" + s + (t.size() > 30 ? "…" : "") + "\"";
     };
-    switch (c) {
-        case CallId::Attach: return "traced (preload)";
-        case CallId::Semop: {
-            const std::string* set = names.set(r.e.arg);
-            std::string ops;
-            for (const auto& s : call_sembufs(r, payload))
-                ops += fmt::format(" {} {:+d}{}", s.sem_num, s.sem_op, (s.sem_flg & SEM_UNDO) ? " undo" : "");
-            return fmt::format("semop({}:{}){}", set ? *set : fmt::format("semid {}", r.e.arg), ops, result);
-        }
-        case CallId::Semctl: return fmt::format("semctl({}, {}, {}){}", names.set(r.e.arg) ? *names.set(r.e.arg) : std::to_string(r.e.arg),
-                                                r.e.value, ctl_name(static_cast<std::int64_t>(r.e.step)), result);
-        case CallId::Msgsnd:
-        case CallId::Msgrcv:
-            return fmt::format("{}({}, type {}, {}){}", call_name(c), names.queue(r.e.arg) ? *names.queue(r.e.arg) : std::to_string(r.e.arg),
-                               c == CallId::Msgrcv && r.e.result >= 0 ? static_cast<std::int64_t>(r.e.step) : r.e.value, quoted(), result);
-        case CallId::MqSend:
-        case CallId::MqReceive:
-        case CallId::Read:
-        case CallId::Write: return fmt::format("{}({}, {}){}", call_name(c), r.e.arg, quoted(), result);
-        case CallId::Kill:
-        case CallId::Sigqueue: return fmt::format("{}({}, {}){}", call_name(c), r.e.arg, signal_name(static_cast<int>(r.e.value)), result);
-        case CallId::Raise: return fmt::format("raise({}){}", signal_name(static_cast<int>(r.e.value)), result);
-        case CallId::Sigaction:
-            return fmt::format("sigaction({}, {}){}", signal_name(static_cast<int>(r.e.value)),
-                               r.e.step == 0 ? "SIG_DFL" : r.e.step == 1 ? "SIG_IGN" : "handler", result);
-        case CallId::Handler: return fmt::format("⚑ {} from pid {} (its handler)", signal_name(static_cast<int>(r.e.value)), r.e.arg);
-        case CallId::Fork:
-            if (r.e.value == kForkSystem)
-                return fmt::format("system({}){}", quoted(), r.e.result >= 0 ? " → " + describe_wait_status(static_cast<int>(r.e.result)) : result);
-            if (r.e.value == kForkSpawn) return fmt::format("posix_spawn({}){}", quoted(), r.e.err ? result : fmt::format(" → pid {}", r.e.result));
-            return fmt::format("{}{}", fork_how(r.e.value), r.e.err ? result : fmt::format(" → pid {}", r.e.result));
-        case CallId::Wait: return r.e.result > 0 ? fmt::format("wait → pid {} {}", r.e.result, describe_wait_status(static_cast<int>(r.e.value)))
-                                                 : fmt::format("wait{}", result);
-        case CallId::Exit: return fmt::format("exit({})", r.e.value);
-        case CallId::Pause: return fmt::format("pause(){}", result);
-        case CallId::Sigsuspend: return fmt::format("sigsuspend([{}]){}", signal_list(static_cast<std::uint64_t>(r.e.value), false), result);
-        case CallId::Sigwait:
-            return fmt::format("sigwait([{}]){}", signal_list(static_cast<std::uint64_t>(r.e.value), false),
-                               r.e.result > 0 ? fmt::format(" → {}", signal_name(static_cast<int>(r.e.result))) : result);
-        case CallId::Sleep: return fmt::format("sleep({}){}", format_duration_ns(r.e.arg), result);
-        case CallId::Alarm: return fmt::format("alarm({}){}", r.e.arg, result);
-        case CallId::Longjmp:
-            return fmt::format("longjmp({}) out of {} handler{}{}", r.e.arg, r.e.value, r.e.value == 1 ? "" : "s",
-                               r.e.step > 0 ? fmt::format(" · {} abandoned", call_name(static_cast<CallId>(r.e.step - 1))) : "");
-        case CallId::Exec: return fmt::format("exec {}{}", quoted(), r.e.result < 0 ? result : "");
-        default: break;
-    }
-    if (!payload.empty()) return fmt::format("{}({}){}", call_name(c), quoted(), result);
-    return fmt::format("{}({}){}", call_name(c), r.e.arg, result);
+    const char* name = call_name(c.id);
+    auto plain = [&](std::int64_t first) { return fmt::format("{}({}){}", name, first, result); };
+    return std::visit(
+        Overloaded{
+            [&](const call::None&) -> std::string {
+                if (c.id == CallId::Attach) return "traced (preload)";
+                if (c.id == CallId::Pause) return fmt::format("pause(){}", result);
+                return fmt::format("{}(){}", name, result);
+            },
+            [&](const call::IpcGet& a) { return plain(a.key); },
+            [&](const call::Semop& a) {
+                std::string ops;
+                for (const auto& s : a.sops) ops += fmt::format(" {} {:+d}{}", s.sem_num, s.sem_op, (s.sem_flg & SEM_UNDO) ? " undo" : "");
+                return fmt::format("semop({}:{}){}", a.set ? *a.set : fmt::format("semid {}", a.semid), ops, result);
+            },
+            [&](const call::Semctl& a) {
+                return fmt::format("semctl({}, {}, {}){}", a.set ? *a.set : std::to_string(a.semid), a.semnum, ctl_name(a.cmd), result);
+            },
+            [&](const call::IdCtl& a) { return plain(a.id); },
+            [&](const call::Shmat& a) { return plain(a.shmid); },
+            [&](const call::Shmdt& a) { return plain(a.addr); },
+            [&](const call::SysvMsg& a) {
+                return fmt::format("{}({}, type {}, {}){}", name, a.queue ? *a.queue : std::to_string(a.msqid), a.got_type ? *a.got_type : a.type,
+                                   quoted(a.text), result);
+            },
+            [&](const call::MqMsg& a) { return fmt::format("{}({}, {}){}", name, a.mqd, quoted(a.text), result); },
+            [&](const call::Named& a) {
+                if (c.id == CallId::Exec) return fmt::format("exec {}{}", quoted(a.name), c.result < 0 ? result : "");
+                return fmt::format("{}({}){}", name, quoted(a.name), result);
+            },
+            [&](const call::Psem& a) { return plain(a.addr); },
+            [&](const call::PsemInit& a) { return plain(a.addr); },
+            [&](const call::Mmap& a) { return plain(a.fd); },
+            [&](const call::Pipe& a) { return plain(a.read_fd); },
+            [&](const call::Io& a) { return fmt::format("{}({}, {}){}", name, a.fd, quoted(a.data), result); },
+            [&](const call::SendSignal& a) { return fmt::format("{}({}, {}){}", name, a.pid, signal_name(a.signal), result); },
+            [&](const call::Raise& a) { return fmt::format("raise({}){}", signal_name(a.signal), result); },
+            [&](const call::Sigaction& a) { return fmt::format("sigaction({}, {}){}", signal_name(a.signal), disposition_name(a.disposition), result); },
+            [&](const call::Handler& a) { return fmt::format("⚑ {} from pid {} (its handler)", signal_name(a.signal), a.from_pid); },
+            [&](const call::Sigprocmask& a) { return plain(a.how); },
+            [&](const call::SigSet& a) { return fmt::format("sigsuspend([{}]){}", signal_list(a.set, false), result); },
+            [&](const call::Sigwait& a) {
+                return fmt::format("sigwait([{}]){}", signal_list(a.set, false), a.got > 0 ? fmt::format(" → {}", signal_name(a.got)) : result);
+            },
+            [&](const call::Sleep& a) { return fmt::format("sleep({}){}", format_duration_ns(a.ns), result); },
+            [&](const call::Alarm& a) { return fmt::format("alarm({}){}", a.seconds, result); },
+            [&](const call::Longjmp& a) {
+                return fmt::format("longjmp({}) out of {} handler{}{}", a.value, a.handlers, a.handlers == 1 ? "" : "s",
+                                   a.abandoned ? fmt::format(" · {} abandoned", call_name(*a.abandoned)) : "");
+            },
+            [&](const call::Wait& a) {
+                return a.status ? fmt::format("wait → pid {} {}", c.result, a.status->describe()) : fmt::format("wait{}", result);
+            },
+            [&](const call::Exit& a) { return fmt::format("exit({})", a.code); },
+            [&](const call::Fork& a) {
+                if (a.how == kForkSystem) return fmt::format("system({}){}", quoted(a.name), a.status ? " → " + a.status->describe() : result);
+                if (a.how == kForkSpawn) return fmt::format("posix_spawn({}){}", quoted(a.name), c.err ? result : fmt::format(" → pid {}", c.result));
+                return fmt::format("{}{}", fork_how(a.how), c.err ? result : fmt::format(" → pid {}", c.result));
+            },
+        },
+        c.args);
 }
 
 }  // namespace simrun

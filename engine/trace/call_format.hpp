@@ -1,7 +1,9 @@
-// How a Call record (an exec'd program's library call, from the preload
-// tracer) reads: as trace.jsonl fields and as a line of the timeline.
+// How a program's call (decoded from the preload tracer's Call record)
+// reads: as trace.jsonl fields and as a line of the timeline; and the names
+// the decoder learns for them (SysvNames, ChildNames).
 #pragma once
 
+#include "trace/event.hpp"
 #include "trace/record.hpp"
 
 #include <sys/sem.h>
@@ -49,13 +51,14 @@ private:
     std::size_t declared_;
 };
 
-// A semop call's operations (inside the record, or its Data).
-std::vector<struct sembuf> call_sembufs(const Record& r, std::string_view payload);
+// A semop Call record's operations (one packed in the record, more as its
+// Data payload), into `out` (reused by the caller: no allocation per call).
+void read_sembufs(const Record& r, std::string_view payload, std::vector<struct sembuf>& out);
 
 // ,"call":"semop","semid":3,"obj":"lock","sops":[...] (no result fields).
-void append_call_json(std::string& line, const Record& r, std::string_view payload, const SysvNames& names);
+void append_call_json(std::string& line, const ev::Call& call);
 
-// "semop(lock: 0 -1 SEM_UNDO) → 0", "msgsnd(q, type 2, \"hi\")", "fork → pid 12".
-std::string describe_call(const Record& r, std::string_view payload, const SysvNames& names);
+// "semop(lock: 0 -1 undo) → 0", "msgsnd(q, type 2, \"hi\")", "fork → pid 12".
+std::string describe_call(const ev::Call& call);
 
 }  // namespace simrun

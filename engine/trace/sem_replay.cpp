@@ -110,7 +110,8 @@ void SemReplay::program_semop(const Record& r, std::string_view payload) {
     auto set = std::find(semids_.begin(), semids_.end(), static_cast<int>(r.e.arg));
     if (set == semids_.end()) return;
     const auto& decl = plan_.sems[static_cast<std::size_t>(set - semids_.begin())];
-    for (const sembuf& s : call_sembufs(r, payload)) {
+    read_sembufs(r, payload, sops_);
+    for (const sembuf& s : sops_) {
         if (s.sem_num >= decl.members.size()) continue;
         const int flat = decl.first_value + s.sem_num;
         values_[flat] += s.sem_op;

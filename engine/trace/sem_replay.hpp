@@ -14,6 +14,8 @@
 #include "plan/plan.hpp"
 #include "trace/record.hpp"
 
+#include <sys/sem.h>
+
 #include <string_view>
 #include <vector>
 
@@ -38,6 +40,7 @@ private:
     const Plan& plan_;
     std::vector<int> values_;               // flat, per semaphore
     std::vector<std::vector<int>> semadj_;  // per process, flat per semaphore
+    std::vector<struct sembuf> sops_;       // reused: a program's semop being replayed
 };
 
 }  // namespace simrun

@@ -21,27 +21,23 @@ class JsonlWriter : public EventSink {
 public:
     static Result<std::unique_ptr<JsonlWriter>> open(const std::string& path, const Plan& plan, const RunResult& run);
     ~JsonlWriter() override;
-    void on_event(const Record& r, std::string_view payload) override;
+    void on_event(const Event& e) override;
     void expectation(const std::string& name, ExpectKind kind, const std::string& text, bool passed,
                      const std::string& detail);
     Status finish(const RunResult& run);
 
 private:
-    JsonlWriter(std::FILE* f, const Plan& plan, const RunResult& run)
-        : f_(f), plan_(plan), run_(run), t0_(run.t0), children_(plan.process_names()) {}
-    void head(const char* kind, std::uint64_t ts, std::uint16_t proc);
+    JsonlWriter(std::FILE* f, const Plan& plan, const RunResult& run) : f_(f), plan_(plan), t0_(run.t0) {}
+    void head(const char* kind, const Event& e);
+    void script_op(const Event& e, const ev::ScriptOp& op);
     void flush_line();
     std::FILE* f_;
     const Plan& plan_;
-    const RunResult& run_;
     std::uint64_t t0_;
     std::uint64_t seq_ = 0;
     std::string line_;
-    ChildNames children_;  // "student/1": the children traced programs fork
 };
 
-// "exited 0", "killed by SIGKILL", "killed by SIGSEGV (core dumped)".
-std::string describe_wait_status(int status);
 // "SI_USER", "SI_QUEUE", "CLD_EXITED", ... for a signal's si_code.
 std::string si_code_name(int sig, int code);
 // ["SIGUSR1","SIGINT"] for a mask of bits sig-1.

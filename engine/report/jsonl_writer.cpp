@@ -1,0 +1,333 @@
+#include "report/jsonl_writer.hpp"
+
+#include "run/verdict.hpp"
+
+#include "util/json.hpp"
+
+#include <fmt/format.h>
+
+#include <csignal>
+#include <sys/ipc.h>
+#include <cstring>
+
+namespace simrun {
+
+std::string si_code_name(int sig, int code) {
+    switch (code) {
+        case SI_USER: return "SI_USER";
+        case SI_QUEUE: return "SI_QUEUE";
+        case SI_TKILL: return "SI_TKILL";
+        case SI_KERNEL: return "SI_KERNEL";
+        default: break;
+    }
+    if (sig == SIGCHLD) {
+        static const char* const cld[] = {"?", "CLD_EXITED", "CLD_KILLED", "CLD_DUMPED", "CLD_TRAPPED", "CLD_STOPPED", "CLD_CONTINUED"};
+        if (code >= 1 && code <= 6) return cld[code];
+    }
+    return std::to_string(code);
+}
+
+std::string signal_list_json(std::uint64_t bits) {
+    std::string out = "[";
+    for (int sig = 1; sig <= 64; ++sig)
+        if (bits & (1ull << (sig - 1))) out += (out.size() > 1 ? ",\"" : "\"") + signal_name(sig) + "\"";
+    return out + "]";
+}
+
+Result<std::unique_ptr<JsonlWriter>> JsonlWriter::open(const std::string& path, const Plan& plan, const RunResult& run) {
+    std::FILE* f = std::fopen(path.c_str(), "we");
+    if (!f) return sys_error(fmt::format("open({})", path));
+    std::unique_ptr<JsonlWriter> w(new JsonlWriter(f, plan, run));
+    std::string& l = w->line_;
+    l = fmt::format("{{\"schema\":\"{}\",\"kind\":\"run_start\",\"seq\":0,\"t\":0,\"scenario\":", kTraceSchema);
+    append_json_string(l, plan.name);
+    l += ",\"path\":";
+    append_json_string(l, plan.path);
+    l += fmt::format(",\"mode\":\"{}\"{}{},\"sandbox\":\"{}\",\"processes\":[",
+                     plan.mode == SchedMode::Controlled ? "controlled" : "free", run.schedule_info.empty() ? "" : ",",
+                     run.schedule_info, run.sandboxed ? "namespaces" : "none");
+    for (std::size_t i = 0; i < plan.processes.size(); ++i) {
+        if (i) l += ',';
+        append_json_string(l, plan.processes[i].name);
+    }
+    l += "]}";
+    w->flush_line();
+    return w;
+}
+
+JsonlWriter::~JsonlWriter() {
+    if (f_) std::fclose(f_);
+}
+
+void JsonlWriter::flush_line() {
+    line_ += '\n';
+    std::fwrite(line_.data(), 1, line_.size(), f_);
+    line_.clear();
+}
+
+void JsonlWriter::head(const char* kind, const Event& e) {
+    line_ += fmt::format("{{\"kind\":\"{}\",\"seq\":{},\"t\":{}", kind, ++seq_, e.ts >= t0_ ? e.ts - t0_ : 0);
+    if (e.proc.name) {
+        line_ += ",\"proc\":";
+        append_json_string(line_, *e.proc.name);
+    }
+}
+
+static void errno_fields(std::string& l, int err) {
+    if (err == 0) return;
+    l += fmt::format(",\"errno\":\"{}\",\"error\":", strerrorname_np(err) ? strerrorname_np(err) : "?");
+    append_json_string(l, std::strerror(err));
+}
+
+void JsonlWriter::on_event(const Event& e) {
+    std::string& l = line_;
+    auto pid = [&](std::int32_t p) { l += fmt::format(",\"pid\":{}", p); };
+    const bool written = std::visit(
+        Overloaded{
+            // run_start and run_end lines are written from the plan and the result
+            [&](const ev::RunStart&) { return false; },
+            [&](const ev::RunEnd&) { return false; },
+            [&](const ev::Spawn& s) {
+                head("spawn", e);
+                pid(s.pid);
+                const PlanProcess& pp = plan_.processes[e.proc.index];
+                l += ",\"parent\":";
+                append_json_string(l, pp.parent == kSupervisor ? std::string("supervisor") : plan_.processes[pp.parent].name);
+                l += fmt::format(",\"parent_pid\":{}", s.parent_pid);
+                errno_fields(l, s.err);
+                return true;
+            },
+            [&](const ev::Exec& x) {
+                head("exec", e);
+                pid(x.pid);
+                l += ",\"argv\":[";
+                const auto& argv = plan_.processes[e.proc.index].argv;
+                for (std::size_t i = 0; i < argv.size(); ++i) {
+                    if (i) l += ',';
+                    append_json_string(l, argv[i]);
+                }
+                l += ']';
+                return true;
+            },
+            [&](const ev::ExecFailed& x) {
+                head("exec_failed", e);
+                pid(x.pid);
+                errno_fields(l, x.err);
+                return true;
+            },
+            [&](const ev::Exit& x) {
+                head(x.reaped_stray ? "reaped" : "exit", e);
+                pid(x.pid);
+                if (x.adopted) l += ",\"adopted\":true";
+                if (x.status.exited()) l += fmt::format(",\"code\":{}", x.status.code());
+                if (x.status.signaled())
+                    l += fmt::format(",\"signal\":\"{}\",\"core\":{}", signal_name(x.status.signal()), x.status.core_dumped() ? "true" : "false");
+                return true;
+            },
+            [&](const ev::Fault& f) {
+                head("fault", e);
+                l += fmt::format(",\"signal\":\"{}\"", signal_name(f.signal));
+                if (f.step != kNoStep) l += fmt::format(",\"step\":{}", f.step);
+                return true;
+            },
+            [&](const ev::Signal& s) {
+                head("signal", e);
+                l += fmt::format(",\"signal\":\"{}\",\"from_pid\":{},\"code\":\"{}\"", signal_name(s.signal), s.from_pid, si_code_name(s.signal, s.code));
+                if (s.value) l += fmt::format(",\"value\":{}", *s.value);
+                return true;
+            },
+            [&](const ev::Zombie& z) {
+                head("zombie", e);
+                pid(z.pid);
+                return true;
+            },
+            [&](const ev::Orphan& o) {
+                head("orphan", e);
+                l += fmt::format(",\"pid\":{},\"new_parent_pid\":{}", o.pid, o.new_parent_pid);
+                return true;
+            },
+            [&](const ev::Undo& u) {
+                head("undo", e);
+                l += ",\"obj\":";
+                append_json_string(l, plan_.sem_label(u.sem));
+                l += fmt::format(",\"adj\":{},\"before\":{},\"after\":{}", u.after - u.before, u.before, u.after);
+                return true;
+            },
+            [&](const ev::Output& o) {
+                head("output", e);
+                if (o.stderr) l += ",\"stream\":\"stderr\"";
+                l += ",\"data\":";
+                append_json_string(l, o.data);
+                return true;
+            },
+            [&](const ev::Call& c) {
+                head("call", e);
+                pid(c.pid);
+                append_call_json(l, c);
+                l += fmt::format(",\"result\":{}", c.result);
+                errno_fields(l, c.err);
+                return true;
+            },
+            [&](const ev::ScriptOp& o) {
+                head(o.parked ? "block" : "op", e);
+                script_op(e, o);
+                return true;
+            },
+        },
+        e.body);
+    if (!written) return;
+    l += '}';
+    flush_line();
+}
+
+void JsonlWriter::script_op(const Event& e, const ev::ScriptOp& o) {
+    std::string& l = line_;
+    const Op& op = *o.op;
+    const bool done = !o.parked;
+    l += fmt::format(",\"op\":\"{}\"", op_verb(plan_, op));
+    std::string target = op_target(plan_, op);
+    if (!target.empty()) {
+        l += ",\"obj\":";
+        append_json_string(l, target);
+    }
+    if (op.kind == OpKind::FifoOpen) l += fmt::format(",\"mode\":\"{}\"", op.value ? "write" : "read");
+    if (op.kind == OpKind::Kill) {
+        l += fmt::format(",\"signal\":\"{}\",\"target_pid\":{}", signal_name(static_cast<int>(op.slot)), o.pid);
+        if (op.flags & kOpSigqueue) l += fmt::format(",\"value\":{}", op.value);
+    }
+    if (op.kind == OpKind::SigMask) {
+        l += ",\"signals\":" + signal_list_json(static_cast<std::uint64_t>(op.value));
+        if (o.value) l += ",\"pending\":" + signal_list_json(static_cast<std::uint64_t>(*o.value));
+    }
+    if (op.kind == OpKind::SigWait && done) {
+        l += fmt::format(",\"signal\":\"{}\"", signal_name(static_cast<int>(op.slot)));
+        if (o.result > 0)
+            l += fmt::format(",\"from_pid\":{},\"code\":\"{}\",\"value\":{}", o.pid, si_code_name(static_cast<int>(op.slot), static_cast<int>(o.arg)),
+                             o.extra);
+    }
+    if (op.kind == OpKind::Wait && done && o.result > 0) l += ",\"status\":\"" + WaitStatus(static_cast<int>(o.arg)).describe() + "\"";
+    if (op.kind == OpKind::IpcGet) {
+        const KeyDecl& key = op.count == kSemget ? plan_.sems[op.object].key
+                             : op.count == kShmget ? plan_.shms[op.object].key
+                                                   : plan_.queues[op.object].key;
+        l += fmt::format(",\"flags\":\"{}{}0{:o}\"", (op.slot & IPC_CREAT) ? "IPC_CREAT|" : "", (op.slot & IPC_EXCL) ? "IPC_EXCL|" : "", op.slot & 0777);
+        if (op.count != kMsgget) l += fmt::format(",\"size\":{}", op.value);
+        if (key.kind == KeyDecl::Number) l += fmt::format(",\"key\":{}", key.number);
+        if (key.kind == KeyDecl::Private) l += ",\"key\":\"IPC_PRIVATE\"";
+        if (key.kind == KeyDecl::Ftok) {
+            l += ",\"ftok\":";
+            append_json_string(l, key.path);
+        }
+    }
+    const bool ctl = op.kind == OpKind::Semctl || op.kind == OpKind::Shmctl || op.kind == OpKind::Msgctl;
+    if (ctl) {
+        l += fmt::format(",\"cmd\":\"{}\"", ctl_command_name(op.count));
+        if (op.count == kIpcSet) {
+            if (op.slot != kUnchanged) l += fmt::format(",\"uid\":{}", op.slot);
+            if (op.first != kUnchanged) l += fmt::format(",\"gid\":{}", op.first);
+            if (op.value >= 0) l += fmt::format(",\"mode\":\"0{:o}\"", op.value);
+        }
+    }
+    if (op.kind == OpKind::Semctl) {
+        if (op.count == kSetval) l += fmt::format(",\"arg\":{}", op.value);
+        auto ints = [&](std::size_t i) {
+            std::int32_t v = 0;
+            if (o.payload.size() >= (i + 1) * sizeof v) std::memcpy(&v, o.payload.data() + i * sizeof v, sizeof v);
+            return v;
+        };
+        if (op.count == kSetall || (op.count == kGetall && o.result == 0)) {
+            l += ",\"values\":[";
+            for (std::size_t m = 0; m < plan_.sems[op.object].members.size(); ++m)
+                l += fmt::format("{}{}", m ? "," : "", op.count == kSetall ? plan_.sem_terms[op.first + m].delta : ints(m));
+            l += ']';
+        }
+        if (op.count == kIpcStat && o.result == 0)
+            l += fmt::format(",\"mode\":\"0{:o}\",\"uid\":{},\"gid\":{},\"nsems\":{}", ints(0), ints(1), ints(2), ints(3));
+    }
+    if (op.kind == OpKind::Msgctl && op.count == kIpcStat && o.result == 0)
+        l += fmt::format(",\"qnum\":{},\"qbytes\":{}", o.extra, o.arg);
+    if (op.kind == OpKind::Shmctl && op.count == kIpcStat && o.result == 0)
+        l += fmt::format(",\"nattch\":{},\"segsz\":{}", o.extra, o.arg);
+    if (op.kind == OpKind::Crash) l += fmt::format(",\"signal\":\"{}\"", signal_name(static_cast<int>(op.value)));
+    if (op.kind == OpKind::PsemWait && op.value > 0) l += fmt::format(",\"timeout_ns\":{}", op.value);
+    if (op.kind == OpKind::PsemWait || op.kind == OpKind::PsemPost)
+        l += fmt::format(",\"posix\":true,\"nowait\":{}", (op.flags & kOpNoWait) ? "true" : "false");
+    if (op.kind == OpKind::Semop) {
+        l += ",\"sem\":[";
+        for (std::uint32_t i = 0; i < op.count; ++i) {
+            const SemTerm& t = plan_.sem_terms[op.first + i];
+            l += fmt::format("{}{{\"member\":", i ? "," : "");
+            append_json_string(l, plan_.sems[op.object].members[t.member]);
+            l += fmt::format(",\"delta\":{}}}", t.delta);
+        }
+        l += fmt::format("],\"undo\":{},\"nowait\":{}", (op.flags & kOpUndo) ? "true" : "false", (op.flags & kOpNoWait) ? "true" : "false");
+    }
+    if (o.half == ev::ScriptOp::Half::Load) l += ",\"step\":\"load\"";
+    if (o.half == ev::ScriptOp::Half::Store) l += ",\"step\":\"store\"";
+    if (done && op.kind != OpKind::ShmLoad && op.kind != OpKind::ShmStore && op.kind != OpKind::ShmAdd && op.kind != OpKind::Sleep &&
+        op.kind != OpKind::Print)
+        l += fmt::format(",\"result\":{}", o.result);
+    errno_fields(l, o.err);
+    if (o.value && op.kind != OpKind::SigMask) l += fmt::format(",\"value\":{}", *o.value);
+    if (done) l += fmt::format(",\"blocked\":{}", o.woke ? "true" : "false");
+    const bool sysv = (op.kind == OpKind::MsgSend || op.kind == OpKind::MsgRecv) && plan_.queues[op.object].kind == QueueKind::SysV;
+    if (op.kind == OpKind::MsgSend) l += fmt::format(",\"{}\":{}", sysv ? "type" : "prio", op.value);
+    if (op.kind == OpKind::MsgRecv && sysv) l += fmt::format(",\"type\":{}", op.value);
+    if (op.kind == OpKind::MsgRecv && done && o.result >= 0) l += fmt::format(",\"{}\":{}", sysv ? "got_type" : "prio", o.arg);
+    if (op.kind == OpKind::PipeWrite || op.kind == OpKind::Print || op.kind == OpKind::MsgSend) {
+        l += ",\"text\":";
+        append_json_string(l, plan_.texts[op.first]);
+    }
+    if ((op.kind == OpKind::PipeRead || op.kind == OpKind::MsgRecv) && done) {  // text payloads
+        l += ",\"data\":";
+        append_json_string(l, o.payload);
+    }
+    l += fmt::format(",\"iter\":{},\"op_index\":{}", o.iter, o.index - plan_.processes[e.proc.index].first_op);
+    if (o.step != kNoStep) l += fmt::format(",\"step\":{}", o.step);
+}
+
+void JsonlWriter::expectation(const std::string& name, ExpectKind kind, const std::string& text, bool passed,
+                              const std::string& detail) {
+    line_ += fmt::format("{{\"kind\":\"expect\",\"seq\":{},\"name\":", ++seq_);
+    append_json_string(line_, name);
+    line_ += fmt::format(",\"type\":\"{}\",\"expr\":",
+                         kind == ExpectKind::Final    ? "final"
+                         : kind == ExpectKind::Always ? "always"
+                         : kind == ExpectKind::Stdout ? "stdout"
+                                                      : "outcome");
+    append_json_string(line_, text);
+    line_ += fmt::format(",\"passed\":{},\"detail\":", passed ? "true" : "false");
+    append_json_string(line_, detail);
+    line_ += '}';
+    flush_line();
+}
+
+Status JsonlWriter::finish(const RunResult& run) {
+    line_ += fmt::format("{{\"kind\":\"run_end\",\"seq\":{},\"t\":{},\"outcome\":\"{}\",\"events\":{},\"diagnosis\":[", ++seq_,
+                         run.t_end - run.t0, outcome_name(run.outcome), run.events);
+    for (std::size_t i = 0; i < run.diagnosis.size(); ++i) {
+        if (i) line_ += ',';
+        append_json_string(line_, run.diagnosis[i]);
+    }
+    line_ += ']';
+    if (!run.trace_cut.empty()) {
+        line_ += ",\"cut_short\":";
+        append_json_string(line_, run.trace_cut);
+    }
+    line_ += ",\"verdicts\":{";
+    for (std::size_t p = 0; p < run.procs.size() && p < plan_.processes.size(); ++p) {
+        if (p) line_ += ',';
+        append_json_string(line_, plan_.processes[p].name);
+        line_ += fmt::format(":{{\"verdict\":\"{}\",\"detail\":", verdict_name(run.procs[p].verdict));
+        append_json_string(line_, run.procs[p].verdict_detail);
+        if (plan_.processes[p].is_exec() && run.procs[p].exited)
+            line_ += fmt::format(",\"cpu_ns\":{},\"maxrss_kb\":{}", run.procs[p].cpu_ns, run.procs[p].maxrss_kb);
+        line_ += '}';
+    }
+    line_ += "}}";
+    flush_line();
+    if (std::fflush(f_) != 0 || std::ferror(f_)) return sys_error("write(trace.jsonl)");
+    return ok_status();
+}
+
+}  // namespace simrun

@@ -1,0 +1,236 @@
+// Records decoded once: each kind, written through a real ring and merged as
+// a run's are, comes out as its typed event, with names resolved; and the
+// formatters (trace line, timeline text) read those events.
+#include "trace/decoder.hpp"
+
+#include "../test_support.hpp"
+#include "report/jsonl_writer.hpp"
+#include "report/timeline.hpp"
+#include "trace/collector.hpp"
+
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <sys/sem.h>
+
+#include <cstring>
+#include <vector>
+
+using namespace simrun;
+
+namespace {
+
+const char* kScenario = R"(
+[scenario]
+name = "dec"
+[ipc.sem.lock]
+members = { mutex = 1, other = 0 }
+[ipc.shm.buf]
+cells = { count = 0 }
+[[process]]
+name = "worker"
+run = ["P lock.mutex", "buf.count += 1", "V lock.mutex"]
+[[process]]
+name = "student"
+exec = ["./a.out"]
+)";
+
+struct Collected : EventSink {
+    std::vector<std::string> kinds;  // the variant's alternative, by index
+    std::vector<Event> copies;       // (names and views point into the decoder and the merge: only scalars are read after)
+    std::vector<std::string> text;   // describe_event at delivery
+    std::vector<std::string> calls;  // describe_call at delivery
+    std::vector<std::string> names;  // the process's name at delivery
+    std::vector<std::string> json;   // append_call_json at delivery
+    const Plan* plan;
+    void on_event(const Event& e) override {
+        copies.push_back(e);
+        names.push_back(e.proc.name ? *e.proc.name : "");
+        text.push_back(describe_event(*plan, e));
+        if (const auto* c = std::get_if<ev::Call>(&e.body)) {
+            calls.push_back(describe_call(*c));
+            json.emplace_back();
+            append_call_json(json.back(), *c);
+        }
+    }
+};
+
+// Writes records into the rings as the agent, the preload and the
+// supervisor do, merges them, and decodes every one.
+struct Pipeline {
+    Plan plan = test::plan_of(kScenario);
+    Arena arena = std::move(Arena::create(2, 64, 2).value());
+    RingWriter worker = arena.writer(0, -1), student = arena.writer(1, -1), sup = arena.writer(arena.supervisor_ring(), -1);
+    std::uint64_t ts = 1000;
+
+    Record& put(RingWriter& w, EventKind kind, std::uint16_t proc, std::uint8_t flags = 0) {
+        Record& r = w.begin(kind, proc, flags);
+        r.ts = ts++;
+        r.e.step = kNoStep;
+        return r;
+    }
+    Record& call(CallId c, std::int64_t arg, std::int64_t value, std::int64_t step, std::int64_t result, int err = 0) {
+        Record& r = put(student, EventKind::Call, 1);
+        r.e.op = static_cast<std::uint32_t>(c);
+        r.e.pid = 4242;
+        r.e.arg = arg, r.e.value = value, r.e.step = static_cast<std::uint64_t>(step), r.e.result = result, r.e.err = err;
+        return r;
+    }
+
+    Collected run() {
+        auto collector = Collector::create(arena, "/tmp");
+        REQUIRE(collector.ok());
+        REQUIRE(collector->drain().ok());
+        SysvNames names;
+        names.sets = {{7, "lock"}};
+        names.queues = {{9, "requests"}};
+        Decoder decoder(plan, names, {7});
+        Collected out;
+        out.plan = &plan;
+        decoder.add_sink(out);
+        REQUIRE(collector->merge([&](const Record& r, std::string_view p) { decoder.on_record(r, p); }).ok());
+        CHECK(decoder.events() == out.copies.size());
+        return out;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("scripted ops, lifecycle and supervisor records decode to their typed events") {
+    Pipeline p;
+    p.put(p.sup, EventKind::RunStart, kRunProc);
+    p.sup.commit();
+    Record& spawn = p.put(p.sup, EventKind::Spawn, 0);
+    spawn.e.pid = 100, spawn.e.arg = 1;
+    p.sup.commit();
+    Record& park = p.put(p.worker, EventKind::Block, 0);
+    park.e.op = 0;
+    p.worker.commit();
+    Record& done = p.put(p.worker, EventKind::Op, 0, kRecBlocked);
+    done.e.op = 0, done.e.result = 0;
+    p.worker.commit();
+    Record& load = p.put(p.worker, EventKind::Op, 0, kRecValue | kRecLoadStep);
+    load.e.op = 1, load.e.value = 0;
+    p.worker.commit();
+    Record& store = p.put(p.worker, EventKind::Op, 0, kRecValue | kRecStoreStep);
+    store.e.op = 1, store.e.value = 1;
+    p.worker.commit();
+    Record& sig = p.put(p.worker, EventKind::Signal, 0);
+    sig.e.arg = SIGUSR1, sig.e.pid = 55, sig.e.result = SI_QUEUE, sig.e.value = 7;
+    p.worker.commit();
+    Record& fault = p.put(p.sup, EventKind::Fault, 0);
+    fault.e.arg = SIGKILL;
+    p.sup.commit();
+    Record& exit = p.put(p.sup, EventKind::Exit, 0);
+    exit.e.pid = 100, exit.e.arg = WaitStatus::killed_by(SIGKILL).raw();
+    p.sup.commit();
+    Record& out = p.put(p.sup, EventKind::Output, 1, kRecStderr);
+    (void)out;
+    p.sup.commit();
+    p.sup.data("oops\n", 5, 1);
+
+    Collected c = p.run();
+    // The worker's P parked and woke; its SEM_UNDO-less exit: no undo events.
+    REQUIRE(c.copies.size() == 10);
+    CHECK(std::holds_alternative<ev::RunStart>(c.copies[0].body));
+    const auto& s = std::get<ev::Spawn>(c.copies[1].body);
+    CHECK(s.pid == 100);
+    CHECK(s.parent_pid == 1);
+    CHECK(c.names[1] == "worker");
+    CHECK(c.copies[1].proc.column == 0);
+    const auto& parked = std::get<ev::ScriptOp>(c.copies[2].body);
+    CHECK(parked.parked);
+    CHECK(parked.value == 1);  // replayed: the value it waits on
+    CHECK(c.text[2] == "P lock.mutex ⏸ (value 1)");
+    const auto& woke = std::get<ev::ScriptOp>(c.copies[3].body);
+    CHECK_FALSE(woke.parked);
+    CHECK(woke.woke);
+    CHECK(woke.value == 0);  // the replayed value of mutex after the P
+    CHECK(c.text[3] == "P lock.mutex → 0 (woke)");
+    CHECK(std::get<ev::ScriptOp>(c.copies[4].body).half == ev::ScriptOp::Half::Load);
+    CHECK(c.text[4] == "buf.count read 0");
+    CHECK(c.text[5] == "buf.count ← 1");
+    const auto& handled = std::get<ev::Signal>(c.copies[6].body);
+    CHECK(handled.signal == SIGUSR1);
+    CHECK(handled.value == 7);
+    CHECK(c.text[6] == "⚑ SIGUSR1 from pid 55 value 7");
+    CHECK(c.text[7] == "⚡ SIGKILL");
+    const auto& ended = std::get<ev::Exit>(c.copies[8].body);
+    CHECK(ended.status == WaitStatus::killed_by(SIGKILL));
+    CHECK_FALSE(ended.reaped_stray);
+    CHECK(c.text[8] == "killed by SIGKILL");
+    const auto& o = std::get<ev::Output>(c.copies[9].body);
+    CHECK(o.stderr);
+    CHECK(c.text[9] == "stderr \"oops\\n\"");
+}
+
+TEST_CASE("a program's calls decode to typed arguments, named after the run's objects, and read the same in every output") {
+    Pipeline p;
+    p.put(p.sup, EventKind::RunStart, kRunProc);
+    p.sup.commit();
+    p.call(CallId::Semget, 1234, 2, IPC_CREAT | 0600, 7);
+    p.student.commit();
+    p.call(CallId::Semop, 7, 1, static_cast<std::int64_t>(pack_sembuf(0, -1, SEM_UNDO)), 0);  // one sembuf, packed
+    p.student.commit();
+    sembuf two[2] = {{1, 1, 0}, {0, 1, SEM_UNDO}};
+    p.call(CallId::Semop, 7, 2, 0, 0);  // two: as Data
+    p.student.commit();
+    p.student.data(reinterpret_cast<const char*>(two), sizeof two, 1);
+    p.call(CallId::Msgrcv, 9, 0, 3, 5);  // msgtyp 0, got type 3
+    p.student.commit();
+    p.student.data("hello", 5, 1);
+    p.call(CallId::Sigaction, 0, SIGUSR1, static_cast<std::int64_t>(Disposition::Ignore), 0);
+    p.student.commit();
+    p.call(CallId::Wait, -1, WaitStatus::exited_with(3).raw(), 0, 4343);
+    p.student.commit();
+    p.call(CallId::Sigqueue, 4343, SIGUSR2, 99, -1, ESRCH);
+    p.student.commit();
+    p.call(CallId::Fork, -1, kForkSystem, 0, WaitStatus::exited_with(0).raw());
+    p.student.commit();
+    p.student.data("ls", 2, 1);
+    p.call(CallId::Longjmp, 1, 2, static_cast<std::int64_t>(CallId::Semop) + 1, 0);
+    p.student.commit();
+
+    Collected c = p.run();
+    REQUIRE(c.calls.size() == 9);
+    const auto& get = std::get<call::IpcGet>(std::get<ev::Call>(c.copies[1].body).args);
+    CHECK(get.key == 1234);
+    CHECK(get.size == 2);
+    CHECK(c.calls[0] == "semget(1234) → 7");
+
+    CHECK(c.calls[1] == "semop(lock: 0 -1 undo) → 0");
+    CHECK(c.json[1] == R"(,"call":"semop","semid":7,"obj":"lock","sops":[{"num":0,"op":-1,"undo":true,"nowait":false}])");
+    CHECK(c.calls[2] == "semop(lock: 1 +1 0 +1 undo) → 0");
+    CHECK(std::get<call::Semop>(std::get<ev::Call>(c.copies[3].body).args).sops.size() == 2);
+    // The program's semops move the replayed values of the declared set.
+    CHECK(c.calls[3] == "msgrcv(requests, type 3, \"hello\") → 5");
+    CHECK(c.json[3] == R"(,"call":"msgrcv","msqid":9,"type":0,"obj":"requests","got_type":3,"text":"hello")");
+    // One word for a disposition: the scenario's, in the trace and on the timeline.
+    CHECK(std::get<call::Sigaction>(std::get<ev::Call>(c.copies[5].body).args).disposition == Disposition::Ignore);
+    CHECK(c.calls[4] == "sigaction(SIGUSR1, ignore) → 0");
+    CHECK(c.json[4] == R"(,"call":"sigaction","signal":"SIGUSR1","handler":"ignore")");
+    CHECK(c.calls[5] == "wait → pid 4343 exited 3");
+    CHECK(std::get<call::Wait>(std::get<ev::Call>(c.copies[6].body).args).status == WaitStatus::exited_with(3));
+    CHECK(c.calls[6] == "sigqueue(4343, SIGUSR2) ✘ ESRCH");
+    CHECK(std::get<call::SendSignal>(std::get<ev::Call>(c.copies[7].body).args).value == 99);
+    CHECK(c.calls[7] == "system(\"ls\") → exited 0");
+    CHECK(c.calls[8] == "longjmp(1) out of 2 handlers · semop abandoned");
+    CHECK(c.names[1] == "student");
+}
+
+TEST_CASE("children of a traced program are named by the decoder for every output") {
+    Pipeline p;
+    p.put(p.sup, EventKind::RunStart, kRunProc);
+    p.sup.commit();
+    p.call(CallId::Fork, 2, kForkFork, 0, 5000);  // into spare slot 2
+    p.student.commit();
+    RingWriter child = p.arena.writer(2, -1);
+    Record& r = p.put(child, EventKind::Call, 2);
+    r.e.op = static_cast<std::uint32_t>(CallId::Exit);
+    r.e.value = 0;
+    child.commit();
+    Collected c = p.run();
+    REQUIRE(c.copies.size() == 3);
+    CHECK(c.names[2] == "student/1");
+    CHECK(c.copies[2].proc.column == 1);  // the student's column
+    CHECK(c.calls[1] == "exit(0)");
+}
