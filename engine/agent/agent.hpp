@@ -9,7 +9,8 @@
 
 namespace simrun {
 
-// The ScriptMain for spawn_process: runs in the child, returns the exit code.
+// The ScriptMain for spawn_process: runs the script in the child and ends
+// the process itself (_exit), so it never returns.
 int run_script(Runtime& rt, int proc);
 
 }  // namespace simrun

@@ -7,8 +7,10 @@
 // the sequence of events is a function of the scenario and the strategy's
 // seed.
 //
-// Exec'd programs are not gated (that needs the preload tracer): they run
-// free beside the scheduled processes.
+// Exec'd programs are gated too, call by call, through the preload tracer
+// (Runtime::stepped): each traced call is a step at the same gate. A
+// program that cannot be traced (a static binary, trace = false) runs free
+// beside the scheduled processes.
 #pragma once
 
 #include "plan/plan.hpp"

@@ -28,9 +28,8 @@ struct RunOptions {
     // Records per process ring (power of two): 1 MiB. The supervisor drains
     // a ring once it is about a quarter full (run/drain_pace.hpp), so a
     // writer meets a full ring only if the supervisor is late by three
-    // quarters of it: with 4096 records (~0.5 ms of semops) a traced
-    // sem_native still waited for room 3-26 times in 0.8 s on a VM; with
-    // 16384, never, and the supervisor wakes a quarter as often.
+    // quarters of it (the measurements behind the size: commit 733d3c3,
+    // docs/scenario-format.md's cost section).
     std::uint32_t ring_capacity = 16384;
     std::int64_t deadlock_after_ns = 200'000'000;  // all blocked, no progress, this long
     // Controlled mode.

@@ -94,7 +94,7 @@ enum RecordFlag : std::uint8_t {
 constexpr std::uint16_t kRunProc = 0xFFFF;  // proc of run-level events
 
 struct Record {
-    std::uint64_t ts;   // CLOCK_MONOTONIC ns
+    std::uint64_t ts;   // in a ring: a stamp (trace/trace_clock.hpp, TSC where it can); merged: CLOCK_MONOTONIC ns
     std::uint32_t seq;  // per-ring sequence number
     std::uint16_t proc;
     EventKind kind;
