@@ -2,7 +2,6 @@
 
 #include "run/verdict.hpp"
 
-#include "report/jsonl_writer.hpp"
 #include "util/duration.hpp"
 
 #include <fmt/format.h>

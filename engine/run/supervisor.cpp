@@ -239,8 +239,8 @@ private:
     // report, and the trace is marked as cut short.
     void drain() {
         auto moved = collector_->drain();
-        if (moved || !trace_cut_.empty()) return;
-        trace_cut_ = "records could not be saved: " + moved.error().message;
+        if (moved || !run_.trace_cut.empty()) return;
+        run_.trace_cut = "records could not be saved: " + moved.error().message;
     }
 
     void idle() {
@@ -559,19 +559,16 @@ private:
         auto merged = collector_->merge([&](const Record& r, std::string_view payload) { decoder.on_record(r, payload); });
         const std::uint64_t events = decoder.events();
         run_.events = events;
-        if (!merged && trace_cut_.empty()) trace_cut_ = merged.error().message;
-        if (!trace_cut_.empty()) {
-            run_.trace_cut = trace_cut_;
-            run_.diagnosis.push_back("the trace is incomplete: " + trace_cut_);
-        }
+        if (!merged && run_.trace_cut.empty()) run_.trace_cut = merged.error().message;
+        if (!run_.trace_cut.empty()) run_.diagnosis.push_back("the trace is incomplete: " + run_.trace_cut);
         // A set a process removed (IPC_RMID) has no final value to compare.
         bool drift = false;
         for (std::size_t i = 0; i < run_.sems.size(); ++i) drift = drift || (run_.sems[i] >= 0 && run_.sems[i] != decoder.sem_values()[i]);
         if (drift) run_.diagnosis.push_back("note: semaphore values replayed from the trace differ from the kernel's final values");
         auto results = checker.finish(run_);
         for (const auto& e : results) (*writer)->expectation(e.name, e.kind, e.text, e.passed, e.detail);
-        if (auto st = (*writer)->finish(run_); !st || !trace_cut_.empty()) {
-            fmt::print(stderr, "simrun: error: {}\n", !st ? st.error().message : "the trace is incomplete: " + trace_cut_);
+        if (auto st = (*writer)->finish(run_); !st || !run_.trace_cut.empty()) {
+            fmt::print(stderr, "simrun: error: {}\n", !st ? st.error().message : "the trace is incomplete: " + run_.trace_cut);
             if (opt_.terminal) timeline.summary(run_, results, trace_path);
             return ExitCode::Internal;
         }
@@ -632,7 +629,6 @@ private:
     std::vector<Death> deaths_;
     bool stop_ = false;
     bool no_children_ = false;
-    std::string trace_cut_;  // why records were lost, if they were
     std::uint64_t next_progress_ = 0;
     bool progress_shown_ = false;
 };

@@ -28,14 +28,12 @@ public:
     // then any Undo events it caused, go to every sink.
     void on_record(const Record& r, std::string_view payload);
 
-    // The event a record means, with names as learned so far (learns nothing).
-    Event decode(const Record& r, std::string_view payload);
-
     std::uint64_t events() const { return events_; }
     const std::vector<int>& sem_values() const { return replay_.values(); }
-    const SysvNames& names() const { return names_; }
 
 private:
+    // The event a record means, with names as learned so far.
+    Event decode(const Record& r, std::string_view payload);
     call::Args call_args(const Record& r, std::string_view payload);
     void deliver(const Record& r, std::string_view payload);
     const Plan& plan_;

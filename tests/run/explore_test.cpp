@@ -140,12 +140,12 @@ TEST_CASE("exhaustive: without preemptions only the two serial orders run; one p
     f.options.preemptions = 1;
     FakeRace one;
     CHECK(explore_with(f.plan, f.options, std::ref(one)) == ExitCode::Failed);
-    CHECK(FakeRace::interleaved(f.saved_steps()) == false);  // the saved prefix; replayed, b goes on...
+    // The saved steps are a prefix; replayed strictly, the run fails again.
     FakeRace check;
     RunOptions replay;
     const std::vector<int> steps = f.saved_steps();
     replay.strict = &steps;
-    CHECK_FALSE(check(replay).passed);  // ...and it fails again
+    CHECK_FALSE(check(replay).passed);
 }
 
 TEST_CASE("a run that simrun itself could not do stops the search with its code") {
