@@ -5,7 +5,7 @@
 
 #include "check/evaluator.hpp"
 #include "plan/plan.hpp"
-#include "run/run_result.hpp"
+#include "trace/run_result.hpp"
 #include "trace/event_sink.hpp"
 
 #include <string>

@@ -1,6 +1,5 @@
 #include "report/jsonl_writer.hpp"
 
-#include "run/verdict.hpp"
 
 #include "util/json.hpp"
 

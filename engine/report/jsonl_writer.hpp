@@ -4,7 +4,7 @@
 #pragma once
 
 #include "plan/plan.hpp"
-#include "run/run_result.hpp"
+#include "trace/run_result.hpp"
 #include "trace/event_sink.hpp"
 #include "util/error.hpp"
 

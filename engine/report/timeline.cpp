@@ -1,6 +1,5 @@
 #include "report/timeline.hpp"
 
-#include "run/verdict.hpp"
 
 #include "util/duration.hpp"
 

@@ -11,7 +11,7 @@
 #pragma once
 
 #include "plan/plan.hpp"
-#include "run/run_result.hpp"
+#include "trace/run_result.hpp"
 #include "trace/arena.hpp"
 
 #include <atomic>

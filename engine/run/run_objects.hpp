@@ -13,7 +13,7 @@
 #include "ipc/sem_set.hpp"
 #include "ipc/shm_segment.hpp"
 #include "plan/plan.hpp"
-#include "run/run_result.hpp"
+#include "trace/run_result.hpp"
 #include "spawn/runtime.hpp"
 
 #include <memory>

@@ -55,19 +55,4 @@ void judge(const PlanProcess& pp, Outcome outcome, ProcessEnd& end) {
     return set(Verdict::RuntimeError, fmt::format("exit {}", st.code()));
 }
 
-const char* verdict_name(Verdict v) {
-    switch (v) {
-        case Verdict::Ok: return "ok";
-        case Verdict::RuntimeError: return "runtime error";
-        case Verdict::Signaled: return "killed by a signal";
-        case Verdict::TimeLimit: return "time limit";
-        case Verdict::MemoryLimit: return "memory limit";
-        case Verdict::OutputLimit: return "output limit";
-        case Verdict::ProcessLimit: return "process limit";
-        case Verdict::NotStarted: return "could not start";
-        case Verdict::Stopped: return "stopped";
-    }
-    return "?";
-}
-
 }  // namespace simrun

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "plan/plan.hpp"
-#include "run/run_result.hpp"
+#include "trace/run_result.hpp"
 
 #include <string>
 
@@ -12,7 +12,5 @@ namespace simrun {
 // Sets end.verdict and end.verdict_detail. `outcome` tells a process simrun
 // stopped at the timeout (time limit) from one stopped at a deadlock.
 void judge(const PlanProcess& pp, Outcome outcome, ProcessEnd& end);
-
-const char* verdict_name(Verdict v);  // "ok", "runtime error", "time limit", ...
 
 }  // namespace simrun

@@ -1,9 +1,9 @@
 // simrun: the command line. Parses arguments, loads the scenario, and hands
 // the plan to the run loop. Exit codes: util/exit_code.hpp.
 #include "plan/planner.hpp"
-#include "run/explore.hpp"
+#include "session/explore.hpp"
 #include "run/registry.hpp"
-#include "run/supervisor.hpp"
+#include "session/session.hpp"
 #include "sched/schedule_file.hpp"
 
 #include <CLI/CLI.hpp>

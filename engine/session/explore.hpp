@@ -9,7 +9,7 @@
 #pragma once
 
 #include "plan/plan.hpp"
-#include "run/supervisor.hpp"
+#include "session/session.hpp"
 
 #include <functional>
 

@@ -2,7 +2,7 @@
 // of two processes without forking: each takes `steps` steps, and the run
 // fails when they interleave (a lost update: neither ran alone from its
 // first step to its last).
-#include "run/explore.hpp"
+#include "session/explore.hpp"
 
 #include "sched/schedule_file.hpp"
 #include "../test_support.hpp"

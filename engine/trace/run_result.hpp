@@ -1,5 +1,6 @@
-// What the run loop hands to the checkers and reports: how the run ended,
-// the final kernel state, and each process's end.
+// How a run ended, as the trace's run_end line records it: the outcome, the
+// final kernel state and each process's end. The run loop (run/) fills it;
+// the checker and the outputs (check/, report/) read it.
 #pragma once
 
 #include "scenario/model.hpp"
@@ -13,7 +14,7 @@
 
 namespace simrun {
 
-// How a process ended, as a grader sees it (see run/verdict.hpp).
+// How a process ended, as a grader sees it (judged by run/verdict.hpp).
 enum class Verdict : std::uint8_t {
     Ok,            // exit 0
     RuntimeError,  // exit code other than 0
@@ -28,6 +29,8 @@ enum class Verdict : std::uint8_t {
 
 // Why the supervisor killed a process, if it did.
 enum class LimitHit : std::uint8_t { None, Wall, Output, Processes, RunEnd };
+
+const char* verdict_name(Verdict v);  // "ok", "runtime error", "time limit", ...
 
 struct ProcessEnd {
     std::int32_t pid = 0;

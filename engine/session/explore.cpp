@@ -1,4 +1,4 @@
-#include "run/explore.hpp"
+#include "session/explore.hpp"
 
 #include "sched/schedule_file.hpp"
 

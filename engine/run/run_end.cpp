@@ -1,0 +1,24 @@
+#include "run/run_end.hpp"
+
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace simrun {
+
+std::optional<RunEnd> decide_end(const LoopFacts& f) {
+    if (f.stop_signal)
+        return RunEnd{Outcome::Interrupted, {}, fmt::format("still alive when simrun was stopped by SIG{}", sigabbrev_np(f.stop_signal))};
+    if (f.no_children) return RunEnd{Outcome::Completed, {}, {}};
+    // A double fork, a setsid daemon: the run is over all the same; they
+    // are killed with the rest at the end.
+    if (f.only_strays)
+        return RunEnd{Outcome::Completed,
+                      "processes a program started were still running after every declared process had ended; simrun killed them", {}};
+    if (f.past_deadline) return RunEnd{Outcome::Timeout, {}, "still alive at the timeout"};
+    if (f.deadlock) return RunEnd{Outcome::Deadlock, {}, "every live process waits and none can proceed"};
+    if (f.allowed_blocked) return RunEnd{Outcome::Completed, {}, "ended blocked, as they may"};
+    return std::nullopt;
+}
+
+}  // namespace simrun

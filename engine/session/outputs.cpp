@@ -1,0 +1,73 @@
+#include "session/outputs.hpp"
+
+#include "report/jsonl_writer.hpp"
+#include "sched/schedule_file.hpp"
+#include "trace/decoder.hpp"
+
+#include <fmt/format.h>
+
+namespace simrun {
+namespace {
+
+// Decodes the records into every sink; says in the run's diagnosis when
+// the trace is incomplete, or when the replayed semaphore values disagree
+// with the kernel's.
+void decode(const Plan& plan, RunOutput& out, std::initializer_list<EventSink*> sinks) {
+    RunResult& run = out.run;
+    Decoder decoder(plan, run.sysv_names, out.semids);
+    for (EventSink* s : sinks) decoder.add_sink(*s);
+    auto merged = out.records->merge([&](const Record& r, std::string_view payload) { decoder.on_record(r, payload); });
+    run.events = decoder.events();
+    if (!merged && run.trace_cut.empty()) run.trace_cut = merged.error().message;
+    if (!run.trace_cut.empty()) run.diagnosis.push_back("the trace is incomplete: " + run.trace_cut);
+    // A set a process removed (IPC_RMID) has no final value to compare.
+    bool drift = false;
+    for (std::size_t i = 0; i < run.sems.size(); ++i) drift = drift || (run.sems[i] >= 0 && run.sems[i] != decoder.sem_values()[i]);
+    if (drift) run.diagnosis.push_back("note: semaphore values replayed from the trace differ from the kernel's final values");
+}
+
+ExitCode fail(const std::string& message) {
+    fmt::print(stderr, "simrun: error: {}\n", message);
+    return ExitCode::Internal;
+}
+
+ExitCode write_outputs(const Plan& plan, const RunOptions& opt, RunOutput& out, Timeline& timeline, RunReport& report) {
+    const std::string out_dir = scenario_out_dir(plan, opt);
+    const std::string trace_path = opt.write_trace ? out_dir + "/trace.jsonl" : "/dev/null";
+    RunResult& run = out.run;
+    auto writer = JsonlWriter::open(trace_path, plan, run);
+    if (!writer) return fail(writer.error().message);
+    Checker checker(plan);
+    decode(plan, out, {&checker, writer->get(), &timeline});
+    report.results = checker.finish(run);
+    for (const auto& e : report.results) (*writer)->expectation(e.name, e.kind, e.text, e.passed, e.detail);
+    if (auto st = (*writer)->finish(run); !st || !run.trace_cut.empty()) {
+        const ExitCode code = fail(!st ? st.error().message : "the trace is incomplete: " + run.trace_cut);
+        if (opt.terminal) timeline.summary(run, report.results, trace_path);
+        return code;
+    }
+    std::string schedule_path;
+    if (plan.mode == SchedMode::Controlled && opt.write_trace) {
+        schedule_path = out_dir + "/schedule.toml";
+        Schedule sched{opt.strict ? "replay" : strategy_name(opt.strategy.kind), opt.strategy.seed, opt.strategy.depth, report.schedule};
+        if (auto st = write_schedule(schedule_path, plan, sched); !st) return fail(st.error().message);
+    }
+    if (opt.terminal) timeline.summary(run, report.results, trace_path, schedule_path, opt.replay_hint);
+    report.passed = true;
+    for (const auto& e : report.results) report.passed = report.passed && e.passed;
+    if (!report.divergence.empty()) return ExitCode::Usage;
+    if (run.outcome == Outcome::Interrupted) return ExitCode::Interrupted;
+    return report.passed ? ExitCode::Ok : ExitCode::Failed;
+}
+
+}  // namespace
+
+void report_run(const Plan& plan, const RunOptions& options, RunOutput& out, Timeline& timeline, RunReport& report) {
+    report.outcome = out.run.outcome;
+    report.schedule = std::move(out.schedule);
+    report.choices = std::move(out.choices);
+    report.divergence = std::move(out.divergence);
+    report.exit_code = write_outputs(plan, options, out, timeline, report);
+}
+
+}  // namespace simrun

@@ -1,0 +1,91 @@
+#include "session/session.hpp"
+
+#include "report/timeline.hpp"
+#include "run/supervisor.hpp"
+#include "session/outputs.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <fmt/format.h>
+
+#include <filesystem>
+
+namespace simrun {
+namespace {
+
+std::string mode_line(const Plan& plan, const RunOptions& opt) {
+    if (plan.mode != SchedMode::Controlled) return {};
+    if (opt.strict) return "controlled · replay";
+    const StrategyConfig& c = opt.strategy;
+    return fmt::format("controlled · {} · seed {}{}", strategy_name(c.kind), c.seed,
+                       c.kind == StrategyKind::Pct ? fmt::format(" · depth {}", c.depth) : "");
+}
+
+// simrun's own process while the inner supervisor runs: forward a stop
+// request (Ctrl-C, SIGTERM, SIGHUP) as SIGTERM, and pass on the exit code.
+ExitCode wait_inner(pid_t inner) {
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int s : {SIGCHLD, SIGINT, SIGTERM, SIGHUP}) sigaddset(&mask, s);
+    sigprocmask(SIG_BLOCK, &mask, nullptr);
+    for (;;) {
+        int status;
+        pid_t done = waitpid(inner, &status, WNOHANG);
+        if (done == inner) {
+            const WaitStatus st(status);
+            if (st.exited()) return static_cast<ExitCode>(st.code());
+            fmt::print(stderr, "simrun: error: the supervisor was {}\n", st.describe());
+            return ExitCode::Internal;
+        }
+        siginfo_t si;
+        timespec tick{0, 100'000'000};
+        int sig = sigtimedwait(&mask, &si, &tick);
+        if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) ::kill(inner, SIGTERM);
+    }
+}
+
+}  // namespace
+
+RunReport run_once(const Plan& plan, const RunOptions& options, SandboxMode mode) {
+    Timeline timeline(plan, TerminalStyle{options.color, options.terminal ? options.max_events : 0, options.quiet || !options.terminal},
+                      options.terminal ? stdout : nullptr);
+    RunOutput out = supervise(plan, options, mode, [&] {
+        if (!options.terminal) return;
+        timeline.header(mode == SandboxMode::Namespaces, mode_line(plan, options));
+        std::fflush(stdout);
+    });
+    RunReport report;
+    if (!out.error.empty()) {
+        fmt::print(stderr, "simrun: error: {}\n", out.error);
+        report.exit_code = ExitCode::Internal;
+        return report;
+    }
+    report_run(plan, options, out, timeline, report);
+    return report;
+}
+
+ExitCode run_in_sandbox(const Plan& plan, const RunOptions& options, const std::function<ExitCode(SandboxMode)>& body) {
+    std::error_code ec;
+    std::filesystem::create_directories(scenario_out_dir(plan, options), ec);
+    if (ec) {
+        fmt::print(stderr, "simrun: error: cannot create the output folder {}: {}\n", scenario_out_dir(plan, options), ec.message());
+        return ExitCode::Usage;
+    }
+    auto inner = start_inner(options.namespaces, scenario_out_dir(plan, options), [&](SandboxMode mode, const std::string& note) {
+        if (mode == SandboxMode::None)
+            fmt::print(stderr, "simrun: running without a sandbox ({}); objects are removed at exit\n", note);
+        return code_of(body(mode));
+    });
+    if (!inner) {
+        fmt::print(stderr, "simrun: error: cannot start the supervisor: {}\n", inner.error().message);
+        return ExitCode::Internal;
+    }
+    return wait_inner(inner->pid);
+}
+
+ExitCode run_plan(const Plan& plan, const RunOptions& options) {
+    return run_in_sandbox(plan, options, [&](SandboxMode mode) { return run_once(plan, options, mode).exit_code; });
+}
+
+}  // namespace simrun

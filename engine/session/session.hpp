@@ -1,0 +1,43 @@
+// One run as the command line asks for it: the sandbox, the run loop
+// (run/), then everything after the run: the records decoded once into
+// events (trace/decoder), checked (check/), written as trace.jsonl and
+// shown as the terminal timeline (report/), the schedule saved, and the
+// exit code decided.
+#pragma once
+
+#include "check/checker.hpp"
+#include "plan/plan.hpp"
+#include "run/run_options.hpp"
+#include "sandbox/sandbox.hpp"
+#include "util/exit_code.hpp"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace simrun {
+
+// One run, as explore and the command line see it.
+struct RunReport {
+    ExitCode exit_code = ExitCode::Ok;
+    Outcome outcome = Outcome::Completed;
+    bool passed = false;           // every expectation held
+    std::vector<int> schedule;     // controlled mode: the process of every step
+    std::vector<std::vector<int>> choices;  // with record_choices: who could take each step
+    std::string divergence;        // strict replay that stopped fitting
+    std::vector<ExpectResult> results;
+};
+
+// Runs the plan once in this process (already inside the sandbox).
+RunReport run_once(const Plan& plan, const RunOptions& options, SandboxMode mode);
+
+// Ok every expectation holds, Failed one fails, Usage the output folder
+// cannot be made (nothing spawned) or a replayed schedule does not fit,
+// Internal simrun or the sandbox failed, Interrupted.
+ExitCode run_plan(const Plan& plan, const RunOptions& options);
+
+// Creates the output folder, starts the sandbox, runs body(mode) inside it
+// (the inner supervisor's process, whose exit code the result carries back).
+ExitCode run_in_sandbox(const Plan& plan, const RunOptions& options, const std::function<ExitCode(SandboxMode)>& body);
+
+}  // namespace simrun
