@@ -31,17 +31,12 @@ void Agent::run() {
 // grant and reports its outcome. Free mode: both are no-ops.
 void Agent::begin_step() {
     if (!controlled_) return;
-    std::uint32_t g;
-    while ((g = slot_.gate.load(std::memory_order_acquire)) != kGranted) futex_wait(&slot_.gate, g);
-    slot_.gate.store(kRunning, std::memory_order_relaxed);
-    step_ = slot_.step.load(std::memory_order_relaxed);
+    step_ = gate_await_grant(slot_);
 }
 
 void Agent::end_step(StepOutcome outcome) {
     if (!controlled_) return;
-    slot_.outcome.store(outcome, std::memory_order_relaxed);
-    slot_.gate.store(kAtGate, std::memory_order_release);
-    futex_wake(&slot_.gate);
+    gate_hand_back(slot_, outcome);
 }
 
 // Runs one op to completion: in controlled mode a blocking op is retried

@@ -23,14 +23,10 @@ extern char** environ;
 namespace simrun::preload {
 namespace {
 
-// SIMRUN_TRACE=fd,size,slots,slot_size,rings,ring_bytes,capacity,P,S,wake_fd,PROC
-// (the arena's layout, see trace/arena.hpp; PROC is five digits). Both
+// The arena's layout, from SIMRUN_TRACE (trace/protocol.hpp). Both
 // descriptors sit at the top of the open-files limit; they stay (CLOEXEC,
 // opened up again just before the program's own exec).
-struct Layout {
-    unsigned long size, slots, slot_size, rings, ring_bytes, capacity, processes, spares;
-};
-constinit Layout layout{};
+constinit ArenaLayout layout{};
 constinit char* proc_digits = nullptr;  // the PROC field inside environ's SIMRUN_TRACE
 constinit long started_by = -1;         // an image that claimed a spare slot at attach: its parent's process number
 
@@ -42,21 +38,18 @@ unsigned long declared_processes() { return layout.processes; }
 // a spare: P + s).
 void use_process(std::uint32_t p) {
     auto* bytes = static_cast<std::byte*>(arena);
-    const Layout& l = layout;
     slot = &slot_of(p);
-    auto own = p < l.processes ? p : 2 * l.processes + 1 + (p - l.processes);
-    auto sig = p < l.processes ? l.processes + 1 + p : 2 * l.processes + 1 + l.spares + (p - l.processes);
-    auto ring_at = [&](unsigned long index) {
-        auto* h = reinterpret_cast<RingHeader*>(bytes + l.rings + l.ring_bytes * index);
-        return RingWriter(h, reinterpret_cast<Record*>(h + 1), static_cast<std::uint32_t>(l.capacity), wake, newest_stamp);
+    auto ring_at = [&](std::uint32_t index) {
+        auto* h = reinterpret_cast<RingHeader*>(bytes + layout.ring_offset(index));
+        return RingWriter(h, reinterpret_cast<Record*>(h + 1), layout.capacity, wake, newest_stamp);
     };
-    main_ring = ring_at(own);
-    signal_ring = ring_at(sig);
+    main_ring = ring_at(layout.own_ring(p));
+    signal_ring = ring_at(layout.signal_ring(p));
     proc = static_cast<std::uint16_t>(p);
 }
 
 ProcSlot& slot_of(unsigned long p) {
-    return *reinterpret_cast<ProcSlot*>(static_cast<std::byte*>(arena) + layout.slots + layout.slot_size * p);
+    return *reinterpret_cast<ProcSlot*>(static_cast<std::byte*>(arena) + layout.slot_offset(static_cast<std::uint32_t>(p)));
 }
 
 // A spare slot for a child, or -1 when every one is held. A slot never
@@ -93,8 +86,7 @@ void release_spare(long spare) {
 
 // Five digits in place: what this process execs traces into slot p.
 void set_proc_digits(long p) {
-    if (proc_digits)
-        for (int i = 4; i >= 0; --i, p /= 10) proc_digits[i] = static_cast<char>('0' + p % 10);
+    if (proc_digits) set_trace_env_proc(proc_digits, static_cast<std::uint32_t>(p));
 }
 
 // Untraced from here on, and so is what this process execs.
@@ -112,46 +104,43 @@ namespace {
 bool attach() {
     char* spec = std::getenv("SIMRUN_TRACE");
     if (!spec) return false;
-    unsigned long v[11];
-    char* p = spec;
-    for (int i = 0; i < 11; ++i) {
-        char* end;
-        v[i] = std::strtoul(p, &end, 10);
-        if (end == p || (i < 10 && *end != ',')) return false;
-        if (i == 10) proc_digits = p;
-        p = end + 1;
-    }
-    int fd = static_cast<int>(v[0]);
+    TraceEnv env;
+    std::size_t proc_at = 0;
+    if (!decode_trace_env(spec, env, &proc_at) || env.layout.ring_bytes != sizeof(RingHeader) + sizeof(Record) * env.layout.capacity)
+        return false;
+    proc_digits = spec + proc_at;
+    const int fd = env.arena_fd;
+    const std::uint64_t size = env.layout.size;
     // The arena only: the program may have put a file of its own on that
     // number before its exec (records written there would corrupt it).
     struct stat st;
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || static_cast<unsigned long>(st.st_size) != v[1] ||
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || static_cast<std::uint64_t>(st.st_size) != size ||
         (::fcntl(fd, F_GET_SEALS) & kArenaSeals) != kArenaSeals)
         return false;
-    void* base = ::mmap(nullptr, v[1], PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void* base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (base == MAP_FAILED) return false;
     if (static_cast<ArenaHeader*>(base)->magic.load() != kArenaMagic) {
-        ::munmap(base, v[1]);
+        ::munmap(base, size);
         return false;
     }
     keep_fd = fd;
-    wake = static_cast<int>(v[9]);
+    wake = env.wake_fd;
     ::fcntl(keep_fd, F_SETFD, FD_CLOEXEC);
     if (::fcntl(wake, F_SETFD, FD_CLOEXEC) != 0) wake = -1;
     arena = base;
     g_trace_tsc = static_cast<ArenaHeader*>(arena)->tsc_clock.load() != 0;
     newest_stamp = &static_cast<ArenaHeader*>(arena)->newest_stamp;
-    layout = {v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]};
-    use_process(static_cast<std::uint32_t>(v[10]));
+    layout = env.layout;
+    use_process(env.proc);
     // The slot belongs to another process: this image's process was started
-    // by v[10]'s process without our fork (vfork, posix_spawn, system).
+    // by that process without our fork (vfork, posix_spawn, system).
     if (slot->pid.load() != static_cast<std::int32_t>(::getpid())) {
         long spare = claim_spare();
         if (spare < 0) {
             detach();
             return false;
         }
-        started_by = static_cast<long>(v[10]);
+        started_by = static_cast<long>(env.proc);
         use_process(static_cast<std::uint32_t>(spare));
         slot->pid.store(static_cast<std::int32_t>(::getpid()));
         set_proc_digits(spare);
@@ -206,8 +195,6 @@ __attribute__((constructor)) void init() {
         emit(CallId::Attach, {}, 0, 0);
     }
 }
-
-// The tracer's descriptors: kept across an exec (the new image is traced
 
 }  // namespace
 }  // namespace simrun::preload

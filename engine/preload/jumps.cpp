@@ -92,7 +92,7 @@ void leave_handlers(const __jmp_buf_tag* env, int value) {
     if (!at.locked && my_tid && owner.load() == my_tid) owner.store(0, std::memory_order_release);
     const bool abandons_step = in_step && !at.in_step;
     std::int64_t abandoned = out.call;  // CallId + 1
-    if (!abandoned && abandons_step) abandoned = static_cast<std::int64_t>(slot->op.load(std::memory_order_relaxed)) + 1;
+    if (!abandoned && abandons_step) abandoned = static_cast<std::int64_t>(slot->call.load(std::memory_order_relaxed)) + 1;
     if (!abandoned) abandoned = out.retrying;
     retrying = at.retrying;
     if (slot && controlled) slot->timed.store(at.timed);

@@ -47,23 +47,19 @@ std::uint64_t now() {
 }
 
 void begin_step(CallId c) {
-    std::uint32_t g;
-    while ((g = slot->gate.load(std::memory_order_acquire)) != kGranted) futex_wait(&slot->gate, g);
-    slot->gate.store(kRunning, std::memory_order_relaxed);
+    gate_await_grant(*slot);
     in_step = 1;
     if (attach_pending) {
         attach_pending = false;
         emit(CallId::Attach, {}, 0, 0);
     }
     emit_pending_jump();
-    slot->op.store(static_cast<std::uint32_t>(c), std::memory_order_relaxed);  // what it is in, for a deadlock report
+    slot->call.store(static_cast<std::uint32_t>(c), std::memory_order_relaxed);  // what it is in, for a deadlock report
 }
 
 void end_step(StepOutcome o) {
     in_step = 0;
-    slot->outcome.store(o, std::memory_order_relaxed);
-    slot->gate.store(kAtGate, std::memory_order_release);
-    futex_wake(&slot->gate);
+    gate_hand_back(*slot, o);
 }
 
 }  // namespace simrun::preload

@@ -21,6 +21,7 @@
 #pragma once
 
 #include "trace/arena.hpp"
+#include "trace/call_record.hpp"
 #include "trace/record.hpp"
 #include "trace/ring.hpp"
 
@@ -148,21 +149,12 @@ private:
     bool locked_ = false, single_ = false;
 };
 
-struct Args {
-    std::int64_t arg = 0, value = 0, step = 0;
-};
+using Args = CallArgs;
 
 // One Call record (and Data for `data`) into r, stamped `ts` (0: now).
 [[gnu::always_inline]] inline void write_call(RingWriter& r, CallId c, Args a, std::int64_t result, int err, std::uint64_t ts,
                                               const void* data, std::size_t n) {
-    Record& rec = r.begin_bare(EventKind::Call, proc, 0, ts);
-    rec.e.op = static_cast<std::uint32_t>(c);
-    rec.e.iter = 0;
-    rec.e.pid = my_pid;
-    rec.e.arg = a.arg, rec.e.value = a.value, rec.e.step = static_cast<std::uint64_t>(a.step);
-    rec.e.result = result, rec.e.err = err;
-    r.commit();
-    if (data && n) r.data(static_cast<const char*>(data), n, proc);
+    write_call_record(r, proc, my_pid, c, a, result, err, ts, data, n);
 }
 
 // The same into the ring this thread may write to now, if any.

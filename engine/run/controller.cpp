@@ -62,12 +62,8 @@ void Controller::discover() {
 
 Controller::Wait Controller::wait_at_gate(int p) {
     ProcSlot& slot = rt_.arena->slot(p);
-    for (int spins = 0;; ++spins) {
-        std::uint32_t g = slot.gate.load(std::memory_order_acquire);
-        if (g == kAtGate) return Wait::AtGate;
-        if (spins < 64) continue;  // most steps take a few microseconds: spin before sleeping
-        futex_wait(&slot.gate, g, 2'000'000);
-        if (slot.gate.load(std::memory_order_acquire) == kAtGate) return Wait::AtGate;
+    for (;;) {
+        if (gate_wait_back(slot, 64, 2'000'000)) return Wait::AtGate;
         hooks_.idle();
         pollfd pf{procs_[p].pidfd.get(), POLLIN, 0};
         if (pf.fd >= 0 && ::poll(&pf, 1, 0) > 0) return Wait::Died;
@@ -339,9 +335,7 @@ ControlResult Controller::run(Strategy& strategy, std::uint64_t deadline_ns, con
         out.schedule.push_back(p);
         if (record_choices) out.choices.push_back(ready);
         ProcSlot& slot = rt_.arena->slot(p);
-        slot.step.store(step, std::memory_order_relaxed);
-        slot.gate.store(kGranted, std::memory_order_release);
-        futex_wake(&slot.gate);
+        gate_grant(slot, step);
         switch (wait_at_gate(p)) {
             case Wait::AtGate: after_step(p, step); break;
             case Wait::Died: on_death(p); break;  // killed inside its step (SIGPIPE, a crash)
@@ -380,7 +374,7 @@ std::string Controller::waits_for(int p, std::vector<int>& edges) const {
     }
     if (pp.is_exec()) {
         // The preload tracer publishes the call it is parked in.
-        return fmt::format("waits in its {} (a program: its calls are in the trace)", call_name(static_cast<CallId>(slot.op.load())));
+        return fmt::format("waits in its {} (a program: its calls are in the trace)", call_name(static_cast<CallId>(slot.call.load())));
     }
     std::uint32_t op_index = slot.op.load();
     const Op& op = plan_.ops[op_index];

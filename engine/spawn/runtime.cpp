@@ -105,16 +105,15 @@ void prepare_exec(Runtime& rt, const std::string& scratch) {
                 rt.stepped[i] = true;
                 rt.env_strings[i].push_back("SIMRUN_CONTROLLED=1");
             }
-            // The arena's layout, and last, as five digits, the process number:
-            // a forked child rewrites it in place for the spare it claims.
-            char proc_field[8];
-            std::snprintf(proc_field, sizeof proc_field, "%05u", p);
-            const std::size_t slot_size = sizeof(ProcSlot);  // an array: stride = size
-            rt.env_strings[i].push_back("SIMRUN_TRACE=" + std::to_string(trace_fd(procs[i].limits)) + "," + std::to_string(a.size()) + "," +
-                                        std::to_string(a.slot_offset(0)) + "," + std::to_string(slot_size) + "," +
-                                        std::to_string(a.ring_offset(0)) + "," + std::to_string(a.ring_bytes()) + "," +
-                                        std::to_string(a.capacity()) + "," + std::to_string(a.processes()) + "," +
-                                        std::to_string(a.spares()) + "," + std::to_string(wake_fd(procs[i].limits)) + "," + proc_field);
+            // Where its slot and rings are (trace/protocol.hpp).
+            TraceEnv env;
+            env.arena_fd = trace_fd(procs[i].limits);
+            env.wake_fd = wake_fd(procs[i].limits);
+            env.layout = a.layout();
+            env.proc = p;
+            char value[kTraceEnvMax];
+            encode_trace_env(env, value);
+            rt.env_strings[i].push_back(std::string("SIMRUN_TRACE=") + value);
         }
         for (auto& s : rt.env_strings[i]) rt.envp[i].push_back(s.data());
         rt.envp[i].push_back(nullptr);

@@ -54,7 +54,7 @@ void close_unused_pipe_ends(Runtime& rt, int proc, bool subtree, const int* pend
     if (err_out != 2) dup2(err_out, 2);
     // The tracer's mappings: the arena, and room for its library.
     constexpr std::int64_t kPreloadCode = 4 << 20;
-    const std::int64_t tracer = pp.trace && !rt.preload.empty() ? static_cast<std::int64_t>(rt.arena->size()) + kPreloadCode : 0;
+    const std::int64_t tracer = pp.trace && !rt.preload.empty() ? static_cast<std::int64_t>(rt.arena->layout().size) + kPreloadCode : 0;
     apply_limits(pp.limits, rt.nproc_others, tracer);
     if (!rt.workdir[proc].empty() && chdir(rt.workdir[proc].c_str()) != 0) exec_failed(ring, slot, proc, errno);
     Record& r = ring.begin(EventKind::Exec, static_cast<std::uint16_t>(proc));

@@ -6,6 +6,7 @@
 #include "../test_support.hpp"
 #include "report/jsonl_writer.hpp"
 #include "report/timeline.hpp"
+#include "trace/call_record.hpp"
 #include "trace/collector.hpp"
 
 #include <doctest/doctest.h>
@@ -68,12 +69,10 @@ struct Pipeline {
         r.e.step = kNoStep;
         return r;
     }
-    Record& call(CallId c, std::int64_t arg, std::int64_t value, std::int64_t step, std::int64_t result, int err = 0) {
-        Record& r = put(student, EventKind::Call, 1);
-        r.e.op = static_cast<std::uint32_t>(c);
-        r.e.pid = 4242;
-        r.e.arg = arg, r.e.value = value, r.e.step = static_cast<std::uint64_t>(step), r.e.result = result, r.e.err = err;
-        return r;
+    // As the preload writes it (trace/call_record.hpp), data and all.
+    void call(CallId c, std::int64_t arg, std::int64_t value, std::int64_t step, std::int64_t result, int err = 0,
+              const void* data = nullptr, std::size_t n = 0) {
+        write_call_record(student, 1, 4242, c, {arg, value, step}, result, err, ts++, data, n);
     }
 
     Collected run() {
@@ -168,27 +167,15 @@ TEST_CASE("a program's calls decode to typed arguments, named after the run's ob
     p.put(p.sup, EventKind::RunStart, kRunProc);
     p.sup.commit();
     p.call(CallId::Semget, 1234, 2, IPC_CREAT | 0600, 7);
-    p.student.commit();
     p.call(CallId::Semop, 7, 1, static_cast<std::int64_t>(pack_sembuf(0, -1, SEM_UNDO)), 0);  // one sembuf, packed
-    p.student.commit();
     sembuf two[2] = {{1, 1, 0}, {0, 1, SEM_UNDO}};
-    p.call(CallId::Semop, 7, 2, 0, 0);  // two: as Data
-    p.student.commit();
-    p.student.data(reinterpret_cast<const char*>(two), sizeof two, 1);
-    p.call(CallId::Msgrcv, 9, 0, 3, 5);  // msgtyp 0, got type 3
-    p.student.commit();
-    p.student.data("hello", 5, 1);
+    p.call(CallId::Semop, 7, 2, 0, 0, 0, reinterpret_cast<const char*>(two), sizeof two);  // two: as Data
+    p.call(CallId::Msgrcv, 9, 0, 3, 5, 0, "hello", 5);  // msgtyp 0, got type 3
     p.call(CallId::Sigaction, 0, SIGUSR1, static_cast<std::int64_t>(Disposition::Ignore), 0);
-    p.student.commit();
     p.call(CallId::Wait, -1, WaitStatus::exited_with(3).raw(), 0, 4343);
-    p.student.commit();
     p.call(CallId::Sigqueue, 4343, SIGUSR2, 99, -1, ESRCH);
-    p.student.commit();
-    p.call(CallId::Fork, -1, kForkSystem, 0, WaitStatus::exited_with(0).raw());
-    p.student.commit();
-    p.student.data("ls", 2, 1);
+    p.call(CallId::Fork, -1, kForkSystem, 0, WaitStatus::exited_with(0).raw(), 0, "ls", 2);
     p.call(CallId::Longjmp, 1, 2, static_cast<std::int64_t>(CallId::Semop) + 1, 0);
-    p.student.commit();
 
     Collected c = p.run();
     REQUIRE(c.calls.size() == 9);
@@ -222,7 +209,6 @@ TEST_CASE("children of a traced program are named by the decoder for every outpu
     p.put(p.sup, EventKind::RunStart, kRunProc);
     p.sup.commit();
     p.call(CallId::Fork, 2, kForkFork, 0, 5000);  // into spare slot 2
-    p.student.commit();
     RingWriter child = p.arena.writer(2, -1);
     Record& r = p.put(child, EventKind::Call, 2);
     r.e.op = static_cast<std::uint32_t>(CallId::Exit);
