@@ -1,5 +1,6 @@
 // Puts a file of its own on the descriptor number where the preload tracer
-// keeps the trace arena (the first field of SIMRUN_TRACE), then execs a
+// keeps the trace arena (the second field of SIMRUN_TRACE, after its
+// version: engine/trace/protocol.hpp), then execs a
 // program: the new image must not take that file for the arena (it would
 // write its records into the file, or die of SIGBUS past its end).
 //   reuse_tracer_fd FILE PROGRAM [ARGS...]
@@ -24,7 +25,9 @@ int main(int argc, char** argv) {
     if (argc < 2) return 2;
     const char* spec = std::getenv("SIMRUN_TRACE");
     if (!spec) return std::fputs("not traced\n", stderr), 3;
-    const int arena_fd = std::atoi(spec);
+    const char* comma = std::strchr(spec, ',');
+    if (!comma) return std::fputs("SIMRUN_TRACE without a version\n", stderr), 3;
+    const int arena_fd = std::atoi(comma + 1);
     if (std::strcmp(argv[1], "truncate") == 0) {
         const int r = ftruncate(arena_fd, 0);
         std::printf("ftruncate %s\n", r == 0 ? "succeeded" : std::strerror(errno));
