@@ -4,6 +4,7 @@
 #include "spawn/spawner.hpp"
 #include "trace/slot_signals.hpp"
 #include "util/futex.hpp"
+#include "run/wait_snapshot.hpp"
 
 #include <poll.h>
 #include <signal.h>
@@ -350,156 +351,25 @@ ControlResult Controller::run(Strategy& strategy, std::uint64_t deadline_ns, con
 // Every process left is blocked and declared may_end_blocked (a server in
 // its receive loop): the run is complete; end them, in index order.
 void Controller::end_blocked(ControlResult& out) {
-    for (std::size_t p = 0; p < procs_.size(); ++p) {
-        if (!procs_[p].known || procs_[p].dead || !scheduled(plan_, rt_, static_cast<int>(p))) continue;
-        std::vector<int> ignored;
-        out.diagnosis.push_back(fmt::format("{} ended blocked, as it may: {}", plan_.processes[p].name, waits_for(static_cast<int>(p), ignored)));
-        ::kill(rt_.arena->slot(p).pid.load(), SIGKILL);
-        if (wait_death(static_cast<int>(p), 1000)) on_death(static_cast<int>(p));
+    const WaitForGraph g = wait_for_graph();
+    for (const WaitFor& w : g.waits) {
+        out.diagnosis.push_back(fmt::format("{} ended blocked, as it may: {}", plan_.processes[w.proc].name, w.text));
+        ::kill(rt_.arena->slot(w.proc).pid.load(), SIGKILL);
+        if (wait_death(w.proc, 1000)) on_death(w.proc);
     }
 }
 
 // ---- deadlock: the wait-for graph -------------------------------------------
 
-std::string Controller::waits_for(int p, std::vector<int>& edges) const {
-    const ProcSlot& slot = rt_.arena->slot(p);
-    const PlanProcess& pp = plan_.processes[p];
+WaitForGraph Controller::wait_for_graph() const {
     auto alive = [&](int q) { return procs_[q].known && !procs_[q].dead; };
-    auto name = [&](int q) { return plan_.processes[q].name + (alive(q) ? "" : " (dead)"); };
-    if (slot.state.load() == ProcState::WaitingChildren) {
-        std::string kids;
-        for (int c : pp.children)
-            if (alive(c)) kids += (kids.empty() ? "" : ", ") + plan_.processes[c].name, edges.push_back(c);
-        return fmt::format("waits for its children ({})", kids);
-    }
-    if (pp.is_exec()) {
-        // The preload tracer publishes the call it is parked in.
-        return fmt::format("waits in its {} (a program: its calls are in the trace)", call_name(static_cast<CallId>(slot.call.load())));
-    }
-    std::uint32_t op_index = slot.op.load();
-    const Op& op = plan_.ops[op_index];
-    std::string text = fmt::format("waits in '{}'", plan_.op_text[op_index]);
-    if (op.kind == OpKind::Semop) {
-        for (std::uint32_t i = 0; i < op.count; ++i) {
-            const SemTerm& t = plan_.sem_terms[op.first + i];
-            if (t.delta > 0) continue;
-            int flat = plan_.sems[op.object].first_value + t.member;
-            std::string releasers;
-            for (std::size_t q = 0; q < plan_.processes.size(); ++q) {
-                const PlanProcess& qp = plan_.processes[q];
-                bool releases = false;
-                for (std::uint32_t k = qp.first_op; k < qp.first_op + qp.op_count && !releases; ++k) {
-                    const Op& o = plan_.ops[k];
-                    if (o.kind != OpKind::Semop || o.object != op.object) continue;
-                    for (std::uint32_t j = 0; j < o.count; ++j)
-                        releases = releases || (plan_.sem_terms[o.first + j].member == t.member && plan_.sem_terms[o.first + j].delta > 0);
-                }
-                if (!releases || !alive(static_cast<int>(q)) || static_cast<int>(q) == p) continue;
-                releasers += (releasers.empty() ? "" : ", ") + qp.name;
-            }
-            // The edge goes to whoever took it last: the holder, for a lock.
-            int taker = last_taker_[flat];
-            if (taker >= 0 && taker != p && alive(taker)) edges.push_back(taker);
-            text += fmt::format(" ({} = {}; last taken by {}; {})", plan_.sem_label(flat),
-                                semctl(rt_.semids[op.object], t.member, GETVAL), taker < 0 ? "nobody" : name(taker),
-                                releasers.empty() ? "no live process can release it" : "could be released by " + releasers);
-        }
-    } else if (op.kind == OpKind::PsemWait) {
-        int v = -1;
-        sem_getvalue(rt_.psems[op.object], &v);
-        std::string posters;
-        for (std::size_t q = 0; q < plan_.processes.size(); ++q) {
-            const PlanProcess& qp = plan_.processes[q];
-            for (std::uint32_t k = qp.first_op; k < qp.first_op + qp.op_count; ++k)
-                if (plan_.ops[k].kind == OpKind::PsemPost && plan_.ops[k].object == op.object && alive(static_cast<int>(q)) &&
-                    static_cast<int>(q) != p) {
-                    edges.push_back(static_cast<int>(q));
-                    posters += (posters.empty() ? "" : ", ") + qp.name;
-                    break;
-                }
-        }
-        text += fmt::format(" ({}.value = {}; {})", plan_.psems[op.object].name, v,
-                            posters.empty() ? "no live process can post it" : "could be posted by " + posters);
-    } else if (op.kind == OpKind::MsgRecv || op.kind == OpKind::MsgSend) {
-        // Waits for someone who sends (an empty queue) or receives (a full one).
-        OpKind other = op.kind == OpKind::MsgRecv ? OpKind::MsgSend : OpKind::MsgRecv;
-        for (std::size_t q = 0; q < plan_.processes.size(); ++q) {
-            const PlanProcess& qp = plan_.processes[q];
-            for (std::uint32_t k = qp.first_op; k < qp.first_op + qp.op_count; ++k)
-                if (plan_.ops[k].kind == other && plan_.ops[k].object == op.object && alive(static_cast<int>(q)) &&
-                    static_cast<int>(q) != p) {
-                    edges.push_back(static_cast<int>(q));
-                    break;
-                }
-        }
-    } else if (op.kind == OpKind::FifoOpen) {
-        // A read-open waits for a writer to open, a write-open for a reader.
-        for (std::size_t q = 0; q < plan_.processes.size(); ++q) {
-            const PlanProcess& qp = plan_.processes[q];
-            for (std::uint32_t k = qp.first_op; k < qp.first_op + qp.op_count; ++k)
-                if (plan_.ops[k].kind == OpKind::FifoOpen && plan_.ops[k].object == op.object && plan_.ops[k].value != op.value &&
-                    alive(static_cast<int>(q)) && static_cast<int>(q) != p) {
-                    edges.push_back(static_cast<int>(q));
-                    break;
-                }
-        }
-    } else if (op.kind == OpKind::PipeRead || op.kind == OpKind::PipeWrite) {
-        const auto& ends = op.kind == OpKind::PipeRead ? plan_.pipes[op.object].writers : plan_.pipes[op.object].readers;
-        for (int q : ends)
-            if (q >= 0 && alive(q) && q != p) edges.push_back(q);
-    }
-    return text;
+    auto stuck = [&](int q) { return scheduled(plan_, rt_, q); };
+    return build_wait_for(plan_, take_wait_snapshot(plan_, *rt_.arena, rt_.semids, rt_.psems, alive, stuck, last_taker_));
 }
 
 void Controller::explain_deadlock(ControlResult& out) const {
     out.diagnosis.push_back("no process can take a step, and not all of them may end blocked:");
-    std::vector<std::vector<int>> graph(procs_.size());
-    std::size_t width = 0;
-    for (const auto& pp : plan_.processes) width = std::max(width, pp.name.size());
-    for (std::size_t p = 0; p < procs_.size(); ++p) {
-        if (!procs_[p].known || procs_[p].dead || !scheduled(plan_, rt_, static_cast<int>(p))) continue;
-        std::string line = waits_for(static_cast<int>(p), graph[p]);
-        out.diagnosis.push_back(fmt::format("  {:<{}} {}", plan_.processes[p].name, width, line));
-    }
-    // The first cycle in the wait-for graph, if there is one.
-    std::vector<int> state(procs_.size(), 0), path;
-    std::vector<int> cycle;
-    std::function<bool(int)> dfs = [&](int u) {
-        state[u] = 1;
-        path.push_back(u);
-        for (int v : graph[u]) {
-            if (state[v] == 1) {
-                cycle.assign(std::find(path.begin(), path.end(), v), path.end());
-                cycle.push_back(v);
-                return true;
-            }
-            if (state[v] == 0 && dfs(v)) return true;
-        }
-        path.pop_back();
-        state[u] = 2;
-        return false;
-    };
-    for (std::size_t p = 0; p < procs_.size() && cycle.empty(); ++p)
-        if (state[p] == 0 && !graph[p].empty()) dfs(static_cast<int>(p));
-    if (!cycle.empty()) {
-        std::string c;
-        for (int q : cycle) c += (c.empty() ? "" : " → ") + plan_.processes[q].name;
-        out.diagnosis.push_back("  cycle: " + c);
-    }
-    // A semaphore last taken by a process that died: nobody will give it back.
-    for (std::size_t flat = 0; flat < last_taker_.size(); ++flat) {
-        int taker = last_taker_[flat];
-        if (taker < 0 || !procs_[taker].dead) continue;
-        const auto& set = [&]() -> const PlanSemSet& {
-            for (const auto& s : plan_.sems)
-                if (static_cast<int>(flat) >= s.first_value && static_cast<int>(flat) < s.first_value + static_cast<int>(s.members.size())) return s;
-            return plan_.sems.front();
-        }();
-        int value = semctl(rt_.semids[&set - plan_.sems.data()], static_cast<int>(flat) - set.first_value, GETVAL);
-        if (value == 0)
-            out.diagnosis.push_back(fmt::format("  {} = 0: last taken by {}, which died{}", plan_.sem_label(static_cast<int>(flat)),
-                                                plan_.processes[taker].name, set.undo ? "" : " (the set has no SEM_UNDO)"));
-    }
+    for (auto& line : wait_for_lines(plan_, wait_for_graph(), true)) out.diagnosis.push_back(std::move(line));
 }
 
 }  // namespace simrun

@@ -14,6 +14,7 @@
 #pragma once
 
 #include "plan/plan.hpp"
+#include "run/wait_for.hpp"
 #include "sandbox/sandbox.hpp"
 #include "sched/strategy.hpp"
 #include "spawn/runtime.hpp"
@@ -67,7 +68,7 @@ private:
     bool expire_timed_wait();
     void explain_deadlock(ControlResult& out) const;
     void end_blocked(ControlResult& out);
-    std::string waits_for(int p, std::vector<int>& edges) const;
+    WaitForGraph wait_for_graph() const;
 
     const Plan& plan_;
     Runtime& rt_;

@@ -1,5 +1,7 @@
 #include "run/process_watch.hpp"
 
+#include "run/wait_snapshot.hpp"
+
 #include <signal.h>
 #include <sys/sem.h>
 #include <unistd.h>
@@ -107,6 +109,27 @@ std::vector<std::string> ProcessWatch::describe_live() const {
         lines.push_back(fmt::format("  {} {}", plan_.processes[p].name, where(p)));
     }
     return lines;
+}
+
+WaitForGraph ProcessWatch::wait_for_graph(std::vector<int> last_taker) const {
+    auto alive = [&](int p) {
+        const ProcSlot& s = arena_.slot(static_cast<std::uint32_t>(p));
+        const ProcState st = s.state.load();
+        return s.pid.load() > 0 && st != ProcState::Exited && st != ProcState::Unborn;
+    };
+    auto waits = [&](int p) {
+        switch (arena_.slot(static_cast<std::uint32_t>(p)).state.load()) {
+            case ProcState::BlockedSem:
+            case ProcState::BlockedPipe:
+            case ProcState::BlockedQueue:
+            case ProcState::BlockedPsem:
+            case ProcState::BlockedSignal:
+            case ProcState::WaitingChildren:
+            case ProcState::Program: return true;
+            default: return false;
+        }
+    };
+    return build_wait_for(plan_, take_wait_snapshot(plan_, arena_, semids_, psems_, alive, waits, std::move(last_taker)));
 }
 
 void ProcessWatch::kill_all(SandboxMode mode) const {

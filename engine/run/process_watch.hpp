@@ -5,8 +5,11 @@
 
 #include "plan/plan.hpp"
 #include "run/proc_explain.hpp"
+#include "run/wait_for.hpp"
 #include "sandbox/sandbox.hpp"
 #include "trace/arena.hpp"
+
+#include <semaphore.h>
 
 #include <cstdint>
 #include <string>
@@ -16,8 +19,9 @@ namespace simrun {
 
 class ProcessWatch {
 public:
-    ProcessWatch(const Plan& plan, const Arena& arena, const std::vector<int>& semids, IdNames names, std::int64_t deadlock_after_ns)
-        : plan_(plan), arena_(arena), semids_(semids), names_(std::move(names)), deadlock_after_ns_(deadlock_after_ns) {}
+    ProcessWatch(const Plan& plan, const Arena& arena, const std::vector<int>& semids, const std::vector<sem_t*>& psems, IdNames names,
+                 std::int64_t deadlock_after_ns)
+        : plan_(plan), arena_(arena), semids_(semids), psems_(psems), names_(std::move(names)), deadlock_after_ns_(deadlock_after_ns) {}
 
     enum class Stall { None, Deadlock, AllowedBlocked };
     // Free mode: every live process waits (in a semop that cannot proceed
@@ -32,6 +36,9 @@ public:
     // in semtimedop(semid 3 = lock, [mutex -1]): lock.mutex = 0, 1 waiting").
     std::vector<std::string> describe_live() const;
 
+    // The wait-for graph of the processes that wait now; last_taker (flat)
+    // as read from the records (run/last_takers.hpp).
+    WaitForGraph wait_for_graph(std::vector<int> last_taker) const;
     // SIGKILL to every process of the run still alive.
     void kill_all(SandboxMode mode) const;
 
@@ -42,6 +49,7 @@ private:
     const Plan& plan_;
     const Arena& arena_;
     const std::vector<int>& semids_;
+    const std::vector<sem_t*>& psems_;
     IdNames names_;  // for explaining what an exec'd program is blocked in
     std::int64_t deadlock_after_ns_;
     std::uint64_t last_progress_ = 0, stall_since_ = 0;

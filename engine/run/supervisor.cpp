@@ -5,6 +5,8 @@
 #include "run/crash_registry.hpp"
 #include "run/death_watch.hpp"
 #include "run/drain_pace.hpp"
+#include "run/last_takers.hpp"
+#include "run/wait_snapshot.hpp"
 #include "run/leftovers.hpp"
 #include "run/limit_watch.hpp"
 #include "run/proc_stats.hpp"
@@ -151,7 +153,7 @@ private:
             if (rt_.queues[i].msqid >= 0) names.msqids.emplace_back(rt_.queues[i].msqid, plan_.queues[i].name);
         run_.sysv_names.sets = names.semids;
         run_.sysv_names.queues = names.msqids;
-        watch_.emplace(plan_, *arena_, rt_.semids, std::move(names), opt_.deadlock_after_ns);
+        watch_.emplace(plan_, *arena_, rt_.semids, rt_.psems, std::move(names), opt_.deadlock_after_ns);
         limits_.emplace(plan_, *arena_);
     }
 
@@ -229,6 +231,15 @@ private:
         run_.outcome = e.outcome;
         if (!e.note.empty()) run_.diagnosis.push_back(e.note);
         if (!e.live.empty()) describe_live(e.live);
+        if (e.outcome == Outcome::Deadlock) explain_deadlock();
+    }
+
+    // Free mode, after the list of who waits where: the wait-for graph's
+    // cycle and the semaphores held by the dead, as the controller gives them.
+    void explain_deadlock() {
+        drain();
+        const WaitForGraph g = watch_->wait_for_graph(last_takers(plan_, *collector_, run_.sysv_names, rt_.semids));
+        for (auto& line : wait_for_lines(plan_, g, false)) run_.diagnosis.push_back(std::move(line));
     }
 
     // Until every process has ended, the timeout, a stop request or a stall.

@@ -202,6 +202,8 @@ def case_deadlock_reported():
         check(time.monotonic() - start < 5, "deadlock found well before the 10 s timeout")
         check("left waits in 'P locks.b' (locks.b = 0)" in r.stdout, r.stdout)
         check("right waits in 'P locks.a' (locks.a = 0)" in r.stdout, r.stdout)
+        # Free mode names the wait-for graph's cycle too (run/wait_for.hpp), as controlled mode does.
+        check("cycle: left → right → left" in r.stdout, r.stdout)
         events = r.trace(out, "deadlock")
         check(events[-1]["outcome"] == "deadlock", "run_end says deadlock")
         blocks = [e for e in events if e["kind"] == "block"]

@@ -1,0 +1,54 @@
+// The wait-for graph of a stuck run, built by a pure function from a
+// snapshot (what each process waits in, the semaphore values, who last
+// took each semaphore), so that free and controlled runs explain a
+// deadlock the same way and tests can build graphs without processes.
+// An edge p → q: q is the process that must act for p to go on (the last
+// taker of a semaphore p waits for, else every live process that could
+// release it; the other end of a pipe, queue or FIFO; p's live children).
+#pragma once
+
+#include "plan/plan.hpp"
+#include "trace/protocol.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace simrun {
+
+struct WaitSnapshot {
+    struct Proc {
+        bool alive = false;    // started and not dead
+        bool waits = false;    // explain it: it is stuck (controlled: scheduled and not runnable)
+        ProcState state = ProcState::Unborn;
+        std::uint32_t op = 0;    // a scripted process: the op it is in
+        std::uint32_t call = 0;  // a program: the CallId it is in
+    };
+    std::vector<Proc> procs;        // per declared process
+    std::vector<int> sem_values;    // flat (PlanSemSet::first_value); -1 unknown
+    std::vector<int> psem_values;   // per Plan::psems; -1 unknown
+    std::vector<int> last_taker;    // flat: who last took it (decremented it); -1 nobody known
+};
+
+struct WaitFor {
+    int proc;
+    std::string text;        // "waits in 'P locks.b' (locks.b = 0; last taken by left; could be released by left)"
+    std::vector<int> edges;  // whom it waits for
+};
+
+struct WaitForGraph {
+    std::vector<WaitFor> waits;  // every process the snapshot says waits, in index order
+    std::vector<int> cycle;      // the first cycle, its first process repeated at the end; empty if none
+    std::vector<std::string> dead_holders;  // "locks.a = 0: last taken by left, which died"
+};
+
+WaitForGraph build_wait_for(const Plan& plan, const WaitSnapshot& snap);
+
+// The first cycle of a directed graph (adjacency lists), as a path that
+// ends where it starts; empty if the graph has none.
+std::vector<int> first_cycle(const std::vector<std::vector<int>>& edges);
+
+// "left → right → left"
+std::string cycle_text(const Plan& plan, const std::vector<int>& cycle);
+
+}  // namespace simrun

@@ -1,0 +1,144 @@
+// The wait-for graph from hand-made snapshots: no process, no kernel object.
+#include "run/wait_for.hpp"
+
+#include "../test_support.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace simrun;
+
+namespace {
+
+const char* kLocks = R"(
+[scenario]
+name = "locks"
+[ipc.sem.locks]
+members = { a = 1, b = 1 }
+[[process]]
+name = "left"
+run = ["P locks.a", "P locks.b", "V locks.b", "V locks.a"]
+[[process]]
+name = "right"
+run = ["P locks.b", "P locks.a", "V locks.a", "V locks.b"]
+[[process]]
+name = "idle"
+run = ["sleep 1s"]
+)";
+
+// The op index of `text` in process p's script.
+std::uint32_t op_of(const Plan& plan, int p, const std::string& text) {
+    const PlanProcess& pp = plan.processes[p];
+    for (std::uint32_t i = pp.first_op; i < pp.first_op + pp.op_count; ++i)
+        if (plan.op_text[i] == text) return i;
+    FAIL("no op " << text);
+    return 0;
+}
+
+WaitSnapshot::Proc waiting_in(std::uint32_t op, ProcState st = ProcState::BlockedSem) {
+    WaitSnapshot::Proc p;
+    p.alive = true, p.waits = true, p.state = st, p.op = op;
+    return p;
+}
+
+// left holds a and waits for b, right holds b and waits for a.
+WaitSnapshot opposite_locks(const Plan& plan) {
+    WaitSnapshot s;
+    s.procs = {waiting_in(op_of(plan, 0, "P locks.b")), waiting_in(op_of(plan, 1, "P locks.a")), {}};
+    s.procs[2].alive = true, s.procs[2].state = ProcState::Sleeping;
+    s.sem_values = {0, 0};
+    s.last_taker = {0, 1};
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("two locks in opposite orders: each waits for the other's holder, and the cycle is named") {
+    const Plan plan = test::plan_of(kLocks);
+    const WaitForGraph g = build_wait_for(plan, opposite_locks(plan));
+    REQUIRE(g.waits.size() == 2);  // idle sleeps: it is not explained
+    CHECK(g.waits[0].proc == 0);
+    CHECK(g.waits[0].edges == std::vector<int>{1});
+    CHECK(g.waits[0].text == "waits in 'P locks.b' (locks.b = 0; last taken by right; could be released by right)");
+    CHECK(g.waits[1].edges == std::vector<int>{0});
+    CHECK(g.cycle == std::vector<int>{0, 1, 0});
+    CHECK(cycle_text(plan, g.cycle) == "left → right → left");
+    CHECK(g.dead_holders.empty());
+}
+
+TEST_CASE("with no taker known, the edges go to whoever could release: the cycle is still found") {
+    const Plan plan = test::plan_of(kLocks);
+    WaitSnapshot s = opposite_locks(plan);
+    s.last_taker.clear();
+    const WaitForGraph g = build_wait_for(plan, s);
+    CHECK(g.waits[0].text == "waits in 'P locks.b' (locks.b = 0; last taken by nobody; could be released by right)");
+    CHECK(g.waits[0].edges == std::vector<int>{1});
+    CHECK(cycle_text(plan, g.cycle) == "left → right → left");
+}
+
+TEST_CASE("a lock last taken by a process that died: no edge to the dead, and the report names the holder") {
+    const Plan plan = test::plan_of(kLocks);
+    WaitSnapshot s = opposite_locks(plan);
+    s.procs[1] = {};  // right is dead
+    s.procs[1].state = ProcState::Exited;
+    const WaitForGraph g = build_wait_for(plan, s);
+    REQUIRE(g.waits.size() == 1);
+    CHECK(g.waits[0].edges.empty());
+    CHECK(g.waits[0].text == "waits in 'P locks.b' (locks.b = 0; last taken by right (dead); no live process can release it)");
+    CHECK(g.cycle.empty());
+    REQUIRE(g.dead_holders.size() == 1);
+    CHECK(g.dead_holders[0] == "locks.b = 0: last taken by right, which died (the set has no SEM_UNDO)");
+}
+
+TEST_CASE("a semaphore the dead took but someone gave back is not held") {
+    const Plan plan = test::plan_of(kLocks);
+    WaitSnapshot s = opposite_locks(plan);
+    s.procs[1] = {};
+    s.sem_values = {0, 1};
+    CHECK(build_wait_for(plan, s).dead_holders.empty());
+}
+
+TEST_CASE("pipes, children and queues: edges to the other end; a chain without a cycle has none") {
+    const Plan plan = test::plan_of(R"(
+[scenario]
+name = "chain"
+[ipc.pipe.chan]
+writer = "writer"
+reader = "reader"
+[ipc.msg.q]
+[[process]]
+name = "parent"
+run = ["sleep 1ms"]
+[[process]]
+name = "reader"
+parent = "parent"
+run = ["read chan 4"]
+[[process]]
+name = "writer"
+run = ["recv q", "write chan \"ping\""]
+[[process]]
+name = "sender"
+run = ["send q 1 \"go\""]
+)");
+    WaitSnapshot s;
+    s.procs.resize(4);
+    s.procs[0].alive = true, s.procs[0].waits = true, s.procs[0].state = ProcState::WaitingChildren;
+    s.procs[1] = waiting_in(op_of(plan, 1, "read chan 4"), ProcState::BlockedPipe);
+    s.procs[2] = waiting_in(op_of(plan, 2, "recv q"), ProcState::BlockedQueue);
+    s.procs[3].alive = true, s.procs[3].state = ProcState::Running;
+    const WaitForGraph g = build_wait_for(plan, s);
+    REQUIRE(g.waits.size() == 3);
+    CHECK(g.waits[0].text == "waits for its children (reader)");
+    CHECK(g.waits[0].edges == std::vector<int>{1});
+    CHECK(g.waits[1].edges == std::vector<int>{2});  // the pipe's writer
+    CHECK(g.waits[2].edges == std::vector<int>{3});  // the queue's sender
+    CHECK(g.cycle.empty());
+}
+
+TEST_CASE("first_cycle: none in a DAG, a self-loop, a cycle reached late") {
+    CHECK(first_cycle({}).empty());
+    CHECK(first_cycle({{1, 2}, {2}, {}}).empty());
+    CHECK(first_cycle({{0}}) == std::vector<int>{0, 0});
+    CHECK(first_cycle({{1}, {2}, {3}, {1}}) == std::vector<int>{1, 2, 3, 1});
+    CHECK(first_cycle({{}, {}, {3}, {2}}) == std::vector<int>{2, 3, 2});
+    CHECK(first_cycle({{7, -1}}).empty());  // edges out of range are ignored
+}
