@@ -13,6 +13,9 @@
 #include <signal.h>
 #include <sys/sem.h>
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -75,7 +78,7 @@ struct Pipeline {
         write_call_record(student, 1, 4242, c, {arg, value, step}, result, err, ts++, data, n);
     }
 
-    Collected run() {
+    Collected run(EventSink* also = nullptr) {
         auto collector = Collector::create(arena, "/tmp");
         REQUIRE(collector.ok());
         REQUIRE(collector->drain().ok());
@@ -86,6 +89,7 @@ struct Pipeline {
         Collected out;
         out.plan = &plan;
         decoder.add_sink(out);
+        if (also) decoder.add_sink(*also);
         REQUIRE(collector->merge([&](const Record& r, std::string_view p) { decoder.on_record(r, p); }).ok());
         CHECK(decoder.events() == out.copies.size());
         return out;
@@ -127,7 +131,32 @@ TEST_CASE("scripted ops, lifecycle and supervisor records decode to their typed 
     p.sup.commit();
     p.sup.data("oops\n", 5, 1);
 
-    Collected c = p.run();
+    RunResult end;
+    const std::string path = "/tmp/simrun-decoder-test-" + std::to_string(getpid()) + ".jsonl";
+    auto writer = JsonlWriter::open(path, p.plan, end);
+    REQUIRE(writer.ok());
+    Collected c = p.run(writer->get());
+    // The trace file's lines for the same events, golden.
+    std::vector<std::string> lines;
+    {
+        std::FILE* f = std::fopen(path.c_str(), "r");
+        REQUIRE(f);
+        REQUIRE((*writer)->finish(end).ok());
+        char buf[4096];
+        while (std::fgets(buf, sizeof buf, f)) {
+            std::string l = buf;  // without its time, which depends on the clock's stamps
+            if (auto t = l.find(",\"t\":"); t != std::string::npos) l.erase(t, l.find(',', t + 1) - t);
+            lines.push_back(l);
+        }
+        std::fclose(f);
+        std::remove(path.c_str());
+    }
+    REQUIRE(lines.size() == 11);  // run_start, 9 events (RunStart is the file's head), run_end
+    CHECK(lines[1] == "{\"kind\":\"spawn\",\"seq\":1,\"proc\":\"worker\",\"pid\":100,\"parent\":\"supervisor\",\"parent_pid\":1}\n");
+    CHECK(lines[2] == "{\"kind\":\"block\",\"seq\":2,\"proc\":\"worker\",\"op\":\"P\",\"obj\":\"lock.mutex\",\"sem\":[{\"member\":\"mutex\",\"delta\":-1}],\"undo\":false,\"nowait\":false,\"value\":1,\"iter\":0,\"op_index\":0}\n");
+    CHECK(lines[7] == "{\"kind\":\"fault\",\"seq\":7,\"proc\":\"worker\",\"signal\":\"SIGKILL\"}\n");
+    CHECK(lines[8] == "{\"kind\":\"exit\",\"seq\":8,\"proc\":\"worker\",\"pid\":100,\"signal\":\"SIGKILL\",\"core\":false}\n");
+    CHECK(lines[9] == "{\"kind\":\"output\",\"seq\":9,\"proc\":\"student\",\"stream\":\"stderr\",\"data\":\"oops\\n\"}\n");
     // The worker's P parked and woke; its SEM_UNDO-less exit: no undo events.
     REQUIRE(c.copies.size() == 10);
     CHECK(std::holds_alternative<ev::RunStart>(c.copies[0].body));
