@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(g++ cmake make pkg-config libtomlplusplus-dev libfmt-dev doctest-dev libcli11-dev python3)
+packages=(g++ cmake make pkg-config libtomlplusplus-dev libfmt-dev doctest-dev libcli11-dev python3 python3-pytest)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,196 @@
+"""End-to-end tests: run_end."""
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+import pytest
+
+from support import *
+
+
+def test_timeout():
+    """The timeout kills every process; the report says who was alive and in which op."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, """
+[scenario]
+name = "slow"
+timeout = "300ms"
+[ipc.sem.s]
+members = { gate = 0 }
+[[process]]
+name = "sleeper"
+run = ["sleep 20s"]
+[[process]]
+name = "waiter"
+run = ["P s.gate"]
+[[process]]
+name = "kid"
+parent = "sleeper"
+run = ["sleep 30s"]
+""")
+        start = time.monotonic()
+        r = Run([path], d)
+        check(time.monotonic() - start < 5, "the run ended at its timeout")
+        check(r.code == 1, f"timeout not expected: exit 1, got {r.code}\n{r.stdout}{r.stderr}")
+        check("outcome: timeout" in r.stdout, r.stdout)
+        check("sleeper sleeps in 'sleep 20s'" in r.stdout, r.stdout)
+        check("waiter waits in 'P s.gate' (s.gate = 0)" in r.stdout, r.stdout)
+        check("kid sleeps in 'sleep 30s'" in r.stdout, r.stdout)
+        events = r.trace(d, "slow")
+        kills = [e for e in events if e["kind"] == "exit" and e.get("signal") == "SIGKILL"]
+        check(len(kills) == 3, f"three processes killed: {kills}")
+        r.assert_nothing_left()
+
+
+def test_timed_fault():
+    """Free mode: a [[fault]] at a time kills its process then; the trace shows the fault and the death."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, """
+[scenario]
+name = "timed"
+timeout = "5s"
+[ipc.sem.lock]
+members = { mutex = 1 }
+undo = true
+[[process]]
+name = "sleeper"
+run = ["P lock.mutex", "sleep 3s", "V lock.mutex"]
+[[process]]
+name = "waiter"
+run = ["sleep 10ms", "P lock.mutex", "V lock.mutex"]
+[[fault]]
+process = "sleeper"
+signal = "SIGTERM"
+at = "100ms"
+[[expect]]
+final = "signal(sleeper) == 15 && exit(waiter) == 0 && lock.mutex == 1"
+""")
+        start = time.monotonic()
+        r = Run([path, "-q"], d)
+        check(r.code == 0, r.stdout + r.stderr)
+        check(time.monotonic() - start < 2, "the fault ended the sleep early")
+        events = r.trace(d, "timed")
+        fault = [e for e in events if e["kind"] == "fault"]
+        check(len(fault) == 1 and fault[0]["signal"] == "SIGTERM" and 90e6 <= fault[0]["t"] < 1e9, str(fault))
+        undo = [e for e in events if e["kind"] == "undo"]
+        check(undo and undo[0]["before"] == 0 and undo[0]["after"] == 1, str(undo))
+
+
+@pytest.mark.parametrize("mode", ["free", "controlled"])
+def test_two_after_faults(mode):
+    """Two `after` faults of one process both fire, in free mode (the agent fires them) as in controlled mode."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, f"""
+[scenario]
+name = "two_faults"
+timeout = "5s"
+mode = "{mode}"
+[ipc.sem.s]
+members = {{ x = 0 }}
+[[process]]
+name = "victim"
+signals = {{ SIGUSR1 = "count", SIGUSR2 = "count" }}
+run = ["V s.x", "V s.x", "V s.x", "sleep 50ms"]
+[[fault]]
+process = "victim"
+signal = "SIGUSR1"
+after = "V s.x"
+[[fault]]
+process = "victim"
+signal = "SIGUSR2"
+after = "V s.x"
+count = 2
+[[expect]]
+final = "s.x == 3 && exit(victim) == 0"
+""")
+        r = Run([path, "-q"], d)
+        check(r.code == 0, r.stdout + r.stderr)
+        events = r.trace(d, "two_faults")
+        faults = [e["signal"] for e in events if e["kind"] == "fault"]
+        check(faults == ["SIGUSR1", "SIGUSR2"], f"both faults fire, in order: {faults}")
+        handled = sorted(e["signal"] for e in events if e["kind"] == "signal")
+        check(handled == ["SIGUSR1", "SIGUSR2"], f"both signals reach the victim: {handled}")
+        r.assert_nothing_left()
+
+
+@pytest.mark.parametrize("which, mode", [("TERM", "ns"), pytest.param("INT", "ns"), pytest.param("INT", "nosandbox", marks=pytest.mark.serial), pytest.param("TERM", "nosandbox", marks=pytest.mark.serial)])
+def test_sigterm(which, mode):
+    """SIGTERM or SIGINT (Ctrl-C) stops the run cleanly, with or without a sandbox: outcome interrupted,
+    exit 130, a complete trace, no process, IPC object or /dev/shm file left."""
+    extra = ["--no-sandbox"] if mode == "nosandbox" else []
+    with tempfile.TemporaryDirectory() as d:
+        shm_before = set(os.listdir("/dev/shm"))
+        p, tag, before = start_long_run(d, extra)
+        os.kill(p.pid, signal.SIGTERM if which == "TERM" else signal.SIGINT)
+        out, err = p.communicate(timeout=10)
+        check(p.returncode == 130, f"exit {p.returncode}\n{out}{err}")
+        check(wait_gone(tag), "processes left after SIGTERM")
+        with open(os.path.join(d, "long", "trace.jsonl")) as f:
+            events = [json.loads(line) for line in f]
+        check(events[-1]["kind"] == "run_end" and events[-1]["outcome"] == "interrupted", "trace ends with interrupted")
+        check(len([e for e in events if e["kind"] == "exit"]) == 4, "every process's death recorded")
+        check(not (ipc_objects() - before), f"IPC objects left: {ipc_objects() - before}")
+        check(not (set(os.listdir("/dev/shm")) - shm_before), "/dev/shm files left")
+
+
+@pytest.mark.parametrize("mode", ["ns", pytest.param("nosandbox", marks=pytest.mark.serial)])
+def test_sigkill(mode):
+    """SIGKILL of simrun mid-run leaves no process and no IPC object behind."""
+    extra = ["--no-sandbox"] if mode == "nosandbox" else []
+    with tempfile.TemporaryDirectory() as d:
+        p, tag, before = start_long_run(d, extra)
+        if mode == "nosandbox":
+            check(ipc_objects() - before, "without a sandbox the objects are visible here while it runs")
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait()
+        check(wait_gone(tag), f"processes left after SIGKILL of simrun: {tagged_processes(tag)}")
+        deadline = time.monotonic() + 5
+        while ipc_objects() - before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        check(not (ipc_objects() - before), f"IPC objects left: {ipc_objects() - before}")
+
+
+@pytest.mark.parametrize("mode", ["undo", "noundo"])
+def test_kill_every_step(mode):
+    """kill -9 of a producer at every step of prodcons: with SEM_UNDO never a deadlock and the
+    invariant holds; without it a deadlock, naming the dead holder, exactly when it held the mutex."""
+    undo = mode == "undo"
+    with tempfile.TemporaryDirectory() as d:
+        base = Run([write_scenario(d, prodcons_with_fault(undo, None), "base"), "-q"], d)
+        check(base.code == 0, base.stdout + base.stderr)
+        steps = len([e for e in base.trace(d, "prodcons") if "step" in e])
+        check(steps > 100, f"the baseline run takes {steps} steps")
+        held_count = 0
+        for step in range(0, steps + 1):
+            path = write_scenario(d, prodcons_with_fault(undo, step), f"s{step}")
+            start = time.monotonic()
+            r = Run([path, "-q"], d, timeout=30)
+            check(time.monotonic() - start < 10, f"step {step}: the run hangs")
+            events = r.trace(d, "prodcons")
+            outcome = events[-1]["outcome"]
+            held = held_mutex_at_fault(events)
+            always = [e for e in events if e["kind"] == "expect" and e["type"] == "always"]
+            check(always and always[0]["passed"], f"step {step}: the buffer invariant broke")
+            if undo:
+                check(outcome == "completed", f"step {step}: outcome {outcome} with SEM_UNDO\n{r.stdout}")
+                if held:
+                    undos = [e for e in events if e["kind"] == "undo" and e["obj"] == "lock.mutex"]
+                    check(undos and undos[0]["before"] == 0 and undos[0]["after"] == 1, f"step {step}: mutex given back")
+            else:
+                others_done = all(any(e["kind"] == "exit" and e["proc"] == p and e["seq"] < fault_seq(events) for e in events)
+                                  for p in ("producer#1",))
+                expect_deadlock = bool(held) and not others_done
+                check((outcome == "deadlock") == expect_deadlock,
+                      f"step {step}: held={held} outcome={outcome}\n{r.stdout}")
+                if expect_deadlock:
+                    check("lock.mutex = 0: last taken by producer#0, which died (the set has no SEM_UNDO)" in r.stdout, r.stdout)
+            held_count += bool(held)
+        check(held_count > 10, f"the victim held the mutex at {held_count} of the kill points")

@@ -1,0 +1,377 @@
+"""End-to-end tests: sandbox."""
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+import pytest
+
+from support import *
+
+
+@pytest.mark.serial
+def test_no_sandbox():
+    """Without namespaces the run still works, says so once, and removes its objects."""
+    with tempfile.TemporaryDirectory() as out:
+        r = Run(["scenarios/prodcons.toml", "--no-sandbox", "-q"], out)
+        check(r.code == 0, r.stdout + r.stderr)
+        check(r.stderr.count("running without a sandbox") == 1, r.stderr)
+        check(r.trace(out, "prodcons")[0]["sandbox"] == "none", "trace says no sandbox")
+        r.assert_nothing_left()
+
+
+@pytest.mark.serial
+def test_clean():
+    """Without a sandbox, a run whose supervisor is killed leaves its objects, files and an escaped process;
+    `simrun clean` finds them through the run's registry and removes them all (and touches no live run)."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, f"""
+[scenario]
+name = "crash"
+timeout = "60s"
+[ipc.sem.s]
+members = {{ m = 1 }}
+[ipc.shm.b]
+cells = {{ x = 0 }}
+[ipc.msg.q]
+[ipc.mq.pq]
+[ipc.psem.ps]
+named = true
+value = 1
+[ipc.fifo.f]
+[[process]]
+name = "worker"
+run = ["P s.m", "V s.m", "sleep 30s"]
+[[process]]
+name = "daemon"
+exec = ["{program_path('escape')}"]
+""")
+        tag = new_tag()
+        before, shm_before = ipc_objects(), set(os.listdir("/dev/shm"))
+        env = dict(os.environ, SIMRUN_TEST_TAG=tag)
+        p = subprocess.Popen([SIMRUN, path, "--out", d, "-q", "--no-sandbox"], cwd=ROOT, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 10
+        while len(tagged_processes(tag)) < 4 and time.monotonic() < deadline:  # simrun, supervisor, worker, the escaped grandchild
+            time.sleep(0.02)
+        time.sleep(0.2)
+        # Kill the supervisor itself (not simrun: its death would make the supervisor clean up).
+        supervisor = [pid for pid in tagged_processes(tag) if open(f"/proc/{pid}/stat").read().split(")")[-1].split()[1] == str(p.pid)]
+        check(len(supervisor) == 1, f"found the supervisor: {supervisor}")
+        os.kill(supervisor[0], signal.SIGKILL)
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait()
+        time.sleep(0.3)
+        check(ipc_objects() - before, "the crashed run left its System V objects")
+        check(set(os.listdir("/dev/shm")) - shm_before, "and its /dev/shm files")
+        check(tagged_processes(tag), "and the escaped process")
+        r = subprocess.run([SIMRUN, "clean"], capture_output=True, text=True, timeout=30)
+        check(r.returncode == 0 and re.search(r"[1-9]\d* crashed runs? cleaned", r.stdout), r.stdout + r.stderr)
+        for item in ("sem id=", "shm id=", "msg id=", "mqueue /simrun-", "/dev/shm/sem.simrun-", "process "):
+            check(item in r.stdout, f"{item} removed: {r.stdout}")
+        check(wait_gone(tag), f"processes left: {tagged_processes(tag)}")
+        check(not (ipc_objects() - before), f"IPC objects left: {ipc_objects() - before}")
+        check(not (set(os.listdir("/dev/shm")) - shm_before), f"/dev/shm left: {set(os.listdir('/dev/shm')) - shm_before}")
+        r = subprocess.run([SIMRUN, "clean"], capture_output=True, text=True, timeout=30)
+        check(r.returncode == 0 and r.stdout.startswith("0 crashed runs cleaned"), "a second clean finds nothing: " + r.stdout)
+
+
+@pytest.mark.serial
+def test_key_sweep():
+    """A set a process creates under a declared key after simrun's was removed is removed at the end too,
+    also without a sandbox (where it would otherwise outlive the run)."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, """
+[scenario]
+name = "sweep"
+[ipc.sem.s]
+members = { a = 1 }
+key = 31337
+[[process]]
+name = "p"
+run = ["semctl s IPC_RMID", "semget s 1 create excl"]
+[[expect]]
+final = "count(semget s 1 create excl) == 1"
+""")
+        r = Run([path, "-q", "--no-sandbox"], d)
+        check(r.code == 0, r.stdout + r.stderr)
+        r.assert_nothing_left()
+
+
+@pytest.mark.serial
+def test_leftovers_reported():
+    """Without a sandbox, what a program leaves behind is listed (and said not removed); the test removes it."""
+    with tempfile.TemporaryDirectory() as d:
+        before = ipc_objects()
+        r = Run(["scenarios/leaky_program.toml", "-q", "--no-sandbox"], d)
+        left = ipc_objects() - before
+        for kind, ident in left:
+            subprocess.run(["ipcrm", {"sem": "-s", "shm": "-m", "msg": "-q"}[kind], ident], check=False)
+        if os.path.exists("/dev/shm/forgotten"):
+            os.unlink("/dev/shm/forgotten")
+        check(r.code == 0, r.stdout + r.stderr)
+        check(r.stdout.count("left behind by the processes") == 3 and "/dev/shm/forgotten" in r.stdout, r.stdout)
+        check("not removed without a sandbox" in r.stdout, r.stdout)
+        check(len(left) == 2, f"the two System V objects were still there: {left}")
+
+
+def test_leftovers_every_kind():
+    """In the sandbox, one leftover of each kind is found (System V set, segment and queue; POSIX shared
+    memory, semaphore and message queue), listed, and gone after the run."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, f"""
+[scenario]
+name = "leak"
+timeout = "5s"
+[[process]]
+name = "student"
+exec = ["{program_path('leak_ipc')}"]
+[[expect]]
+final = "ipc_left() == 6 && exit(student) == 0"
+""")
+        r = Run([path], d)
+        check(r.code == 0, r.stdout + r.stderr)
+        for name in ("mqueue /leak_mq", "/dev/shm/leak_shm", "/dev/shm/sem.leak_sem", "sem id=", "shm id=", "msg id="):
+            check(f"left behind by the processes: {name}" in r.stdout, f"{name} listed: {r.stdout}")
+        r.assert_nothing_left()
+        check(not os.path.exists("/dev/mqueue/leak_mq"), "the queue died with the run's IPC namespace")
+
+
+@pytest.mark.serial
+def test_zombies_left():
+    """A program that never waits for its children: zombies_left() counts them, the trace has a `reaped`
+event for each, the report says so; in both sandbox modes, and a program that waits has none."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, f"""
+[scenario]
+name = "zombies"
+timeout = "5s"
+[[process]]
+name = "careless"
+exec = ["{program_path('leave_zombies')}", "3"]
+[[process]]
+name = "careful"
+exec = ["sh", "-c", "sleep 0.01 & wait"]
+[[expect]]
+final = "zombies_left() == 0"
+""")
+        for extra in ([], ["--no-sandbox"]):
+            r = Run([path] + extra, d)
+            check(r.code == 1 and "zombies_left() = 3" in r.stdout, r.stdout + r.stderr)
+            check("simrun reaped 3 processes the programs started and never waited for" in r.stdout, r.stdout)
+            reaped = [e for e in r.trace(d, "zombies") if e["kind"] == "reaped"]
+            check(sorted(e["code"] for e in reaped) == [0, 1, 2], str(reaped))
+            r.assert_nothing_left()
+
+
+@pytest.mark.serial
+def test_zombies_left_adopted():
+    """A declared child whose parent dies before waiting: its exit is marked adopted."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, """
+[scenario]
+name = "adopted"
+timeout = "5s"
+[[process]]
+name = "parent"
+run = ["sleep 10ms", "crash segv"]
+[[process]]
+name = "child"
+parent = "parent"
+run = ["sleep 50ms"]
+[[expect]]
+final = "zombies_left() == 1 && signal(parent) == SIGSEGV && exit(child) == 0"
+""")
+        r = Run([path], d)
+        check(r.code == 0 and "(reaped by simrun: its parent never waited)" in r.stdout, r.stdout + r.stderr)
+        exits = {e["proc"]: e for e in r.trace(d, "adopted") if e["kind"] == "exit"}
+        check(exits["child"].get("adopted") is True and "adopted" not in exits["parent"], str(exits))
+
+
+def test_no_network():
+    """The sandbox has no network: a program sees only the loopback device."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, """
+[scenario]
+name = "net"
+timeout = "5s"
+[[process]]
+name = "probe"
+exec = ["cat", "/proc/net/dev"]
+""")
+        r = Run([path, "-q"], d)
+        check(r.code == 0, r.stdout + r.stderr)
+        out = "".join(e["data"] for e in r.trace(d, "net") if e["kind"] == "output")
+        devices = sorted(line.split(":")[0].strip() for line in out.splitlines() if ":" in line)
+        check(devices == ["lo"], f"only the loopback device: {devices}")
+
+
+@pytest.mark.serial
+def test_out_in_dev_shm():
+    """--out inside /dev/shm: the sandbox's private /dev/shm would hide it, so it is bound in at the same
+    path; the trace and schedule land there, and the run's /dev/shm stays private otherwise."""
+    marker = f"/dev/shm/simrun-test-marker-{uuid.uuid4().hex}"
+    open(marker, "w").close()
+    try:
+        with tempfile.TemporaryDirectory(dir="/dev/shm") as out, tempfile.TemporaryDirectory() as d:
+            path = write_scenario(d, """
+[scenario]
+name = "shm_out"
+mode = "controlled"
+timeout = "5s"
+[[process]]
+name = "lister"
+exec = ["ls", "/dev/shm"]
+""")
+            for mode in ([], ["--no-sandbox"]):
+                r = Run([path, "-q", "--out", out] + mode, d)
+                check(r.code == 0, r.stdout + r.stderr)
+                files = sorted(os.listdir(os.path.join(out, "shm_out")))
+                check(files == ["schedule.toml", "trace.jsonl"], f"{mode}: the run's files in {out}: {files}")
+                seen = "".join(e["data"] for e in r.trace(out, "shm_out") if e["kind"] == "output").split()
+                sandboxed = not mode
+                check((os.path.basename(marker) in seen) != sandboxed, f"{mode}: the program saw {seen}")
+                if sandboxed:
+                    check(seen == [os.path.basename(out)], f"only the bound output folder is shared: {seen}")
+                    check("left behind" not in r.stdout + r.stderr, r.stdout + r.stderr)
+                shutil.rmtree(os.path.join(out, "shm_out"))
+    finally:
+        os.unlink(marker)
+
+
+@pytest.mark.serial
+def test_permissions():
+    """unprivileged = true drops every capability, also across exec; IPC_SET changes mode and owner
+    (in the sandbox only the mapped uid 0 exists: another uid is the kernel's EINVAL)."""
+    with tempfile.TemporaryDirectory() as d:
+        r = Run(["scenarios/permissions.toml", "-q"], d)
+        check(r.code == 0, r.stdout + r.stderr)
+        stat = [e for e in r.trace(d, "permissions") if e.get("cmd") == "IPC_STAT"][0]
+        check(stat["mode"] == "0600" and stat["uid"] == 0, str(stat))
+        path = write_scenario(d, """
+[scenario]
+name = "caps"
+timeout = "5s"
+[ipc.sem.s]
+members = { a = 1 }
+[[process]]
+name = "plain"
+exec = ["grep", "CapEff", "/proc/self/status"]
+[[process]]
+name = "guest"
+unprivileged = true
+exec = ["grep", "CapEff", "/proc/self/status"]
+[[process]]
+name = "owner"
+run = ["semctl s IPC_SET uid 1000 gid 1000", "semctl s IPC_STAT"]
+[[expect]]
+stdout = "guest"
+equals = "CapEff:\\t0000000000000000\\n"
+""")
+        for extra in ([], ["--no-sandbox"]):
+            r = Run([path, "-q"] + extra, d)
+            check(r.code == 0, r.stdout + r.stderr)
+            events = r.trace(d, "caps")
+            out = {e["proc"]: e["data"] for e in events if e["kind"] == "output"}
+            check(out["guest"] == "CapEff:\t0000000000000000\n", f"{extra}: the guest has none: {out}")
+            if not extra or os.geteuid() == 0:  # an unprivileged user has none to keep without a sandbox
+                check(out["plain"] != out["guest"], f"{extra}: the plain process keeps its capabilities: {out}")
+            setop, stat = [e for e in events if e.get("cmd") in ("IPC_SET", "IPC_STAT")]
+            if extra:  # the machine's own ids: the owner changes
+                check(setop["result"] == 0 and stat["uid"] == 1000 and stat["gid"] == 1000, f"{setop} {stat}")
+            else:
+                check(setop.get("errno") == "EINVAL" and stat["uid"] == 0, f"{setop} {stat}")
+            r.assert_nothing_left()
+
+
+@pytest.mark.serial
+def test_explain_blocked():
+    """At a timeout, a live exec'd program is explained from /proc: the system call it is blocked in, its
+arguments, and the semaphore's value and waiters. Programs blocked for good in semops are a free-mode
+deadlock."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, f"""
+[scenario]
+name = "stuck"
+timeout = "300ms"
+[ipc.sem.lock]
+members = {{ mutex = 0, empty = 1 }}
+key = 4343
+[[process]]
+name = "student"
+exec = ["{program_path('sem_block')}", "4343"]
+[[process]]
+name = "sleeper"
+exec = ["sleep", "10"]
+[[expect]]
+outcome = "timeout"
+""")
+        for extra in ([], ["--no-sandbox"]):
+            r = Run([path] + extra, d)
+            check(r.code == 0, r.stdout + r.stderr)
+            diagnosis = r.trace(d, "stuck")[-1]["diagnosis"]
+            student = [line for line in diagnosis if "student" in line]
+            check(len(student) == 1 and re.search(r"sleeping in semtimedop\(semid \d+ = lock, \[mutex -1\]\): lock.mutex = 0, 1 waiting",
+                                                  student[0]), f"{extra}: {diagnosis}")
+            check(any("sleeper runs sleep: sleeping in clock_nanosleep" in line for line in diagnosis), str(diagnosis))
+            check("student: time limit (still running at the run's timeout)" in r.stdout, r.stdout)
+            r.assert_nothing_left()
+
+
+@pytest.mark.serial
+def test_explain_blocked_programs_deadlock():
+    """Two programs waiting on a semaphore nobody posts: a free-mode deadlock, found from /proc long before the timeout, each explained."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, f"""
+[scenario]
+name = "programs_deadlock"
+timeout = "20s"
+[ipc.sem.gate]
+members = {{ door = 0 }}
+key = 4344
+[[process]]
+name = "w1"
+exec = ["{program_path('sem_block')}", "4344"]
+[[process]]
+name = "w2"
+exec = ["{program_path('sem_block')}", "4344"]
+[[expect]]
+outcome = "deadlock"
+""", name="dl")
+        for extra in ([], ["--no-sandbox"]):
+            started = time.monotonic()
+            r = Run([path, "-q"] + extra, d)
+            end = r.trace(d, "programs_deadlock")[-1]
+            check(r.code == 0 and time.monotonic() - started < 10, f"{extra}: {r.stdout}{r.stderr}")
+            check(sum("semtimedop(semid" in l and "gate.door = 0, 2 waiting" in l for l in end["diagnosis"]) == 2, str(end["diagnosis"]))
+            check(end["verdicts"]["w1"]["verdict"] == "stopped", str(end["verdicts"]))
+            r.assert_nothing_left()
+
+
+def test_not_executable():
+    """A file without execute permission: could not start, EACCES."""
+    with tempfile.TemporaryDirectory() as d:
+        prog = os.path.join(d, "prog")
+        with open(prog, "w") as f:
+            f.write("#!/bin/sh\necho hi\n")
+        os.chmod(prog, 0o644)
+        path = write_scenario(d, f"""
+[scenario]
+name = "noexec"
+timeout = "5s"
+[[process]]
+name = "student"
+exec = ["{prog}"]
+[[expect]]
+final = "verdict(student) == NOT_STARTED"
+""")
+        r = Run([path], d)
+        check(r.code == 0 and "student: could not start (exec " + prog + ": EACCES)" in r.stdout, r.stdout + r.stderr)
+        r.assert_nothing_left()
