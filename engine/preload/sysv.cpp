@@ -62,14 +62,10 @@ static int semop_stepped(int id, sembuf* sops, size_t n, bool timed) {
 }
 
 // libc's semop(id, sops, n): semtimedop with no timeout, one system call
-// and nothing else (glibc), made here in line on x86-64. Going through
-// libc cost a traced semop 3 hundredths, and it is the extra return, not
-// libc's few instructions: tools/bench/preload.sh's one-process method
-// gave 1.07 through libc, 1.04-1.05 in line, and 1.07 again with the same
-// system call in a function of its own. The likely reason: after a system
-// call the CPU's return predictions are stale (the kernel's own calls
-// replaced them), so each return after it mispredicts, and libc's adds one
-// to the one the program pays anyway.
+// and nothing else (glibc), made here in line on x86-64: the return out of
+// libc after a system call is what costs (the CPU's return predictions are
+// stale after the kernel ran), not libc's few instructions. The figures:
+// docs/scenario-format.md, "Tracing real programs" (the cost).
 [[gnu::always_inline]] inline int semop_syscall(int id, sembuf* sops, size_t n) {
 #if defined(__x86_64__)
     long r;

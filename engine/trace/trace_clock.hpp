@@ -6,8 +6,8 @@
 // samples taken at the run's start and end; order between stamps is kept
 // exactly.
 //
-// Stamps are taken lazily, because reading the counter alone costs a
-// traced semop about 8% (tools/bench/preload.sh). Every fresh stamp is
+// Stamps are taken lazily, because reading the counter alone is a share of
+// a traced semop worth saving (docs/trace-format.md). Every fresh stamp is
 // published as the run's newest (ArenaHeader::newest_stamp). A writer whose
 // own last stamp is still the newest reuses it: no other process has
 // stamped anything since, so no record of another process can belong
