@@ -37,14 +37,28 @@ Result<key_t> key_of(const KeyDecl& k, const std::string& name) {
 
 Result<std::unique_ptr<RunObjects>> RunObjects::create(const Plan& plan, Runtime& rt) {
     std::unique_ptr<RunObjects> o(new RunObjects(rt));
-            for (const auto& s : plan.sems) {
+    for (auto step : {&RunObjects::make_sems, &RunObjects::make_shms, &RunObjects::make_psems, &RunObjects::make_pipes,
+                      &RunObjects::make_queues, &RunObjects::open_stdin_files})
+        if (auto st = (o.get()->*step)(plan, rt); !st) return st.error();
+    for (const auto& set : o->sems_) rt.semids.push_back(set.id());
+    for (std::size_t i = 0, sysv = 0; i < plan.shms.size(); ++i) rt.shmids.push_back(plan.shms[i].posix ? -1 : o->shms_[sysv++].id());
+    for (const auto& p : o->pipes_) rt.pipe_fds.push_back({p.read.get(), p.write.get()});  // -1, -1 for a FIFO
+    return o;
+}
+
+Status RunObjects::make_sems(const Plan& plan, Runtime& rt) {
+    for (const auto& s : plan.sems) {
         auto key = key_of(s.key, s.name);
         if (!key) return key.error();
         rt.sem_keys.push_back(*key);
         auto set = SemSet::create(s.initial, *key, static_cast<int>(s.key.mode));
         if (!set) return set.error();
-        o->sems_.push_back(std::move(set.value()));
+        sems_.push_back(std::move(set.value()));
     }
+    return ok_status();
+}
+
+Status RunObjects::make_shms(const Plan& plan, Runtime& rt) {
     for (const auto& s : plan.shms) {
         if (s.posix) {
             rt.shm_keys.push_back(IPC_PRIVATE);
@@ -53,7 +67,7 @@ Result<std::unique_ptr<RunObjects>> RunObjects::create(const Plan& plan, Runtime
             if (!seg) return seg.error();
             std::copy(s.initial.begin(), s.initial.end(), seg->cells());
             rt.shm.push_back(seg->cells());
-            o->pshms_.push_back(std::move(seg.value()));
+            pshms_.push_back(std::move(seg.value()));
             continue;
         }
         auto key = key_of(s.key, s.name);
@@ -62,35 +76,48 @@ Result<std::unique_ptr<RunObjects>> RunObjects::create(const Plan& plan, Runtime
         auto seg = ShmSegment::create(s.initial, *key, static_cast<int>(s.key.mode));
         if (!seg) return seg.error();
         rt.shm.push_back(seg->cells());
-        o->shms_.push_back(std::move(seg.value()));
+        shms_.push_back(std::move(seg.value()));
     }
+    return ok_status();
+}
+
+Status RunObjects::make_psems(const Plan& plan, Runtime& rt) {
     for (const auto& p : plan.psems) {
         auto sem = p.named ? PosixSem::create_named(fmt::format("/simrun-{}-{}", getpid(), p.name), static_cast<unsigned>(p.value))
                            : PosixSem::create_unnamed(static_cast<unsigned>(p.value));
         if (!sem) return sem.error();
         rt.psems.push_back(sem->sem());
-        o->psems_.push_back(std::move(sem.value()));
+        psems_.push_back(std::move(sem.value()));
     }
+    return ok_status();
+}
+
+// Pipes, and the FIFOs' folder (a FIFO's ends appear when processes open it).
+Status RunObjects::make_pipes(const Plan& plan, Runtime& rt) {
     std::vector<std::string> fifo_names;
     for (std::size_t i = 0; i < plan.pipes.size(); ++i) {
         if (plan.pipes[i].role == PipeRole::Fifo) {
             fifo_names.push_back(plan.pipes[i].name);
-            o->pipes_.push_back(Pipe{});  // ends appear when processes open the FIFO
+            pipes_.push_back(Pipe{});
             continue;
         }
         auto p = Pipe::create();
         if (!p) return p.error();
-        o->pipes_.push_back(std::move(p.value()));
+        pipes_.push_back(std::move(p.value()));
     }
     if (!fifo_names.empty()) {
         auto dir = FifoDir::create(fifo_names, plan.pipes.size());  // counters indexed like pipes
         if (!dir) return dir.error();
-        o->fifos_ = std::move(dir.value());
-        rt.fifo_counters = o->fifos_.counters();
+        fifos_ = std::move(dir.value());
+        rt.fifo_counters = fifos_.counters();
     }
     rt.fifo_paths.assign(plan.pipes.size(), {});
     for (std::size_t i = 0, f = 0; i < plan.pipes.size(); ++i)
-        if (plan.pipes[i].role == PipeRole::Fifo) rt.fifo_paths[i] = o->fifos_.paths()[f++];
+        if (plan.pipes[i].role == PipeRole::Fifo) rt.fifo_paths[i] = fifos_.paths()[f++];
+    return ok_status();
+}
+
+Status RunObjects::make_queues(const Plan& plan, Runtime& rt) {
     for (const auto& q : plan.queues) {
         QueueHandle h;
         if (q.kind == QueueKind::SysV) {
@@ -100,28 +127,29 @@ Result<std::unique_ptr<RunObjects>> RunObjects::create(const Plan& plan, Runtime
             auto mq = MsgQueue::create(*key, static_cast<int>(q.key.mode));
             if (!mq) return mq.error();
             h.msqid = mq->id();
-            o->msgs_.push_back(std::move(mq.value()));
+            msgs_.push_back(std::move(mq.value()));
         } else {
             rt.msg_keys.push_back(IPC_PRIVATE);
             auto mq = PosixMq::create(fmt::format("/simrun-{}-{}", getpid(), q.name), q.max_messages, q.message_size);
             if (!mq) return mq.error();
             h.blocking = mq->blocking(), h.nonblocking = mq->nonblocking();
-            o->mqs_.push_back(std::move(mq.value()));
+            mqs_.push_back(std::move(mq.value()));
         }
         rt.queues.push_back(h);
     }
+    return ok_status();
+}
+
+Status RunObjects::open_stdin_files(const Plan& plan, Runtime& rt) {
     rt.stdin_fds.assign(plan.processes.size(), -1);
     for (std::size_t p = 0; p < plan.processes.size(); ++p) {
         const std::string& f = plan.processes[p].stdin_file;
         if (f.empty()) continue;
-        o->stdin_files_.emplace_back(::open(f.c_str(), O_RDONLY | O_CLOEXEC));
-        if (!o->stdin_files_.back().valid()) return sys_error(fmt::format("open({}) for the stdin of {}", f, plan.processes[p].name));
-        rt.stdin_fds[p] = o->stdin_files_.back().get();
+        stdin_files_.emplace_back(::open(f.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!stdin_files_.back().valid()) return sys_error(fmt::format("open({}) for the stdin of {}", f, plan.processes[p].name));
+        rt.stdin_fds[p] = stdin_files_.back().get();
     }
-    for (const auto& set : o->sems_) rt.semids.push_back(set.id());
-    for (std::size_t i = 0, sysv = 0; i < plan.shms.size(); ++i) rt.shmids.push_back(plan.shms[i].posix ? -1 : o->shms_[sysv++].id());
-    for (const auto& p : o->pipes_) rt.pipe_fds.push_back({p.read.get(), p.write.get()});  // -1, -1 for a FIFO
-    return o;
+    return ok_status();
 }
 
 RunObjects::~RunObjects() {

@@ -34,6 +34,13 @@ public:
 
 private:
     RunObjects(const Runtime& rt) : rt_(rt) {}
+    // One kind each, filling its part of the Runtime.
+    Status make_sems(const Plan& plan, Runtime& rt);
+    Status make_shms(const Plan& plan, Runtime& rt);
+    Status make_psems(const Plan& plan, Runtime& rt);
+    Status make_pipes(const Plan& plan, Runtime& rt);
+    Status make_queues(const Plan& plan, Runtime& rt);
+    Status open_stdin_files(const Plan& plan, Runtime& rt);
     const Runtime& rt_;
     std::vector<SemSet> sems_;
     std::vector<ShmSegment> shms_;
