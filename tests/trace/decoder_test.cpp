@@ -249,3 +249,77 @@ TEST_CASE("children of a traced program are named by the decoder for every outpu
     CHECK(c.copies[2].proc.column == 1);  // the student's column
     CHECK(c.calls[1] == "exit(0)");
 }
+
+TEST_CASE("the other record kinds: exec, exec failed, zombie, orphan, reaped, run end, and the SEM_UNDO an exit causes") {
+    const Plan plan = test::plan_of(R"(
+[scenario]
+name = "kinds"
+[ipc.sem.held]
+members = { m = 1 }
+undo = true
+[[process]]
+name = "holder"
+run = ["P held.m", "sleep 1s"]
+[[process]]
+name = "student"
+exec = ["./a.out"]
+)");
+    Arena arena = std::move(Arena::create(2, 64, 1).value());
+    RingWriter holder = arena.writer(0, -1), sup = arena.writer(arena.supervisor_ring(), -1);
+    std::uint64_t ts = 1000;
+    auto put = [&](RingWriter& w, EventKind kind, std::uint16_t proc, std::uint8_t flags = 0) -> Record& {
+        Record& r = w.begin(kind, proc, flags);
+        r.ts = ts++;
+        r.e.step = kNoStep;
+        return r;
+    };
+    put(sup, EventKind::RunStart, kRunProc);
+    sup.commit();
+    put(holder, EventKind::Op, 0, kRecValue).e.op = 0;  // P held.m → 0, with SEM_UNDO
+    holder.commit();
+    put(sup, EventKind::Exec, 1).e.pid = 201;
+    sup.commit();
+    Record& failed = put(sup, EventKind::ExecFailed, 1);
+    failed.e.pid = 201, failed.e.err = ENOENT;
+    sup.commit();
+    put(sup, EventKind::Zombie, 0).e.pid = 200;
+    sup.commit();
+    Record& orphan = put(sup, EventKind::Orphan, 1);
+    orphan.e.pid = 201, orphan.e.arg = 1;
+    sup.commit();
+    Record& reaped = put(sup, EventKind::Reaped, 2);
+    reaped.e.pid = 300, reaped.e.arg = WaitStatus::exited_with(0).raw();
+    sup.commit();
+    Record& killed = put(sup, EventKind::Exit, 0);
+    killed.e.pid = 200, killed.e.arg = WaitStatus::killed_by(SIGKILL).raw();
+    sup.commit();
+    put(sup, EventKind::RunEnd, kRunProc);
+    sup.commit();
+
+    auto collector = Collector::create(arena, "/tmp");
+    REQUIRE(collector.ok());
+    REQUIRE(collector->drain().ok());
+    Decoder decoder(plan, {}, {7});
+    Collected c;
+    c.plan = &plan;
+    decoder.add_sink(c);
+    REQUIRE(collector->merge([&](const Record& r, std::string_view p) { decoder.on_record(r, p); }).ok());
+    REQUIRE(c.copies.size() == 10);
+    CHECK(std::get<ev::ScriptOp>(c.copies[1].body).value == 0);
+    CHECK(std::get<ev::Exec>(c.copies[2].body).pid == 201);
+    CHECK(std::get<ev::ExecFailed>(c.copies[3].body).err == ENOENT);
+    CHECK(c.text[3] == "exec failed: ENOENT");
+    CHECK(std::get<ev::Zombie>(c.copies[4].body).pid == 200);
+    CHECK(std::get<ev::Orphan>(c.copies[5].body).new_parent_pid == 1);
+    const auto& stray = std::get<ev::Exit>(c.copies[6].body);
+    CHECK(stray.reaped_stray);
+    CHECK(stray.status == WaitStatus::exited_with(0));
+    CHECK(std::get<ev::Exit>(c.copies[7].body).status == WaitStatus::killed_by(SIGKILL));
+    // The holder died holding held.m with SEM_UNDO: the kernel gave it back.
+    const auto& undo = std::get<ev::Undo>(c.copies[8].body);
+    CHECK(undo.sem == 0);
+    CHECK(undo.before == 0);
+    CHECK(undo.after == 1);
+    CHECK(decoder.sem_values() == std::vector<int>{1});
+    CHECK(std::holds_alternative<ev::RunEnd>(c.copies[9].body));
+}
