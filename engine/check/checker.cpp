@@ -69,7 +69,7 @@ void Checker::on_event(const Event& e) {
                 return false;
             },
             [&](const ev::Exit& x) {
-                if (x.reaped_stray || x.adopted) ++zombies_left_;
+                if ((x.reaped_stray && !x.end_kill) || x.adopted) ++zombies_left_;
                 if (x.reaped_stray) return false;
                 if (mine) status_[e.proc.index] = x.status.raw();
                 return true;

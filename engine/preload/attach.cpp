@@ -145,9 +145,10 @@ bool attach() {
         slot->pid.store(static_cast<std::int32_t>(::getpid()));
         set_proc_digits(spare);
     }
-    // Only the declared process itself is scheduled, not children it forks.
+    // A declared program is scheduled, and so is an image a scheduled child
+    // of one execs (its slot says so); not one started without our fork.
     const char* ctl = std::getenv("SIMRUN_CONTROLLED");
-    controlled = ctl && *ctl == '1' && proc < layout.processes;
+    controlled = ctl && *ctl == '1' && (proc < layout.processes || (started_by < 0 && slot->scheduled.load()));
     return true;
 }
 

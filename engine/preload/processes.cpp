@@ -73,6 +73,19 @@ int spawn(bool search, pid_t* pid, const char* path, const posix_spawn_file_acti
     return r;
 }
 
+// Controlled: the fork step ends once the child waits at its gate, at its
+// first call (or has died on the way): the controller finds it right after
+// this step.
+void await_child_gate(ProcSlot& child, pid_t pid) {
+    for (;;) {
+        const std::uint32_t g = child.gate.load(std::memory_order_acquire);
+        if (g == kAtGate) return;
+        siginfo_t si{};
+        if (::waitid(P_PID, static_cast<id_t>(pid), &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid) return;
+        futex_wait(&child.gate, g, 1'000'000);
+    }
+}
+
 // Its last step, which ends with its death; what atexit handlers call runs
 // inside it, unstepped (the supervisor waits for this one). `immediate`:
 // _exit or _Exit, which skip those handlers.
@@ -104,9 +117,7 @@ pid_t fork() {
     leave_call();
     int err = errno;
     if (pid == 0) {
-        controlled = false;  // the controller schedules declared processes only
         in_step = 0;
-        update_plain();
         owner.store(0);
         writing = 0;
         my_pid = static_cast<std::int32_t>(::syscall(SYS_getpid));
@@ -117,15 +128,33 @@ pid_t fork() {
             slot->traced.store(1);
             publish_signals();
             set_proc_digits(spare);
-            emit(CallId::Attach, {parent, my_pid}, 0, 0);
+            // The child of a scheduled program is scheduled too: it waits
+            // at its own gate from now on, and its attach record goes with
+            // its first step. Its parent's fork step ends once it is there.
+            slot->timed.store(0), slot->timed_out.store(0), slot->alarm_secs.store(0);  // alarms do not cross a fork
+            slot->parent.store(parent);
+            slot->scheduled.store(step ? 1 : 0);
+            controlled = step;
+            update_plain();
+            if (step) {
+                pending_attach = {parent, my_pid};
+                attach_pending = true;
+                slot->gate.store(kRunning);
+                end_step(StepOutcome::Started);  // at its gate from its first call on
+            } else {
+                emit(CallId::Attach, {parent, my_pid}, 0, 0);
+            }
             return 0;
         }
+        controlled = false;  // no slot left: it runs untraced and free (the report says so)
+        update_plain();
         detach();
         return 0;
     }
     if (pid > 0 && spare >= 0) slot_of(static_cast<unsigned long>(spare)).pid.store(pid);  // as the child does
     if (pid < 0) release_spare(spare);
     emit(CallId::Fork, {spare}, pid, pid < 0 ? err : 0, ts);
+    if (step && pid > 0 && spare >= 0) await_child_gate(slot_of(static_cast<unsigned long>(spare)), pid);
     if (step) end_step(StepOutcome::Done);
     errno = err;
     return pid;

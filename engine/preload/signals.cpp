@@ -158,13 +158,21 @@ int wait_for_handler(CallId c, const sigset_t* during) {
         errno = err;
         return r;
     }
-    const std::uint32_t from = slot->sig_handled.load();  // the trampoline counts every run
+    // Handler runs count from the call's first step, when it really starts:
+    // one that ran while the process waited for that step came before the
+    // call, as it would have natively (the lost wake-up of a flag checked
+    // and then a pause stays lost).
+    std::uint32_t from = 0;  // the trampoline counts every run
     sigset_t before;
-    bool masked = false;
+    bool started = false, masked = false;
     step_until_done(c, [&] {
-        if (during && !masked) {  // in the first step: what is pending and now unblocked runs its handler here
-            real.sigprocmask(SIG_SETMASK, during, &before), publish_blocked(bits);
-            masked = true;
+        if (!started) {
+            started = true;
+            from = slot->sig_handled.load();
+            if (during) {  // what is pending and now unblocked runs its handler here, inside the call
+                real.sigprocmask(SIG_SETMASK, during, &before), publish_blocked(bits);
+                masked = true;
+            }
         }
         if (slot->sig_handled.load() == from) return false;
         if (masked) real.sigprocmask(SIG_SETMASK, &before, nullptr), publish_blocked(signal_bits(&before));

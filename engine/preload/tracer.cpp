@@ -29,6 +29,7 @@ SIMRUN_TLS int vfork_child = 0;
 SIMRUN_TLS int in_step = 0;
 SIMRUN_TLS std::uint16_t retrying = 0;
 constinit bool attach_pending = false;
+constinit Args pending_attach{};
 
 int tid() {
     if (!my_tid) my_tid = static_cast<int>(::syscall(SYS_gettid));
@@ -46,12 +47,29 @@ std::uint64_t now() {
     return (writing ? signal_ring : main_ring).stamp();
 }
 
+// A step runs from the grant to the program's next traced call (or its
+// end): the code it runs after its call returns belongs to the step, so no
+// other process's step lands in the middle of it (a flag checked, then a
+// pause: whether a signal comes between the two depends on the schedule,
+// not on the machine's timing). A parked call hands the gate back at once:
+// the next thing it does is try again.
+SIMRUN_TLS bool step_open = false;
+SIMRUN_TLS StepOutcome open_outcome = StepOutcome::Done;
+
+void hand_back_open_step() {
+    if (!step_open) return;
+    step_open = false;
+    gate_hand_back(*slot, open_outcome);
+}
+
 void begin_step(CallId c) {
+    hand_back_open_step();
     gate_await_grant(*slot);
     in_step = 1;
     if (attach_pending) {
         attach_pending = false;
-        emit(CallId::Attach, {}, 0, 0);
+        emit(CallId::Attach, pending_attach, 0, 0);
+        pending_attach = {};
     }
     emit_pending_jump();
     slot->call.store(static_cast<std::uint32_t>(c), std::memory_order_relaxed);  // what it is in, for a deadlock report
@@ -59,7 +77,12 @@ void begin_step(CallId c) {
 
 void end_step(StepOutcome o) {
     in_step = 0;
-    gate_hand_back(*slot, o);
+    if (o == StepOutcome::Blocked || o == StepOutcome::BlockedChanged) {
+        gate_hand_back(*slot, o);
+        return;
+    }
+    step_open = true;
+    open_outcome = o;
 }
 
 }  // namespace simrun::preload

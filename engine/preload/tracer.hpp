@@ -173,6 +173,7 @@ std::uint64_t now();
 // grant (the supervisor grants it once something has changed). Between its
 // calls the program runs free: plain memory accesses are not scheduled.
 extern bool attach_pending;  // controlled: the attach record waits for the first step (arrival order is not scheduled)
+extern Args pending_attach;  // its arguments (a forked child's: its parent and pid)
 
 // Set on this thread from the grant to the end of its step: a signal
 // handler that runs inside the step (during the call) has its calls
@@ -184,7 +185,9 @@ extern SIMRUN_TLS int in_step;
 extern SIMRUN_TLS std::uint16_t retrying;
 
 void begin_step(CallId c);
+// Ends the step's call; the gate goes back at the next call (see tracer.cpp).
 void end_step(StepOutcome o);
+void hand_back_open_step();
 inline bool stepping() { return controlled && !in_hook && !in_step && !vfork_child; }
 
 // A blocking call in controlled mode: `attempt` makes the non-blocking try

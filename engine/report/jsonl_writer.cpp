@@ -118,6 +118,7 @@ void JsonlWriter::on_event(const Event& e) {
                 head(x.reaped_stray ? "reaped" : "exit", e);
                 pid(x.pid);
                 if (x.adopted) l += ",\"adopted\":true";
+                if (x.end_kill) l += ",\"killed_at_end\":true";
                 if (x.status.exited()) l += fmt::format(",\"code\":{}", x.status.code());
                 if (x.status.signaled())
                     l += fmt::format(",\"signal\":\"{}\",\"core\":{}", signal_name(x.status.signal()), x.status.core_dumped() ? "true" : "false");

@@ -20,11 +20,20 @@
 
 namespace simrun {
 
+// A process the controller schedules: a declared one (its identity is its
+// index in the plan, and its slot), or a child a scheduled program forked
+// (identities from P on, in the order they were forked; any spare slot).
 struct Controller::Proc {
+    int slot = -1;           // in the arena
+    pid_t pid = 0;
+    int root = -1;           // the declared process it descends from
+    int parent = -1;         // a child: the process that forked it
+    std::string name;        // "student", "student/1"
     bool known = false;      // forked, its pidfd open
     bool dead = false;       // exited (it may still wait for its parent to reap it)
     bool exiting = false;    // took its last step
     bool parked = false;     // its op would block
+    bool free_running = false;  // its step did not come back in time: it runs beside the others until it does
     std::uint64_t parked_epoch = 0;
     UniqueFd pidfd;
 };
@@ -37,35 +46,111 @@ Controller::Controller(const Plan& plan, Runtime& rt, RingWriter& ring, SandboxM
       hooks_(std::move(hooks)),
       procs_(plan.processes.size()),
       last_taker_(plan.sem_values, -1),
-      faults_(plan.faults) {}
+      faults_(plan.faults) {
+    for (std::size_t p = 0; p < procs_.size(); ++p) {
+        procs_[p].slot = procs_[p].root = static_cast<int>(p);
+        procs_[p].name = plan.processes[p].name;
+    }
+}
 
 Controller::~Controller() = default;
 
+ProcSlot& Controller::slot(int p) const { return rt_.arena->slot(static_cast<std::uint32_t>(procs_[p].slot)); }
+
+bool Controller::declared(int p) const { return static_cast<std::size_t>(p) < plan_.processes.size(); }
+
 // Scripted processes step op by op; an exec'd program call by call when the
-// preload tracer can reach it (rt.stepped), else it runs free.
-static bool scheduled(const Plan& plan, const Runtime& rt, int p) {
-    return !plan.processes[p].is_exec() || (static_cast<std::size_t>(p) < rt.stepped.size() && rt.stepped[p]);
+// preload tracer can reach it (rt.stepped), else it runs free; the children
+// of a scheduled program are scheduled as it is.
+bool Controller::scheduled(int p) const {
+    if (!declared(p)) return true;
+    return !plan_.processes[p].is_exec() || (static_cast<std::size_t>(p) < rt_.stepped.size() && rt_.stepped[p]);
+}
+
+bool Controller::program(int p) const { return !declared(p) || plan_.processes[p].is_exec(); }
+
+const std::string& Controller::name(int p) const { return procs_[p].name; }
+
+std::vector<std::string> Controller::children() const {
+    std::vector<std::string> out;
+    for (std::size_t p = plan_.processes.size(); p < procs_.size(); ++p) out.push_back(procs_[p].name);
+    return out;
 }
 
 void Controller::discover() {
-    for (std::size_t p = 0; p < procs_.size(); ++p) {
+    for (std::size_t p = 0; p < plan_.processes.size(); ++p) {
         Proc& pr = procs_[p];
         if (pr.known) continue;
         pid_t pid = rt_.arena->slot(p).pid.load();
         if (pid <= 0) continue;
         pr.known = true;
+        pr.pid = pid;
         pr.pidfd = UniqueFd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
         // A new process has run its set-up (closing pipe ends it does not
         // use) before its first gate: nothing else moves until it is there.
-        if (scheduled(plan_, rt_, static_cast<int>(p)) && wait_at_gate(static_cast<int>(p)) == Wait::Died) on_death(static_cast<int>(p));
+        if (!scheduled(static_cast<int>(p))) continue;
+        const Wait w = wait_at_gate(static_cast<int>(p));
+        if (w == Wait::Died) on_death(static_cast<int>(p));
+        if (w == Wait::RunningFree) run_free(static_cast<int>(p), 0);
+    }
+    discover_children();
+}
+
+// A scheduled program's fork is its step, and the step ends once the child
+// waits at its own gate (preload/processes.cpp): so a child is found here
+// right after the step that made it, in the order of the forks, whatever
+// spare slot it took. It is named as the trace names it (its parent's name,
+// "/", and how many children that parent has had).
+void Controller::discover_children() {
+    const Arena& arena = *rt_.arena;
+    for (std::uint32_t s = arena.processes(); s < arena.processes() + arena.spares(); ++s) {
+        const ProcSlot& slot = arena.slot(s);
+        const pid_t pid = slot.pid.load();
+        if (pid <= 0 || !slot.scheduled.load() || slot.gate.load(std::memory_order_acquire) != kAtGate) continue;
+        bool held = false;
+        for (const Proc& pr : procs_) held = held || (pr.slot == static_cast<int>(s) && pr.pid == pid);
+        if (held) continue;
+        int parent = -1;  // the live process that holds the parent's slot
+        for (std::size_t q = 0; q < procs_.size(); ++q)
+            if (procs_[q].slot == static_cast<int>(slot.parent.load()) && procs_[q].known && !procs_[q].dead) parent = static_cast<int>(q);
+        Proc child;
+        child.slot = static_cast<int>(s);
+        child.pid = pid;
+        child.root = parent >= 0 ? procs_[parent].root : -1;
+        child.parent = parent;
+        const std::string parent_name = parent >= 0 ? procs_[parent].name : "?";
+        child.name = parent_name + "/" + std::to_string(++children_of_[parent_name]);
+        child.known = true;
+        child.pidfd = UniqueFd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+        procs_.push_back(std::move(child));
     }
 }
 
+// How long a step may run without coming back before the process is let
+// run beside the others: CPU time (a busy wait on shared memory, a long
+// computation between two calls) or real time (a call simrun does not
+// trace that blocks: poll, waitid, a socket).
+constexpr std::uint64_t kStepCpuBudgetNs = 20'000'000, kStepWallBudgetNs = 500'000'000;
+
+static std::uint64_t cpu_time_ns(pid_t pid) {
+    clockid_t clock;
+    timespec ts{};
+    if (clock_getcpuclockid(pid, &clock) != 0 || clock_gettime(clock, &ts) != 0) return 0;
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
 Controller::Wait Controller::wait_at_gate(int p) {
-    ProcSlot& slot = rt_.arena->slot(p);
+    ProcSlot& slot = this->slot(p);
+    std::uint64_t since = 0, cpu0 = 0;
     for (;;) {
         if (gate_wait_back(slot, 64, 2'000'000)) return Wait::AtGate;
         hooks_.idle();
+        // Only a program runs code of its own between two steps.
+        if (program(p)) {
+            const std::uint64_t now = monotonic_ns(), cpu = cpu_time_ns(procs_[p].pid);
+            if (since == 0) since = now, cpu0 = cpu;
+            else if (now - since >= kStepWallBudgetNs || cpu - cpu0 >= kStepCpuBudgetNs) return Wait::RunningFree;
+        }
         pollfd pf{procs_[p].pidfd.get(), POLLIN, 0};
         if (pf.fd >= 0 && ::poll(&pf, 1, 0) > 0) return Wait::Died;
         if (hooks_.stop_requested()) return Wait::Stopped;
@@ -89,10 +174,10 @@ void Controller::on_death(int p) {
     int status;
     // Ours if its parent is the supervisor or has died (orphans come to us);
     // otherwise its parent reaps it in one of its own steps.
-    pid_t pid = rt_.arena->slot(p).pid.load();
+    pid_t pid = pr.pid;
     struct rusage usage = {};
     if (wait4(pid, &status, WNOHANG, &usage) == pid) record_exit(rt_, ring_, pid, status, usage, true);
-    record_death(rt_, ring_, p, getpid());  // a zombie if its parent has yet to reap it; its children orphans
+    if (declared(p)) record_death(rt_, ring_, p, getpid());  // a zombie if its parent has yet to reap it; its children orphans
     ++epoch_;
 }
 
@@ -125,7 +210,7 @@ void Controller::settle_signals() {
     for (std::size_t q = 0; q < procs_.size(); ++q) {
         Proc& pr = procs_[q];
         if (!pr.known || pr.dead) continue;
-        ProcSlot& s = rt_.arena->slot(q);
+        ProcSlot& s = slot(static_cast<int>(q));
         if (s.doomed.load()) {
             if (wait_death(static_cast<int>(q), 2000)) on_death(static_cast<int>(q));
             else s.doomed.store(0);  // it survived: a handler or a mask the sender could not see
@@ -152,7 +237,7 @@ void Controller::settle_signals() {
 
 void Controller::after_step(int p, std::uint64_t step) {
     settle_signals();
-    ProcSlot& slot = rt_.arena->slot(p);
+    ProcSlot& slot = this->slot(p);
     Proc& pr = procs_[p];
     StepOutcome outcome = slot.outcome.load();
     switch (outcome) {
@@ -172,7 +257,7 @@ void Controller::after_step(int p, std::uint64_t step) {
         case StepOutcome::Done: {
             pr.parked = false;
             ++epoch_;
-            if (plan_.processes[p].is_exec()) return;  // a program's call: no op of the plan
+            if (program(p)) return;  // a program's call: no op of the plan
             std::uint32_t op_index = slot.op.load();
             const Op& op = plan_.ops[op_index];
             if (op.kind == OpKind::Semop && slot.result.load() == 0)
@@ -194,7 +279,7 @@ std::vector<int> Controller::runnable() const {
     std::vector<int> out;
     for (std::size_t p = 0; p < procs_.size(); ++p) {
         const Proc& pr = procs_[p];
-        if (!pr.known || pr.dead || pr.exiting || !scheduled(plan_, rt_, static_cast<int>(p))) continue;
+        if (!pr.known || pr.dead || pr.exiting || pr.free_running || !scheduled(static_cast<int>(p))) continue;
         if (pr.parked && pr.parked_epoch == epoch_) continue;  // nothing changed since it last tried
         out.push_back(static_cast<int>(p));
     }
@@ -207,14 +292,14 @@ bool Controller::expire_timed_wait() {
     for (std::size_t p = 0; p < procs_.size(); ++p) {
         Proc& pr = procs_[p];
         if (!pr.known || pr.dead || !pr.parked) continue;
-        ProcSlot& slot = rt_.arena->slot(p);
+        ProcSlot& slot = this->slot(static_cast<int>(p));
         // A program says so itself (semtimedop, sem_timedwait, mq_timed*);
         // a script's op is a P with a timeout.
         auto timed_op = [&] {
             const Op& op = plan_.ops[slot.op.load()];
             return op.kind == OpKind::PsemWait && op.value > 0;
         };
-        if (plan_.processes[p].is_exec() ? !slot.timed.load() : !timed_op()) continue;
+        if (program(static_cast<int>(p)) ? !slot.timed.load() : !timed_op()) continue;
         slot.timed_out.store(1);
         pr.parked = false;
         return true;
@@ -230,11 +315,11 @@ bool Controller::ring_alarm() {
     std::uint32_t secs = 0;
     for (std::size_t p = 0; p < procs_.size(); ++p) {
         const Proc& pr = procs_[p];
-        const std::uint32_t s = rt_.arena->slot(p).alarm_secs.load();
+        const std::uint32_t s = slot(static_cast<int>(p)).alarm_secs.load();
         if (pr.known && !pr.dead && s > 0 && (first < 0 || s < secs)) first = static_cast<int>(p), secs = s;
     }
     if (first < 0) return false;
-    ProcSlot& slot = rt_.arena->slot(first);
+    ProcSlot& slot = this->slot(first);
     slot.alarm_secs.store(0);
     announce_signal(slot, SIGALRM);
     ::kill(slot.pid.load(), SIGALRM);
@@ -253,10 +338,10 @@ bool Controller::wait_free_running() {
     std::vector<pid_t> programs, declared;
     for (std::size_t p = 0; p < procs_.size(); ++p) {
         if (!procs_[p].known || procs_[p].dead) continue;
-        const pid_t pid = rt_.arena->slot(p).pid.load();
+        const pid_t pid = procs_[p].pid;
         declared.push_back(pid);
-        if (plan_.processes[p].is_exec()) programs.push_back(pid);
-        if (!scheduled(plan_, rt_, static_cast<int>(p))) fds.push_back({procs_[p].pidfd.get(), POLLIN, 0}), who.push_back(static_cast<int>(p));
+        if (program(static_cast<int>(p))) programs.push_back(pid);
+        if (!scheduled(static_cast<int>(p))) fds.push_back({procs_[p].pidfd.get(), POLLIN, 0}), who.push_back(static_cast<int>(p));
     }
     std::vector<UniqueFd> children;
     for (const Descendant& d : programs.empty() ? std::vector<Descendant>{} : descendants(programs)) {
@@ -285,9 +370,45 @@ bool Controller::wait_free_running() {
     return true;
 }
 
+// A step that did not come back within its budget: the process runs beside
+// the scheduled ones until it reaches its next call, and the report says
+// that from this step on the run is not reproducible.
+void Controller::run_free(int p, std::uint64_t step) {
+    procs_[p].free_running = true;
+    notes_.push_back(fmt::format("{} ran without a traced call for longer than a step may (a busy wait, a long computation, or a call "
+                                 "simrun does not trace): it ran beside the scheduled processes from step {}, so the run is not "
+                                 "reproducible from there",
+                                 name(p), step));
+}
+
+void Controller::rejoin(std::uint64_t step) {
+    for (std::size_t p = 0; p < procs_.size(); ++p) {
+        Proc& pr = procs_[p];
+        if (!pr.free_running || pr.dead || !gate_is_back(slot(static_cast<int>(p)))) continue;
+        pr.free_running = false;
+        after_step(static_cast<int>(p), step);
+    }
+}
+
+// Nothing at a gate can step, but a process runs free: wait a little for it
+// to come back or die.
+bool Controller::wait_running_free() {
+    for (std::size_t p = 0; p < procs_.size(); ++p) {
+        Proc& pr = procs_[p];
+        if (!pr.free_running || pr.dead) continue;
+        if (!gate_wait_back(slot(static_cast<int>(p)), 0, 5'000'000)) {
+            hooks_.idle();
+            pollfd pf{pr.pidfd.get(), POLLIN, 0};
+            if (pf.fd >= 0 && ::poll(&pf, 1, 0) > 0) on_death(static_cast<int>(p));
+        }
+        return true;
+    }
+    return false;
+}
+
 bool Controller::alive_scheduled() const {
     for (std::size_t p = 0; p < procs_.size(); ++p)
-        if (procs_[p].known && !procs_[p].dead && scheduled(plan_, rt_, static_cast<int>(p))) return true;
+        if (procs_[p].known && !procs_[p].dead && scheduled(static_cast<int>(p))) return true;
     return false;
 }
 
@@ -305,7 +426,12 @@ ControlResult Controller::run(Strategy& strategy, std::uint64_t deadline_ns, con
             out.outcome = Outcome::Interrupted;
             return out;
         }
+        rejoin(step);
         std::vector<int> ready = runnable();
+        if (ready.empty() && wait_running_free()) {
+            --step;
+            continue;
+        }
         if (ready.empty() && expire_timed_wait()) ready = runnable();
         if (ready.empty() && ring_alarm()) ready = runnable();
         if (ready.empty() && wait_free_running()) {
@@ -316,8 +442,8 @@ ControlResult Controller::run(Strategy& strategy, std::uint64_t deadline_ns, con
             if (!alive_scheduled()) return out;
             bool all_may_block = true;
             for (std::size_t p = 0; p < procs_.size(); ++p)
-                if (procs_[p].known && !procs_[p].dead && scheduled(plan_, rt_, static_cast<int>(p)))
-                    all_may_block = all_may_block && plan_.processes[p].may_end_blocked;
+                if (procs_[p].known && !procs_[p].dead && scheduled(static_cast<int>(p)))
+                    all_may_block = all_may_block && procs_[p].root >= 0 && plan_.processes[procs_[p].root].may_end_blocked;
             if (!all_may_block) {
                 out.outcome = Outcome::Deadlock;
                 explain_deadlock(out);
@@ -329,19 +455,22 @@ ControlResult Controller::run(Strategy& strategy, std::uint64_t deadline_ns, con
         int p = strategy.pick(ready, step);
         if (strict && step < strict->size() && (*strict)[step] != p) {
             out.divergence = fmt::format("at step {} the schedule names {}, which cannot take a step now", step,
-                                         plan_.processes[(*strict)[step]].name);
+                                         (*strict)[step] < static_cast<int>(procs_.size()) ? name((*strict)[step]) : "a process not forked yet");
             out.outcome = Outcome::Interrupted;
             return out;
         }
         out.schedule.push_back(p);
         if (record_choices) out.choices.push_back(ready);
-        ProcSlot& slot = rt_.arena->slot(p);
-        gate_grant(slot, step);
+        gate_grant(slot(p), step);
         switch (wait_at_gate(p)) {
             case Wait::AtGate: after_step(p, step); break;
-            case Wait::Died: on_death(p); break;  // killed inside its step (SIGPIPE, a crash)
+            case Wait::Died:  // it ended inside its step (returned from main, SIGPIPE, a crash): what the step sent comes first
+                settle_signals();
+                on_death(p);
+                break;
             case Wait::Stopped: out.outcome = Outcome::Interrupted; return out;
             case Wait::Timeout: out.outcome = Outcome::Timeout; return out;
+            case Wait::RunningFree: run_free(p, step); break;
         }
         discover();
         if ((step & 255) == 255) hooks_.idle();
@@ -353,8 +482,8 @@ ControlResult Controller::run(Strategy& strategy, std::uint64_t deadline_ns, con
 void Controller::end_blocked(ControlResult& out) {
     const WaitForGraph g = wait_for_graph();
     for (const WaitFor& w : g.waits) {
-        out.diagnosis.push_back(fmt::format("{} ended blocked, as it may: {}", plan_.processes[w.proc].name, w.text));
-        ::kill(rt_.arena->slot(w.proc).pid.load(), SIGKILL);
+        out.diagnosis.push_back(fmt::format("{} ended blocked, as it may: {}", name(w.proc), w.text));
+        ::kill(procs_[w.proc].pid, SIGKILL);
         if (wait_death(w.proc, 1000)) on_death(w.proc);
     }
 }
@@ -363,8 +492,14 @@ void Controller::end_blocked(ControlResult& out) {
 
 WaitForGraph Controller::wait_for_graph() const {
     auto alive = [&](int q) { return procs_[q].known && !procs_[q].dead; };
-    auto stuck = [&](int q) { return scheduled(plan_, rt_, q); };
-    return build_wait_for(plan_, take_wait_snapshot(plan_, *rt_.arena, rt_.semids, rt_.psems, alive, stuck, last_taker_));
+    auto stuck = [&](int q) { return scheduled(q); };
+    SnapshotProcs procs;
+    for (std::size_t q = 0; q < procs_.size(); ++q) {
+        procs.slots.push_back(procs_[q].slot);
+        procs.names.push_back(declared(static_cast<int>(q)) ? std::string() : procs_[q].name);
+        procs.parents.push_back(procs_[q].parent);
+    }
+    return build_wait_for(plan_, take_wait_snapshot(plan_, *rt_.arena, procs, rt_.semids, rt_.psems, alive, stuck, last_taker_));
 }
 
 void Controller::explain_deadlock(ControlResult& out) const {

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -34,6 +35,7 @@ struct ControlResult {
     std::vector<std::vector<int>> choices;  // if asked: who could have taken each step
     std::vector<std::string> diagnosis;  // the wait-for graph at a deadlock
     std::string divergence;              // strict replay: where the schedule stopped fitting
+    std::vector<std::string> children;   // the scheduled children of programs, by identity from P on ("student/1")
 };
 
 struct ControlHooks {
@@ -49,10 +51,14 @@ public:
     // Runs steps until no scheduled process is left alive or none can run.
     // strict: the replay schedule every step must follow (nullptr: any).
     ControlResult run(Strategy& strategy, std::uint64_t deadline_ns, const std::vector<int>* strict, bool record_choices = false);
+    // Names of the children of programs scheduled so far, from identity P on.
+    std::vector<std::string> children() const;
+    // What the report must say about the run's reproducibility (processes that ran free).
+    const std::vector<std::string>& notes() const { return notes_; }
 
 private:
     struct Proc;
-    enum class Wait { AtGate, Died, Timeout, Stopped };
+    enum class Wait { AtGate, Died, Timeout, Stopped, RunningFree };
 
     void discover();                          // new processes: open pidfds, wait for their first gate
     Wait wait_at_gate(int p);
@@ -65,10 +71,19 @@ private:
     std::vector<int> runnable() const;
     bool alive_scheduled() const;
     bool wait_free_running();
+    void run_free(int p, std::uint64_t step);
+    void rejoin(std::uint64_t step);
+    bool wait_running_free();
     bool expire_timed_wait();
     void explain_deadlock(ControlResult& out) const;
     void end_blocked(ControlResult& out);
     WaitForGraph wait_for_graph() const;
+    void discover_children();
+    ProcSlot& slot(int p) const;
+    bool declared(int p) const;
+    bool scheduled(int p) const;
+    bool program(int p) const;
+    const std::string& name(int p) const;
 
     const Plan& plan_;
     Runtime& rt_;
@@ -79,8 +94,10 @@ private:
     std::vector<int> last_taker_;  // per flat semaphore: who last decremented it
     FaultInjector faults_;         // step faults, and `after` faults (the agents fire none in controlled mode)
     std::unordered_set<pid_t> announced_zombies_;  // programs' own children seen dead (wait_free_running)
+    std::unordered_map<std::string, int> children_of_;  // children named after each process so far
     std::uint64_t epoch_ = 0;      // count of steps that changed something
     std::uint64_t deadline_ = 0;
+    std::vector<std::string> notes_;  // said once in the report: processes that ran free
 };
 
 }  // namespace simrun

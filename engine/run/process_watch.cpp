@@ -129,7 +129,7 @@ WaitForGraph ProcessWatch::wait_for_graph(std::vector<int> last_taker) const {
             default: return false;
         }
     };
-    return build_wait_for(plan_, take_wait_snapshot(plan_, arena_, semids_, psems_, alive, waits, std::move(last_taker)));
+    return build_wait_for(plan_, take_wait_snapshot(plan_, arena_, declared_procs(plan_), semids_, psems_, alive, waits, std::move(last_taker)));
 }
 
 void ProcessWatch::kill_all(SandboxMode mode) const {

@@ -6,11 +6,12 @@
 #include <sys/wait.h>
 
 #include <cerrno>
+#include <csignal>
 
 namespace simrun {
 
-void Reaper::record(pid_t pid, int status, const struct rusage& usage) {
-    if (record_exit(rt_, ring_, pid, status, usage, true) < 0) ++strays_;
+void Reaper::record(pid_t pid, int status, const struct rusage& usage, bool end_kill) {
+    if (record_exit(rt_, ring_, pid, status, usage, true, end_kill) < 0 && !end_kill) ++strays_;
 }
 
 void Reaper::reap() {
@@ -19,7 +20,7 @@ void Reaper::reap() {
         struct rusage usage = {};
         pid_t pid = wait4(-1, &status, WNOHANG, &usage);
         if (pid > 0) {
-            record(pid, status, usage);
+            record(pid, status, usage, false);
             continue;
         }
         if (pid < 0 && errno == ECHILD) no_children_ = true;
@@ -33,7 +34,9 @@ void Reaper::kill_and_reap_all(const ProcessWatch& watch, SandboxMode mode) {
         int status;
         struct rusage usage = {};
         pid_t pid = wait4(-1, &status, 0, &usage);
-        if (pid > 0) record(pid, status, usage);
+        // Killed by simrun just now (not a zombie that had ended before):
+        // not one the program left.
+        if (pid > 0) record(pid, status, usage, WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
         else if (errno == ECHILD) no_children_ = true;
     }
 }

@@ -24,7 +24,7 @@ public:
     int strays() const { return strays_; }
 
 private:
-    void record(pid_t pid, int status, const struct rusage& usage);
+    void record(pid_t pid, int status, const struct rusage& usage, bool end_kill);
     const Runtime& rt_;
     RingWriter& ring_;
     bool no_children_ = false;

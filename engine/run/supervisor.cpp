@@ -197,6 +197,8 @@ private:
         out_.schedule = std::move(result.schedule);
         out_.choices = std::move(result.choices);
         out_.divergence = result.divergence;
+        out_.children = controller.children();
+        for (const auto& note : controller.notes()) run_.diagnosis.push_back(note);
         for (auto& line : result.diagnosis) run_.diagnosis.push_back(std::move(line));
         if (!result.divergence.empty()) run_.diagnosis.push_back("the schedule does not fit: " + result.divergence);
         run_.outcome = result.outcome;

@@ -33,6 +33,7 @@ struct RunOutput {
     std::vector<int> schedule;              // the process of every step
     std::vector<std::vector<int>> choices;  // with record_choices: who could take each step
     std::string divergence;                 // strict replay that stopped fitting
+    std::vector<std::string> children;      // programs' children that were scheduled: steps from P on name them
 };
 
 // Runs the plan once in this process (already inside the sandbox).

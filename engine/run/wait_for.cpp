@@ -14,8 +14,12 @@ public:
     Builder(const Plan& plan, const WaitSnapshot& snap) : plan_(plan), snap_(snap) {}
 
     WaitFor waits_for(int p) const {
-        WaitFor w{p, {}, {}};
+        WaitFor w{p, name_of(p), {}, {}};
         const WaitSnapshot::Proc& s = snap_.procs[p];
+        if (!declared(p)) {  // a program's child: what the tracer published
+            program_wait(p, s, w);
+            return w;
+        }
         const PlanProcess& pp = plan_.processes[p];
         if (s.state == ProcState::WaitingChildren) {
             std::string kids;
@@ -25,7 +29,7 @@ public:
             return w;
         }
         if (pp.is_exec()) {  // the preload tracer publishes the call it is parked in
-            w.text = fmt::format("waits in its {} (a program: its calls are in the trace)", call_name(static_cast<CallId>(s.call)));
+            program_wait(p, s, w);
             return w;
         }
         const Op& op = plan_.ops[s.op];
@@ -61,10 +65,23 @@ public:
         return out;
     }
 
+    std::string name_of(int q) const { return declared(q) ? plan_.processes[q].name : snap_.procs[q].name; }
+
 private:
     static int at(const std::vector<int>& v, int i) { return i >= 0 && static_cast<std::size_t>(i) < v.size() ? v[i] : -1; }
+    bool declared(int q) const { return static_cast<std::size_t>(q) < plan_.processes.size(); }
     bool alive(int q) const { return q >= 0 && static_cast<std::size_t>(q) < snap_.procs.size() && snap_.procs[q].alive; }
-    std::string name(int q) const { return plan_.processes[q].name + (alive(q) ? "" : " (dead)"); }
+    std::string name(int q) const { return name_of(q) + (alive(q) ? "" : " (dead)"); }
+
+    // A program is parked in the call its tracer published; a wait for its
+    // children waits for them.
+    void program_wait(int p, const WaitSnapshot::Proc& s, WaitFor& w) const {
+        const auto call = static_cast<CallId>(s.call);
+        w.text = fmt::format("waits in its {} (a program: its calls are in the trace)", call_name(call));
+        if (call == CallId::Wait)
+            for (int c : s.children)
+                if (alive(c) && c != p) w.edges.push_back(c);
+    }
 
     // Does process q have an op of this kind on this object (and, if
     // `accept` says so, of the right sort)?
@@ -165,9 +182,9 @@ std::vector<int> first_cycle(const std::vector<std::vector<int>>& edges) {
     return cycle;
 }
 
-std::string cycle_text(const Plan& plan, const std::vector<int>& cycle) {
+std::string cycle_text(const WaitForGraph& g) {
     std::string c;
-    for (int q : cycle) c += (c.empty() ? "" : " → ") + plan.processes[q].name;
+    for (int q : g.cycle) c += (c.empty() ? "" : " → ") + g.names[static_cast<std::size_t>(q)];
     return c;
 }
 
@@ -175,6 +192,7 @@ WaitForGraph build_wait_for(const Plan& plan, const WaitSnapshot& snap) {
     Builder b(plan, snap);
     WaitForGraph g;
     std::vector<std::vector<int>> edges(snap.procs.size());
+    for (std::size_t p = 0; p < snap.procs.size(); ++p) g.names.push_back(b.name_of(static_cast<int>(p)));
     for (std::size_t p = 0; p < snap.procs.size(); ++p) {
         if (!snap.procs[p].alive || !snap.procs[p].waits) continue;
         g.waits.push_back(b.waits_for(static_cast<int>(p)));

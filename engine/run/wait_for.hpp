@@ -23,8 +23,10 @@ struct WaitSnapshot {
         ProcState state = ProcState::Unborn;
         std::uint32_t op = 0;    // a scripted process: the op it is in
         std::uint32_t call = 0;  // a program: the CallId it is in
+        std::string name;        // a child a program forked ("student/1"); "" for a declared process
+        std::vector<int> children;  // a program's live children (by index here), for a wait
     };
-    std::vector<Proc> procs;        // per declared process
+    std::vector<Proc> procs;        // per declared process, then the children of programs
     std::vector<int> sem_values;    // flat (PlanSemSet::first_value); -1 unknown
     std::vector<int> psem_values;   // per Plan::psems; -1 unknown
     std::vector<int> last_taker;    // flat: who last took it (decremented it); -1 nobody known
@@ -32,6 +34,7 @@ struct WaitSnapshot {
 
 struct WaitFor {
     int proc;
+    std::string name;
     std::string text;        // "waits in 'P locks.b' (locks.b = 0; last taken by left; could be released by left)"
     std::vector<int> edges;  // whom it waits for
 };
@@ -40,6 +43,7 @@ struct WaitForGraph {
     std::vector<WaitFor> waits;  // every process the snapshot says waits, in index order
     std::vector<int> cycle;      // the first cycle, its first process repeated at the end; empty if none
     std::vector<std::string> dead_holders;  // "locks.a = 0: last taken by left, which died"
+    std::vector<std::string> names;         // per process of the snapshot
 };
 
 WaitForGraph build_wait_for(const Plan& plan, const WaitSnapshot& snap);
@@ -49,6 +53,6 @@ WaitForGraph build_wait_for(const Plan& plan, const WaitSnapshot& snap);
 std::vector<int> first_cycle(const std::vector<std::vector<int>>& edges);
 
 // "left → right → left"
-std::string cycle_text(const Plan& plan, const std::vector<int>& cycle);
+std::string cycle_text(const WaitForGraph& g);
 
 }  // namespace simrun

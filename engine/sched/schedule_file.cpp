@@ -21,11 +21,17 @@ std::string format_schedule(const Plan& plan, const Schedule& s) {
     for (std::size_t i = 0; i < s.steps.size();) {
         std::size_t j = i;
         while (j < s.steps.size() && s.steps[j] == s.steps[i]) ++j;
-        const std::string& name = plan.processes[s.steps[i]].name;
+        const std::size_t who = static_cast<std::size_t>(s.steps[i]);
+        const std::string& name = who < plan.processes.size() ? plan.processes[who].name : s.children.at(who - plan.processes.size());
         out += j - i == 1 ? fmt::format("  \"{}\",\n", name) : fmt::format("  \"{} x{}\",\n", name, j - i);
         i = j;
     }
     out += "]\n";
+    if (!s.children.empty()) {
+        out += "# the children programs forked, in the order they were forked (their names in the steps)\nchildren = [\n";
+        for (const auto& c : s.children) out += fmt::format("  \"{}\",\n", c);
+        out += "]\n";
+    }
     return out;
 }
 
@@ -60,6 +66,12 @@ Result<Schedule, std::string> read_schedule(const std::string& path, const Plan&
     s.strategy = t["strategy"].value_or(std::string("replay"));
     s.seed = static_cast<std::uint64_t>(t["seed"].value_or(std::int64_t{0}));
     s.depth = static_cast<int>(t["depth"].value_or(std::int64_t{0}));
+    if (const toml::array* children = t["children"].as_array())
+        for (const auto& item : *children) {
+            auto name = item.value<std::string>();
+            if (!name) return fail(item.source(), "a child must be a string: its name in the trace (\"student/1\")");
+            s.children.push_back(*name);
+        }
     const toml::array* steps = t["steps"].as_array();
     if (!steps) return fail(top, "the schedule has no 'steps' array");
     for (const auto& item : *steps) {
@@ -77,6 +89,8 @@ Result<Schedule, std::string> read_schedule(const std::string& path, const Plan&
         int proc = -1;
         for (std::size_t p = 0; p < plan.processes.size(); ++p)
             if (plan.processes[p].name == name) proc = static_cast<int>(p);
+        for (std::size_t c = 0; c < s.children.size() && proc < 0; ++c)
+            if (s.children[c] == name) proc = static_cast<int>(plan.processes.size() + c);
         if (proc < 0) return fail(item.source(), fmt::format("unknown process '{}' in the schedule", name));
         s.steps.insert(s.steps.end(), times, proc);
     }

@@ -26,7 +26,8 @@ struct Schedule {
     std::string strategy;
     std::uint64_t seed = 0;
     int depth = 0;
-    std::vector<int> steps;  // process index per step
+    std::vector<int> steps;  // process per step: a declared process's index, or P + k for children[k]
+    std::vector<std::string> children;  // children of programs, scheduled as they were forked ("student/1")
 };
 
 std::string format_schedule(const Plan& plan, const Schedule& s);

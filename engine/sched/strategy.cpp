@@ -30,19 +30,24 @@ private:
 // PCT (Burckhardt et al., ASPLOS 2010): distinct random priorities; the
 // highest-priority runnable process runs; at d-1 random steps the process
 // about to run drops below every initial priority. Finds a bug of depth d
-// with probability at least 1/(n k^(d-1)).
+// with probability at least 1/(n k^(d-1)). A process that appears during
+// the run (a child a program forked) gets a random place among the others'
+// when it is first seen, drawn from the same seed.
 class Pct : public Strategy {
 public:
-    Pct(const StrategyConfig& c) : rng_(c.seed) {
+    static constexpr std::int64_t kSpread = 1 << 20;  // room between two initial priorities for newcomers
+
+    Pct(const StrategyConfig& c) : rng_(c.seed), depth_(c.depth) {
         int n = std::max(c.processes, 1);
         priority_.resize(n);
-        for (int i = 0; i < n; ++i) priority_[i] = c.depth + i;  // above every change-point priority
+        for (int i = 0; i < n; ++i) priority_[i] = (c.depth + i) * kSpread;  // above every change-point priority
         for (int i = n - 1; i > 0; --i) std::swap(priority_[i], priority_[rng_.below(i + 1)]);
         std::uint64_t k = std::max<std::uint64_t>(c.expected_steps, 1);
         for (int i = 1; i < c.depth; ++i) change_.push_back({rng_.below(k), c.depth - i});
     }
 
     int pick(const std::vector<int>& runnable, std::uint64_t step) override {
+        for (int p : runnable) place(p);
         int best = top(runnable);
         for (const auto& [at, low] : change_)
             if (at == step) priority_[best] = low, best = top(runnable);
@@ -50,16 +55,24 @@ public:
     }
 
 private:
+    // Newcomers, in the order they are first seen: a random rank above the
+    // change points.
+    void place(int p) {
+        while (static_cast<int>(priority_.size()) <= p) {
+            const auto n = static_cast<std::uint64_t>(priority_.size());
+            priority_.push_back(depth_ * kSpread + static_cast<std::int64_t>(rng_.below(n * kSpread)) + 1);
+        }
+    }
     int top(const std::vector<int>& runnable) const {
         int best = runnable.front();
         for (int p : runnable)
-            if (prio(p) > prio(best)) best = p;
+            if (priority_[p] > priority_[best]) best = p;
         return best;
     }
-    int prio(int p) const { return p < static_cast<int>(priority_.size()) ? priority_[p] : 0; }
 
     Rng rng_;
-    std::vector<int> priority_;
+    std::int64_t depth_;
+    std::vector<std::int64_t> priority_;
     std::vector<std::pair<std::uint64_t, int>> change_;  // (step, new priority)
 };
 

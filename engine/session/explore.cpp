@@ -167,18 +167,19 @@ private:
         fmt::print("  shrunk in {} replays: {} steps with {} context switches → {} explicit steps with {}\n", shrink_runs_,
                    schedule.size(), context_switches(schedule), best.size(), context_switches(best));
         std::string path = scenario_out_dir(plan_, o_.run) + "/failure.schedule.toml";
-        Schedule file{o_.exhaustive ? "exhaustive" : strategy_name(o_.run.strategy.kind), seed, o_.run.strategy.depth, best};
-        if (auto st = write_schedule(path, plan_, file); !st) {
-            fmt::print(stderr, "simrun: error: {}\n", st.error().message);
-            return ExitCode::Internal;
-        }
         fmt::print("  schedule: {}\n\nthe shrunk failing run:\n", path);
         std::fflush(stdout);
-        // Show it, strictly replayed, with its trace written.
+        // Show it, strictly replayed, with its trace written; then save it
+        // with the names of the children programs forked in it.
         RunOptions opt = o_.run;
         opt.strict = &best;
         opt.replay_hint = fmt::format("replay it: simrun replay {} {}", plan_.path, path);
         RunReport r = run_one_(opt);
+        Schedule file{o_.exhaustive ? "exhaustive" : strategy_name(o_.run.strategy.kind), seed, o_.run.strategy.depth, best, r.children};
+        if (auto st = write_schedule(path, plan_, file); !st) {
+            fmt::print(stderr, "simrun: error: {}\n", st.error().message);
+            return ExitCode::Internal;
+        }
         if (r.passed) {
             fmt::print(stderr, "simrun: error: the shrunk schedule did not fail when replayed\n");
             return ExitCode::Internal;

@@ -49,7 +49,8 @@ ExitCode write_outputs(const Plan& plan, const RunOptions& opt, RunOutput& out, 
     std::string schedule_path;
     if (plan.mode == SchedMode::Controlled && opt.write_trace) {
         schedule_path = out_dir + "/schedule.toml";
-        Schedule sched{opt.strict ? "replay" : strategy_name(opt.strategy.kind), opt.strategy.seed, opt.strategy.depth, report.schedule};
+        Schedule sched{opt.strict ? "replay" : strategy_name(opt.strategy.kind), opt.strategy.seed, opt.strategy.depth, report.schedule,
+                       report.children};
         if (auto st = write_schedule(schedule_path, plan, sched); !st) return fail(st.error().message);
     }
     if (opt.terminal) timeline.summary(run, report.results, trace_path, schedule_path, opt.replay_hint);
@@ -67,6 +68,7 @@ void report_run(const Plan& plan, const RunOptions& options, RunOutput& out, Tim
     report.schedule = std::move(out.schedule);
     report.choices = std::move(out.choices);
     report.divergence = std::move(out.divergence);
+    report.children = std::move(out.children);
     report.exit_code = write_outputs(plan, options, out, timeline, report);
 }
 

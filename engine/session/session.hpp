@@ -25,6 +25,7 @@ struct RunReport {
     std::vector<int> schedule;     // controlled mode: the process of every step
     std::vector<std::vector<int>> choices;  // with record_choices: who could take each step
     std::string divergence;        // strict replay that stopped fitting
+    std::vector<std::string> children;  // controlled mode: programs' children scheduled, by step index from P on
     std::vector<ExpectResult> results;
 };
 

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/personality.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -72,6 +73,10 @@ void close_unused_pipe_ends(Runtime& rt, int proc, bool subtree, const int* pend
     } else {
         syscall(SYS_close_range, 3u, ~0u, 0u);
     }
+    // Controlled mode: the same seed must give the same run, addresses
+    // included (what shmat and mmap return, what a program prints of a
+    // pointer): no address space layout randomization, as under rr.
+    if (rt.plan->mode == SchedMode::Controlled) ::personality(ADDR_NO_RANDOMIZE);
     execve(rt.exec_path[proc].c_str(), rt.argv[proc].data(), rt.envp[proc].data());
     exec_failed(ring, slot, proc, errno);
 }
@@ -127,7 +132,7 @@ pid_t spawn_process(Runtime& rt, int proc, RingWriter& forker_ring, ScriptMain s
     return pid;
 }
 
-int record_exit(const Runtime& rt, RingWriter& ring, pid_t pid, int status, const struct rusage& usage, bool by_supervisor) {
+int record_exit(const Runtime& rt, RingWriter& ring, pid_t pid, int status, const struct rusage& usage, bool by_supervisor, bool end_kill) {
     for (std::uint32_t p = 0; p < rt.arena->processes(); ++p) {
         ProcSlot& slot = rt.arena->slot(p);
         if (slot.pid.load() != pid || slot.state.load() == ProcState::Exited) continue;
@@ -139,12 +144,12 @@ int record_exit(const Runtime& rt, RingWriter& ring, pid_t pid, int status, cons
         Record& r = ring.begin(EventKind::Exit, static_cast<std::uint16_t>(p));
         r.e.pid = pid;
         r.e.arg = status;
-        if (by_supervisor && rt.plan->processes[p].parent != kSupervisor) r.flags |= kRecAdopted;
+        if (by_supervisor && !end_kill && rt.plan->processes[p].parent != kSupervisor) r.flags |= kRecAdopted;
         ring.commit();
         return static_cast<int>(p);
     }
     if (by_supervisor) {
-        Record& r = ring.begin(EventKind::Reaped, kRunProc);
+        Record& r = ring.begin(EventKind::Reaped, kRunProc, end_kill ? kRecEndKill : 0);
         r.e.pid = pid;
         r.e.arg = status;
         ring.commit();

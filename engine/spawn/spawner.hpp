@@ -27,9 +27,10 @@ void close_unused_pipe_ends(Runtime& rt, int proc, bool subtree, const int* pend
 // process index, or -1 if the pid is not one of the run's processes. The
 // supervisor (by_supervisor) reaps orphans too: a declared process whose
 // parent never waited is marked adopted, an undeclared one recorded as
-// Reaped; both are zombies their parents left.
+// Reaped; both are zombies their parents left, unless simrun killed them
+// itself as the run ended (end_kill: a deadlock or a timeout stopped them).
 int record_exit(const Runtime& rt, RingWriter& reaper_ring, pid_t pid, int status, const struct rusage& usage,
-                bool by_supervisor = false);
+                bool by_supervisor = false, bool end_kill = false);
 
 // Process p has died (seen through its pidfd): if its parent is a scripted
 // process that has not reaped it, record it as a zombie; record its live

@@ -37,7 +37,8 @@ Event Decoder::decode(const Record& r, std::string_view payload) {
         case EventKind::ExecFailed: e.body = ev::ExecFailed{r.e.pid, r.e.err}; break;
         case EventKind::Exit:
         case EventKind::Reaped:
-            e.body = ev::Exit{r.e.pid, WaitStatus(static_cast<int>(r.e.arg)), (r.flags & kRecAdopted) != 0, r.kind == EventKind::Reaped};
+            e.body = ev::Exit{r.e.pid, WaitStatus(static_cast<int>(r.e.arg)), (r.flags & kRecAdopted) != 0, r.kind == EventKind::Reaped,
+                              (r.flags & kRecEndKill) != 0};
             break;
         case EventKind::Fault: e.body = ev::Fault{static_cast<int>(r.e.arg), r.e.step}; break;
         case EventKind::Signal:

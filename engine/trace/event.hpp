@@ -54,6 +54,7 @@ struct Exit {
     std::int32_t pid;
     WaitStatus status;
     bool adopted, reaped_stray;
+    bool end_kill = false;  // a stray simrun killed as the run ended: not a zombie the program left
 };
 struct Fault {
     int signal;

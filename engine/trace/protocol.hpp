@@ -55,6 +55,11 @@ struct alignas(64) ProcSlot {
     std::atomic<std::uint32_t> op;    // a scripted process: its current op (index into Plan::ops)
     std::atomic<std::uint32_t> iter;  // a scripted process: its current repeat iteration
     std::atomic<std::uint32_t> call;  // an exec'd program: the CallId of the call it is in (trace/record.hpp)
+    // Controlled mode, a spare slot: 1 while its holder, a child a scheduled
+    // program forked, is scheduled too (it waits at its gate from its first
+    // moment); parent: the process number of the one that forked it.
+    std::atomic<std::uint32_t> scheduled;
+    std::atomic<std::uint32_t> parent;
     std::atomic<std::int32_t> wait_status;
     std::atomic<std::uint32_t> gate;  // Gate
     std::atomic<StepOutcome> outcome;

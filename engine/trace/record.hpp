@@ -89,6 +89,7 @@ enum RecordFlag : std::uint8_t {
     kRecStoreStep = 8,   // ShmAdd: the store half of a racy +=
     kRecAdopted = 16,    // Exit: reaped by simrun, not by the declared parent that should have
     kRecStderr = 32,     // Output: from the program's stderr
+    kRecEndKill = 64,    // Reaped: simrun killed it at the end of the run (a deadlock, a timeout): not a zombie the program left
 };
 
 constexpr std::uint16_t kRunProc = 0xFFFF;  // proc of run-level events

@@ -1,0 +1,129 @@
+"""Controlled runs of real programs that fork their own children (issue 16): the
+course's patterns as C programs (tests/programs/*.c), every process of the
+tree scheduled at the same gate. Correct programs complete on every seed;
+buggy ones show their bug on some seeds and never hang to the timeout; a
+seed gives the same run twice; explore finds the bug where there is one,
+and the schedule it saves fails again when replayed."""
+import json
+import os
+import re
+import tempfile
+
+import pytest
+
+from support import *
+
+# program argv, and what its runs may end as: "ok" (every seed completes
+# with this stdout) or "bug" (the outcome its bug gives on some seeds).
+PROGRAMS = {
+    "handoff": (["handoff", "5"], "ok", "handoff 5 rounds\n"),
+    "pc_fork": (["pc_fork", "ok", "10", "2"], "ok", "consumed 10 items, sum 55\n"),
+    "pc_fork_mutex_first": (["pc_fork", "mutex-first", "10", "2"], "bug", "deadlock"),
+    "pc_fork_undo": (["pc_fork", "undo", "10", "2"], "bug", "deadlock"),
+    "msg_server": (["msg_server", "7311", "3"], "ok", "served 3\n"),
+    "pingpong": (["pingpong", "ok", "5"], "ok", "ping-pong 5 rounds\n"),
+    "pingpong_lost": (["pingpong", "lost", "5"], "bug", "deadlock"),
+    "flood": (["flood", "3000"], "ok", None),
+    "generations": (["generations"], "ok", "child exited 4\n"),
+}
+
+
+def scenario(d, name):
+    argv, kind, want = PROGRAMS[name]
+    exec_argv = [program_path(argv[0])] + argv[1:]
+    expect = ""
+    if kind == "ok" and want is not None:
+        expect = f'[[expect]]\nstdout = "student"\nequals = {json.dumps(want)}\n'
+    return write_scenario(d, f"""
+[scenario]
+name = "{name}"
+timeout = "20s"
+mode = "controlled"
+[[process]]
+name = "student"
+exec = {json.dumps(exec_argv)}
+{expect}""", name=name)
+
+
+def calls(events):
+    """What the processes did, in order: their calls with arguments and results, their exits."""
+    keep = ("call", "exit", "signal", "reaped")
+    return [{k: v for k, v in e.items() if k not in ("seq", "t")} for e in events if e["kind"] in keep]
+
+
+def outcome_of(r, d, name):
+    return r.trace(d, name)[-1]["outcome"]
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_every_seed_ends_as_the_program_does(name):
+    """Seeds 1..20: a correct program completes every time (with its output); a buggy one shows its bug on
+    some seeds and completes on others, and no seed hangs to the timeout."""
+    _, kind, want = PROGRAMS[name]
+    with tempfile.TemporaryDirectory() as d:
+        path = scenario(d, name)
+        outcomes = []
+        for seed in range(1, 21):
+            r = Run([path, "-q", "--seed", str(seed)], d)
+            outcome = outcome_of(r, d, name)
+            outcomes.append(outcome)
+            check(outcome != "timeout", f"seed {seed}: timeout\n{r.stdout}{r.stderr}")
+            if kind == "ok":
+                check(r.code == 0 and outcome == "completed", f"seed {seed}: exit {r.code}, {outcome}\n{r.stdout}{r.stderr}")
+        if kind == "bug":
+            check(want in outcomes, f"the bug ({want}) never showed in 20 seeds: {outcomes}")
+
+
+@pytest.mark.parametrize("name", ["handoff", "pc_fork_mutex_first", "pingpong_lost", "msg_server", "generations"])
+def test_a_seed_gives_the_same_run_twice(name):
+    """The same seed: the same calls with the same arguments, results and pids, the same outcome, the same
+    schedule file."""
+    with tempfile.TemporaryDirectory() as d:
+        path = scenario(d, name)
+        for seed in (1, 2, 3):
+            runs = []
+            for _ in range(2):
+                r = Run([path, "-q", "--seed", str(seed)], d)
+                with open(os.path.join(d, name, "schedule.toml")) as f:
+                    runs.append((calls(r.trace(d, name)), outcome_of(r, d, name), f.read()))
+            check(runs[0][1] == runs[1][1], f"seed {seed}: outcomes {runs[0][1]} and {runs[1][1]}")
+            check(runs[0][0] == runs[1][0], f"seed {seed}: the calls differ")
+            check(runs[0][2] == runs[1][2], f"seed {seed}: the schedules differ")
+
+
+def test_a_deadlock_names_every_process_of_the_tree():
+    """The mutex-before-empty deadlock: the parent and its child are both listed with the call they are
+    parked in; simrun's own kill of the child at the end is not a zombie the program left."""
+    with tempfile.TemporaryDirectory() as d:
+        path = scenario(d, "pc_fork_mutex_first")
+        for seed in range(1, 21):
+            r = Run([path, "-q", "--seed", str(seed)], d)
+            if outcome_of(r, d, "pc_fork_mutex_first") == "deadlock":
+                break
+        check("student   waits in its semop" in r.stdout and "student/1 waits in its semop" in r.stdout, r.stdout)
+        check("never waited for" not in r.stdout, r.stdout)
+        reaped = [e for e in r.trace(d, "pc_fork_mutex_first") if e["kind"] == "reaped"]
+        check(all(e.get("killed_at_end") for e in reaped), str(reaped))
+
+
+@pytest.mark.parametrize("name", ["pc_fork_mutex_first", "pingpong_lost"])
+def test_explore_finds_the_bug_and_its_schedule_replays(name):
+    """explore finds the bug; the schedule it saves fails again, the same way, 10 times out of 10."""
+    with tempfile.TemporaryDirectory() as d:
+        path = scenario(d, name)
+        r = Run(["explore", path, "--runs", "200", "--seed", "1"], d)
+        check(r.code == 1, f"explore exit {r.code}\n{r.stdout}{r.stderr}")
+        schedule = os.path.join(d, name, "failure.schedule.toml")
+        check(os.path.exists(schedule), r.stdout)
+        for _ in range(10):
+            rr = Run(["replay", path, schedule, "-q"], d)
+            check(rr.code == 1 and outcome_of(rr, d, name) == "deadlock", f"replay exit {rr.code}\n{rr.stdout}{rr.stderr}")
+
+
+@pytest.mark.parametrize("name", ["handoff", "pc_fork", "pingpong"])
+def test_explore_finds_nothing_in_a_correct_program(name):
+    """explore over 200 schedules of a correct forking program finds no failure."""
+    with tempfile.TemporaryDirectory() as d:
+        path = scenario(d, name)
+        r = Run(["explore", path, "--runs", "200", "--seed", "1"], d)
+        check(r.code == 0, f"explore exit {r.code}\n{r.stdout}{r.stderr}")
