@@ -210,10 +210,10 @@ ExitCode explore_with(const Plan& plan, const ExploreOptions& options, const Run
     return Explorer(plan, options, run).run();
 }
 
+// Every run, each shrinking replay and the final one included, in a fresh
+// sandbox: no run sees the queue, the ids or the pids another left.
 ExitCode explore(const Plan& plan, const ExploreOptions& options) {
-    return run_in_sandbox(plan, options.run, [&](SandboxMode mode) {
-        return explore_with(plan, options, [&](const RunOptions& opt) { return run_once(plan, opt, mode); });
-    });
+    return explore_with(plan, options, [&](const RunOptions& opt) { return run_isolated(plan, opt); });
 }
 
 }  // namespace simrun

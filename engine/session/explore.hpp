@@ -2,7 +2,7 @@
 // strategy, or exhaustively up to a bound on preemptions) until an
 // expectation fails, then shrink the failing schedule (fewer context
 // switches, fewer explicit steps) while it still fails, write it as a
-// schedule file, and show the failing run. All runs share one sandbox.
+// schedule file, and show the failing run. Every run has a sandbox of its own.
 //
 // The search and the shrinking only see RunReports: explore_with() takes the
 // function that runs one schedule, so tests drive them with a fake.
@@ -31,7 +31,7 @@ using RunSchedule = std::function<RunReport(const RunOptions&)>;
 // Internal or Interrupted as a run returned them.
 ExitCode explore_with(const Plan& plan, const ExploreOptions& options, const RunSchedule& run);
 
-// explore_with() over real runs, in one sandbox.
+// explore_with() over real runs, each in a sandbox of its own.
 ExitCode explore(const Plan& plan, const ExploreOptions& options);
 
 }  // namespace simrun

@@ -3,6 +3,14 @@
 #include "report/timeline.hpp"
 #include "run/supervisor.hpp"
 #include "session/outputs.hpp"
+#include "session/report_wire.hpp"
+#include "util/unique_fd.hpp"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -65,7 +73,7 @@ RunReport run_once(const Plan& plan, const RunOptions& options, SandboxMode mode
     return report;
 }
 
-ExitCode run_in_sandbox(const Plan& plan, const RunOptions& options, const std::function<ExitCode(SandboxMode)>& body) {
+ExitCode run_in_sandbox(const Plan& plan, const RunOptions& options, const std::function<ExitCode(SandboxMode)>& body, bool say_mode) {
     std::error_code ec;
     std::filesystem::create_directories(scenario_out_dir(plan, options), ec);
     if (ec) {
@@ -73,7 +81,7 @@ ExitCode run_in_sandbox(const Plan& plan, const RunOptions& options, const std::
         return ExitCode::Usage;
     }
     auto inner = start_inner(options.namespaces, scenario_out_dir(plan, options), [&](SandboxMode mode, const std::string& note) {
-        if (mode == SandboxMode::None)
+        if (mode == SandboxMode::None && say_mode)
             fmt::print(stderr, "simrun: running without a sandbox ({}); objects are removed at exit\n", note);
         return code_of(body(mode));
     });
@@ -82,6 +90,42 @@ ExitCode run_in_sandbox(const Plan& plan, const RunOptions& options, const std::
         return ExitCode::Internal;
     }
     return wait_inner(inner->pid);
+}
+
+RunReport run_isolated(const Plan& plan, const RunOptions& options) {
+    static bool said = false;  // the sandbox note, once per command
+    UniqueFd report_fd(memfd_create("simrun-report", MFD_CLOEXEC));
+    RunReport report;
+    if (!report_fd.valid()) {
+        fmt::print(stderr, "simrun: error: memfd_create(simrun-report): {}\n", std::strerror(errno));
+        report.exit_code = ExitCode::Internal;
+        return report;
+    }
+    const ExitCode code = run_in_sandbox(
+        plan, options,
+        [&](SandboxMode mode) {
+            const RunReport r = run_once(plan, options, mode);
+            const std::string bytes = encode_report(r);
+            for (std::size_t done = 0; done < bytes.size();) {
+                const ssize_t n = ::write(report_fd.get(), bytes.data() + done, bytes.size() - done);
+                if (n <= 0) break;
+                done += static_cast<std::size_t>(n);
+            }
+            return r.exit_code;
+        },
+        !said);
+    said = true;
+    std::string bytes;
+    char buf[65536];
+    for (off_t at = 0;;) {
+        const ssize_t n = ::pread(report_fd.get(), buf, sizeof buf, at);
+        if (n <= 0) break;
+        bytes.append(buf, static_cast<std::size_t>(n));
+        at += n;
+    }
+    if (auto decoded = decode_report(bytes)) return std::move(*decoded);
+    report.exit_code = code == ExitCode::Ok ? ExitCode::Internal : code;  // the run's process died before it could say
+    return report;
 }
 
 ExitCode run_plan(const Plan& plan, const RunOptions& options) {

@@ -39,6 +39,12 @@ ExitCode run_plan(const Plan& plan, const RunOptions& options);
 
 // Creates the output folder, starts the sandbox, runs body(mode) inside it
 // (the inner supervisor's process, whose exit code the result carries back).
-ExitCode run_in_sandbox(const Plan& plan, const RunOptions& options, const std::function<ExitCode(SandboxMode)>& body);
+// say_mode: print the note when it runs without namespaces.
+ExitCode run_in_sandbox(const Plan& plan, const RunOptions& options, const std::function<ExitCode(SandboxMode)>& body,
+                        bool say_mode = true);
+
+// run_once() in a sandbox of its own (fresh IPC, PID and mount namespaces,
+// /dev/shm and FIFO folder), its report brought back out.
+RunReport run_isolated(const Plan& plan, const RunOptions& options);
 
 }  // namespace simrun

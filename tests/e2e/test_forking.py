@@ -127,3 +127,48 @@ def test_explore_finds_nothing_in_a_correct_program(name):
         path = scenario(d, name)
         r = Run(["explore", path, "--runs", "200", "--seed", "1"], d)
         check(r.code == 0, f"explore exit {r.code}\n{r.stdout}{r.stderr}")
+
+
+def test_explore_runs_every_schedule_in_a_fresh_sandbox():
+    """A program that creates a queue on a fixed key exclusively and never removes it, and prints its pid:
+    every explore run starts from a fresh IPC and PID namespace, so none sees the queue an earlier run left
+    and every one prints the same pid (before, the second run failed with EEXIST)."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, f"""
+[scenario]
+name = "fixed"
+timeout = "10s"
+mode = "controlled"
+[[process]]
+name = "server"
+exec = ["{program_path('fixed_key')}", "75"]
+[[expect]]
+stdout = "server"
+equals = "created by pid 3\\n"
+""", name="fixed")
+        r = Run(["explore", path, "--runs", "20", "--seed", "1"], d)
+        check(r.code == 0 and "no failure in 20 runs" in r.stdout, f"explore exit {r.code}\n{r.stdout}{r.stderr}")
+
+
+def test_output_is_progress_and_its_limit_holds():
+    """A parent and child writing 20 000 lines each to stdout as fast as they can: simrun drains the pipe,
+    the run completes with every line; with a 64 KiB output limit the program is stopped at it."""
+    with tempfile.TemporaryDirectory() as d:
+        for limit, verdict in (("", "ok"), ('limits = { output = "64KiB" }', "output limit")):
+            path = write_scenario(d, f"""
+[scenario]
+name = "flood"
+timeout = "20s"
+mode = "controlled"
+[[process]]
+name = "student"
+exec = ["{program_path('flood')}", "20000"]
+{limit}
+""", name="flood")
+            r = Run([path, "-q", "--seed", "1"], d)
+            events = r.trace(d, "flood")
+            check(events[-1]["outcome"] == "completed", f"{limit}: {r.stdout}{r.stderr}")
+            check(events[-1]["verdicts"]["student"]["verdict"] == verdict, str(events[-1]["verdicts"]))
+            if verdict == "ok":
+                out = "".join(e["data"] for e in events if e["kind"] == "output")
+                check(out.count("\n") == 40000 and "child line 19999\n" in out and "parent line 19999\n" in out, f"{len(out)} bytes")
