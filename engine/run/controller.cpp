@@ -406,6 +406,19 @@ bool Controller::wait_running_free() {
     return false;
 }
 
+std::vector<std::string> Controller::describe_children() const {
+    std::vector<std::string> lines;
+    for (std::size_t p = plan_.processes.size(); p < procs_.size(); ++p) {
+        const Proc& pr = procs_[p];
+        if (!pr.known || pr.dead) continue;
+        const auto call = call_name(static_cast<CallId>(slot(static_cast<int>(p)).call.load()));
+        lines.push_back(pr.free_running ? fmt::format("  {} runs its own code since its last call ({})", pr.name, call)
+                        : pr.parked     ? fmt::format("  {} waits in its {}", pr.name, call)
+                                        : fmt::format("  {} is at its next step (after its {})", pr.name, call));
+    }
+    return lines;
+}
+
 bool Controller::alive_scheduled() const {
     for (std::size_t p = 0; p < procs_.size(); ++p)
         if (procs_[p].known && !procs_[p].dead && scheduled(static_cast<int>(p))) return true;

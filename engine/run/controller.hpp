@@ -55,6 +55,8 @@ public:
     std::vector<std::string> children() const;
     // What the report must say about the run's reproducibility (processes that ran free).
     const std::vector<std::string>& notes() const { return notes_; }
+    // "  student/1 waits in its semop", one line per live child of a program.
+    std::vector<std::string> describe_children() const;
 
 private:
     struct Proc;

@@ -1,6 +1,7 @@
 #include "run/process_watch.hpp"
 
 #include "run/wait_snapshot.hpp"
+#include "trace/record.hpp"
 
 #include <signal.h>
 #include <sys/sem.h>
@@ -93,6 +94,9 @@ std::string ProcessWatch::where(std::uint32_t p) const {
         case ProcState::Sleeping: return fmt::format("sleeps in {}{}", text, iter);
         case ProcState::WaitingChildren: return "waits for its children";
         case ProcState::Program: {
+            // Controlled: waiting at simrun's own gate is not the program's doing.
+            if (s.gate.load() == kAtGate)
+                return fmt::format("runs {}: at its next step (after its {})", pp.argv[0], call_name(static_cast<CallId>(s.call.load())));
             std::string why = explain_process(s.pid.load(), names_);
             return fmt::format("runs {}{}", pp.argv[0], why.empty() ? "" : ": " + why);
         }

@@ -202,7 +202,10 @@ private:
         for (auto& line : result.diagnosis) run_.diagnosis.push_back(std::move(line));
         if (!result.divergence.empty()) run_.diagnosis.push_back("the schedule does not fit: " + result.divergence);
         run_.outcome = result.outcome;
-        if (result.outcome == Outcome::Timeout) describe_live("still alive at the timeout");
+        if (result.outcome == Outcome::Timeout) {
+            describe_live("still alive at the timeout");
+            for (auto& line : controller.describe_children()) run_.diagnosis.push_back(std::move(line));
+        }
         if (result.outcome == Outcome::Completed && stop_signal_) end({Outcome::Interrupted, {}, {}});
     }
 
@@ -347,6 +350,25 @@ private:
         if (const std::uint32_t missed = arena_->spares_missed(); missed > 0)
             run_.diagnosis.push_back(fmt::format("{} {} started by traced programs ran untraced: all of the run's {} spare trace slots were held by live processes",
                                                  missed, missed == 1 ? "process" : "processes", arena_->spares()));
+        if (plan_.mode == SchedMode::Controlled) note_unscheduled();
+    }
+
+    // Controlled mode: say plainly when some process ran beside the
+    // schedule, so the same seed may not give the same run.
+    void note_unscheduled() {
+        std::string names;
+        for (std::size_t p = 0; p < plan_.processes.size(); ++p) {
+            const PlanProcess& pp = plan_.processes[p];
+            const ProcSlot& s = arena_->slot(static_cast<std::uint32_t>(p));
+            const bool ran = s.pid.load() > 0 && !s.exec_errno.load();
+            const bool free = pp.is_exec() && (p >= rt_.stepped.size() || !rt_.stepped[p] || !s.traced.load() || s.traced.load() == 2);
+            if (ran && free) names += (names.empty() ? "" : ", ") + pp.name;
+        }
+        if (const std::uint32_t missed = arena_->spares_missed(); missed > 0)
+            names += fmt::format("{}{} child{} of programs (no spare trace slot)", names.empty() ? "" : ", ", missed, missed == 1 ? "" : "ren");
+        if (!names.empty())
+            run_.diagnosis.push_back("this controlled run is not reproducible: " + names +
+                                     " ran free beside the scheduled processes (untraced: a static binary, trace = false, or no trace slot)");
     }
 
     void note_untraced(std::uint32_t p, const ProcSlot& s, const ProcessEnd& end) {

@@ -172,3 +172,52 @@ exec = ["{program_path('flood')}", "20000"]
             if verdict == "ok":
                 out = "".join(e["data"] for e in events if e["kind"] == "output")
                 check(out.count("\n") == 40000 and "child line 19999\n" in out and "parent line 19999\n" in out, f"{len(out)} bytes")
+
+
+def test_a_run_with_unscheduled_processes_says_it_is_not_reproducible():
+    """A static binary and a program with trace = false run free beside the schedule: the report names them
+    and says the run is not reproducible; a run whose every process is scheduled says nothing of the kind."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, f"""
+[scenario]
+name = "free"
+timeout = "10s"
+mode = "controlled"
+[ipc.sem.lock]
+members = {{ mutex = 1 }}
+key = 6161
+[ipc.msg.q]
+key = 6162
+[[process]]
+name = "static"
+exec = ["{program_path('ipc_calls_static')}", "6161", "6162"]
+[[process]]
+name = "plain"
+trace = false
+exec = ["true"]
+""", name="free")
+        r = Run([path, "-q", "--seed", "1"], d)
+        note = [l for l in r.trace(d, "free")[-1]["diagnosis"] if "not reproducible" in l]
+        check(len(note) == 1 and "static, plain ran free" in note[0], str(note))
+        r = Run([scenario(d, "handoff"), "-q", "--seed", "1"], d)
+        check(not [l for l in r.trace(d, "handoff")[-1]["diagnosis"] if "not reproducible" in l], r.stdout)
+
+
+def test_a_timeout_names_every_process_of_the_tree():
+    """A correct bounded buffer given far too many items for its timeout: the report lists the parent and its
+    child, each where it is, and never blames simrun's own step gate on the program (a futex)."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, f"""
+[scenario]
+name = "long"
+timeout = "500ms"
+mode = "controlled"
+[[process]]
+name = "student"
+exec = ["{program_path('pc_fork')}", "ok", "10000000", "2"]
+""", name="long")
+        r = Run([path, "-q", "--seed", "1"], d)
+        diagnosis = r.trace(d, "long")[-1]["diagnosis"]
+        check(r.trace(d, "long")[-1]["outcome"] == "timeout", r.stdout)
+        check(any(l.startswith("  student ") for l in diagnosis) and any(l.startswith("  student/1 ") for l in diagnosis), str(diagnosis))
+        check(not any("futex" in l for l in diagnosis), str(diagnosis))
