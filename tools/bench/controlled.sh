@@ -4,7 +4,10 @@
 #     processes (target <= 2x): N one-step ops vs N futex round trips;
 #  2. explore throughput on the 3-increment counter race (runs per second);
 #  3. runs needed to find the race's lost update: PCT vs seeded random vs
-#     free scheduling, over several starting seeds.
+#     free scheduling, over several starting seeds;
+#  4. a program that forks (tests/programs/handoff: parent and child hand a
+#     semaphore back and forth): controlled steps per second, the run's time
+#     against the same program in free mode, and explore runs per second.
 #   tools/bench/controlled.sh [N] [SEEDS]
 set -euo pipefail
 n=${1:-100000}
@@ -72,3 +75,34 @@ if [ $free_found -eq 1 ]; then
 else
   printf '  %-22s not found in %d runs\n' "free (kernel)" "$free_runs"
 fi
+
+# 4. a forking program, every process of its tree scheduled
+handoff="$build/tests/programs/handoff"
+rounds=$((n / 10))
+for mode in controlled free; do
+  cat > "$work/handoff_$mode.toml" <<TOML
+[scenario]
+name = "handoff_$mode"
+mode = "$mode"
+timeout = "10m"
+[[process]]
+name = "student"
+exec = ["$handoff", "$rounds"]
+TOML
+done
+ctl=() free=() steps=0
+for i in 1 2 3; do
+  "$simrun" "$work/handoff_controlled.toml" --out "$work/out" -q --seed 1 > /dev/null
+  ctl+=("$(tail -n 1 "$work/out/handoff_controlled/trace.jsonl" | sed 's/.*"t":\([0-9]*\).*/\1/')")
+  steps=$(head -n 1 "$work/out/handoff_controlled/trace.jsonl" | sed 's/.*"steps":\([0-9]*\).*/\1/')
+  "$simrun" "$work/handoff_free.toml" --out "$work/out" -q > /dev/null
+  free+=("$(tail -n 1 "$work/out/handoff_free/trace.jsonl" | sed 's/.*"t":\([0-9]*\).*/\1/')")
+done
+awk -v c="$(median "${ctl[@]}")" -v f="$(median "${free[@]}")" -v steps="$steps" -v r="$rounds" 'BEGIN {
+  printf "a forking program: parent/child semaphore hand-off, %d rounds (%d steps), median of 3\n", r, steps
+  printf "  free run              %8.1f ms\n", f / 1e6
+  printf "  controlled run        %8.1f ms   ratio %.2f   %.0f steps/s\n", c / 1e6, c / f, steps / (c / 1e9)
+}'
+sed -i 's/"'"$rounds"'"\]/"5"]/' "$work/handoff_controlled.toml"
+line=$("$simrun" explore "$work/handoff_controlled.toml" --out "$work/out" --runs 200 --seed 1 | tail -n 1)
+echo "  explore on it (5 rounds, 200 runs, each in a fresh sandbox): ${line#*(}" | sed 's/)$//'
