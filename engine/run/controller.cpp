@@ -4,6 +4,7 @@
 #include "spawn/spawner.hpp"
 #include "trace/slot_signals.hpp"
 #include "util/futex.hpp"
+#include "run/parking.hpp"
 #include "run/wait_snapshot.hpp"
 
 #include <poll.h>
@@ -32,9 +33,7 @@ struct Controller::Proc {
     bool known = false;      // forked, its pidfd open
     bool dead = false;       // exited (it may still wait for its parent to reap it)
     bool exiting = false;    // took its last step
-    bool parked = false;     // its op would block
     bool free_running = false;  // its step did not come back in time: it runs beside the others until it does
-    std::uint64_t parked_epoch = 0;
     UniqueFd pidfd;
 };
 
@@ -178,7 +177,7 @@ void Controller::on_death(int p) {
     struct rusage usage = {};
     if (wait4(pid, &status, WNOHANG, &usage) == pid) record_exit(rt_, ring_, pid, status, usage, true);
     if (declared(p)) record_death(rt_, ring_, p, getpid());  // a zombie if its parent has yet to reap it; its children orphans
-    ++epoch_;
+    parking_.changed();
 }
 
 void Controller::fire(const PlanFault& f, std::uint64_t step) {
@@ -198,7 +197,7 @@ void Controller::fire(const PlanFault& f, std::uint64_t step) {
     // until it has run.
     if (known || f.signal == SIGKILL) settle_signals();
     else if (wait_death(f.proc, 1000)) on_death(f.proc);
-    ++epoch_;
+    parking_.changed();
 }
 
 // A step that sent signals (see trace/slot_signals.hpp): let every handler
@@ -240,23 +239,13 @@ void Controller::after_step(int p, std::uint64_t step) {
     ProcSlot& slot = this->slot(p);
     Proc& pr = procs_[p];
     StepOutcome outcome = slot.outcome.load();
+    parking_.after_step(p, outcome);
     switch (outcome) {
-        case StepOutcome::Blocked:
-            pr.parked = true;
-            pr.parked_epoch = epoch_;
-            return;
-        case StepOutcome::BlockedChanged:  // others may now proceed; it waits for a change of theirs
-            ++epoch_;
-            pr.parked = true;
-            pr.parked_epoch = epoch_;
-            return;
         case StepOutcome::Exiting:
             pr.exiting = true;
             if (wait_death(p, 5000)) on_death(p);
             return;
         case StepOutcome::Done: {
-            pr.parked = false;
-            ++epoch_;
             if (program(p)) return;  // a program's call: no op of the plan
             std::uint32_t op_index = slot.op.load();
             const Op& op = plan_.ops[op_index];
@@ -268,10 +257,7 @@ void Controller::after_step(int p, std::uint64_t step) {
             faults_.after_op(static_cast<int>(p), op_index, [&](const PlanFault& pf) { fire(pf, step); });
             return;
         }
-        default:
-            pr.parked = false;
-            ++epoch_;
-            return;
+        default: return;
     }
 }
 
@@ -280,7 +266,7 @@ std::vector<int> Controller::runnable() const {
     for (std::size_t p = 0; p < procs_.size(); ++p) {
         const Proc& pr = procs_[p];
         if (!pr.known || pr.dead || pr.exiting || pr.free_running || !scheduled(static_cast<int>(p))) continue;
-        if (pr.parked && pr.parked_epoch == epoch_) continue;  // nothing changed since it last tried
+        if (parking_.waiting(static_cast<int>(p))) continue;  // nothing changed since it last tried
         out.push_back(static_cast<int>(p));
     }
     return out;
@@ -291,7 +277,7 @@ std::vector<int> Controller::runnable() const {
 bool Controller::expire_timed_wait() {
     for (std::size_t p = 0; p < procs_.size(); ++p) {
         Proc& pr = procs_[p];
-        if (!pr.known || pr.dead || !pr.parked) continue;
+        if (!pr.known || pr.dead || !parking_.parked(static_cast<int>(p))) continue;
         ProcSlot& slot = this->slot(static_cast<int>(p));
         // A program says so itself (semtimedop, sem_timedwait, mq_timed*);
         // a script's op is a P with a timeout.
@@ -301,7 +287,7 @@ bool Controller::expire_timed_wait() {
         };
         if (program(static_cast<int>(p)) ? !slot.timed.load() : !timed_op()) continue;
         slot.timed_out.store(1);
-        pr.parked = false;
+        parking_.release(static_cast<int>(p));
         return true;
     }
     return false;
@@ -324,7 +310,7 @@ bool Controller::ring_alarm() {
     announce_signal(slot, SIGALRM);
     ::kill(slot.pid.load(), SIGALRM);
     settle_signals();
-    ++epoch_;
+    parking_.changed();
     return true;
 }
 
@@ -349,7 +335,7 @@ bool Controller::wait_free_running() {
         if (d.zombie) {
             // Died since its parent last tried its wait: once, everyone may retry.
             if (!announced_zombies_.insert(d.pid).second) continue;
-            ++epoch_;
+            parking_.changed();
             return true;
         }
         UniqueFd fd(static_cast<int>(syscall(SYS_pidfd_open, d.pid, 0)));
@@ -365,7 +351,7 @@ bool Controller::wait_free_running() {
     for (std::size_t i = 0; i < fds.size(); ++i) {
         if (!fds[i].revents) continue;
         if (who[i] >= 0) on_death(who[i]);
-        else ++epoch_;  // its parent may reap it now
+        else parking_.changed();  // its parent may reap it now
     }
     return true;
 }
@@ -413,7 +399,7 @@ std::vector<std::string> Controller::describe_children() const {
         if (!pr.known || pr.dead) continue;
         const auto call = call_name(static_cast<CallId>(slot(static_cast<int>(p)).call.load()));
         lines.push_back(pr.free_running ? fmt::format("  {} runs its own code since its last call ({})", pr.name, call)
-                        : pr.parked     ? fmt::format("  {} waits in its {}", pr.name, call)
+                        : parking_.parked(static_cast<int>(p)) ? fmt::format("  {} waits in its {}", pr.name, call)
                                         : fmt::format("  {} is at its next step (after its {})", pr.name, call));
     }
     return lines;

@@ -14,6 +14,7 @@
 #pragma once
 
 #include "plan/plan.hpp"
+#include "run/parking.hpp"
 #include "run/wait_for.hpp"
 #include "sandbox/sandbox.hpp"
 #include "sched/strategy.hpp"
@@ -97,7 +98,7 @@ private:
     FaultInjector faults_;         // step faults, and `after` faults (the agents fire none in controlled mode)
     std::unordered_set<pid_t> announced_zombies_;  // programs' own children seen dead (wait_free_running)
     std::unordered_map<std::string, int> children_of_;  // children named after each process so far
-    std::uint64_t epoch_ = 0;      // count of steps that changed something
+    Parking parking_;              // who is parked, and whether anything changed since
     std::uint64_t deadline_ = 0;
     std::vector<std::string> notes_;  // said once in the report: processes that ran free
 };

@@ -55,23 +55,29 @@ def outcome_of(r, d, name):
     return r.trace(d, name)[-1]["outcome"]
 
 
-@pytest.mark.parametrize("name", sorted(PROGRAMS))
-def test_every_seed_ends_as_the_program_does(name):
-    """Seeds 1..20: a correct program completes every time (with its output); a buggy one shows its bug on
-    some seeds and completes on others, and no seed hangs to the timeout."""
+# Without a sandbox, a program killed at a deadlock leaves its objects on the
+# machine (simrun only reports them there): only those that leave nothing.
+NO_SANDBOX = ["handoff", "pc_fork", "msg_server", "pingpong", "pingpong_lost", "generations"]
+
+
+@pytest.mark.parametrize("name, extra", [(n, []) for n in sorted(PROGRAMS)] +
+                         [pytest.param(n, ["--no-sandbox"], marks=pytest.mark.serial, id=f"{n}-no_sandbox") for n in NO_SANDBOX])
+def test_every_seed_ends_as_the_program_does(name, extra):
+    """Seeds 1..20 (10 without a sandbox): a correct program completes every time (with its output); a buggy
+    one shows its bug on some seeds, and no seed hangs to the timeout."""
     _, kind, want = PROGRAMS[name]
     with tempfile.TemporaryDirectory() as d:
         path = scenario(d, name)
         outcomes = []
-        for seed in range(1, 21):
-            r = Run([path, "-q", "--seed", str(seed)], d)
+        for seed in range(1, 11 if extra else 21):
+            r = Run([path, "-q", "--seed", str(seed)] + extra, d)
             outcome = outcome_of(r, d, name)
             outcomes.append(outcome)
             check(outcome != "timeout", f"seed {seed}: timeout\n{r.stdout}{r.stderr}")
             if kind == "ok":
                 check(r.code == 0 and outcome == "completed", f"seed {seed}: exit {r.code}, {outcome}\n{r.stdout}{r.stderr}")
         if kind == "bug":
-            check(want in outcomes, f"the bug ({want}) never showed in 20 seeds: {outcomes}")
+            check(want in outcomes, f"the bug ({want}) never showed: {outcomes}")
 
 
 @pytest.mark.parametrize("name", ["handoff", "pc_fork_mutex_first", "pingpong_lost", "msg_server", "generations"])
