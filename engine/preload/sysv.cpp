@@ -42,7 +42,11 @@ static int semop_stepped(int id, sembuf* sops, size_t n, bool timed) {
         copy[i].sem_flg = static_cast<short>(copy[i].sem_flg | IPC_NOWAIT);
     }
     int r = -1, err = 0;
+    size_t shown = 0;  // the operation the wait-for graph names
+    while (shown + 1 < n && sops[shown].sem_op > 0) ++shown;
     auto attempt = [&] {
+        // Inside the step (after the grant): the controller reads them for the step it just saw end.
+        slot->sem_id.store(id), slot->sem_num.store(n ? sops[shown].sem_num : 0), slot->sem_op.store(n ? sops[shown].sem_op : 0);
         std::uint64_t ts = only_posts(sops, n) ? now() : 0;
         enter_call(CallId::Semop);
         r = real.semop(id, copy, n);

@@ -246,7 +246,16 @@ void Controller::after_step(int p, std::uint64_t step) {
             if (wait_death(p, 5000)) on_death(p);
             return;
         case StepOutcome::Done: {
-            if (program(p)) return;  // a program's call: no op of the plan
+            if (program(p)) {
+                const auto call = static_cast<CallId>(slot.call.load());
+                if (call != CallId::Semop) return;
+                const std::pair<int, int> sem{slot.sem_id.load(), slot.sem_num.load()};
+                const int op = slot.sem_op.load();
+                if (op < 0) program_takers_[sem] = p;
+                auto& rel = program_releasers_[sem];
+                if (op > 0 && std::find(rel.begin(), rel.end(), p) == rel.end()) rel.push_back(p);
+                return;
+            }  // a program's call: no op of the plan
             std::uint32_t op_index = slot.op.load();
             const Op& op = plan_.ops[op_index];
             if (op.kind == OpKind::Semop && slot.result.load() == 0)
@@ -498,7 +507,10 @@ WaitForGraph Controller::wait_for_graph() const {
         procs.names.push_back(declared(static_cast<int>(q)) ? std::string() : procs_[q].name);
         procs.parents.push_back(procs_[q].parent);
     }
-    return build_wait_for(plan_, take_wait_snapshot(plan_, *rt_.arena, procs, rt_.semids, rt_.psems, alive, stuck, last_taker_));
+    WaitSnapshot snap = take_wait_snapshot(plan_, *rt_.arena, procs, rt_.semids, rt_.psems, alive, stuck, last_taker_);
+    snap.program_takers = program_takers_;
+    snap.program_releasers = program_releasers_;
+    return build_wait_for(plan_, snap);
 }
 
 void Controller::explain_deadlock(ControlResult& out) const {

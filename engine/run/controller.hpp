@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <map>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -99,6 +100,8 @@ private:
     std::unordered_set<pid_t> announced_zombies_;  // programs' own children seen dead (wait_free_running)
     std::unordered_map<std::string, int> children_of_;  // children named after each process so far
     Parking parking_;              // who is parked, and whether anything changed since
+    std::map<std::pair<int, int>, int> program_takers_;  // programs' semaphores (semid, member): who last took each
+    std::map<std::pair<int, int>, std::vector<int>> program_releasers_;  // and who has given each back
     std::uint64_t deadline_ = 0;
     std::vector<std::string> notes_;  // said once in the report: processes that ran free
 };

@@ -81,6 +81,20 @@ private:
         if (call == CallId::Wait)
             for (int c : s.children)
                 if (alive(c) && c != p) w.edges.push_back(c);
+        if ((call == CallId::Semop) && s.sem_id >= 0 && s.sem_op <= 0) {
+            // As for a script's P: the last taker, else whoever gave it back before.
+            const std::pair<int, int> sem{s.sem_id, s.sem_num};
+            const auto taker = snap_.program_takers.find(sem);
+            const int by = taker == snap_.program_takers.end() ? -1 : taker->second;
+            w.text = fmt::format("waits in its semop(semid {}, sem {} {:+}): last taken by {}", s.sem_id, s.sem_num, s.sem_op,
+                                 by < 0 ? "nobody" : by == p ? "itself" : name(by));
+            if (by >= 0 && by != p && alive(by)) {
+                w.edges.push_back(by);
+            } else if (auto rel = snap_.program_releasers.find(sem); rel != snap_.program_releasers.end()) {
+                for (int q : rel->second)
+                    if (q != p && alive(q)) w.edges.push_back(q);
+            }
+        }
     }
 
     // Does process q have an op of this kind on this object (and, if

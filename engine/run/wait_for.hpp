@@ -11,6 +11,7 @@
 #include "trace/protocol.hpp"
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -24,12 +25,16 @@ struct WaitSnapshot {
         std::uint32_t op = 0;    // a scripted process: the op it is in
         std::uint32_t call = 0;  // a program: the CallId it is in
         std::string name;        // a child a program forked ("student/1"); "" for a declared process
+        int sem_id = -1, sem_num = 0, sem_op = 0;  // a program in semop: the operation it waits on
         std::vector<int> children;  // a program's live children (by index here), for a wait
     };
     std::vector<Proc> procs;        // per declared process, then the children of programs
     std::vector<int> sem_values;    // flat (PlanSemSet::first_value); -1 unknown
     std::vector<int> psem_values;   // per Plan::psems; -1 unknown
     std::vector<int> last_taker;    // flat: who last took it (decremented it); -1 nobody known
+    // Programs' own semaphores, by (semid, member): who last took each, who has given it back.
+    std::map<std::pair<int, int>, int> program_takers;
+    std::map<std::pair<int, int>, std::vector<int>> program_releasers;
 };
 
 struct WaitFor {

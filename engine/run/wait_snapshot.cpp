@@ -25,6 +25,7 @@ WaitSnapshot take_wait_snapshot(const Plan& plan, const Arena& arena, const Snap
         pr.op = slot.op.load();
         pr.call = slot.call.load();
         pr.name = i < procs.names.size() ? procs.names[i] : std::string();
+        pr.sem_id = slot.sem_id.load(), pr.sem_num = slot.sem_num.load(), pr.sem_op = slot.sem_op.load();
     }
     for (std::size_t i = 0; i < procs.parents.size() && i < s.procs.size(); ++i)
         if (procs.parents[i] >= 0 && static_cast<std::size_t>(procs.parents[i]) < s.procs.size())

@@ -60,6 +60,11 @@ struct alignas(64) ProcSlot {
     // moment); parent: the process number of the one that forked it.
     std::atomic<std::uint32_t> scheduled;
     std::atomic<std::uint32_t> parent;
+    // Controlled, a program in semop: the operation it waits on or made (the
+    // first that takes or waits for zero, else the first), for the wait-for graph.
+    std::atomic<std::int32_t> sem_id;
+    std::atomic<std::int32_t> sem_num;
+    std::atomic<std::int32_t> sem_op;
     std::atomic<std::int32_t> wait_status;
     std::atomic<std::uint32_t> gate;  // Gate
     std::atomic<StepOutcome> outcome;

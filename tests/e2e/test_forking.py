@@ -99,7 +99,7 @@ def test_a_seed_gives_the_same_run_twice(name):
 
 def test_a_deadlock_names_every_process_of_the_tree():
     """The mutex-before-empty deadlock: the parent and its child are both listed with the call they are
-    parked in; simrun's own kill of the child at the end is not a zombie the program left."""
+    parked in, who holds what, and the cycle between them; simrun's own kill of the child at the end is not a zombie the program left."""
     with tempfile.TemporaryDirectory() as d:
         path = scenario(d, "pc_fork_mutex_first")
         for seed in range(1, 21):
@@ -108,6 +108,8 @@ def test_a_deadlock_names_every_process_of_the_tree():
                 break
         check("student   waits in its semop" in r.stdout and "student/1 waits in its semop" in r.stdout, r.stdout)
         check("never waited for" not in r.stdout, r.stdout)
+        check("last taken by student/1" in r.stdout, r.stdout)  # the mutex the child holds
+        check("cycle: student → student/1 → student" in r.stdout, r.stdout)
         reaped = [e for e in r.trace(d, "pc_fork_mutex_first") if e["kind"] == "reaped"]
         check(all(e.get("killed_at_end") for e in reaped), str(reaped))
 

@@ -2,6 +2,7 @@
 #include "run/wait_for.hpp"
 
 #include "../test_support.hpp"
+#include "trace/record.hpp"
 
 #include <doctest/doctest.h>
 
@@ -141,4 +142,29 @@ TEST_CASE("first_cycle: none in a DAG, a self-loop, a cycle reached late") {
     CHECK(first_cycle({{1}, {2}, {3}, {1}}) == std::vector<int>{1, 2, 3, 1});
     CHECK(first_cycle({{}, {}, {3}, {2}}) == std::vector<int>{2, 3, 2});
     CHECK(first_cycle({{7, -1}}).empty());  // edges out of range are ignored
+}
+
+TEST_CASE("programs' own semaphores: the holder is the edge, else whoever gave it back before") {
+    const Plan plan = test::plan_of(R"(
+[scenario]
+name = "prog"
+[[process]]
+name = "student"
+exec = ["./pc_fork"]
+)");
+    WaitSnapshot s;
+    s.procs.resize(2);
+    for (auto& p : s.procs) p.alive = true, p.waits = true, p.state = ProcState::Program, p.call = static_cast<std::uint32_t>(CallId::Semop);
+    s.procs[1].name = "student/1";
+    s.procs[0].sem_id = 5, s.procs[0].sem_num = 0, s.procs[0].sem_op = -1;  // the parent waits for the mutex
+    s.procs[1].sem_id = 5, s.procs[1].sem_num = 1, s.procs[1].sem_op = -1;  // the child for an empty slot
+    s.program_takers = {{{5, 0}, 1}, {{5, 1}, 1}};  // the child took both last
+    s.program_releasers = {{{5, 1}, {0}}};          // the parent gives empty slots back
+    const WaitForGraph g = build_wait_for(plan, s);
+    REQUIRE(g.waits.size() == 2);
+    CHECK(g.waits[0].text == "waits in its semop(semid 5, sem 0 -1): last taken by student/1");
+    CHECK(g.waits[0].edges == std::vector<int>{1});
+    CHECK(g.waits[1].text == "waits in its semop(semid 5, sem 1 -1): last taken by itself");
+    CHECK(g.waits[1].edges == std::vector<int>{0});
+    CHECK(cycle_text(g) == "student → student/1 → student");
 }

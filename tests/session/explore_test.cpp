@@ -23,6 +23,7 @@ struct FakeRace {
     std::vector<RunOptions> seen;  // every run asked for
     std::vector<std::vector<int>> strict;  // the steps of each strict replay (opt.strict points into explore's frame)
     bool always_pass = false;
+    bool strict_passes = false;  // a program whose runs are not reproducible: strict replays pass
     ExitCode fail_with = ExitCode::Ok;  // a run that ends with this code instead (Internal, Interrupted)
 
     static bool interleaved(const std::vector<int>& s) {
@@ -56,7 +57,7 @@ struct FakeRace {
             --left[p];
             running = p;
         }
-        r.passed = always_pass || !interleaved(r.schedule);
+        r.passed = always_pass || (strict_passes && opt.strict) || !interleaved(r.schedule);
         r.exit_code = fail_with != ExitCode::Ok ? fail_with : r.passed ? ExitCode::Ok : ExitCode::Failed;
         ExpectResult e;
         e.name = "no lost update";
@@ -159,4 +160,15 @@ TEST_CASE("a run that simrun itself could not do stops the search with its code"
     f.options.exhaustive = true;
     CHECK(explore_with(f.plan, f.options, std::ref(stopped)) == ExitCode::Interrupted);
     CHECK(stopped.seen.size() == 1);
+}
+
+TEST_CASE("a failure that does not come back when replayed: the whole schedule is tried and saved, and explore says why, exit 1 not 3") {
+    Fixture f;
+    FakeRace race;
+    race.strict_passes = true;
+    CHECK(explore_with(f.plan, f.options, std::ref(race)) == ExitCode::Failed);
+    REQUIRE(race.strict.size() == 2);                // the shrunk schedule, then the whole one
+    CHECK(race.strict[0].size() < race.strict[1].size());
+    CHECK(f.saved_steps() == race.strict[1]);  // the file holds the whole failing schedule
+    CHECK(FakeRace::interleaved(race.strict[1]));
 }
