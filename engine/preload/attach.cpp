@@ -149,6 +149,7 @@ bool attach() {
     // of one execs (its slot says so); not one started without our fork.
     const char* ctl = std::getenv("SIMRUN_CONTROLLED");
     controlled = ctl && *ctl == '1' && (proc < layout.processes || (started_by < 0 && slot->scheduled.load()));
+    if (ctl && *ctl == '1' && !controlled) static_cast<ArenaHeader*>(arena)->unscheduled.fetch_add(1);
     return true;
 }
 

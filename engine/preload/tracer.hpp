@@ -168,10 +168,12 @@ std::uint64_t now();
 // ---- controlled mode ---------------------------------------------------------
 // Each traced call is a scheduling step, as an op is for a scripted process:
 // wait at the gate for the supervisor's grant, make the call, record it,
-// hand the gate back. A call that would block is tried without blocking;
-// then the step ends "blocked" and the call is tried again at the next
-// grant (the supervisor grants it once something has changed). Between its
-// calls the program runs free: plain memory accesses are not scheduled.
+// hand the gate back at the program's next call (the code in between is
+// part of the step). A call that would block is tried without blocking;
+// then the step ends "blocked" at once and the call is tried again at the
+// next grant (the supervisor grants it once something has changed). Plain
+// memory accesses are not scheduled against other processes'. A child the
+// program forks is scheduled the same way (processes.cpp).
 extern bool attach_pending;  // controlled: the attach record waits for the first step (arrival order is not scheduled)
 extern Args pending_attach;  // its arguments (a forked child's: its parent and pid)
 

@@ -240,6 +240,9 @@ void Controller::after_step(int p, std::uint64_t step) {
     Proc& pr = procs_[p];
     StepOutcome outcome = slot.outcome.load();
     parking_.after_step(p, outcome);
+    const bool slept = outcome == StepOutcome::Done &&
+                       (program(p) ? static_cast<CallId>(slot.call.load()) == CallId::Sleep : plan_.ops[slot.op.load()].kind == OpKind::Sleep);
+    if (slept && strategy_) strategy_->slept(p);
     switch (outcome) {
         case StepOutcome::Exiting:
             pr.exiting = true;
@@ -422,6 +425,7 @@ bool Controller::alive_scheduled() const {
 
 ControlResult Controller::run(Strategy& strategy, std::uint64_t deadline_ns, const std::vector<int>* strict, bool record_choices) {
     deadline_ = deadline_ns;
+    strategy_ = &strategy;
     ControlResult out;
     discover();
     for (std::uint64_t step = 0;; ++step) {

@@ -8,9 +8,11 @@
 // seed.
 //
 // Exec'd programs are gated too, call by call, through the preload tracer
-// (Runtime::stepped): each traced call is a step at the same gate. A
-// program that cannot be traced (a static binary, trace = false) runs free
-// beside the scheduled processes.
+// (Runtime::stepped): each traced call is a step at the same gate, and so
+// are the calls of the children they fork (identities from P on, found
+// right after the fork step; see discover_children). A program that cannot
+// be traced (a static binary, trace = false) runs free beside the scheduled
+// processes, and the report says the run is not reproducible.
 #pragma once
 
 #include "plan/plan.hpp"
@@ -99,6 +101,7 @@ private:
     FaultInjector faults_;         // step faults, and `after` faults (the agents fire none in controlled mode)
     std::unordered_set<pid_t> announced_zombies_;  // programs' own children seen dead (wait_free_running)
     std::unordered_map<std::string, int> children_of_;  // children named after each process so far
+    Strategy* strategy_ = nullptr;  // during run()
     Parking parking_;              // who is parked, and whether anything changed since
     std::map<std::pair<int, int>, int> program_takers_;  // programs' semaphores (semid, member): who last took each
     std::map<std::pair<int, int>, std::vector<int>> program_releasers_;  // and who has given each back

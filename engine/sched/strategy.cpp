@@ -54,6 +54,13 @@ public:
         return best;
     }
 
+    void slept(int p) override {
+        place(p);
+        std::int64_t lowest = priority_[p];
+        for (std::int64_t q : priority_) lowest = std::min(lowest, q);
+        if (priority_[p] != lowest || std::count(priority_.begin(), priority_.end(), lowest) > 1) priority_[p] = lowest - 1;
+    }
+
 private:
     // Newcomers, in the order they are first seen: a random rank above the
     // change points.

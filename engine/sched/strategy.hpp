@@ -32,6 +32,10 @@ public:
     virtual ~Strategy() = default;
     // runnable: process indices in increasing order, never empty. Returns one of them.
     virtual int pick(const std::vector<int>& runnable, std::uint64_t step) = 0;
+    // Process p's step was a sleep: in real time the others would have run
+    // meanwhile. PCT lets them (p drops below every other priority); a
+    // retry loop around a sleep cannot starve the process it waits for.
+    virtual void slept(int /*p*/) {}
 };
 
 enum class StrategyKind { Random, Pct, RoundRobin, Replay };

@@ -36,6 +36,7 @@ public:
     std::uint32_t supervisor_ring() const { return layout_.supervisor_ring(); }
     std::uint32_t spares() const { return layout_.spares; }
     std::uint32_t spares_missed() const { return header_->spares_missed.load(); }
+    std::uint32_t unscheduled() const { return header_->unscheduled.load(); }
     ProcSlot& slot(std::uint32_t p) const { return slots_[p]; }
     RingWriter writer(std::uint32_t ring, int wake_fd) const;
     // Publishes a fresh stamp (the supervisor, at every turn of its loop):

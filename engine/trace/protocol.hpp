@@ -109,6 +109,7 @@ struct alignas(64) ArenaHeader {
     std::atomic<std::uint32_t> magic;       // kArenaMagic
     std::atomic<std::uint32_t> next_spare;  // spare slots handed out so far (a reused one is not counted again)
     std::atomic<std::uint32_t> spares_missed;  // children that found every spare slot held, and ran untraced
+    std::atomic<std::uint32_t> unscheduled;    // controlled: images started without fork (vfork, posix_spawn, system) that ran free
     std::atomic<std::uint32_t> tsc_clock;   // 1: records are stamped with the time-stamp counter (trace_clock.hpp)
     // The run's newest stamp (trace_clock.hpp): read at every record,
     // written only by a fresh stamp, so it has a cache line of its own.

@@ -207,13 +207,9 @@ equals = "hello 1 3\\n"
         r.assert_nothing_left()
 
 
-@pytest.mark.serial
-def test_program_timed_waits():
-    """A traced program's waits with a timeout (semtimedop, sem_timedwait, mq_timedreceive) time out for real
-in free mode; in controlled mode no time passes but by steps, so they end with the timeout's error only
-when no process can step."""
-    with tempfile.TemporaryDirectory() as d:
-        scenario = f"""
+def timed_waits_scenario():
+    """A program with three timed waits (tests/programs/timed_waits), and {opener} for a process that opens the gate."""
+    return f"""
 [scenario]
 name = "timed"
 timeout = "10s"
@@ -228,6 +224,15 @@ exec = ["{program_path('timed_waits')}", "6187"]
 stdout = "student"
 equals = "{{first}} ETIMEDOUT ETIMEDOUT\\n"
 """
+
+
+@pytest.mark.serial
+def test_program_timed_waits():
+    """A traced program's waits with a timeout (semtimedop, sem_timedwait, mq_timedreceive) time out for real
+in free mode; in controlled mode no time passes but by steps, so they end with the timeout's error only
+when no process can step."""
+    with tempfile.TemporaryDirectory() as d:
+        scenario = timed_waits_scenario()
         path = write_scenario(d, scenario.format(opener="", first="EAGAIN"))
         for extra in ([], ["--controlled", "--seed", "1"], ["--controlled", "--seed", "2"]):
             r = Run([path, "-q"] + extra, d)
@@ -241,21 +246,7 @@ equals = "{{first}} ETIMEDOUT ETIMEDOUT\\n"
 def test_program_timed_waits_opener():
     """A scripted V can always come first: the program's semtimedop takes it, whatever the seed."""
     with tempfile.TemporaryDirectory() as d:
-        scenario = f"""
-[scenario]
-name = "timed"
-timeout = "10s"
-[ipc.sem.gate]
-members = {{{{ door = 0 }}}}
-key = 6187
-[[process]]
-name = "student"
-exec = ["{program_path('timed_waits')}", "6187"]
-{{opener}}
-[[expect]]
-stdout = "student"
-equals = "{{first}} ETIMEDOUT ETIMEDOUT\\n"
-"""
+        scenario = timed_waits_scenario()
         path = write_scenario(d, scenario.format(opener='[[process]]\nname = "opener"\nrun = ["V gate.door"]', first="OK"), name="opened")
         for seed in ("1", "2", "3", "4"):
             r = Run([path, "-q", "--controlled", "--seed", seed], d)

@@ -76,3 +76,23 @@ TEST_CASE("strategy names") {
     CHECK_FALSE(parse_strategy("fifo").has_value());
     CHECK(std::string(strategy_name(StrategyKind::Random)) == "random");
 }
+
+TEST_CASE("pct: a process that sleeps drops below every other, so a retry loop around a sleep cannot starve the one it waits for") {
+    for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+        StrategyConfig c;
+        c.kind = StrategyKind::Pct, c.seed = seed, c.depth = 1, c.processes = 3;
+        auto s = make_strategy(c);
+        const std::vector<int> all{0, 1, 2};
+        const int first = s->pick(all, 0);
+        s->slept(first);
+        const int second = s->pick(all, 1);
+        CHECK(second != first);
+        s->slept(second);
+        const int third = s->pick(all, 2);
+        CHECK(third != first);
+        CHECK(third != second);
+        // A newcomer (a forked child) that sleeps goes below them too.
+        s->slept(5);
+        CHECK(s->pick({2, 5}, 3) != 5);
+    }
+}
