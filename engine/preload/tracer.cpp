@@ -56,7 +56,7 @@ std::uint64_t now() {
 SIMRUN_TLS bool step_open = false;
 SIMRUN_TLS StepOutcome open_outcome = StepOutcome::Done;
 
-void hand_back_open_step() {
+static void hand_back_open_step() {
     if (!step_open) return;
     step_open = false;
     gate_hand_back(*slot, open_outcome);

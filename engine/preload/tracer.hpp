@@ -189,7 +189,6 @@ extern SIMRUN_TLS std::uint16_t retrying;
 void begin_step(CallId c);
 // Ends the step's call; the gate goes back at the next call (see tracer.cpp).
 void end_step(StepOutcome o);
-void hand_back_open_step();
 inline bool stepping() { return controlled && !in_hook && !in_step && !vfork_child; }
 
 // A blocking call in controlled mode: `attempt` makes the non-blocking try

@@ -76,7 +76,7 @@ std::vector<std::string> Controller::children() const {
     return out;
 }
 
-void Controller::discover() {
+void Controller::discover(bool after_fork) {
     for (std::size_t p = 0; p < plan_.processes.size(); ++p) {
         Proc& pr = procs_[p];
         if (pr.known) continue;
@@ -92,7 +92,7 @@ void Controller::discover() {
         if (w == Wait::Died) on_death(static_cast<int>(p));
         if (w == Wait::RunningFree) run_free(static_cast<int>(p), 0);
     }
-    discover_children();
+    if (after_fork && rt_.arena->spares() > 0) discover_children();
 }
 
 // A scheduled program's fork is its step, and the step ends once the child
@@ -106,12 +106,11 @@ void Controller::discover_children() {
         const ProcSlot& slot = arena.slot(s);
         const pid_t pid = slot.pid.load();
         if (pid <= 0 || !slot.scheduled.load() || slot.gate.load(std::memory_order_acquire) != kAtGate) continue;
-        bool held = false;
-        for (const Proc& pr : procs_) held = held || (pr.slot == static_cast<int>(s) && pr.pid == pid);
-        if (held) continue;
-        int parent = -1;  // the live process that holds the parent's slot
-        for (std::size_t q = 0; q < procs_.size(); ++q)
-            if (procs_[q].slot == static_cast<int>(slot.parent.load()) && procs_[q].known && !procs_[q].dead) parent = static_cast<int>(q);
+        if (holder_.size() < arena.processes() + arena.spares()) holder_.resize(arena.processes() + arena.spares(), -1);
+        if (holder_[s] >= 0 && procs_[holder_[s]].pid == pid) continue;  // found already
+        // The process that holds the parent's slot now (it is alive: it just forked).
+        const std::uint32_t ps = slot.parent.load();
+        const int parent = ps < plan_.processes.size() ? static_cast<int>(ps) : ps < holder_.size() ? holder_[ps] : -1;
         Proc child;
         child.slot = static_cast<int>(s);
         child.pid = pid;
@@ -121,6 +120,7 @@ void Controller::discover_children() {
         child.name = parent_name + "/" + std::to_string(++children_of_[parent_name]);
         child.known = true;
         child.pidfd = UniqueFd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+        holder_[s] = static_cast<int>(procs_.size());
         procs_.push_back(std::move(child));
     }
 }
@@ -484,7 +484,8 @@ ControlResult Controller::run(Strategy& strategy, std::uint64_t deadline_ns, con
             case Wait::Timeout: out.outcome = Outcome::Timeout; return out;
             case Wait::RunningFree: run_free(p, step); break;
         }
-        discover();
+        // Children appear only by a program's fork step.
+        discover(program(p) && static_cast<CallId>(slot(p).call.load()) == CallId::Fork);
         if ((step & 255) == 255) hooks_.idle();
     }
 }

@@ -66,7 +66,7 @@ private:
     struct Proc;
     enum class Wait { AtGate, Died, Timeout, Stopped, RunningFree };
 
-    void discover();                          // new processes: open pidfds, wait for their first gate
+    void discover(bool after_fork = true);                          // new processes: open pidfds, wait for their first gate
     Wait wait_at_gate(int p);
     void on_death(int p);                     // reap it if it is ours; everyone may retry
     bool wait_death(int p, long timeout_ms);
@@ -100,7 +100,8 @@ private:
     std::vector<int> last_taker_;  // per flat semaphore: who last decremented it
     FaultInjector faults_;         // step faults, and `after` faults (the agents fire none in controlled mode)
     std::unordered_set<pid_t> announced_zombies_;  // programs' own children seen dead (wait_free_running)
-    std::unordered_map<std::string, int> children_of_;  // children named after each process so far
+    std::unordered_map<std::string, int> children_of_;
+    std::vector<int> holder_;  // per arena slot from P on: the child identity that last held it (-1: none)  // children named after each process so far
     Strategy* strategy_ = nullptr;  // during run()
     Parking parking_;              // who is parked, and whether anything changed since
     std::map<std::pair<int, int>, int> program_takers_;  // programs' semaphores (semid, member): who last took each

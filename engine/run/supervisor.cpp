@@ -257,7 +257,11 @@ private:
         DeathWatch deaths(plan_, *arena_);
         TimedFaults timed(plan_, *arena_);
         reaper_->reap();  // the controller may have ended every process already
-        while (!reaper_->no_children()) {
+        for (;;) {
+            if (reaper_->no_children()) {
+                run_.outcome = Outcome::Completed;
+                break;
+            }
             deaths.watch_new();
             registry_.add_new_pids(*arena_);
             std::vector<pollfd> fds{{sigfd_.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
@@ -296,7 +300,6 @@ private:
                 break;
             }
         }
-        if (reaper_->no_children() && run_.outcome != Outcome::Interrupted) run_.outcome = Outcome::Completed;
         progress.erase();
     }
 

@@ -443,15 +443,21 @@ exec = {json.dumps(argv)}
             r.assert_nothing_left()
 
 
+def victim_file(d):
+    """A file of the program's own, 1 MiB of 'A', for it to put where the tracer keeps its arena."""
+    victim = os.path.join(d, "victim.bin")
+    with open(victim, "wb") as f:
+        f.write(b"A" * (1 << 20))
+    return victim
+
+
 def test_tracer_fd_taken():
     """A program puts a file of its own on the descriptor number where the tracer keeps the trace arena
 (SIMRUN_TRACE names it), then execs: the new image does not take that file for the arena (before, it
 wrote its records into the file and died of SIGBUS past its end); it runs untraced, and the report says
 the detail after the exec is missing."""
     with tempfile.TemporaryDirectory() as d:
-        victim = os.path.join(d, "victim.bin")
-        with open(victim, "wb") as f:
-            f.write(b"A" * (1 << 20))
+        victim = victim_file(d)
         path = write_scenario(d, f"""
 [scenario]
 name = "taken"
@@ -478,9 +484,7 @@ def test_tracer_fd_taken_shrink():
     """A program that shrinks the arena through the tracer's descriptor is refused (the memfd's size is
 sealed; before, simrun's supervisor died of SIGBUS)."""
     with tempfile.TemporaryDirectory() as d:
-        victim = os.path.join(d, "victim.bin")
-        with open(victim, "wb") as f:
-            f.write(b"A" * (1 << 20))
+        victim = victim_file(d)
         path = write_scenario(d, f"""
 [scenario]
 name = "shrink"
@@ -504,9 +508,7 @@ exec = ["{program_path('reuse_tracer_fd')}", "truncate"]
 def test_tracer_fd_taken_closed():
     """closefrom(3) takes the tracer's descriptors and a pipe; the file opened on the pipe's old number is no pipe (before, its write was traced as one), and the exec'd image runs untraced."""
     with tempfile.TemporaryDirectory() as d:
-        victim = os.path.join(d, "victim.bin")
-        with open(victim, "wb") as f:
-            f.write(b"A" * (1 << 20))
+        victim = victim_file(d)
         path = write_scenario(d, f"""
 [scenario]
 name = "closed"
