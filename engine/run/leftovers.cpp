@@ -3,6 +3,7 @@
 #include "sandbox/sandbox.hpp"
 
 #include <dirent.h>
+#include <mqueue.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
@@ -88,25 +89,39 @@ IpcSnapshot take_ipc_snapshot() {
     return s;
 }
 
-std::vector<std::string> ipc_left_since(const IpcSnapshot& before, bool remove) {
-    std::vector<std::string> left;
+std::vector<LeftObject> ipc_left_since(const IpcSnapshot& before, const std::set<std::string>& removable) {
+    std::vector<LeftObject> left;
     const unsigned me = geteuid();
     for (const auto& o : list_sysv()) {
-        if (before.objects.count(name_of(o))) continue;
-        left.push_back(fmt::format("{} id={} key={:#x}", o.kind, o.id, static_cast<std::uint32_t>(o.key)));
-        if (!remove || o.uid != me) continue;
-        if (o.kind == "sem") semctl(o.id, 0, IPC_RMID);
-        else if (o.kind == "shm") shmctl(o.id, IPC_RMID, nullptr);
-        else msgctl(o.id, IPC_RMID, nullptr);
+        const std::string name = name_of(o);
+        if (before.objects.count(name)) continue;
+        LeftObject l{fmt::format("{} id={} key={:#x}", o.kind, o.id, static_cast<std::uint32_t>(o.key))};
+        if (removable.count(name) && o.uid == me) {
+            if (o.kind == "sem") l.removed = semctl(o.id, 0, IPC_RMID) == 0;
+            else if (o.kind == "shm") l.removed = shmctl(o.id, IPC_RMID, nullptr) == 0;
+            else l.removed = msgctl(o.id, IPC_RMID, nullptr) == 0;
+        }
+        left.push_back(std::move(l));
     }
     for (const auto& f : list_dev_shm()) {
         if (before.objects.count(f)) continue;
-        left.push_back(f);
         struct stat st;
-        if (remove && stat(f.c_str(), &st) == 0 && st.st_uid == me) unlink(f.c_str());
+        const bool mine = removable.count(f) && stat(f.c_str(), &st) == 0 && st.st_uid == me;
+        left.push_back({f, mine && unlink(f.c_str()) == 0});
     }
-    for (const auto& q : list_mqueues())
-        if (!before.objects.count(q)) left.push_back(q);
+    auto queue_name = [](const std::string& q) { return q.substr(q.find('/')); };  // "mqueue /name" -> "/name"
+    if (mqueue_dir()) {
+        for (const auto& q : list_mqueues()) {
+            if (before.objects.count(q)) continue;
+            left.push_back({q, removable.count(q) && mq_unlink(queue_name(q).c_str()) == 0});
+        }
+        return left;
+    }
+    // No mqueue file system to list: a queue the run's processes opened and
+    // that is still there is taken as theirs (simrun cannot tell whether
+    // it was there before).
+    for (const auto& q : removable)
+        if (q.starts_with("mqueue /") && mq_unlink(queue_name(q).c_str()) == 0) left.push_back({q, true});
     return left;
 }
 

@@ -19,9 +19,16 @@ struct IpcSnapshot {
 
 IpcSnapshot take_ipc_snapshot();
 
-// What is there now and was not in `before`, described for a report
-// ("msg id=1 key=0x0"). With remove, those owned by this user are removed
-// too; only safe where nothing else can have made them (a namespace).
-std::vector<std::string> ipc_left_since(const IpcSnapshot& before, bool remove);
+struct LeftObject {
+    std::string what;  // for a report: "msg id=1 key=0x0", "/dev/shm/sem.mutex", "mqueue /requests"
+    bool removed = false;
+};
+
+// What is there now and was not in `before`. Those named in `removable`
+// (IpcSnapshot's spelling; run/program_objects.hpp: what the run's own
+// processes made) and owned by this user are removed. Where no mqueue file
+// system is mounted, the queues in `removable` that are still there are
+// removed and listed.
+std::vector<LeftObject> ipc_left_since(const IpcSnapshot& before, const std::set<std::string>& removable);
 
 }  // namespace simrun

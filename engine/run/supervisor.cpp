@@ -6,6 +6,7 @@
 #include "run/death_watch.hpp"
 #include "run/drain_pace.hpp"
 #include "run/last_takers.hpp"
+#include "run/program_objects.hpp"
 #include "run/wait_snapshot.hpp"
 #include "run/leftovers.hpp"
 #include "run/limit_watch.hpp"
@@ -54,15 +55,10 @@ public:
         finish_processes();
         read_final_state();
         objects_.reset();  // remove every IPC object (and what was made under declared keys) before reporting
-        // In namespaces they vanish with the run. Without, they are only
-        // reported: another program of this user may have made them meanwhile.
-        run_.ipc_left = ipc_left_since(ipc_before_, false);
+        report_left_objects();
         if (int strays = reaper_->strays())
             run_.diagnosis.push_back(fmt::format("simrun reaped {} process{} the programs started and never waited for (zombies or orphans they left)",
                                                  strays, strays == 1 ? "" : "es"));
-        for (const auto& o : run_.ipc_left)
-            run_.diagnosis.push_back("left behind by the processes: " + o +
-                                     (mode_ == SandboxMode::None ? " (not removed without a sandbox: ipcrm / rm it)" : ""));
         out_.run = std::move(run_);
         out_.semids = rt_.semids;
         out_.arena = std::move(arena_);
@@ -71,6 +67,22 @@ public:
     }
 
 private:
+    // What the processes left: in namespaces it vanishes with the run;
+    // without, simrun removes what the run's own processes made (a program
+    // killed at a deadlock cannot) and only reports the rest, which another
+    // program of this user may have made meanwhile.
+    void report_left_objects() {
+        std::set<std::string> ours;
+        if (mode_ == SandboxMode::None) ours = program_objects(plan_, *collector_, run_.sysv_names, rt_.semids);
+        for (const auto& o : ipc_left_since(ipc_before_, ours)) {
+            run_.ipc_left.push_back(o.what);
+            std::string note = "left behind by the processes: " + o.what;
+            if (o.removed) note += " (simrun removed it)";
+            else if (mode_ == SandboxMode::None) note += " (not made by this run's processes as far as simrun saw, so not removed: ipcrm / rm it)";
+            run_.diagnosis.push_back(std::move(note));
+        }
+    }
+
     // ---- set-up ----------------------------------------------------------
     Status setup() {
         if (auto st = setup_trace(); !st) return st;

@@ -107,19 +107,48 @@ final = "count(semget s 1 create excl) == 1"
 
 @pytest.mark.serial
 def test_leftovers_reported():
-    """Without a sandbox, what a program leaves behind is listed (and said not removed); the test removes it."""
+    """Without a sandbox, what a program leaves behind is listed; simrun removes what the program's traced
+    calls made (ipcmk's msgget and semget) and only reports the rest (a /dev/shm file written by `echo`,
+    which no traced call opened)."""
     with tempfile.TemporaryDirectory() as d:
         before = ipc_objects()
         r = Run(["scenarios/leaky_program.toml", "-q", "--no-sandbox"], d)
         left = ipc_objects() - before
         for kind, ident in left:
             subprocess.run(["ipcrm", {"sem": "-s", "shm": "-m", "msg": "-q"}[kind], ident], check=False)
-        if os.path.exists("/dev/shm/forgotten"):
+        forgotten = os.path.exists("/dev/shm/forgotten")
+        if forgotten:
             os.unlink("/dev/shm/forgotten")
         check(r.code == 0, r.stdout + r.stderr)
         check(r.stdout.count("left behind by the processes") == 3 and "/dev/shm/forgotten" in r.stdout, r.stdout)
-        check("not removed without a sandbox" in r.stdout, r.stdout)
-        check(len(left) == 2, f"the two System V objects were still there: {left}")
+        check(r.stdout.count("(simrun removed it)") == 2, r.stdout)
+        check("/dev/shm/forgotten (not made by this run's processes" in r.stdout, r.stdout)
+        check(not left, f"the two System V objects were still there: {left}")
+        check(forgotten, "the file no traced call made was removed")
+
+
+@pytest.mark.serial
+def test_leftovers_of_every_kind_removed_without_a_sandbox():
+    """Without a sandbox, each object a program's calls made and left (System V set, segment and queue;
+    POSIX shared memory, semaphore and message queue) is listed and removed."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, f"""
+[scenario]
+name = "leak"
+timeout = "5s"
+[[process]]
+name = "student"
+exec = ["{program_path('leak_ipc')}"]
+[[expect]]
+final = "ipc_left() == 6 && exit(student) == 0"
+""")
+        r = Run([path, "--no-sandbox"], d)
+        check(r.code == 0, r.stdout + r.stderr)
+        for name in ("mqueue /leak_mq", "/dev/shm/leak_shm", "/dev/shm/sem.leak_sem", "sem id=", "shm id=", "msg id="):
+            check(re.search(f"left behind by the processes: {re.escape(name)}.*simrun removed it", r.stdout), f"{name} removed: {r.stdout}")
+        opened = subprocess.run(["python3", "-c", "import ctypes, os; rt = ctypes.CDLL(None); "
+                                 "print(rt.mq_open(b'/leak_mq', os.O_RDONLY))"], capture_output=True, text=True)
+        check(opened.stdout.strip() == "-1", f"the queue was removed: mq_open gave {opened.stdout}")
 
 
 def test_leftovers_every_kind():
