@@ -59,6 +59,7 @@ ProcSlot& slot_of(unsigned long p) {
 // pid reads -1 until its holder writes its own (the claimer's fork writes
 // it too), so no second claimer takes it meanwhile.
 constexpr std::int32_t kReleased = -2;  // a spare slot's pid: claimed, then given back unused
+constexpr std::int32_t kReservedSpawn = -3;  // reserved for the image a scheduled process starts without our fork
 long claim_spare() {
     auto* header = static_cast<ArenaHeader*>(arena);
     const int saved_errno = errno;
@@ -82,6 +83,39 @@ long claim_spare() {
 // A claimed slot the fork did not use, for the next claimer.
 void release_spare(long spare) {
     if (spare >= 0) slot_of(static_cast<unsigned long>(spare)).pid.store(kReleased);
+}
+
+// Controlled: a spare slot for the image this process is about to start
+// without our fork (vfork, posix_spawn, system). The image traces into it
+// (the digits of environ's SIMRUN_TRACE, which it inherits, name it until
+// spawn_slot_taken) and is scheduled from its first call, as a forked
+// child is; its pid reads kReservedSpawn until it attaches. -1 if none is left.
+long reserve_spawn_slot() {
+    const long spare = claim_spare();
+    if (spare < 0) return -1;
+    ProcSlot& s = slot_of(static_cast<unsigned long>(spare));
+    s.timed.store(0), s.timed_out.store(0), s.alarm_secs.store(0);
+    s.parent.store(proc);
+    s.scheduled.store(1);
+    s.gate.store(kRunning);
+    s.traced.store(0);
+    s.pid.store(kReservedSpawn);
+    set_proc_digits(spare);
+    return spare;
+}
+
+// The call that started the image has returned (child: its pid, or -1).
+// Whether the image attached to the reserved slot; if it did not (the call
+// failed, it died first, or it is not traced at all), the slot is its
+// pid's, unscheduled, and `ran_free` says whether it lives on untraced.
+bool spawn_slot_taken(long spare, pid_t child, bool ran_free) {
+    set_proc_digits(proc);
+    ProcSlot& s = slot_of(static_cast<unsigned long>(spare));
+    std::int32_t reserved = kReservedSpawn;
+    if (!s.pid.compare_exchange_strong(reserved, child > 0 ? child : kReleased)) return true;
+    s.scheduled.store(0);
+    if (child > 0 && ran_free) static_cast<ArenaHeader*>(arena)->unscheduled.fetch_add(1);
+    return false;
 }
 
 // Five digits in place: what this process execs traces into slot p.
@@ -132,9 +166,15 @@ bool attach() {
     newest_stamp = &static_cast<ArenaHeader*>(arena)->newest_stamp;
     layout = env.layout;
     use_process(env.proc);
+    std::int32_t holder = slot->pid.load();
+    const auto me = static_cast<std::int32_t>(::getpid());
+    // Reserved for this image by the scheduled process that started it
+    // without our fork (reserve_spawn_slot): scheduled as a forked child is.
+    const bool reserved = env.proc >= layout.processes && holder == kReservedSpawn && slot->pid.compare_exchange_strong(holder, me);
+    if (reserved) started_by = static_cast<long>(slot->parent.load());
     // The slot belongs to another process: this image's process was started
     // by that process without our fork (vfork, posix_spawn, system).
-    if (slot->pid.load() != static_cast<std::int32_t>(::getpid())) {
+    else if (holder != me) {
         long spare = claim_spare();
         if (spare < 0) {
             detach();
@@ -146,9 +186,10 @@ bool attach() {
         set_proc_digits(spare);
     }
     // A declared program is scheduled, and so is an image a scheduled child
-    // of one execs (its slot says so); not one started without our fork.
+    // of one execs (its slot says so), and one started in a slot reserved
+    // for it; not one that had to claim a slot itself.
     const char* ctl = std::getenv("SIMRUN_CONTROLLED");
-    controlled = ctl && *ctl == '1' && (proc < layout.processes || (started_by < 0 && slot->scheduled.load()));
+    controlled = ctl && *ctl == '1' && (proc < layout.processes || ((started_by < 0 || reserved) && slot->scheduled.load()));
     if (ctl && *ctl == '1' && !controlled) static_cast<ArenaHeader*>(arena)->unscheduled.fetch_add(1);
     return true;
 }
@@ -183,17 +224,19 @@ __attribute__((constructor)) void init() {
     publish_signals();
     // The first image arrives at its first gate; one it execs later finds
     // the gate handed back already. Its attach record goes with its first step.
-    if (controlled) {
-        attach_pending = true;
-        if (slot->gate.load() == kRunning) end_step(StepOutcome::Started);
-    } else if (started_by >= 0) {
+    if (started_by >= 0) {
         // As a forked child's would be: attach naming the parent, then the
-        // exec that brought this image (recorded nowhere before).
-        emit(CallId::Attach, {started_by, my_pid, 1}, 0, 0);  // step 1: it claimed its slot itself
+        // exec that brought this image (recorded nowhere before). Scheduled,
+        // it does so inside its parent's step, which waits for it.
+        emit(CallId::Attach, {started_by, my_pid, 1}, 0, 0);  // step 1: it was not named by a fork record
         char path[256];
         ssize_t n = ::readlink("/proc/self/exe", path, sizeof path);
         emit(CallId::Exec, {}, 0, 0, 0, path, n > 0 ? static_cast<std::size_t>(n) : 0);
-    } else {
+    }
+    if (controlled) {
+        attach_pending = started_by < 0;
+        if (slot->gate.load() == kRunning) end_step(StepOutcome::Started);
+    } else if (started_by < 0) {
         emit(CallId::Attach, {}, 0, 0);
     }
 }

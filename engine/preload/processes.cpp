@@ -4,6 +4,10 @@
 #include "preload/tracer.hpp"
 
 #include <fcntl.h>
+#include <spawn.h>
+
+#include <cstring>
+#include <ctime>
 
 #include <cstdarg>
 
@@ -12,6 +16,7 @@ namespace {
 
 SIMRUN_TLS std::uint64_t vfork_ts = 0;  // when the parent called vfork
 SIMRUN_TLS bool vfork_step = false;     // it was a controlled step
+SIMRUN_TLS long vfork_spare = -1;       // the slot reserved for what the child execs
 
 // The tracer's descriptors: kept across an exec (the new image is traced
 // too, at the numbers SIMRUN_TRACE names) or closed by it.
@@ -27,10 +32,12 @@ void before_exec(const char* path) {
     });
     tracer_fds_inherited(true);
     if (on && slot && !vfork_child) slot->traced.store(2);  // until the new image attaches
+    if (on && vfork_child && vfork_spare >= 0) slot_of(static_cast<unsigned long>(vfork_spare)).traced.store(2);  // the same, for its reserved slot
 }
 void after_failed_exec() {
     int err = errno;
     if (on && slot && !vfork_child) slot->traced.store(1);
+    if (on && vfork_child && vfork_spare >= 0) slot_of(static_cast<unsigned long>(vfork_spare)).traced.store(0);
     tracer_fds_inherited(false);
     one_step(CallId::Exec, [&] {
         emit(CallId::Exec, {}, -1, err);
@@ -57,33 +64,76 @@ auto with_inherited_fds(F f) {
     errno = err;
     return r;
 }
+// Controlled: the fork step ends once the child waits at its gate, at its
+// first call (or has died on the way): the controller finds it right after
+// this step. With a limit (an image started without our fork, which may
+// never attach: a static binary, an environment without SIMRUN_TRACE),
+// false once that much time has passed.
+std::uint64_t monotonic_ns() {
+    timespec t{};
+    ::clock_gettime(CLOCK_MONOTONIC, &t);
+    return static_cast<std::uint64_t>(t.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(t.tv_nsec);
+}
+
+bool await_child_gate(ProcSlot& child, pid_t pid, std::uint64_t limit_ns = 0) {
+    const std::uint64_t start = limit_ns ? monotonic_ns() : 0;
+    for (;;) {
+        const std::uint32_t g = child.gate.load(std::memory_order_acquire);
+        if (g == kAtGate) return true;
+        siginfo_t si{};
+        if (::waitid(P_PID, static_cast<id_t>(pid), &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid) return true;
+        if (limit_ns && monotonic_ns() - start > limit_ns) return false;
+        futex_wait(&child.gate, g, 1'000'000);
+    }
+}
+
+// As long as the controller lets a step run in real time before it lets
+// the process run free (run/controller.cpp).
+constexpr std::uint64_t kSpawnAttachNs = 400'000'000;
+
+// Controlled: after the call that started an image in the slot reserved
+// for it (reserve_spawn_slot), its step waits for the image at its gate,
+// as a fork step does; an image that does not come runs free.
+// One that never attached ran untraced if an image was exec'd: always
+// after a posix_spawn that succeeded (it returns once the exec has), after
+// a vfork if its child got as far as an exec (traced 2, before_exec).
+void spawn_started(long spare, pid_t child, bool execd) {
+    if (spare < 0) return;
+    ProcSlot& s = slot_of(static_cast<unsigned long>(spare));
+    if (child > 0) (void)await_child_gate(s, child, kSpawnAttachNs);
+    (void)spawn_slot_taken(spare, child, execd || s.traced.load() == 2);
+}
+
+// The image posix_spawn starts inherits SIMRUN_TRACE (and the slot it names)
+// only if envp holds environ's own entry.
+bool inherits_trace_env(char* const envp[]) {
+    const char* mine = nullptr;
+    for (char** e = environ; e && *e; ++e)
+        if (std::strncmp(*e, "SIMRUN_TRACE=", 13) == 0) mine = *e;
+    for (char* const* e = envp; mine && e && *e; ++e)
+        if (*e == mine) return true;
+    return false;
+}
+
 int spawn(bool search, pid_t* pid, const char* path, const posix_spawn_file_actions_t* fa, const posix_spawnattr_t* attr,
           char* const argv[], char* const envp[]) {
     pid_t child = -1;
     int r = 0;
+    const bool step = stepping();
     one_step(CallId::Fork, [&] {
         std::uint64_t ts = now();
+        const long spare = step && inherits_trace_env(envp) ? reserve_spawn_slot() : -1;
         enter_call(CallId::Fork);
         r = with_inherited_fds([&] { return (search ? real.posix_spawnp : real.posix_spawn)(&child, path, fa, attr, argv, envp); });
         leave_call();
+        spawn_started(spare, r == 0 ? child : -1, true);
+        // An image that does not inherit SIMRUN_TRACE runs untraced and free.
+        if (step && spare < 0 && r == 0 && !inherits_trace_env(envp)) static_cast<ArenaHeader*>(arena)->unscheduled.fetch_add(1);
         emit(CallId::Fork, {-1, kForkSpawn}, r == 0 ? child : -1, r, ts, path, name_len(path));
         return 0;
     });
     if (r == 0 && pid) *pid = child;
     return r;
-}
-
-// Controlled: the fork step ends once the child waits at its gate, at its
-// first call (or has died on the way): the controller finds it right after
-// this step.
-void await_child_gate(ProcSlot& child, pid_t pid) {
-    for (;;) {
-        const std::uint32_t g = child.gate.load(std::memory_order_acquire);
-        if (g == kAtGate) return;
-        siginfo_t si{};
-        if (::waitid(P_PID, static_cast<id_t>(pid), &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid) return;
-        futex_wait(&child.gate, g, 1'000'000);
-    }
 }
 
 // Its last step, which ends with its death; what atexit handlers call runs
@@ -92,6 +142,61 @@ void await_child_gate(ProcSlot& child, pid_t pid) {
 void record_exit(int code, bool immediate) {
     if (stepping()) begin_step(CallId::Exit), controlled = false, update_plain();
     emit(CallId::Exit, {0, code, immediate}, 0, 0);
+}
+
+// Controlled: glibc's system() made of steps, so that the shell it starts
+// is scheduled: SIGINT and SIGQUIT ignored and SIGCHLD blocked in the
+// caller while the command runs, the shell started with those signals at
+// their defaults and the caller's mask (a step, as a fork is), then waited
+// for (a blocking call, retried as a wait is). One record, at the end, as
+// in free mode, with the shell's pid as its third field.
+int controlled_system(const char* command) {
+    struct sigaction ignore{}, old_int{}, old_quit{};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    real.sigaction(SIGINT, &ignore, &old_int);
+    real.sigaction(SIGQUIT, &ignore, &old_quit);
+    sigset_t chld, old_mask, defaults;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    real.sigprocmask(SIG_BLOCK, &chld, &old_mask);
+    sigemptyset(&defaults);
+    if (old_int.sa_handler != SIG_IGN) sigaddset(&defaults, SIGINT);
+    if (old_quit.sa_handler != SIG_IGN) sigaddset(&defaults, SIGQUIT);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setsigmask(&attr, &old_mask);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    const char* argv[] = {"sh", "-c", command, nullptr};
+    pid_t child = -1;
+    int r = 0, status = -1;
+    begin_step(CallId::Fork);
+    const std::uint64_t ts = now();
+    const long spare = reserve_spawn_slot();
+    enter_call(CallId::Fork);
+    r = with_inherited_fds([&] { return real.posix_spawn(&child, "/bin/sh", nullptr, &attr, const_cast<char* const*>(argv), environ); });
+    leave_call();
+    posix_spawnattr_destroy(&attr);
+    spawn_started(spare, r == 0 ? child : -1, true);
+    end_step(StepOutcome::Done);
+    if (r == 0) {
+        step_until_done(CallId::Fork, [&] {
+            pid_t w = real.wait4(child, &status, WNOHANG, nullptr);
+            if (w == 0 || (w < 0 && errno == EINTR)) return false;
+            if (w < 0) status = -1;
+            return true;
+        });
+    }
+    const int err = r != 0 ? r : status < 0 ? errno : 0;
+    real.sigaction(SIGINT, &old_int, nullptr);
+    real.sigaction(SIGQUIT, &old_quit, nullptr);
+    real.sigprocmask(SIG_SETMASK, &old_mask, nullptr);
+    // A failed start is the status of a shell that could not run (127), as glibc gives it.
+    if (r != 0) status = 127 << 8;
+    emit(CallId::Fork, {-1, kForkSystem, r == 0 ? child : 0}, status, status < 0 ? err : 0, ts, command, name_len(command));
+    errno = err;
+    return status;
 }
 
 }  // namespace
@@ -172,12 +277,14 @@ extern "C" __attribute__((visibility("hidden"), used)) void simrun_vfork_enter()
     vfork_step = stepping();
     if (vfork_step) begin_step(CallId::Fork);
     vfork_ts = now();
+    vfork_spare = vfork_step ? reserve_spawn_slot() : -1;
     errno = saved;
 }
 extern "C" __attribute__((visibility("hidden"), used)) void simrun_vfork_child() { vfork_child = 1; }
 extern "C" __attribute__((visibility("hidden"), used)) pid_t simrun_vfork_parent(long r) {
     vfork_child = 0;
     int err = r < 0 ? static_cast<int>(-r) : 0;
+    spawn_started(vfork_spare, r < 0 ? -1 : static_cast<pid_t>(r), false);
     emit(CallId::Fork, {-1, kForkVfork}, r < 0 ? -1 : r, err, vfork_ts);
     if (vfork_step) end_step(StepOutcome::Done);
     if (r < 0) errno = err;
@@ -222,9 +329,10 @@ int posix_spawnp(pid_t* pid, const char* file, const posix_spawn_file_actions_t*
                  char* const argv[], char* const envp[]) {
     return spawn(true, pid, file, fa, attr, argv, envp);
 }
-// Not a scheduling step: it waits for a child that runs free.
+// Free mode: not a scheduling step; the shell claims a slot itself.
 int system(const char* command) {
     if (!command) return real.system(command);
+    if (stepping()) return controlled_system(command);
     std::uint64_t ts = now();
     enter_call(CallId::Fork);
     int r = with_inherited_fds([&] { return real.system(command); });

@@ -300,6 +300,8 @@ ProcSlot& slot_of(unsigned long p);
 void use_process(std::uint32_t p);
 long claim_spare();
 void release_spare(long spare);
+long reserve_spawn_slot();
+bool spawn_slot_taken(long spare, pid_t child, bool ran_free);
 void set_proc_digits(long p);
 void detach();
 unsigned long declared_processes();

@@ -71,12 +71,15 @@ void ChildNames::on_event(const Record& r) {
     // itself). A slot is reused once its holder has been reaped: the next
     // holder's fork or attach names it anew.
     // A child started otherwise is matched by pid to its parent's record
-    // (vfork, posix_spawn: result, its pid), which comes first.
+    // (vfork, posix_spawn: result, its pid; a controlled system: its third
+    // field), which comes first.
     const std::string* parent = name(r.proc);
     if (call == CallId::Fork && r.e.arg >= static_cast<std::int64_t>(declared_) && r.e.result > 0 && parent)
         add(static_cast<std::size_t>(r.e.arg), {*parent, root(r.proc)});
     else if (call == CallId::Fork && (r.e.value == kForkVfork || r.e.value == kForkSpawn) && r.e.result > 0 && parent)
         started_[r.e.result] = {*parent, root(r.proc)};
+    else if (call == CallId::Fork && r.e.value == kForkSystem && r.e.step > 0 && parent)  // controlled: the shell's pid
+        started_[static_cast<std::int64_t>(r.e.step)] = {*parent, root(r.proc)};
     else if (call == CallId::Attach && r.proc >= declared_ && r.e.value > 0 && (r.e.step == 1 || !parent)) {
         if (auto it = started_.find(r.e.value); r.e.step == 1 && it != started_.end()) {
             const Parent from = std::move(it->second);

@@ -88,6 +88,7 @@ def host_pids_renamed(events):
     left out: a client that sends its pid sends different bytes."""
     seen = {}
     pids = {e["pid"] for e in events if isinstance(e.get("pid"), int) and e["pid"] > 1}
+    pids |= {e["result"] for e in events if e.get("call") == "fork" and isinstance(e.get("result"), int) and e["result"] > 1}
     ids = {e[k] for e in events for k in ("semid", "msqid", "shmid") if isinstance(e.get(k), int)}
     ids |= {e["result"] for e in events if e.get("call") in ("semget", "msgget", "shmget") and isinstance(e.get("result"), int)}
 
@@ -259,11 +260,8 @@ exec = ["{program_path('pc_fork')}", "ok", "10000000", "2"]
         check(not any("futex" in l for l in diagnosis), str(diagnosis))
 
 
-def test_programs_started_without_fork_are_named_as_running_free():
-    """vfork, posix_spawn and system start images simrun cannot put at a gate of their own yet: a
-    controlled run of such a program completes and says it is not reproducible, and why."""
-    with tempfile.TemporaryDirectory() as d:
-        path = write_scenario(d, f"""
+def spawner(d, *mode):
+    return write_scenario(d, f"""
 [scenario]
 name = "spawner"
 timeout = "20s"
@@ -273,10 +271,47 @@ members = {{ mutex = 1 }}
 key = 6181
 [[process]]
 name = "student"
-exec = ["{program_path('spawn_kids')}", "6181", "5"]
+exec = {json.dumps([program_path('spawn_kids'), "6181", "5", *mode])}
 """, name="spawner")
-        r = Run([path, "-q", "--seed", "1"], d)
+
+
+@pytest.mark.parametrize("extra", [pytest.param([], id="sandbox"), pytest.param(["--no-sandbox"], marks=pytest.mark.serial, id="no_sandbox")])
+def test_programs_started_without_fork_are_scheduled(extra):
+    """vfork + exec, posix_spawn and system start images that take steps at gates of their own, as forked
+    children do: each seed completes with the program's own results, the run is called reproducible, the
+    children are named in the order they were started, and a seed gives the same calls twice."""
+    with tempfile.TemporaryDirectory() as d:
+        path = spawner(d)
+        interleaved = False
+        for seed in (1, 2, 3, 4):
+            runs = []
+            for _ in range(2):
+                r = Run([path, "-q", "--seed", str(seed)] + extra, d)
+                events = r.trace(d, "spawner")
+                end = events[-1]
+                check(end["outcome"] == "completed", r.stdout + r.stderr)
+                out = "".join(e.get("data", "") for e in events if e["kind"] == "output")
+                check(out == "5 127 5 0 7\n", f"the program's results: {out!r}")
+                check(not [l for l in end["diagnosis"] if "not reproducible" in l], str(end["diagnosis"]))
+                procs = [e["proc"] for e in events if e.get("call") == "attach"]
+                check(procs[:4] == ["student", "student/1", "student/2", "student/3"], f"children named in order: {procs}")
+                shell = [e for e in events if e.get("proc") == "student/3" and e.get("call") == "exec"]
+                check(shell and shell[0]["name"].endswith("sh"), f"system's shell is student/3: {shell}")
+                semops = [e["proc"] for e in events if e.get("call") == "semop"]
+                # The parent's rounds and the posix_spawn child's can interleave only if both are scheduled.
+                spawned = [i for i, p in enumerate(semops) if p == "student/2"]
+                interleaved |= any(semops[i] == "student" for i in range(spawned[0], spawned[-1])) if spawned else False
+                runs.append(host_pids_renamed(calls(events)) if extra else calls(events))
+            check(runs[0] == runs[1], f"seed {seed}: the calls differ")
+        check(interleaved, "the parent's and the spawned child's semops never interleaved over 4 seeds")
+
+
+def test_images_that_cannot_be_scheduled_are_named_as_running_free():
+    """A posix_spawn and a vfork + execle with an empty environment start images the tracer never reaches:
+    the run completes and says it is not reproducible, and why, counting both."""
+    with tempfile.TemporaryDirectory() as d:
+        r = Run([spawner(d, "untraced"), "-q", "--seed", "1"], d)
         end = r.trace(d, "spawner")[-1]
         check(end["outcome"] == "completed", r.stdout + r.stderr)
         note = [l for l in end["diagnosis"] if "not reproducible" in l]
-        check(note and "started with vfork, posix_spawn or system" in note[0], str(end["diagnosis"]))
+        check(note and "2 programs started with vfork, posix_spawn or system" in note[0], str(end["diagnosis"]))
