@@ -80,7 +80,11 @@ ssize_t read(int fd, void* buf, size_t n) {
              r > 0 ? (r < 64 ? static_cast<size_t>(r) : 64) : 0);
         return true;
     };
-    if (stepping()) step_until_done(CallId::Read, [&] { return would_block(fd, POLLIN) ? false : once(); });
+    if (stepping())
+        step_until_done(CallId::Read, [&] {
+            slot->sem_id.store(fd);  // for the wait-for graph
+            return would_block(fd, POLLIN) ? false : once();
+        });
     else once();
     errno = err;
     return r;
@@ -92,6 +96,7 @@ ssize_t write(int fd, const void* buf, size_t n) {
     ssize_t r = -1;
     int err = 0;
     step_until_done(CallId::Write, [&] {
+        slot->sem_id.store(fd);  // for the wait-for graph
         if (would_block(fd, POLLOUT)) return false;
         std::uint64_t ts = now();
         enter_call(CallId::Write);

@@ -145,6 +145,7 @@ int msgsnd(int id, const void* msgp, size_t sz, int flg) {
     if (stepping() && !(flg & IPC_NOWAIT)) {
         int r = -1, err = 0;
         step_until_done(CallId::Msgsnd, [&] {
+            slot->sem_id.store(id), slot->sem_num.store(0), slot->sem_op.store(static_cast<std::int32_t>(type));  // for the wait-for graph
             std::uint64_t ts = now();
             enter_call(CallId::Msgsnd);
             r = real.msgsnd(id, msgp, sz, flg | IPC_NOWAIT);
@@ -174,7 +175,11 @@ ssize_t msgrcv(int id, void* msgp, size_t sz, long type, int flg) {
              r > 0 ? (r < 256 ? static_cast<size_t>(r) : 256) : 0);
         return true;
     };
-    if (stepping() && !(flg & IPC_NOWAIT)) step_until_done(CallId::Msgrcv, [&] { return once(flg | IPC_NOWAIT); });
+    if (stepping() && !(flg & IPC_NOWAIT))
+        step_until_done(CallId::Msgrcv, [&] {
+            slot->sem_id.store(id), slot->sem_num.store(0), slot->sem_op.store(static_cast<std::int32_t>(type));  // for the wait-for graph
+            return once(flg | IPC_NOWAIT);
+        });
     else once(flg);
     errno = err;
     return r;

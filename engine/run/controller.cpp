@@ -5,9 +5,11 @@
 #include "trace/slot_signals.hpp"
 #include "util/futex.hpp"
 #include "run/parking.hpp"
+#include "run/pipe_ends.hpp"
 #include "run/wait_snapshot.hpp"
 
 #include <poll.h>
+#include <sys/msg.h>
 #include <signal.h>
 #include <semaphore.h>
 #include <sys/sem.h>
@@ -251,6 +253,14 @@ void Controller::after_step(int p, std::uint64_t step) {
         case StepOutcome::Done: {
             if (program(p)) {
                 const auto call = static_cast<CallId>(slot.call.load());
+                if ((call == CallId::Kill || call == CallId::Sigqueue) &&
+                    std::find(program_signalers_.begin(), program_signalers_.end(), p) == program_signalers_.end())
+                    program_signalers_.push_back(p);
+                if (call == CallId::Msgsnd || call == CallId::Msgrcv) {
+                    auto& users = (call == CallId::Msgsnd ? program_senders_ : program_receivers_)[slot.sem_id.load()];
+                    if (std::find(users.begin(), users.end(), p) == users.end()) users.push_back(p);
+                    return;
+                }
                 if (call != CallId::Semop) return;
                 const std::pair<int, int> sem{slot.sem_id.load(), slot.sem_num.load()};
                 const int op = slot.sem_op.load();
@@ -515,6 +525,22 @@ WaitForGraph Controller::wait_for_graph() const {
     WaitSnapshot snap = take_wait_snapshot(plan_, *rt_.arena, procs, rt_.semids, rt_.psems, alive, stuck, last_taker_);
     snap.program_takers = program_takers_;
     snap.program_releasers = program_releasers_;
+    snap.program_senders = program_senders_;
+    snap.program_signalers = program_signalers_;
+    snap.program_receivers = program_receivers_;
+    std::vector<pid_t> pids;
+    for (std::size_t q = 0; q < procs_.size(); ++q) pids.push_back(alive(static_cast<int>(q)) ? procs_[q].pid : 0);
+    for (std::size_t q = 0; q < snap.procs.size(); ++q) {
+        auto& pr = snap.procs[q];
+        const auto c = static_cast<CallId>(pr.call);
+        if (!pr.waits || pr.sem_id < 0 || !program(static_cast<int>(q))) continue;
+        if (c == CallId::Msgsnd || c == CallId::Msgrcv)
+            if (msqid_ds ds{}; msgctl(pr.sem_id, IPC_STAT, &ds) == 0) snap.queue_messages[pr.sem_id] = static_cast<long>(ds.msg_qnum);
+        if (c == CallId::Read || c == CallId::Write) {
+            pr.pipe = fd_target(pids[q], pr.sem_id);
+            pr.pipe_ends = ends_held(pids, pr.pipe, c == CallId::Read);
+        }
+    }
     return build_wait_for(plan_, snap);
 }
 

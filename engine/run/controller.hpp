@@ -106,6 +106,8 @@ private:
     Parking parking_;              // who is parked, and whether anything changed since
     std::map<std::pair<int, int>, int> program_takers_;  // programs' semaphores (semid, member): who last took each
     std::map<std::pair<int, int>, std::vector<int>> program_releasers_;  // and who has given each back
+    std::map<int, std::vector<int>> program_senders_, program_receivers_;  // programs' queues (msqid): who has sent to, received from each
+    std::vector<int> program_signalers_;  // programs that have sent a signal (kill, sigqueue)
     std::uint64_t deadline_ = 0;
     std::vector<std::string> notes_;  // said once in the report: processes that ran free
 };

@@ -28,15 +28,16 @@ void Reaper::reap() {
     }
 }
 
-void Reaper::kill_and_reap_all(const ProcessWatch& watch, SandboxMode mode) {
+void Reaper::kill_and_reap_all(const ProcessWatch& watch, SandboxMode mode, bool cut) {
     while (!no_children_) {
         watch.kill_all(mode);
         int status;
         struct rusage usage = {};
         pid_t pid = wait4(-1, &status, 0, &usage);
-        // Killed by simrun just now (not a zombie that had ended before):
-        // not one the program left.
-        if (pid > 0) record(pid, status, usage, WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+        // Killed by simrun just now, or (`cut`: simrun ended the run at a
+        // deadlock or timeout) a zombie whose parent never got as far as
+        // its wait: not one the program left.
+        if (pid > 0) record(pid, status, usage, cut || (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL));
         else if (errno == ECHILD) no_children_ = true;
     }
 }

@@ -19,7 +19,7 @@ public:
     // Reaps every child that has ended; never blocks.
     void reap();
     // Kills what is left and reaps it all.
-    void kill_and_reap_all(const ProcessWatch& watch, SandboxMode mode);
+    void kill_and_reap_all(const ProcessWatch& watch, SandboxMode mode, bool cut);
     bool no_children() const { return no_children_; }
     int strays() const { return strays_; }
 

@@ -347,7 +347,8 @@ private:
             end.hit = limits_->hit(static_cast<int>(p));
             if (end.hit == LimitHit::None && end.pid > 0 && end.state != ProcState::Exited) end.hit = LimitHit::RunEnd;
         }
-        reaper_->kill_and_reap_all(*watch_, mode_);
+        const bool cut = run_.outcome == Outcome::Deadlock || run_.outcome == Outcome::Timeout;
+        reaper_->kill_and_reap_all(*watch_, mode_, cut);
         stdio_.pump(ring_, *limits_);
         for (std::uint32_t p = 0; p < arena_->processes(); ++p) {
             const ProcSlot& s = arena_->slot(p);

@@ -78,9 +78,34 @@ private:
     void program_wait(int p, const WaitSnapshot::Proc& s, WaitFor& w) const {
         const auto call = static_cast<CallId>(s.call);
         w.text = fmt::format("waits in its {} (a program: its calls are in the trace)", call_name(call));
-        if (call == CallId::Wait)
+        if (call == CallId::Wait) {
+            std::string names;
             for (int c : s.children)
-                if (alive(c) && c != p) w.edges.push_back(c);
+                if (alive(c) && c != p) w.edges.push_back(c), names += (names.empty() ? "" : ", ") + name(c);
+            if (!names.empty()) w.text = "waits in its wait, for " + names;
+        }
+        if ((call == CallId::Msgrcv || call == CallId::Msgsnd) && s.sem_id >= 0) program_queue_wait(p, s, w);
+        if ((call == CallId::Read || call == CallId::Write) && !s.pipe.empty()) {
+            // The other end: whoever holds it open; itself too (a write end it forgot to close).
+            std::string names;
+            for (int q : s.pipe_ends) {
+                names += (names.empty() ? "" : ", ") + (q == p ? "itself" : name(q));
+                if (q != p && alive(q)) w.edges.push_back(q);
+            }
+            const bool reads = call == CallId::Read;
+            w.text = fmt::format("waits in its {}(fd {}, {}); the {} end is open in {}", call_name(call), s.sem_id, s.pipe,
+                                 reads ? "write" : "read", names.empty() ? "no process" : names);
+        }
+        if (call == CallId::Pause || call == CallId::Sigsuspend || call == CallId::Sigwait) {
+            // A signal can come from whoever has sent one before.
+            std::string names;
+            for (int q : snap_.program_signalers)
+                if (q != p) {
+                    names += (names.empty() ? "" : ", ") + name(q);
+                    if (alive(q)) w.edges.push_back(q);
+                }
+            w.text = fmt::format("waits for a signal in its {}; signals sent so far by {}", call_name(call), names.empty() ? "nobody else" : names);
+        }
         if ((call == CallId::Semop) && s.sem_id >= 0 && s.sem_op <= 0) {
             // As for a script's P: the last taker, else whoever gave it back before.
             const std::pair<int, int> sem{s.sem_id, s.sem_num};
@@ -95,6 +120,31 @@ private:
                     if (q != p && alive(q)) w.edges.push_back(q);
             }
         }
+    }
+
+    // A receive waits for those who have sent to the queue, a send to a full
+    // queue for those who have received from it: the edges go to the live
+    // ones; the text names all, the dead too.
+    void program_queue_wait(int p, const WaitSnapshot::Proc& s, WaitFor& w) const {
+        const bool receives = static_cast<CallId>(s.call) == CallId::Msgrcv;
+        const auto& by = receives ? snap_.program_senders : snap_.program_receivers;
+        std::string names;
+        if (auto it = by.find(s.sem_id); it != by.end())
+            for (int q : it->second) {
+                if (q == p) continue;
+                names += (names.empty() ? "" : ", ") + name(q);
+                if (alive(q)) w.edges.push_back(q);
+            }
+        const auto held = snap_.queue_messages.find(s.sem_id);
+        const std::string state = held == snap_.queue_messages.end() ? std::string()
+                                  : receives && held->second == 0 ? std::string("; the queue is empty")
+                                  : receives ? fmt::format("; {} message{} in the queue, none of that type", held->second,
+                                                           held->second == 1 ? "" : "s")
+                                             : fmt::format("; the queue is full ({} messages)", held->second);
+        w.text = receives ? fmt::format("waits in its msgrcv(msqid {}, type {}){}; sent to by {}", s.sem_id, s.sem_op, state,
+                                        names.empty() ? "nobody yet" : names)
+                          : fmt::format("waits in its msgsnd(msqid {}, type {}){}; received from by {}", s.sem_id, s.sem_op, state,
+                                        names.empty() ? "nobody yet" : names);
     }
 
     // Does process q have an op of this kind on this object (and, if

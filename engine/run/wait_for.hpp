@@ -27,6 +27,8 @@ struct WaitSnapshot {
         std::string name;        // a child a program forked ("student/1"); "" for a declared process
         int sem_id = -1, sem_num = 0, sem_op = 0;  // a program in semop: the operation it waits on
         std::vector<int> children;  // a program's live children (by index here), for a wait
+        std::string pipe;           // a program in read or write: the pipe or FIFO ("pipe:[4711]")
+        std::vector<int> pipe_ends; // who holds its other end open (by index here), itself too
     };
     std::vector<Proc> procs;        // per declared process, then the children of programs
     std::vector<int> sem_values;    // flat (PlanSemSet::first_value); -1 unknown
@@ -35,6 +37,10 @@ struct WaitSnapshot {
     // Programs' own semaphores, by (semid, member): who last took each, who has given it back.
     std::map<std::pair<int, int>, int> program_takers;
     std::map<std::pair<int, int>, std::vector<int>> program_releasers;
+    // Programs' own message queues, by msqid: who has sent to and received from each; how many messages each holds.
+    std::map<int, std::vector<int>> program_senders, program_receivers;
+    std::map<int, long> queue_messages;
+    std::vector<int> program_signalers;  // programs that have sent a signal
 };
 
 struct WaitFor {

@@ -61,7 +61,9 @@ struct alignas(64) ProcSlot {
     std::atomic<std::uint32_t> scheduled;
     std::atomic<std::uint32_t> parent;
     // Controlled, a program in semop: the operation it waits on or made (the
-    // first that takes or waits for zero, else the first), for the wait-for graph.
+    // first that takes or waits for zero, else the first), for the wait-for
+    // graph; in msgsnd or msgrcv: the queue in sem_id, the type in sem_op;
+    // in a read or write of a pipe or FIFO: the descriptor in sem_id.
     std::atomic<std::int32_t> sem_id;
     std::atomic<std::int32_t> sem_num;
     std::atomic<std::int32_t> sem_op;

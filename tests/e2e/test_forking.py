@@ -21,9 +21,12 @@ PROGRAMS = {
     "pc_fork_mutex_first": (["pc_fork", "mutex-first", "10", "2"], "bug", "deadlock"),
     "pc_fork_undo": (["pc_fork", "undo", "10", "2"], "bug", "deadlock"),
     "msg_server": (["msg_server", "7311", "3"], "ok", "served 3\n"),
+    "msg_server_one_more": (["msg_server", "7312", "3", "one-more"], "bug", "deadlock"),
     "pingpong": (["pingpong", "ok", "5"], "ok", "ping-pong 5 rounds\n"),
     "pingpong_lost": (["pingpong", "lost", "5"], "bug", "deadlock"),
     "flood": (["flood", "3000"], "ok", None),
+    "pipe_forget_ok": (["pipe_forget", "ok"], "ok", "read 3 lines\n"),
+    "pipe_forget": (["pipe_forget", "forget"], "bug", "deadlock"),
     "generations": (["generations"], "ok", "child exited 4\n"),
 }
 
@@ -141,7 +144,44 @@ def test_a_deadlock_names_every_process_of_the_tree():
         check(all(e.get("killed_at_end") for e in reaped), str(reaped))
 
 
-@pytest.mark.parametrize("name, extra", [pytest.param(n, [], id=n) for n in ("pc_fork_mutex_first", "pc_fork_undo", "pingpong_lost")] + [
+def test_a_server_blocked_in_msgrcv_is_explained():
+    """The server that waits for one request more than there are clients: the report says it waits in
+    msgrcv on its queue, that the queue is empty, who sent to it (all dead by then), and that main waits
+    for the server."""
+    with tempfile.TemporaryDirectory() as d:
+        r = Run([scenario(d, "msg_server_one_more"), "-q", "--seed", "1"], d)
+        check(outcome_of(r, d, "msg_server_one_more") == "deadlock", r.stdout)
+        check(re.search(r"student/1 waits in its msgrcv\(msqid \d+, type 1\); the queue is empty; sent to by "
+                        r"student/2 \(dead\), student/3 \(dead\), student/4 \(dead\)", r.stdout), r.stdout)
+        check("student   waits in its wait, for student/1" in r.stdout, r.stdout)
+
+
+def test_a_reader_that_kept_its_own_write_end_is_explained():
+    """The parent that never closes its copy of the pipe's write end: once its child has written and
+    gone, its read waits for ever. The report says so: the pipe, and that the only write end open is its
+    own; the child it had no chance to wait for is not counted as a zombie it left."""
+    with tempfile.TemporaryDirectory() as d:
+        r = Run([scenario(d, "pipe_forget"), "-q", "--seed", "1"], d)
+        check(outcome_of(r, d, "pipe_forget") == "deadlock", r.stdout)
+        check(re.search(r"student waits in its read\(fd \d+, pipe:\[\d+\]\); the write end is open in itself", r.stdout), r.stdout)
+        check("never waited for" not in r.stdout, r.stdout)
+
+
+def test_a_lost_wake_up_names_both_waits_and_the_cycle():
+    """The ping-pong whose pause comes after the check: on a seed where both end in pause, each is said
+    to wait for a signal, who has sent one, and the cycle between them."""
+    with tempfile.TemporaryDirectory() as d:
+        path = scenario(d, "pingpong_lost")
+        for seed in range(1, 21):
+            r = Run([path, "-q", "--seed", str(seed)], d)
+            if "cycle:" in r.stdout:
+                break
+        check("student   waits for a signal in its pause; signals sent so far by student/1" in r.stdout, r.stdout)
+        check("student/1 waits for a signal in its pause; signals sent so far by student" in r.stdout, r.stdout)
+        check("cycle: student → student/1 → student" in r.stdout, r.stdout)
+
+
+@pytest.mark.parametrize("name, extra", [pytest.param(n, [], id=n) for n in ("pc_fork_mutex_first", "pc_fork_undo", "pingpong_lost", "msg_server_one_more")] + [
                                          pytest.param("pingpong_lost", ["--no-sandbox"], marks=pytest.mark.serial, id="pingpong_lost-no_sandbox")])
 def test_explore_finds_the_bug_and_its_schedule_replays(name, extra):
     """explore finds the bug; the schedule it saves fails again, the same way, 10 times out of 10."""

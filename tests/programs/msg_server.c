@@ -29,10 +29,10 @@ static int client(key_t key) {
     return 0;
 }
 
-static int server(key_t key, int clients) {
+static int server(key_t key, int clients, int extra) {
     int q = msgget(key, IPC_CREAT | 0600);
     if (q == -1) return perror("server msgget"), 1;
-    for (int n = 1; n <= clients; n++) {
+    for (int n = 1; n <= clients + extra; n++) {
         struct msg m;
         if (msgrcv(q, &m, sizeof m.value, 1, 0) == -1) return perror("server msgrcv"), 1;
         struct msg answer = {m.value, n};
@@ -47,8 +47,9 @@ int main(int argc, char **argv) {
     if (argc < 2) return 2;
     key_t key = atoi(argv[1]);
     int clients = argc > 2 ? atoi(argv[2]) : 3;
+    int extra = argc > 3;
     pid_t srv = fork();
-    if (srv == 0) exit(server(key, clients));
+    if (srv == 0) exit(server(key, clients, extra));
     for (int i = 0; i < clients; i++)
         if (fork() == 0) exit(client(key));
     int failed = 0, status;

@@ -168,3 +168,56 @@ exec = ["./pc_fork"]
     CHECK(g.waits[1].edges == std::vector<int>{0});
     CHECK(cycle_text(g) == "student → student/1 → student");
 }
+
+TEST_CASE("programs' own queues: a receive waits for the live senders, a full send for the live receivers") {
+    const Plan plan = test::plan_of(R"(
+[scenario]
+name = "prog"
+[[process]]
+name = "student"
+exec = ["./msg_server"]
+)");
+    WaitSnapshot s;
+    s.procs.resize(4);
+    for (auto& p : s.procs) p.alive = true, p.waits = true, p.state = ProcState::Program;
+    s.procs[1].name = "student/1", s.procs[2].name = "student/2", s.procs[3].name = "student/3";
+    s.procs[0].call = static_cast<std::uint32_t>(CallId::Wait), s.procs[0].children = {1, 2, 3};
+    s.procs[1].call = static_cast<std::uint32_t>(CallId::Msgrcv), s.procs[1].sem_id = 7, s.procs[1].sem_op = 1;
+    s.procs[2].alive = false, s.procs[2].waits = false;
+    s.procs[3].call = static_cast<std::uint32_t>(CallId::Msgsnd), s.procs[3].sem_id = 8, s.procs[3].sem_op = 2;
+    s.program_senders = {{7, {2, 3, 1}}};
+    s.program_receivers = {{8, {1}}};
+    s.queue_messages = {{7, 0}, {8, 16}};
+    const WaitForGraph g = build_wait_for(plan, s);
+    REQUIRE(g.waits.size() == 3);
+    CHECK(g.waits[0].text == "waits in its wait, for student/1, student/3");
+    CHECK(g.waits[0].edges == std::vector<int>{1, 3});
+    CHECK(g.waits[1].text == "waits in its msgrcv(msqid 7, type 1); the queue is empty; sent to by student/2 (dead), student/3");
+    CHECK(g.waits[1].edges == std::vector<int>{3});  // not the dead, not itself
+    CHECK(g.waits[2].text == "waits in its msgsnd(msqid 8, type 2); the queue is full (16 messages); received from by student/1");
+    CHECK(g.waits[2].edges == std::vector<int>{1});
+    CHECK(cycle_text(g) == "student/1 → student/3 → student/1");
+}
+
+TEST_CASE("a program waiting for a signal waits for the live processes that have sent one") {
+    const Plan plan = test::plan_of(R"(
+[scenario]
+name = "prog"
+[[process]]
+name = "student"
+exec = ["./pingpong"]
+)");
+    WaitSnapshot s;
+    s.procs.resize(3);
+    for (auto& p : s.procs) p.alive = true, p.waits = true, p.state = ProcState::Program, p.call = static_cast<std::uint32_t>(CallId::Pause);
+    s.procs[1].name = "student/1", s.procs[2].name = "student/2";
+    s.procs[2].call = static_cast<std::uint32_t>(CallId::Sigsuspend), s.procs[2].alive = false, s.procs[2].waits = false;
+    s.program_signalers = {0, 2};
+    const WaitForGraph g = build_wait_for(plan, s);
+    REQUIRE(g.waits.size() == 2);
+    CHECK(g.waits[0].text == "waits for a signal in its pause; signals sent so far by student/2 (dead)");
+    CHECK(g.waits[0].edges.empty());
+    CHECK(g.waits[1].text == "waits for a signal in its pause; signals sent so far by student, student/2 (dead)");
+    CHECK(g.waits[1].edges == std::vector<int>{0});
+    CHECK(g.cycle.empty());
+}
