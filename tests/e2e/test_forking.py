@@ -181,8 +181,17 @@ def test_a_lost_wake_up_names_both_waits_and_the_cycle():
         check("cycle: student → student/1 → student" in r.stdout, r.stdout)
 
 
-@pytest.mark.parametrize("name, extra", [pytest.param(n, [], id=n) for n in ("pc_fork_mutex_first", "pc_fork_undo", "pingpong_lost", "msg_server_one_more")] + [
-                                         pytest.param("pingpong_lost", ["--no-sandbox"], marks=pytest.mark.serial, id="pingpong_lost-no_sandbox")])
+def both_modes(names):
+    """Each name in the sandbox and without one (serial: without a sandbox, runs share the machine)."""
+    return [pytest.param(n, [], id=n) for n in names] + \
+           [pytest.param(n, ["--no-sandbox"], marks=pytest.mark.serial, id=f"{n}-no_sandbox") for n in names]
+
+
+BUGGY = sorted(n for n, (_, kind, _) in PROGRAMS.items() if kind == "bug")
+CORRECT = sorted(n for n, (_, kind, _) in PROGRAMS.items() if kind == "ok")
+
+
+@pytest.mark.parametrize("name, extra", both_modes(BUGGY))
 def test_explore_finds_the_bug_and_its_schedule_replays(name, extra):
     """explore finds the bug; the schedule it saves fails again, the same way, 10 times out of 10."""
     with tempfile.TemporaryDirectory() as d:
@@ -196,8 +205,7 @@ def test_explore_finds_the_bug_and_its_schedule_replays(name, extra):
             check(rr.code == 1 and outcome_of(rr, d, name) == "deadlock", f"replay exit {rr.code}\n{rr.stdout}{rr.stderr}")
 
 
-@pytest.mark.parametrize("name, extra", [pytest.param(n, [], id=n) for n in ("handoff", "pc_fork", "msg_server", "pingpong", "flood", "generations")] +
-                         [pytest.param("handoff", ["--no-sandbox"], marks=pytest.mark.serial, id="handoff-no_sandbox")])
+@pytest.mark.parametrize("name, extra", both_modes(CORRECT))
 def test_explore_finds_nothing_in_a_correct_program(name, extra):
     """explore over 200 schedules of a correct forking program finds no failure."""
     with tempfile.TemporaryDirectory() as d:
