@@ -70,7 +70,8 @@ long claim_spare() {
     for (unsigned long i = 0; got < 0 && i < layout.spares; ++i) {
         std::atomic<std::int32_t>& holder = slot_of(layout.processes + i).pid;
         std::int32_t pid = holder.load();
-        const bool free = pid == kReleased || (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH);
+        // The system call itself: the program's kill (ours) would record it.
+        const bool free = pid == kReleased || (pid > 0 && ::syscall(SYS_kill, pid, 0) != 0 && errno == ESRCH);
         if (free && holder.compare_exchange_strong(pid, -1))
             got = static_cast<long>(layout.processes + i);
     }
@@ -200,6 +201,11 @@ void resolve(F& f, const char* name) {
 }
 
 __attribute__((constructor)) void init() {
+    const int saved_errno = errno;  // main() finds errno as it would without the tracer
+    struct Restore {
+        int e;
+        ~Restore() { errno = e; }
+    } restore{saved_errno};
     Real r;
 #define RESOLVE(name) resolve(r.name, #name);
     RESOLVE(semget) RESOLVE(semop) RESOLVE(semtimedop) RESOLVE(semctl) RESOLVE(shmget) RESOLVE(shmat) RESOLVE(shmdt)
@@ -212,7 +218,8 @@ __attribute__((constructor)) void init() {
     RESOLVE(execvp) RESOLVE(execvpe) RESOLVE(wait4) RESOLVE(exit) RESOLVE(_exit) RESOLVE(_Exit) RESOLVE(pthread_sigmask)
     RESOLVE(pause) RESOLVE(sigsuspend) RESOLVE(sleep) RESOLVE(usleep) RESOLVE(nanosleep) RESOLVE(clock_nanosleep)
     RESOLVE(sigwait) RESOLVE(sigwaitinfo) RESOLVE(sigtimedwait) RESOLVE(alarm) RESOLVE(pthread_create)
-    RESOLVE(siglongjmp) RESOLVE(longjmp) RESOLVE(_longjmp) RESOLVE(close_range) RESOLVE(closefrom)
+    RESOLVE(siglongjmp) RESOLVE(longjmp) RESOLVE(_longjmp) RESOLVE(close_range) RESOLVE(closefrom) RESOLVE(_Fork)
+    RESOLVE(mkfifoat) RESOLVE(mknod) RESOLVE(mknodat) RESOLVE(sem_clockwait) RESOLVE(popen) RESOLVE(pclose)
 #undef RESOLVE
     resolve(r.longjmp_chk, "__longjmp_chk");
     real = r;

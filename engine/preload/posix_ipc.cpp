@@ -9,6 +9,8 @@
 using namespace simrun;
 using namespace simrun::preload;
 
+extern "C" [[noreturn]] void __chk_fail();
+
 #pragma GCC visibility push(default)
 extern "C" {
 
@@ -83,6 +85,12 @@ int mq_unlink(const char* name) {
     return traced<int>(CallId::MqUnlink, {}, false, [&] { return real.mq_unlink(name); }, name, name_len(name));
 }
 
+// _FORTIFY_SOURCE's mq_open with two arguments (O_CREAT would need four).
+mqd_t __mq_open_2(const char* name, int oflag) {
+    if (oflag & O_CREAT) __chk_fail();
+    return mq_open(name, oflag);
+}
+
 sem_t* sem_open(const char* name, int oflag, ...) {
     va_list ap;
     va_start(ap, oflag);
@@ -112,11 +120,11 @@ static int psem(CallId c, sem_t* s, int r, int err, std::uint64_t ts) {
 // sem_wait and sem_timedwait: in controlled mode a sem_trywait each step
 // until it succeeds; no time passes but by steps, so a timed wait ends with
 // ETIMEDOUT only when no process can step (the supervisor decides).
-static int psem_wait(CallId c, sem_t* s, const timespec* t) {
+static int psem_wait(CallId c, sem_t* s, const timespec* t, clockid_t clock = -1) {
     int r = -1, err = 0;
     if (!stepping()) {
         enter_call(c);
-        r = c == CallId::SemTimedwait ? real.sem_timedwait(s, t) : real.sem_wait(s);
+        r = clock >= 0 ? real.sem_clockwait(s, clock, t) : c == CallId::SemTimedwait ? real.sem_timedwait(s, t) : real.sem_wait(s);
         leave_call();
         return psem(c, s, r, errno, 0);
     }
@@ -138,6 +146,8 @@ static int psem_wait(CallId c, sem_t* s, const timespec* t) {
 }
 int sem_wait(sem_t* s) { return psem_wait(CallId::SemWait, s, nullptr); }
 int sem_timedwait(sem_t* s, const timespec* t) { return psem_wait(CallId::SemTimedwait, s, t); }
+// sem_timedwait on a clock of the caller's choice: recorded as sem_timedwait.
+int sem_clockwait(sem_t* s, clockid_t clock, const timespec* t) { return psem_wait(CallId::SemTimedwait, s, t, clock); }
 
 int sem_trywait(sem_t* s) {
     return one_step(CallId::SemTrywait, [&] {

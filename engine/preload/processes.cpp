@@ -3,9 +3,12 @@
 // image is traced too), the wait family and exit.
 #include "preload/tracer.hpp"
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <spawn.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 
@@ -139,9 +142,20 @@ int spawn(bool search, pid_t* pid, const char* path, const posix_spawn_file_acti
 // Its last step, which ends with its death; what atexit handlers call runs
 // inside it, unstepped (the supervisor waits for this one). `immediate`:
 // _exit or _Exit, which skip those handlers.
-void record_exit(int code, bool immediate) {
+void record_exit(int code, ExitHow how) {
     if (stepping()) begin_step(CallId::Exit), controlled = false, update_plain();
-    emit(CallId::Exit, {0, code, immediate}, 0, 0);
+    emit(CallId::Exit, {0, code, how}, 0, 0);
+}
+
+// A return from main is the program's exit (libc calls exit with its
+// value, inside itself, where no wrapper sees it): main runs inside a
+// frame of ours that records it.
+using MainFn = int (*)(int, char**, char**);
+MainFn program_main = nullptr;
+int traced_main(int argc, char** argv, char** envp) {
+    const int code = program_main(argc, argv, envp);
+    if (on && !vfork_child) record_exit(code, kExitFromMain);
+    return code;
 }
 
 // Controlled: glibc's system() made of steps, so that the shell it starts
@@ -199,26 +213,18 @@ int controlled_system(const char* command) {
     return status;
 }
 
-}  // namespace
-}  // namespace simrun::preload
-
-using namespace simrun;
-using namespace simrun::preload;
-
-#pragma GCC visibility push(default)
-extern "C" {
 // The child gets a spare slot of its own, claimed before the fork (the
 // parent's record names it); with none left it runs untraced, and neither
 // is what it execs.
-pid_t fork() {
-    if (vfork_child) return real.fork();
+pid_t fork_through(pid_t (*real_fork)()) {
+    if (vfork_child) return real_fork();
     const long spare = on && arena ? claim_spare() : -1;
     const std::uint16_t parent = proc;
     const bool step = stepping();
     if (step) begin_step(CallId::Fork);
     std::uint64_t ts = now();
     enter_call(CallId::Fork);
-    pid_t pid = real.fork();
+    pid_t pid = real_fork();
     leave_call();
     int err = errno;
     if (pid == 0) {
@@ -264,6 +270,18 @@ pid_t fork() {
     errno = err;
     return pid;
 }
+
+}  // namespace
+}  // namespace simrun::preload
+
+using namespace simrun;
+using namespace simrun::preload;
+
+#pragma GCC visibility push(default)
+extern "C" {
+pid_t fork() { return fork_through(real.fork); }
+// glibc's fork without the atfork handlers: traced the same way.
+pid_t _Fork() { return fork_through(real._Fork); }
 
 // vfork: the child borrows the parent's memory and stack until it execs or
 // exits, so the wrapper cannot return twice through a C frame. The assembly
@@ -329,6 +347,97 @@ int posix_spawnp(pid_t* pid, const char* file, const posix_spawn_file_actions_t*
                  char* const argv[], char* const envp[]) {
     return spawn(true, pid, file, fa, attr, argv, envp);
 }
+// popen: glibc starts the shell with its own posix_spawn, which returns no
+// pid to us: the new one among this thread's children (/proc) is it.
+// Recorded as a fork (how: popen, the command); pclose as the wait it
+// makes. In controlled mode the shell runs free (and the report says the
+// run is not reproducible): the program reads and writes the stream through
+// stdio, inside libc, where no wrapper can make those calls steps, so a
+// scheduled shell would wait at its gate while the program's fgets waits for
+// it, until the step's time ran out.
+struct PopenChild {
+    int fd = -1;
+    pid_t pid = 0;
+};
+static PopenChild popen_children[16];
+
+static int children_now(pid_t* out, int max) {
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/self/task/%ld/children", static_cast<long>(::syscall(SYS_gettid)));
+    const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    char buf[1024];
+    const ssize_t n = real.read(fd, buf, sizeof buf - 1);
+    real.close(fd);
+    int count = 0;
+    long v = 0;
+    bool in = false;
+    for (ssize_t i = 0; i < (n > 0 ? n : 0) && count < max; ++i) {
+        if (buf[i] >= '0' && buf[i] <= '9') v = v * 10 + (buf[i] - '0'), in = true;
+        else if (in) out[count++] = static_cast<pid_t>(v), v = 0, in = false;
+    }
+    return count;
+}
+
+static FILE* traced_popen(const char* command, const char* type) {
+    FILE* f = nullptr;
+    int err = 0;
+    one_step(CallId::Fork, [&] {
+        const std::uint64_t ts = now();
+        pid_t before[64];
+        const int nb = children_now(before, 64);
+        enter_call(CallId::Fork);
+        f = with_inherited_fds([&] { return real.popen(command, type); });
+        leave_call();
+        err = errno;
+        pid_t child = 0, after[64];
+        for (int i = 0, na = f ? children_now(after, 64) : 0; i < na && !child; ++i)
+            if (std::find(before, before + nb, after[i]) == before + nb) child = after[i];
+        if (f)
+            for (auto& pc : popen_children)
+                if (pc.fd < 0) {
+                    pc = {::fileno(f), child};
+                    break;
+                }
+        emit(CallId::Fork, {-1, kForkPopen, child}, f ? child : -1, f ? 0 : err, ts, command, name_len(command));
+        return 0;
+    });
+    errno = err;
+    return f;
+}
+
+static int traced_pclose(FILE* f) {
+    pid_t pid = 0;
+    const int fd = ::fileno(f);
+    for (auto& pc : popen_children)
+        if (pc.fd == fd && fd >= 0) pid = pc.pid, pc = {};
+    int r = -1, err = 0;
+    auto close_now = [&] {
+        enter_call(CallId::Wait);
+        r = real.pclose(f);
+        leave_call();
+        err = errno;
+        emit(CallId::Wait, {pid, r, kWaitPclose}, r >= 0 ? pid : -1, r < 0 ? err : 0);
+        return true;
+    };
+    if (stepping() && pid > 0) {
+        // As pclose does: our end closed first (the command may be reading
+        // it to its end), then the wait, step by step; the pclose itself
+        // once the command has ended.
+        std::fflush(f);
+        if (const int nul = ::open("/dev/null", O_RDWR | O_CLOEXEC); nul >= 0) real.dup2(nul, fd), real.close(nul);
+        step_until_done(CallId::Wait, [&] {
+            siginfo_t si{};
+            if (::waitid(P_PID, static_cast<id_t>(pid), &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid != pid) return false;
+            return close_now();
+        });
+    } else {
+        one_step(CallId::Wait, close_now);
+    }
+    errno = err;
+    return r;
+}
+
 // Free mode: not a scheduling step; the shell claims a slot itself.
 int system(const char* command) {
     if (!command) return real.system(command);
@@ -341,6 +450,15 @@ int system(const char* command) {
     emit(CallId::Fork, {-1, kForkSystem}, r, r < 0 ? err : 0, ts, command, name_len(command));
     errno = err;
     return r;
+}
+
+FILE* popen(const char* command, const char* type) {
+    if (!on || vfork_child || !command || !type) return real.popen(command, type);
+    return traced_popen(command, type);
+}
+int pclose(FILE* f) {
+    if (!on || vfork_child || !f) return real.pclose(f);
+    return traced_pclose(f);
 }
 
 // A second thread: from now on writers take the lock. (A thread started
@@ -392,6 +510,13 @@ int execle(const char* path, const char* arg, ...) {
     return execve(path, argv, envp);
 }
 
+int __libc_start_main(MainFn main, int argc, char** argv, void (*init)(), void (*fini)(), void (*rtld_fini)(), void* stack_end) {
+    using Start = int (*)(MainFn, int, char**, void (*)(), void (*)(), void (*)(), void*);
+    static const auto start = reinterpret_cast<Start>(dlsym(RTLD_NEXT, "__libc_start_main"));
+    program_main = main;
+    return start(traced_main, argc, argv, init, fini, rtld_fini, stack_end);
+}
+
 pid_t wait(int* status) { return wait4(-1, status, 0, nullptr); }
 // waitpid is wait4 without the usage; both record what they reaped. In
 // controlled mode a blocking wait tries WNOHANG each step until a child is
@@ -418,17 +543,17 @@ pid_t waitpid(pid_t pid, int* status, int options) { return wait4(pid, status, o
 pid_t wait3(int* status, int options, struct rusage* ru) { return wait4(-1, status, options, ru); }
 
 void exit(int code) {
-    record_exit(code, false);
+    record_exit(code, kExitCall);
     real.exit(code);
     __builtin_unreachable();
 }
 void _exit(int code) {
-    record_exit(code, true);
+    record_exit(code, kExitImmediate);
     real._exit(code);
     __builtin_unreachable();
 }
 void _Exit(int code) {
-    record_exit(code, true);
+    record_exit(code, kExitImmediate);
     real._Exit(code);
     __builtin_unreachable();
 }

@@ -235,6 +235,41 @@ int take_signal(const sigset_t* set, siginfo_t* info, const timespec* timeout) {
 using namespace simrun;
 using namespace simrun::preload;
 
+namespace {
+
+// What signal() and its relatives set: through the traced sigaction.
+sighandler_t set_handler(int sig, sighandler_t h, int flags) {
+    struct sigaction act = {}, old = {};
+    act.sa_handler = h;
+    act.sa_flags = flags;
+    sigemptyset(&act.sa_mask);
+    if (sigaction(sig, &act, &old) != 0) return SIG_ERR;
+    return old.sa_handler;
+}
+int change_one(int how, int sig) {
+    sigset_t one;
+    sigemptyset(&one);
+    if (sigaddset(&one, sig) < 0) return -1;
+    return sigprocmask(how, &one, nullptr);
+}
+sigset_t mask_of(unsigned bits) {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int s = 1; s <= 32; ++s)
+        if (bits & (1u << (s - 1))) sigaddset(&set, s);
+    return set;
+}
+int change_bsd(int how, int mask) {
+    sigset_t set = mask_of(static_cast<unsigned>(mask)), old;
+    if (sigprocmask(how, &set, &old) < 0) return -1;
+    unsigned bits = 0;
+    for (int s = 1; s <= 32; ++s)
+        if (sigismember(&old, s) == 1) bits |= 1u << (s - 1);
+    return static_cast<int>(bits);
+}
+
+}  // namespace
+
 #pragma GCC visibility push(default)
 extern "C" {
 
@@ -264,12 +299,67 @@ int sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
 }
 sighandler_t signal(int sig, sighandler_t h) {
     if (!on || vfork_child) return real.signal(sig, h);
-    struct sigaction act = {}, old = {};
-    act.sa_handler = h;
-    act.sa_flags = SA_RESTART;  // signal()'s BSD semantics, as glibc gives them
+    return set_handler(sig, h, SA_RESTART);  // signal()'s BSD semantics, as glibc gives them
+}
+sighandler_t bsd_signal(int sig, sighandler_t h) { return signal(sig, h); }
+sighandler_t ssignal(int sig, sighandler_t h) { return signal(sig, h); }
+// System V's signal: the handler runs once, unblocked, and a call it
+// interrupts fails with EINTR. What signal() is bound to when a program
+// asks for strict POSIX or X/Open without glibc's defaults (_POSIX_SOURCE,
+// -std=c99): __sysv_signal.
+sighandler_t sysv_signal(int sig, sighandler_t h) {
+    if (h == SIG_ERR) return errno = EINVAL, SIG_ERR;
+    return set_handler(sig, h, SA_RESETHAND | SA_NODEFER);
+}
+sighandler_t __sysv_signal(int sig, sighandler_t h) { return sysv_signal(sig, h); }
+int gsignal(int sig) { return raise(sig); }
+// X/Open's signal calls, made of the calls they are (as glibc makes them),
+// so that each shows as its sigaction and sigprocmask.
+sighandler_t sigset(int sig, sighandler_t disp) {
+    sigset_t one, old;
+    sigemptyset(&one);
+    if (sigaddset(&one, sig) < 0) return SIG_ERR;
+    struct sigaction act = {}, prev = {};
+    if (disp == SIG_HOLD) {
+        if (sigprocmask(SIG_BLOCK, &one, &old) < 0) return SIG_ERR;
+        if (sigismember(&old, sig)) return SIG_HOLD;
+        if (sigaction(sig, nullptr, &prev) < 0) return SIG_ERR;
+        return prev.sa_handler;
+    }
+    act.sa_handler = disp;
     sigemptyset(&act.sa_mask);
-    if (sigaction(sig, &act, &old) != 0) return SIG_ERR;
-    return old.sa_handler;
+    if (sigaction(sig, &act, &prev) < 0 || sigprocmask(SIG_UNBLOCK, &one, &old) < 0) return SIG_ERR;
+    return sigismember(&old, sig) ? SIG_HOLD : prev.sa_handler;
+}
+int sighold(int sig) { return change_one(SIG_BLOCK, sig); }
+int sigrelse(int sig) { return change_one(SIG_UNBLOCK, sig); }
+int sigignore(int sig) {
+    struct sigaction act = {};
+    act.sa_handler = SIG_IGN;
+    sigemptyset(&act.sa_mask);
+    return sigaction(sig, &act, nullptr);
+}
+// BSD's sigpause takes a mask; X/Open's (what sigpause is bound to with
+// _XOPEN_SOURCE) a signal to let through while it waits. Both are a sigsuspend.
+int __sigpause(int sig_or_mask, int is_sig) {
+    sigset_t set;
+    if (is_sig) {
+        if (sigprocmask(SIG_BLOCK, nullptr, &set) < 0 || sigdelset(&set, sig_or_mask) < 0) return -1;
+    } else {
+        set = mask_of(static_cast<unsigned>(sig_or_mask));
+    }
+    return sigsuspend(&set);
+}
+// (The header binds the name sigpause to __xpg_sigpause: BSD's is defined by its symbol.)
+int bsd_sigpause(int mask) __asm__("sigpause");
+int bsd_sigpause(int mask) { return __sigpause(mask, 0); }
+int __xpg_sigpause(int sig) { return __sigpause(sig, 1); }
+// BSD's masks as ints (signals 1-32).
+int sigblock(int mask) { return change_bsd(SIG_BLOCK, mask); }
+int sigsetmask(int mask) { return change_bsd(SIG_SETMASK, mask); }
+int killpg(pid_t pgrp, int sig) {
+    if (pgrp < 0) return errno = EINVAL, -1;
+    return kill(-pgrp, sig);
 }
 int sigprocmask(int how, const sigset_t* set, sigset_t* old) { return change_mask(how, set, old, real.sigprocmask); }
 int pthread_sigmask(int how, const sigset_t* set, sigset_t* old) { return change_mask(how, set, old, real.pthread_sigmask); }

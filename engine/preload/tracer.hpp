@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -63,7 +64,8 @@ struct Real {
     REAL(fork) REAL(posix_spawn) REAL(posix_spawnp) REAL(system) REAL(execve) REAL(execv) REAL(execvp) REAL(execvpe) REAL(wait4)
     REAL(exit) REAL(_exit) REAL(_Exit) REAL(pthread_sigmask) REAL(pause) REAL(sigsuspend) REAL(sleep) REAL(usleep) REAL(nanosleep)
     REAL(clock_nanosleep) REAL(sigwait) REAL(sigwaitinfo) REAL(sigtimedwait) REAL(alarm) REAL(pthread_create)
-    REAL(siglongjmp) REAL(longjmp) REAL(_longjmp) REAL(close_range) REAL(closefrom)
+    REAL(siglongjmp) REAL(longjmp) REAL(_longjmp) REAL(close_range) REAL(closefrom) REAL(_Fork) REAL(mkfifoat) REAL(mknod)
+    REAL(mknodat) REAL(sem_clockwait) REAL(popen) REAL(pclose)
 #undef REAL
     void (*longjmp_chk)(__jmp_buf_tag*, int) = nullptr;  // __longjmp_chk: _FORTIFY_SOURCE's longjmp
     int (*semctl)(int, int, int, ...) = nullptr;

@@ -383,8 +383,9 @@ private:
         if (const std::uint32_t missed = arena_->spares_missed(); missed > 0)
             names += fmt::format("{}{} child{} of programs (no spare trace slot)", names.empty() ? "" : ", ", missed, missed == 1 ? "" : "ren");
         if (const std::uint32_t spawned = arena_->unscheduled(); spawned > 0)
-            names += fmt::format("{}{} program{} started with vfork, posix_spawn or system that simrun could not put at a gate "
-                                 "(a static binary, an environment without LD_PRELOAD and SIMRUN_TRACE, no spare trace slot)",
+            names += fmt::format("{}{} program{} started with vfork, posix_spawn, system or popen that simrun did not put at a gate "
+                                 "(popen's shell, whose stream goes through stdio; a static binary; an environment without LD_PRELOAD "
+                                 "and SIMRUN_TRACE; no spare trace slot)",
                                  names.empty() ? "" : ", ", spawned, spawned == 1 ? "" : "s");
         if (!names.empty())
             run_.diagnosis.push_back("this controlled run is not reproducible: " + names +

@@ -46,6 +46,7 @@ const char* fork_how(std::int64_t how) {
         case kForkVfork: return "vfork";
         case kForkSpawn: return "posix_spawn";
         case kForkSystem: return "system";
+        case kForkPopen: return "popen";
         default: return "fork";
     }
 }
@@ -78,7 +79,7 @@ void ChildNames::on_event(const Record& r) {
         add(static_cast<std::size_t>(r.e.arg), {*parent, root(r.proc)});
     else if (call == CallId::Fork && (r.e.value == kForkVfork || r.e.value == kForkSpawn) && r.e.result > 0 && parent)
         started_[r.e.result] = {*parent, root(r.proc)};
-    else if (call == CallId::Fork && r.e.value == kForkSystem && r.e.step > 0 && parent)  // controlled: the shell's pid
+    else if (call == CallId::Fork && (r.e.value == kForkSystem || r.e.value == kForkPopen) && r.e.step > 0 && parent)  // the shell's pid
         started_[static_cast<std::int64_t>(r.e.step)] = {*parent, root(r.proc)};
     else if (call == CallId::Attach && r.proc >= declared_ && r.e.value > 0 && (r.e.step == 1 || !parent)) {
         if (auto it = started_.find(r.e.value); r.e.step == 1 && it != started_.end()) {
@@ -119,9 +120,11 @@ const std::string* SysvNames::queue(std::int64_t id) const {
 
 void append_call_json(std::string& l, const ev::Call& c) {
     l += fmt::format(",\"call\":\"{}\"", call_name(c.id));
+    // Bytes that are not text keep their exact value beside it, as hex.
     auto text = [&](const char* key, std::string_view t) {
         l += fmt::format(",\"{}\":", key);
         append_json_string(l, t);
+        if (!is_text(t)) l += fmt::format(",\"{}_hex\":\"", key), append_hex(l, t), l += '"';
     };
     auto obj = [&](const std::string* name) {
         if (name) l += ",\"obj\":", append_json_string(l, *name);
@@ -194,12 +197,16 @@ void append_call_json(std::string& l, const ev::Call& c) {
                    },
                    [&](const call::Wait& a) {
                        l += fmt::format(",\"for\":{}", a.for_pid);
+                       if (a.pclose) l += ",\"how\":\"pclose\"";
                        if (a.status) l += fmt::format(",\"status\":\"{}\"", a.status->describe());
                    },
-                   [&](const call::Exit& a) { l += fmt::format(",\"code\":{}", a.code); },
+                   [&](const call::Exit& a) {
+                       l += fmt::format(",\"code\":{}", a.code);
+                       if (a.how != kExitCall) l += a.how == kExitFromMain ? ",\"how\":\"return\"" : ",\"how\":\"_exit\"";
+                   },
                    [&](const call::Fork& a) {
                        l += fmt::format(",\"how\":\"{}\"", fork_how(a.how));
-                       if (a.how == kForkSpawn || a.how == kForkSystem) text("name", a.name);
+                       if (a.how == kForkSpawn || a.how == kForkSystem || a.how == kForkPopen) text("name", a.name);
                        if (a.status) l += fmt::format(",\"status\":\"{}\"", a.status->describe());
                    },
                },
@@ -208,12 +215,7 @@ void append_call_json(std::string& l, const ev::Call& c) {
 
 std::string describe_call(const ev::Call& c) {
     const std::string result = c.err ? fmt::format(" ✘ {}", strerrorname_np(c.err) ? strerrorname_np(c.err) : "?") : fmt::format(" → {}", c.result);
-    auto quoted = [](std::string_view t) {
-        std::string s(t.substr(0, 30));
-        for (char& ch : s)
-            if (ch == '\n') ch = ' ';
-        return "\"" + s + (t.size() > 30 ? "…" : "") + "\"";
-    };
+    auto quoted = [](std::string_view t) { return "\"" + readable_bytes(t, 30) + "\""; };
     const char* name = call_name(c.id);
     auto plain = [&](std::int64_t first) { return fmt::format("{}({}){}", name, first, result); };
     return std::visit(
@@ -265,12 +267,17 @@ std::string describe_call(const ev::Call& c) {
                                    a.abandoned ? fmt::format(" · {} abandoned", call_name(*a.abandoned)) : "");
             },
             [&](const call::Wait& a) {
-                return a.status ? fmt::format("wait → pid {} {}", c.result, a.status->describe()) : fmt::format("wait{}", result);
+                const char* what = a.pclose ? "pclose" : "wait";
+                return a.status ? fmt::format("{} → pid {} {}", what, c.result, a.status->describe()) : fmt::format("{}{}", what, result);
             },
-            [&](const call::Exit& a) { return fmt::format("exit({})", a.code); },
+            [&](const call::Exit& a) {
+                return a.how == kExitFromMain ? fmt::format("return {} from main", a.code)
+                                              : fmt::format("{}({})", a.how == kExitImmediate ? "_exit" : "exit", a.code);
+            },
             [&](const call::Fork& a) {
                 if (a.how == kForkSystem) return fmt::format("system({}){}", quoted(a.name), a.status ? " → " + a.status->describe() : result);
-                if (a.how == kForkSpawn) return fmt::format("posix_spawn({}){}", quoted(a.name), c.err ? result : fmt::format(" → pid {}", c.result));
+                if (a.how == kForkSpawn || a.how == kForkPopen)
+                    return fmt::format("{}({}){}", fork_how(a.how), quoted(a.name), c.err ? result : fmt::format(" → pid {}", c.result));
                 return fmt::format("{}{}", fork_how(a.how), c.err ? result : fmt::format(" → pid {}", c.result));
             },
         },

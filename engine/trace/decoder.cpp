@@ -129,11 +129,12 @@ call::Args Decoder::call_args(const Record& r, std::string_view payload) {
         case CallId::Longjmp:
             return call::Longjmp{r.e.arg, r.e.value, r.e.step > 0 ? std::optional<CallId>(static_cast<CallId>(r.e.step - 1)) : std::nullopt};
         case CallId::Wait:
-            return call::Wait{r.e.arg, r.e.result > 0 ? std::optional<WaitStatus>(WaitStatus(static_cast<int>(r.e.value))) : std::nullopt};
-        case CallId::Exit: return call::Exit{r.e.value};
+            return call::Wait{r.e.arg, r.e.result > 0 ? std::optional<WaitStatus>(WaitStatus(static_cast<int>(r.e.value))) : std::nullopt,
+                              static_cast<std::int64_t>(r.e.step) == kWaitPclose};
+        case CallId::Exit: return call::Exit{r.e.value, static_cast<ExitHow>(r.e.step)};
         case CallId::Fork: {
             const auto how = static_cast<ForkHow>(r.e.value);
-            return call::Fork{how, how == kForkSpawn || how == kForkSystem ? payload : std::string_view{},
+            return call::Fork{how, how == kForkSpawn || how == kForkSystem || how == kForkPopen ? payload : std::string_view{},
                               how == kForkSystem && r.e.result >= 0 ? std::optional<WaitStatus>(WaitStatus(static_cast<int>(r.e.result)))
                                                                     : std::nullopt};
         }

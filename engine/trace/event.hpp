@@ -201,9 +201,11 @@ struct Longjmp {
 struct Wait {
     std::int64_t for_pid;
     std::optional<WaitStatus> status;  // a child was reaped
+    bool pclose = false;               // the wait pclose makes for popen's child
 };
 struct Exit {
     std::int64_t code;
+    ExitHow how = kExitCall;
 };
 struct Fork {
     ForkHow how;

@@ -57,7 +57,11 @@ enum class CallId : std::uint16_t {
 };
 
 // How a Fork call started its child.
-enum ForkHow : std::int64_t { kForkFork = 0, kForkVfork = 1, kForkSpawn = 2, kForkSystem = 3 };
+enum ForkHow : std::int64_t { kForkFork = 0, kForkVfork = 1, kForkSpawn = 2, kForkSystem = 3, kForkPopen = 4 };
+// An Exit call record's third field: how the program ended.
+enum ExitHow : std::int64_t { kExitCall = 0, kExitImmediate = 1, kExitFromMain = 2 };  // exit(), _exit/_Exit, return from main
+// A Wait record's options field for the wait pclose makes.
+constexpr std::int64_t kWaitPclose = -1;
 
 // A single sembuf inside a Call record's step.
 inline std::uint64_t pack_sembuf(unsigned short num, short op, short flg) {

@@ -57,4 +57,45 @@ std::string json_string(std::string_view s) {
     return out;
 }
 
+bool is_text(std::string_view s) {
+    for (std::size_t i = 0; i < s.size();) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if ((c < 0x20 && c != '\n' && c != '\t' && c != '\r') || c == 0x7F) return false;
+        const std::size_t n = utf8_length(s, i);
+        if (n == 0) return false;
+        i += n;
+    }
+    return true;
+}
+
+std::string readable_bytes(std::string_view s, std::size_t max) {
+    static const char hex[] = "0123456789abcdef";
+    std::string out;
+    std::size_t shown = 0, i = 0;
+    for (; i < s.size() && shown < max; ++shown) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        const std::size_t n = c >= 0x20 && c != 0x7F ? utf8_length(s, i) : 0;
+        if (n > 0) {
+            if (c == '\\') out += '\\';
+            out.append(s.data() + i, n);
+            i += n;
+        } else if (c == '\n' || c == '\t') {
+            out += c == '\n' ? "\\n" : "\\t";
+            ++i;
+        } else {
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 0xF];
+            ++i;
+        }
+    }
+    if (i < s.size()) out += "…";
+    return out;
+}
+
+void append_hex(std::string& out, std::string_view s) {
+    static const char hex[] = "0123456789abcdef";
+    for (unsigned char c : s) out += hex[c >> 4], out += hex[c & 0xF];
+}
+
 }  // namespace simrun

@@ -12,4 +12,16 @@ namespace simrun {
 void append_json_string(std::string& out, std::string_view s);
 std::string json_string(std::string_view s);
 
+// Text a reader can read as it is: valid UTF-8 with no control characters
+// but newline, tab and carriage return.
+bool is_text(std::string_view s);
+
+// For a line of the timeline: printable characters as they are, newline and
+// tab as \n and \t, every other byte as \xNN; at most `max` characters
+// shown, then "…".
+std::string readable_bytes(std::string_view s, std::size_t max);
+
+// Two lower-case hex digits a byte.
+void append_hex(std::string& out, std::string_view s);
+
 }  // namespace simrun
