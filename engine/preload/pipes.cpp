@@ -3,6 +3,9 @@
 // close_range, closefrom, dup2 and dup3 over the tracer's own descriptors.
 #include "preload/tracer.hpp"
 
+#include <limits.h>
+#include <sys/uio.h>
+
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <poll.h>
@@ -82,40 +85,73 @@ static bool would_block(int fd, short events) {
     return ::poll(&p, 1, 0) == 0;
 }
 
+// Free mode: would this read or write have waited? Tried with RWF_NOWAIT
+// (a pipe takes it since Linux 5.9): one system call when it need not
+// wait. EAGAIN on a descriptor the program opened O_NONBLOCK is its answer.
+static bool nonblocking(int fd) {
+    const int fl = ::fcntl(fd, F_GETFL);
+    return fl >= 0 && (fl & O_NONBLOCK);
+}
+
 ssize_t read(int fd, void* buf, size_t n) {
     if (!on || in_hook || !is_pipe(fd)) return real.read(fd, buf, n);
     ssize_t r = -1;
     int err = 0;
+    auto record = [&] {
+        emit(CallId::Read, {fd, static_cast<std::int64_t>(n)}, r, r < 0 ? err : 0, 0, r > 0 ? buf : nullptr,
+             r > 0 ? (r < 64 ? static_cast<size_t>(r) : 64) : 0);
+        return true;
+    };
     auto once = [&] {
         enter_call(CallId::Read);
         r = real.read(fd, buf, n);
         leave_call();
         err = errno;
-        emit(CallId::Read, {fd, static_cast<std::int64_t>(n)}, r, r < 0 ? err : 0, 0, r > 0 ? buf : nullptr,
-             r > 0 ? (r < 64 ? static_cast<size_t>(r) : 64) : 0);
-        return true;
+        return record();
     };
-    if (stepping())
-        step_until_done(CallId::Read, [&] {
+    if (stepping()) {
+        step_until_done(CallId::Read, {fd, static_cast<std::int64_t>(n)}, [&] {
             slot->sem_id.store(fd);  // for the wait-for graph
             return would_block(fd, POLLIN) ? false : once();
         });
-    else once();
+    } else {
+        iovec v{buf, n};
+        enter_call(CallId::Read);
+        r = ::preadv2(fd, &v, 1, -1, RWF_NOWAIT);
+        err = errno;
+        leave_call();
+        if (r >= 0 || (err != EAGAIN && err != EOPNOTSUPP && err != EINVAL) || (err == EAGAIN && nonblocking(fd))) {
+            record();
+        } else {
+            if (err == EAGAIN) record_wait_start(CallId::Read, {fd, static_cast<std::int64_t>(n)});
+            once();
+        }
+    }
     errno = err;
     return r;
 }
-// _FORTIFY_SOURCE's read, where the buffer's size is known.
-ssize_t __read_chk(int fd, void* buf, size_t n, size_t buflen) {
-    if (n > buflen) __chk_fail();
-    return read(fd, buf, n);
-}
 ssize_t write(int fd, const void* buf, size_t n) {
     if (!on || in_hook || !is_pipe(fd)) return real.write(fd, buf, n);
-    if (!stepping())
-        return traced<ssize_t>(CallId::Write, {fd, static_cast<std::int64_t>(n)}, true, [&] { return real.write(fd, buf, n); }, buf, n < 64 ? n : 64);
+    const Args a{fd, static_cast<std::int64_t>(n)};
+    if (!stepping()) {
+        // Up to PIPE_BUF bytes a write is all or nothing, so RWF_NOWAIT tells
+        // whether it would wait; a longer one may be cut short by it instead.
+        if (n > PIPE_BUF) return traced<ssize_t>(CallId::Write, a, true, [&] { return real.write(fd, buf, n); }, buf, n < 64 ? n : 64);
+        const std::uint64_t ts = now();
+        return may_wait<ssize_t>(
+            CallId::Write, a,
+            [&](ssize_t& got) {
+                iovec v{const_cast<void*>(buf), n};
+                got = ::pwritev2(fd, &v, 1, -1, RWF_NOWAIT);
+                if (got < 0 && (errno == EOPNOTSUPP || errno == EINVAL)) got = real.write(fd, buf, n);
+                return !(got < 0 && errno == EAGAIN && !nonblocking(fd));
+            },
+            [&] { return real.write(fd, buf, n); },
+            [&](ssize_t got) { emit(CallId::Write, a, got, got < 0 ? errno : 0, waited_call ? 0 : ts, buf, n < 64 ? n : 64); });
+    }
     ssize_t r = -1;
     int err = 0;
-    step_until_done(CallId::Write, [&] {
+    step_until_done(CallId::Write, a, [&] {
         slot->sem_id.store(fd);  // for the wait-for graph
         if (would_block(fd, POLLOUT)) return false;
         std::uint64_t ts = now();
@@ -123,11 +159,16 @@ ssize_t write(int fd, const void* buf, size_t n) {
         r = real.write(fd, buf, n);
         leave_call();
         err = errno;
-        emit(CallId::Write, {fd, static_cast<std::int64_t>(n)}, r, r < 0 ? err : 0, ts, buf, n < 64 ? n : 64);
+        emit(CallId::Write, a, r, r < 0 ? err : 0, ts, buf, n < 64 ? n : 64);
         return true;
     });
     errno = err;
     return r;
+}
+// _FORTIFY_SOURCE's read, where the buffer's size is known.
+ssize_t __read_chk(int fd, void* buf, size_t n, size_t buflen) {
+    if (n > buflen) __chk_fail();
+    return read(fd, buf, n);
 }
 // The program reuses one of our numbers: let go of it (its exec will not
 // be traced; a full ring then waits for the supervisor's periodic drain).

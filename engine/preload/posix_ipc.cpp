@@ -41,11 +41,12 @@ static ssize_t receive(mqd_t q, char* msg, size_t len, unsigned* prio, const tim
         return true;
     };
     if (stepping()) {
-        step_until_done(CallId::MqReceive, [&] { return once(true); }, timed, [&] {
+        step_until_done(CallId::MqReceive, {q, 0, timed}, [&] { return once(true); }, timed, [&] {
             r = -1, err = ETIMEDOUT;
             emit(CallId::MqReceive, {q, 0, timed}, r, err);
         });
-    } else {
+    } else if (!once(true)) {  // tried with a deadline already past first: only a wait is recorded as one
+        record_wait_start(CallId::MqReceive, {q, 0, timed});
         once(false);
     }
     if (prio) *prio = got;
@@ -55,9 +56,15 @@ static ssize_t receive(mqd_t q, char* msg, size_t len, unsigned* prio, const tim
 
 static int mq_send_traced(mqd_t q, const char* msg, size_t len, unsigned prio, const timespec* t, bool timed) {
     if (!stepping()) {
-        return traced<int>(CallId::MqSend, {q, prio, timed}, true,
-                           [&] { return timed ? real.mq_timedsend(q, msg, len, prio, t) : real.mq_send(q, msg, len, prio); }, msg,
-                           len < 256 ? len : 256);
+        const std::uint64_t ts = now();
+        return may_wait<int>(
+            CallId::MqSend, {q, prio, timed},
+            [&](int& got) {
+                got = real.mq_timedsend(q, msg, len, prio, &kPast);
+                return !(got < 0 && errno == ETIMEDOUT);
+            },
+            [&] { return timed ? real.mq_timedsend(q, msg, len, prio, t) : real.mq_send(q, msg, len, prio); },
+            [&](int got) { emit(CallId::MqSend, {q, prio, timed}, got, got < 0 ? errno : 0, waited_call ? 0 : ts, msg, len < 256 ? len : 256); });
     }
     int r = -1, err = 0;
     auto attempt = [&] {
@@ -70,7 +77,7 @@ static int mq_send_traced(mqd_t q, const char* msg, size_t len, unsigned prio, c
         emit(CallId::MqSend, {q, prio, timed}, r, r < 0 ? err : 0, ts, msg, len < 256 ? len : 256);
         return true;
     };
-    step_until_done(CallId::MqSend, attempt, timed, [&] {
+    step_until_done(CallId::MqSend, {q, prio, timed}, attempt, timed, [&] {
         r = -1, err = ETIMEDOUT;
         emit(CallId::MqSend, {q, prio, timed}, r, err, 0, msg, len < 256 ? len : 256);
     });
@@ -122,11 +129,16 @@ static int psem(CallId c, sem_t* s, int r, int err, std::uint64_t ts) {
 // ETIMEDOUT only when no process can step (the supervisor decides).
 static int psem_wait(CallId c, sem_t* s, const timespec* t, clockid_t clock = -1) {
     int r = -1, err = 0;
+    const Args start{reinterpret_cast<std::int64_t>(s), -1};
     if (!stepping()) {
-        enter_call(c);
-        r = clock >= 0 ? real.sem_clockwait(s, clock, t) : c == CallId::SemTimedwait ? real.sem_timedwait(s, t) : real.sem_wait(s);
-        leave_call();
-        return psem(c, s, r, errno, 0);
+        return may_wait<int>(
+            c, start,
+            [&](int& got) {
+                got = real.sem_trywait(s);
+                return !(got < 0 && errno == EAGAIN);
+            },
+            [&] { return clock >= 0 ? real.sem_clockwait(s, clock, t) : c == CallId::SemTimedwait ? real.sem_timedwait(s, t) : real.sem_wait(s); },
+            [&](int got) { psem(c, s, got, errno, 0); });
     }
     auto attempt = [&] {
         enter_call(c);
@@ -137,7 +149,7 @@ static int psem_wait(CallId c, sem_t* s, const timespec* t, clockid_t clock = -1
         psem(c, s, r, err, 0);
         return true;
     };
-    step_until_done(c, attempt, c == CallId::SemTimedwait, [&] {
+    step_until_done(c, start, attempt, c == CallId::SemTimedwait, [&] {
         r = -1, err = ETIMEDOUT;
         psem(c, s, r, err, 0);
     });

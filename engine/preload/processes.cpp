@@ -195,7 +195,7 @@ int controlled_system(const char* command) {
     spawn_started(spare, r == 0 ? child : -1, true);
     end_step(StepOutcome::Done);
     if (r == 0) {
-        step_until_done(CallId::Fork, [&] {
+        step_until_done(CallId::Fork, {-1, kForkSystem}, [&] {
             pid_t w = real.wait4(child, &status, WNOHANG, nullptr);
             if (w == 0 || (w < 0 && errno == EINTR)) return false;
             if (w < 0) status = -1;
@@ -426,7 +426,7 @@ static int traced_pclose(FILE* f) {
         // once the command has ended.
         std::fflush(f);
         if (const int nul = ::open("/dev/null", O_RDWR | O_CLOEXEC); nul >= 0) real.dup2(nul, fd), real.close(nul);
-        step_until_done(CallId::Wait, [&] {
+        step_until_done(CallId::Wait, {pid, 0, kWaitPclose}, [&] {
             siginfo_t si{};
             if (::waitid(P_PID, static_cast<id_t>(pid), &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid != pid) return false;
             return close_now();
@@ -533,8 +533,12 @@ pid_t wait4(pid_t pid, int* status, int options, struct rusage* ru) {
         if (r != 0) emit(CallId::Wait, {pid, st, options}, r, r < 0 ? err : 0);
         return true;
     };
-    if (stepping() && !(options & WNOHANG)) step_until_done(CallId::Wait, [&] { return once(options | WNOHANG); });
-    else once(options);
+    if (options & WNOHANG) one_step(CallId::Wait, [&] { return once(options), 0; });
+    else if (stepping()) step_until_done(CallId::Wait, {pid, 0, options}, [&] { return once(options | WNOHANG); });
+    else if (!once(options | WNOHANG)) {  // tried without waiting first: only a wait is recorded as one
+        record_wait_start(CallId::Wait, {pid, 0, options});
+        once(options);
+    }
     if (status && r > 0) *status = st;
     errno = err;
     return r;

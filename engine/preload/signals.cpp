@@ -152,6 +152,7 @@ int change_mask(int how, const sigset_t* set, sigset_t* old, F call) {
 int wait_for_handler(CallId c, const sigset_t* during) {
     const std::uint64_t bits = signal_bits(during);
     if (!stepping()) {
+        record_wait_start(c, {0, static_cast<std::int64_t>(bits)});  // it always waits
         int r = during ? real.sigsuspend(during) : real.pause();
         int err = errno;
         emit(c, {0, static_cast<std::int64_t>(bits)}, r, err);
@@ -165,7 +166,7 @@ int wait_for_handler(CallId c, const sigset_t* during) {
     std::uint32_t from = 0;  // the trampoline counts every run
     sigset_t before;
     bool started = false, masked = false;
-    step_until_done(c, [&] {
+    step_until_done(c, {0, static_cast<std::int64_t>(bits)}, [&] {
         if (!started) {
             started = true;
             from = slot->sig_handled.load();
@@ -194,10 +195,11 @@ R sleep_call(std::int64_t ns, R done, F call) {
         });
         return done;
     }
-    std::uint64_t ts = now();
+    // Its start, then its end stamped when it ends: what happened meanwhile comes between.
+    if (ns != 0) record_wait_start(CallId::Sleep, {ns});
     R r = call();
     int err = errno;
-    emit(CallId::Sleep, {ns}, static_cast<std::int64_t>(r), r == static_cast<R>(-1) ? err : 0, ts);
+    emit(CallId::Sleep, {ns}, static_cast<std::int64_t>(r), r == static_cast<R>(-1) ? err : 0);
     errno = err;
     return r;
 }
@@ -207,14 +209,18 @@ std::int64_t span_ns(const timespec* t) { return t ? static_cast<std::int64_t>(t
 int take_signal(const sigset_t* set, siginfo_t* info, const timespec* timeout) {
     const auto bits = static_cast<std::int64_t>(signal_bits(set));
     if (!stepping()) {
-        int r = timeout ? real.sigtimedwait(set, info, timeout) : real.sigwaitinfo(set, info);
-        int err = errno;
-        emit(CallId::Sigwait, {0, bits}, r, r < 0 ? err : 0);
-        errno = err;
-        return r;
+        return may_wait<int>(
+            CallId::Sigwait, {0, bits},
+            [&](int& r) {
+                const timespec zero = {0, 0};
+                r = real.sigtimedwait(set, info, &zero);
+                return !(r < 0 && errno == EAGAIN);
+            },
+            [&] { return timeout ? real.sigtimedwait(set, info, timeout) : real.sigwaitinfo(set, info); },
+            [&](int r) { emit(CallId::Sigwait, {0, bits}, r, r < 0 ? errno : 0); });
     }
     int got = -1, err = 0;
-    step_until_done(CallId::Sigwait, [&] {
+    step_until_done(CallId::Sigwait, {0, bits}, [&] {
         const timespec zero = {0, 0};
         got = real.sigtimedwait(set, info, &zero);
         err = errno;

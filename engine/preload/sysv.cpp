@@ -25,15 +25,31 @@ static bool only_posts(const sembuf* sops, size_t n) {
 }
 
 // One sembuf (the usual P or V) travels inside the record; more as Data.
-static Args semop_args(int id, const sembuf* sops, size_t n) {
+// semtimedop's timeout: in ms + 1 in the fourth field (0: none).
+static Args semop_args(int id, const sembuf* sops, size_t n, const timespec* t = nullptr) {
     Args a{id, static_cast<std::int64_t>(n), 0};
     if (n == 1 && sops) a.step = static_cast<std::int64_t>(pack_sembuf(sops[0].sem_num, sops[0].sem_op, sops[0].sem_flg));
+    if (t) {
+        const long long ms = static_cast<long long>(t->tv_sec) * 1000 + t->tv_nsec / 1'000'000;
+        a.iter = static_cast<std::uint32_t>(ms < 0 ? 1 : ms >= 0xFFFFFFFELL ? 0xFFFFFFFFu : ms + 1);
+    }
     return a;
+}
+
+// Would any operation wait? (Not if the caller asked for IPC_NOWAIT.)
+static bool may_block(const sembuf* sops, size_t n) {
+    bool waits = false;
+    for (size_t i = 0; i < n; ++i) {
+        if (sops[i].sem_flg & IPC_NOWAIT) return false;
+        waits = waits || sops[i].sem_op <= 0;
+    }
+    return waits;
 }
 
 // Controlled mode: the operations with IPC_NOWAIT added; EAGAIN then means
 // "would block" unless the program asked for IPC_NOWAIT itself.
-static int semop_stepped(int id, sembuf* sops, size_t n, bool timed) {
+static int semop_stepped(int id, sembuf* sops, size_t n, const timespec* t) {
+    const bool timed = t != nullptr;
     sembuf copy[32];
     bool caller_nowait = true;
     for (size_t i = 0; i < n; ++i) {
@@ -53,14 +69,14 @@ static int semop_stepped(int id, sembuf* sops, size_t n, bool timed) {
         leave_call();
         err = errno;
         if (r < 0 && err == EAGAIN && !caller_nowait) return false;
-        emit(CallId::Semop, semop_args(id, sops, n), r, r < 0 ? err : 0, ts, n > 1 ? sops : nullptr, n > 1 ? n * sizeof(sembuf) : 0);
+        emit(CallId::Semop, semop_args(id, sops, n, t), r, r < 0 ? err : 0, ts, n > 1 ? sops : nullptr, n > 1 ? n * sizeof(sembuf) : 0);
         return true;
     };
     auto expire = [&] {
         r = -1, err = EAGAIN;  // what semtimedop says when its time is up
-        emit(CallId::Semop, semop_args(id, sops, n), r, err, 0, n > 1 ? sops : nullptr, n > 1 ? n * sizeof(sembuf) : 0);
+        emit(CallId::Semop, semop_args(id, sops, n, t), r, err, 0, n > 1 ? sops : nullptr, n > 1 ? n * sizeof(sembuf) : 0);
     };
-    step_until_done(CallId::Semop, attempt, timed, expire);
+    step_until_done(CallId::Semop, semop_args(id, sops, n, t), attempt, timed, expire);
     errno = err;
     return r;
 }
@@ -91,16 +107,56 @@ static int semop_stepped(int id, sembuf* sops, size_t n, bool timed) {
 // One P or V of a single-threaded program in free mode: the call every
 // classic IPC program makes most, on the short path without the general
 // cases of semop_args and only_posts (tools/bench/preload.sh measures it).
+// A P that would wait: its start recorded, then the wait (not the short path).
+[[gnu::noinline]] static int semop_waits(int id, sembuf* sops, Args a) {
+    record_wait_start(CallId::Semop, a);
+    enter_call(CallId::Semop);
+    const int r = semop_syscall(id, sops, 1);
+    const int err = errno;
+    leave_call();
+    emit(CallId::Semop, a, r, r < 0 ? err : 0);
+    errno = err;
+    return r;
+}
+
 [[gnu::noinline]] static int semop_one(int id, sembuf* sops) {
     const sembuf op = *sops;
     const Args a{id, 1, static_cast<std::int64_t>(pack_sembuf(op.sem_num, op.sem_op, op.sem_flg))};
-    return traced_lone<int>(CallId::Semop, a, op.sem_op > 0, [&] { return semop_syscall(id, sops, 1); });
+    if (op.sem_op > 0 || (op.sem_flg & IPC_NOWAIT))
+        return traced_lone<int>(CallId::Semop, a, op.sem_op > 0, [&] { return semop_syscall(id, sops, 1); });
+    // A P: tried without waiting first, one system call when it need not wait.
+    sembuf now = op;
+    now.sem_flg = static_cast<short>(now.sem_flg | IPC_NOWAIT);
+    bool would_wait = false;
+    const int r = traced_lone<int>(CallId::Semop, a, false, [&] {
+        const int got = semop_syscall(id, &now, 1);
+        would_wait = got < 0 && errno == EAGAIN;
+        return got;
+    }, nullptr, 0, &would_wait);
+    return would_wait ? semop_waits(id, sops, a) : r;
+}
+
+// Free mode, not the short path: a call that may wait is tried without waiting first.
+static int semop_free(int id, sembuf* sops, size_t n, const timespec* t, bool timed) {
+    const Args a = semop_args(id, sops, n, t);
+    const void* data = n > 1 ? sops : nullptr;
+    const size_t bytes = n > 1 ? n * sizeof(sembuf) : 0;
+    auto call = [&] { return timed ? real.semtimedop(id, sops, n, t) : real.semop(id, sops, n); };
+    if (!may_block(sops, n) || n > 32) return traced<int>(CallId::Semop, a, only_posts(sops, n), call, data, bytes);
+    sembuf copy[32];
+    for (size_t i = 0; i < n; ++i) copy[i] = sops[i], copy[i].sem_flg = static_cast<short>(copy[i].sem_flg | IPC_NOWAIT);
+    return may_wait<int>(
+        CallId::Semop, a,
+        [&](int& r) {
+            r = real.semop(id, copy, n);
+            return !(r < 0 && errno == EAGAIN);
+        },
+        call, [&](int r) { emit(CallId::Semop, a, r, r < 0 ? errno : 0, 0, data, bytes); });
 }
 
 [[gnu::noinline]] static int semop_any(int id, sembuf* sops, size_t n) {
-    if (stepping() && n <= 32) return semop_stepped(id, sops, n, false);
-    return traced<int>(CallId::Semop, semop_args(id, sops, n), only_posts(sops, n), [&] { return real.semop(id, sops, n); },
-                       n > 1 ? sops : nullptr, n > 1 ? n * sizeof(sembuf) : 0);
+    if (stepping() && n <= 32) return semop_stepped(id, sops, n, nullptr);
+    return semop_free(id, sops, n, nullptr, false);
 }
 
 // Two tail calls, so the common case pays for no register saves of the general one.
@@ -110,9 +166,8 @@ int semop(int id, sembuf* sops, size_t n) {
 }
 
 int semtimedop(int id, sembuf* sops, size_t n, const timespec* t) {
-    if (stepping() && n <= 32) return semop_stepped(id, sops, n, t != nullptr);  // controlled: no time passes but by steps
-    return traced<int>(CallId::Semop, semop_args(id, sops, n), only_posts(sops, n), [&] { return real.semtimedop(id, sops, n, t); },
-                       n > 1 ? sops : nullptr, n > 1 ? n * sizeof(sembuf) : 0);
+    if (stepping() && n <= 32) return semop_stepped(id, sops, n, t);  // controlled: no time passes but by steps
+    return semop_free(id, sops, n, t, true);
 }
 
 int semctl(int id, int num, int cmd, ...) {
@@ -142,9 +197,13 @@ int msgget(key_t key, int flg) { return traced<int>(CallId::Msgget, {key, 0, flg
 int msgsnd(int id, const void* msgp, size_t sz, int flg) {
     long type = msgp ? *static_cast<const long*>(msgp) : 0;
     const char* text = msgp ? static_cast<const char*>(msgp) + sizeof(long) : nullptr;
-    if (stepping() && !(flg & IPC_NOWAIT)) {
-        int r = -1, err = 0;
-        step_until_done(CallId::Msgsnd, [&] {
+    const Args a{id, type, flg};
+    const size_t shown = sz < 256 ? sz : 256;
+    if (flg & IPC_NOWAIT)
+        return traced<int>(CallId::Msgsnd, a, true, [&] { return real.msgsnd(id, msgp, sz, flg); }, text, shown);
+    int r = -1, err = 0;
+    if (stepping()) {
+        step_until_done(CallId::Msgsnd, a, [&] {
             slot->sem_id.store(id), slot->sem_num.store(0), slot->sem_op.store(static_cast<std::int32_t>(type));  // for the wait-for graph
             std::uint64_t ts = now();
             enter_call(CallId::Msgsnd);
@@ -152,35 +211,52 @@ int msgsnd(int id, const void* msgp, size_t sz, int flg) {
             leave_call();
             err = errno;
             if (r < 0 && err == EAGAIN) return false;
-            emit(CallId::Msgsnd, {id, type, flg}, r, r < 0 ? err : 0, ts, text, sz < 256 ? sz : 256);
+            emit(CallId::Msgsnd, a, r, r < 0 ? err : 0, ts, text, shown);
             return true;
         });
         errno = err;
         return r;
     }
-    return traced<int>(CallId::Msgsnd, {id, type, flg}, true, [&] { return real.msgsnd(id, msgp, sz, flg); }, text, sz < 256 ? sz : 256);
+    const std::uint64_t ts = now();  // a send may wake a receiver: stamped before
+    return may_wait<int>(
+        CallId::Msgsnd, a,
+        [&](int& got) {
+            got = real.msgsnd(id, msgp, sz, flg | IPC_NOWAIT);
+            return !(got < 0 && errno == EAGAIN);
+        },
+        [&] { return real.msgsnd(id, msgp, sz, flg); },
+        [&](int got) { emit(CallId::Msgsnd, a, got, got < 0 ? errno : 0, waited_call ? 0 : ts, text, shown); });
 }
 
 ssize_t msgrcv(int id, void* msgp, size_t sz, long type, int flg) {
     ssize_t r = -1;
     int err = 0;
+    auto record = [&](ssize_t got, int e) {
+        long got_type = got >= 0 && msgp ? *static_cast<long*>(msgp) : 0;
+        emit(CallId::Msgrcv, {id, type, got_type}, got, got < 0 ? e : 0, 0, got > 0 ? static_cast<char*>(msgp) + sizeof(long) : nullptr,
+             got > 0 ? (got < 256 ? static_cast<size_t>(got) : 256) : 0);
+    };
     auto once = [&](int flags) {
         enter_call(CallId::Msgrcv);
         r = real.msgrcv(id, msgp, sz, type, flags);
         leave_call();
         err = errno;
-        if (r < 0 && err == ENOMSG && flags != flg) return false;  // controlled: it would have waited
-        long got = r >= 0 && msgp ? *static_cast<long*>(msgp) : 0;
-        emit(CallId::Msgrcv, {id, type, got}, r, r < 0 ? err : 0, 0, r > 0 ? static_cast<char*>(msgp) + sizeof(long) : nullptr,
-             r > 0 ? (r < 256 ? static_cast<size_t>(r) : 256) : 0);
+        if (r < 0 && err == ENOMSG && flags != flg) return false;  // it would have waited
+        record(r, err);
         return true;
     };
-    if (stepping() && !(flg & IPC_NOWAIT))
-        step_until_done(CallId::Msgrcv, [&] {
+    if (flg & IPC_NOWAIT) {
+        if (stepping()) one_step(CallId::Msgrcv, [&] { return once(flg), 0; });
+        else once(flg);
+    } else if (stepping()) {
+        step_until_done(CallId::Msgrcv, {id, type, 0}, [&] {
             slot->sem_id.store(id), slot->sem_num.store(0), slot->sem_op.store(static_cast<std::int32_t>(type));  // for the wait-for graph
             return once(flg | IPC_NOWAIT);
         });
-    else once(flg);
+    } else if (!once(flg | IPC_NOWAIT)) {
+        record_wait_start(CallId::Msgrcv, {id, type, 0});
+        once(flg);
+    }
     errno = err;
     return r;
 }

@@ -36,7 +36,16 @@ int tid() {
     return my_tid;
 }
 
+SIMRUN_TLS std::uint16_t waited_call = 0;
+
+void record_wait_start(CallId c, Args a) {
+    a.flags = kRecCallStart;
+    emit(c, a, 0, 0);
+    waited_call = static_cast<std::uint16_t>(static_cast<unsigned>(c) + 1);
+}
+
 void emit(CallId c, Args a, std::int64_t result, int err, std::uint64_t ts, const void* data, std::size_t n) {
+    if (waited_call == static_cast<unsigned>(c) + 1 && !(a.flags & kRecCallStart)) a.flags |= kRecBlocked, waited_call = 0;
     Writer w;
     if (RingWriter* r = w.get()) write_call(*r, c, a, result, err, ts, data, n);
 }

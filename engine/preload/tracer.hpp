@@ -188,6 +188,40 @@ extern SIMRUN_TLS int in_step;
 // a grant to try again): that call's CallId + 1, else 0.
 extern SIMRUN_TLS std::uint16_t retrying;
 
+// ---- the call a process waits in ---------------------------------------------
+// A call that has to wait is recorded when it starts to (a Call record
+// flagged kRecCallStart, with its arguments as known then), so the trace
+// shows what a blocked process waits in even if the call never returns;
+// its completion, when it returns, is flagged kRecBlocked (emit() does it).
+// Free mode finds out by trying the call without waiting first (IPC_NOWAIT,
+// WNOHANG, sem_trywait, a deadline already past, RWF_NOWAIT): a call that
+// does not wait costs what it did. Controlled mode, at its first blocked step.
+extern SIMRUN_TLS std::uint16_t waited_call;  // CallId + 1 of the call whose start was recorded, until it completes
+void record_wait_start(CallId c, Args a);
+
+// Free mode: a call that may wait. `try_now(r)` makes it without waiting
+// and returns false if it would have; then its start is recorded and
+// `wait()` makes it for real. `record(r)` records the completion.
+template <typename R, typename T, typename W, typename Rec>
+R may_wait(CallId c, Args start, T try_now, W wait, Rec record) {
+    R r{};
+    enter_call(c);
+    const bool done = try_now(r);
+    int err = errno;
+    leave_call();
+    if (!done) {
+        record_wait_start(c, start);
+        enter_call(c);
+        r = wait();
+        err = errno;
+        leave_call();
+    }
+    errno = err;
+    record(r);
+    errno = err;
+    return r;
+}
+
 void begin_step(CallId c);
 // Ends the step's call; the gate goes back at the next call (see tracer.cpp).
 void end_step(StepOutcome o);
@@ -203,7 +237,7 @@ struct NoTimeout {
     void operator()() const {}
 };
 template <typename F, typename E = NoTimeout>
-void step_until_done(CallId c, F attempt, bool timed = false, E expire = {}) {
+void step_until_done(CallId c, Args start, F attempt, bool timed = false, E expire = {}) {
     if (timed) slot->timed_out.store(0), slot->timed.store(1);
     for (;;) {
         begin_step(c);
@@ -212,6 +246,7 @@ void step_until_done(CallId c, F attempt, bool timed = false, E expire = {}) {
             break;
         }
         if (attempt()) break;
+        if (!retrying) record_wait_start(c, start);  // its first blocked step
         retrying = static_cast<std::uint16_t>(static_cast<unsigned>(c) + 1);  // before the supervisor may signal it
         end_step(StepOutcome::Blocked);
     }
@@ -246,13 +281,16 @@ inline bool lone() { return plain && !in_hook && !vfork_child && !writing; }
 // Calls `f`, then records it; for a thread where lone() holds: no step, no
 // lock, the main ring is ours (what Writer and now() would find, without
 // asking them again). Recording leaves errno alone (the ring's slow paths
-// restore it).
+// restore it). `unrecorded`, if set once f returns: nothing is recorded
+// (a call tried without waiting that would have waited: the caller goes on).
 template <typename R, typename F>
-[[gnu::always_inline]] inline R traced_lone(CallId c, Args a, bool stamp_before, F f, const void* data = nullptr, std::size_t n = 0) {
+[[gnu::always_inline]] inline R traced_lone(CallId c, Args a, bool stamp_before, F f, const void* data = nullptr, std::size_t n = 0,
+                                            const bool* unrecorded = nullptr) {
     const std::uint64_t ts = stamp_before ? main_ring.stamp() : 0;
     enter_call(c);
     R r = f();
     leave_call();
+    if (unrecorded && *unrecorded) return r;
     const std::int64_t as_int = result_of(r);
     writing = 1;
     write_call(main_ring, c, a, as_int, as_int == -1 ? errno : 0, ts, data, n);

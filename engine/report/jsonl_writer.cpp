@@ -161,9 +161,11 @@ void JsonlWriter::on_event(const Event& e) {
                 return true;
             },
             [&](const ev::Call& c) {
-                head("call", e);
+                head(c.started ? "block" : "call", e);
                 pid(c.pid);
                 append_call_json(l, c);
+                if (c.started) return true;
+                if (c.waited) l += ",\"waited\":true";
                 l += fmt::format(",\"result\":{}", c.result);
                 errno_fields(l, c.err);
                 return true;

@@ -214,7 +214,9 @@ void append_call_json(std::string& l, const ev::Call& c) {
 }
 
 std::string describe_call(const ev::Call& c) {
-    const std::string result = c.err ? fmt::format(" ✘ {}", strerrorname_np(c.err) ? strerrorname_np(c.err) : "?") : fmt::format(" → {}", c.result);
+    const std::string result = c.started ? std::string(" ⏸")
+                               : c.err   ? fmt::format(" ✘ {}", strerrorname_np(c.err) ? strerrorname_np(c.err) : "?")
+                                         : fmt::format(" → {}", c.result);
     auto quoted = [](std::string_view t) { return "\"" + readable_bytes(t, 30) + "\""; };
     const char* name = call_name(c.id);
     auto plain = [&](std::int64_t first) { return fmt::format("{}({}){}", name, first, result); };
@@ -238,8 +240,9 @@ std::string describe_call(const ev::Call& c) {
             [&](const call::Shmat& a) { return plain(a.shmid); },
             [&](const call::Shmdt& a) { return plain(a.addr); },
             [&](const call::SysvMsg& a) {
-                return fmt::format("{}({}, type {}, {}){}", name, a.queue ? *a.queue : std::to_string(a.msqid), a.got_type ? *a.got_type : a.type,
-                                   quoted(a.text), result);
+                const std::string queue = a.queue ? *a.queue : std::to_string(a.msqid);
+                if (c.started) return fmt::format("{}({}, type {}){}", name, queue, a.type, result);
+                return fmt::format("{}({}, type {}, {}){}", name, queue, a.got_type ? *a.got_type : a.type, quoted(a.text), result);
             },
             [&](const call::MqMsg& a) { return fmt::format("{}({}, {}){}", name, a.mqd, quoted(a.text), result); },
             [&](const call::Named& a) {

@@ -69,7 +69,8 @@ Event Decoder::decode(const Record& r, std::string_view payload) {
             break;
         }
         case EventKind::Call:
-            e.body = ev::Call{static_cast<CallId>(r.e.op), r.e.pid, r.e.result, r.e.err, call_args(r, payload)};
+            e.body = ev::Call{static_cast<CallId>(r.e.op), r.e.pid, r.e.result, r.e.err, call_args(r, payload),
+                              (r.flags & kRecCallStart) != 0, (r.flags & kRecBlocked) != 0};
             break;
     }
     return e;
@@ -93,7 +94,7 @@ call::Args Decoder::call_args(const Record& r, std::string_view payload) {
         case CallId::Msgsnd:
         case CallId::Msgrcv:
             return call::SysvMsg{r.e.arg, names_.queue(r.e.arg), r.e.value,
-                                 static_cast<CallId>(r.e.op) == CallId::Msgrcv && r.e.result >= 0
+                                 static_cast<CallId>(r.e.op) == CallId::Msgrcv && r.e.result >= 0 && !(r.flags & kRecCallStart)
                                      ? std::optional<std::int64_t>(static_cast<std::int64_t>(r.e.step))
                                      : std::nullopt,
                                  payload};

@@ -226,6 +226,8 @@ struct Call {
     std::int64_t result;
     int err;
     call::Args args;
+    bool started = false;  // the call has started and waits (no result yet): trace kind "block"
+    bool waited = false;   // it completed after waiting (its start came before)
 };
 }  // namespace ev
 

@@ -87,13 +87,14 @@ inline const char* call_name(CallId c) {
 }
 
 enum RecordFlag : std::uint8_t {
-    kRecBlocked = 1,     // Op: it had to wait before completing
+    kRecBlocked = 1,     // Op, Call: it had to wait before completing
     kRecValue = 2,       // value is known
     kRecLoadStep = 4,    // ShmAdd: the load half of a racy +=
     kRecStoreStep = 8,   // ShmAdd: the store half of a racy +=
     kRecAdopted = 16,    // Exit: reaped by simrun, not by the declared parent that should have
     kRecStderr = 32,     // Output: from the program's stderr
     kRecEndKill = 64,    // Reaped: simrun killed it at the end of the run (a deadlock, a timeout): not a zombie the program left
+    kRecCallStart = 128, // Call: the call has started and waits (its arguments as known then); its completion comes later, kRecBlocked
 };
 
 constexpr std::uint16_t kRunProc = 0xFFFF;  // proc of run-level events

@@ -105,7 +105,7 @@ void SemReplay::annotate(Record& r, std::vector<Record>& undo, std::string_view 
 }
 
 void SemReplay::program_semop(const Record& r, std::string_view payload) {
-    if (static_cast<CallId>(r.e.op) != CallId::Semop || r.e.result != 0) return;
+    if (static_cast<CallId>(r.e.op) != CallId::Semop || r.e.result != 0 || (r.flags & kRecCallStart)) return;  // a start is not an operation
     if (r.proc >= semadj_.size()) semadj_.resize(r.proc + 1u);
     auto set = std::find(semids_.begin(), semids_.end(), static_cast<int>(r.e.arg));
     if (set == semids_.end()) return;

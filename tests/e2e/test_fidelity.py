@@ -91,3 +91,69 @@ exec = ["{program_path('msg_server')}", "7313", "1"]
         check(sends[0]["text_hex"] == pid.to_bytes(4, "little").hex(), f"the pid's four bytes: {sends[0]}")
         shown = "".join(f"\\x{b:02x}" if b < 0x20 or b > 0x7e else chr(b) for b in pid.to_bytes(4, "little"))
         check(f'msgsnd(' in r.stdout and f'"{shown}"' in r.stdout, f"{shown} in\n{r.stdout}")
+
+
+def course_program(d, name, argv, mode, timeout="20s"):
+    return write_scenario(d, f"""
+[scenario]
+name = "{name}"
+timeout = "{timeout}"
+mode = "{mode}"
+[[process]]
+name = "student"
+exec = {json.dumps([program_path(argv[0])] + argv[1:])}
+""", name=name)
+
+
+@pytest.mark.parametrize("mode", ["free", "controlled"])
+def test_the_call_a_process_is_blocked_in_is_in_the_trace(mode):
+    """The server that waits for a request nobody sends, and main waiting for it: the trace alone shows
+    both (a `block` event each, with the queue and type, the pid waited for) though neither call returns
+    (controlled: a deadlock; free: the timeout ends it); a call that waited and then returned says so
+    (`waited`), one that did not wait has no block event."""
+    with tempfile.TemporaryDirectory() as d:
+        r = Run([course_program(d, "srv", ["msg_server", "7314", "2", "one-more"], mode, "2s"), "-q", "--seed", "1"], d)
+        events = r.trace(d, "srv")
+        check(events[-1]["outcome"] == ("deadlock" if mode == "controlled" else "timeout"), r.stdout)
+        blocks = [e for e in events if e["kind"] == "block"]
+        for e in blocks:
+            check("result" not in e and "errno" not in e, f"a start has no result: {e}")
+        server = [e for e in blocks if e["proc"] == "student/1" and e["call"] == "msgrcv"]
+        check(server and server[-1]["type"] == 1 and isinstance(server[-1]["msqid"], int), f"the server's last msgrcv: {blocks}")
+        main = [e for e in blocks if e["proc"] == "student" and e["call"] == "wait"]
+        check(main and main[-1]["for"] == -1, f"main's wait: {blocks}")
+        calls = [e for e in events if e["kind"] == "call"]
+        # Every block but the two that never return is followed by its completion, which says it waited.
+        for b in blocks:
+            after = [e for e in calls if e["proc"] == b["proc"] and e["seq"] > b["seq"]]
+            if b is server[-1] or b is main[-1]:
+                check(not after or after[0]["call"] != b["call"], f"{b} never returned")
+            else:
+                check(after and after[0]["call"] == b["call"] and after[0].get("waited") is True, f"{b} then {after[:1]}")
+        quick = [e for e in calls if e["call"] == "msgsnd"]
+        check(quick and not any(e.get("waited") for e in quick), "a send that did not wait is a plain call")
+
+
+@pytest.mark.parametrize("mode", ["free", "controlled"])
+def test_both_sides_of_a_deadlock_and_a_lost_wake_up_show_their_calls(mode):
+    """The mutex-before-empty bounded buffer: both P's it deadlocks in are block events with their
+    semaphore; the lost wake-up (controlled: the seeds choose when the signal comes): the pause that was
+    killed is one."""
+    with tempfile.TemporaryDirectory() as d:
+        cases = [("pcm", ["pc_fork", "mutex-first", "10", "2"], "semop")] + ([("pl", ["pingpong", "lost", "5"], "pause")] if mode == "controlled" else [])
+        for name, argv, want in cases:
+            path = course_program(d, name, argv, mode)
+            for seed in range(1, 21):
+                r = Run([path, "-q", "--seed", str(seed)], d)
+                events = r.trace(d, name)
+                if events[-1]["outcome"] == "deadlock":
+                    break
+            check(events[-1]["outcome"] == "deadlock", f"{name}: no deadlock in 20 seeds")
+            last = {}
+            for e in events:
+                if e["kind"] in ("block", "call") and "proc" in e:
+                    last[e["proc"]] = e
+            stuck = [e for e in last.values() if e["kind"] == "block"]
+            check(len(stuck) == 2 and all(e["call"] == want for e in stuck), f"{name}: both wait in {want}: {list(last.values())}")
+            if want == "semop":
+                check(all(e["sops"][0]["op"] == -1 for e in stuck), f"the P's: {stuck}")
