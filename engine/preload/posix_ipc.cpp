@@ -191,7 +191,8 @@ int shm_unlink(const char* name) {
     return traced<int>(CallId::ShmUnlink, {}, false, [&] { return real.shm_unlink(name); }, name, name_len(name));
 }
 void* mmap(void* addr, size_t len, int prot, int flags, int fd, off_t off) {
-    if (!(flags & MAP_SHARED) || fd < 0 || in_hook || !on) return real.mmap(addr, len, prot, flags, fd, off);
+    // Shared mappings: of a file or shm_open object, or anonymous (what a fork shares).
+    if (!(flags & MAP_SHARED) || in_hook || !on) return real.mmap(addr, len, prot, flags, fd, off);
     return traced<void*>(CallId::Mmap, {fd, static_cast<std::int64_t>(len), flags}, false, [&] { return real.mmap(addr, len, prot, flags, fd, off); });
 }
 

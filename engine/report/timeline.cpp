@@ -169,6 +169,8 @@ void Timeline::line(std::uint64_t ts, int proc, const std::string& text) {
 
 void Timeline::on_event(const Event& e) {
     if (std::holds_alternative<ev::RunStart>(e.body)) t0_ = e.ts;
+    if (const auto* c = std::get_if<ev::Call>(&e.body); c && c->id == CallId::Fork && !c->started && !c->err)
+        if (const auto* f = std::get_if<call::Fork>(&c->args); f && (f->how == kForkSystem || c->result > 0)) ++children_;
     if (!out_) return;
     // A traced program's child shows in its ancestor's column, by name.
     const int column = e.proc.column;
@@ -191,8 +193,10 @@ void Timeline::summary(const RunResult& run, const std::vector<ExpectResult>& re
     };
     if (hidden_ > 0 && !style_.quiet) fmt::print(out_, "  … {} more events in the trace\n", hidden_);
     const char* outcome_color = run.outcome == Outcome::Completed ? "1" : "1;31";
-    fmt::print(out_, " outcome: {} in {} · {} processes · {} events{}\n", paint(outcome_color, outcome_name(run.outcome)),
-               format_duration_ns(static_cast<std::int64_t>(run.t_end - run.t0)), plan_.processes.size(), run.events,
+    const std::size_t declared = plan_.processes.size();
+    const std::string children = children_ ? fmt::format(" (+ {} child{} of programs)", children_, children_ == 1 ? "" : "ren") : "";
+    fmt::print(out_, " outcome: {} in {} · {} process{}{} · {} events{}\n", paint(outcome_color, outcome_name(run.outcome)),
+               format_duration_ns(static_cast<std::int64_t>(run.t_end - run.t0)), declared, declared == 1 ? "" : "es", children, run.events,
                style_.quiet && !mode_line_.empty() ? " · " + mode_line_ : "");
     for (const auto& d : run.diagnosis) fmt::print(out_, "   {}\n", d);
     // A grader's view of each program: how it ended.

@@ -39,6 +39,7 @@ private:
     std::string mode_line_;
     std::size_t width_ = 22;
     std::size_t shown_ = 0, hidden_ = 0;
+    std::size_t children_ = 0;  // the children traced programs started (their fork, vfork, posix_spawn, system, popen)
 };
 
 // The text of one event as the timeline shows it ("P slots.empty → 4"); "" for none.

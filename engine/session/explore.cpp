@@ -19,8 +19,8 @@ public:
     ExitCode run() {
         if (o_.exhaustive) return run_exhaustive();
         const StrategyConfig& c = o_.run.strategy;
-        fmt::print("explore {}: {} schedules from seed {}{}, up to {} runs\n", plan_.name, strategy_name(c.kind), c.seed,
-                   c.kind == StrategyKind::Pct ? fmt::format(", depth {}", c.depth) : "", o_.runs);
+        fmt::print("explore {}: {} schedules from seed {}{}, up to {}\n", plan_.name, strategy_name(c.kind), c.seed,
+                   c.kind == StrategyKind::Pct ? fmt::format(", depth {}", c.depth) : "", runs_text(o_.runs));
         std::fflush(stdout);
         std::uint64_t start = now();
         for (int i = 0; i < o_.runs; ++i) {
@@ -33,15 +33,24 @@ public:
             if (r.passed) continue;
             clear_progress();
             fmt::print("  run {} (seed {}) fails: {}\n", i + 1, opt.strategy.seed, first_failure(r));
-            fmt::print("  {} runs in {:.2f} s ({:.0f} runs/s)\n", runs_, (now() - start) / 1e9, runs_ / ((now() - start) / 1e9));
+            fmt::print("  {} in {}\n", runs_text(runs_), pace(start));
             return report_failure(opt.strategy.seed, r.schedule);
         }
         clear_progress();
-        fmt::print("  no failure in {} runs ({:.2f} s, {:.0f} runs/s)\n", runs_, (now() - start) / 1e9, runs_ / ((now() - start) / 1e9));
+        fmt::print("  no failure in {} ({})\n", runs_text(runs_), pace(start));
         return ExitCode::Ok;
     }
 
 private:
+    static std::string runs_text(int n) { return fmt::format("{} run{}", n, n == 1 ? "" : "s"); }
+    // "0.41 s, 73 runs/s"; a rate under 10 with a decimal, none for a single run.
+    std::string pace(std::uint64_t start) const {
+        const double s = static_cast<double>(now() - start) / 1e9;
+        if (runs_ < 2 || s <= 0) return fmt::format("{:.2f} s", s);
+        const double rate = runs_ / s;
+        return rate < 10 ? fmt::format("{:.2f} s, {:.1f} runs/s", s, rate) : fmt::format("{:.2f} s, {:.0f} runs/s", s, rate);
+    }
+
     // simrun itself failed, or the user stopped it: no verdict on the program.
     static bool stops_search(const RunReport& r) { return r.exit_code == ExitCode::Internal || r.exit_code == ExitCode::Interrupted; }
 
@@ -54,7 +63,7 @@ private:
     // still run) stay within the bound. Every interleaving within the bound
     // is run once.
     ExitCode run_exhaustive() {
-        fmt::print("explore {}: every schedule with at most {} preemptions, up to {} runs\n", plan_.name, o_.preemptions, o_.runs);
+        fmt::print("explore {}: every schedule with at most {} preemptions, up to {}\n", plan_.name, o_.preemptions, runs_text(o_.runs));
         std::fflush(stdout);
         struct Node {
             std::vector<int> prefix;
@@ -76,7 +85,7 @@ private:
             if (!r.passed) {
                 clear_progress();
                 fmt::print("  run {} fails ({} preemptions): {}\n", runs_, node.preemptions, first_failure(r));
-                fmt::print("  {} runs in {:.2f} s\n", runs_, (now() - start) / 1e9);
+                fmt::print("  {} in {:.2f} s\n", runs_text(runs_), (now() - start) / 1e9);
                 return report_failure(0, r.schedule);
             }
             const auto& s = r.schedule;
@@ -95,9 +104,9 @@ private:
         }
         clear_progress();
         if (stack.empty())
-            fmt::print("  every schedule with at most {} preemptions passes: {} runs ({:.2f} s)\n", o_.preemptions, runs_, (now() - start) / 1e9);
+            fmt::print("  every schedule with at most {} preemptions passes: {} ({:.2f} s)\n", o_.preemptions, runs_text(runs_), (now() - start) / 1e9);
         else
-            fmt::print("  no failure in {} runs; {} schedules within the bound not tried (raise --runs)\n", runs_, stack.size());
+            fmt::print("  no failure in {}; {} schedules within the bound not tried (raise --runs)\n", runs_text(runs_), stack.size());
         return ExitCode::Ok;
     }
 

@@ -92,6 +92,34 @@ void ChildNames::on_event(const Record& r) {
     }
 }
 
+void PsemNames::on_event(const Record& r, std::string_view payload) {
+    if (r.kind != EventKind::Call || (r.flags & kRecCallStart) || r.e.err) return;
+    switch (static_cast<CallId>(r.e.op)) {
+        case CallId::SemOpen:  // its address in the first field
+            if (r.e.result == 0) named_[r.e.arg] = std::string(payload);
+            break;
+        case CallId::Shmget:
+            if (r.e.result >= 0) shm_sizes_[r.e.result] = r.e.value;
+            break;
+        case CallId::Shmat:
+            if (r.e.result != -1)
+                if (auto it = shm_sizes_.find(r.e.arg); it != shm_sizes_.end())
+                    regions_.push_back({r.e.result, it->second, fmt::format("shm {}", r.e.arg)});
+            break;
+        case CallId::Mmap:
+            if (r.e.result != -1) regions_.push_back({r.e.result, r.e.value, r.e.arg >= 0 ? fmt::format("mmap fd {}", r.e.arg) : "mmap"});
+            break;
+        default: break;
+    }
+}
+
+const std::string* PsemNames::name(std::int64_t addr) {
+    if (auto it = named_.find(addr); it != named_.end()) return &it->second;
+    for (auto r = regions_.rbegin(); r != regions_.rend(); ++r)
+        if (addr >= r->start && addr < r->start + r->length) return &(named_[addr] = fmt::format("{} +{}", r->what, addr - r->start));
+    return nullptr;
+}
+
 void ChildNames::add(std::size_t child, const Parent& parent) {
     if (names_.size() <= child) names_.resize(child + 1), roots_.resize(child + 1 - declared_, -1);
     names_[child] = parent.name + "/" + std::to_string(++children_[parent.name]);
@@ -144,6 +172,7 @@ void append_call_json(std::string& l, const ev::Call& c) {
                                             a.sops[i].sem_op, (a.sops[i].sem_flg & SEM_UNDO) ? "true" : "false",
                                             (a.sops[i].sem_flg & IPC_NOWAIT) ? "true" : "false");
                        l += ']';
+                       if (a.timeout_ms) l += fmt::format(",\"timeout_ms\":{}", *a.timeout_ms);
                    },
                    [&](const call::Semctl& a) {
                        l += fmt::format(",\"semid\":{},\"semnum\":{},\"cmd\":\"{}\"", a.semid, a.semnum, ctl_name(a.cmd));
@@ -163,8 +192,16 @@ void append_call_json(std::string& l, const ev::Call& c) {
                        text("text", a.text);
                    },
                    [&](const call::Named& a) { text("name", a.name); },
-                   [&](const call::Psem& a) { l += fmt::format(",\"sem\":\"{:#x}\",\"value\":{}", a.addr, a.value); },
-                   [&](const call::PsemInit& a) { l += fmt::format(",\"sem\":\"{:#x}\",\"value\":{},\"pshared\":{}", a.addr, a.value, a.pshared); },
+                   [&](const call::Psem& a) {
+                       l += fmt::format(",\"sem\":\"{:#x}\"", a.addr);
+                       obj(a.name);
+                       if (!c.started) l += fmt::format(",\"value\":{}", a.value);
+                   },
+                   [&](const call::PsemInit& a) {
+                       l += fmt::format(",\"sem\":\"{:#x}\"", a.addr);
+                       obj(a.name);
+                       l += fmt::format(",\"value\":{},\"pshared\":{}", a.value, a.pshared);
+                   },
                    [&](const call::Mmap& a) { l += fmt::format(",\"fd\":{},\"length\":{}", a.fd, a.length); },
                    [&](const call::Pipe& a) { l += fmt::format(",\"fds\":[{},{}]", a.read_fd, a.write_fd); },
                    [&](const call::Io& a) {
@@ -231,7 +268,9 @@ std::string describe_call(const ev::Call& c) {
             [&](const call::Semop& a) {
                 std::string ops;
                 for (const auto& s : a.sops) ops += fmt::format(" {} {:+d}{}", s.sem_num, s.sem_op, (s.sem_flg & SEM_UNDO) ? " undo" : "");
-                return fmt::format("semop({}:{}){}", a.set ? *a.set : fmt::format("semid {}", a.semid), ops, result);
+                const std::string set = a.set ? *a.set : fmt::format("semid {}", a.semid);
+                if (a.timeout_ms) return fmt::format("semtimedop({}:{}, {} ms){}", set, ops, *a.timeout_ms, result);
+                return fmt::format("semop({}:{}){}", set, ops, result);
             },
             [&](const call::Semctl& a) {
                 return fmt::format("semctl({}, {}, {}){}", a.set ? *a.set : std::to_string(a.semid), a.semnum, ctl_name(a.cmd), result);
@@ -244,21 +283,37 @@ std::string describe_call(const ev::Call& c) {
                 if (c.started) return fmt::format("{}({}, type {}){}", name, queue, a.type, result);
                 return fmt::format("{}({}, type {}, {}){}", name, queue, a.got_type ? *a.got_type : a.type, quoted(a.text), result);
             },
-            [&](const call::MqMsg& a) { return fmt::format("{}({}, {}){}", name, a.mqd, quoted(a.text), result); },
+            [&](const call::MqMsg& a) {
+                if (c.started) return fmt::format("{}({}){}", name, a.mqd, result);
+                return fmt::format("{}({}, prio {}, {}){}", name, a.mqd, a.prio, quoted(a.text), result);
+            },
             [&](const call::Named& a) {
                 if (c.id == CallId::Exec) return fmt::format("exec {}{}", quoted(a.name), c.result < 0 ? result : "");
                 return fmt::format("{}({}){}", name, quoted(a.name), result);
             },
-            [&](const call::Psem& a) { return plain(a.addr); },
-            [&](const call::PsemInit& a) { return plain(a.addr); },
-            [&](const call::Mmap& a) { return plain(a.fd); },
+            [&](const call::Psem& a) {
+                const std::string sem = a.name ? *a.name : fmt::format("{:#x}", a.addr);
+                if (c.started || a.value < 0) return fmt::format("{}({}){}", name, sem, result);
+                return fmt::format("{}({}){} (value {})", name, sem, result, a.value);
+            },
+            [&](const call::PsemInit& a) {
+                return fmt::format("sem_init({}, {}, {}){}", a.name ? *a.name : fmt::format("{:#x}", a.addr), a.pshared, a.value, result);
+            },
+            [&](const call::Mmap& a) {
+                const std::string what = a.fd < 0 ? std::string("shared anonymous") : fmt::format("fd {}", a.fd);
+                return c.err ? fmt::format("mmap({}, {} bytes){}", what, a.length, result)
+                             : fmt::format("mmap({}, {} bytes) → {:#x}", what, a.length, c.result);
+            },
             [&](const call::Pipe& a) { return plain(a.read_fd); },
             [&](const call::Io& a) { return fmt::format("{}({}, {}){}", name, a.fd, quoted(a.data), result); },
             [&](const call::SendSignal& a) { return fmt::format("{}({}, {}){}", name, a.pid, signal_name(a.signal), result); },
             [&](const call::Raise& a) { return fmt::format("raise({}){}", signal_name(a.signal), result); },
             [&](const call::Sigaction& a) { return fmt::format("sigaction({}, {}){}", signal_name(a.signal), disposition_name(a.disposition), result); },
             [&](const call::Handler& a) { return fmt::format("⚑ {} from pid {} (its handler)", signal_name(a.signal), a.from_pid); },
-            [&](const call::Sigprocmask& a) { return plain(a.how); },
+            [&](const call::Sigprocmask& a) {
+                static const char* const hows[] = {"SIG_BLOCK", "SIG_UNBLOCK", "SIG_SETMASK"};
+                return fmt::format("sigprocmask({}, [{}]){}", a.how >= 0 && a.how < 3 ? hows[a.how] : "?", signal_list(a.set, false), result);
+            },
             [&](const call::SigSet& a) { return fmt::format("sigsuspend([{}]){}", signal_list(a.set, false), result); },
             [&](const call::Sigwait& a) {
                 return fmt::format("sigwait([{}]){}", signal_list(a.set, false), a.got > 0 ? fmt::format(" → {}", signal_name(a.got)) : result);

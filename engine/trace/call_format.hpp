@@ -51,6 +51,24 @@ private:
     std::size_t declared_;
 };
 
+// Names for POSIX semaphores by address, learned as the stream goes by: a
+// sem_open's name ("/mutex"), else the semaphore's place in a mapping a
+// program made ("shm 3 +16", "mmap fd 4 +0", "mmap +8": shmat, mmap).
+class PsemNames {
+public:
+    void on_event(const Record& r, std::string_view payload);
+    const std::string* name(std::int64_t addr);
+
+private:
+    struct Region {
+        std::int64_t start, length;
+        std::string what;
+    };
+    std::unordered_map<std::int64_t, std::string> named_;
+    std::unordered_map<std::int64_t, std::int64_t> shm_sizes_;  // shmid → bytes, from shmget
+    std::vector<Region> regions_;
+};
+
 // A semop Call record's operations (one packed in the record, more as its
 // Data payload), into `out` (reused by the caller: no allocation per call).
 void read_sembufs(const Record& r, std::string_view payload, std::vector<struct sembuf>& out);

@@ -21,6 +21,7 @@ void Decoder::on_record(const Record& recorded, std::string_view payload) {
 void Decoder::deliver(const Record& r, std::string_view payload) {
     if (r.kind == EventKind::Data) return;  // the merge joins them to their event
     children_.on_event(r);
+    psems_.on_event(r, payload);
     ++events_;
     const Event e = decode(r, payload);
     for (EventSink* s : sinks_) s->on_event(e);
@@ -85,7 +86,8 @@ call::Args Decoder::call_args(const Record& r, std::string_view payload) {
         case CallId::Msgget: return call::IpcGet{r.e.arg, std::nullopt};
         case CallId::Semop: {
             read_sembufs(r, payload, sops_);
-            return call::Semop{r.e.arg, names_.set(r.e.arg), sops_};
+            return call::Semop{r.e.arg, names_.set(r.e.arg), sops_,
+                               r.e.iter ? std::optional<std::int64_t>(static_cast<std::int64_t>(r.e.iter) - 1) : std::nullopt};
         }
         case CallId::Semctl: return call::Semctl{r.e.arg, names_.set(r.e.arg), r.e.value, static_cast<std::int64_t>(r.e.step)};
         case CallId::Shmctl:
@@ -111,8 +113,8 @@ call::Args Decoder::call_args(const Record& r, std::string_view payload) {
         case CallId::SemWait:
         case CallId::SemTrywait:
         case CallId::SemTimedwait:
-        case CallId::SemPost: return call::Psem{r.e.arg, r.e.value};
-        case CallId::SemInit: return call::PsemInit{r.e.arg, r.e.value, static_cast<std::int64_t>(r.e.step)};
+        case CallId::SemPost: return call::Psem{r.e.arg, r.e.value, psems_.name(r.e.arg)};
+        case CallId::SemInit: return call::PsemInit{r.e.arg, r.e.value, static_cast<std::int64_t>(r.e.step), psems_.name(r.e.arg)};
         case CallId::Mmap: return call::Mmap{r.e.arg, r.e.value};
         case CallId::Pipe: return call::Pipe{r.e.arg, r.e.value};
         case CallId::Read:

@@ -39,6 +39,7 @@ private:
     const Plan& plan_;
     SysvNames names_;
     ChildNames children_;
+    PsemNames psems_;
     SemReplay replay_;
     std::vector<EventSink*> sinks_;
     std::vector<Record> undo_;   // reused: Undo records an exit caused

@@ -116,6 +116,7 @@ struct Semop {
     std::int64_t semid;
     const std::string* set;  // the declared set, when it is one
     std::span<const sembuf> sops;
+    std::optional<std::int64_t> timeout_ms;  // semtimedop
 };
 struct Semctl {
     std::int64_t semid;
@@ -146,10 +147,12 @@ struct Named {  // mq_open, sem_open, shm_open and their unlinks, mkfifo, exec
     std::string_view name;
 };
 struct Psem {  // sem_wait, sem_trywait, sem_timedwait, sem_post
-    std::int64_t addr, value;
+    std::int64_t addr, value;      // value: after the call (-1 unknown)
+    const std::string* name;       // PsemNames: "/mutex", "shm 3 +16"; null if unknown
 };
 struct PsemInit {
     std::int64_t addr, value, pshared;
+    const std::string* name;
 };
 struct Mmap {
     std::int64_t fd, length;

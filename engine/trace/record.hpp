@@ -2,6 +2,8 @@
 // its own ring. Field meanings per kind are in docs/trace-format.md.
 #pragma once
 
+#include "util/call_names.hpp"
+
 #include <cstddef>
 #include <cstdint>
 
@@ -76,15 +78,8 @@ inline SemBuf unpack_sembuf(std::uint64_t v) {
     return {static_cast<unsigned short>(v & 0xffff), static_cast<short>((v >> 16) & 0xffff), static_cast<short>((v >> 32) & 0xffff)};
 }
 
-inline const char* call_name(CallId c) {
-    static const char* const names[] = {
-        "attach", "semget", "semop", "semctl", "shmget", "shmat", "shmdt", "shmctl", "msgget", "msgsnd", "msgrcv", "msgctl",
-        "mq_open", "mq_send", "mq_receive", "mq_unlink", "sem_open", "sem_wait", "sem_trywait", "sem_timedwait", "sem_post",
-        "sem_unlink", "sem_init", "shm_open", "shm_unlink", "mmap", "pipe", "mkfifo", "read", "write", "kill", "sigqueue",
-        "raise", "sigaction", "handler", "sigprocmask", "fork", "exec", "wait", "exit", "pause", "sigsuspend", "sleep", "sigwait", "alarm",
-        "longjmp"};
-    return static_cast<std::size_t>(c) < sizeof names / sizeof names[0] ? names[static_cast<std::size_t>(c)] : "?";
-}
+static_assert(kCallNameCount == static_cast<std::size_t>(CallId::Count), "util/call_names.hpp lists every CallId, in order");
+inline const char* call_name(CallId c) { return static_cast<std::size_t>(c) < kCallNameCount ? kCallNames[static_cast<std::size_t>(c)] : "?"; }
 
 enum RecordFlag : std::uint8_t {
     kRecBlocked = 1,     // Op, Call: it had to wait before completing

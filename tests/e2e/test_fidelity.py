@@ -157,3 +157,35 @@ def test_both_sides_of_a_deadlock_and_a_lost_wake_up_show_their_calls(mode):
             check(len(stuck) == 2 and all(e["call"] == want for e in stuck), f"{name}: both wait in {want}: {list(last.values())}")
             if want == "semop":
                 check(all(e["sops"][0]["op"] == -1 for e in stuck), f"the P's: {stuck}")
+
+
+def test_calls_read_as_what_they_did():
+    """POSIX semaphores named by their sem_open name or their place in a shared mapping, with their value;
+    mq_send and mq_receive with their priorities; semtimedop with its timeout; sigprocmask with how and the
+    signals by name; the summary counts one process and its child in words that agree."""
+    with tempfile.TemporaryDirectory() as d:
+        tag = new_tag()
+        path = course_program(d, "pc", ["posix_pc", tag, "3"], "free")
+        r = Run([path], d)
+        check(r.code == 0, r.stdout + r.stderr)
+        out = r.stdout
+        for want in (f"[student/1] sem_wait(/pc_mutex_{tag}) → 0 (value 0)", "sem_init(mmap +0, 1, 0) → 0", "sem_post(mmap +0) → 0 (value 1)",
+                     'mq_send(3, prio 5, "urgent") → 0', 'mq_receive(3, prio 5, "urgent") → 6', "semtimedop(semid 0: 0 -1, 20 ms) ✘ EAGAIN",
+                     "sigprocmask(SIG_BLOCK, [SIGUSR1]) → 0", "mmap(shared anonymous, 32 bytes) → 0x",
+                     "· 1 process (+ 1 child of programs) ·"):
+            check(want in out, f"{want!r} in\n{out}")
+        events = r.trace(d, "pc")
+        waits = [e for e in events if e.get("call") == "sem_wait" and e["kind"] == "call"]
+        check(all(e.get("obj") in (f"/pc_mutex_{tag}", "mmap +0") for e in waits), f"every sem_wait names its semaphore: {waits[:2]}")
+        timed = [e for e in events if e.get("call") == "semop" and e["kind"] == "call" and "timeout_ms" in e]
+        check(len(timed) == 1 and timed[0]["timeout_ms"] == 20 and timed[0]["errno"] == "EAGAIN", str(timed))
+        masks = [e for e in events if e.get("call") == "sigprocmask"]
+        check(masks[0]["how"] == "SIG_BLOCK" and masks[0]["set"] == ["SIGUSR1"], str(masks[0]))
+
+
+def test_one_run_is_one_run():
+    """explore --runs 1 says 'up to 1 run' and 'no failure in 1 run', without a rate of 0 runs/s."""
+    with tempfile.TemporaryDirectory() as d:
+        r = Run(["explore", "scenarios/prodcons.toml", "--runs", "1"], d)
+        check(r.code == 0, r.stdout + r.stderr)
+        check("up to 1 run\n" in r.stdout and "no failure in 1 run (" in r.stdout and "runs/s" not in r.stdout, r.stdout)
