@@ -1,5 +1,6 @@
 #include "check/checker.hpp"
 
+#include "trace/call_format.hpp"
 #include "util/duration.hpp"
 #include "util/json.hpp"
 
@@ -43,6 +44,9 @@ Checker::Checker(const Plan& plan)
     timed_.assign(plan.ops.size(), false);
     kept_.assign(plan.ops.size(), false);
     op_data_.assign(plan.ops.size(), {});
+    call_counts_.assign(plan.call_filters.size(), 0);
+    call_errors_.assign(plan.call_filters.size(), 0);
+    call_errno_.assign(plan.call_filters.size(), 0);
     for (const auto& e : plan.expects)
         for (const auto& n : e.expr.nodes)
             if (n.op == ExprOp::Message)
@@ -90,7 +94,7 @@ void Checker::on_event(const Event& e) {
             [](const ev::Fault&) { return false; },
             [](const ev::Zombie&) { return false; },
             [](const ev::Orphan&) { return false; },
-            [](const ev::Call&) { return false; },
+            [&](const ev::Call& c) { return !c.started && !call_counts_.empty() && program_call(e, c); },
         },
         e.body);
     if (changed) check_always(e);
@@ -152,8 +156,42 @@ bool Checker::script_op(const ev::ScriptOp& o) {
     }
 }
 
+static bool call_matches(const CallFilter& f, const Event& e, const ev::Call& c) {
+    if (static_cast<int>(c.id) != f.call) return false;
+    if (f.signal && call_signal(c) != f.signal) return false;
+    if (!f.object.empty()) {
+        std::string_view o = call_object(c);
+        if (o != f.object && !(o.size() == f.object.size() + 1 && o[0] == '/' && o.substr(1) == f.object)) return false;
+    }
+    if (!f.procs.empty() && std::find(f.procs.begin(), f.procs.end(), e.proc.column) == f.procs.end()) return false;
+    if (!f.child.empty()) {
+        if (!e.proc.name) return false;
+        std::string_view n = *e.proc.name;
+        if (n != f.child && !(n.starts_with(f.child) && n.size() > f.child.size() && n[f.child.size()] == '/')) return false;
+    }
+    if (f.result && (c.err != 0 || c.result != *f.result)) return false;
+    return !f.err || c.err == f.err;
+}
+
+// Counts a program's call for the count(call ...) that match it; false when none does.
+bool Checker::program_call(const Event& e, const ev::Call& c) {
+    bool counted = false;
+    for (std::size_t i = 0; i < plan_.call_filters.size(); ++i) {
+        if (!call_matches(plan_.call_filters[i], e, c)) continue;
+        counted = true;
+        if (c.err == 0) ++call_counts_[i];
+        else ++call_errors_[i], call_errno_[i] = c.err;
+    }
+    return counted;
+}
+
+ValueView Checker::with_calls(ValueView v) const {
+    v.call_counts = &call_counts_, v.call_errors = &call_errors_, v.call_errno = &call_errno_;
+    return v;
+}
+
 void Checker::check_always(const Event& e) {
-    ValueView view{&cells_, &sems_, &status_, &queues_, &psems_, &received_, &op_counts_, &op_errors_, &op_errno_, 0, &op_times_, &op_data_, zombies_left_};
+    ValueView view = with_calls({&cells_, &sems_, &status_, &queues_, &psems_, &received_, &op_counts_, &op_errors_, &op_errno_, 0, &op_times_, &op_data_, zombies_left_});
     for (std::size_t i = 0; i < plan_.expects.size(); ++i) {
         const auto& x = plan_.expects[i];
         if (x.kind != ExpectKind::Always || !broken_[i].empty()) continue;
@@ -164,6 +202,7 @@ void Checker::check_always(const Event& e) {
         const std::string what = std::visit(Overloaded{[&](const ev::ScriptOp& o) { return fmt::format("'{}'", plan_.op_text[o.index]); },
                                                        [](const ev::Undo&) { return std::string("SEM_UNDO at exit"); },
                                                        [](const ev::Signal& s) { return "handler of " + signal_name(s.signal); },
+                                                       [](const ev::Call& c) { return fmt::format("'{}'", describe_call(c)); },
                                                        [](const auto&) { return std::string("exit"); }},
                                             e.body);
         broken_[i] = fmt::format("first broken at {} by {}'s {} (event {}): {}", format_duration_ns(static_cast<std::int64_t>(e.ts - t0_)), who, what,
@@ -179,8 +218,8 @@ std::vector<ExpectResult> Checker::finish(const RunResult& run) {
         verdicts[p] = static_cast<int>(run.procs[p].verdict);
     }
     // Deliveries and op counts are complete in the trace: the final view reads them too.
-    ValueView final_view{&run.cells, &run.sems, &status, &run.queue_stats, &run.psem_values, &received_, &op_counts_, &op_errors_, &op_errno_,
-                         static_cast<std::int64_t>(run.ipc_left.size()), &op_times_, &op_data_, zombies_left_, &verdicts};
+    ValueView final_view = with_calls({&run.cells, &run.sems, &status, &run.queue_stats, &run.psem_values, &received_, &op_counts_, &op_errors_, &op_errno_,
+                         static_cast<std::int64_t>(run.ipc_left.size()), &op_times_, &op_data_, zombies_left_, &verdicts});
     bool outcome_stated = false;
     for (std::size_t i = 0; i < plan_.expects.size(); ++i) {
         const auto& e = plan_.expects[i];

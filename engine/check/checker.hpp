@@ -34,6 +34,8 @@ public:
 
 private:
     bool script_op(const ev::ScriptOp& op);
+    bool program_call(const Event& e, const ev::Call& c);
+    ValueView with_calls(ValueView v) const;
     void check_always(const Event& e);
     const Plan& plan_;
     std::vector<std::int64_t> cells_;
@@ -45,6 +47,7 @@ private:
     std::vector<std::int64_t> op_counts_;  // per op: completed runs
     std::vector<std::int64_t> op_errors_;  // per op: failed runs
     std::vector<std::int64_t> op_errno_;   // per op: errno of the last failure
+    std::vector<std::int64_t> call_counts_, call_errors_, call_errno_;  // per Plan::call_filters index
     std::vector<std::vector<std::uint64_t>> op_times_;  // per op named in a before(): its completions' event numbers
     std::vector<bool> timed_;
     std::vector<std::vector<std::pair<std::uint64_t, std::string>>> op_data_;  // per op named in a message()

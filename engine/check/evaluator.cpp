@@ -40,6 +40,7 @@ struct Eval {
             case ExprOp::Received: return (*v.received)[static_cast<std::size_t>(n.slot) * 65 + static_cast<std::size_t>(n.value)];
             case ExprOp::Count:
             case ExprOp::Errors: {
+                if (n.ref == RefKind::Calls) return (*(n.op == ExprOp::Count ? v.call_counts : v.call_errors))[n.slot];
                 const auto& per_op = n.op == ExprOp::Count ? *v.op_counts : *v.op_errors;
                 std::int64_t total = 0;
                 for (std::uint32_t op : n.ops) total += per_op[op];
@@ -54,6 +55,7 @@ struct Eval {
             case ExprOp::ZombiesLeft: return v.zombies_left;
             case ExprOp::Verdict: return v.verdicts ? (*v.verdicts)[n.slot] : -1;
             case ExprOp::Errno: {
+                if (n.ref == RefKind::Calls) return (*v.call_errno)[n.slot];
                 std::int64_t last = 0;
                 for (std::uint32_t op : n.ops)
                     if ((*v.op_errno)[op]) last = (*v.op_errno)[op];

@@ -29,6 +29,10 @@ struct ValueView {
     const std::vector<std::vector<std::pair<std::uint64_t, std::string>>>* op_data = nullptr;
     std::int64_t zombies_left = 0;  // processes simrun reaped for parents that never waited (so far)
     const std::vector<int>* verdicts = nullptr;  // final: per process, a Verdict value
+    // per Plan::call_filters index: programs' calls that matched and succeeded, failed, the last failure's errno
+    const std::vector<std::int64_t>* call_counts = nullptr;
+    const std::vector<std::int64_t>* call_errors = nullptr;
+    const std::vector<std::int64_t>* call_errno = nullptr;
 };
 
 // Booleans are 1 and 0. nullopt (with error set) on division by zero.

@@ -165,6 +165,19 @@ struct PlanFault {
     std::string text;                   // as written, for reports
 };
 
+// The calls of programs an expression counts: count(call semop on lock by
+// producer failing EINTR). Every part but the call's name may be left out.
+struct CallFilter {
+    int call = -1;                 // index in util/call_names.hpp (the trace's CallId)
+    std::string object;            // the call's object as the trace names it ("lock", "/mutex"); "" = any
+    int signal = 0;                // on SIGUSR1: kill, sigqueue, raise, sigaction, handler, ...
+    std::vector<int> procs;        // by NAME: these declared processes and the children their programs fork
+    std::string child;             // by student/1: that child and its descendants
+    std::optional<std::int64_t> result;  // returning N
+    int err = 0;                   // failing ERRNO
+    std::string text;              // as written, after "call "
+};
+
 struct Plan {
     std::string path, name, description;
     std::int64_t timeout_ns = 0;
@@ -183,6 +196,7 @@ struct Plan {
     std::vector<SemTerm> sem_terms;
     std::vector<std::string> texts;    // payloads of write and print
     std::vector<ExpectDecl> expects;   // expressions resolved
+    std::vector<CallFilter> call_filters;  // count(call ...) and friends: ExprNode::slot indexes this
     int sem_values = 0;                // flat count of all semaphores
     int cell_slots = 0;                // flat count of all shm slots
     // Queue statistics in expressions: slot 2*q is q.messages, 2*q+1 is q.bytes.

@@ -32,6 +32,10 @@ void Planner::expectations() {
                 continue;
             }
             if (n.op == ExprOp::Count || n.op == ExprOp::Errors || n.op == ExprOp::Errno) {
+                if (n.object == "call" || n.object.starts_with("call ")) {
+                    n.ref = RefKind::Calls, n.slot = call_filter(n.object, e.text_pos, n.offset, n.op);
+                    continue;
+                }
                 n.ops = matching_ops(n.object, at);
                 continue;
             }
@@ -102,7 +106,7 @@ void Planner::faults() {
             }
             if (pf.ops.empty())
                 fail(f.after_pos, fmt::format("process '{}' has no op '{}'{}", victim.name, *f.after,
-                                              did_you_mean_suffix(*f.after, candidates)));
+                                              did_you_mean_suffix(*f.after, same_verb(*f.after, candidates))));
             pf.text = fmt::format("{} to {} after its {} '{}'", signal_name(pf.signal), victim.name,
                                   pf.count == 1 ? std::string("first") : fmt::format("{}th", pf.count), *f.after);
         }
@@ -119,8 +123,23 @@ std::vector<std::uint32_t> Planner::matching_ops(const std::string& text, Source
         std::string short_form = std::string(op_verb(p_, p_.ops[i])) + (target.empty() ? "" : " " + target);
         if (text == p_.op_text[i] || text == short_form) ops.push_back(static_cast<std::uint32_t>(i));
     }
-    if (ops.empty()) fail(at, fmt::format("no process has the op '{}'{}", text, did_you_mean_suffix(text, p_.op_text)));
+    if (ops.empty()) {
+        std::string hint = did_you_mean_suffix(text, same_verb(text, p_.op_text));
+        bool programs = std::any_of(p_.processes.begin(), p_.processes.end(), [](const PlanProcess& p) { return p.is_exec(); });
+        if (hint.empty() && programs)
+            hint = fmt::format(" (a program's calls are counted as count(call NAME ...), e.g. count(call {}))", text.substr(0, text.find(' ')));
+        fail(at, fmt::format("no process has the op '{}'{}", text, hint));
+    }
     return ops;
+}
+
+// The candidates with text's verb: a suggestion never changes what the op does.
+std::vector<std::string> Planner::same_verb(const std::string& text, const std::vector<std::string>& candidates) {
+    std::string verb = text.substr(0, text.find(' '));
+    std::vector<std::string> out;
+    for (const auto& c : candidates)
+        if (c.substr(0, c.find(' ')) == verb) out.push_back(c);
+    return out;
 }
 
 }  // namespace simrun::detail

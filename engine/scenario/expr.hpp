@@ -1,7 +1,8 @@
 // Expectation expressions: integers, references to shm cells and semaphore
 // members (seg.cell, seg.arr[2], set.member), exit(p) and signal(p),
 // arithmetic, comparisons (chains like 0 <= x <= 5 mean both hold),
-// && || !, received(p, SIG), count(OP TARGET), message(OP, i) == "text". Parsed here, resolved by
+// && || !, received(p, SIG), count(OP TARGET), count(call NAME on OBJ by PROC ...),
+// message(OP, i) == "text". Parsed here, resolved by
 // plan/, evaluated by check/.
 #pragma once
 
@@ -17,7 +18,7 @@ namespace simrun {
 enum class ExprOp : std::uint8_t {
     Int, Ref, Exit, Signal,
     Received,  // received(p, SIGUSR1): deliveries to p's handler
-    Count,     // count(V slots.full): completed ops that match
+    Count,     // count(V slots.full): completed ops that match; count(call semop by p): programs' calls
     Errors,    // errors(semget lock 3): failed ops that match
     Errno,     // errno(semget lock 3): errno of the last failure (0 if none)
     IpcLeft,   // ipc_left(): IPC objects the processes left behind (final only)
@@ -31,7 +32,9 @@ enum class ExprOp : std::uint8_t {
     And, Or,
 };
 
-enum class RefKind : std::uint8_t { Unresolved, ShmCell, SemMember, Process, QueueStat, PsemValue };
+// Calls: count(call ...), errors(call ...), errno(call ...) over programs'
+// calls; ExprNode::slot is the index of its Plan::call_filters.
+enum class RefKind : std::uint8_t { Unresolved, ShmCell, SemMember, Process, QueueStat, PsemValue, Calls };
 
 struct ExprNode {
     ExprOp op{};

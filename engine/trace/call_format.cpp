@@ -250,6 +250,25 @@ void append_call_json(std::string& l, const ev::Call& c) {
                c.args);
 }
 
+std::string_view call_object(const ev::Call& c) {
+    auto named = [](const std::string* n) { return n ? std::string_view(*n) : std::string_view(); };
+    return std::visit(Overloaded{[&](const call::Semop& a) { return named(a.set); },
+                                 [&](const call::Semctl& a) { return named(a.set); },
+                                 [&](const call::SysvMsg& a) { return named(a.queue); },
+                                 [&](const call::Named& a) { return a.name; },
+                                 [&](const call::Psem& a) { return named(a.name); },
+                                 [&](const call::PsemInit& a) { return named(a.name); },
+                                 [](const auto&) { return std::string_view(); }},
+                      c.args);
+}
+
+int call_signal(const ev::Call& c) {
+    return std::visit(Overloaded{[](const call::SendSignal& a) { return a.signal; }, [](const call::Raise& a) { return a.signal; },
+                                 [](const call::Sigaction& a) { return a.signal; }, [](const call::Handler& a) { return a.signal; },
+                                 [](const auto&) { return 0; }},
+                      c.args);
+}
+
 std::string describe_call(const ev::Call& c) {
     const std::string result = c.started ? std::string(" ⏸")
                                : c.err   ? fmt::format(" ✘ {}", strerrorname_np(c.err) ? strerrorname_np(c.err) : "?")

@@ -76,6 +76,13 @@ void read_sembufs(const Record& r, std::string_view payload, std::vector<struct 
 // ,"call":"semop","semid":3,"obj":"lock","sops":[...] (no result fields).
 void append_call_json(std::string& line, const ev::Call& call);
 
+// The object a call names, as the trace does: a declared set or queue
+// ("lock"), a name a program opened ("/mutex", a FIFO's path), a POSIX
+// semaphore's place ("shm 3 +16"); "" if it names none.
+std::string_view call_object(const ev::Call& call);
+// The signal a kill, sigqueue, raise, sigaction or handler is about; 0 for other calls.
+int call_signal(const ev::Call& call);
+
 // "semop(lock: 0 -1 undo) → 0", "msgsnd(q, type 2, \"hi\")", "fork → pid 12".
 std::string describe_call(const ev::Call& call);
 
