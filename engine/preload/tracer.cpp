@@ -71,9 +71,29 @@ static void hand_back_open_step() {
     gate_hand_back(*slot, open_outcome);
 }
 
+// The wait for a step's grant. A signal handler may run during it (a
+// parked call waits here with the signals it waits for unblocked); a call
+// the handler makes takes the grant and leaves its step open, and this
+// call goes on in that step: waiting for another grant would wait for ever,
+// since the supervisor waits for that step to come back.
+static void await_grant() {
+    for (;;) {
+        const std::uint32_t g = slot->gate.load(std::memory_order_acquire);
+        if (g == kGranted) {
+            slot->gate.store(kRunning, std::memory_order_relaxed);
+            return;
+        }
+        if (step_open) {
+            step_open = false;
+            return;
+        }
+        futex_wait(&slot->gate, g);
+    }
+}
+
 void begin_step(CallId c) {
     hand_back_open_step();
-    gate_await_grant(*slot);
+    await_grant();
     in_step = 1;
     if (attach_pending) {
         attach_pending = false;

@@ -28,7 +28,8 @@ void Reaper::reap() {
     }
 }
 
-void Reaper::kill_and_reap_all(const ProcessWatch& watch, SandboxMode mode, bool cut) {
+int Reaper::kill_and_reap_all(const ProcessWatch& watch, SandboxMode mode, bool cut) {
+    int killed = 0;
     while (!no_children_) {
         watch.kill_all(mode);
         int status;
@@ -37,9 +38,12 @@ void Reaper::kill_and_reap_all(const ProcessWatch& watch, SandboxMode mode, bool
         // Killed by simrun just now, or (`cut`: simrun ended the run at a
         // deadlock or timeout) a zombie whose parent never got as far as
         // its wait: not one the program left.
-        if (pid > 0) record(pid, status, usage, cut || (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL));
+        const bool by_simrun = pid > 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+        killed += by_simrun;
+        if (pid > 0) record(pid, status, usage, cut || by_simrun);
         else if (errno == ECHILD) no_children_ = true;
     }
+    return killed;
 }
 
 }  // namespace simrun

@@ -18,8 +18,8 @@ public:
     Reaper(const Runtime& rt, RingWriter& ring) : rt_(rt), ring_(ring) {}
     // Reaps every child that has ended; never blocks.
     void reap();
-    // Kills what is left and reaps it all.
-    void kill_and_reap_all(const ProcessWatch& watch, SandboxMode mode, bool cut);
+    // Kills what is left and reaps it all; returns how many died of simrun's SIGKILL.
+    int kill_and_reap_all(const ProcessWatch& watch, SandboxMode mode, bool cut);
     bool no_children() const { return no_children_; }
     int strays() const { return strays_; }
 

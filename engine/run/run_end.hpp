@@ -23,7 +23,13 @@ struct RunEnd {
     Outcome outcome;
     std::string note;   // a diagnosis line for the report ("" for none)
     std::string live;   // a title for the list of live processes and where they are ("" for none)
+    // Only processes a program started are left: the supervisor kills them and
+    // says how many it killed (those that ended by themselves meanwhile are not).
+    bool strays_left = false;
 };
+
+// "2 processes a program started were still running ...; simrun killed them"; "" for none.
+std::string strays_killed_note(int killed);
 
 // The end of the run, or nothing: the loop goes on. A stop request wins,
 // then the end of every process, then the timeout, then a stall.

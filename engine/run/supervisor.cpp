@@ -246,6 +246,7 @@ private:
 
     void end(const RunEnd& e) {
         run_.outcome = e.outcome;
+        strays_left_ = e.strays_left;
         if (!e.note.empty()) run_.diagnosis.push_back(e.note);
         if (!e.live.empty()) describe_live(e.live);
         if (e.outcome == Outcome::Deadlock) explain_deadlock();
@@ -348,7 +349,9 @@ private:
             if (end.hit == LimitHit::None && end.pid > 0 && end.state != ProcState::Exited) end.hit = LimitHit::RunEnd;
         }
         const bool cut = run_.outcome == Outcome::Deadlock || run_.outcome == Outcome::Timeout;
-        reaper_->kill_and_reap_all(*watch_, mode_, cut);
+        const int killed = reaper_->kill_and_reap_all(*watch_, mode_, cut);
+        if (strays_left_)
+            if (auto note = strays_killed_note(killed); !note.empty()) run_.diagnosis.push_back(std::move(note));
         stdio_.pump(ring_, *limits_);
         for (std::uint32_t p = 0; p < arena_->processes(); ++p) {
             const ProcSlot& s = arena_->slot(p);
@@ -439,6 +442,7 @@ private:
     std::optional<Reaper> reaper_;
     StdioPump stdio_;
     int stop_signal_ = 0;
+    bool strays_left_ = false;  // the run ended with only processes a program started left (run_end.hpp)
 };
 
 }  // namespace

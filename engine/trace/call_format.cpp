@@ -209,7 +209,9 @@ void append_call_json(std::string& l, const ev::Call& c) {
                        text("data", a.data);
                    },
                    [&](const call::SendSignal& a) {
-                       l += fmt::format(",\"pid\":{},\"signal\":\"{}\"", a.pid, signal_name(a.signal));
+                       // kill(pid, 0) probes: the signal is the number 0, not a name.
+                       if (a.signal == 0) l += fmt::format(",\"target_pid\":{},\"signal\":0", a.pid);
+                       else l += fmt::format(",\"target_pid\":{},\"signal\":\"{}\"", a.pid, signal_name(a.signal));
                        if (a.value) l += fmt::format(",\"value\":{}", *a.value);
                    },
                    [&](const call::Raise& a) { l += fmt::format(",\"signal\":\"{}\"", signal_name(a.signal)); },

@@ -28,6 +28,8 @@ PROGRAMS = {
     "pipe_forget_ok": (["pipe_forget", "ok"], "ok", "read 3 lines\n"),
     "pipe_forget": (["pipe_forget", "forget"], "bug", "deadlock"),
     "generations": (["generations"], "ok", "child exited 4\n"),
+    # Its handler's write comes while main is parked in sigsuspend, waiting for its next step.
+    "handler_calls": (["handler_calls"], "ok", "handled 3, read hhh\n"),
 }
 
 
@@ -62,7 +64,7 @@ def outcome_of(r, d, name):
 # leaves, simrun removes (the autouse leak check of conftest.py fails the
 # test otherwise).
 NO_SANDBOX = sorted(PROGRAMS)
-SAME_RUN = ["handoff", "pc_fork_mutex_first", "pingpong_lost", "msg_server", "generations"]
+SAME_RUN = ["handoff", "pc_fork_mutex_first", "pingpong_lost", "msg_server", "generations", "handler_calls"]
 
 
 @pytest.mark.parametrize("name, extra", [pytest.param(n, [], id=n) for n in sorted(PROGRAMS)] +
