@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ cmake make pkg-config libtomlplusplus-dev libfmt-dev doctest-dev libcli11-dev python3 python3-pytest)
+# What only the tests need (tools/test): strace, which test_strace.py compares traces with.
+read -r -a extra <<< "${SIMRUN_TEST_PACKAGES:-}"
+packages+=("${extra[@]}")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -170,6 +170,8 @@ int wait_for_handler(CallId c, const sigset_t* during) {
         if (!started) {
             started = true;
             from = slot->sig_handled.load();
+            // It always waits, as in free mode: its start comes before any handler it runs.
+            record_wait_start(c, {0, static_cast<std::int64_t>(bits)});
             if (during) {  // what is pending and now unblocked runs its handler here, inside the call
                 real.sigprocmask(SIG_SETMASK, during, &before), publish_blocked(bits);
                 masked = true;

@@ -246,7 +246,8 @@ void step_until_done(CallId c, Args start, F attempt, bool timed = false, E expi
             break;
         }
         if (attempt()) break;
-        if (!retrying) record_wait_start(c, start);  // its first blocked step
+        // its first blocked step (pause and sigsuspend have recorded theirs as they began)
+        if (!retrying && waited_call != static_cast<unsigned>(c) + 1) record_wait_start(c, start);
         retrying = static_cast<std::uint16_t>(static_cast<unsigned>(c) + 1);  // before the supervisor may signal it
         end_step(StepOutcome::Blocked);
     }

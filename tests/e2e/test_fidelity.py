@@ -189,3 +189,59 @@ def test_one_run_is_one_run():
         r = Run(["explore", "scenarios/prodcons.toml", "--runs", "1"], d)
         check(r.code == 0, r.stdout + r.stderr)
         check("up to 1 run\n" in r.stdout and "no failure in 1 run (" in r.stdout and "runs/s" not in r.stdout, r.stdout)
+
+
+def no_duplicate_keys(pairs):
+    keys = [k for k, _ in pairs]
+    check(len(keys) == len(set(keys)), f"a trace line repeats a key: {keys}")
+    return dict(pairs)
+
+
+def test_kill_names_its_target_once_and_signal_0_is_a_number():
+    """A program's kill carries the caller's pid as `pid` and the process it signals as `target_pid` (it was a
+    second `pid` key, which a JSON reader takes for the only one); kill(child, 0) has "signal": 0, a number."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, f"""
+[scenario]
+name = "kills"
+timeout = "10s"
+[[process]]
+name = "student"
+exec = ["{program_path('handler_calls')}"]
+""", name="kills")
+        r = Run([path], d)
+        check(r.code == 0, r.stdout + r.stderr)
+        with open(os.path.join(d, "kills", "trace.jsonl")) as f:
+            events = [json.loads(line, object_pairs_hook=no_duplicate_keys) for line in f]
+        kills = [e for e in events if e["kind"] == "call" and e["call"] == "kill"]
+        parent, child = events_pid(events, "student"), events_pid(events, "student/1")
+        check([(e["proc"], e["pid"], e["target_pid"], e["signal"]) for e in kills] ==
+              [("student/1", child, parent, "SIGUSR1")] * 3 + [("student", parent, child, 0)], str(kills))
+
+
+def events_pid(events, proc):
+    return next(e["pid"] for e in events if e.get("proc") == proc and "pid" in e)
+
+
+def test_the_note_on_processes_left_running_counts_those_simrun_killed():
+    """A program that leaves a child running: the run completes and the report says simrun killed 1 process.
+    A program whose children all ended by themselves (zombies it never waited for): no such note."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, f"""
+[scenario]
+name = "left"
+timeout = "10s"
+[[process]]
+name = "student"
+exec = ["sh", "-c", "sleep 30 & exit 0"]
+[[process]]
+name = "zombies"
+exec = ["{program_path('leave_zombies')}", "3"]
+""", name="left")
+        for _ in range(5):
+            r = Run([path], d)
+            diagnosis = r.trace(d, "left")[-1]["diagnosis"]
+            killed = [l for l in diagnosis if "simrun killed" in l]
+            check(killed == ["1 process a program started was still running after every declared process had ended; simrun killed it"],
+                  str(diagnosis))
+            r.assert_nothing_left()

@@ -1,6 +1,7 @@
 /* A parent reads what the program it forks and execs writes: the child
  * puts the pipe's write end on its standard output and execs this program
- * again as "writer", which writes three lines with write(2).
+ * again as "writer", which writes three lines with write(2); the parent
+ * reads them a line (7 bytes) at a time.
  *   exec_pipe          prints "read 21 bytes, child exited 0" */
 #include <stdio.h>
 #include <string.h>
@@ -28,7 +29,7 @@ int main(int argc, char **argv) {
         _exit(127);
     }
     close(p[1]);
-    char buf[64];
+    char buf[7]; /* one line: "line N\n" */
     ssize_t n, total = 0;
     while ((n = read(p[0], buf, sizeof buf)) > 0) total += n;
     int status;

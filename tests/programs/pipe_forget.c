@@ -23,7 +23,7 @@ int main(int argc, char **argv) {
         _exit(0);
     }
     if (!forget) close(fd[1]);
-    char buf[64];
+    char buf[7]; /* a line at a time: "line N\n" */
     int lines = 0;
     ssize_t n;
     while ((n = read(fd[0], buf, sizeof buf)) > 0)
