@@ -24,6 +24,7 @@ struct HandlerFrame {
     bool locked;             // it interrupted a record with threads (this thread held `owner`)
     bool in_step;            // it interrupted a controlled step
     bool timed;              // the process was in a timed controlled wait (slot->timed)
+    bool awaiting;           // it interrupted a thread that held no step (waiting for, or about to wait for, a grant)
 };
 constexpr int kHandlerFrames = 16;  // deeper nesting is not followed (a jump leaves those frames)
 SIMRUN_TLS HandlerFrame handler_frames[kHandlerFrames];
@@ -133,8 +134,13 @@ void enter_handler(std::uintptr_t sp, int hooked) {
                                          writing != 0,
                                          threaded.load(std::memory_order_relaxed) && my_tid && owner.load() == my_tid,
                                          in_step != 0,
-                                         slot && slot->timed.load() != 0};
+                                         slot && slot->timed.load() != 0,
+                                         awaiting};
     ++handler_depth;
+}
+
+bool in_waiter_handler() {
+    return handler_depth > 0 && handler_depth <= kHandlerFrames && handler_frames[handler_depth - 1].awaiting;
 }
 
 void leave_handler() {

@@ -64,18 +64,30 @@ std::uint64_t now() {
 // the next thing it does is try again.
 SIMRUN_TLS bool step_open = false;
 SIMRUN_TLS StepOutcome open_outcome = StepOutcome::Done;
+SIMRUN_TLS bool awaiting = true;
+// The open step is one a handler's call took while the code it interrupted
+// held no step: a parked call between its hand-back and its next grant.
+// That code goes on in this step when the handler returns, as the call the
+// handler interrupted; waiting for another grant would wait for ever (the
+// supervisor waits for this step to come back), and handing it back first
+// would make the number of steps depend on when the signal came.
+SIMRUN_TLS bool open_for_waiter = false;
 
 static void hand_back_open_step() {
     if (!step_open) return;
     step_open = false;
+    awaiting = true;
     gate_hand_back(*slot, open_outcome);
 }
 
-// The wait for a step's grant. A signal handler may run during it (a
-// parked call waits here with the signals it waits for unblocked); a call
-// the handler makes takes the grant and leaves its step open, and this
-// call goes on in that step: waiting for another grant would wait for ever,
-// since the supervisor waits for that step to come back.
+static bool take_over_open_step() {
+    if (!step_open || !open_for_waiter || in_waiter_handler()) return false;
+    step_open = false, open_for_waiter = false;
+    return true;
+}
+
+// The wait for a step's grant; a handler may run in it (a parked call
+// waits with the signals it waits for unblocked) and leave a step open.
 static void await_grant() {
     for (;;) {
         const std::uint32_t g = slot->gate.load(std::memory_order_acquire);
@@ -83,17 +95,17 @@ static void await_grant() {
             slot->gate.store(kRunning, std::memory_order_relaxed);
             return;
         }
-        if (step_open) {
-            step_open = false;
-            return;
-        }
+        if (take_over_open_step()) return;
         futex_wait(&slot->gate, g);
     }
 }
 
 void begin_step(CallId c) {
-    hand_back_open_step();
-    await_grant();
+    if (!take_over_open_step()) {
+        hand_back_open_step();
+        await_grant();
+    }
+    awaiting = false;
     in_step = 1;
     if (attach_pending) {
         attach_pending = false;
@@ -107,11 +119,13 @@ void begin_step(CallId c) {
 void end_step(StepOutcome o) {
     in_step = 0;
     if (o == StepOutcome::Blocked || o == StepOutcome::BlockedChanged) {
+        awaiting = true;
         gate_hand_back(*slot, o);
         return;
     }
     step_open = true;
     open_outcome = o;
+    open_for_waiter = in_waiter_handler();
 }
 
 }  // namespace simrun::preload

@@ -184,6 +184,7 @@ extern Args pending_attach;  // its arguments (a forked child's: its parent and 
 // recorded as part of that step, not made steps of their own, which would
 // wait for a grant the supervisor gives only once this step ends.
 extern SIMRUN_TLS int in_step;
+extern SIMRUN_TLS bool awaiting;  // controlled: this thread holds no step; what it does next is wait for a grant
 // Between the steps of a call that would block (it waits at the gate for
 // a grant to try again): that call's CallId + 1, else 0.
 extern SIMRUN_TLS std::uint16_t retrying;
@@ -331,6 +332,8 @@ inline std::size_t name_len(const char* s) { return s ? ::strnlen(s, 255) : 0; }
 // none of the program's later calls would be a step).
 void enter_handler(std::uintptr_t sp, int hooked);
 void leave_handler();
+// The innermost handler running interrupted a thread that held no step (tracer.cpp's `awaiting`).
+bool in_waiter_handler();
 // A jump recorded outside any step in controlled mode waits for the
 // process's next step, as its attach record does.
 void emit_pending_jump();

@@ -158,6 +158,21 @@ def write_scenario(directory, text, name="t"):
     return path
 
 
+def program_scenario(directory, name, argv, mode="free", timeout="20s", extra=""):
+    """A scenario that runs one program of tests/programs (argv[0] by its name) as process "student";
+    `extra` is appended (expectations, more keys of the process)."""
+    exec_argv = [program_path(argv[0])] + list(argv[1:])
+    return write_scenario(directory, f"""
+[scenario]
+name = "{name}"
+timeout = "{timeout}"
+mode = "{mode}"
+[[process]]
+name = "student"
+exec = {json.dumps(exec_argv)}
+{extra}""", name=name)
+
+
 LONG_RUN = """
 [scenario]
 name = "long"

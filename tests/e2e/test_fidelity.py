@@ -10,16 +10,7 @@ from support import *
 
 
 def xsi_scenario(d, mode="free", fifo=None):
-    argv = [program_path("xsi_signals")] + ([fifo] if fifo else [])
-    return write_scenario(d, f"""
-[scenario]
-name = "xsi"
-timeout = "10s"
-mode = "{mode}"
-[[process]]
-name = "student"
-exec = {json.dumps(argv)}
-""", name="xsi")
+    return program_scenario(d, "xsi", ["xsi_signals"] + ([fifo] if fifo else []), mode, "10s")
 
 
 def program_calls(events, proc="student"):
@@ -93,18 +84,6 @@ exec = ["{program_path('msg_server')}", "7313", "1"]
         check(f'msgsnd(' in r.stdout and f'"{shown}"' in r.stdout, f"{shown} in\n{r.stdout}")
 
 
-def course_program(d, name, argv, mode, timeout="20s"):
-    return write_scenario(d, f"""
-[scenario]
-name = "{name}"
-timeout = "{timeout}"
-mode = "{mode}"
-[[process]]
-name = "student"
-exec = {json.dumps([program_path(argv[0])] + argv[1:])}
-""", name=name)
-
-
 @pytest.mark.parametrize("mode", ["free", "controlled"])
 def test_the_call_a_process_is_blocked_in_is_in_the_trace(mode):
     """The server that waits for a request nobody sends, and main waiting for it: the trace alone shows
@@ -112,7 +91,7 @@ def test_the_call_a_process_is_blocked_in_is_in_the_trace(mode):
     (controlled: a deadlock; free: the timeout ends it); a call that waited and then returned says so
     (`waited`), one that did not wait has no block event."""
     with tempfile.TemporaryDirectory() as d:
-        r = Run([course_program(d, "srv", ["msg_server", "7314", "2", "one-more"], mode, "2s"), "-q", "--seed", "1"], d)
+        r = Run([program_scenario(d, "srv", ["msg_server", "7314", "2", "one-more"], mode, "2s"), "-q", "--seed", "1"], d)
         events = r.trace(d, "srv")
         check(events[-1]["outcome"] == ("deadlock" if mode == "controlled" else "timeout"), r.stdout)
         blocks = [e for e in events if e["kind"] == "block"]
@@ -142,7 +121,7 @@ def test_both_sides_of_a_deadlock_and_a_lost_wake_up_show_their_calls(mode):
     with tempfile.TemporaryDirectory() as d:
         cases = [("pcm", ["pc_fork", "mutex-first", "10", "2"], "semop")] + ([("pl", ["pingpong", "lost", "5"], "pause")] if mode == "controlled" else [])
         for name, argv, want in cases:
-            path = course_program(d, name, argv, mode)
+            path = program_scenario(d, name, argv, mode)
             for seed in range(1, 21):
                 r = Run([path, "-q", "--seed", str(seed)], d)
                 events = r.trace(d, name)
@@ -165,7 +144,7 @@ def test_calls_read_as_what_they_did():
     signals by name; the summary counts one process and its child in words that agree."""
     with tempfile.TemporaryDirectory() as d:
         tag = new_tag()
-        path = course_program(d, "pc", ["posix_pc", tag, "3"], "free")
+        path = program_scenario(d, "pc", ["posix_pc", tag, "3"], "free")
         r = Run([path], d)
         check(r.code == 0, r.stdout + r.stderr)
         out = r.stdout
@@ -201,14 +180,7 @@ def test_kill_names_its_target_once_and_signal_0_is_a_number():
     """A program's kill carries the caller's pid as `pid` and the process it signals as `target_pid` (it was a
     second `pid` key, which a JSON reader takes for the only one); kill(child, 0) has "signal": 0, a number."""
     with tempfile.TemporaryDirectory() as d:
-        path = write_scenario(d, f"""
-[scenario]
-name = "kills"
-timeout = "10s"
-[[process]]
-name = "student"
-exec = ["{program_path('handler_calls')}"]
-""", name="kills")
+        path = program_scenario(d, "kills", ["handler_calls"], timeout="10s")
         r = Run([path], d)
         check(r.code == 0, r.stdout + r.stderr)
         with open(os.path.join(d, "kills", "trace.jsonl")) as f:

@@ -35,19 +35,10 @@ PROGRAMS = {
 
 def scenario(d, name):
     argv, kind, want = PROGRAMS[name]
-    exec_argv = [program_path(argv[0])] + argv[1:]
     expect = ""
     if kind == "ok" and want is not None:
         expect = f'[[expect]]\nstdout = "student"\nequals = {json.dumps(want)}\n'
-    return write_scenario(d, f"""
-[scenario]
-name = "{name}"
-timeout = "20s"
-mode = "controlled"
-[[process]]
-name = "student"
-exec = {json.dumps(exec_argv)}
-{expect}""", name=name)
+    return program_scenario(d, name, argv, "controlled", extra=expect)
 
 
 def calls(events):
@@ -126,7 +117,7 @@ def test_a_seed_gives_the_same_run_twice(name, extra):
                     runs.append((seen, outcome_of(r, d, name), f.read()))
             check(runs[0][1] == runs[1][1], f"seed {seed}: outcomes {runs[0][1]} and {runs[1][1]}")
             check(runs[0][0] == runs[1][0], f"seed {seed}: the calls differ")
-            check(runs[0][2] == runs[1][2], f"seed {seed}: the schedules differ")
+            check(runs[0][2] == runs[1][2], f"seed {seed}: the schedules differ:\n{runs[0][2]}\n{runs[1][2]}")
 
 
 def test_a_deadlock_names_every_process_of_the_tree():

@@ -1,6 +1,5 @@
 """End-to-end tests: a program's traced calls are the calls `strace -f` sees it make natively, call by call
 (strace_compare.py says what is compared), so that no phantom call appears and none is lost."""
-import json
 import tempfile
 
 import pytest
@@ -21,16 +20,7 @@ PROGRAMS = {
 
 def simrun_calls(d, name, mode):
     argv, _, blocks = PROGRAMS[name]
-    path = write_scenario(d, f"""
-[scenario]
-name = "{name}"
-timeout = "{'2s' if blocks else '20s'}"
-mode = "{mode}"
-[[process]]
-name = "student"
-exec = {json.dumps([program_path(argv[0])] + argv[1:])}
-{'may_end_blocked = true' if blocks else ''}
-""", name=name)
+    path = program_scenario(d, name, argv, mode, "2s" if blocks else "20s", "may_end_blocked = true" if blocks else "")
     r = Run([path, "-q"], d)
     events = r.trace(d, name)
     r.assert_nothing_left()
