@@ -83,6 +83,7 @@ void Checker::on_event(const Event& e) {
                 return true;
             },
             [&](const ev::Undo& u) {
+                if (u.sem < 0) return false;  // a program's own set: no expression reads it
                 sems_[u.sem] = u.after;
                 return true;
             },

@@ -175,8 +175,18 @@ int semctl(int id, int num, int cmd, ...) {
     va_start(ap, cmd);
     void* arg = va_arg(ap, void*);  // union semun travels as one pointer-sized word
     va_end(ap);
-    return traced<int>(CallId::Semctl, {id, num, cmd}, cmd == SETVAL || cmd == SETALL || cmd == IPC_RMID,
-                       [&] { return real.semctl(id, num, cmd, arg); });
+    // What the replay of the set's values needs: SETVAL's value, SETALL's
+    // values and GETALL's (nsems shorts, asked with IPC_STAT first).
+    Args a{id, num, cmd};
+    const void* values = nullptr;
+    std::size_t bytes = 0;
+    if (cmd == SETVAL) a.iter = static_cast<std::uint32_t>(static_cast<int>(reinterpret_cast<std::intptr_t>(arg)));
+    if ((cmd == SETALL || cmd == GETALL) && arg) {
+        semid_ds ds{};
+        if (real.semctl(id, 0, IPC_STAT, &ds) == 0) values = arg, bytes = ds.sem_nsems * sizeof(unsigned short);
+    }
+    return traced<int>(CallId::Semctl, a, cmd == SETVAL || cmd == SETALL || cmd == IPC_RMID,
+                       [&] { return real.semctl(id, num, cmd, arg); }, values, bytes);
 }
 
 int shmget(key_t key, size_t size, int flg) {

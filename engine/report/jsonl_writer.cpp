@@ -148,9 +148,15 @@ void JsonlWriter::on_event(const Event& e) {
             },
             [&](const ev::Undo& u) {
                 head("undo", e);
-                l += ",\"obj\":";
-                append_json_string(l, plan_.sem_label(u.sem));
-                l += fmt::format(",\"adj\":{},\"before\":{},\"after\":{}", u.after - u.before, u.before, u.after);
+                if (u.sem >= 0) {
+                    l += ",\"obj\":";
+                    append_json_string(l, plan_.sem_label(u.sem));
+                } else {
+                    l += fmt::format(",\"semid\":{},\"num\":{}", u.semid, u.num);
+                }
+                l += fmt::format(",\"adj\":{}", u.adj);
+                if (u.known) l += fmt::format(",\"before\":{},\"after\":{}", u.before, u.after);
+                if (u.clamped()) l += ",\"clamped\":true";
                 return true;
             },
             [&](const ev::Output& o) {

@@ -127,7 +127,11 @@ std::string describe_event(const Plan& plan, const Event& e) {
             [](const ev::Signal& s) {
                 return fmt::format("⚑ {} from pid {}{}", signal_name(s.signal), s.from_pid, s.value ? fmt::format(" value {}", *s.value) : "");
             },
-            [&](const ev::Undo& u) { return fmt::format("undo {} {} → {}", plan.sem_label(u.sem), u.before, u.after); },
+            [&](const ev::Undo& u) {
+                const std::string what = u.sem >= 0 ? plan.sem_label(u.sem) : fmt::format("semid {}[{}]", u.semid, u.num);
+                if (!u.known) return fmt::format("undo {} {:+d}", what, u.adj);
+                return fmt::format("undo {} {:+d}: {} → {}{}", what, u.adj, u.before, u.after, u.clamped() ? (u.after == 0 ? " (clamped at 0)" : " (clamped at 32767)") : "");
+            },
             [&](const ev::ScriptOp& o) { return describe_op(plan, o); },
         },
         e.body);

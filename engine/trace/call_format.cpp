@@ -5,6 +5,7 @@
 #include "util/json.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <sys/ipc.h>
 #include <sys/sem.h>
 #include <sys/wait.h>
@@ -177,6 +178,8 @@ void append_call_json(std::string& l, const ev::Call& c) {
                    [&](const call::Semctl& a) {
                        l += fmt::format(",\"semid\":{},\"semnum\":{},\"cmd\":\"{}\"", a.semid, a.semnum, ctl_name(a.cmd));
                        obj(a.set);
+                       if (a.setval) l += fmt::format(",\"val\":{}", *a.setval);
+                       if (!a.values.empty() && !c.err) l += fmt::format(",\"values\":[{}]", fmt::join(semctl_values(a.values), ","));
                    },
                    [&](const call::IdCtl& a) { l += fmt::format(",\"id\":{},\"cmd\":\"{}\"", a.id, ctl_name(a.cmd)); },
                    [&](const call::Shmat& a) { l += fmt::format(",\"shmid\":{}", a.shmid); },
@@ -252,6 +255,16 @@ void append_call_json(std::string& l, const ev::Call& c) {
                c.args);
 }
 
+std::vector<int> semctl_values(std::string_view raw) {
+    std::vector<int> out;
+    for (std::size_t i = 0; i + sizeof(unsigned short) <= raw.size(); i += sizeof(unsigned short)) {
+        unsigned short v;
+        std::memcpy(&v, raw.data() + i, sizeof v);
+        out.push_back(v);
+    }
+    return out;
+}
+
 std::string_view call_object(const ev::Call& c) {
     auto named = [](const std::string* n) { return n ? std::string_view(*n) : std::string_view(); };
     return std::visit(Overloaded{[&](const call::Semop& a) { return named(a.set); },
@@ -294,7 +307,10 @@ std::string describe_call(const ev::Call& c) {
                 return fmt::format("semop({}:{}){}", set, ops, result);
             },
             [&](const call::Semctl& a) {
-                return fmt::format("semctl({}, {}, {}){}", a.set ? *a.set : std::to_string(a.semid), a.semnum, ctl_name(a.cmd), result);
+                std::string what = ctl_name(a.cmd);
+                if (a.setval) what += fmt::format(" {}", *a.setval);
+                if (!a.values.empty() && !c.err) what += fmt::format(" [{}]", fmt::join(semctl_values(a.values), " "));
+                return fmt::format("semctl({}, {}, {}){}", a.set ? *a.set : std::to_string(a.semid), a.semnum, what, result);
             },
             [&](const call::IdCtl& a) { return plain(a.id); },
             [&](const call::Shmat& a) { return plain(a.shmid); },

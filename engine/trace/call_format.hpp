@@ -73,6 +73,9 @@ private:
 // Data payload), into `out` (reused by the caller: no allocation per call).
 void read_sembufs(const Record& r, std::string_view payload, std::vector<struct sembuf>& out);
 
+// A SETALL's or GETALL's values (from call::Semctl::values).
+std::vector<int> semctl_values(std::string_view raw);
+
 // ,"call":"semop","semid":3,"obj":"lock","sops":[...] (no result fields).
 void append_call_json(std::string& line, const ev::Call& call);
 

@@ -48,7 +48,10 @@ Event Decoder::decode(const Record& r, std::string_view payload) {
             break;
         case EventKind::Zombie: e.body = ev::Zombie{r.e.pid}; break;
         case EventKind::Orphan: e.body = ev::Orphan{r.e.pid, static_cast<std::int32_t>(r.e.arg)}; break;
-        case EventKind::Undo: e.body = ev::Undo{static_cast<int>(r.e.arg), static_cast<int>(r.e.result), static_cast<int>(r.e.value)}; break;
+        case EventKind::Undo:
+            e.body = ev::Undo{static_cast<int>(r.e.arg), static_cast<int>(r.e.result), static_cast<int>(r.e.value), r.e.err,
+                              r.e.pid,  static_cast<int>(r.e.op),       r.e.iter != 0};
+            break;
         case EventKind::Output: e.body = ev::Output{(r.flags & kRecStderr) != 0, payload}; break;
         case EventKind::Block:
         case EventKind::Op: {
@@ -89,7 +92,12 @@ call::Args Decoder::call_args(const Record& r, std::string_view payload) {
             return call::Semop{r.e.arg, names_.set(r.e.arg), sops_,
                                r.e.iter ? std::optional<std::int64_t>(static_cast<std::int64_t>(r.e.iter) - 1) : std::nullopt};
         }
-        case CallId::Semctl: return call::Semctl{r.e.arg, names_.set(r.e.arg), r.e.value, static_cast<std::int64_t>(r.e.step)};
+        case CallId::Semctl: {
+            const auto cmd = static_cast<std::int64_t>(r.e.step);
+            return call::Semctl{r.e.arg, names_.set(r.e.arg), r.e.value, cmd,
+                                cmd == SETVAL ? std::optional<std::int64_t>(static_cast<std::int32_t>(r.e.iter)) : std::nullopt,
+                                cmd == SETALL || cmd == GETALL ? payload : std::string_view()};
+        }
         case CallId::Shmctl:
         case CallId::Msgctl: return call::IdCtl{r.e.arg, r.e.value};
         case CallId::Shmat: return call::Shmat{r.e.arg};

@@ -75,8 +75,13 @@ struct Orphan {
 };
 // The kernel applied a process's SEM_UNDO adjustment at its exit.
 struct Undo {
-    int sem;  // flat semaphore index (Plan::sem_label)
+    int sem;  // flat semaphore index (Plan::sem_label); -1 for a set a program made or opened
     int before, after;
+    int adj;             // the adjustment; after is before + adj clamped to 0..SEMVMX
+    int semid = -1;      // a program's set: its id and the member
+    int num = 0;
+    bool known = true;   // before and after are known (a program's set it opened without setting: not)
+    bool clamped() const { return known && after != before + adj; }
 };
 struct Output {
     bool stderr;
@@ -122,6 +127,8 @@ struct Semctl {
     std::int64_t semid;
     const std::string* set;
     std::int64_t semnum, cmd;
+    std::optional<std::int64_t> setval;  // SETVAL: the value set
+    std::string_view values;             // SETALL, GETALL: the values, nsems unsigned shorts (semctl_values())
 };
 struct IdCtl {  // shmctl, msgctl
     std::int64_t id, cmd;

@@ -2,6 +2,7 @@
 
 #include "trace/call_format.hpp"
 
+#include <sys/ipc.h>
 #include <sys/sem.h>
 
 #include <algorithm>
@@ -16,23 +17,40 @@ SemReplay::SemReplay(const Plan& plan) : plan_(plan), semadj_(plan.processes.siz
 }
 
 // The kernel applies proc's SEM_UNDO adjustments as it exits: Undo records
-// dated like `at`.
+// dated like `at`. e.arg: the declared semaphore (flat index), or -1 for a
+// program's set (e.pid its id, e.op the member); e.err: the adjustment;
+// e.result and e.value: the value before and after (e.iter 0: not known).
 void SemReplay::exited(std::uint16_t proc, const Record& at, std::vector<Record>& undo) {
-    if (proc >= semadj_.size()) return;
-    auto& adj = semadj_[proc];
-    for (std::size_t i = 0; i < adj.size(); ++i) {
-        if (adj[i] == 0) continue;
+    auto record = [&](std::int64_t flat, int semid, int num, int adj, int& value, bool known) {
         Record u = at;
         u.kind = EventKind::Undo;
         u.proc = proc;
         u.flags = kRecValue;
-        u.e.arg = static_cast<std::int64_t>(i);
-        u.e.result = values_[i];
-        values_[i] = std::clamp(values_[i] + adj[i], 0, kSemValueMax);
-        u.e.value = values_[i];
+        u.e.arg = flat, u.e.pid = semid, u.e.op = static_cast<std::uint32_t>(num), u.e.err = adj;
+        u.e.result = value;
+        if (known) value = std::clamp(value + adj, 0, kSemValueMax);
+        u.e.value = value;
+        u.e.iter = known;
         undo.push_back(u);
+    };
+    if (proc < semadj_.size()) {
+        auto& adj = semadj_[proc];
+        for (std::size_t i = 0; i < adj.size(); ++i)
+            if (adj[i] != 0) record(static_cast<std::int64_t>(i), -1, 0, adj[i], values_[i], true);
+        adj.clear();
     }
-    adj.clear();
+    if (auto it = program_adj_.find(proc); it != program_adj_.end()) {
+        for (const auto& [sem, adj] : it->second) {
+            if (adj == 0) continue;
+            ProgramSet& set = program_sets_[sem.first];
+            set.fit(static_cast<std::size_t>(sem.second) + 1);
+            int value = set.values[sem.second];
+            const bool known = set.known[sem.second];
+            record(-1, sem.first, sem.second, adj, value, known);
+            set.values[sem.second] = value;
+        }
+        program_adj_.erase(it);
+    }
 }
 
 void SemReplay::annotate(Record& r, std::vector<Record>& undo, std::string_view payload) {
@@ -53,6 +71,9 @@ void SemReplay::annotate(Record& r, std::vector<Record>& undo, std::string_view 
                 if (child == r.proc) child = -1;
             return exited(r.proc, r, undo);
         }
+        if (r.e.result < 0 || (r.flags & kRecCallStart)) return;  // failed, or only started: nothing changed
+        if (call == CallId::Semget) return program_semget(r);
+        if (call == CallId::Semctl) return program_semctl(r, payload);
         return program_semop(r, payload);
     }
     if ((r.kind != EventKind::Op && r.kind != EventKind::Block) || r.proc >= semadj_.size()) return;
@@ -105,12 +126,21 @@ void SemReplay::annotate(Record& r, std::vector<Record>& undo, std::string_view 
 }
 
 void SemReplay::program_semop(const Record& r, std::string_view payload) {
-    if (static_cast<CallId>(r.e.op) != CallId::Semop || r.e.result != 0 || (r.flags & kRecCallStart)) return;  // a start is not an operation
+    if (static_cast<CallId>(r.e.op) != CallId::Semop || r.e.result != 0) return;
     if (r.proc >= semadj_.size()) semadj_.resize(r.proc + 1u);
-    auto set = std::find(semids_.begin(), semids_.end(), static_cast<int>(r.e.arg));
-    if (set == semids_.end()) return;
-    const auto& decl = plan_.sems[static_cast<std::size_t>(set - semids_.begin())];
+    const int semid = static_cast<int>(r.e.arg);
+    auto set = std::find(semids_.begin(), semids_.end(), semid);
     read_sembufs(r, payload, sops_);
+    if (set == semids_.end()) {  // a set of the program's own
+        ProgramSet& own = program_sets_[semid];
+        for (const sembuf& s : sops_) {
+            own.fit(s.sem_num + 1u);
+            own.values[s.sem_num] += s.sem_op;
+            if (s.sem_flg & SEM_UNDO) program_adj_[r.proc][{semid, s.sem_num}] -= s.sem_op;
+        }
+        return;
+    }
+    const auto& decl = plan_.sems[static_cast<std::size_t>(set - semids_.begin())];
     for (const sembuf& s : sops_) {
         if (s.sem_num >= decl.members.size()) continue;
         const int flat = decl.first_value + s.sem_num;
@@ -121,6 +151,62 @@ void SemReplay::program_semop(const Record& r, std::string_view payload) {
             adj[flat] -= s.sem_op;
         }
     }
+}
+
+// A set the call made starts at 0 (IPC_PRIVATE, or IPC_CREAT|IPC_EXCL); one
+// it opened has values unknown until a SETVAL, SETALL, GETVAL or GETALL.
+void SemReplay::program_semget(const Record& r) {
+    const int semid = static_cast<int>(r.e.result);
+    if (std::find(semids_.begin(), semids_.end(), semid) != semids_.end()) return;
+    const bool made = r.e.arg == IPC_PRIVATE || ((r.e.step & IPC_CREAT) && (r.e.step & IPC_EXCL));
+    ProgramSet& set = program_sets_[semid];
+    if (made) set = {};
+    set.fit(r.e.value > 0 ? static_cast<std::size_t>(r.e.value) : 0);
+    if (made) std::fill(set.known.begin(), set.known.end(), true);
+}
+
+void SemReplay::clear_adjustments(int semid, int num) {
+    for (auto& [proc, adj] : program_adj_)
+        for (auto it = adj.begin(); it != adj.end();)
+            it = it->first.first == semid && (num < 0 || it->first.second == num) ? adj.erase(it) : std::next(it);
+}
+
+// SETVAL and SETALL set values and clear every process's adjustment for
+// them, as the kernel does; GETVAL and GETALL read the kernel's values.
+void SemReplay::program_semctl(const Record& r, std::string_view payload) {
+    const int semid = static_cast<int>(r.e.arg), num = static_cast<int>(r.e.value);
+    const auto cmd = static_cast<int>(r.e.step);
+    const std::vector<int> all = cmd == SETALL || cmd == GETALL ? semctl_values(payload) : std::vector<int>{};
+    auto set = std::find(semids_.begin(), semids_.end(), semid);
+    if (set != semids_.end()) {  // a declared set
+        const auto& decl = plan_.sems[static_cast<std::size_t>(set - semids_.begin())];
+        auto put = [&](int member, int value, bool clear) {
+            if (member < 0 || static_cast<std::size_t>(member) >= decl.members.size()) return;
+            values_[decl.first_value + member] = value;
+            if (clear)
+                for (auto& adj : semadj_)
+                    if (!adj.empty()) adj[decl.first_value + member] = 0;
+        };
+        if (cmd == SETVAL || cmd == GETVAL) put(num, cmd == SETVAL ? static_cast<std::int32_t>(r.e.iter) : static_cast<int>(r.e.result), cmd == SETVAL);
+        for (std::size_t m = 0; m < all.size(); ++m) put(static_cast<int>(m), all[m], cmd == SETALL);
+        return;
+    }
+    if (cmd == IPC_RMID) {
+        program_sets_.erase(semid);
+        clear_adjustments(semid, -1);
+        return;
+    }
+    if (cmd != SETVAL && cmd != GETVAL && all.empty()) return;
+    ProgramSet& own = program_sets_[semid];
+    auto put = [&](int member, int value) {
+        if (member < 0) return;
+        own.fit(static_cast<std::size_t>(member) + 1);
+        own.values[member] = value, own.known[member] = true;
+    };
+    if (cmd == SETVAL || cmd == GETVAL) put(num, cmd == SETVAL ? static_cast<std::int32_t>(r.e.iter) : static_cast<int>(r.e.result));
+    for (std::size_t m = 0; m < all.size(); ++m) put(static_cast<int>(m), all[m]);
+    if (cmd == SETVAL) clear_adjustments(semid, num);
+    if (cmd == SETALL) clear_adjustments(semid, -1);
 }
 
 }  // namespace simrun

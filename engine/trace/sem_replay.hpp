@@ -2,7 +2,12 @@
 // never pay a semctl(GETVAL) per op. Starting from the declared initial
 // values, every successful semop adds its deltas in stream order; when a
 // process exits, the SEM_UNDO adjustments it accumulated are applied the way
-// the kernel does (clamped at 0) and reported as Undo events.
+// the kernel does (clamped at 0) and reported as Undo events. The sets
+// programs make or open themselves (IPC_PRIVATE, a key not declared) are
+// replayed too, by id, from their calls: a new set starts at 0, SETVAL,
+// SETALL, GETVAL and GETALL give values, IPC_RMID ends it; a set a
+// program opened without setting it has values unknown until then, and its
+// Undo events carry the adjustment alone.
 //
 // Accuracy: a V is stamped before its call and a P after it returns, so at
 // every point the replayed value is >= the kernel's (never negative). When
@@ -16,6 +21,7 @@
 
 #include <sys/sem.h>
 
+#include <map>
 #include <string_view>
 #include <vector>
 
@@ -33,7 +39,18 @@ public:
     void set_semids(std::vector<int> semids) { semids_ = std::move(semids); }
 
 private:
+    // A set a program made or opened: its values (known[i]: value i is known).
+    struct ProgramSet {
+        std::vector<int> values;
+        std::vector<bool> known;
+        void fit(std::size_t n) {
+            if (values.size() < n) values.resize(n, 0), known.resize(n, false);
+        }
+    };
     void program_semop(const Record& r, std::string_view payload);
+    void program_semget(const Record& r);
+    void program_semctl(const Record& r, std::string_view payload);
+    void clear_adjustments(int semid, int num);  // num -1: every member
     void exited(std::uint16_t proc, const Record& at, std::vector<Record>& undo);
     std::vector<std::pair<std::int32_t, int>> children_;  // traced programs' children: pid, process number (-1 once exited)
     std::vector<int> semids_;
@@ -41,6 +58,9 @@ private:
     std::vector<int> values_;               // flat, per semaphore
     std::vector<std::vector<int>> semadj_;  // per process, flat per semaphore
     std::vector<struct sembuf> sops_;       // reused: a program's semop being replayed
+    std::map<int, ProgramSet> program_sets_;  // by semid
+    // per process: SEM_UNDO adjustments on programs' sets, by (semid, member)
+    std::map<std::uint16_t, std::map<std::pair<int, int>, int>> program_adj_;
 };
 
 }  // namespace simrun

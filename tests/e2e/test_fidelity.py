@@ -217,3 +217,46 @@ exec = ["{program_path('leave_zombies')}", "3"]
             check(killed == ["1 process a program started was still running after every declared process had ended; simrun killed it"],
                   str(diagnosis))
             r.assert_nothing_left()
+
+
+@pytest.mark.parametrize("mode", ["free", "controlled"])
+def test_sem_undo_at_a_programs_exit_is_shown_with_the_clamp(mode):
+    """A program's SEM_UNDO adjustments are undo events at its exit, for a set it made itself (IPC_PRIVATE)
+    as for a declared one: the adjustment, the value before and after, and that the kernel's clamp at 0 cut
+    it (-5 on 1 gives 0), each right after the exit that caused it."""
+    with tempfile.TemporaryDirectory() as d:
+        own = program_scenario(d, "own", ["undo_exit"], mode, "10s")
+        declared = write_scenario(d, f"""
+[scenario]
+name = "declared"
+timeout = "10s"
+mode = "{mode}"
+[ipc.sem.s]
+members = {{ mutex = 1, items = 0, go = 0 }}
+key = 7401
+[[process]]
+name = "student"
+exec = ["{program_path('undo_exit')}", "7401"]
+[[expect]]
+final = "s.mutex == 1 && s.items == 0"
+""", name="declared")
+        for name, path in (("own", own), ("declared", declared)):
+            r = Run([path], d)
+            check(r.code == 0, r.stdout + r.stderr)
+            events = r.trace(d, name)
+            undos = [e for e in events if e["kind"] == "undo"]
+            if name == "own":
+                semid = next(e["result"] for e in events if e.get("call") == "semget")
+                want = [{"proc": "student/1", "semid": semid, "num": 0, "adj": 1, "before": 0, "after": 1},
+                        {"proc": "student/2", "semid": semid, "num": 1, "adj": -5, "before": 1, "after": 0, "clamped": True}]
+                check(f"undo semid {semid}[1] -5: 1 → 0 (clamped at 0)" in r.stdout, r.stdout)
+            else:
+                want = [{"proc": "student/1", "obj": "s.mutex", "adj": 1, "before": 0, "after": 1},
+                        {"proc": "student/2", "obj": "s.items", "adj": -5, "before": 1, "after": 0, "clamped": True}]
+                check(not any("differ from the kernel" in l for l in events[-1]["diagnosis"]), str(events[-1]["diagnosis"]))
+            got = [{k: v for k, v in e.items() if k not in ("kind", "seq", "t")} for e in undos]
+            check(got == want, f"{name}: {got}")
+            for u in undos:
+                before = [e for e in events if e.get("proc") == u["proc"] and e["seq"] < u["seq"]]
+                check(before[-1].get("call") == "exit", f"{name}: {u} comes right after {before[-1]}")
+            r.assert_nothing_left()

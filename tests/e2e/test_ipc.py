@@ -101,7 +101,7 @@ final = "lock.mutex == 1 && slots.full == 0"
         check(undo["lock.mutex"]["before"] == 0 and undo["lock.mutex"]["after"] == 1, str(undo["lock.mutex"]))
         check(undo["slots.full"]["before"] == 3 and undo["slots.full"]["after"] == 0 and undo["slots.full"]["adj"] == -3,
               str(undo["slots.full"]))
-        check("undo slots.full 3 → 0" in r.stdout, r.stdout)
+        check("undo slots.full -3: 3 → 0" in r.stdout, r.stdout)
         r.assert_nothing_left()
 
 
