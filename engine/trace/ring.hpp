@@ -62,13 +62,13 @@ public:
     Record& begin_bare(EventKind kind, std::uint16_t proc, std::uint8_t flags = 0, std::uint64_t stamp = 0) {
         const std::uint64_t head = h_->head.load(std::memory_order_relaxed);
         if (head >= next_check_) make_room(head);
-        std::uint64_t ts;
-        if (stamp == 0) {
-            ts = this->stamp();  // never before the ring's last record: that was stamped earlier
-        } else {
-            const std::uint64_t prev = head != 0 ? r_[(head - 1) & mask_].ts : 0;
-            ts = stamp > prev ? stamp : prev;
-        }
+        // Never before the ring's previous record. A fresh stamp is usually
+        // later already, but not always: threads of one program share a
+        // ring, and the counter read (rdtsc, not serializing) of one that
+        // waited for the ring's lock may come from before it got the lock.
+        const std::uint64_t prev = head != 0 ? r_[(head - 1) & mask_].ts : 0;
+        std::uint64_t ts = stamp == 0 ? this->stamp() : stamp;
+        if (ts < prev) ts = prev;
         Record& r = r_[head & mask_];
         // Ask for the line of a record a few ahead now: the reader has read
         // (and so shares) it since the last lap, and taking it back costs

@@ -164,3 +164,20 @@ TEST_CASE("a stamp taken before its call is published: a writer after it stamps 
     CHECK(x[0].ts == before);
     CHECK(x[1].ts == before);  // clamped to the previous record's time
 }
+
+// Threads of a program share a ring; one that waited for the ring's lock
+// may have read the counter before it got the lock (rdtsc is not
+// serializing), so a fresh stamp can be earlier than the record written
+// just before it. It is clamped to that record's time, as explicit stamps are.
+TEST_CASE("a fresh stamp earlier than the ring's last record is clamped to it") {
+    Arena arena = make_arena(1, 16);
+    RingWriter a = arena.writer(0, -1);
+    const std::uint64_t later = trace_now() + 1'000'000'000'000ull;  // another thread's, in the ring already
+    a.begin(EventKind::Op, 0, 0, later);
+    a.commit();
+    put(a, 1);  // stamp 0: fresh, and earlier than `later`
+    Record x[4];
+    REQUIRE(arena.reader(0).drain(x, 4) == 2);
+    CHECK(x[0].ts == later);
+    CHECK(x[1].ts == later);
+}
