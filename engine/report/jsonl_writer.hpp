@@ -1,5 +1,5 @@
 // Writes the merged event stream as trace.jsonl: one JSON object per line,
-// schema "simrun-trace/2" (docs/trace-format.md). The first line is
+// schema "simrun-trace/3" (docs/trace-format.md). The first line is
 // run_start, then every event, then one line per expectation and run_end.
 #pragma once
 
@@ -15,7 +15,7 @@
 
 namespace simrun {
 
-inline constexpr const char* kTraceSchema = "simrun-trace/2";
+inline constexpr const char* kTraceSchema = "simrun-trace/3";
 
 class JsonlWriter : public EventSink {
 public:

@@ -107,7 +107,7 @@ class Run:
 
 def check_trace(events, scenario_name, completed=True):
     """Invariants every trace must satisfy."""
-    check(events[0]["kind"] == "run_start" and events[0]["schema"] == "simrun-trace/2", "first line is run_start v2")
+    check(events[0]["kind"] == "run_start" and events[0]["schema"] == "simrun-trace/3", "first line is run_start v3")
     check(events[-1]["kind"] == "run_end", "last line is run_end")
     seqs = [e["seq"] for e in events]
     check(seqs == list(range(len(events))), "seq numbers are 0..n-1 in order")
