@@ -243,6 +243,11 @@ static std::uint64_t fnv1a(std::string_view text) {
 Result<Plan, std::string> load_plan(const std::string& path, const PlanOptions& options) {
     auto source = read_source_file(path);
     if (!source) return render_diagnostic(path, "", source.error());
+    return load_plan_source(path, source.value(), options);
+}
+
+Result<Plan, std::string> load_plan_source(const std::string& path, const std::string& text, const PlanOptions& options) {
+    const Result<std::string, Diagnostic> source{text};
     auto decl = read_scenario(path, source.value());
     if (!decl) return render_diagnostic(path, source.value(), decl.error());
     auto plan = make_plan(decl.value(), options);

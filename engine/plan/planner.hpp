@@ -23,5 +23,8 @@ namespace simrun {
 // Reads, validates and plans a scenario file. On failure: the rendered
 // diagnostic ("path:line:col: error: ...", the line, a caret).
 Result<Plan, std::string> load_plan(const std::string& path, const PlanOptions& options = {});
+// The same for a scenario's text (read from `path`, or made from it: a
+// grading file's scenario with its placeholders filled in).
+Result<Plan, std::string> load_plan_source(const std::string& path, const std::string& source, const PlanOptions& options = {});
 
 }  // namespace simrun

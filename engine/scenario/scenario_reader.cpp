@@ -2,6 +2,7 @@
 
 #include "scenario/names.hpp"
 #include "scenario/op_parser.hpp"
+#include "scenario/toml_fields.hpp"
 #include "util/duration.hpp"
 #include "util/size.hpp"
 
@@ -21,61 +22,7 @@
 namespace simrun {
 namespace {
 
-// Thrown inside the reader only, caught at its boundary.
-struct Failure {
-    Diagnostic d;
-};
-
-SourcePos pos_of(const toml::source_region& r) {
-    return {static_cast<int>(r.begin.line), static_cast<int>(r.begin.column)};
-}
-SourcePos pos_of(const toml::node& n) { return pos_of(n.source()); }
-
-[[noreturn]] void fail(SourcePos pos, std::string message) { throw Failure{{pos, std::move(message)}}; }
-
-const char* type_name(const toml::node& n) {
-    switch (n.type()) {
-        case toml::node_type::table: return "a table";
-        case toml::node_type::array: return "an array";
-        case toml::node_type::string: return "a string";
-        case toml::node_type::integer: return "an integer";
-        case toml::node_type::floating_point: return "a float";
-        case toml::node_type::boolean: return "a boolean";
-        default: return "a date/time";
-    }
-}
-
-void check_keys(const toml::table& t, std::initializer_list<const char*> allowed, const std::string& where) {
-    std::vector<std::string> names(allowed.begin(), allowed.end());
-    for (auto&& [k, v] : t) {
-        bool known = false;
-        for (const auto& a : names) known = known || k.str() == a;
-        if (!known)
-            fail(pos_of(k.source()), fmt::format("unknown key '{}' in {}{}", k.str(), where, did_you_mean_suffix(k.str(), names)));
-    }
-}
-
-const toml::table& as_table(const toml::node& n, const std::string& what) {
-    if (!n.is_table()) fail(pos_of(n), fmt::format("{} must be a table, not {}", what, type_name(n)));
-    return *n.as_table();
-}
-
-std::string get_string(const toml::node& n, const std::string& what) {
-    if (!n.is_string()) fail(pos_of(n), fmt::format("{} must be a string, not {}", what, type_name(n)));
-    return n.as_string()->get();
-}
-
-std::int64_t get_int(const toml::node& n, const std::string& what, std::int64_t lo, std::int64_t hi) {
-    if (!n.is_integer()) fail(pos_of(n), fmt::format("{} must be an integer, not {}", what, type_name(n)));
-    std::int64_t v = n.as_integer()->get();
-    if (v < lo || v > hi) fail(pos_of(n), fmt::format("{} must be between {} and {}, got {}", what, lo, hi, v));
-    return v;
-}
-
-bool get_bool(const toml::node& n, const std::string& what) {
-    if (!n.is_boolean()) fail(pos_of(n), fmt::format("{} must be true or false, not {}", what, type_name(n)));
-    return n.as_boolean()->get();
-}
+using namespace toml_fields;
 
 // toml++ iterates tables in key order; declarations keep their file order
 // (semaphore numbers and cell offsets follow it, as a C program's would).
@@ -445,12 +392,6 @@ FaultDecl read_fault(const toml::node& node) {
     return f;
 }
 
-template <typename F>
-void each_in_array(const toml::node& node, const char* what, F&& f) {
-    const auto* arr = node.as_array();
-    if (!arr) fail(pos_of(node), fmt::format("{} must be an array of tables ([[{}]])", what, what));
-    for (std::size_t i = 0; i < arr->size(); ++i) f((*arr)[i], i);
-}
 
 std::string stem_of(const std::string& path) {
     std::string base = path.substr(path.find_last_of('/') + 1);

@@ -1,5 +1,6 @@
 // simrun: the command line. Parses arguments, loads the scenario, and hands
 // the plan to the run loop. Exit codes: util/exit_code.hpp.
+#include "grade/grade_reports.hpp"
 #include "plan/planner.hpp"
 #include "session/explore.hpp"
 #include "run/registry.hpp"
@@ -10,6 +11,7 @@
 #include <fmt/format.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <ctime>
 #include <unistd.h>
 
@@ -69,6 +71,40 @@ void finish_options(Options& o, const simrun::Plan& plan) {
     o.run.strategy.seed = o.seed ? *o.seed : (static_cast<std::uint64_t>(std::time(nullptr)) * 2654435761u ^ getpid()) % 1000000;
 }
 
+// simrun grade: every submission in turn; a table each, the reports in
+// OUT/<submission>/, and OUT/gradebook.csv. Exit 0 once all are graded,
+// whatever they scored; 2 for a bad grading file (nothing runs).
+int grade_all(const std::string& file, const std::vector<std::string>& submissions, simrun::GradeOptions options, bool no_sandbox) {
+    auto g = simrun::read_grading_file(file);
+    if (!g) {
+        fmt::print(stderr, "{}", g.error());
+        return kExitUsage;
+    }
+    options.namespaces = !no_sandbox;
+    std::error_code ec;
+    std::filesystem::create_directories(options.out_dir, ec);
+    if (ec) {
+        fmt::print(stderr, "simrun: error: cannot make {}: {}\n", options.out_dir, ec.message());
+        return kExitUsage;
+    }
+    std::string csv = "submission";
+    for (const auto& t : g->tests) csv += "," + simrun::csv_field(t.name);
+    csv += ",total\n";
+    for (std::size_t i = 0; i < submissions.size(); ++i) {
+        const auto graded = simrun::grade_submission(g.value(), submissions[i], options);
+        const std::string dir = options.out_dir + "/" + graded.name;
+        simrun::write_text_file(dir + "/results.json", simrun::gradescope_results(graded));
+        simrun::write_text_file(dir + "/report.json", simrun::grade_report(g.value(), graded));
+        fmt::print("{}", simrun::grade_table(g.value(), graded));
+        csv += simrun::csv_field(graded.name);
+        for (const auto& t : graded.tests) csv += fmt::format(",{:g}", t.score);
+        csv += fmt::format(",{:g}\n", graded.score);
+    }
+    simrun::write_text_file(options.out_dir + "/gradebook.csv", csv);
+    fmt::print("{} submission{} graded: {}/gradebook.csv\n", submissions.size(), submissions.size() == 1 ? "" : "s", options.out_dir);
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -77,6 +113,7 @@ int main(int argc, char** argv) {
                  "  simrun check SCENARIO.toml                validate only, spawn nothing\n"
                  "  simrun explore SCENARIO.toml [options]    search schedules for a failing one\n"
                  "  simrun replay SCENARIO.toml SCHEDULE      re-run a recorded schedule exactly\n"
+                 "  simrun grade GRADE.toml SUBMISSION...     grade submissions (folders) with a grading file\n"
                  "  simrun clean                              remove what runs killed without a sandbox left",
                  "simrun"};
     app.set_version_flag("--version", "simrun 0.1.0");
@@ -113,6 +150,17 @@ int main(int argc, char** argv) {
     replay->add_option("schedule", schedule_file, "schedule file (TOML)")->required();
     output_options(replay, rp);
 
+    std::string grade_file;
+    std::vector<std::string> submissions;
+    simrun::GradeOptions grade_opts;
+    bool grade_no_sandbox = false;
+    auto* grade = app.add_subcommand("grade", "grade submission folders: build each, run the grading file's tests, score them, write reports");
+    grade->add_option("grading", grade_file, "grading file (TOML, docs/grading-format.md)")->required();
+    grade->add_option("submissions", submissions, "submission folders")->required();
+    grade->add_option("--out", grade_opts.out_dir, "output folder; OUT/<submission>/ holds results.json, report.json and the runs")
+        ->capture_default_str();
+    grade->add_flag("--no-sandbox", grade_no_sandbox, "run without namespaces");
+
     auto* clean = app.add_subcommand("clean", "remove the processes, IPC objects and files of runs that were killed without a sandbox");
 
     try {
@@ -130,6 +178,7 @@ int main(int argc, char** argv) {
                    simrun::registry_dir(), report.removed.size(), report.removed.size() == 1 ? "" : "s");
         return report.failed.empty() ? 0 : 1;
     }
+    if (grade->parsed()) return grade_all(grade_file, submissions, grade_opts, grade_no_sandbox);
     simrun::Plan plan;
     if (check->parsed()) {
         if (int rc = load(check_file, plan)) return rc;

@@ -1,0 +1,24 @@
+// What grading writes: Gradescope's results.json (hidden tests: their name
+// and score only, as a student sees them), simrun's own report.json (every
+// test's feedback and every run's seed and outcome, for the teacher), and
+// the table on the terminal.
+#pragma once
+
+#include "grade/grader.hpp"
+
+#include <string>
+
+namespace simrun {
+
+inline constexpr const char* kGradeReportSchema = "simrun-grade/1";
+
+std::string gradescope_results(const SubmissionGrade& s);
+std::string grade_report(const GradingFile& g, const SubmissionGrade& s);
+std::string grade_table(const GradingFile& g, const SubmissionGrade& s);
+
+// A CSV field: quoted when it holds a comma, a quote or a line break.
+std::string csv_field(const std::string& s);
+// Writes `text` to `path` (the folder must exist); false if it cannot.
+bool write_text_file(const std::string& path, const std::string& text);
+
+}  // namespace simrun

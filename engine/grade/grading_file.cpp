@@ -1,0 +1,186 @@
+#include "grade/grading_file.hpp"
+
+#include "scenario/scenario_reader.hpp"
+#include "scenario/toml_fields.hpp"
+#include "util/duration.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <unistd.h>
+
+namespace simrun {
+namespace {
+
+using namespace toml_fields;
+
+constexpr std::int64_t kMaxRuns = 10000;
+
+double get_points(const toml::node& n, const std::string& what) {
+    if (!n.is_integer() && !n.is_floating_point()) fail(pos_of(n), fmt::format("{} must be a number, not {}", what, type_name(n)));
+    const double v = n.is_integer() ? static_cast<double>(n.as_integer()->get()) : n.as_floating_point()->get();
+    if (!(v >= 0 && v <= 1e6)) fail(pos_of(n), fmt::format("{} must be between 0 and 1000000, got {}", what, v));
+    return v;
+}
+
+std::int64_t get_duration(const toml::node& n, const std::string& what) {
+    const std::string text = get_string(n, what);
+    auto ns = parse_duration_ns(text);
+    if (!ns || *ns <= 0) fail(pos_of(n), fmt::format("{} must be a duration such as \"30s\" or \"500ms\", got '{}'", what, text));
+    return *ns;
+}
+
+// The seeds = N of a test: drawn from the master seed and the test's name,
+// so that grading again draws the same, and tests draw different ones.
+std::vector<std::uint64_t> drawn_seeds(std::uint64_t master, const std::string& test, std::int64_t n) {
+    std::uint64_t h = master ^ 1469598103934665603ull;
+    for (unsigned char c : test) h = (h ^ c) * 1099511628211ull;
+    std::vector<std::uint64_t> out;
+    for (std::int64_t i = 0; i < n; ++i) {
+        h ^= h >> 33, h *= 0xff51afd7ed558ccdull, h ^= h >> 33;
+        out.push_back(h % 1000000 + 1);
+    }
+    return out;
+}
+
+GradeTest read_test(const toml::node& node, const GradingFile& g) {
+    const auto& t = as_table(node, "[[test]]");
+    check_keys(t, {"name", "points", "visibility", "scenario", "needs", "runs", "seeds", "scoring"}, "[[test]]");
+    GradeTest test;
+    test.line = pos_of(node).line;
+    const auto* name = t.get("name");
+    if (!name) fail(pos_of(node), "a [[test]] needs a 'name'");
+    test.name = get_string(*name, "name");
+    if (test.name.empty()) fail(pos_of(*name), "a test's name cannot be empty");
+    const auto* points = t.get("points");
+    if (!points) fail(pos_of(node), fmt::format("test '{}' needs 'points'", test.name));
+    test.points = get_points(*points, "points");
+    if (const auto* v = t.get("visibility")) {
+        const std::string s = get_string(*v, "visibility");
+        static const std::vector<std::string> names{"visible", "hidden", "after_due_date", "after_published"};
+        auto it = std::find(names.begin(), names.end(), s);
+        if (it == names.end())
+            fail(pos_of(*v), fmt::format("visibility is one of visible, hidden, after_due_date, after_published, not '{}'{}", s,
+                                         did_you_mean_suffix(s, names)));
+        test.visibility = static_cast<Visibility>(it - names.begin());
+    }
+    const auto* scenario = t.get("scenario");
+    if (!scenario) fail(pos_of(node), fmt::format("test '{}' needs 'scenario', the scenario file that runs the submission", test.name));
+    const std::string file = get_string(*scenario, "scenario");
+    test.scenario = !file.empty() && file[0] == '/' ? file : g.dir + "/" + file;
+    if (access(test.scenario.c_str(), R_OK) != 0) fail(pos_of(*scenario), fmt::format("cannot read scenario {}", test.scenario));
+    if (const auto* n = t.get("needs")) test.needs = get_string(*n, "needs");
+    if (const auto* n = t.get("runs")) test.runs = get_int(*n, "runs", 1, kMaxRuns);
+    if (const auto* n = t.get("seeds")) {
+        if (t.get("runs")) fail(pos_of(*n), "a test has 'runs' (free runs) or 'seeds' (controlled runs), not both");
+        if (n->is_integer()) {
+            test.seeds = drawn_seeds(g.seed, test.name, get_int(*n, "seeds", 1, kMaxRuns));
+        } else if (const auto* arr = n->as_array()) {
+            if (arr->empty()) fail(pos_of(*n), "seeds needs at least one seed");
+            for (const auto& s : *arr) test.seeds.push_back(static_cast<std::uint64_t>(get_int(s, "a seed", 0, 0x7fffffffffffffff)));
+        } else {
+            fail(pos_of(*n), fmt::format("seeds must be a number of seeds or a list of them, not {}", type_name(*n)));
+        }
+    }
+    if (test.runs == 0 && test.seeds.empty()) test.runs = 1;
+    if (const auto* n = t.get("scoring")) {
+        const std::string s = get_string(*n, "scoring");
+        if (s != "all" && s != "partial") fail(pos_of(*n), fmt::format("scoring is \"all\" (every run must pass) or \"partial\", not '{}'", s));
+        test.partial = s == "partial";
+    }
+    return test;
+}
+
+void read(const toml::table& root, GradingFile& g) {
+    check_keys(root, {"assignment", "build", "test"}, "the grading file");
+    const auto* a = root.get("assignment");
+    if (!a) fail({1, 1}, "the grading file needs an [assignment] with its name and points");
+    const auto& at = as_table(*a, "[assignment]");
+    check_keys(at, {"name", "description", "points", "seed"}, "[assignment]");
+    const auto* name = at.get("name");
+    if (!name) fail(pos_of(*a), "[assignment] needs a 'name'");
+    g.name = get_string(*name, "name");
+    if (const auto* n = at.get("description")) g.description = get_string(*n, "description");
+    const auto* points = at.get("points");
+    if (!points) fail(pos_of(*a), "[assignment] needs 'points', the total the tests' points add up to");
+    g.points = get_points(*points, "points");
+    if (const auto* n = at.get("seed")) g.seed = static_cast<std::uint64_t>(get_int(*n, "seed", 0, 0x7fffffffffffffff));
+    if (const auto* b = root.get("build")) {
+        const auto& bt = as_table(*b, "[build]");
+        check_keys(bt, {"command", "required", "timeout"}, "[build]");
+        if (const auto* n = bt.get("command")) g.build = get_string(*n, "command");
+        if (const auto* n = bt.get("timeout")) g.build_timeout_ns = get_duration(*n, "timeout");
+        if (const auto* n = bt.get("required")) {
+            const auto* arr = n->as_array();
+            if (!arr) fail(pos_of(*n), "required must be a list of file names, e.g. [\"prodcons.c\"]");
+            for (const auto& f : *arr) {
+                std::string file = get_string(f, "a required file");
+                if (file.empty() || file[0] == '/' || file.find("..") != std::string::npos)
+                    fail(pos_of(f), fmt::format("a required file is a path inside the submission, not '{}'", file));
+                g.required.push_back(file);
+            }
+        }
+    }
+    const auto* tests = root.get("test");
+    if (!tests) fail({1, 1}, "the grading file declares no [[test]]");
+    std::set<std::string> names;
+    std::vector<const toml::node*> nodes;
+    each_in_array(*tests, "test", [&](const toml::node& n, std::size_t) {
+        GradeTest t = read_test(n, g);
+        if (!names.insert(t.name).second) fail(pos_of(n), fmt::format("duplicate test name '{}'", t.name));
+        g.tests.push_back(std::move(t));
+        nodes.push_back(&n);
+    });
+    std::vector<std::string> all(names.begin(), names.end());
+    for (std::size_t i = 0; i < g.tests.size(); ++i) {
+        const auto& t = g.tests[i];
+        if (t.needs.empty()) continue;
+        const auto* needs = nodes[i]->as_table()->get("needs");
+        bool earlier = false;
+        for (std::size_t j = 0; j < i; ++j) earlier = earlier || g.tests[j].name == t.needs;
+        if (!names.count(t.needs))
+            fail(pos_of(*needs), fmt::format("unknown test '{}'{}", t.needs, did_you_mean_suffix(t.needs, all)));
+        if (!earlier) fail(pos_of(*needs), fmt::format("test '{}' needs '{}', which must come before it", t.name, t.needs));
+    }
+    double sum = 0;
+    for (const auto& t : g.tests) sum += t.points;
+    if (std::fabs(sum - g.points) > 1e-9)
+        fail(pos_of(*points), fmt::format("the tests' points add up to {}, not the {} the assignment gives", sum, g.points));
+}
+
+}  // namespace
+
+const char* visibility_name(Visibility v) {
+    switch (v) {
+        case Visibility::Visible: return "visible";
+        case Visibility::Hidden: return "hidden";
+        case Visibility::AfterDueDate: return "after_due_date";
+        case Visibility::AfterPublished: return "after_published";
+    }
+    return "visible";
+}
+
+Result<GradingFile, std::string> read_grading_file(const std::string& path) {
+    auto source = read_source_file(path);
+    if (!source) return render_diagnostic(path, "", source.error());
+    GradingFile g;
+    g.path = path;
+    const auto slash = path.find_last_of('/');
+    g.dir = slash == std::string::npos ? "." : path.substr(0, slash);
+    try {
+        toml::table root;
+        try {
+            root = toml::parse(source.value(), path);
+        } catch (const toml::parse_error& e) {
+            return render_diagnostic(path, source.value(), {pos_of(e.source()), std::string(e.description())});
+        }
+        read(root, g);
+    } catch (const Failure& f) {
+        return render_diagnostic(path, source.value(), f.d);
+    }
+    return g;
+}
+
+}  // namespace simrun

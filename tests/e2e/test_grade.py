@@ -1,0 +1,167 @@
+"""End-to-end tests: simrun grade (issue 18, first part): the worked prodcons example's scores and feedback,
+Gradescope's results.json, simrun's report.json, the gradebook, hidden tests, same submission same report,
+bad grading files and bad submissions."""
+import csv
+import json
+import os
+import shutil
+import tempfile
+
+import pytest
+
+from support import *
+
+EXAMPLE = os.path.join(ROOT, "scenarios", "grading", "prodcons")
+GRADE = os.path.join(EXAMPLE, "grade.toml")
+
+
+def submission(name):
+    return os.path.join(EXAMPLE, "submissions", name)
+
+
+def graded(d, name):
+    with open(os.path.join(d, name, "results.json")) as f:
+        results = json.load(f)
+    with open(os.path.join(d, name, "report.json")) as f:
+        report = json.load(f)
+    return results, report
+
+
+def test_the_prodcons_example_grades_each_classic_mistake():
+    """The worked example: the correct program gets every point; the one that takes the mutex before waiting
+    for room deadlocks (the feedback says so and gives the command that runs it again); the one that does not
+    compile gets 0 with the compiler's error; the one that forgets IPC_RMID loses the hidden cleanup test,
+    whose feedback the student does not see."""
+    with tempfile.TemporaryDirectory() as d:
+        names = ["correct", "mutex_first", "no_compile", "no_rmid"]
+        r = Run(["grade", GRADE] + [submission(n) for n in names], d, timeout=600)
+        check(r.code == 0, r.stdout + r.stderr)
+        with open(os.path.join(d, "gradebook.csv")) as f:
+            book = {row["submission"]: row for row in csv.DictReader(f)}
+        check(book["correct"]["total"] == "10" and book["no_rmid"]["total"] == "7" and book["no_compile"]["total"] == "0",
+              str(book))
+        check(book["mutex_first"]["output"] == "0" and book["mutex_first"]["cleanup"] == "0", str(book["mutex_first"]))
+        check(book["no_rmid"]["cleanup"] == "0" and book["no_rmid"]["schedules"] == "4", str(book["no_rmid"]))
+
+        for name in names:
+            results, report = graded(d, name)
+            # Gradescope's fields, the score the sum of the tests'.
+            check(set(results) == {"score", "execution_time", "output", "tests"}, str(results.keys()))
+            check(abs(results["score"] - sum(t["score"] for t in results["tests"])) < 1e-9, str(results))
+            for t in results["tests"]:
+                check(set(t) == {"name", "score", "max_score", "status", "visibility", "output"}, str(t))
+                check(t["status"] == ("passed" if t["score"] == t["max_score"] else "failed"), str(t))
+            hidden = [t for t in results["tests"] if t["visibility"] == "hidden"]
+            check([t["name"] for t in hidden] == ["cleanup"] and hidden[0]["output"] == "a hidden test", str(hidden))
+            check(report["schema"] == "simrun-grade/1" and report["submission"] == name, str(report)[:300])
+
+        _, report = graded(d, "mutex_first")
+        output = report["tests"][0]
+        check(not output["passed"] and "deadlock" in output["feedback"] and "run it again: simrun " in output["feedback"],
+              output["feedback"])
+        again = output["runs"][0]["again"].split()
+        check(again[0] == "simrun" and os.path.exists(again[1]), str(again))  # the scenario it names is there
+        results, report = graded(d, "no_compile")
+        check("compile error" in results["output"] and "error: expected" in results["output"], results["output"])
+        check(all(t["score"] == 0 and t["output"].startswith(("not run: compile error", "a hidden test")) for t in results["tests"]),
+              str(results["tests"]))
+        _, report = graded(d, "no_rmid")
+        cleanup = [t for t in report["tests"] if t["name"] == "cleanup"][0]
+        check("ipc_left() = 2" in cleanup["feedback"], cleanup["feedback"])  # the teacher's report has it all
+        _, report = graded(d, "correct")
+        schedules = [t for t in report["tests"] if t["name"] == "schedules"][0]
+        seeds = [run["seed"] for run in schedules["runs"]]
+        check(len(seeds) == 8 and len(set(seeds)) == 8 and all(run["mode"] == "controlled" for run in schedules["runs"]), str(seeds))
+        r.assert_nothing_left()
+
+
+def test_the_same_submission_grades_the_same_twice():
+    """Seeds drawn from the grading file's master seed: grading again gives the same report, run by run."""
+    with tempfile.TemporaryDirectory() as d:
+        reports = []
+        for out in ("a", "b"):
+            r = Run(["grade", GRADE, submission("correct"), "--out", os.path.join(d, out)], d, timeout=300)
+            check(r.code == 0, r.stdout + r.stderr)
+            report = graded(os.path.join(d, out), "correct")[1]
+            for t in report["tests"]:
+                for run in t["runs"]:
+                    run.pop("again")  # names the output folder
+            reports.append(report)
+        check(reports[0] == reports[1], f"{reports[0]}\n{reports[1]}")
+
+
+GOOD = """[assignment]
+name = "a"
+points = 2
+[[test]]
+name = "t"
+points = 2
+scenario = "s.toml"
+"""
+
+BAD_GRADING = [
+    ("no_assignment", '[[test]]\nname = "t"\npoints = 1\nscenario = "s.toml"\n', "1:1: error: the grading file needs an [assignment]"),
+    ("unknown_key", GOOD.replace('points = 2\n[[test]]', 'points = 2\npionts = 3\n[[test]]', 1),
+     "4:1: error: unknown key 'pionts' in [assignment] (did you mean 'points'?)"),
+    ("sum", GOOD.replace("points = 2\n[[test]]", "points = 5\n[[test]]", 1), "3:10: error: the tests' points add up to 2, not the 5"),
+    ("no_scenario_file", GOOD.replace("s.toml", "missing.toml"), "7:12: error: cannot read scenario"),
+    ("visibility", GOOD + 'visibility = "secret"\n',
+     "8:14: error: visibility is one of visible, hidden, after_due_date, after_published, not 'secret'"),
+    ("runs_and_seeds", GOOD + "runs = 2\nseeds = 3\n", "9:9: error: a test has 'runs' (free runs) or 'seeds' (controlled runs), not both"),
+    ("needs_unknown", GOOD + 'needs = "u"\n', "8:9: error: unknown test 'u'"),
+    ("needs_later", GOOD.replace("points = 2\n[[test]]", "points = 3\n[[test]]", 1) + 'needs = "v"\n[[test]]\nname = "v"\npoints = 1\nscenario = "s.toml"\n',
+     "8:9: error: test 't' needs 'v', which must come before it"),
+    ("duplicate", GOOD.replace("points = 2\n[[test]]", "points = 4\n[[test]]", 1) + '[[test]]\nname = "t"\npoints = 2\nscenario = "s.toml"\n',
+     "8:1: error: duplicate test name 't'"),
+    ("scoring", GOOD + 'scoring = "most"\n', "8:11: error: scoring is \"all\" (every run must pass) or \"partial\", not 'most'"),
+    ("required_outside", GOOD + '[build]\ncommand = "make"\nrequired = ["../x.c"]\n',
+     "10:13: error: a required file is a path inside the submission, not '../x.c'"),
+    ("toml", "[assignment\n", "1:12: error:"),
+]
+
+
+@pytest.mark.parametrize("name, text, want", BAD_GRADING, ids=[b[0] for b in BAD_GRADING])
+def test_a_bad_grading_file_is_a_positioned_error(name, text, want):
+    """A broken grading file: file:line:col: error:, the line and a caret, exit 2; nothing is built or run."""
+    with tempfile.TemporaryDirectory() as d:
+        write_scenario(d, '[[process]]\nname = "p"\nrun = []\n', name="s")
+        path = write_scenario(d, text, name="grade")
+        sub = os.path.join(d, "sub")
+        os.mkdir(sub)
+        out = os.path.join(d, "out")
+        r = Run(["grade", path, sub, "--out", out], d)
+        check(r.code == 2, f"exit {r.code}: {r.stdout}{r.stderr}")
+        lines = r.stderr.splitlines()
+        check(lines[0].startswith(f"{path}:{want}"), r.stderr)
+        check(len(lines) >= 3 and lines[2].strip() == "^", r.stderr)
+        check(not os.path.exists(out), "nothing was made")
+
+
+def test_a_bad_submission_gets_its_verdict_and_the_batch_goes_on():
+    """A missing folder, an empty one, one without the required file, and one with a symbolic link to a file
+    outside it: each is graded with the reason, never a crash; the link is not followed (the file it points
+    to is not copied); the correct one in the same batch keeps its full score."""
+    with tempfile.TemporaryDirectory() as d:
+        empty = os.path.join(d, "empty")
+        os.mkdir(empty)
+        wrong = os.path.join(d, "wrong")
+        os.mkdir(wrong)
+        with open(os.path.join(wrong, "main.c"), "w") as f:
+            f.write("int main(void) { return 0; }\n")
+        linked = os.path.join(d, "linked")
+        shutil.copytree(submission("correct"), linked)
+        secret = os.path.join(d, "secret.txt")
+        with open(secret, "w") as f:
+            f.write("the teacher's answers\n")
+        os.symlink(secret, os.path.join(linked, "answers.txt"))
+        out = os.path.join(d, "out")
+        r = Run(["grade", GRADE, os.path.join(d, "missing"), empty, wrong, linked, "--out", out], d, timeout=600)
+        check(r.code == 0, r.stdout + r.stderr)
+        reasons = {n: graded(out, n)[1]["problem"] for n in ("missing", "empty", "wrong")}
+        check(reasons["missing"].endswith("is not a folder") and reasons["empty"].endswith("is empty") and
+              reasons["wrong"] == "the submission has no prodcons.c", str(reasons))
+        results, report = graded(out, "linked")
+        check(results["score"] == 10, str(results))
+        check(report["notes"] == ["answers.txt: a symbolic link, not copied"], str(report["notes"]))
+        check(not os.path.exists(os.path.join(out, "linked", "work", "answers.txt")), "the link was not copied")
+        r.assert_nothing_left()
