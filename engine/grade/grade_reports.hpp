@@ -15,6 +15,11 @@ inline constexpr const char* kGradeReportSchema = "simrun-grade/1";
 std::string gradescope_results(const SubmissionGrade& s);
 std::string grade_report(const GradingFile& g, const SubmissionGrade& s);
 std::string grade_table(const GradingFile& g, const SubmissionGrade& s);
+// For the teacher's tools (every test's feedback, hidden ones too): JUnit
+// XML (a testsuite per submission, a testcase per test, a failure with its
+// feedback) and TAP (a test point per test, its feedback as YAML).
+std::string junit_xml(const GradingFile& g, const SubmissionGrade& s);
+std::string tap_report(const SubmissionGrade& s);
 
 // A CSV field: quoted when it holds a comma, a quote or a line break.
 std::string csv_field(const std::string& s);

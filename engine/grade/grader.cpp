@@ -28,6 +28,21 @@ std::string slug(const std::string& name) {
     return out;
 }
 
+// A folder name made of letters, digits, '-', '_' and '.' only, distinct for distinct names.
+std::string safe_folder(const std::string& name) {
+    std::uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : name) h = (h ^ c) * 1099511628211ull;
+    return fmt::format("{}-{:08x}", slug(name), static_cast<std::uint32_t>(h));
+}
+
+// A word for sh: quoted when it holds anything but letters, digits and /._-+=:,@
+std::string shell_word(const std::string& s) {
+    if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+=:,@") == std::string::npos) return s;
+    std::string out = "'";
+    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
 std::string read_file(const fs::path& p, std::size_t limit) {
     std::ifstream in(p, std::ios::binary);
     std::string s(limit, '\0');
@@ -128,9 +143,9 @@ RunGrade one_run(const Plan& plan, const GradeTest& t, std::size_t k, const fs::
         break;
     }
     if (run.controlled)
-        run.again = fmt::format("simrun replay {} {}/{}/schedule.toml", scenario.string(), o.out_dir, plan.name);
+        run.again = fmt::format("simrun replay {} {}", shell_word(scenario.string()), shell_word(o.out_dir + "/" + plan.name + "/schedule.toml"));
     else
-        run.again = fmt::format("simrun {}", scenario.string());
+        run.again = fmt::format("simrun {}", shell_word(scenario.string()));
     return run;
 }
 
@@ -157,11 +172,17 @@ TestGrade grade_test(const GradeTest& t, const fs::path& work, const fs::path& o
         passed += tg.runs.back().passed;
     }
     tg.passed = passed == n;
-    tg.score = tg.passed ? t.points : t.partial ? t.points * static_cast<double>(passed) / static_cast<double>(n) : 0;
+    tg.score = test_score(t.points, passed, n, t.partial);
     return tg;
 }
 
 }  // namespace
+
+double test_score(double points, std::size_t passed, std::size_t runs, bool partial) {
+    if (runs == 0) return 0;
+    if (passed == runs) return points;
+    return partial ? points * static_cast<double>(passed) / static_cast<double>(runs) : 0;
+}
 
 std::string TestGrade::feedback() const {
     if (!reason.empty()) return reason;
@@ -198,9 +219,12 @@ SubmissionGrade grade_submission(const GradingFile& g, const std::string& submis
     sg.name = from.filename().string();
     sg.path = submission;
     sg.max_score = g.points;
-    const fs::path out = fs::absolute(fs::path(options.out_dir) / sg.name);
-    const fs::path work = out / "work";
     std::error_code ec;
+    const fs::path out = fs::absolute(fs::path(options.out_dir) / sg.name);
+    // The copy's path goes into the tests' scenarios ({submission}): one a
+    // student's folder name cannot break (quotes, brackets, newlines).
+    const fs::path work = fs::absolute(fs::path(options.out_dir) / ".work" / safe_folder(sg.name));
+    fs::remove_all(work, ec);
     fs::remove_all(out, ec);
     fs::create_directories(out);
     for (const auto& t : g.tests) {

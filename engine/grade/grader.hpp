@@ -13,7 +13,7 @@
 namespace simrun {
 
 struct GradeOptions {
-    std::string out_dir = "simrun-grade";  // OUT/<submission>/: the copy, the runs, results.json
+    std::string out_dir = "simrun-grade";  // OUT/<submission>/: the runs and reports; OUT/.work/: the copies
     bool namespaces = true;
 };
 
@@ -45,6 +45,10 @@ struct SubmissionGrade {
     double seconds = 0;
     std::vector<TestGrade> tests;
 };
+
+// A test's score: every point when every run passed; with partial credit,
+// points in proportion to the runs that passed; else 0.
+double test_score(double points, std::size_t passed, std::size_t runs, bool partial);
 
 SubmissionGrade grade_submission(const GradingFile& g, const std::string& submission, const GradeOptions& options);
 

@@ -5,6 +5,7 @@ import csv
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 
 import pytest
@@ -164,4 +165,42 @@ def test_a_bad_submission_gets_its_verdict_and_the_batch_goes_on():
         check(results["score"] == 10, str(results))
         check(report["notes"] == ["answers.txt: a symbolic link, not copied"], str(report["notes"]))
         check(not os.path.exists(os.path.join(out, "linked", "work", "answers.txt")), "the link was not copied")
+        r.assert_nothing_left()
+
+
+def test_junit_and_tap_reports_are_read_by_their_consumers():
+    """junit.xml validates against the JUnit schema Jenkins reads (xmllint; a copy with a testcase's name taken
+    out does not, so the check can fail); results.tap is read by prove, which passes the correct submission
+    and fails the one that leaks its IPC objects on its 3rd test. A submission folder whose name holds quotes,
+    '<', '&' and a control character comes out escaped and valid in JSON, XML and CSV."""
+    with tempfile.TemporaryDirectory() as d:
+        odd = os.path.join(d, "o'dd <&\"> \x01")
+        shutil.copytree(submission("no_rmid"), odd)
+        out = os.path.join(d, "out")
+        r = Run(["grade", GRADE, submission("correct"), odd, "--out", out], d, timeout=600)
+        check(r.code == 0, r.stdout + r.stderr)
+        schema = os.path.join(ROOT, "tests", "e2e", "junit.xsd")
+        for name in ("correct", os.path.basename(odd)):
+            xml = os.path.join(out, name, "junit.xml")
+            v = subprocess.run(["xmllint", "--noout", "--schema", schema, xml], capture_output=True, text=True)
+            check(v.returncode == 0, v.stderr)
+        with open(os.path.join(out, os.path.basename(odd), "junit.xml")) as f:
+            text = f.read()
+        check('name="o&apos;dd &lt;&amp;&quot;&gt; \\x01"' in text and text.count("<failure") == 1, text[:600])
+        broken = os.path.join(d, "broken.xml")
+        with open(broken, "w") as f:
+            f.write(text.replace('<testcase name="cleanup"', "<testcase", 1))
+        v = subprocess.run(["xmllint", "--noout", "--schema", schema, broken], capture_output=True, text=True)
+        check(v.returncode != 0, "the schema rejects a testcase without a name")
+
+        ok = subprocess.run(["prove", "-e", "cat", os.path.join(out, "correct", "results.tap")], capture_output=True, text=True)
+        check(ok.returncode == 0 and "All tests successful" in ok.stdout, ok.stdout + ok.stderr)
+        bad = subprocess.run(["prove", "-e", "cat", os.path.join(out, os.path.basename(odd), "results.tap")], capture_output=True, text=True)
+        check(bad.returncode != 0 and "Failed test:  3" in bad.stdout and "Parse errors" not in bad.stdout, bad.stdout)
+
+        results, report = graded(out, os.path.basename(odd))
+        check(report["submission"] == os.path.basename(odd) and results["score"] == 7, str(report)[:300])
+        with open(os.path.join(out, "gradebook.csv"), newline="") as f:
+            rows = list(csv.reader(f))
+        check([row[0] for row in rows[1:]] == ["correct", os.path.basename(odd)] and rows[2][-1] == "7", str(rows))
         r.assert_nothing_left()
