@@ -204,3 +204,40 @@ def test_junit_and_tap_reports_are_read_by_their_consumers():
             rows = list(csv.reader(f))
         check([row[0] for row in rows[1:]] == ["correct", os.path.basename(odd)] and rows[2][-1] == "7", str(rows))
         r.assert_nothing_left()
+
+
+def test_a_class_with_a_fork_bomb_and_an_endless_loop_grades_to_the_end():
+    """Among the submissions, one forks without end and one loops for ever: each gets 0 with its verdict, the
+    batch goes on, the correct one keeps every point, and nothing is left on the machine."""
+    with tempfile.TemporaryDirectory() as d:
+        with open(os.path.join(EXAMPLE, "output.toml")) as f:
+            scenario = f.read().replace('timeout = "10s"', 'timeout = "2s"')
+        write_scenario(d, scenario, name="output")
+        grade = write_scenario(d, """[assignment]
+name = "hostile"
+points = 1
+[build]
+command = "gcc -O2 -o prodcons prodcons.c"
+[[test]]
+name = "output"
+points = 1
+scenario = "output.toml"
+""", name="grade")
+        subs = {"bomb": "#include <unistd.h>\nint main(void) { for (;;) fork(); }\n",
+                "endless": "int main(void) { for (volatile int i = 0;; i++) {} }\n"}
+        paths = []
+        for name, text in subs.items():
+            os.mkdir(os.path.join(d, name))
+            with open(os.path.join(d, name, "prodcons.c"), "w") as f:
+                f.write(text)
+            paths.append(os.path.join(d, name))
+        out = os.path.join(d, "out")
+        r = Run(["grade", grade] + paths + [submission("correct"), "--out", out], d, timeout=300)
+        check(r.code == 0, r.stdout + r.stderr)
+        scores = {n: graded(out, n)[0]["score"] for n in ("bomb", "endless", "correct")}
+        check(scores == {"bomb": 0, "endless": 0, "correct": 1}, str(scores))
+        endless = graded(out, "endless")[1]["tests"][0]["runs"][0]
+        check(endless["outcome"] == "timeout", str(endless))
+        bomb = graded(out, "bomb")[1]["tests"][0]
+        check(not bomb["passed"], str(bomb))
+        r.assert_nothing_left()
