@@ -113,6 +113,47 @@ std::string gradescope_results(const SubmissionGrade& s) {
     return out;
 }
 
+std::string prairielearn_results(const SubmissionGrade& s) {
+    const double fraction = s.max_score > 0 ? s.score / s.max_score : 0;
+    // gradable: always; a compile error or a missing file is a grade of 0, not a submission PrairieLearn should ignore.
+    std::string out = fmt::format("{{\"gradable\":true,\"score\":{:.6g},\"points\":{},\"max_points\":{},\"message\":", fraction,
+                                  points(s.score), points(s.max_score));
+    append_json_string(out, s.problem.empty() ? fmt::format("{} of {} points", points(s.score), points(s.max_score)) : s.problem.substr(0, s.problem.find('\n')));
+    out += ",\"output\":";
+    append_json_string(out, s.problem);
+    out += ",\"tests\":[";
+    for (std::size_t i = 0; i < s.tests.size(); ++i) {
+        const TestGrade& t = s.tests[i];
+        out += fmt::format("{}{{\"name\":", i ? "," : "");
+        append_json_string(out, t.test->name);
+        out += fmt::format(",\"points\":{},\"max_points\":{},\"message\":", points(t.score), points(t.test->points));
+        const bool shown = shown_to_student(*t.test);
+        append_json_string(out, !shown ? std::string("a hidden test") : t.passed ? std::string("passed") : t.headline());
+        out += ",\"output\":";
+        append_json_string(out, shown && !t.passed ? t.feedback() : std::string());
+        out += '}';
+    }
+    out += "]}\n";
+    return out;
+}
+
+std::string autolab_output(const SubmissionGrade& s) {
+    std::string out = fmt::format("{}: {} of {} points\n", s.name, points(s.score), points(s.max_score));
+    if (!s.problem.empty()) out += s.problem + "\n";
+    std::string scores;
+    for (const auto& t : s.tests) {
+        const bool shown = shown_to_student(*t.test);
+        out += fmt::format("{} {}: {} of {}{}\n", t.passed ? "ok" : "FAILED", t.test->name, points(t.score), points(t.test->points),
+                           shown && !t.passed ? "\n" + t.feedback() : "");
+        if (!scores.empty()) scores += ',';
+        append_json_string(scores, t.test->name);
+        scores += ":" + points(t.score);
+    }
+    // The last line, all on one: Autolab reads it as the scores.
+    out += fmt::format("{{\"scores\":{{{}}},\"scoreboard\":[{}]}}\n", scores, points(s.score));
+    return out;
+}
+
 std::string grade_report(const GradingFile& g, const SubmissionGrade& s) {
     std::string out = fmt::format("{{\"schema\":\"{}\",\"assignment\":", kGradeReportSchema);
     append_json_string(out, g.name);

@@ -13,6 +13,12 @@ namespace simrun {
 inline constexpr const char* kGradeReportSchema = "simrun-grade/1";
 
 std::string gradescope_results(const SubmissionGrade& s);
+// PrairieLearn's external-grader results.json: gradable, score (0 to 1),
+// points, max_points, message, output, tests[] (hidden ones redacted).
+std::string prairielearn_results(const SubmissionGrade& s);
+// Autolab's autograder output: the feedback, then as its last line
+// {"scores": {test: points}, "scoreboard": [total]}.
+std::string autolab_output(const SubmissionGrade& s);
 std::string grade_report(const GradingFile& g, const SubmissionGrade& s);
 std::string grade_table(const GradingFile& g, const SubmissionGrade& s);
 // For the teacher's tools (every test's feedback, hidden ones too): JUnit

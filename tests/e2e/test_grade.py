@@ -1,6 +1,7 @@
 """End-to-end tests: simrun grade (issue 18, first part): the worked prodcons example's scores and feedback,
-Gradescope's results.json, simrun's report.json, the gradebook, hidden tests, same submission same report,
-bad grading files and bad submissions."""
+Gradescope's results.json, PrairieLearn's and Autolab's forms, simrun's report.json, JUnit and TAP read by
+their consumers, the gradebook, hidden tests, same submission same report, bad grading files and bad
+submissions, a hostile class."""
 import csv
 import json
 import os
@@ -55,6 +56,16 @@ def test_the_prodcons_example_grades_each_classic_mistake():
             hidden = [t for t in results["tests"] if t["visibility"] == "hidden"]
             check([t["name"] for t in hidden] == ["cleanup"] and hidden[0]["output"] == "a hidden test", str(hidden))
             check(report["schema"] == "simrun-grade/1" and report["submission"] == name, str(report)[:300])
+
+            # PrairieLearn's and Autolab's forms of the same scores.
+            with open(os.path.join(d, name, "prairielearn.json")) as f:
+                pl = json.load(f)
+            check(pl["gradable"] is True and abs(pl["score"] - results["score"] / 10) < 1e-6 and pl["max_points"] == 10, str(pl))
+            check([t["points"] for t in pl["tests"]] == [t["score"] for t in results["tests"]], str(pl["tests"]))
+            check([t["message"] for t in pl["tests"] if t["name"] == "cleanup"] == ["a hidden test"], str(pl["tests"]))
+            with open(os.path.join(d, name, "autolab.txt")) as f:
+                last = json.loads(f.read().splitlines()[-1])
+            check(last == {"scores": {t["name"]: t["score"] for t in results["tests"]}, "scoreboard": [results["score"]]}, str(last))
 
         _, report = graded(d, "mutex_first")
         output = report["tests"][0]

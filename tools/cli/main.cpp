@@ -97,6 +97,8 @@ int grade_all(const std::string& file, const std::vector<std::string>& submissio
         simrun::write_text_file(dir + "/report.json", simrun::grade_report(g.value(), graded));
         simrun::write_text_file(dir + "/junit.xml", simrun::junit_xml(g.value(), graded));
         simrun::write_text_file(dir + "/results.tap", simrun::tap_report(graded));
+        simrun::write_text_file(dir + "/prairielearn.json", simrun::prairielearn_results(graded));
+        simrun::write_text_file(dir + "/autolab.txt", simrun::autolab_output(graded));
         fmt::print("{}", simrun::grade_table(g.value(), graded));
         csv += simrun::csv_field(graded.name);
         for (const auto& t : graded.tests) csv += fmt::format(",{:g}", t.score);
