@@ -184,6 +184,14 @@ std::string grade_report(const GradingFile& g, const SubmissionGrade& s) {
             out += fmt::format(",\"outcome\":\"{}\",\"again\":", r.outcome);
             append_json_string(out, r.again);
             if (!r.failed.empty()) out += ",\"failed\":", append_json_string(out, r.failed);
+            if (!r.diagnosis.empty()) {
+                out += ",\"diagnosis\":[";
+                for (std::size_t i = 0; i < r.diagnosis.size(); ++i) {
+                    if (i) out += ',';
+                    append_json_string(out, r.diagnosis[i]);
+                }
+                out += ']';
+            }
             out += '}';
         }
         out += "]}";

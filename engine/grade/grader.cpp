@@ -137,6 +137,7 @@ RunGrade one_run(const Plan& plan, const GradeTest& t, std::size_t k, const fs::
     const RunReport r = run_isolated(plan, o);
     run.passed = r.passed;
     run.outcome = outcome_name(r.outcome);
+    if (!r.passed) run.diagnosis = r.diagnosis;
     for (const auto& e : r.results) {
         if (e.passed) continue;
         run.failed = fmt::format("{} ({}){}", e.name, e.text, e.detail.empty() ? "" : ": " + e.detail);
@@ -195,6 +196,9 @@ std::string TestGrade::feedback() const {
         if (r.passed) continue;
         out += fmt::format("\nrun {}{}: {}", k + 1, r.controlled ? fmt::format(" (seed {})", r.seed) : "", r.outcome);
         if (!r.failed.empty()) out += fmt::format("\n  failed: {}", r.failed);
+        constexpr std::size_t kLines = 12;  // the report's lines on how it ended: who waits for whom, held semaphores
+        for (std::size_t i = 0; i < r.diagnosis.size() && i < kLines; ++i) out += "\n  " + r.diagnosis[i];
+        if (r.diagnosis.size() > kLines) out += fmt::format("\n  ({} more lines in the run's trace)", r.diagnosis.size() - kLines);
         out += fmt::format("\n  run it again: {}", r.again);
         break;  // the first failing run: the others fail alike, mostly
     }

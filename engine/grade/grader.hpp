@@ -24,6 +24,7 @@ struct RunGrade {
     std::string outcome;   // completed, deadlock, timeout, ...
     std::string failed;    // the first expectation that failed, with what it saw ("" if none)
     std::string again;     // the command that runs it again
+    std::vector<std::string> diagnosis;  // how the run ended: who waited for whom at a deadlock, ...
 };
 
 struct TestGrade {

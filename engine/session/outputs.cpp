@@ -40,6 +40,7 @@ ExitCode write_outputs(const Plan& plan, const RunOptions& opt, RunOutput& out, 
     Checker checker(plan);
     decode(plan, out, {&checker, writer->get(), &timeline});
     report.results = checker.finish(run);
+    report.diagnosis = run.diagnosis;
     for (const auto& e : report.results) (*writer)->expectation(e.name, e.kind, e.text, e.passed, e.detail);
     if (auto st = (*writer)->finish(run); !st || !run.trace_cut.empty()) {
         const ExitCode code = fail(!st ? st.error().message : "the trace is incomplete: " + run.trace_cut);

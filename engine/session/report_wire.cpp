@@ -73,6 +73,8 @@ std::string encode_report(const RunReport& r) {
     for (const auto& e : r.results) {
         w.str(e.name), w.u64(static_cast<std::uint64_t>(e.kind)), w.str(e.text), w.u64(e.passed), w.str(e.detail), w.u64(e.implicit);
     }
+    w.u64(r.diagnosis.size());
+    for (const auto& d : r.diagnosis) w.str(d);
     return w.take();
 }
 
@@ -97,6 +99,9 @@ std::optional<RunReport> decode_report(const std::string& bytes) {
         if (!rd.str(e.name) || !rd.u64(kind) || !rd.str(e.text) || !rd.u64(ok) || !rd.str(e.detail) || !rd.u64(implicit)) return std::nullopt;
         e.kind = static_cast<ExpectKind>(kind), e.passed = ok != 0, e.implicit = implicit != 0;
     }
+    if (!rd.u64(n)) return std::nullopt;
+    for (std::uint64_t i = 0; i < n; ++i)
+        if (!rd.str(r.diagnosis.emplace_back())) return std::nullopt;
     if (!rd.done()) return std::nullopt;
     return r;
 }

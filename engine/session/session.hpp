@@ -27,6 +27,7 @@ struct RunReport {
     std::string divergence;        // strict replay that stopped fitting
     std::vector<std::string> children;  // controlled mode: programs' children scheduled, by step index from P on
     std::vector<ExpectResult> results;
+    std::vector<std::string> diagnosis;  // the report's lines on how the run ended (who waits for whom, ...)
 };
 
 // Runs the plan once in this process (already inside the sandbox).

@@ -71,6 +71,11 @@ def test_the_prodcons_example_grades_each_classic_mistake():
         output = report["tests"][0]
         check(not output["passed"] and "deadlock" in output["feedback"] and "run it again: simrun " in output["feedback"],
               output["feedback"])
+        # Who waited for whom: where each waits in a free run, the cycle through the parent and its child in a controlled one.
+        check("every live process waits and none can proceed" in output["feedback"] and "sleeping in semtimedop" in output["feedback"],
+              output["feedback"])
+        schedules = report["tests"][1]
+        check("cycle: student → student/1 → student" in schedules["feedback"], schedules["feedback"])
         again = output["runs"][0]["again"].split()
         check(again[0] == "simrun" and os.path.exists(again[1]), str(again))  # the scenario it names is there
         results, report = graded(d, "no_compile")

@@ -19,6 +19,7 @@ RunReport sample() {
     r.children = {"student/1", "student/1/1"};
     r.results.push_back({"the count", ExpectKind::Final, "buf.count == 2", false, "buf.count = 1", false});
     r.results.push_back({"run completed", ExpectKind::Outcome, "completed", false, "outcome: deadlock", true});
+    r.diagnosis = {"every live process waits:", "cycle: student → student/1 → student"};
     return r;
 }
 
@@ -41,6 +42,7 @@ TEST_CASE("report wire: every field comes back") {
     CHECK(back->results[0].text == "buf.count == 2");
     CHECK(back->results[0].detail == "buf.count = 1");
     CHECK(back->results[1].implicit);
+    CHECK(back->diagnosis == r.diagnosis);
 }
 
 TEST_CASE("report wire: a cut, empty or lengthened report is refused") {
