@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 
 namespace simrun {
@@ -209,6 +210,22 @@ std::string grade_table(const GradingFile& g, const SubmissionGrade& s) {
         out += fmt::format("  {} {:<{}}  {:>5} / {:<5}", t.passed ? "✔" : "✘", t.test->name, width, points(t.score), points(t.test->points));
         if (!t.passed) out += "  " + t.headline();
         out += '\n';
+    }
+    return out;
+}
+
+std::string histogram(const std::vector<double>& totals, double max_points) {
+    constexpr int kBins = 10;
+    std::vector<int> bins(kBins, 0);
+    for (double t : totals) {
+        int b = max_points > 0 ? static_cast<int>(t / max_points * kBins) : 0;
+        bins[static_cast<std::size_t>(std::clamp(b, 0, kBins - 1))]++;  // the full score joins the top bin
+    }
+    std::string out = "totals:\n";
+    for (int b = kBins - 1; b >= 0; --b) {
+        const double lo = max_points * b / kBins, hi = max_points * (b + 1) / kBins;
+        out += fmt::format("  {:>6g}{}{:<6g} {:>3} {}\n", lo, "–", hi, bins[static_cast<std::size_t>(b)],
+                           std::string(static_cast<std::size_t>(bins[static_cast<std::size_t>(b)]), '#'));
     }
     return out;
 }

@@ -7,6 +7,7 @@
 #include "grade/grader.hpp"
 
 #include <string>
+#include <vector>
 
 namespace simrun {
 
@@ -26,6 +27,9 @@ std::string grade_table(const GradingFile& g, const SubmissionGrade& s);
 // feedback) and TAP (a test point per test, its feedback as YAML).
 std::string junit_xml(const GradingFile& g, const SubmissionGrade& s);
 std::string tap_report(const SubmissionGrade& s);
+
+// The class's totals in ten bins of a tenth of the points each, a bar per bin.
+std::string histogram(const std::vector<double>& totals, double max_points);
 
 // A CSV field: quoted when it holds a comma, a quote or a line break.
 std::string csv_field(const std::string& s);

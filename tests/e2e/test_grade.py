@@ -5,6 +5,7 @@ submissions, a hostile class."""
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -44,6 +45,9 @@ def test_the_prodcons_example_grades_each_classic_mistake():
               str(book))
         check(book["mutex_first"]["output"] == "0" and book["mutex_first"]["cleanup"] == "0", str(book["mutex_first"]))
         check(book["no_rmid"]["cleanup"] == "0" and book["no_rmid"]["schedules"] == "4", str(book["no_rmid"]))
+        # The class's totals as a histogram: one at 10, one at 7, two at 0.
+        bins = {m.group(1): int(m.group(2)) for m in re.finditer(r"^\s+(\S+–\S+)\s+(\d+)", r.stdout, re.M)}
+        check(len(bins) == 10 and bins["9–10"] == 1 and bins["7–8"] == 1 and bins["0–1"] == 2 and sum(bins.values()) == 4, r.stdout)
 
         for name in names:
             results, report = graded(d, name)

@@ -90,8 +90,13 @@ int grade_all(const std::string& file, const std::vector<std::string>& submissio
     std::string csv = "submission";
     for (const auto& t : g->tests) csv += "," + simrun::csv_field(t.name);
     csv += ",total\n";
+    const bool progress = isatty(STDERR_FILENO);
+    std::vector<double> totals;
     for (std::size_t i = 0; i < submissions.size(); ++i) {
+        if (progress) fmt::print(stderr, "\rgrading {}/{}: {}\x1b[K", i + 1, submissions.size(), submissions[i]);
         const auto graded = simrun::grade_submission(g.value(), submissions[i], options);
+        if (progress) fmt::print(stderr, "\r\x1b[K");
+        totals.push_back(graded.score);
         const std::string dir = options.out_dir + "/" + graded.name;
         simrun::write_text_file(dir + "/results.json", simrun::gradescope_results(graded));
         simrun::write_text_file(dir + "/report.json", simrun::grade_report(g.value(), graded));
@@ -105,6 +110,7 @@ int grade_all(const std::string& file, const std::vector<std::string>& submissio
         csv += fmt::format(",{:g}\n", graded.score);
     }
     simrun::write_text_file(options.out_dir + "/gradebook.csv", csv);
+    if (submissions.size() > 1) fmt::print("{}", simrun::histogram(totals, g->points));
     fmt::print("{} submission{} graded: {}/gradebook.csv\n", submissions.size(), submissions.size() == 1 ? "" : "s", options.out_dir);
     return 0;
 }
