@@ -184,12 +184,17 @@ BUGGY = sorted(n for n, (_, kind, _) in PROGRAMS.items() if kind == "bug")
 CORRECT = sorted(n for n, (_, kind, _) in PROGRAMS.items() if kind == "ok")
 
 
+# 200 schedules of flood (6000 writes each) take 35 s here, 50-60 s under ASan:
+# Run's default of 60 s is too close.
+EXPLORE_TIMEOUT = 240
+
+
 @pytest.mark.parametrize("name, extra", both_modes(BUGGY))
 def test_explore_finds_the_bug_and_its_schedule_replays(name, extra):
     """explore finds the bug; the schedule it saves fails again, the same way, 10 times out of 10."""
     with tempfile.TemporaryDirectory() as d:
         path = scenario(d, name)
-        r = Run(["explore", path, "--runs", "200", "--seed", "1"] + extra, d)
+        r = Run(["explore", path, "--runs", "200", "--seed", "1"] + extra, d, timeout=EXPLORE_TIMEOUT)
         check(r.code == 1, f"explore exit {r.code}\n{r.stdout}{r.stderr}")
         schedule = os.path.join(d, name, "failure.schedule.toml")
         check(os.path.exists(schedule), r.stdout)
@@ -203,7 +208,7 @@ def test_explore_finds_nothing_in_a_correct_program(name, extra):
     """explore over 200 schedules of a correct forking program finds no failure."""
     with tempfile.TemporaryDirectory() as d:
         path = scenario(d, name)
-        r = Run(["explore", path, "--runs", "200", "--seed", "1"] + extra, d)
+        r = Run(["explore", path, "--runs", "200", "--seed", "1"] + extra, d, timeout=EXPLORE_TIMEOUT)
         check(r.code == 0, f"explore exit {r.code}\n{r.stdout}{r.stderr}")
 
 
