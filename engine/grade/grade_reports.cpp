@@ -12,6 +12,16 @@ namespace {
 
 std::string points(double p) { return fmt::format("{:g}", p); }
 
+// ["a","b"]
+void append_json_strings(std::string& out, const std::vector<std::string>& items) {
+    out += '[';
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        if (i) out += ',';
+        append_json_string(out, items[i]);
+    }
+    out += ']';
+}
+
 bool shown_to_student(const GradeTest& t) { return t.visibility != Visibility::Hidden; }
 
 // Text for XML 1.0: the markup characters escaped; bytes XML cannot hold
@@ -164,12 +174,9 @@ std::string grade_report(const GradingFile& g, const SubmissionGrade& s) {
     append_json_string(out, s.problem);
     out += ",\"build_output\":";
     append_json_string(out, s.build_output);
-    out += ",\"notes\":[";
-    for (std::size_t i = 0; i < s.notes.size(); ++i) {
-        if (i) out += ',';
-        append_json_string(out, s.notes[i]);
-    }
-    out += "],\"tests\":[";
+    out += ",\"notes\":";
+    append_json_strings(out, s.notes);
+    out += ",\"tests\":[";
     for (std::size_t i = 0; i < s.tests.size(); ++i) {
         const TestGrade& t = s.tests[i];
         out += fmt::format("{}{{\"name\":", i ? "," : "");
@@ -185,14 +192,7 @@ std::string grade_report(const GradingFile& g, const SubmissionGrade& s) {
             out += fmt::format(",\"outcome\":\"{}\",\"again\":", r.outcome);
             append_json_string(out, r.again);
             if (!r.failed.empty()) out += ",\"failed\":", append_json_string(out, r.failed);
-            if (!r.diagnosis.empty()) {
-                out += ",\"diagnosis\":[";
-                for (std::size_t i = 0; i < r.diagnosis.size(); ++i) {
-                    if (i) out += ',';
-                    append_json_string(out, r.diagnosis[i]);
-                }
-                out += ']';
-            }
+            if (!r.diagnosis.empty()) out += ",\"diagnosis\":", append_json_strings(out, r.diagnosis);
             out += '}';
         }
         out += "]}";

@@ -218,9 +218,12 @@ std::string TestGrade::headline() const {
 SubmissionGrade grade_submission(const GradingFile& g, const std::string& submission, const GradeOptions& options) {
     const auto start = std::chrono::steady_clock::now();
     SubmissionGrade sg;
-    fs::path from = fs::path(submission).lexically_normal();
+    // Named by its folder as an absolute path: "." or "sub/.." name the
+    // folder they are, never one the output folder's name would climb out by.
+    fs::path from = fs::absolute(submission).lexically_normal();
     if (from.filename().empty()) from = from.parent_path();
     sg.name = from.filename().string();
+    if (sg.name.empty() || sg.name == "." || sg.name == "..") sg.name = "submission";
     sg.path = submission;
     sg.max_score = g.points;
     std::error_code ec;
@@ -230,7 +233,7 @@ SubmissionGrade grade_submission(const GradingFile& g, const std::string& submis
     const fs::path work = fs::absolute(fs::path(options.out_dir) / ".work" / safe_folder(sg.name));
     fs::remove_all(work, ec);
     fs::remove_all(out, ec);
-    fs::create_directories(out);
+    fs::create_directories(out, ec);
     for (const auto& t : g.tests) {
         TestGrade tg;
         tg.test = &t;
@@ -252,9 +255,12 @@ SubmissionGrade grade_submission(const GradingFile& g, const std::string& submis
             give_up(fmt::format("the submission cannot be copied: {}", e.what()));
         }
     }
-    if (sg.problem.empty())
+    if (sg.problem.empty()) {
+        std::string missing;
         for (const auto& f : g.required)
-            if (!fs::exists(work / f)) give_up(fmt::format("the submission has no {}", f)), void();
+            if (!fs::exists(work / f)) missing += (missing.empty() ? "" : ", ") + f;
+        if (!missing.empty()) give_up("the submission has no " + missing);
+    }
     if (sg.problem.empty() && !g.build.empty() && !build(g, work, out, options, sg.build_output))
         give_up("compile error: " + g.build + " failed:\n" + sg.build_output);
     if (sg.problem.empty()) {

@@ -163,7 +163,7 @@ const char* visibility_name(Visibility v) {
 }
 
 Result<GradingFile, std::string> read_grading_file(const std::string& path) {
-    auto source = read_source_file(path);
+    auto source = read_source_file(path, "the grading file");
     if (!source) return render_diagnostic(path, "", source.error());
     GradingFile g;
     g.path = path;

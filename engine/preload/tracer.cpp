@@ -86,24 +86,12 @@ static bool take_over_open_step() {
     return true;
 }
 
-// The wait for a step's grant; a handler may run in it (a parked call
-// waits with the signals it waits for unblocked) and leave a step open.
-static void await_grant() {
-    for (;;) {
-        const std::uint32_t g = slot->gate.load(std::memory_order_acquire);
-        if (g == kGranted) {
-            slot->gate.store(kRunning, std::memory_order_relaxed);
-            return;
-        }
-        if (take_over_open_step()) return;
-        futex_wait(&slot->gate, g);
-    }
-}
-
 void begin_step(CallId c) {
     if (!take_over_open_step()) {
         hand_back_open_step();
-        await_grant();
+        // A handler may run in the wait (a parked call waits with the
+        // signals it waits for unblocked) and leave a step open.
+        gate_await_grant_unless(*slot, take_over_open_step);
     }
     awaiting = false;
     in_step = 1;

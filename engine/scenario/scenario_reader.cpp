@@ -428,9 +428,9 @@ Result<ScenarioDecl, Diagnostic> read_scenario(const std::string& path, const st
     return sc;
 }
 
-Result<std::string, Diagnostic> read_source_file(const std::string& path) {
+Result<std::string, Diagnostic> read_source_file(const std::string& path, const char* what) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) return Diagnostic{{}, fmt::format("cannot read scenario: {}", sys_error("open").message.substr(6))};
+    if (!in) return Diagnostic{{}, fmt::format("cannot read {}: {}", what, sys_error("open").message.substr(6))};
     std::ostringstream ss;
     ss << in.rdbuf();
     return ss.str();

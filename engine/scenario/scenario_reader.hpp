@@ -13,6 +13,7 @@ namespace simrun {
 Result<ScenarioDecl, Diagnostic> read_scenario(const std::string& path, const std::string& source);
 
 // Reads the file; a missing or unreadable file is a Diagnostic without position.
-Result<std::string, Diagnostic> read_source_file(const std::string& path);
+// `what` names the file in the error: "scenario", "the grading file".
+Result<std::string, Diagnostic> read_source_file(const std::string& path, const char* what = "scenario");
 
 }  // namespace simrun

@@ -157,10 +157,23 @@ struct ArenaLayout {
 // The process's side (the agent of a scripted process, the tracer of an
 // exec'd program): wait for the grant of one step, then hand the gate back
 // with the step's outcome.
+// `instead()`, checked whenever the wait wakes (a signal handler may have
+// run in it), may end the wait without a grant: false then.
+template <typename F>
+inline bool gate_await_grant_unless(ProcSlot& s, F instead) {
+    for (;;) {
+        const std::uint32_t g = s.gate.load(std::memory_order_acquire);
+        if (g == kGranted) {
+            s.gate.store(kRunning, std::memory_order_relaxed);
+            return true;
+        }
+        if (instead()) return false;
+        futex_wait(&s.gate, g);
+    }
+}
+
 inline std::uint64_t gate_await_grant(ProcSlot& s) {
-    std::uint32_t g;
-    while ((g = s.gate.load(std::memory_order_acquire)) != kGranted) futex_wait(&s.gate, g);
-    s.gate.store(kRunning, std::memory_order_relaxed);
+    gate_await_grant_unless(s, [] { return false; });
     return s.step.load(std::memory_order_relaxed);
 }
 

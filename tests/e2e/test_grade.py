@@ -138,6 +138,15 @@ BAD_GRADING = [
     ("required_outside", GOOD + '[build]\ncommand = "make"\nrequired = ["../x.c"]\n',
      "10:13: error: a required file is a path inside the submission, not '../x.c'"),
     ("toml", "[assignment\n", "1:12: error:"),
+    ("no_points", GOOD.replace("points = 2\nscenario", "scenario"), "4:1: error: test 't' needs 'points'"),
+    ("points_text", GOOD.replace("points = 2\nscenario", 'points = "two"\nscenario'), "6:10: error: points must be a number, not a string"),
+    ("empty_name", GOOD.replace('name = "t"', 'name = ""'), "5:8: error: a test's name cannot be empty"),
+    ("seeds_empty", GOOD + "seeds = []\n", "8:9: error: seeds needs at least one seed"),
+    ("seeds_text", GOOD + 'seeds = "all"\n', "8:9: error: seeds must be a number of seeds or a list of them, not a string"),
+    ("runs_zero", GOOD + "runs = 0\n", "8:8: error: runs must be between 1 and 10000, got 0"),
+    ("timeout", GOOD + '[build]\ncommand = "make"\ntimeout = "soon"\n', "10:11: error: timeout must be a duration such as"),
+    ("required_text", GOOD + '[build]\nrequired = "x.c"\n', "9:12: error: required must be a list of file names"),
+    ("no_tests", '[assignment]\nname = "a"\npoints = 0\n', "1:1: error: the grading file declares no [[test]]"),
 ]
 
 
@@ -156,6 +165,36 @@ def test_a_bad_grading_file_is_a_positioned_error(name, text, want):
         check(lines[0].startswith(f"{path}:{want}"), r.stderr)
         check(len(lines) >= 3 and lines[2].strip() == "^", r.stderr)
         check(not os.path.exists(out), "nothing was made")
+
+
+def test_a_grading_file_that_cannot_be_read_is_an_error():
+    """A grading file that is not there: an error naming it, exit 2, nothing made."""
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "out")
+        r = Run(["grade", os.path.join(d, "nope.toml"), d, "--out", out], d)
+        check(r.code == 2 and r.stderr.startswith(f"{d}/nope.toml: error: cannot read the grading file: No such file"), r.stderr)
+        check(not os.path.exists(out), "nothing was made")
+
+
+def test_a_submission_named_dot_is_graded_in_a_folder_of_its_own_name():
+    """`simrun grade GRADE .` from inside a submission, or `sub/..`: the output folder is named after the
+    folder they are (before, "." named the output folder itself, which grading then emptied); files already
+    in the output folder stay."""
+    with tempfile.TemporaryDirectory() as d:
+        sub = os.path.join(d, "alice")
+        shutil.copytree(submission("correct"), sub)
+        os.mkdir(os.path.join(sub, "inner"))
+        out = os.path.join(d, "out")
+        os.mkdir(out)
+        keep = os.path.join(out, "keep.txt")
+        with open(keep, "w") as f:
+            f.write("the teacher's notes\n")
+        env = dict(os.environ, SIMRUN_TEST_TAG=new_tag(), NO_COLOR="1")
+        for arg, cwd in ((".", sub), ("inner/..", sub)):
+            p = subprocess.run([SIMRUN, "grade", GRADE, arg, "--out", out], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+            check(p.returncode == 0, p.stdout + p.stderr)
+            check(graded(out, "alice")[0]["score"] == 10, p.stdout)
+            check(os.path.exists(keep), f"{arg}: the output folder's own files stay")
 
 
 def test_a_bad_submission_gets_its_verdict_and_the_batch_goes_on():
@@ -261,3 +300,18 @@ scenario = "output.toml"
         bomb = graded(out, "bomb")[1]["tests"][0]
         check(not bomb["passed"], str(bomb))
         r.assert_nothing_left()
+
+
+def test_every_missing_required_file_is_named():
+    """A submission without two of the files the grading file requires: both are named (before, only the last)."""
+    with tempfile.TemporaryDirectory() as d:
+        write_scenario(d, '[[process]]\nname = "p"\nrun = []\n', name="s")
+        grade = write_scenario(d, GOOD + '[build]\nrequired = ["a.c", "b.h", "c.c"]\n', name="grade")
+        sub = os.path.join(d, "sub")
+        os.mkdir(sub)
+        with open(os.path.join(sub, "b.h"), "w") as f:
+            f.write("\n")
+        out = os.path.join(d, "out")
+        r = Run(["grade", grade, sub, "--out", out], d)
+        check(r.code == 0, r.stdout + r.stderr)
+        check(graded(out, "sub")[1]["problem"] == "the submission has no a.c, c.c", r.stdout)
