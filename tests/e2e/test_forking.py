@@ -81,20 +81,27 @@ def test_every_seed_ends_as_the_program_does(name, extra):
 def host_pids_renamed(events):
     """Without a sandbox the pids (and System V ids) are the host's and grow from run to run: each one
     becomes its order of first appearance, so that two runs compare by what they did. Message texts are
-    left out: a client that sends its pid sends different bytes."""
+    left out: a client that sends its pid sends different bytes. Pids are renamed wherever they appear
+    (a host pid is never a small number), ids only where they are ids: the host's first set has id 0,
+    which is also every semaphore number and most results."""
     seen = {}
     pids = {e["pid"] for e in events if isinstance(e.get("pid"), int) and e["pid"] > 1}
     pids |= {e["result"] for e in events if e.get("call") == "fork" and isinstance(e.get("result"), int) and e["result"] > 1}
-    ids = {e[k] for e in events for k in ("semid", "msqid", "shmid") if isinstance(e.get(k), int)}
-    ids |= {e["result"] for e in events if e.get("call") in ("semget", "msgget", "shmget") and isinstance(e.get("result"), int)}
+    id_keys = ("semid", "msqid", "shmid", "id")
+    id_calls = ("semget", "msgget", "shmget")
 
-    def rename(v):
+    def name(v):
+        return seen.setdefault(("id", v), f"#{len(seen)}")
+
+    def rename(v, key=None, call=None):
         if isinstance(v, dict):
-            return {k: rename(x) for k, x in v.items() if not k.startswith("text")}
+            c = v.get("call", call)
+            return {k: (name(x) if isinstance(x, int) and (k in id_keys or (k == "result" and c in id_calls and x >= 0))
+                        else rename(x, k, c)) for k, x in v.items() if not k.startswith("text")}
         if isinstance(v, list):
-            return [rename(x) for x in v]
-        if isinstance(v, int) and not isinstance(v, bool) and (v in pids or v in ids):
-            return seen.setdefault(v, f"#{len(seen)}")
+            return [rename(x, key, call) for x in v]
+        if isinstance(v, int) and not isinstance(v, bool) and v in pids:
+            return seen.setdefault(("pid", v), f"#{len(seen)}")
         return v
     return [rename(e) for e in events]
 
