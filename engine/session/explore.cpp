@@ -16,10 +16,16 @@ class Explorer {
 public:
     Explorer(const Plan& plan, const ExploreOptions& o, const RunSchedule& run_one) : plan_(plan), o_(o), run_one_(run_one) {}
 
-    ExitCode run() {
-        if (o_.exhaustive) return run_exhaustive();
+    ExploreResult run() {
+        result_.code = o_.exhaustive ? run_exhaustive() : run_seeded();
+        result_.runs = runs_;
+        return std::move(result_);
+    }
+
+private:
+    ExitCode run_seeded() {
         const StrategyConfig& c = o_.run.strategy;
-        fmt::print("explore {}: {} schedules from seed {}{}, up to {}\n", plan_.name, strategy_name(c.kind), c.seed,
+        say("explore {}: {} schedules from seed {}{}, up to {}\n", plan_.name, strategy_name(c.kind), c.seed,
                    c.kind == StrategyKind::Pct ? fmt::format(", depth {}", c.depth) : "", runs_text(o_.runs));
         std::fflush(stdout);
         std::uint64_t start = now();
@@ -32,16 +38,20 @@ public:
             if (stops_search(r)) return clear_progress(), r.exit_code;
             if (r.passed) continue;
             clear_progress();
-            fmt::print("  run {} (seed {}) fails: {}\n", i + 1, opt.strategy.seed, first_failure(r));
-            fmt::print("  {} in {}\n", runs_text(runs_), pace(start));
+            say("  run {} (seed {}) fails: {}\n", i + 1, opt.strategy.seed, first_failure(r));
+            say("  {} in {}\n", runs_text(runs_), pace(start));
             return report_failure(opt.strategy.seed, r.schedule);
         }
         clear_progress();
-        fmt::print("  no failure in {} ({})\n", runs_text(runs_), pace(start));
+        say("  no failure in {} ({})\n", runs_text(runs_), pace(start));
         return ExitCode::Ok;
     }
 
-private:
+    // What explore says on standard output; nothing when it runs for a grader.
+    template <typename... A>
+    void say(fmt::format_string<A...> f, A&&... a) const {
+        if (!o_.quiet) fmt::print(f, std::forward<A>(a)...);
+    }
     static std::string runs_text(int n) { return fmt::format("{} run{}", n, n == 1 ? "" : "s"); }
     // "0.41 s, 73 runs/s"; a rate under 10 with a decimal, none for a single run.
     std::string pace(std::uint64_t start) const {
@@ -63,7 +73,7 @@ private:
     // still run) stay within the bound. Every interleaving within the bound
     // is run once.
     ExitCode run_exhaustive() {
-        fmt::print("explore {}: every schedule with at most {} preemptions, up to {}\n", plan_.name, o_.preemptions, runs_text(o_.runs));
+        say("explore {}: every schedule with at most {} preemptions, up to {}\n", plan_.name, o_.preemptions, runs_text(o_.runs));
         std::fflush(stdout);
         struct Node {
             std::vector<int> prefix;
@@ -84,8 +94,8 @@ private:
             if (stops_search(r)) return clear_progress(), r.exit_code;
             if (!r.passed) {
                 clear_progress();
-                fmt::print("  run {} fails ({} preemptions): {}\n", runs_, node.preemptions, first_failure(r));
-                fmt::print("  {} in {:.2f} s\n", runs_text(runs_), (now() - start) / 1e9);
+                say("  run {} fails ({} preemptions): {}\n", runs_, node.preemptions, first_failure(r));
+                say("  {} in {:.2f} s\n", runs_text(runs_), (now() - start) / 1e9);
                 return report_failure(0, r.schedule);
             }
             const auto& s = r.schedule;
@@ -104,9 +114,9 @@ private:
         }
         clear_progress();
         if (stack.empty())
-            fmt::print("  every schedule with at most {} preemptions passes: {} ({:.2f} s)\n", o_.preemptions, runs_text(runs_), (now() - start) / 1e9);
+            say("  every schedule with at most {} preemptions passes: {} ({:.2f} s)\n", o_.preemptions, runs_text(runs_), (now() - start) / 1e9);
         else
-            fmt::print("  no failure in {}; {} schedules within the bound not tried (raise --runs)\n", runs_text(runs_), stack.size());
+            say("  no failure in {}; {} schedules within the bound not tried (raise --runs)\n", runs_text(runs_), stack.size());
         return ExitCode::Ok;
     }
 
@@ -173,10 +183,10 @@ private:
 
     ExitCode report_failure(std::uint64_t seed, const std::vector<int>& schedule) {
         std::vector<int> best = shrink(schedule);
-        fmt::print("  shrunk in {} replays: {} steps with {} context switches → {} explicit steps with {}\n", shrink_runs_,
+        say("  shrunk in {} replays: {} steps with {} context switches → {} explicit steps with {}\n", shrink_runs_,
                    schedule.size(), context_switches(schedule), best.size(), context_switches(best));
         std::string path = scenario_out_dir(plan_, o_.run) + "/failure.schedule.toml";
-        fmt::print("  schedule: {}\n\nthe shrunk failing run:\n", path);
+        say("  schedule: {}\n\nthe shrunk failing run:\n", path);
         std::fflush(stdout);
         // Show it, strictly replayed, with its trace written; then save it
         // with the names of the children programs forked in it.
@@ -187,12 +197,15 @@ private:
         std::vector<int> saved = best;
         if (r.passed && best != schedule) {
             // The shrunk schedule passed: show and save the whole failing one.
-            fmt::print("\nthe shrunk schedule passed when replayed; the whole failing schedule:\n");
+            say("\nthe shrunk schedule passed when replayed; the whole failing schedule:\n");
             std::fflush(stdout);
             opt.strict = &schedule;
             r = run_one_(opt);
             saved = schedule;
         }
+        result_.seed = seed;
+        result_.schedule_path = path;
+        result_.failing = r;
         Schedule file{o_.exhaustive ? "exhaustive" : strategy_name(o_.run.strategy.kind), seed, o_.run.strategy.depth, saved, r.children};
         if (auto st = write_schedule(path, plan_, file); !st) {
             fmt::print(stderr, "simrun: error: {}\n", st.error().message);
@@ -219,18 +232,19 @@ private:
     const ExploreOptions& o_;
     const RunSchedule& run_one_;
     int runs_ = 0, shrink_runs_ = 0;
+    ExploreResult result_;
     bool shown_ = false;
 };
 
 }  // namespace
 
-ExitCode explore_with(const Plan& plan, const ExploreOptions& options, const RunSchedule& run) {
+ExploreResult explore_with(const Plan& plan, const ExploreOptions& options, const RunSchedule& run) {
     return Explorer(plan, options, run).run();
 }
 
 // Every run, each shrinking replay and the final one included, in a fresh
 // sandbox: no run sees the queue, the ids or the pids another left.
-ExitCode explore(const Plan& plan, const ExploreOptions& options) {
+ExploreResult explore(const Plan& plan, const ExploreOptions& options) {
     return explore_with(plan, options, [&](const RunOptions& opt) { return run_isolated(plan, opt); });
 }
 

@@ -21,6 +21,15 @@ struct ExploreOptions {
     bool exhaustive = false;        // every interleaving with at most `preemptions` preemptions
     int preemptions = 2;
     int shrink_budget = 200;        // replays spent on shrinking
+    bool quiet = false;             // print nothing (a grader reads the result)
+};
+
+struct ExploreResult {
+    ExitCode code = ExitCode::Ok;   // Failed: a failing schedule was found
+    int runs = 0;                   // schedules tried, shrinking not counted
+    std::uint64_t seed = 0;         // the failing run's seed (0 for --exhaustive)
+    std::string schedule_path;      // where the failing schedule was written ("" if none)
+    RunReport failing;              // the failing schedule's run, replayed
 };
 
 // Runs the plan once with these options (a seed, a replay prefix, ...).
@@ -29,9 +38,9 @@ using RunSchedule = std::function<RunReport(const RunOptions&)>;
 // Failed: a failing schedule was found (and written to
 // OUT/<scenario>/failure.schedule.toml), Ok: none in the budget,
 // Internal or Interrupted as a run returned them.
-ExitCode explore_with(const Plan& plan, const ExploreOptions& options, const RunSchedule& run);
+ExploreResult explore_with(const Plan& plan, const ExploreOptions& options, const RunSchedule& run);
 
 // explore_with() over real runs, each in a sandbox of its own.
-ExitCode explore(const Plan& plan, const ExploreOptions& options);
+ExploreResult explore(const Plan& plan, const ExploreOptions& options);
 
 }  // namespace simrun

@@ -101,8 +101,11 @@ TEST_CASE("a seeded search stops at the first failing run, shrinks it, saves it 
     Fixture f;
     FakeRace race;
     race.steps = 6;
-    ExitCode code = explore_with(f.plan, f.options, std::ref(race));
-    CHECK(code == ExitCode::Failed);
+    const ExploreResult result = explore_with(f.plan, f.options, std::ref(race));
+    CHECK(result.code == ExitCode::Failed);
+    CHECK(result.runs >= 1);
+    CHECK(result.schedule_path.ends_with("/failure.schedule.toml"));
+    CHECK(!result.failing.passed);  // what a grader shows: the replayed failing run
     REQUIRE(race.seen.size() >= 2);
     // The last run shown is the strict replay of what was saved.
     const RunOptions& last = race.seen.back();
@@ -123,7 +126,7 @@ TEST_CASE("no failure within the budget: every run tried, Ok, no schedule saved"
     FakeRace race;
     race.always_pass = true;
     f.options.runs = 7;
-    CHECK(explore_with(f.plan, f.options, std::ref(race)) == ExitCode::Ok);
+    CHECK(explore_with(f.plan, f.options, std::ref(race)).code == ExitCode::Ok);
     CHECK(race.seen.size() == 7);
     // Consecutive seeds from the first.
     for (std::size_t i = 0; i < race.seen.size(); ++i) CHECK(race.seen[i].strategy.seed == f.options.run.strategy.seed + i);
@@ -135,12 +138,12 @@ TEST_CASE("exhaustive: without preemptions only the two serial orders run; one p
     f.options.exhaustive = true;
     f.options.preemptions = 0;
     FakeRace serial;
-    CHECK(explore_with(f.plan, f.options, std::ref(serial)) == ExitCode::Ok);
+    CHECK(explore_with(f.plan, f.options, std::ref(serial)).code == ExitCode::Ok);
     CHECK(serial.seen.size() == 2);  // a then b; b then a (a switch at a process's end is no preemption)
 
     f.options.preemptions = 1;
     FakeRace one;
-    CHECK(explore_with(f.plan, f.options, std::ref(one)) == ExitCode::Failed);
+    CHECK(explore_with(f.plan, f.options, std::ref(one)).code == ExitCode::Failed);
     // The saved steps are a prefix; replayed strictly, the run fails again.
     FakeRace check;
     RunOptions replay;
@@ -153,12 +156,12 @@ TEST_CASE("a run that simrun itself could not do stops the search with its code"
     Fixture f;
     FakeRace broken;
     broken.fail_with = ExitCode::Internal;
-    CHECK(explore_with(f.plan, f.options, std::ref(broken)) == ExitCode::Internal);
+    CHECK(explore_with(f.plan, f.options, std::ref(broken)).code == ExitCode::Internal);
     CHECK(broken.seen.size() == 1);
     FakeRace stopped;
     stopped.fail_with = ExitCode::Interrupted;
     f.options.exhaustive = true;
-    CHECK(explore_with(f.plan, f.options, std::ref(stopped)) == ExitCode::Interrupted);
+    CHECK(explore_with(f.plan, f.options, std::ref(stopped)).code == ExitCode::Interrupted);
     CHECK(stopped.seen.size() == 1);
 }
 
@@ -166,7 +169,7 @@ TEST_CASE("a failure that does not come back when replayed: the whole schedule i
     Fixture f;
     FakeRace race;
     race.strict_passes = true;
-    CHECK(explore_with(f.plan, f.options, std::ref(race)) == ExitCode::Failed);
+    CHECK(explore_with(f.plan, f.options, std::ref(race)).code == ExitCode::Failed);
     REQUIRE(race.strict.size() == 2);                // the shrunk schedule, then the whole one
     CHECK(race.strict[0].size() < race.strict[1].size());
     CHECK(f.saved_steps() == race.strict[1]);  // the file holds the whole failing schedule

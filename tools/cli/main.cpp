@@ -1,6 +1,7 @@
 // simrun: the command line. Parses arguments, loads the scenario, and hands
 // the plan to the run loop. Exit codes: util/exit_code.hpp.
 #include "grade/grade_reports.hpp"
+#include "util/version.hpp"
 #include "plan/planner.hpp"
 #include "session/explore.hpp"
 #include "run/registry.hpp"
@@ -126,7 +127,7 @@ int main(int argc, char** argv) {
                  "  simrun grade GRADE.toml SUBMISSION...     grade submissions (folders) with a grading file\n"
                  "  simrun clean                              remove what runs killed without a sandbox left",
                  "simrun"};
-    app.set_version_flag("--version", "simrun 0.1.0");
+    app.set_version_flag("--version", std::string("simrun ") + simrun::kSimrunVersion);
     app.require_subcommand(0, 1);
 
     Options run;
@@ -201,7 +202,7 @@ int main(int argc, char** argv) {
         finish_options(ex, plan);
         explore_opts.run = ex.run;
         explore_opts.exhaustive = exhaustive;
-        return code_of(simrun::explore(plan, explore_opts));
+        return code_of(simrun::explore(plan, explore_opts).code);
     }
     if (replay->parsed()) {
         if (int rc = load(replay_file, plan, {simrun::SchedMode::Controlled})) return rc;
