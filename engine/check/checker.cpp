@@ -224,7 +224,8 @@ std::vector<ExpectResult> Checker::finish(const RunResult& run) {
     bool outcome_stated = false;
     for (std::size_t i = 0; i < plan_.expects.size(); ++i) {
         const auto& e = plan_.expects[i];
-        ExpectResult res{e.name, e.kind, e.text, false, {}, false};
+        ExpectResult res;
+        res.name = e.name, res.kind = e.kind, res.text = e.text, res.points = e.points;
         switch (e.kind) {
             case ExpectKind::Always:
                 res.passed = broken_[i].empty();
@@ -240,6 +241,7 @@ std::vector<ExpectResult> Checker::finish(const RunResult& run) {
             case ExpectKind::Stdout: {
                 const std::string& out = stdout_[static_cast<std::size_t>(e.process_index)];
                 res.passed = stdout_matches(out, e.match, e.text);
+                if (!res.passed && e.match != StdoutMatch::Regex) res.want = e.text, res.seen = out.substr(0, 64u << 10);
                 res.detail = fmt::format("{} wrote {}", plan_.processes[e.process_index].name, json_string(out.size() > 200 ? out.substr(0, 200) + "…" : out));
                 res.text = fmt::format("stdout of {} {} {}", plan_.processes[e.process_index].name,
                                        e.match == StdoutMatch::Exact ? "equals" : e.match == StdoutMatch::Words ? "equals, in words," : "matches",
@@ -255,8 +257,10 @@ std::vector<ExpectResult> Checker::finish(const RunResult& run) {
         out.push_back(std::move(res));
     }
     if (!outcome_stated) {
-        ExpectResult res{"run completed", ExpectKind::Outcome, "completed", run.outcome == Outcome::Completed,
-                         fmt::format("outcome: {}", outcome_name(run.outcome)), true};
+        ExpectResult res;
+        res.name = "run completed", res.kind = ExpectKind::Outcome, res.text = "completed", res.implicit = true;
+        res.passed = run.outcome == Outcome::Completed;
+        res.detail = fmt::format("outcome: {}", outcome_name(run.outcome));
         out.push_back(std::move(res));
     }
     return out;

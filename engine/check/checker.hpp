@@ -20,6 +20,8 @@ struct ExpectResult {
     bool passed = false;
     std::string detail;  // values read, or where an `always` first broke
     bool implicit = false;  // the default "run completed" check
+    double points = 0;      // grading: what passing it earns (the [[expect]]'s points)
+    std::string want, seen; // stdout: the text wanted and the output (up to 64 KiB), for a diff
 };
 
 bool stdout_matches(const std::string& out, StdoutMatch how, const std::string& want);

@@ -1,6 +1,8 @@
 #include "grade/grade_reports.hpp"
 
+#include "grade/report_reader.hpp"
 #include "util/json.hpp"
+#include "util/version.hpp"
 
 #include <fmt/format.h>
 
@@ -166,11 +168,14 @@ std::string autolab_output(const SubmissionGrade& s) {
 }
 
 std::string grade_report(const GradingFile& g, const SubmissionGrade& s) {
-    std::string out = fmt::format("{{\"schema\":\"{}\",\"assignment\":", kGradeReportSchema);
-    append_json_string(out, g.name);
-    out += ",\"submission\":";
+    std::string out = fmt::format("{{\"schema\":\"{}\",\"simrun_version\":\"{}\",\"assignment\":{}", kGradeReportSchema, kSimrunVersion,
+                                  assignment_json(graded_assignment(g)));
+    out += ",\"submission\":{\"name\":";
     append_json_string(out, s.name);
-    out += fmt::format(",\"score\":{},\"max_score\":{},\"problem\":", points(s.score), points(s.max_score));
+    out += ",\"path\":";
+    append_json_string(out, s.path);
+    out += fmt::format(",\"sha256\":\"{}\"}}", s.sha256);
+    out += fmt::format(",\"score\":{},\"max_score\":{},\"seconds\":{:.3f},\"problem\":", points(s.score), points(s.max_score), s.seconds);
     append_json_string(out, s.problem);
     out += ",\"build_output\":";
     append_json_string(out, s.build_output);
@@ -181,36 +186,36 @@ std::string grade_report(const GradingFile& g, const SubmissionGrade& s) {
         const TestGrade& t = s.tests[i];
         out += fmt::format("{}{{\"name\":", i ? "," : "");
         append_json_string(out, t.test->name);
-        out += fmt::format(",\"score\":{},\"max_score\":{},\"passed\":{},\"visibility\":\"{}\",\"feedback\":", points(t.score),
-                           points(t.test->points), t.passed ? "true" : "false", visibility_name(t.test->visibility));
+        out += fmt::format(",\"score\":{},\"max_score\":{},\"passed\":{},\"visibility\":\"{}\",\"seconds\":{:.3f},\"scenario\":{{\"path\":",
+                           points(t.score), points(t.test->points), t.passed ? "true" : "false", visibility_name(t.test->visibility), t.seconds);
+        append_json_string(out, t.test->scenario);
+        out += fmt::format(",\"sha256\":\"{}\"}},\"reason\":", t.scenario_sha256);
+        append_json_string(out, t.reason);
+        out += ",\"headline\":";
+        append_json_string(out, t.passed ? std::string() : t.headline());
+        out += ",\"feedback\":";
         append_json_string(out, t.feedback());
         out += ",\"runs\":[";
         for (std::size_t k = 0; k < t.runs.size(); ++k) {
             const RunGrade& r = t.runs[k];
-            out += fmt::format("{}{{\"passed\":{},\"mode\":\"{}\"", k ? "," : "", r.passed ? "true" : "false", r.controlled ? "controlled" : "free");
+            out += fmt::format("{}{{\"passed\":{},\"mode\":\"{}\"", k ? "," : "", r.passed ? "true" : "false",
+                               t.test->explore ? "explore" : r.controlled ? "controlled" : "free");
             if (r.controlled) out += fmt::format(",\"seed\":{}", r.seed);
-            out += fmt::format(",\"outcome\":\"{}\",\"again\":", r.outcome);
+            if (t.test->explore) out += fmt::format(",\"schedules\":{}", r.explored);
+            out += fmt::format(",\"earned\":{:.6g},\"outcome\":", r.earned);
+            append_json_string(out, r.outcome);
+            out += ",\"again\":";
             append_json_string(out, r.again);
             if (!r.failed.empty()) out += ",\"failed\":", append_json_string(out, r.failed);
             if (!r.diagnosis.empty()) out += ",\"diagnosis\":", append_json_strings(out, r.diagnosis);
+            if (!r.diff.empty()) out += ",\"diff\":", append_json_string(out, r.diff);
+            if (!r.trace.empty()) out += ",\"trace\":", append_json_strings(out, r.trace);
+            if (!r.verdicts.empty()) out += ",\"verdicts\":", append_json_strings(out, r.verdicts);
             out += '}';
         }
         out += "]}";
     }
     out += "]}\n";
-    return out;
-}
-
-std::string grade_table(const GradingFile& g, const SubmissionGrade& s) {
-    std::string out = fmt::format("{}: {} of {} points\n", s.name, points(s.score), points(s.max_score));
-    if (!s.problem.empty()) out += fmt::format("  {}\n", s.problem.substr(0, s.problem.find('\n')));
-    std::size_t width = 4;
-    for (const auto& t : g.tests) width = std::max(width, t.name.size());
-    for (const auto& t : s.tests) {
-        out += fmt::format("  {} {:<{}}  {:>5} / {:<5}", t.passed ? "✔" : "✘", t.test->name, width, points(t.score), points(t.test->points));
-        if (!t.passed) out += "  " + t.headline();
-        out += '\n';
-    }
     return out;
 }
 

@@ -11,7 +11,7 @@
 
 namespace simrun {
 
-inline constexpr const char* kGradeReportSchema = "simrun-grade/1";
+inline constexpr const char* kGradeReportSchema = "simrun-grade/2";
 
 std::string gradescope_results(const SubmissionGrade& s);
 // PrairieLearn's external-grader results.json: gradable, score (0 to 1),
@@ -20,8 +20,10 @@ std::string prairielearn_results(const SubmissionGrade& s);
 // Autolab's autograder output: the feedback, then as its last line
 // {"scores": {test: points}, "scoreboard": [total]}.
 std::string autolab_output(const SubmissionGrade& s);
+// report.json (docs/grading-format.md, schema simrun-grade/2): everything,
+// read back by the batch (report_reader.hpp) and by `grade merge`.
 std::string grade_report(const GradingFile& g, const SubmissionGrade& s);
-std::string grade_table(const GradingFile& g, const SubmissionGrade& s);
+
 // For the teacher's tools (every test's feedback, hidden ones too): JUnit
 // XML (a testsuite per submission, a testcase per test, a failure with its
 // feedback) and TAP (a test point per test, its feedback as YAML).

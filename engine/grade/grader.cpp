@@ -1,12 +1,16 @@
 #include "grade/grader.hpp"
 
+#include "grade/feedback.hpp"
 #include "plan/planner.hpp"
+#include "session/explore.hpp"
 #include "session/session.hpp"
 #include "util/duration.hpp"
 #include "util/json.hpp"
+#include "util/sha256.hpp"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <filesystem>
@@ -82,6 +86,23 @@ void copy_submission(const fs::path& from, const fs::path& to, std::vector<std::
     }
 }
 
+// The hash of a folder's regular files: each one's relative path, size and
+// bytes, in sorted order of the paths.
+std::string tree_sha256(const fs::path& root) {
+    std::vector<fs::path> files;
+    for (const auto& e : fs::recursive_directory_iterator(root))
+        if (fs::is_regular_file(e.symlink_status())) files.push_back(e.path().lexically_relative(root));
+    std::sort(files.begin(), files.end());
+    Sha256 h;
+    for (const auto& f : files) {
+        const std::string bytes = read_file(root / f, kMaxFileBytes);
+        h.update(f.string()), h.update(std::string_view("\0", 1));
+        h.update(std::to_string(bytes.size())), h.update(std::string_view("\0", 1));
+        h.update(bytes);
+    }
+    return h.hex();
+}
+
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {
     for (std::size_t at = 0; (at = s.find(from, at)) != std::string::npos; at += to.size()) s.replace(at, from.size(), to);
     return s;
@@ -125,8 +146,34 @@ final = "exit(build) == 0"
     return r.passed;
 }
 
+// The feedback of a failed run: what failed, the diff of an output test,
+// and the trace's lines before the failure.
+void describe_failure(const RunReport& r, const std::string& trace_path, RunGrade& run) {
+    run.outcome = outcome_name(r.outcome);
+    if (r.passed) return;
+    run.diagnosis = r.diagnosis;
+    std::uint64_t upto = 0;
+    for (const auto& e : r.results) {
+        if (e.passed || e.implicit) continue;
+        if (!run.failed.empty()) continue;
+        run.failed = fmt::format("{} ({}){}", e.name, e.text, e.detail.empty() ? "" : ": " + e.detail);
+        run.diff = line_diff(e.want, e.seen);
+        upto = event_named(e.detail);
+    }
+    if (run.failed.empty())
+        for (const auto& e : r.results)
+            if (!e.passed) {
+                run.failed = fmt::format("{} ({}){}", e.name, e.text, e.detail.empty() ? "" : ": " + e.detail);
+                break;
+            }
+    constexpr std::size_t kTraceLines = 10;
+    auto excerpt = trace_before(trace_path, upto, kTraceLines);
+    run.trace = std::move(excerpt.lines);
+    run.verdicts = std::move(excerpt.verdicts);
+}
+
 RunGrade one_run(const Plan& plan, const GradeTest& t, std::size_t k, const fs::path& scenario, const fs::path& out,
-                 const GradeOptions& options) {
+                 const GradeOptions& options, bool& scored) {
     RunGrade run;
     run.controlled = !t.seeds.empty();
     RunOptions o = run_options(options, out / slug(t.name) / std::to_string(k + 1));
@@ -136,13 +183,8 @@ RunGrade one_run(const Plan& plan, const GradeTest& t, std::size_t k, const fs::
     }
     const RunReport r = run_isolated(plan, o);
     run.passed = r.passed;
-    run.outcome = outcome_name(r.outcome);
-    if (!r.passed) run.diagnosis = r.diagnosis;
-    for (const auto& e : r.results) {
-        if (e.passed) continue;
-        run.failed = fmt::format("{} ({}){}", e.name, e.text, e.detail.empty() ? "" : ": " + e.detail);
-        break;
-    }
+    run.earned = run_fraction(r.results, r.passed, scored);
+    describe_failure(r, o.out_dir + "/" + plan.name + "/trace.jsonl", run);
     if (run.controlled)
         run.again = fmt::format("simrun replay {} {}", shell_word(scenario.string()), shell_word(o.out_dir + "/" + plan.name + "/schedule.toml"));
     else
@@ -150,34 +192,119 @@ RunGrade one_run(const Plan& plan, const GradeTest& t, std::size_t k, const fs::
     return run;
 }
 
+// explore = {...}: one "run" that passes when no failing schedule is found.
+RunGrade explore_run(const Plan& plan, const GradeTest& t, const fs::path& scenario, const fs::path& out, const GradeOptions& options,
+                     bool& scored) {
+    const ExploreSpec& x = *t.explore;
+    ExploreOptions eo;
+    eo.run = run_options(options, out / slug(t.name) / "explore");
+    eo.run.strategy.kind = x.strategy == "random" ? StrategyKind::Random : StrategyKind::Pct;
+    eo.run.strategy.depth = static_cast<int>(x.depth);
+    eo.run.strategy.seed = x.seed;
+    eo.runs = static_cast<int>(x.runs);
+    eo.exhaustive = x.exhaustive;
+    eo.preemptions = static_cast<int>(x.preemptions);
+    eo.quiet = true;
+    const ExploreResult res = explore(plan, eo);
+    RunGrade run;
+    run.controlled = true;
+    run.explored = res.runs;
+    run.seed = res.seed;
+    run.passed = res.code == ExitCode::Ok;
+    if (res.code == ExitCode::Failed) {
+        run.earned = run_fraction(res.failing.results, false, scored);
+        describe_failure(res.failing, eo.run.out_dir + "/" + plan.name + "/trace.jsonl", run);
+        run.outcome = fmt::format("a failing schedule ({})", outcome_name(res.failing.outcome));
+        run.again = fmt::format("simrun replay {} {}", shell_word(scenario.string()), shell_word(res.schedule_path));
+    } else if (run.passed) {
+        run.earned = 1;
+        run.outcome = fmt::format("no failing schedule in {} {}", res.runs, x.exhaustive ? "schedules (every one)" : "schedules");
+    } else {
+        run.outcome = "explore could not run";
+        run.again = fmt::format("simrun explore {}", shell_word(scenario.string()));
+    }
+    return run;
+}
+
+// The scenario a test runs: the teacher's, or the student's (a path in the
+// copy), with {submission} filled in and the teacher's [[test.expect]]s appended.
+// False, with why in `text`, when the submission lacks it.
+bool test_scenario_text(const GradeTest& t, const fs::path& work, std::string& source, std::string& text, std::string& scenario_sha256) {
+    source = t.scenario;
+    if (t.student_scenario) {
+        const std::string rel = t.scenario.substr(std::string(kSubmission).size() + 1);
+        const fs::path p = work / rel;
+        std::error_code ec;
+        if (!fs::is_regular_file(fs::symlink_status(p, ec))) {
+            text = fmt::format("the submission has no {}", rel);
+            return false;
+        }
+        source = rel;
+    }
+    const fs::path from = t.student_scenario ? work / source : fs::path(t.scenario);
+    std::ifstream in(from, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    text = replace_all(ss.str(), kSubmission, work.string());
+    scenario_sha256 = t.student_scenario ? sha256_hex(ss.str()) : t.scenario_sha256;
+    if (!text.empty() && text.back() != '\n') text += '\n';
+    text += t.expects;
+    return true;
+}
+
 TestGrade grade_test(const GradeTest& t, const fs::path& work, const fs::path& out, const GradeOptions& options) {
     TestGrade tg;
     tg.test = &t;
-    std::ifstream in(t.scenario, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    const std::string text = replace_all(ss.str(), "{submission}", work.string());
+    std::string source, text;
+    const auto start = std::chrono::steady_clock::now();
+    if (!test_scenario_text(t, work, source, text, tg.scenario_sha256)) {
+        tg.reason = "not run: " + text;
+        return tg;
+    }
     const fs::path scenario = out / (slug(t.name) + ".toml");
     write_file(scenario, text);  // what the feedback's command runs
     PlanOptions po;
-    po.mode = t.seeds.empty() ? SchedMode::Free : SchedMode::Controlled;
-    auto plan = load_plan_source(t.scenario, text, po);
+    po.mode = t.seeds.empty() && !t.explore ? SchedMode::Free : SchedMode::Controlled;
+    auto plan = load_plan_source(t.student_scenario ? scenario.string() : t.scenario, text, po);
     if (!plan) {
-        tg.reason = "the test's scenario does not load:\n" + plan.error();
+        tg.reason = (t.student_scenario ? "the submission's " + source + " does not load:\n" : "the test's scenario does not load:\n") + plan.error();
         return tg;
     }
-    const std::size_t n = t.seeds.empty() ? static_cast<std::size_t>(t.runs) : t.seeds.size();
+    bool scored = false;
+    std::vector<double> earned;
     std::size_t passed = 0;
-    for (std::size_t k = 0; k < n; ++k) {
-        tg.runs.push_back(one_run(plan.value(), t, k, scenario, out, options));
-        passed += tg.runs.back().passed;
+    if (t.explore) {
+        tg.runs.push_back(explore_run(plan.value(), t, scenario, out, options, scored));
+    } else {
+        const std::size_t n = t.seeds.empty() ? static_cast<std::size_t>(t.runs) : t.seeds.size();
+        for (std::size_t k = 0; k < n; ++k) tg.runs.push_back(one_run(plan.value(), t, k, scenario, out, options, scored));
     }
-    tg.passed = passed == n;
-    tg.score = test_score(t.points, passed, n, t.partial);
+    for (const auto& r : tg.runs) passed += r.passed, earned.push_back(r.earned);
+    tg.passed = passed == tg.runs.size();
+    tg.score = scored ? test_score_by_expect(t.points, earned) : test_score(t.points, passed, tg.runs.size(), t.partial);
+    tg.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return tg;
 }
 
 }  // namespace
+
+double run_fraction(const std::vector<ExpectResult>& results, bool passed, bool& scored) {
+    double total = 0, got = 0;
+    for (const auto& e : results) {
+        total += e.points;
+        if (e.passed) got += e.points;
+    }
+    if (total <= 0) return passed ? 1 : 0;
+    scored = true;
+    return got / total;
+}
+
+double test_score_by_expect(double points, const std::vector<double>& earned) {
+    if (earned.empty()) return 0;
+    double sum = 0;
+    for (double e : earned) sum += e;
+    return points * sum / static_cast<double>(earned.size());
+}
 
 double test_score(double points, std::size_t passed, std::size_t runs, bool partial) {
     if (runs == 0) return 0;
@@ -196,9 +323,22 @@ std::string TestGrade::feedback() const {
         if (r.passed) continue;
         out += fmt::format("\nrun {}{}: {}", k + 1, r.controlled ? fmt::format(" (seed {})", r.seed) : "", r.outcome);
         if (!r.failed.empty()) out += fmt::format("\n  failed: {}", r.failed);
+        for (const auto& v : r.verdicts) out += "\n  " + v;
         constexpr std::size_t kLines = 12;  // the report's lines on how it ended: who waits for whom, held semaphores
         for (std::size_t i = 0; i < r.diagnosis.size() && i < kLines; ++i) out += "\n  " + r.diagnosis[i];
         if (r.diagnosis.size() > kLines) out += fmt::format("\n  ({} more lines in the run's trace)", r.diagnosis.size() - kLines);
+        if (!r.diff.empty()) {
+            out += "\n  the output, expected (-) and written (+):";
+            for (std::size_t at = 0, nl; at < r.diff.size(); at = nl + 1) {
+                nl = r.diff.find('\n', at);
+                if (nl == std::string::npos) nl = r.diff.size();
+                out += "\n    " + r.diff.substr(at, nl - at);
+            }
+        }
+        if (!r.trace.empty()) {
+            out += "\n  the trace before it:";
+            for (const auto& line : r.trace) out += "\n    " + line;
+        }
         out += fmt::format("\n  run it again: {}", r.again);
         break;  // the first failing run: the others fail alike, mostly
     }
@@ -215,6 +355,13 @@ std::string TestGrade::headline() const {
     return {};
 }
 
+std::string submission_name(const std::string& path) {
+    fs::path from = fs::absolute(path).lexically_normal();
+    if (from.filename().empty()) from = from.parent_path();
+    std::string name = from.filename().string();
+    return name.empty() || name == "." || name == ".." ? "submission" : name;
+}
+
 SubmissionGrade grade_submission(const GradingFile& g, const std::string& submission, const GradeOptions& options) {
     const auto start = std::chrono::steady_clock::now();
     SubmissionGrade sg;
@@ -222,8 +369,7 @@ SubmissionGrade grade_submission(const GradingFile& g, const std::string& submis
     // folder they are, never one the output folder's name would climb out by.
     fs::path from = fs::absolute(submission).lexically_normal();
     if (from.filename().empty()) from = from.parent_path();
-    sg.name = from.filename().string();
-    if (sg.name.empty() || sg.name == "." || sg.name == "..") sg.name = "submission";
+    sg.name = options.name.empty() ? submission_name(submission) : options.name;
     sg.path = submission;
     sg.max_score = g.points;
     std::error_code ec;
@@ -237,6 +383,7 @@ SubmissionGrade grade_submission(const GradingFile& g, const std::string& submis
     for (const auto& t : g.tests) {
         TestGrade tg;
         tg.test = &t;
+        tg.scenario_sha256 = t.scenario_sha256;
         sg.tests.push_back(std::move(tg));
     }
     auto give_up = [&](std::string why) {
@@ -251,6 +398,7 @@ SubmissionGrade grade_submission(const GradingFile& g, const std::string& submis
     } else {
         try {
             copy_submission(from, work, sg.notes);
+            sg.sha256 = tree_sha256(work);
         } catch (const fs::filesystem_error& e) {
             give_up(fmt::format("the submission cannot be copied: {}", e.what()));
         }

@@ -3,12 +3,14 @@
 #include "scenario/scenario_reader.hpp"
 #include "scenario/toml_fields.hpp"
 #include "util/duration.hpp"
+#include "util/sha256.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 #include <set>
+#include <sstream>
 #include <unistd.h>
 
 namespace simrun {
@@ -17,13 +19,6 @@ namespace {
 using namespace toml_fields;
 
 constexpr std::int64_t kMaxRuns = 10000;
-
-double get_points(const toml::node& n, const std::string& what) {
-    if (!n.is_integer() && !n.is_floating_point()) fail(pos_of(n), fmt::format("{} must be a number, not {}", what, type_name(n)));
-    const double v = n.is_integer() ? static_cast<double>(n.as_integer()->get()) : n.as_floating_point()->get();
-    if (!(v >= 0 && v <= 1e6)) fail(pos_of(n), fmt::format("{} must be between 0 and 1000000, got {}", what, v));
-    return v;
-}
 
 std::int64_t get_duration(const toml::node& n, const std::string& what) {
     const std::string text = get_string(n, what);
@@ -45,9 +40,47 @@ std::vector<std::uint64_t> drawn_seeds(std::uint64_t master, const std::string& 
     return out;
 }
 
+ExploreSpec read_explore(const toml::node& node) {
+    const auto& t = as_table(node, "explore");
+    check_keys(t, {"runs", "strategy", "exhaustive", "preemptions", "depth"}, "explore");
+    ExploreSpec e;
+    if (const auto* n = t.get("runs")) e.runs = get_int(*n, "explore's runs", 1, kMaxRuns);
+    if (const auto* n = t.get("strategy")) {
+        e.strategy = get_string(*n, "explore's strategy");
+        if (e.strategy != "random" && e.strategy != "pct")
+            fail(pos_of(*n), fmt::format("explore's strategy is \"random\" or \"pct\", not '{}'{}", e.strategy,
+                                         did_you_mean_suffix(e.strategy, {"random", "pct"})));
+    }
+    if (const auto* n = t.get("exhaustive")) e.exhaustive = get_bool(*n, "exhaustive");
+    if (const auto* n = t.get("preemptions")) {
+        if (!e.exhaustive) fail(pos_of(*n), "preemptions bounds an exhaustive search: add 'exhaustive = true'");
+        e.preemptions = get_int(*n, "preemptions", 0, 20);
+    }
+    if (const auto* n = t.get("depth")) {
+        if (e.strategy != "pct" || e.exhaustive) fail(pos_of(*n), "depth is pct's bug depth: it goes with strategy = \"pct\"");
+        e.depth = get_int(*n, "depth", 1, 100);
+    }
+    if (e.exhaustive && t.get("strategy")) fail(pos_of(*t.get("strategy")), "an exhaustive search has no strategy");
+    return e;
+}
+
+// [[test.expect]]: each table checked for its keys (the scenario reader
+// checks the rest once it is appended) and written back as [[expect]].
+std::string read_teacher_expects(const toml::node& node) {
+    std::string out;
+    each_in_array(node, "test.expect", [&](const toml::node& n, std::size_t) {
+        const auto& t = as_table(n, "[[test.expect]]");
+        check_keys(t, {"name", "final", "always", "outcome", "stdout", "equals", "equals_words", "matches", "points"}, "[[test.expect]]");
+        std::ostringstream text;
+        text << toml::toml_formatter(t);
+        out += "\n[[expect]]\n" + text.str() + "\n";
+    });
+    return out;
+}
+
 GradeTest read_test(const toml::node& node, const GradingFile& g) {
     const auto& t = as_table(node, "[[test]]");
-    check_keys(t, {"name", "points", "visibility", "scenario", "needs", "runs", "seeds", "scoring"}, "[[test]]");
+    check_keys(t, {"name", "points", "visibility", "scenario", "needs", "runs", "seeds", "explore", "scoring", "expect"}, "[[test]]");
     GradeTest test;
     test.line = pos_of(node).line;
     const auto* name = t.get("name");
@@ -69,8 +102,19 @@ GradeTest read_test(const toml::node& node, const GradingFile& g) {
     const auto* scenario = t.get("scenario");
     if (!scenario) fail(pos_of(node), fmt::format("test '{}' needs 'scenario', the scenario file that runs the submission", test.name));
     const std::string file = get_string(*scenario, "scenario");
-    test.scenario = !file.empty() && file[0] == '/' ? file : g.dir + "/" + file;
-    if (access(test.scenario.c_str(), R_OK) != 0) fail(pos_of(*scenario), fmt::format("cannot read scenario {}", test.scenario));
+    if (file.rfind(kSubmission, 0) == 0) {
+        const std::string rest = file.substr(std::string(kSubmission).size());
+        if (rest.size() < 2 || rest[0] != '/' || rest.find("..") != std::string::npos)
+            fail(pos_of(*scenario), fmt::format("a scenario in the submission is a path inside it, such as \"{{submission}}/fix.toml\", not '{}'", file));
+        test.scenario = file;
+        test.student_scenario = true;
+    } else {
+        test.scenario = !file.empty() && file[0] == '/' ? file : g.dir + "/" + file;
+        auto text = read_source_file(test.scenario, "scenario");
+        if (!text) fail(pos_of(*scenario), fmt::format("{} ({})", text.error().message, test.scenario));
+        test.scenario_sha256 = sha256_hex(text.value());
+    }
+    if (const auto* n = t.get("expect")) test.expects = read_teacher_expects(*n);
     if (const auto* n = t.get("needs")) test.needs = get_string(*n, "needs");
     if (const auto* n = t.get("runs")) test.runs = get_int(*n, "runs", 1, kMaxRuns);
     if (const auto* n = t.get("seeds")) {
@@ -84,7 +128,12 @@ GradeTest read_test(const toml::node& node, const GradingFile& g) {
             fail(pos_of(*n), fmt::format("seeds must be a number of seeds or a list of them, not {}", type_name(*n)));
         }
     }
-    if (test.runs == 0 && test.seeds.empty()) test.runs = 1;
+    if (const auto* n = t.get("explore")) {
+        if (t.get("runs") || t.get("seeds")) fail(pos_of(*n), "a test has 'runs', 'seeds' or 'explore', one of them");
+        test.explore = read_explore(*n);
+        test.explore->seed = drawn_seeds(g.seed, test.name, 1)[0];
+    }
+    if (test.runs == 0 && test.seeds.empty() && !test.explore) test.runs = 1;
     if (const auto* n = t.get("scoring")) {
         const std::string s = get_string(*n, "scoring");
         if (s != "all" && s != "partial") fail(pos_of(*n), fmt::format("scoring is \"all\" (every run must pass) or \"partial\", not '{}'", s));
@@ -167,6 +216,7 @@ Result<GradingFile, std::string> read_grading_file(const std::string& path) {
     if (!source) return render_diagnostic(path, "", source.error());
     GradingFile g;
     g.path = path;
+    g.sha256 = sha256_hex(source.value());
     const auto slash = path.find_last_of('/');
     g.dir = slash == std::string::npos ? "." : path.substr(0, slash);
     try {

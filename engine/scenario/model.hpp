@@ -222,6 +222,7 @@ struct ExpectDecl {
     Named process;        // Stdout: whose output
     int process_index = -1;  // Stdout: resolved by plan/
     StdoutMatch match{};  // Stdout: equals, equals_words, matches
+    double points = 0;    // grading: what passing it earns (0: not scored apart)
 };
 
 struct ScenarioDecl {

@@ -288,11 +288,12 @@ ProcessDecl read_process(const toml::node& node) {
 
 ExpectDecl read_expect(const toml::node& node, std::size_t index) {
     const auto& t = as_table(node, "[[expect]]");
-    check_keys(t, {"name", "final", "always", "outcome", "stdout", "equals", "equals_words", "matches"}, "[[expect]]");
+    check_keys(t, {"name", "final", "always", "outcome", "stdout", "equals", "equals_words", "matches", "points"}, "[[expect]]");
     ExpectDecl e;
     e.pos = pos_of(node);
     e.name = fmt::format("expectation {}", index + 1);
     if (const auto* n = t.get("name")) e.name = get_string(*n, "name"), e.pos = pos_of(*n);
+    if (const auto* n = t.get("points")) e.points = get_points(*n, "points");
     int kinds = 0;
     for (auto [key, kind] : {std::pair{"final", ExpectKind::Final}, std::pair{"always", ExpectKind::Always},
                              std::pair{"outcome", ExpectKind::Outcome}}) {

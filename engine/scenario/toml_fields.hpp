@@ -71,6 +71,14 @@ inline bool get_bool(const toml::node& n, const std::string& what) {
     return n.as_boolean()->get();
 }
 
+// Points (grading): a number from 0 to 1 000 000, integer or not.
+inline double get_points(const toml::node& n, const std::string& what) {
+    if (!n.is_integer() && !n.is_floating_point()) fail(pos_of(n), fmt::format("{} must be a number, not {}", what, type_name(n)));
+    const double v = n.is_integer() ? static_cast<double>(n.as_integer()->get()) : n.as_floating_point()->get();
+    if (!(v >= 0 && v <= 1e6)) fail(pos_of(n), fmt::format("{} must be between 0 and 1000000, got {}", what, v));
+    return v;
+}
+
 // [[name]]: f(table node, index) for each.
 template <typename F>
 void each_in_array(const toml::node& node, const char* what, F&& f) {

@@ -1,5 +1,6 @@
 #include "session/report_wire.hpp"
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 
@@ -72,6 +73,7 @@ std::string encode_report(const RunReport& r) {
     w.u64(r.results.size());
     for (const auto& e : r.results) {
         w.str(e.name), w.u64(static_cast<std::uint64_t>(e.kind)), w.str(e.text), w.u64(e.passed), w.str(e.detail), w.u64(e.implicit);
+        w.u64(std::bit_cast<std::uint64_t>(e.points)), w.str(e.want), w.str(e.seen);
     }
     w.u64(r.diagnosis.size());
     for (const auto& d : r.diagnosis) w.str(d);
@@ -95,9 +97,11 @@ std::optional<RunReport> decode_report(const std::string& bytes) {
     if (!rd.u64(n)) return std::nullopt;
     for (std::uint64_t i = 0; i < n; ++i) {
         ExpectResult& e = r.results.emplace_back();
-        std::uint64_t kind, ok, implicit;
-        if (!rd.str(e.name) || !rd.u64(kind) || !rd.str(e.text) || !rd.u64(ok) || !rd.str(e.detail) || !rd.u64(implicit)) return std::nullopt;
-        e.kind = static_cast<ExpectKind>(kind), e.passed = ok != 0, e.implicit = implicit != 0;
+        std::uint64_t kind, ok, implicit, points;
+        if (!rd.str(e.name) || !rd.u64(kind) || !rd.str(e.text) || !rd.u64(ok) || !rd.str(e.detail) || !rd.u64(implicit) || !rd.u64(points) ||
+            !rd.str(e.want) || !rd.str(e.seen))
+            return std::nullopt;
+        e.kind = static_cast<ExpectKind>(kind), e.passed = ok != 0, e.implicit = implicit != 0, e.points = std::bit_cast<double>(points);
     }
     if (!rd.u64(n)) return std::nullopt;
     for (std::uint64_t i = 0; i < n; ++i)

@@ -17,8 +17,9 @@ RunReport sample() {
     r.choices = {{0, 1}, {1}, {}, {1, 2}};
     r.divergence = "at step 3 the schedule names student/1";
     r.children = {"student/1", "student/1/1"};
-    r.results.push_back({"the count", ExpectKind::Final, "buf.count == 2", false, "buf.count = 1", false});
-    r.results.push_back({"run completed", ExpectKind::Outcome, "completed", false, "outcome: deadlock", true});
+    r.results.push_back({"the count", ExpectKind::Final, "buf.count == 2", false, "buf.count = 1", false, 2.5, {}, {}});
+    r.results.push_back({"the output", ExpectKind::Stdout, "stdout of p equals \"a\"", false, "p wrote \"b\"", false, 0, "a\n", "b\n"});
+    r.results.push_back({"run completed", ExpectKind::Outcome, "completed", false, "outcome: deadlock", true, 0, {}, {}});
     r.diagnosis = {"every live process waits:", "cycle: student → student/1 → student"};
     return r;
 }
@@ -36,12 +37,15 @@ TEST_CASE("report wire: every field comes back") {
     CHECK(back->choices == r.choices);
     CHECK(back->divergence == r.divergence);
     CHECK(back->children == r.children);
-    REQUIRE(back->results.size() == 2);
+    REQUIRE(back->results.size() == 3);
     CHECK(back->results[0].name == "the count");
     CHECK(back->results[0].kind == ExpectKind::Final);
     CHECK(back->results[0].text == "buf.count == 2");
     CHECK(back->results[0].detail == "buf.count = 1");
-    CHECK(back->results[1].implicit);
+    CHECK(back->results[0].points == 2.5);
+    CHECK(back->results[1].want == "a\n");
+    CHECK(back->results[1].seen == "b\n");
+    CHECK(back->results[2].implicit);
     CHECK(back->diagnosis == r.diagnosis);
 }
 

@@ -1,5 +1,6 @@
 // simrun: the command line. Parses arguments, loads the scenario, and hands
 // the plan to the run loop. Exit codes: util/exit_code.hpp.
+#include "grade/batch.hpp"
 #include "grade/grade_reports.hpp"
 #include "util/version.hpp"
 #include "plan/planner.hpp"
@@ -72,47 +73,81 @@ void finish_options(Options& o, const simrun::Plan& plan) {
     o.run.strategy.seed = o.seed ? *o.seed : (static_cast<std::uint64_t>(std::time(nullptr)) * 2654435761u ^ getpid()) % 1000000;
 }
 
-// simrun grade: every submission in turn; a table each, the reports in
-// OUT/<submission>/, and OUT/gradebook.csv. Exit 0 once all are graded,
-// whatever they scored; 2 for a bad grading file (nothing runs).
-int grade_all(const std::string& file, const std::vector<std::string>& submissions, simrun::GradeOptions options, bool no_sandbox) {
-    auto g = simrun::read_grading_file(file);
+// The class's files in OUT: gradebook.csv, class.json; the histogram on the terminal.
+void write_class(const simrun::GradedAssignment& a, const std::vector<simrun::GradedSubmission>& graded, const std::string& out, int shard,
+                 int shards) {
+    simrun::write_text_file(out + "/gradebook.csv", simrun::gradebook_csv(a, graded));
+    simrun::write_text_file(out + "/class.json", simrun::class_json(a, graded, shard, shards));
+    std::vector<double> totals;
+    for (const auto& s : graded) totals.push_back(s.score);
+    if (graded.size() > 1) fmt::print("{}", simrun::histogram(totals, a.points));
+    fmt::print("{} submission{} graded: {}/gradebook.csv, {}/class.json\n", graded.size(), graded.size() == 1 ? "" : "s", out, out);
+}
+
+struct GradeArgs {
+    std::string file;
+    std::vector<std::string> submissions;
+    simrun::BatchOptions batch;
+    std::string shard;  // "I/N"
+    bool no_sandbox = false;
+};
+
+// simrun grade: the submissions (this shard's slice), -j at a time; a table
+// each as it is graded, the reports in OUT/<submission>/, the class's in
+// OUT. Exit 0 once all are graded, whatever they scored; 2 for a bad
+// grading file or option (nothing runs).
+int grade_all(GradeArgs args) {
+    int shard = 0, shards = 1;
+    if (!args.shard.empty()) {
+        char slash = 0, extra = 0;
+        if (std::sscanf(args.shard.c_str(), "%d%c%d%c", &shard, &slash, &shards, &extra) != 3 || slash != '/' || shards < 1 || shard < 0 ||
+            shard >= shards) {
+            fmt::print(stderr, "simrun: error: --shard is I/N with 0 <= I < N (the I-th of N slices, from 0), not '{}'\n", args.shard);
+            return kExitUsage;
+        }
+    }
+    if (args.submissions.empty()) {
+        fmt::print(stderr, "simrun: error: grade needs a grading file and at least one submission folder\n");
+        return kExitUsage;
+    }
+    auto g = simrun::read_grading_file(args.file);
     if (!g) {
         fmt::print(stderr, "{}", g.error());
         return kExitUsage;
     }
-    options.namespaces = !no_sandbox;
-    std::error_code ec;
-    std::filesystem::create_directories(options.out_dir, ec);
-    if (ec) {
-        fmt::print(stderr, "simrun: error: cannot make {}: {}\n", options.out_dir, ec.message());
+    args.batch.grade.namespaces = !args.no_sandbox;
+    const std::string out = args.batch.grade.out_dir;
+    if (out.empty()) {
+        fmt::print(stderr, "simrun: error: --out cannot be empty\n");
         return kExitUsage;
     }
-    std::string csv = "submission";
-    for (const auto& t : g->tests) csv += "," + simrun::csv_field(t.name);
-    csv += ",total\n";
-    const bool progress = isatty(STDERR_FILENO);
-    std::vector<double> totals;
-    for (std::size_t i = 0; i < submissions.size(); ++i) {
-        if (progress) fmt::print(stderr, "\rgrading {}/{}: {}\x1b[K", i + 1, submissions.size(), submissions[i]);
-        const auto graded = simrun::grade_submission(g.value(), submissions[i], options);
-        if (progress) fmt::print(stderr, "\r\x1b[K");
-        totals.push_back(graded.score);
-        const std::string dir = options.out_dir + "/" + graded.name;
-        simrun::write_text_file(dir + "/results.json", simrun::gradescope_results(graded));
-        simrun::write_text_file(dir + "/report.json", simrun::grade_report(g.value(), graded));
-        simrun::write_text_file(dir + "/junit.xml", simrun::junit_xml(g.value(), graded));
-        simrun::write_text_file(dir + "/results.tap", simrun::tap_report(graded));
-        simrun::write_text_file(dir + "/prairielearn.json", simrun::prairielearn_results(graded));
-        simrun::write_text_file(dir + "/autolab.txt", simrun::autolab_output(graded));
-        fmt::print("{}", simrun::grade_table(g.value(), graded));
-        csv += simrun::csv_field(graded.name);
-        for (const auto& t : graded.tests) csv += fmt::format(",{:g}", t.score);
-        csv += fmt::format(",{:g}\n", graded.score);
+    std::error_code ec;
+    std::filesystem::create_directories(out, ec);
+    if (ec) {
+        fmt::print(stderr, "simrun: error: cannot make {}: {}\n", out, ec.message());
+        return kExitUsage;
     }
-    simrun::write_text_file(options.out_dir + "/gradebook.csv", csv);
-    if (submissions.size() > 1) fmt::print("{}", simrun::histogram(totals, g->points));
-    fmt::print("{} submission{} graded: {}/gradebook.csv\n", submissions.size(), submissions.size() == 1 ? "" : "s", options.out_dir);
+    args.batch.progress = isatty(STDERR_FILENO);
+    const auto subs = simrun::batch_order(args.submissions, shard, shards);
+    const auto graded = simrun::grade_batch(g.value(), subs, args.batch, [](const simrun::GradedSubmission& s) { fmt::print("{}", simrun::grade_table(s)); });
+    write_class(simrun::graded_assignment(g.value()), graded, out, shard, shards);
+    return 0;
+}
+
+// simrun grade merge DIR...: the shards' class.json combined into OUT.
+int grade_merge(const std::vector<std::string>& dirs, const std::string& out) {
+    auto merged = simrun::merge_classes(dirs);
+    if (!merged) {
+        fmt::print(stderr, "simrun: error: cannot merge: {}\n", merged.error());
+        return kExitUsage;
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(out, ec);
+    if (ec || out.empty()) {
+        fmt::print(stderr, "simrun: error: cannot make {}: {}\n", out, ec ? ec.message() : "an empty name");
+        return kExitUsage;
+    }
+    write_class(merged->assignment, merged->submissions, out, 0, 1);
     return 0;
 }
 
@@ -125,6 +160,7 @@ int main(int argc, char** argv) {
                  "  simrun explore SCENARIO.toml [options]    search schedules for a failing one\n"
                  "  simrun replay SCENARIO.toml SCHEDULE      re-run a recorded schedule exactly\n"
                  "  simrun grade GRADE.toml SUBMISSION...     grade submissions (folders) with a grading file\n"
+                 "  simrun grade merge DIR...                 combine graded shards into one gradebook\n"
                  "  simrun clean                              remove what runs killed without a sandbox left",
                  "simrun"};
     app.set_version_flag("--version", std::string("simrun ") + simrun::kSimrunVersion);
@@ -161,16 +197,20 @@ int main(int argc, char** argv) {
     replay->add_option("schedule", schedule_file, "schedule file (TOML)")->required();
     output_options(replay, rp);
 
-    std::string grade_file;
-    std::vector<std::string> submissions;
-    simrun::GradeOptions grade_opts;
-    bool grade_no_sandbox = false;
+    GradeArgs ga;
     auto* grade = app.add_subcommand("grade", "grade submission folders: build each, run the grading file's tests, score them, write reports");
-    grade->add_option("grading", grade_file, "grading file (TOML, docs/grading-format.md)")->required();
-    grade->add_option("submissions", submissions, "submission folders")->required();
-    grade->add_option("--out", grade_opts.out_dir, "output folder; OUT/<submission>/ holds results.json, report.json and the runs")
+    grade->add_option("grading", ga.file, "grading file (TOML, docs/grading-format.md)");
+    grade->add_option("submissions", ga.submissions, "submission folders");
+    grade->add_option("--out", ga.batch.grade.out_dir, "output folder; OUT/<submission>/ holds results.json, report.json and the runs")
         ->capture_default_str();
-    grade->add_flag("--no-sandbox", grade_no_sandbox, "run without namespaces");
+    grade->add_option("-j,--jobs", ga.batch.jobs, "grade this many submissions at a time")->check(CLI::Range(1, 256))->capture_default_str();
+    grade->add_option("--shard", ga.shard, "grade the I-th of N slices of the submissions (0 <= I < N), as a job array does");
+    grade->add_flag("--no-sandbox", ga.no_sandbox, "run without namespaces");
+    std::vector<std::string> merge_dirs;
+    std::string merge_out = "simrun-grade";
+    auto* merge = grade->add_subcommand("merge", "combine the output folders of `simrun grade --shard` into one gradebook and class.json");
+    merge->add_option("dirs", merge_dirs, "the shards' output folders")->required();
+    merge->add_option("--out", merge_out, "where the merged gradebook.csv and class.json go")->capture_default_str();
 
     auto* clean = app.add_subcommand("clean", "remove the processes, IPC objects and files of runs that were killed without a sandbox");
 
@@ -189,7 +229,8 @@ int main(int argc, char** argv) {
                    simrun::registry_dir(), report.removed.size(), report.removed.size() == 1 ? "" : "s");
         return report.failed.empty() ? 0 : 1;
     }
-    if (grade->parsed()) return grade_all(grade_file, submissions, grade_opts, grade_no_sandbox);
+    if (merge->parsed()) return grade_merge(merge_dirs, merge_out);
+    if (grade->parsed()) return grade_all(ga);
     simrun::Plan plan;
     if (check->parsed()) {
         if (int rc = load(check_file, plan)) return rc;
