@@ -49,6 +49,13 @@ std::string sops(const JsonValue& v) {
 }
 
 std::string trace_line(const JsonValue& e) {
+    const std::string kind = e["kind"].str();
+    if ((kind == "op" || kind == "block") && !e["op"].str().empty()) {  // a scripted op: "P lock.mutex = 0"
+        std::string out = fmt::format("#{} {} {} {}", compact(e["seq"]), e["proc"].str("-"), e["op"].str(), e["obj"].str());
+        if (kind == "block") return out + " blocks";
+        if (!e["value"].is_null()) out += " → " + compact(e["value"]);
+        return out + (e["blocked"].boolean() ? " (after waiting)" : "");
+    }
     std::string out = fmt::format("#{} {} {}", compact(e["seq"]), e["proc"].str("-"), e["kind"].str() == "call" ? e["call"].str() : e["kind"].str());
     for (const auto& [k, v] : e.members()) {
         if (k == "seq" || k == "t" || k == "proc" || k == "pid" || k == "kind" || k == "call" || k == "schema") continue;

@@ -218,7 +218,9 @@ RunGrade explore_run(const Plan& plan, const GradeTest& t, const fs::path& scena
         run.again = fmt::format("simrun replay {} {}", shell_word(scenario.string()), shell_word(res.schedule_path));
     } else if (run.passed) {
         run.earned = 1;
-        run.outcome = fmt::format("no failing schedule in {} {}", res.runs, x.exhaustive ? "schedules (every one)" : "schedules");
+        const bool all = x.exhaustive && res.runs < x.runs;
+        run.outcome = fmt::format("no failing schedule in {} schedules{}", res.runs,
+                                  all ? " (every one)" : x.exhaustive ? " (the budget ran out before every schedule was tried)" : "");
     } else {
         run.outcome = "explore could not run";
         run.again = fmt::format("simrun explore {}", shell_word(scenario.string()));
@@ -316,12 +318,21 @@ std::string TestGrade::feedback() const {
     if (!reason.empty()) return reason;
     std::size_t passed = 0;
     for (const auto& r : runs) passed += r.passed;
-    std::string out = fmt::format("{} of {} {} passed", passed, runs.size(), runs.size() == 1 ? "run" : "runs");
-    if (!runs.empty() && runs[0].controlled) out += " (controlled, seeded)";
+    std::string out;
+    if (test->explore) {
+        const ExploreSpec& x = *test->explore;
+        const std::string how = x.exhaustive ? fmt::format("every schedule with at most {} preemptions", x.preemptions)
+                                             : fmt::format("up to {} {} schedules", x.runs, x.strategy);
+        out = runs.empty() ? "not explored" : fmt::format("explored {}: {}", how, runs[0].outcome);
+        if (!runs.empty() && !runs[0].passed) out += fmt::format(" after {} schedule{}", runs[0].explored, runs[0].explored == 1 ? "" : "s");
+    } else {
+        out = fmt::format("{} of {} {} passed", passed, runs.size(), runs.size() == 1 ? "run" : "runs");
+        if (!runs.empty() && runs[0].controlled) out += " (controlled, seeded)";
+    }
     for (std::size_t k = 0; k < runs.size(); ++k) {
         const RunGrade& r = runs[k];
         if (r.passed) continue;
-        out += fmt::format("\nrun {}{}: {}", k + 1, r.controlled ? fmt::format(" (seed {})", r.seed) : "", r.outcome);
+        if (!test->explore) out += fmt::format("\nrun {}{}: {}", k + 1, r.controlled ? fmt::format(" (seed {})", r.seed) : "", r.outcome);
         if (!r.failed.empty()) out += fmt::format("\n  failed: {}", r.failed);
         for (const auto& v : r.verdicts) out += "\n  " + v;
         constexpr std::size_t kLines = 12;  // the report's lines on how it ended: who waits for whom, held semaphores

@@ -44,7 +44,7 @@ ExploreSpec read_explore(const toml::node& node) {
     const auto& t = as_table(node, "explore");
     check_keys(t, {"runs", "strategy", "exhaustive", "preemptions", "depth"}, "explore");
     ExploreSpec e;
-    if (const auto* n = t.get("runs")) e.runs = get_int(*n, "explore's runs", 1, kMaxRuns);
+    if (const auto* n = t.get("runs")) e.runs = get_int(*n, "explore's runs", 1, 100000);
     if (const auto* n = t.get("strategy")) {
         e.strategy = get_string(*n, "explore's strategy");
         if (e.strategy != "random" && e.strategy != "pct")
@@ -52,6 +52,7 @@ ExploreSpec read_explore(const toml::node& node) {
                                          did_you_mean_suffix(e.strategy, {"random", "pct"})));
     }
     if (const auto* n = t.get("exhaustive")) e.exhaustive = get_bool(*n, "exhaustive");
+    if (e.exhaustive && !t.get("runs")) e.runs = 100000;
     if (const auto* n = t.get("preemptions")) {
         if (!e.exhaustive) fail(pos_of(*n), "preemptions bounds an exhaustive search: add 'exhaustive = true'");
         e.preemptions = get_int(*n, "preemptions", 0, 20);

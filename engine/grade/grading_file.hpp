@@ -22,7 +22,7 @@ const char* visibility_name(Visibility v);
 
 // explore = { ... }: the test passes when no failing schedule is found.
 struct ExploreSpec {
-    std::int64_t runs = 200;         // schedules tried at most
+    std::int64_t runs = 200;         // schedules tried at most (exhaustive: 100000 unless given)
     std::string strategy = "pct";    // random or pct
     bool exhaustive = false;         // every schedule with at most `preemptions` preemptions
     std::int64_t preemptions = 2;

@@ -167,6 +167,16 @@ BAD_GRADING = [
     ("timeout", GOOD + '[build]\ncommand = "make"\ntimeout = "soon"\n', "10:11: error: timeout must be a duration such as"),
     ("required_text", GOOD + '[build]\nrequired = "x.c"\n', "9:12: error: required must be a list of file names"),
     ("no_tests", '[assignment]\nname = "a"\npoints = 0\n', "1:1: error: the grading file declares no [[test]]"),
+    ("explore_and_runs", GOOD + "runs = 2\nexplore = { runs = 5 }\n", "9:11: error: a test has 'runs', 'seeds' or 'explore', one of them"),
+    ("explore_strategy", GOOD + 'explore = { strategy = "rr" }\n', "8:24: error: explore's strategy is \"random\" or \"pct\", not 'rr'"),
+    ("explore_preemptions", GOOD + "explore = { preemptions = 2 }\n", "8:27: error: preemptions bounds an exhaustive search"),
+    ("explore_depth_random", GOOD + 'explore = { strategy = "random", depth = 2 }\n', "8:42: error: depth is pct's bug depth"),
+    ("explore_key", GOOD + "explore = { run = 5 }\n", "8:13: error: unknown key 'run' in explore (did you mean 'runs'?)"),
+    ("explore_exhaustive_strategy", GOOD + 'explore = { exhaustive = true, strategy = "pct" }\n', "8:43: error: an exhaustive search has no strategy"),
+    ("student_scenario_outside", GOOD.replace('"s.toml"', '"{submission}/../x.toml"'),
+     "7:12: error: a scenario in the submission is a path inside it"),
+    ("teacher_expect_key", GOOD + '[[test.expect]]\nfinal = "1 == 1"\npoint = 1\n',
+     "10:1: error: unknown key 'point' in [[test.expect]] (did you mean 'points'?)"),
 ]
 
 

@@ -66,3 +66,47 @@ TEST_CASE("scoring: all or nothing, or in proportion") {
     CHECK(test_score(4, 0, 8, true) == 0);
     CHECK(test_score(4, 0, 0, true) == 0);
 }
+
+TEST_CASE("scoring by the expectations' points: each run's passed points over all, averaged over the runs") {
+    auto result = [](bool passed, double points) {
+        ExpectResult e;
+        e.passed = passed, e.points = points;
+        return e;
+    };
+    bool scored = false;
+    CHECK(run_fraction({result(true, 3), result(false, 1)}, false, scored) == doctest::Approx(0.75));
+    CHECK(scored);
+    scored = false;
+    CHECK(run_fraction({result(true, 0), result(false, 0)}, false, scored) == 0);  // no points: all or nothing
+    CHECK(run_fraction({result(true, 0)}, true, scored) == 1);
+    CHECK_FALSE(scored);
+    // The implicit "run completed" (0 points) does not dilute the points.
+    CHECK(run_fraction({result(true, 2), result(false, 0)}, false, scored) == 1);
+    CHECK(test_score_by_expect(4, {1, 0.25, 0.25, 0.5}) == doctest::Approx(2));
+    CHECK(test_score_by_expect(4, {}) == 0);
+}
+
+TEST_CASE("explore tests, students' scenarios, the teacher's expectations") {
+    Files f;
+    auto g = f.read(kHead + "[[test]]\nname = \"x\"\npoints = 6\nscenario = \"{submission}/fix.toml\"\n"
+                            "explore = { exhaustive = true, preemptions = 1 }\n"
+                            "[[test.expect]]\nname = \"done\"\nfinal = \"c.v == 6\"\npoints = 2\n");
+    REQUIRE(g.ok());
+    const GradeTest& t = g->tests[0];
+    CHECK(t.student_scenario);
+    CHECK(t.scenario == "{submission}/fix.toml");
+    REQUIRE(t.explore);
+    CHECK(t.explore->exhaustive);
+    CHECK(t.explore->preemptions == 1);
+    CHECK(t.explore->runs == 100000);  // an exhaustive search's default budget
+    CHECK(t.runs == 0);
+    CHECK(t.expects.find("[[expect]]") != std::string::npos);
+    CHECK(t.expects.find("final = 'c.v == 6'") != std::string::npos);
+    CHECK(t.expects.find("points = 2") != std::string::npos);
+    auto h = f.read(kHead + "[[test]]\nname = \"x\"\npoints = 6\nscenario = \"s.toml\"\nexplore = { runs = 50 }\n");
+    REQUIRE(h.ok());
+    CHECK(h->tests[0].explore->strategy == "pct");
+    CHECK(h->tests[0].explore->runs == 50);
+    CHECK(h->tests[0].scenario_sha256.size() == 64);
+    CHECK(h->sha256.size() == 64);
+}
