@@ -20,8 +20,9 @@ std::string compact(const JsonValue& v) {
         case JsonValue::Kind::Bool: return v.boolean() ? "true" : "false";
         case JsonValue::Kind::Number: return fmt::format("{:g}", v.num());
         case JsonValue::Kind::String: {
-            std::string s = v.str();
-            return s.size() > 60 ? s.substr(0, 60) + "…" : s;
+            std::string s;
+            for (char c : v.str().substr(0, 60)) s += c == '\n' ? std::string("\\n") : c == '\t' ? std::string("\\t") : std::string(1, c);
+            return v.str().size() > 60 ? s + "…" : s;
         }
         case JsonValue::Kind::Array: {
             std::string out = "[";
@@ -50,6 +51,11 @@ std::string sops(const JsonValue& v) {
 
 std::string trace_line(const JsonValue& e) {
     const std::string kind = e["kind"].str();
+    if (kind == "undo") {  // SEM_UNDO applied at exit: "undo semid 0 #2: 3 → 0 (adj -200, clamped at 0)"
+        return fmt::format("#{} {} SEM_UNDO at exit: semid {} #{}: {} → {} (adj {:+g}{})", compact(e["seq"]), e["proc"].str("-"), compact(e["semid"]),
+                           compact(e["num"]), compact(e["before"]), compact(e["after"]), e["adj"].num(),
+                           e["clamped"].boolean() ? ", clamped at 0" : "");
+    }
     if ((kind == "op" || kind == "block") && !e["op"].str().empty()) {  // a scripted op: "P lock.mutex = 0"
         std::string out = fmt::format("#{} {} {} {}", compact(e["seq"]), e["proc"].str("-"), e["op"].str(), e["obj"].str());
         if (kind == "block") return out + " blocks";

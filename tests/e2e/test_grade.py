@@ -58,7 +58,7 @@ def test_the_prodcons_example_grades_each_classic_mistake():
     compile gets 0 with the compiler's error; the one that forgets IPC_RMID loses the hidden cleanup test,
     whose feedback the student does not see."""
     with tempfile.TemporaryDirectory() as d:
-        names = ["correct", "mutex_first", "no_compile", "no_rmid"]
+        names = ["correct", "mutex_first", "no_compile", "no_rmid", "sem_undo", "no_wait"]
         r = Run(["grade", GRADE] + [submission(n) for n in names], d, timeout=600)
         check(r.code == 0, r.stdout + r.stderr)
         with open(os.path.join(d, "gradebook.csv")) as f:
@@ -67,9 +67,13 @@ def test_the_prodcons_example_grades_each_classic_mistake():
               str(book))
         check(book["mutex_first"]["output"] == "0" and book["mutex_first"]["cleanup"] == "0", str(book["mutex_first"]))
         check(book["no_rmid"]["cleanup"] == "0" and book["no_rmid"]["schedules"] == "4", str(book["no_rmid"]))
+        # sem_undo: its free runs pass or fail by how far the consumer is behind when the producer exits; its
+        # controlled runs are seeded and fail every time.
+        check(book["sem_undo"]["schedules"] == "0", str(book["sem_undo"]))
+        check(book["no_wait"]["total"] == "7" and book["no_wait"]["cleanup"] == "0", str(book["no_wait"]))
         # The class's totals as a histogram: one at 10, one at 7, two at 0.
         bins = {m.group(1): int(m.group(2)) for m in re.finditer(r"^\s+(\S+–\S+)\s+(\d+)", r.stdout, re.M)}
-        check(len(bins) == 10 and bins["9–10"] == 1 and bins["7–8"] == 1 and bins["0–1"] == 2 and sum(bins.values()) == 4, r.stdout)
+        check(len(bins) == 10 and bins["9–10"] == 1 and bins["7–8"] == 2 and bins["0–1"] >= 2 and sum(bins.values()) == 6, r.stdout)
 
         for name in names:
             results, report = graded(d, name)
@@ -113,6 +117,16 @@ def test_the_prodcons_example_grades_each_classic_mistake():
         _, report = graded(d, "no_rmid")
         cleanup = [t for t in report["tests"] if t["name"] == "cleanup"][0]
         check("ipc_left() = 2" in cleanup["feedback"], cleanup["feedback"])  # the teacher's report has it all
+        # SEM_UNDO on the counting semaphores: when the producer exits, the kernel takes back its V(full)s
+        # and the consumer waits for items that are in the buffer. The feedback shows the undo and the wait.
+        _, report = graded(d, "sem_undo")
+        schedules = [t for t in report["tests"] if t["name"] == "schedules"][0]
+        fb = schedules["feedback"]
+        check("deadlock" in fb and "SEM_UNDO at exit: semid 0 #2:" in fb and "clamped at 0" in fb, fb)
+        check("student waits in its semop(semid 0, sem 2 -1)" in fb and "run it again: simrun replay" in fb, fb)
+        _, report = graded(d, "no_wait")
+        cleanup = [t for t in report["tests"] if t["name"] == "cleanup"][0]
+        check("zombies_left() = 1" in cleanup["feedback"] and "never waited for" in cleanup["feedback"], cleanup["feedback"])
         _, report = graded(d, "correct")
         schedules = [t for t in report["tests"] if t["name"] == "schedules"][0]
         seeds = [run["seed"] for run in schedules["runs"]]
