@@ -21,7 +21,8 @@ std::string compact(const JsonValue& v) {
         case JsonValue::Kind::Number: return fmt::format("{:g}", v.num());
         case JsonValue::Kind::String: {
             std::string s;
-            for (char c : v.str().substr(0, 60)) s += c == '\n' ? std::string("\\n") : c == '\t' ? std::string("\\t") : std::string(1, c);
+            for (char c : v.str().substr(0, 60))
+                s += c == '\n' ? std::string("\\n") : static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? fmt::format("\\x{:02x}", c) : std::string(1, c);
             return v.str().size() > 60 ? s + "…" : s;
         }
         case JsonValue::Kind::Array: {
@@ -65,6 +66,7 @@ std::string trace_line(const JsonValue& e) {
     std::string out = fmt::format("#{} {} {}", compact(e["seq"]), e["proc"].str("-"), e["kind"].str() == "call" ? e["call"].str() : e["kind"].str());
     for (const auto& [k, v] : e.members()) {
         if (k == "seq" || k == "t" || k == "proc" || k == "pid" || k == "kind" || k == "call" || k == "schema") continue;
+        if (k == "text" && !e["text_hex"].is_null()) continue;  // binary: its hex says it
         out += fmt::format(" {}={}", k, k == "sops" && v.kind() == JsonValue::Kind::Array ? sops(v) : compact(v));
     }
     return out;
