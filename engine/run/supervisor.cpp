@@ -145,8 +145,16 @@ private:
             if (!scratch) return scratch.error();
             scratch_ = std::move(scratch.value());
         }
+        std::string tmpdir;
+        bool any_exec = false;
+        for (const auto& pp : plan_.processes) any_exec = any_exec || pp.is_exec();
+        if (rt_.namespaces && any_exec) {
+            auto made = make_private_tmpdir();
+            if (!made) return made.error();
+            tmpdir = made.value();
+        }
         rt_.preload = find_preload();
-        prepare_exec(rt_, scratch_.path());
+        prepare_exec(rt_, scratch_.path(), tmpdir);
         if (registry_.active()) {
             auto lines = objects_->inventory();
             if (!scratch_.path().empty()) lines.push_back("dir " + scratch_.path());

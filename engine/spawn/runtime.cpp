@@ -70,7 +70,7 @@ std::string find_preload() {
     return access(path.c_str(), R_OK) == 0 ? path : "";
 }
 
-void prepare_exec(Runtime& rt, const std::string& scratch) {
+void prepare_exec(Runtime& rt, const std::string& scratch, const std::string& tmpdir) {
     const auto& procs = rt.plan->processes;
     rt.workdir.assign(procs.size(), {});
     rt.stepped.assign(procs.size(), false);
@@ -84,14 +84,20 @@ void prepare_exec(Runtime& rt, const std::string& scratch) {
         rt.workdir[i] = procs[i].workdir.empty() ? scratch : procs[i].workdir;
         for (const auto& a : procs[i].argv) rt.argv[i].push_back(const_cast<char*>(a.c_str()));
         rt.argv[i].push_back(nullptr);
-        // simrun's environment, with the declared variables added or replaced.
+        // simrun's environment, with the declared variables added or replaced,
+        // and TMPDIR the run's own unless the scenario names one.
+        bool declares_tmpdir = false;
+        for (const auto& [k, v] : procs[i].env) declares_tmpdir = declares_tmpdir || k == "TMPDIR";
+        const bool own_tmpdir = !tmpdir.empty() && !declares_tmpdir;
         for (char** e = environ; *e; ++e) {
             std::string_view entry(*e);
-            bool replaced = false;
-            for (const auto& [k, v] : procs[i].env) replaced = replaced || entry.substr(0, entry.find('=')) == k;
+            const std::string_view key = entry.substr(0, entry.find('='));
+            bool replaced = own_tmpdir && key == "TMPDIR";
+            for (const auto& [k, v] : procs[i].env) replaced = replaced || key == k;
             if (!replaced) rt.env_strings[i].emplace_back(entry);
         }
         for (const auto& [k, v] : procs[i].env) rt.env_strings[i].push_back(k + "=" + v);
+        if (own_tmpdir) rt.env_strings[i].push_back("TMPDIR=" + tmpdir);
         if (!rt.preload.empty() && procs[i].trace) {
             const Arena& a = *rt.arena;
             const auto p = static_cast<std::uint32_t>(i);

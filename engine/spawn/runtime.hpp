@@ -56,7 +56,9 @@ struct Runtime {
 // Programs without a workdir of their own run in `scratch`. With
 // rt.preload set, each program's environment gets LD_PRELOAD and
 // SIMRUN_TRACE (where its ring is in the arena, see engine/preload).
-void prepare_exec(Runtime& rt, const std::string& scratch);
+// A non-empty `tmpdir` becomes each program's TMPDIR unless its scenario
+// sets one.
+void prepare_exec(Runtime& rt, const std::string& scratch, const std::string& tmpdir);
 
 // Where an exec'd program finds the trace arena and the supervisor's wake-up
 // eventfd: the two highest numbers its open-files limit allows, out of the

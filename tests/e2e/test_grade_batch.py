@@ -242,3 +242,49 @@ def test_the_msgq_example_grades_the_server_by_type():
         check(re.search(r"server/\d msgrcv got_type=1 .*type=0", fb), fb)
         check("ipc_left() = 1" in graded_tests(d, "no_rmid")["cleanup"]["feedback"], graded_tests(d, "no_rmid")["cleanup"]["feedback"])
         r.assert_nothing_left()
+
+
+def children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(c) for c in f.read().split()]
+    except OSError:
+        return []
+
+
+def test_a_worker_killed_mid_grading_costs_only_its_submission():
+    """A worker that dies (here SIGKILL from outside, while its runs are going) leaves no report: the batch
+    gives that submission 0 with the reason, grades the next one as if nothing happened, and the killed
+    worker's runs (their sandboxes die with it) leave no process or object behind."""
+    with tempfile.TemporaryDirectory() as d:
+        for name in ("a_killed", "b_ok"):
+            shutil.copytree(os.path.join(PRODCONS, "submissions", "correct"), os.path.join(d, name))
+        tag = new_tag()
+        before = ipc_objects()
+        out = os.path.join(d, "out")
+        p = subprocess.Popen([SIMRUN, "grade", os.path.join(PRODCONS, "grade.toml"), os.path.join(d, "a_killed"),
+                              os.path.join(d, "b_ok"), "-j", "1", "--out", out], cwd=ROOT,
+                             env=dict(os.environ, SIMRUN_TEST_TAG=tag, NO_COLOR="1"),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        worker = None
+        while time.monotonic() < deadline and p.poll() is None:
+            kids = children(p.pid)
+            # The worker is busy with a run once its children include a supervisor with processes.
+            if kids and any(children(k) for k in children(kids[0])):
+                worker = kids[0]
+                break
+            time.sleep(0.01)
+        check(worker is not None, "the first worker started a run")
+        os.kill(worker, signal.SIGKILL)
+        stdout, stderr = p.communicate(timeout=300)
+        check(p.returncode == 0, stdout + stderr)
+        with open(os.path.join(out, "gradebook.csv")) as f:
+            book = {row["submission"]: row for row in csv.DictReader(f)}
+        check(book["a_killed"]["total"] == "0" and book["b_ok"]["total"] == "10", str(book))
+        with open(os.path.join(out, "class.json")) as f:
+            killed = {s["name"]: s for s in json.load(f)["submissions"]}["a_killed"]
+        check("its worker was killed by signal 9" in json.dumps(killed), json.dumps(killed))
+        check("its worker was killed by signal 9" in stdout, stdout)
+        check(wait_gone(tag), "processes of the killed worker outlived the batch")
+        check(not (ipc_objects() - before), f"IPC objects left behind: {ipc_objects() - before}")

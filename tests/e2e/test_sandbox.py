@@ -242,6 +242,44 @@ exec = ["cat", "/proc/net/dev"]
         check(devices == ["lo"], f"only the loopback device: {devices}")
 
 
+def test_temporary_files_go_with_the_run():
+    """In the sandbox a program's TMPDIR is the run's private /dev/shm/.tmp: what mktemp (or a compiler killed
+    halfway) leaves there goes with the run, and nothing lands in the TMPDIR simrun was given. A TMPDIR the
+    scenario sets is kept; without the sandbox TMPDIR is left as it was."""
+    with tempfile.TemporaryDirectory() as d:
+        host_tmp = os.path.join(d, "host_tmp")
+        os.makedirs(host_tmp)
+        text = """
+[scenario]
+name = "tmp"
+timeout = "5s"
+[[process]]
+name = "maker"
+exec = ["sh", "-c", "f=$(mktemp) && echo made $f && echo data > $f"]
+"""
+        path = write_scenario(d, text)
+        env = dict(os.environ, TMPDIR=host_tmp)
+
+        def made(extra):
+            p = subprocess.run([SIMRUN, path, "-q", "--out", d] + extra, env=env, capture_output=True, text=True, timeout=60)
+            check(p.returncode == 0, p.stdout + p.stderr)
+            with open(os.path.join(d, "tmp", "trace.jsonl")) as f:
+                out = "".join(e.get("data", "") for e in map(json.loads, f) if e["kind"] == "output")
+            m = re.search(r"made (\S+)", out)
+            check(m, out)
+            return m.group(1)
+        f = made([])
+        check(f.startswith("/dev/shm/.tmp/tmp."), f)
+        check(os.listdir(host_tmp) == [] and not os.path.exists(f), f"{os.listdir(host_tmp)}, {f}")
+        f = made(["--no-sandbox"])
+        check(os.path.dirname(f) == host_tmp, f)
+        os.unlink(f)
+        write_scenario(d, text.replace('exec = ', f'env = {{ TMPDIR = "{host_tmp}" }}\nexec = '))
+        f = made([])
+        check(os.path.dirname(f) == host_tmp, f)
+        os.unlink(f)
+
+
 @pytest.mark.serial
 def test_out_in_dev_shm():
     """--out inside /dev/shm: the sandbox's private /dev/shm would hide it, so it is bound in at the same
