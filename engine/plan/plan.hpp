@@ -183,6 +183,7 @@ struct Plan {
     std::int64_t timeout_ns = 0;
     SchedMode mode = SchedMode::Free;
     std::optional<std::uint64_t> seed;  // from [scenario]; --seed wins
+    bool root = false;                  // [scenario] root: uid 0 with capabilities in the sandbox
     std::uint64_t source_hash = 0;  // of the scenario file's text (schedule files name it)
     std::vector<PlanFault> faults;
     std::vector<PlanSemSet> sems;

@@ -17,6 +17,7 @@ Plan Planner::run() {
     p_.path = d_.path, p_.name = d_.name, p_.description = d_.description, p_.timeout_ns = d_.timeout_ns;
     p_.mode = o_.mode.value_or(d_.mode);
     p_.seed = d_.seed;
+    p_.root = d_.root;
     objects();
     processes();
     fork_tree();

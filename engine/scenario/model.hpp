@@ -200,9 +200,11 @@ struct FaultDecl {
     SourcePos signal_pos;
     std::optional<std::int64_t> at_step;
     std::optional<std::int64_t> at_ns;
+    SourcePos at_pos;
     std::optional<std::string> after;  // op as written in the process's run list, or "VERB target"
     SourcePos after_pos;
     std::int64_t count = 1;
+    SourcePos count_pos;  // after_pos when count is not written
 };
 
 enum class SchedMode : std::uint8_t { Free, Controlled };
@@ -232,6 +234,7 @@ struct ScenarioDecl {
     std::int64_t timeout_ns = 10'000'000'000;
     SchedMode mode = SchedMode::Free;
     std::optional<std::uint64_t> seed;  // controlled mode's default seed
+    bool root = false;                  // programs run as uid 0 with capabilities in the sandbox
     LimitsDecl limits;                  // [limits]: defaults for every exec'd program
     std::vector<SemSetDecl> sems;
     std::vector<ShmDecl> shms;

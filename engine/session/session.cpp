@@ -80,9 +80,17 @@ ExitCode run_in_sandbox(const Plan& plan, const RunOptions& options, const std::
         fmt::print(stderr, "simrun: error: cannot create the output folder {}: {}\n", scenario_out_dir(plan, options), ec.message());
         return ExitCode::Usage;
     }
-    auto inner = start_inner(options.namespaces, scenario_out_dir(plan, options), [&](SandboxMode mode, const std::string& note) {
+    SandboxSpec spec;
+    spec.out_dir = scenario_out_dir(plan, options);
+    spec.root = plan.root;
+    for (const auto& p : plan.processes)
+        if (!p.workdir.empty()) spec.writable.push_back(p.workdir);
+    auto inner = start_inner(options.namespaces, spec, [&](SandboxMode mode, const std::string& note) {
         if (mode == SandboxMode::None && say_mode)
-            fmt::print(stderr, "simrun: running without a sandbox ({}); objects are removed at exit\n", note);
+            fmt::print(stderr,
+                       "simrun: running without a sandbox ({}): the programs run as you and can change any file you can; "
+                       "objects are removed at exit\n",
+                       note);
         return code_of(body(mode));
     });
     if (!inner) {

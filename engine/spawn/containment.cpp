@@ -19,6 +19,15 @@ void drop_capabilities() noexcept {
     ::syscall(SYS_capset, &header, data);
 }
 
+void contain_program(bool root) noexcept {
+    if (root) {
+        ::prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN, 0, 0, 0);
+        return;
+    }
+    drop_capabilities();
+    ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+}
+
 void apply_limits(const Limits& l, std::int64_t others, std::int64_t tracer_bytes) noexcept {
     auto set = [](int resource, std::int64_t soft, std::int64_t hard) {
         struct rlimit r = {static_cast<rlim_t>(soft), static_cast<rlim_t>(hard)};

@@ -15,6 +15,13 @@ namespace simrun {
 // unprivileged run without a sandbox) there is nothing to drop.
 void drop_capabilities() noexcept;
 
+// An exec'd program in the sandbox, just before its exec: without
+// capabilities and unable to gain any (no_new_privs: no setuid bit or file
+// capability grants them), so it can neither remount the read-only host
+// nor leave its folders. With [scenario] root it keeps uid 0's
+// capabilities but CAP_SYS_ADMIN (no mount, umount or remount).
+void contain_program(bool root) noexcept;
+
 // The program's resource limits as rlimits: CPU (SIGXCPU at the limit,
 // SIGKILL a second later), address space, open files, file size
 // (SIGXFSZ), and the number of processes: RLIMIT_NPROC counts every

@@ -77,6 +77,7 @@ void close_unused_pipe_ends(Runtime& rt, int proc, bool subtree, const int* pend
     // included (what shmat and mmap return, what a program prints of a
     // pointer): no address space layout randomization, as under rr.
     if (rt.plan->mode == SchedMode::Controlled) ::personality(ADDR_NO_RANDOMIZE);
+    if (rt.namespaces) contain_program(rt.plan->root);
     execve(rt.exec_path[proc].c_str(), rt.argv[proc].data(), rt.envp[proc].data());
     exec_failed(ring, slot, proc, errno);
 }

@@ -1,5 +1,6 @@
 """End-to-end tests: sandbox."""
 import json
+import stat
 import os
 import re
 import resource
@@ -274,7 +275,8 @@ exec = ["sh", "-c", "f=$(mktemp) && echo made $f && echo data > $f"]
         f = made(["--no-sandbox"])
         check(os.path.dirname(f) == host_tmp, f)
         os.unlink(f)
-        write_scenario(d, text.replace('exec = ', f'env = {{ TMPDIR = "{host_tmp}" }}\nexec = '))
+        # Kept, and writable there only as a declared workdir: the rest of the host is read-only.
+        write_scenario(d, text.replace('exec = ', f'env = {{ TMPDIR = "{host_tmp}" }}\nworkdir = "{host_tmp}"\nexec = '))
         f = made([])
         check(os.path.dirname(f) == host_tmp, f)
         os.unlink(f)
@@ -315,14 +317,16 @@ exec = ["ls", "/dev/shm"]
 
 @pytest.mark.serial
 def test_permissions():
-    """unprivileged = true drops every capability, also across exec; IPC_SET changes mode and owner
-    (in the sandbox only the mapped uid 0 exists: another uid is the kernel's EINVAL)."""
+    """unprivileged = true drops every capability, also across exec; IPC_SET changes mode and owner. In the
+    sandbox the run is uid 1000 (whoever started simrun) and exec'd programs have no capabilities; with
+    [scenario] root = true it is uid 0 and programs keep every capability but CAP_SYS_ADMIN. Only the mapped
+    uid exists there: IPC_SET to another is the kernel's EINVAL."""
     with tempfile.TemporaryDirectory() as d:
         r = Run(["scenarios/permissions.toml", "-q"], d)
         check(r.code == 0, r.stdout + r.stderr)
         stat = [e for e in r.trace(d, "permissions") if e.get("cmd") == "IPC_STAT"][0]
-        check(stat["mode"] == "0600" and stat["uid"] == 0, str(stat))
-        path = write_scenario(d, """
+        check(stat["mode"] == "0600" and stat["uid"] == 1000, str(stat))
+        text = """
 [scenario]
 name = "caps"
 timeout = "5s"
@@ -337,24 +341,34 @@ unprivileged = true
 exec = ["grep", "CapEff", "/proc/self/status"]
 [[process]]
 name = "owner"
-run = ["semctl s IPC_SET uid 1000 gid 1000", "semctl s IPC_STAT"]
+run = ["semctl s IPC_SET uid UID gid UID", "semctl s IPC_STAT"]
 [[expect]]
 stdout = "guest"
 equals = "CapEff:\\t0000000000000000\\n"
-""")
-        for extra in ([], ["--no-sandbox"]):
+"""
+        none = "CapEff:\t0000000000000000\n"
+        cap_sys_admin = 1 << 21
+        for extra, root in (([], False), ([], True), (["--no-sandbox"], False)):
+            path = write_scenario(d, text.replace("UID", "0" if not root else "1000").replace(
+                'timeout = "5s"', 'timeout = "5s"\nroot = true' if root else 'timeout = "5s"'))
             r = Run([path, "-q"] + extra, d)
             check(r.code == 0, r.stdout + r.stderr)
             events = r.trace(d, "caps")
             out = {e["proc"]: e["data"] for e in events if e["kind"] == "output"}
-            check(out["guest"] == "CapEff:\t0000000000000000\n", f"{extra}: the guest has none: {out}")
-            if not extra or os.geteuid() == 0:  # an unprivileged user has none to keep without a sandbox
-                check(out["plain"] != out["guest"], f"{extra}: the plain process keeps its capabilities: {out}")
+            check(out["guest"] == none, f"{extra}: the guest has none: {out}")
+            plain = int(out["plain"].split()[1], 16)
             setop, stat = [e for e in events if e.get("cmd") in ("IPC_SET", "IPC_STAT")]
-            if extra:  # the machine's own ids: the owner changes
-                check(setop["result"] == 0 and stat["uid"] == 1000 and stat["gid"] == 1000, f"{setop} {stat}")
-            else:
+            if extra:
+                if os.geteuid() == 0:  # an unprivileged user has none to keep without a sandbox
+                    check(plain != 0, f"without a sandbox root's program keeps its capabilities: {out}")
+                    # The machine's own ids: the owner changes.
+                    check(setop["result"] == 0 and stat["uid"] == 0 and stat["gid"] == 0, f"{setop} {stat}")
+            elif root:
+                check(plain != 0 and not plain & cap_sys_admin, f"root = true: every capability but CAP_SYS_ADMIN: {out}")
                 check(setop.get("errno") == "EINVAL" and stat["uid"] == 0, f"{setop} {stat}")
+            else:
+                check(plain == 0, f"an exec'd program has no capabilities in the sandbox: {out}")
+                check(setop.get("errno") == "EINVAL" and stat["uid"] == 1000, f"{setop} {stat}")
             r.assert_nothing_left()
 
 
@@ -442,3 +456,96 @@ final = "verdict(student) == NOT_STARTED"
         r = Run([path], d)
         check(r.code == 0 and "student: could not start (exec " + prog + ": EACCES)" in r.stdout, r.stdout + r.stderr)
         r.assert_nothing_left()
+
+
+def marker_tree(path):
+    """A folder of files for host_writer to try to change."""
+    os.makedirs(path)
+    for name in ("marker", "marker2", "victim", "2"):
+        with open(os.path.join(path, name), "w") as f:
+            f.write(f"{name}\n")
+        os.chmod(os.path.join(path, name), 0o644)
+
+
+def tree_sum(path):
+    """Names, kinds, modes and contents below `path`: equal before and after iff nothing changed."""
+    import hashlib
+    h = hashlib.sha256()
+    for top, dirs, files in sorted(os.walk(path)):
+        for name in sorted(dirs + files):
+            p = os.path.join(top, name)
+            st = os.lstat(p)
+            h.update(f"{os.path.relpath(p, path)} {st.st_mode:o} {st.st_size}\n".encode())
+            if os.path.isfile(p) and not os.path.islink(p):
+                with open(p, "rb") as f:
+                    h.update(f.read())
+    return h.hexdigest()
+
+
+@pytest.mark.parametrize("root", [False, True], ids=["user", "root"])
+def test_the_host_is_read_only_in_the_sandbox(root):
+    """A program that tries to change files under /tmp, $HOME, the checkout and (as root) /etc, to remount
+    the root read-write, to unmount the private /tmp and to write through /proc/1/root: every attempt fails,
+    or under /tmp lands in the run's private copy; the marker trees on the host are unchanged. Its declared
+    workdir is the one host folder it may change. With [scenario] root = true (uid 0, capabilities but
+    CAP_SYS_ADMIN) the same holds."""
+    tag = uuid.uuid4().hex[:12]
+    places = {"tmp": f"/tmp/e2e-marker-{tag}", "checkout": os.path.join(ROOT, "build", f"e2e-marker-{tag}")}
+    home = os.path.expanduser("~")
+    if os.path.isdir(home) and os.access(home, os.W_OK):
+        places["home"] = os.path.join(home, f".e2e-marker-{tag}")
+    if os.geteuid() == 0:
+        places["etc"] = f"/etc/e2e-marker-{tag}"
+    try:
+        for where, path in list(places.items()):
+            try:
+                marker_tree(path)
+            except OSError:
+                del places[where]  # not writable by this user: nothing to protect there
+        check("tmp" in places, "a marker tree in /tmp")
+        before = {w: tree_sum(p) for w, p in places.items()}
+        with tempfile.TemporaryDirectory() as d:
+            work = os.path.join(d, "work")
+            marker_tree(work)
+            argv = [program_path("host_writer")] + list(places.values()) + [work]
+            path = write_scenario(d, f"""
+[scenario]
+name = "writer"
+timeout = "10s"
+root = {"true" if root else "false"}
+[[process]]
+name = "student"
+workdir = "{work}"
+exec = {json.dumps(argv)}
+""")
+            r = Run([path, "-q"], d)
+            check(r.code == 0, r.stdout + r.stderr)
+            out = "".join(e["data"] for e in r.trace(d, "writer") if e["kind"] == "output")
+            lines = dict(line.rsplit(": ", 1) for line in out.splitlines())
+            check(len(lines) == 10 * (len(places) + 1) + 2, out)
+            for op, result in lines.items():
+                path = op.split(" ", 1)[1]
+                through_proc = path.startswith("/proc/1/root/")
+                if through_proc:
+                    path = path[len("/proc/1/root"):]  # the run's own root: the same view, as far as it is reachable
+                if path.startswith(work) and not through_proc:
+                    check(result == "ok", f"the workdir is writable: {op}: {result}")
+                elif path.startswith("/tmp/") or path.startswith(work):
+                    pass  # the private /tmp (it may succeed there: the host's tree is checked below), or the workdir
+                else:
+                    check(result != "ok", f"{op} must fail: {out}")
+            after = {w: tree_sum(p) for w, p in places.items()}
+            check(before == after, f"the host's marker trees changed: {[w for w in places if before[w] != after[w]]}")
+            check(os.path.exists(os.path.join(work, "new")) and stat.S_ISFIFO(os.lstat(os.path.join(work, "2")).st_mode),
+                  "what it did in its workdir is on the host")
+            r.assert_nothing_left()
+    finally:
+        for path in places.values():
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def test_without_a_sandbox_simrun_says_programs_can_touch_the_host():
+    with tempfile.TemporaryDirectory() as d:
+        r = Run(["scenarios/pipe_parent_child.toml", "-q", "--no-sandbox"], d)
+        check(r.code == 0, r.stdout + r.stderr)
+        check("the programs run as you and can change any file you can" in r.stderr, r.stderr)
