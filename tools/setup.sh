@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(g++ cmake make pkg-config libtomlplusplus-dev libfmt-dev doctest-dev libcli11-dev python3 python3-pytest)
+packages=(g++ cmake make pkg-config libtomlplusplus-dev libfmt-dev doctest-dev libcli11-dev libre2-dev python3 python3-pytest)
 # What only the tests need (tools/test): strace (test_strace.py compares traces with it), xmllint
 # and prove (test_grade.py reads the JUnit and TAP reports with them).
 read -r -a extra <<< "${SIMRUN_TEST_PACKAGES:-}"

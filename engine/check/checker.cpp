@@ -3,11 +3,12 @@
 #include "trace/call_format.hpp"
 #include "util/duration.hpp"
 #include "util/json.hpp"
+#include "util/regex.hpp"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
-#include <regex>
 #include <sstream>
 
 namespace simrun {
@@ -25,7 +26,7 @@ bool stdout_matches(const std::string& out, StdoutMatch how, const std::string& 
     switch (how) {
         case StdoutMatch::Exact: return out == want;
         case StdoutMatch::Words: return words(out) == words(want);
-        case StdoutMatch::Regex: return std::regex_search(out, std::regex(want, std::regex::ECMAScript));
+        case StdoutMatch::Regex: return regex_search(out, want);
     }
     return false;
 }
@@ -211,6 +212,13 @@ void Checker::check_always(const Event& e) {
     }
 }
 
+bool Checker::names_verdict(int proc) const {
+    for (const auto& e : plan_.expects)
+        for (const auto& n : e.expr.nodes)
+            if ((n.op == ExprOp::Verdict || n.op == ExprOp::Exit || n.op == ExprOp::Signal) && n.slot == proc) return true;
+    return false;
+}
+
 std::vector<ExpectResult> Checker::finish(const RunResult& run) {
     std::vector<ExpectResult> out;
     std::vector<int> status(run.procs.size(), -1), verdicts(run.procs.size(), -1);
@@ -254,6 +262,17 @@ std::vector<ExpectResult> Checker::finish(const RunResult& run) {
                 res.detail = fmt::format("outcome: {}", outcome_name(run.outcome));
                 break;
         }
+        out.push_back(std::move(res));
+    }
+    // A program that could not start (exec failed) fails the run, unless an
+    // expectation asks for its verdict (a test that it cannot start).
+    for (std::size_t p = 0; p < run.procs.size() && p < plan_.processes.size(); ++p) {
+        if (run.procs[p].verdict != Verdict::NotStarted || names_verdict(static_cast<int>(p))) continue;
+        ExpectResult res;
+        res.name = fmt::format("{} started", plan_.processes[p].name), res.kind = ExpectKind::Final, res.implicit = true;
+        res.text = fmt::format("verdict({}) != NOT_STARTED", plan_.processes[p].name);
+        res.passed = false;
+        res.detail = fmt::format("{} could not start: {}", plan_.processes[p].name, run.procs[p].verdict_detail);
         out.push_back(std::move(res));
     }
     if (!outcome_stated) {

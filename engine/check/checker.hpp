@@ -35,6 +35,8 @@ public:
     std::vector<ExpectResult> finish(const RunResult& run);
 
 private:
+    // Does an expectation ask how proc ended (verdict, exit or signal)?
+    bool names_verdict(int proc) const;
     bool script_op(const ev::ScriptOp& op);
     bool program_call(const Event& e, const ev::Call& c);
     ValueView with_calls(ValueView v) const;

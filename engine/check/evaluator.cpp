@@ -62,7 +62,11 @@ struct Eval {
                 return last;
             }
             case ExprOp::Signal: return signal_value((*v.wait_status)[n.slot]);
-            case ExprOp::Neg: return unary(n, [](std::int64_t a) { return -a; });
+            case ExprOp::Neg: {
+                auto a = at(n.lhs);
+                if (a && *a == INT64_MIN) return error = fmt::format("integer overflow: -({})", *a), std::nullopt;
+                return a ? std::optional<std::int64_t>(-*a) : a;
+            }
             case ExprOp::Not: return unary(n, [](std::int64_t a) -> std::int64_t { return !a; });
             case ExprOp::And: {
                 auto a = at(n.lhs);
@@ -80,13 +84,16 @@ struct Eval {
         }
         auto a = at(n.lhs), b = at(n.rhs);
         if (!a || !b) return std::nullopt;
-        // Wrapping arithmetic: defined behaviour whatever a scenario computes.
-        auto wrap = [](unsigned long long x) { return static_cast<std::int64_t>(x); };
-        auto ua = static_cast<unsigned long long>(*a), ub = static_cast<unsigned long long>(*b);
+        // Past 64 bits the expression has no value: an error, as a division by zero.
+        std::int64_t r = 0;
+        auto checked = [&](bool overflow, const char* sign) -> std::optional<std::int64_t> {
+            if (overflow) return error = fmt::format("integer overflow: {} {} {}", *a, sign, *b), std::nullopt;
+            return r;
+        };
         switch (n.op) {
-            case ExprOp::Add: return wrap(ua + ub);
-            case ExprOp::Sub: return wrap(ua - ub);
-            case ExprOp::Mul: return wrap(ua * ub);
+            case ExprOp::Add: return checked(__builtin_add_overflow(*a, *b, &r), "+");
+            case ExprOp::Sub: return checked(__builtin_sub_overflow(*a, *b, &r), "-");
+            case ExprOp::Mul: return checked(__builtin_mul_overflow(*a, *b, &r), "*");
             case ExprOp::Div:
             case ExprOp::Mod:
                 if (*b == 0) return error = "division by zero", std::nullopt;

@@ -2,6 +2,7 @@
 
 #include "scenario/scenario_reader.hpp"
 #include "scenario/toml_fields.hpp"
+#include "scenario/toml_text.hpp"
 #include "util/duration.hpp"
 #include "util/sha256.hpp"
 
@@ -221,13 +222,9 @@ Result<GradingFile, std::string> read_grading_file(const std::string& path) {
     const auto slash = path.find_last_of('/');
     g.dir = slash == std::string::npos ? "." : path.substr(0, slash);
     try {
-        toml::table root;
-        try {
-            root = toml::parse(source.value(), path);
-        } catch (const toml::parse_error& e) {
-            return render_diagnostic(path, source.value(), {pos_of(e.source()), std::string(e.description())});
-        }
-        read(root, g);
+        auto root = parse_toml(source.value(), path);
+        if (!root) return render_diagnostic(path, source.value(), root.error());
+        read(root.value(), g);
     } catch (const Failure& f) {
         return render_diagnostic(path, source.value(), f.d);
     }

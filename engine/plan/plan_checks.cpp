@@ -1,4 +1,5 @@
 #include "plan/planner_impl.hpp"
+#include "util/duration.hpp"
 
 #include <fmt/format.h>
 
@@ -94,6 +95,8 @@ void Planner::faults() {
             if (p_.mode != SchedMode::Free)
                 fail(f.pos, "'at' (a time) needs free scheduling; in controlled mode use 'at_step' or 'after'");
             pf.trigger = FaultTrigger::AtTime, pf.at = *f.at_ns;
+            if (pf.at >= p_.timeout_ns)
+                fail(f.at_pos, fmt::format("this fault can never fire: the run's timeout is {}", format_duration_ns(p_.timeout_ns)));
             pf.text = fmt::format("{} to {} at {} ms", signal_name(pf.signal), victim.name, pf.at / 1e6);
         } else {
             if (victim.is_exec()) fail(f.after_pos, "'after' counts ops of scripted processes only");
@@ -107,6 +110,10 @@ void Planner::faults() {
             if (pf.ops.empty())
                 fail(f.after_pos, fmt::format("process '{}' has no op '{}'{}", victim.name, *f.after,
                                               did_you_mean_suffix(*f.after, same_verb(*f.after, candidates))));
+            const auto times = static_cast<std::int64_t>(pf.ops.size()) * victim.repeat;
+            if (pf.count > times)
+                fail(f.count_pos, fmt::format("this fault can never fire: '{}' completes at most {} time{} in '{}' (count = {})", *f.after, times,
+                                              times == 1 ? "" : "s", victim.name, pf.count));
             pf.text = fmt::format("{} to {} after its {} '{}'", signal_name(pf.signal), victim.name,
                                   pf.count == 1 ? std::string("first") : fmt::format("{}th", pf.count), *f.after);
         }

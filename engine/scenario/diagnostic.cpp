@@ -25,16 +25,35 @@ static std::string_view line_of(std::string_view source, int line) {
     return text;
 }
 
+// A control character from a file, as the error shows it: a file must not
+// drive the terminal (ESC sequences) or break the error's lines.
+static bool is_control(unsigned char c) { return c < 0x20 || c == 0x7f; }
+
+static std::string escaped_control(unsigned char c) { return fmt::format("\\x{:02x}", c); }
+
+std::string escape_controls(std::string_view text, bool keep_newlines) {
+    std::string out;
+    for (unsigned char c : text)
+        out += is_control(c) && c != '\t' && !(keep_newlines && c == '\n') ? escaped_control(c) : std::string(1, static_cast<char>(c));
+    return out;
+}
+
 std::string render_diagnostic(std::string_view path, std::string_view source,
                               const Diagnostic& d) {
-    if (d.pos.line == 0) return fmt::format("{}: error: {}\n", path, d.message);
-    std::string out = fmt::format("{}:{}:{}: error: {}\n", path, d.pos.line, d.pos.column, d.message);
+    const std::string message = escape_controls(d.message, true);
+    if (d.pos.line == 0) return fmt::format("{}: error: {}\n", path, message);
+    std::string out = fmt::format("{}:{}:{}: error: {}\n", path, d.pos.line, d.pos.column, message);
     std::string_view text = line_of(source, d.pos.line);
-    out += text;
+    out += escape_controls(text, false);
     out += '\n';
-    // Keep tabs so the caret lines up with the text above it.
-    for (int i = 0; i + 1 < d.pos.column; ++i)
-        out += (static_cast<std::size_t>(i) < text.size() && text[i] == '\t') ? '\t' : ' ';
+    // Keep tabs, and the width of escapes, so the caret lines up with the text above it.
+    for (int i = 0; i + 1 < d.pos.column; ++i) {
+        const auto at = static_cast<std::size_t>(i);
+        const unsigned char c = at < text.size() ? static_cast<unsigned char>(text[at]) : ' ';
+        if (c == '\t') out += '\t';
+        else if (is_control(c)) out.append(escaped_control(c).size(), ' ');
+        else out += ' ';
+    }
     out += "^\n";
     return out;
 }

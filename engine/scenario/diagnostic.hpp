@@ -30,6 +30,9 @@ struct Diagnostic {
 // opening quote is at `string_pos` (escapes before offset are not counted).
 SourcePos pos_in_string(SourcePos string_pos, std::size_t offset);
 
+// Control characters (but tabs, and newlines if kept) as \xNN.
+std::string escape_controls(std::string_view text, bool keep_newlines);
+
 std::string render_diagnostic(std::string_view path, std::string_view source,
                               const Diagnostic& d);
 

@@ -3,6 +3,9 @@
 #include "scenario/model.hpp"
 #include "scenario/names.hpp"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cstring>
@@ -43,10 +46,26 @@ private:
         if (!failed_) err_ = {i_, std::move(message)}, failed_ = true;
         return -1;
     }
+    // Every node's height, bounded: the checker evaluates trees by
+    // recursion, and a file must not drive it (or this parser) off the stack.
     int add(ExprNode n) {
+        if (failed_) return -1;
+        int h = 1;
+        for (int child : {n.lhs, n.rhs})
+            if (child >= 0) h = std::max(h, height_[static_cast<std::size_t>(child)] + 1);
+        if (h > kMaxExprDepth) return fail(fmt::format("the expression nests deeper than {} levels", kMaxExprDepth));
+        if (t_.nodes.size() >= kMaxExprNodes) return fail(fmt::format("the expression has more than {} terms", kMaxExprNodes));
         t_.nodes.push_back(std::move(n));
+        height_.push_back(h);
         return static_cast<int>(t_.nodes.size()) - 1;
     }
+    // A level of the parser's own recursion (a unary operator, parentheses).
+    struct Level {
+        explicit Level(int& depth) : depth_(depth) { ++depth_; }
+        ~Level() { --depth_; }
+        bool too_deep() const { return depth_ > kMaxExprDepth; }
+        int& depth_;
+    };
     int binary(ExprOp op, int lhs, int rhs, std::size_t at) {
         ExprNode n;
         n.op = op, n.lhs = lhs, n.rhs = rhs, n.offset = at;
@@ -116,6 +135,8 @@ private:
         return lhs;
     }
     int parse_unary() {
+        const Level level(depth_);
+        if (level.too_deep()) return fail(fmt::format("the expression nests deeper than {} levels", kMaxExprDepth));
         std::size_t at = (skip_ws(), i_);
         if (s_.compare(i_, 2, "!=") != 0 && eat("!")) return binary(ExprOp::Not, parse_unary(), -1, at);
         if (eat("-")) return binary(ExprOp::Neg, parse_unary(), -1, at);
@@ -303,6 +324,8 @@ private:
 
     const std::string& s_;
     ExprTree& t_;
+    std::vector<int> height_;  // parallel to t_.nodes
+    int depth_ = 0;
     std::size_t i_ = 0;
     bool failed_ = false;
     ExprError err_{};

@@ -63,6 +63,11 @@ struct ExprTree {
 
 using ExprError = TextError;
 
+// Bounds on what a file can make the parser and the checker do: nesting
+// (parentheses, unary operators, chains of binary ones) and size.
+inline constexpr int kMaxExprDepth = 100;
+inline constexpr std::size_t kMaxExprNodes = 10000;
+
 // Parses text; on failure returns the offending offset and message.
 bool parse_expr(const std::string& text, ExprTree& out, ExprError& err);
 

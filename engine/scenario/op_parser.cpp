@@ -199,7 +199,11 @@ bool parse_shm_assign(const std::vector<Token>& toks, OpDecl& op, TextError& err
     if (!parse_ref(toks[0], op.target, err)) return false;
     const std::string& sym = toks[1].text;
     if (toks.size() < 3) return err = {toks[1].offset + sym.size(), "expected a number after " + sym}, false;
-    if (!parse_int(toks[2], op.value)) return err = {toks[2].offset, "expected a number, got '" + toks[2].text + "'"}, false;
+    if (!parse_int(toks[2], op.value))
+        return err = {toks[2].offset, toks[2].text.find_first_not_of("+-0123456789") == std::string::npos
+                                          ? "the number " + toks[2].text + " does not fit in 64 bits"
+                                          : "expected a number, got '" + toks[2].text + "'"},
+               false;
     op.verb = sym;
     if (sym == "=") op.kind = OpKind::ShmStore;
     else op.kind = OpKind::ShmAdd, op.value = sym == "-=" ? -op.value : op.value;

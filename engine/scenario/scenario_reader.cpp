@@ -3,8 +3,11 @@
 #include "scenario/names.hpp"
 #include "scenario/op_parser.hpp"
 #include "scenario/toml_fields.hpp"
+#include "scenario/toml_text.hpp"
 #include "util/duration.hpp"
+#include "util/regex.hpp"
 #include "util/size.hpp"
+#include "util/unique_fd.hpp"
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
@@ -15,8 +18,12 @@
 #include <csignal>
 #include <tuple>
 #include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 namespace simrun {
@@ -179,7 +186,8 @@ LimitsDecl read_limits(const toml::node& node, const char* where) {
         const auto* n = t.get(key);
         if (!n) return;
         auto ns = parse_duration_ns(get_string(*n, key));
-        if (!ns || *ns <= 0) fail(pos_of(*n), fmt::format("{} must be a duration such as \"2s\" or \"500ms\"", key));
+        if (!ns) fail(pos_of(*n), fmt::format("{} must be a duration such as \"2s\" or \"500ms\"", key));
+        if (*ns <= 0) fail(pos_of(*n), fmt::format("{} must be longer than 0", key));
         out = *ns;
     };
     auto size = [&](const char* key, std::optional<std::int64_t>& out) {
@@ -318,11 +326,8 @@ ExpectDecl read_expect(const toml::node& node, std::size_t index) {
             e.text = get_string(*v, key);
             e.text_pos = pos_of(*v);
             if (m == StdoutMatch::Regex) {
-                try {
-                    std::regex check(e.text, std::regex::ECMAScript);
-                } catch (const std::regex_error& err) {
-                    fail(e.text_pos, fmt::format("invalid regular expression: {}", err.what()));
-                }
+                if (const std::string why = regex_error(e.text); !why.empty())
+                    fail(e.text_pos, fmt::format("invalid regular expression (RE2 syntax): {}", why));
             }
         }
         if (how == 0) fail(pos_of(*n), "a stdout expectation needs 'equals', 'equals_words' or 'matches'");
@@ -345,7 +350,8 @@ ExpectDecl read_expect(const toml::node& node, std::size_t index) {
 
 void read_header(const toml::node& node, ScenarioDecl& sc) {
     const auto& t = as_table(node, "[scenario]");
-    check_keys(t, {"name", "description", "timeout", "mode", "seed"}, "[scenario]");
+    check_keys(t, {"name", "description", "timeout", "mode", "seed", "root"}, "[scenario]");
+    if (const auto* n = t.get("root")) sc.root = get_bool(*n, "root");
     if (const auto* n = t.get("seed")) sc.seed = static_cast<std::uint64_t>(get_int(*n, "seed", 0, INT64_MAX));
     if (const auto* n = t.get("mode")) {
         std::string mode = get_string(*n, "mode");
@@ -359,7 +365,8 @@ void read_header(const toml::node& node, ScenarioDecl& sc) {
     if (const auto* n = t.get("description")) sc.description = get_string(*n, "description");
     if (const auto* n = t.get("timeout")) {
         auto ns = parse_duration_ns(get_string(*n, "timeout"));
-        if (!ns || *ns <= 0) fail(pos_of(*n), "timeout must be a duration such as \"10s\" or \"500ms\"");
+        if (!ns) fail(pos_of(*n), "timeout must be a duration such as \"10s\" or \"500ms\"");
+        if (*ns <= 0) fail(pos_of(*n), "timeout must be longer than 0");
         sc.timeout_ns = *ns;
     }
 }
@@ -382,14 +389,16 @@ FaultDecl read_fault(const toml::node& node) {
     if (const auto* n = t.get("at")) {
         auto ns = parse_duration_ns(get_string(*n, "at"));
         if (!ns) fail(pos_of(*n), "at must be a duration such as \"50ms\"");
-        f.at_ns = *ns, ++triggers;
+        f.at_ns = *ns, f.at_pos = pos_of(*n), ++triggers;
     }
     if (const auto* n = t.get("after")) f.after = get_string(*n, "after"), f.after_pos = pos_of(*n), ++triggers;
     if (triggers != 1) fail(f.pos, "a [[fault]] needs exactly one of 'at_step', 'at' or 'after'");
     if (const auto* n = t.get("count")) {
         if (!f.after) fail(pos_of(*n), "'count' goes with 'after' (the n-th such op)");
         f.count = get_int(*n, "count", 1, INT64_MAX);
+        f.count_pos = pos_of(*n);
     }
+    if (f.count_pos.line == 0) f.count_pos = f.after_pos;
     return f;
 }
 
@@ -406,12 +415,9 @@ Result<ScenarioDecl, Diagnostic> read_scenario(const std::string& path, const st
     sc.path = path;
     sc.name = stem_of(path);
     try {
-        toml::table root;
-        try {
-            root = toml::parse(source, path);
-        } catch (const toml::parse_error& e) {
-            return Diagnostic{pos_of(e.source()), std::string(e.description())};
-        }
+        auto parsed = parse_toml(source, path);
+        if (!parsed) return parsed.error();
+        const toml::table& root = parsed.value();
         check_keys(root, {"scenario", "ipc", "process", "expect", "fault", "limits"}, "the scenario file");
         if (const auto* n = root.get("scenario")) read_header(*n, sc);
         if (const auto* n = root.get("limits")) sc.limits = read_limits(*n, "[limits]");
@@ -430,11 +436,30 @@ Result<ScenarioDecl, Diagnostic> read_scenario(const std::string& path, const st
 }
 
 Result<std::string, Diagnostic> read_source_file(const std::string& path, const char* what) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return Diagnostic{{}, fmt::format("cannot read {}: {}", what, sys_error("open").message.substr(6))};
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    // Non-blocking, so that a FIFO given as the file is refused, not waited on.
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fd.valid()) return Diagnostic{{}, fmt::format("cannot read {}: {}", what, std::strerror(errno))};
+    struct stat st = {};
+    if (::fstat(fd.get(), &st) != 0) return Diagnostic{{}, fmt::format("cannot read {}: {}", what, std::strerror(errno))};
+    if (!S_ISREG(st.st_mode)) {
+        const char* kind = S_ISDIR(st.st_mode) ? "a folder" : S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISSOCK(st.st_mode) ? "a socket" : "a device";
+        return Diagnostic{{}, fmt::format("cannot read {}: it is {}, not a regular file", what, kind)};
+    }
+    auto too_big = [&] {
+        return Diagnostic{{}, fmt::format("cannot read {}: it is larger than {} (the largest file simrun reads)", what, format_size_bytes(static_cast<std::int64_t>(kMaxSourceBytes)))};
+    };
+    if (static_cast<std::uint64_t>(st.st_size) > kMaxSourceBytes) return too_big();
+    std::string text;
+    char buf[65536];
+    for (;;) {
+        const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return Diagnostic{{}, fmt::format("cannot read {}: {}", what, std::strerror(errno))};
+        if (n == 0) break;
+        text.append(buf, static_cast<std::size_t>(n));
+        if (text.size() > kMaxSourceBytes) return too_big();  // it grew while read
+    }
+    return text;
 }
 
 int parse_signal(std::string_view name) {

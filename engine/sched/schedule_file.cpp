@@ -1,10 +1,12 @@
 #include "sched/schedule_file.hpp"
 
 #include "scenario/scenario_reader.hpp"
+#include "scenario/toml_text.hpp"
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 
@@ -43,19 +45,23 @@ Status write_schedule(const std::string& path, const Plan& plan, const Schedule&
 }
 
 Result<Schedule, std::string> read_schedule(const std::string& path, const Plan& plan) {
-    auto source = read_source_file(path);
+    auto source = read_source_file(path, "the schedule");
     if (!source) return render_diagnostic(path, "", source.error());
     auto fail = [&](const toml::source_region& at, const std::string& message) -> Result<Schedule, std::string> {
         return render_diagnostic(path, source.value(),
                                  {{static_cast<int>(at.begin.line), static_cast<int>(at.begin.column)}, message});
     };
-    toml::table t;
-    try {
-        t = toml::parse(source.value(), path);
-    } catch (const toml::parse_error& e) {
-        return fail(e.source(), std::string(e.description()));
-    }
+    auto parsed = parse_toml(source.value(), path);
+    if (!parsed) return render_diagnostic(path, source.value(), parsed.error());
+    toml::table& t = parsed.value();
     const toml::source_region top{{1, 1}, {1, 1}, nullptr};
+    for (const auto& [key, node] : t) {
+        static constexpr std::string_view kKeys[] = {"schedule", "scenario", "scenario_hash", "strategy", "seed", "depth", "steps", "children"};
+        if (std::find(std::begin(kKeys), std::end(kKeys), key.str()) == std::end(kKeys))
+            return fail(key.source(), fmt::format("unknown key '{}' in a schedule (it has schedule, scenario, scenario_hash, strategy, "
+                                                  "seed, depth, steps and children)",
+                                                  key.str()));
+    }
     auto version = t["schedule"].value<std::int64_t>();
     if (version != 1) return fail(t["schedule"].node() ? t["schedule"].node()->source() : top, "not a simrun schedule (version 1)");
     auto hash = t["scenario_hash"].value<std::string>();
@@ -84,6 +90,8 @@ Result<Schedule, std::string> read_schedule(const std::string& path, const Plan&
             auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), times);
             if (ec != std::errc{} || end != digits.data() + digits.size() || times == 0)
                 return fail(item.source(), fmt::format("malformed repeat in '{}'", name));
+            if (times > kMaxScheduleSteps - s.steps.size())
+                return fail(item.source(), fmt::format("the schedule has more than {} steps", kMaxScheduleSteps));
             name.resize(x);
         }
         int proc = -1;
@@ -92,6 +100,8 @@ Result<Schedule, std::string> read_schedule(const std::string& path, const Plan&
         for (std::size_t c = 0; c < s.children.size() && proc < 0; ++c)
             if (s.children[c] == name) proc = static_cast<int>(plan.processes.size() + c);
         if (proc < 0) return fail(item.source(), fmt::format("unknown process '{}' in the schedule", name));
+        if (s.steps.size() >= kMaxScheduleSteps)
+            return fail(item.source(), fmt::format("the schedule has more than {} steps", kMaxScheduleSteps));
         s.steps.insert(s.steps.end(), times, proc);
     }
     return s;

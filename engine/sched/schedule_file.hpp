@@ -32,8 +32,12 @@ struct Schedule {
 
 std::string format_schedule(const Plan& plan, const Schedule& s);
 Status write_schedule(const std::string& path, const Plan& plan, const Schedule& s);
-// Reads and checks a schedule against the plan: version, scenario hash,
-// process names. Errors are positioned like scenario errors.
+// The most steps a schedule file may expand to (its "name xN" runs
+// included): a replay of a longer run is not what a schedule file is for.
+inline constexpr std::size_t kMaxScheduleSteps = 50'000'000;
+
+// Reads and checks a schedule against the plan: keys, version, scenario
+// hash, process names, size. Errors are positioned like scenario errors.
 Result<Schedule, std::string> read_schedule(const std::string& path, const Plan& plan);
 
 // Number of times the running process changes between consecutive steps.

@@ -175,7 +175,11 @@ TEST_CASE("faults: process, signal, one trigger, ops that exist, the right mode"
     CHECK(first_line(error_of("[scenario]\nmode = \"fast\"\n" + procs)) ==
           "t.toml:2:8: error: mode must be \"free\" or \"controlled\", not 'fast'");
 
-    auto plan = plan_of(procs + "[[fault]]\nprocess = \"p#1\"\nsignal = \"TERM\"\nafter = \"V s.m\"\ncount = 2\n");
+    // A count past what the process can complete is refused; with repeat = 2 the second V exists.
+    CHECK(first_line(error_of(procs + "[[fault]]\nprocess = \"p#1\"\nsignal = \"TERM\"\nafter = \"V s.m\"\ncount = 2\n")) ==
+          "t.toml:11:9: error: this fault can never fire: 'V s.m' completes at most 1 time in 'p#1' (count = 2)");
+    auto plan = plan_of(std::string(procs).replace(procs.find("run ="), 0, "repeat = 2\n") +
+                        "[[fault]]\nprocess = \"p#1\"\nsignal = \"TERM\"\nafter = \"V s.m\"\ncount = 2\n");
     REQUIRE(plan.faults.size() == 1);
     CHECK(plan.faults[0].proc == 1);
     CHECK(plan.faults[0].signal == SIGTERM);

@@ -112,3 +112,15 @@ TEST_CASE("message(OP, i) compares with a string literal, escapes and all") {
     CHECK(error("message(recv q, 0) == \"abc").message == "the string has no closing quote");
     CHECK(error("message(recv q, 0) == \"a\\qb\"").message == "unknown escape '\\q' (\\n \\t \\\" \\\\)");
 }
+
+TEST_CASE("expressions are bounded in depth and size") {
+    CHECK(error(std::string(101, '(') + "1" + std::string(101, ')')).message == "the expression nests deeper than 100 levels");
+    CHECK(error(std::string(5000, '!') + "1").message == "the expression nests deeper than 100 levels");
+    std::string sum = "1";
+    for (int i = 0; i < 150; ++i) sum += " + 1";
+    CHECK(error(sum).message == "the expression nests deeper than 100 levels");
+    parse(std::string(50, '(') + "1" + std::string(50, ')'));
+    std::string wide = "1";
+    for (int i = 0; i < 16; ++i) wide = "(" + wide + " + " + wide + ")";  // depth grows by one a step, the size doubles
+    CHECK(error(wide).message == "the expression has more than 10000 terms");
+}

@@ -4,6 +4,7 @@
 #include "grade/grade_reports.hpp"
 #include "util/version.hpp"
 #include "plan/planner.hpp"
+#include "scenario/diagnostic.hpp"
 #include "session/explore.hpp"
 #include "run/registry.hpp"
 #include "session/session.hpp"
@@ -11,6 +12,10 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <charconv>
 
 #include <cstdlib>
 #include <filesystem>
@@ -31,25 +36,57 @@ struct Options {
     std::optional<std::uint64_t> seed;
     std::string strategy;
     int depth = 3;
+    CLI::Option* depth_option = nullptr;
 };
 
+// A whole number from 0 to `max`, as written (CLI11 would take "-1" for an
+// unsigned option as 2^64 - 1).
+CLI::Validator whole_number(std::uint64_t max) {
+    return CLI::Validator(
+        [max](std::string& text) -> std::string {
+            std::uint64_t v = 0;
+            auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+            if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || v > max)
+                return fmt::format("'{}' is not a whole number from 0 to {}", text, max);
+            return {};
+        },
+        "0.." + std::to_string(max));
+}
+
+const CLI::Validator kNotEmpty(
+    [](std::string& text) { return text.empty() ? std::string("an empty name is no folder") : std::string(); }, "DIR");
+
 void output_options(CLI::App* app, Options& o) {
-    app->add_option("--out", o.run.out_dir, "output folder; files go to OUT/<scenario>/")->capture_default_str();
+    app->add_option("--out", o.run.out_dir, "output folder; files go to OUT/<scenario>/")->check(kNotEmpty)->capture_default_str();
     app->add_flag("-q,--quiet", o.run.quiet, "no timeline: print only the outcome and failed expectations");
-    app->add_option("--events", o.run.max_events, "timeline lines to show on the terminal")->capture_default_str();
+    app->add_option("--events", o.run.max_events, "timeline lines to show on the terminal")
+        ->check(whole_number(100'000'000))
+        ->capture_default_str();
     app->add_option("--color", o.color, "colour the summary: auto, always, never")
         ->check(CLI::IsMember({"auto", "always", "never"}))
         ->capture_default_str();
     app->add_flag("--no-sandbox", o.no_sandbox, "run without namespaces (objects are still removed at exit)");
 }
 
-void schedule_options(CLI::App* app, Options& o, const char* default_strategy) {
+void schedule_options(CLI::App* app, Options& o, const char* default_strategy, const std::vector<std::string>& strategies) {
     o.strategy = default_strategy;
-    app->add_option("--seed", o.seed, "seed of the scheduling strategy (default: drawn and printed)");
-    app->add_option("--strategy", o.strategy, "controlled scheduling: random, pct, rr")
-        ->check(CLI::IsMember({"random", "pct", "rr"}))
+    // Seeds are written into schedule files as TOML integers: at most 2^63 - 1.
+    app->add_option("--seed", o.seed, "seed of the scheduling strategy (default: drawn and printed)")
+        ->check(whole_number(static_cast<std::uint64_t>(INT64_MAX)));
+    app->add_option("--strategy", o.strategy, "controlled scheduling: " + fmt::format("{}", fmt::join(strategies, ", ")))
+        ->check(CLI::IsMember(strategies))
         ->capture_default_str();
-    app->add_option("--depth", o.depth, "PCT bug depth d (d-1 priority change points)")->check(CLI::Range(1, 100))->capture_default_str();
+    o.depth_option =
+        app->add_option("--depth", o.depth, "PCT bug depth d (d-1 priority change points)")->check(CLI::Range(1, 100))->capture_default_str();
+}
+
+// Options that make sense only together, checked after parsing.
+bool consistent(const Options& o) {
+    if (o.depth_option && o.depth_option->count() > 0 && o.strategy != "pct") {
+        fmt::print(stderr, "simrun: error: --depth is PCT's bug depth; it means nothing with --strategy {}\n", o.strategy);
+        return false;
+    }
+    return true;
 }
 
 int load(const std::string& path, simrun::Plan& plan, const simrun::PlanOptions& po = {}) {
@@ -153,7 +190,23 @@ int grade_merge(const std::vector<std::string>& dirs, const std::string& out) {
 
 }  // namespace
 
+// `simrun exlpore x.toml`: a first word that is no command and no file is
+// a mistyped command, not a scenario that cannot be read.
+bool unknown_command(int argc, char** argv) {
+    if (argc < 2 || argv[1][0] == '-') return false;
+    const std::string word = argv[1];
+    static const std::vector<std::string> kCommands = {"check", "explore", "replay", "grade", "clean"};
+    std::error_code ec;
+    if (std::find(kCommands.begin(), kCommands.end(), word) != kCommands.end() || std::filesystem::exists(word, ec) ||
+        word.find('/') != std::string::npos || word.find('.') != std::string::npos)
+        return false;
+    fmt::print(stderr, "simrun: error: '{}' is no command ({}) and no scenario file{}\nRun with --help for more information.\n", word,
+               fmt::join(kCommands, ", "), simrun::did_you_mean_suffix(word, kCommands));
+    return true;
+}
+
 int main(int argc, char** argv) {
+    if (unknown_command(argc, argv)) return kExitUsage;
     CLI::App app{"simrun: run Linux IPC scenarios with real processes, trace every operation, check expectations.\n"
                  "  simrun SCENARIO.toml [options]            run a scenario\n"
                  "  simrun check SCENARIO.toml                validate only, spawn nothing\n"
@@ -170,7 +223,7 @@ int main(int argc, char** argv) {
     std::string file;
     app.add_option("scenario", file, "scenario file (TOML)");
     output_options(&app, run);
-    schedule_options(&app, run, "random");
+    schedule_options(&app, run, "random", {"random", "pct", "rr"});
     auto* controlled = app.add_flag("--controlled", run.controlled, "schedule every step (deterministic for a seed)");
     app.add_flag("--free", run.free, "let the kernel schedule (the default)")->excludes(controlled);
 
@@ -185,7 +238,8 @@ int main(int argc, char** argv) {
     explore->add_option("scenario", explore_file, "scenario file (TOML)")->required();
     explore->add_option("--runs", explore_opts.runs, "at most this many schedules")->check(CLI::Range(1, 100000000))->capture_default_str();
     output_options(explore, ex);
-    schedule_options(explore, ex, "pct");
+    // Round-robin has one schedule: nothing to explore.
+    schedule_options(explore, ex, "pct", {"random", "pct"});
     bool exhaustive = false;
     explore->add_flag("--exhaustive", exhaustive, "every schedule with at most --preemptions preemptions (small scenarios)");
     explore->add_option("--preemptions", explore_opts.preemptions, "preemption bound for --exhaustive")->check(CLI::Range(0, 20))->capture_default_str();
@@ -202,6 +256,7 @@ int main(int argc, char** argv) {
     grade->add_option("grading", ga.file, "grading file (TOML, docs/grading-format.md)");
     grade->add_option("submissions", ga.submissions, "submission folders");
     grade->add_option("--out", ga.batch.grade.out_dir, "output folder; OUT/<submission>/ holds results.json, report.json and the runs")
+        ->check(kNotEmpty)
         ->capture_default_str();
     grade->add_option("-j,--jobs", ga.batch.jobs, "grade this many submissions at a time")->check(CLI::Range(1, 256))->capture_default_str();
     grade->add_option("--shard", ga.shard, "grade the I-th of N slices of the submissions (0 <= I < N), as a job array does");
@@ -210,7 +265,7 @@ int main(int argc, char** argv) {
     std::string merge_out = "simrun-grade";
     auto* merge = grade->add_subcommand("merge", "combine the output folders of `simrun grade --shard` into one gradebook and class.json");
     merge->add_option("dirs", merge_dirs, "the shards' output folders")->required();
-    merge->add_option("--out", merge_out, "where the merged gradebook.csv and class.json go")->capture_default_str();
+    merge->add_option("--out", merge_out, "where the merged gradebook.csv and class.json go")->check(kNotEmpty)->capture_default_str();
 
     auto* clean = app.add_subcommand("clean", "remove the processes, IPC objects and files of runs that were killed without a sandbox");
 
@@ -239,6 +294,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (explore->parsed()) {
+        if (!consistent(ex)) return kExitUsage;
         if (int rc = load(explore_file, plan, {simrun::SchedMode::Controlled})) return rc;
         finish_options(ex, plan);
         explore_opts.run = ex.run;
@@ -261,6 +317,7 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "simrun: error: no scenario given\n{}", app.help());
         return kExitUsage;
     }
+    if (!consistent(run)) return kExitUsage;
     simrun::PlanOptions po;
     if (run.controlled) po.mode = simrun::SchedMode::Controlled;
     if (run.free) po.mode = simrun::SchedMode::Free;
