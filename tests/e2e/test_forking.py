@@ -47,6 +47,14 @@ def calls(events):
     return [{k: v for k, v in e.items() if k not in ("seq", "t")} for e in events if e["kind"] in keep]
 
 
+def first_difference(a, b):
+    """Where two lists of calls part, for the failure message."""
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            return f"at call {i}: {x} != {y}"
+    return f"lengths {len(a)} and {len(b)}"
+
+
 def outcome_of(r, d, name):
     return r.trace(d, name)[-1]["outcome"]
 
@@ -123,7 +131,7 @@ def test_a_seed_gives_the_same_run_twice(name, extra):
                 with open(os.path.join(d, name, "schedule.toml")) as f:
                     runs.append((seen, outcome_of(r, d, name), f.read()))
             check(runs[0][1] == runs[1][1], f"seed {seed}: outcomes {runs[0][1]} and {runs[1][1]}")
-            check(runs[0][0] == runs[1][0], f"seed {seed}: the calls differ")
+            check(runs[0][0] == runs[1][0], f"seed {seed}: the calls differ: {first_difference(runs[0][0], runs[1][0])}")
             check(runs[0][2] == runs[1][2], f"seed {seed}: the schedules differ:\n{runs[0][2]}\n{runs[1][2]}")
 
 
@@ -355,7 +363,7 @@ def test_programs_started_without_fork_are_scheduled(extra):
                 spawned = [i for i, p in enumerate(semops) if p == "student/2"]
                 interleaved |= any(semops[i] == "student" for i in range(spawned[0], spawned[-1])) if spawned else False
                 runs.append(host_pids_renamed(calls(events)) if extra else calls(events))
-            check(runs[0] == runs[1], f"seed {seed}: the calls differ")
+            check(runs[0] == runs[1], f"seed {seed}: the calls differ: {first_difference(runs[0], runs[1])}")
         check(interleaved, "the parent's and the spawned child's semops never interleaved over 4 seeds")
 
 
