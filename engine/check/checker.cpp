@@ -212,7 +212,7 @@ void Checker::check_always(const Event& e) {
     }
 }
 
-bool Checker::names_verdict(int proc) const {
+bool Checker::asks_how_it_ended(int proc) const {
     for (const auto& e : plan_.expects)
         for (const auto& n : e.expr.nodes)
             if ((n.op == ExprOp::Verdict || n.op == ExprOp::Exit || n.op == ExprOp::Signal) && n.slot == proc) return true;
@@ -265,9 +265,9 @@ std::vector<ExpectResult> Checker::finish(const RunResult& run) {
         out.push_back(std::move(res));
     }
     // A program that could not start (exec failed) fails the run, unless an
-    // expectation asks for its verdict (a test that it cannot start).
+    // expectation asks how it ended (a test that it cannot start).
     for (std::size_t p = 0; p < run.procs.size() && p < plan_.processes.size(); ++p) {
-        if (run.procs[p].verdict != Verdict::NotStarted || names_verdict(static_cast<int>(p))) continue;
+        if (run.procs[p].verdict != Verdict::NotStarted || asks_how_it_ended(static_cast<int>(p))) continue;
         ExpectResult res;
         res.name = fmt::format("{} started", plan_.processes[p].name), res.kind = ExpectKind::Final, res.implicit = true;
         res.text = fmt::format("verdict({}) != NOT_STARTED", plan_.processes[p].name);

@@ -36,7 +36,7 @@ public:
 
 private:
     // Does an expectation ask how proc ended (verdict, exit or signal)?
-    bool names_verdict(int proc) const;
+    bool asks_how_it_ended(int proc) const;
     bool script_op(const ev::ScriptOp& op);
     bool program_call(const Event& e, const ev::Call& c);
     ValueView with_calls(ValueView v) const;

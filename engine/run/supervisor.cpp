@@ -145,16 +145,10 @@ private:
             if (!scratch) return scratch.error();
             scratch_ = std::move(scratch.value());
         }
-        std::string tmpdir;
-        bool any_exec = false;
-        for (const auto& pp : plan_.processes) any_exec = any_exec || pp.is_exec();
-        if (rt_.namespaces && any_exec) {
-            auto made = make_private_tmpdir();
-            if (!made) return made.error();
-            tmpdir = made.value();
-        }
         rt_.preload = find_preload();
-        prepare_exec(rt_, scratch_.path(), tmpdir);
+        // In the sandbox /tmp is the run's own (sandbox.hpp): temporary files
+        // go with the run, whatever TMPDIR simrun was given on the host.
+        prepare_exec(rt_, scratch_.path(), rt_.namespaces ? "/tmp" : "");
         if (registry_.active()) {
             auto lines = objects_->inventory();
             if (!scratch_.path().empty()) lines.push_back("dir " + scratch_.path());

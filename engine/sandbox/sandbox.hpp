@@ -2,7 +2,8 @@
 // PID, IPC, mount and network namespaces (no network: only a loopback
 // device that is down): when it dies, the kernel kills every process of
 // the run and destroys every System V object. The files it sees: the
-// host's, read-only, with a private /tmp and /dev/shm (fresh tmpfs), and
+// host's, read-only, with a private /dev/shm (a fresh tmpfs) and /tmp (an
+// overlay of the host's whose changes go to that /dev/shm), and
 // only the folders the run is given (SandboxSpec::writable: the output
 // folder, declared workdirs) writable where they are. The run's uid is
 // kSandboxUid (the user who started simrun outside), or 0 with

@@ -9,8 +9,11 @@
 #include "util/size.hpp"
 #include "util/unique_fd.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <toml++/toml.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -18,13 +21,7 @@
 #include <csignal>
 #include <tuple>
 #include <cstring>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cerrno>
-#include <fstream>
-#include <sstream>
 
 namespace simrun {
 namespace {

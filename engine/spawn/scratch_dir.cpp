@@ -25,13 +25,6 @@ Result<ScratchDir> ScratchDir::create(bool in_sandbox) {
     return d;
 }
 
-Result<std::string> make_private_tmpdir() {
-    const std::string path = "/dev/shm/.tmp";
-    if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) return sys_error(fmt::format("mkdir({})", path));
-    if (::chmod(path.c_str(), 01777) != 0) return sys_error(fmt::format("chmod({})", path));
-    return path;
-}
-
 ScratchDir& ScratchDir::operator=(ScratchDir&& o) noexcept {
     if (this != &o) {
         (void)remove();

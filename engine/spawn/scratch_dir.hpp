@@ -12,11 +12,6 @@
 
 namespace simrun {
 
-// In the sandbox, the programs' TMPDIR: a sticky, world-writable folder in
-// the run's private /dev/shm (mkstemp's and the compiler's temporary files
-// go with the run, even when simrun is killed). Returns its path.
-Result<std::string> make_private_tmpdir();
-
 class ScratchDir {
 public:
     static Result<ScratchDir> create(bool in_sandbox);

@@ -244,9 +244,9 @@ exec = ["cat", "/proc/net/dev"]
 
 
 def test_temporary_files_go_with_the_run():
-    """In the sandbox a program's TMPDIR is the run's private /dev/shm/.tmp: what mktemp (or a compiler killed
-    halfway) leaves there goes with the run, and nothing lands in the TMPDIR simrun was given. A TMPDIR the
-    scenario sets is kept; without the sandbox TMPDIR is left as it was."""
+    """In the sandbox a program's TMPDIR is /tmp, the run's own: what mktemp (or a compiler killed halfway)
+    leaves there goes with the run, and nothing lands in the TMPDIR simrun was given. A TMPDIR the scenario
+    sets is kept; without the sandbox TMPDIR is left as it was."""
     with tempfile.TemporaryDirectory() as d:
         host_tmp = os.path.join(d, "host_tmp")
         os.makedirs(host_tmp)
@@ -270,7 +270,7 @@ exec = ["sh", "-c", "f=$(mktemp) && echo made $f && echo data > $f"]
             check(m, out)
             return m.group(1)
         f = made([])
-        check(f.startswith("/dev/shm/.tmp/tmp."), f)
+        check(f.startswith("/tmp/tmp."), f)
         check(os.listdir(host_tmp) == [] and not os.path.exists(f), f"{os.listdir(host_tmp)}, {f}")
         f = made(["--no-sandbox"])
         check(os.path.dirname(f) == host_tmp, f)
