@@ -181,6 +181,7 @@ struct CallFilter {
 struct Plan {
     std::string path, name, description;
     std::int64_t timeout_ns = 0;
+    std::int64_t trace_limit = 0;  // records ([scenario] trace_limit)
     SchedMode mode = SchedMode::Free;
     std::optional<std::uint64_t> seed;  // from [scenario]; --seed wins
     bool root = false;                  // [scenario] root: uid 0 with capabilities in the sandbox

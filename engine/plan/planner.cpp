@@ -14,7 +14,7 @@
 namespace simrun::detail {
 
 Plan Planner::run() {
-    p_.path = d_.path, p_.name = d_.name, p_.description = d_.description, p_.timeout_ns = d_.timeout_ns;
+    p_.path = d_.path, p_.name = d_.name, p_.description = d_.description, p_.timeout_ns = d_.timeout_ns, p_.trace_limit = d_.trace_limit;
     p_.mode = o_.mode.value_or(d_.mode);
     p_.seed = d_.seed;
     p_.root = d_.root;

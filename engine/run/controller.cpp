@@ -448,6 +448,10 @@ ControlResult Controller::run(Strategy& strategy, std::uint64_t deadline_ns, con
             out.outcome = Outcome::Interrupted;
             return out;
         }
+        if (hooks_.trace_full && hooks_.trace_full()) {
+            out.outcome = Outcome::TraceLimit;
+            return out;
+        }
         rejoin(step);
         std::vector<int> ready = runnable();
         if (ready.empty() && wait_running_free()) {

@@ -45,6 +45,7 @@ struct ControlResult {
 struct ControlHooks {
     std::function<void()> idle;             // while waiting: drain rings, pump stdio
     std::function<bool()> stop_requested;   // SIGINT/SIGTERM arrived
+    std::function<bool()> trace_full;       // the trace reached the scenario's trace_limit
 };
 
 class Controller {

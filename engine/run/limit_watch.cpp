@@ -20,7 +20,11 @@ LimitWatch::LimitWatch(const Plan& plan, const Arena& arena)
       output_(plan.processes.size(), 0),
       group_hit_(new std::atomic<bool>[plan.processes.size()]()) {
     bool programs = false;
-    for (const auto& pp : plan.processes) programs = programs || (pp.is_exec() && pp.parent == kSupervisor);
+    run_cap_ = plan.processes.size();
+    for (const auto& pp : plan.processes) {
+        programs = programs || (pp.is_exec() && pp.parent == kSupervisor);
+        if (pp.is_exec()) run_cap_ += static_cast<std::size_t>(pp.limits.processes);
+    }
     // The thread inherits this thread's policy (SCHED_RR when root); then
     // the supervisor itself goes back to the normal scheduler.
     if (programs && proc_ours_) thread_ = std::thread([this] { watch_groups(); });
@@ -43,20 +47,37 @@ void LimitWatch::kill_program(int p, LimitHit why) {
     kill_group(p);
 }
 
+// Over the run's cap: processes left their groups to grow beyond every
+// program's limit. Each program that started is named, and all are killed.
+void LimitWatch::check_run_total(const std::vector<pid_t>& live) {
+    if (live.size() <= run_cap_) return;
+    for (std::size_t p = 0; p < plan_.processes.size(); ++p) {
+        const PlanProcess& pp = plan_.processes[p];
+        if (pp.is_exec() && pp.parent == kSupervisor && arena_.slot(static_cast<std::uint32_t>(p)).pid.load() > 0) {
+            group_hit_[p] = true;
+            kill_group(static_cast<int>(p));
+        }
+    }
+    for (pid_t pid : live) ::kill(pid, SIGKILL);
+}
+
 void LimitWatch::watch_groups() {
-    const timespec pause = {0, 5'000'000};
+    const timespec pause = {0, 5'000'000}, quick = {0, 1'000'000};
     while (!stop_.load()) {
-        auto groups = processes_per_group();
+        const Census census = take_census(::getpid());
         for (std::size_t p = 0; p < plan_.processes.size(); ++p) {
             const PlanProcess& pp = plan_.processes[p];
             pid_t pid = arena_.slot(static_cast<std::uint32_t>(p)).pid.load();
             if (!pp.is_exec() || pp.parent != kSupervisor || pid <= 0) continue;
-            auto it = groups.find(pid);
-            if (it == groups.end() || it->second <= pp.limits.processes) continue;
+            auto it = census.per_group.find(pid);
+            if (it == census.per_group.end() || it->second <= pp.limits.processes) continue;
             group_hit_[p] = true;  // and again while stragglers remain
             kill_group(static_cast<int>(p));
         }
-        ::nanosleep(&pause, nullptr);
+        check_run_total(census.live_below);
+        if (sweep_.load())
+            for (pid_t pid : census.live_below) ::kill(pid, SIGKILL);
+        ::nanosleep(sweep_.load() ? &quick : &pause, nullptr);
     }
 }
 

@@ -77,20 +77,43 @@ std::unordered_map<pid_t, int> processes_per_group() {
     return groups;
 }
 
-std::vector<Descendant> descendants(const std::vector<pid_t>& roots) {
-    const std::vector<ProcEntry> all = all_processes();
-    std::vector<Descendant> out;
-    std::vector<pid_t> todo = roots;
+namespace {
+
+// Walks the tree below roots through a parent -> children index (a fork
+// bomb's tens of thousands of entries stay one pass each).
+template <typename Visit>
+void walk_below(const std::vector<ProcEntry>& all, std::vector<pid_t> todo, Visit visit) {
+    std::unordered_map<pid_t, std::vector<std::size_t>> children;
+    for (std::size_t i = 0; i < all.size(); ++i) children[all[i].ppid].push_back(i);
     while (!todo.empty()) {
         const pid_t parent = todo.back();
         todo.pop_back();
-        for (const ProcEntry& p : all) {
-            if (p.ppid != parent) continue;
-            out.push_back({p.pid, p.state == 'Z'});
-            todo.push_back(p.pid);
+        auto it = children.find(parent);
+        if (it == children.end()) continue;
+        for (std::size_t i : it->second) {
+            visit(all[i]);
+            todo.push_back(all[i].pid);
         }
     }
+}
+
+}  // namespace
+
+std::vector<Descendant> descendants(const std::vector<pid_t>& roots) {
+    std::vector<Descendant> out;
+    walk_below(all_processes(), roots, [&](const ProcEntry& p) { out.push_back({p.pid, p.state == 'Z'}); });
     return out;
+}
+
+Census take_census(pid_t root) {
+    Census c;
+    const std::vector<ProcEntry> all = all_processes();
+    for (const ProcEntry& p : all)
+        if (p.state != 'Z') ++c.per_group[p.pgrp];
+    walk_below(all, {root}, [&](const ProcEntry& p) {
+        if (p.state != 'Z') c.live_below.push_back(p.pid);
+    });
+    return c;
 }
 
 std::uint64_t start_time(pid_t pid) {

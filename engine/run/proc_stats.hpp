@@ -32,6 +32,15 @@ struct Descendant {
 };
 std::vector<Descendant> descendants(const std::vector<pid_t>& roots);
 
+// One pass over /proc: live processes per process group, and the live
+// processes below root (its children, theirs, ...: with root the
+// supervisor, every process of the run, however it left its group).
+struct Census {
+    std::unordered_map<pid_t, int> per_group;
+    std::vector<pid_t> live_below;
+};
+Census take_census(pid_t root);
+
 // When pid started (clock ticks since boot, /proc/PID/stat field 22): with
 // the pid it names one process, whatever pids are reused. 0 if gone.
 std::uint64_t start_time(pid_t pid);

@@ -13,6 +13,7 @@ std::optional<RunEnd> decide_end(const LoopFacts& f) {
     // A double fork, a setsid daemon: the run is over all the same; they
     // are killed with the rest at the end.
     if (f.only_strays) return RunEnd{Outcome::Completed, {}, {}, true};
+    if (f.trace_full) return RunEnd{Outcome::TraceLimit, {}, "still alive when the trace reached its limit"};
     if (f.past_deadline) return RunEnd{Outcome::Timeout, {}, "still alive at the timeout"};
     if (f.deadlock) return RunEnd{Outcome::Deadlock, {}, "every live process waits and none can proceed"};
     if (f.allowed_blocked) return RunEnd{Outcome::Completed, {}, "ended blocked, as they may"};

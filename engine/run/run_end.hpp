@@ -15,6 +15,7 @@ struct LoopFacts {
     bool no_children = false;     // the supervisor has no child left
     bool only_strays = false;     // every declared process has ended; others a program started still run
     bool past_deadline = false;   // the run's timeout has passed
+    bool trace_full = false;      // the trace holds [scenario] trace_limit records
     bool deadlock = false;        // every live process waits, none can proceed (run/process_watch.hpp)
     bool allowed_blocked = false; // the same, but every one of them may end blocked
 };
@@ -32,7 +33,7 @@ struct RunEnd {
 std::string strays_killed_note(int killed);
 
 // The end of the run, or nothing: the loop goes on. A stop request wins,
-// then the end of every process, then the timeout, then a stall.
+// then the end of every process, then a full trace, the timeout, a stall.
 std::optional<RunEnd> decide_end(const LoopFacts& f);
 
 }  // namespace simrun

@@ -200,7 +200,8 @@ private:
     // Controlled mode: the scheduled processes run step by step; then any
     // exec'd programs are waited for as in free mode.
     void controlled_loop() {
-        Controller controller(plan_, rt_, ring_, mode_, {[this] { idle(); }, [this] { return stop_requested() != 0; }});
+        Controller controller(plan_, rt_, ring_, mode_,
+                              {[this] { idle(); }, [this] { return stop_requested() != 0; }, [this] { return trace_full(); }});
         StrategyConfig config = opt_.strategy;
         config.processes = static_cast<int>(plan_.processes.size());
         config.expected_steps = expected_steps();
@@ -216,8 +217,8 @@ private:
         for (auto& line : result.diagnosis) run_.diagnosis.push_back(std::move(line));
         if (!result.divergence.empty()) run_.diagnosis.push_back("the schedule does not fit: " + result.divergence);
         run_.outcome = result.outcome;
-        if (result.outcome == Outcome::Timeout) {
-            describe_live("still alive at the timeout");
+        if (result.outcome == Outcome::Timeout || result.outcome == Outcome::TraceLimit) {
+            describe_live(result.outcome == Outcome::Timeout ? "still alive at the timeout" : "still alive when the trace reached its limit");
             for (auto& line : controller.describe_children()) run_.diagnosis.push_back(std::move(line));
         }
         if (result.outcome == Outcome::Completed && stop_signal_) end({Outcome::Interrupted, {}, {}});
@@ -237,6 +238,9 @@ private:
         stdio_.pump(ring_, *limits_);
         drain();
     }
+
+    // The trace holds [scenario] trace_limit records (as of the last drain).
+    bool trace_full() const { return collector_->total() >= static_cast<std::uint64_t>(plan_.trace_limit); }
 
     // The first stop request (SIGINT, SIGTERM, SIGHUP) since the run began, or 0.
     int stop_requested() {
@@ -299,7 +303,8 @@ private:
             facts.no_children = reaper_->no_children();
             facts.only_strays = only_strays_left();
             facts.past_deadline = now >= deadline;
-            if (!facts.stop_signal && !facts.no_children && !facts.only_strays && !facts.past_deadline) {
+            facts.trace_full = trace_full();
+            if (!facts.stop_signal && !facts.no_children && !facts.only_strays && !facts.past_deadline && !facts.trace_full) {
                 progress.show(now, alive(), plan_.processes.size(), collector_->written_in_rings());
                 limits_->tick(now);
                 timed.fire_due(static_cast<std::int64_t>(now - run_.t0), ring_, run_.diagnosis);
@@ -340,18 +345,24 @@ private:
     }
 
     // ---- ending ------------------------------------------------------------
+    // What is left is killed while the limits still hold: the limit thread
+    // (real-time when simrun is root) kills and counts, the supervisor reaps.
     void finish_processes() {
-        limits_->stop();
         run_.procs.resize(plan_.processes.size());
         for (std::uint32_t p = 0; p < arena_->processes(); ++p) {
             const ProcSlot& s = arena_->slot(p);
             ProcessEnd& end = run_.procs[p];
             end.pid = s.pid.load(), end.state = s.state.load(), end.op = s.op.load(), end.iter = s.iter.load();
+        }
+        const bool cut = run_.outcome == Outcome::Deadlock || run_.outcome == Outcome::Timeout || run_.outcome == Outcome::TraceLimit;
+        limits_->sweep();
+        const int killed = reaper_->kill_and_reap_all(*watch_, mode_, cut);
+        limits_->stop();
+        for (std::uint32_t p = 0; p < arena_->processes(); ++p) {
+            ProcessEnd& end = run_.procs[p];
             end.hit = limits_->hit(static_cast<int>(p));
             if (end.hit == LimitHit::None && end.pid > 0 && end.state != ProcState::Exited) end.hit = LimitHit::RunEnd;
         }
-        const bool cut = run_.outcome == Outcome::Deadlock || run_.outcome == Outcome::Timeout;
-        const int killed = reaper_->kill_and_reap_all(*watch_, mode_, cut);
         if (strays_left_)
             if (auto note = strays_killed_note(killed); !note.empty()) run_.diagnosis.push_back(std::move(note));
         stdio_.pump(ring_, *limits_);

@@ -33,6 +33,7 @@ void judge(const PlanProcess& pp, Outcome outcome, ProcessEnd& end) {
         case LimitHit::Processes: return set(Verdict::ProcessLimit, fmt::format("more than {} processes", l.processes));
         case LimitHit::RunEnd:
             if (outcome == Outcome::Timeout) return set(Verdict::TimeLimit, "still running at the run's timeout");
+            if (outcome == Outcome::TraceLimit) return set(Verdict::Stopped, "the run's trace reached its limit");
             return set(Verdict::Stopped, outcome == Outcome::Deadlock ? "the run deadlocked" : "the run ended");
         case LimitHit::None: break;
     }

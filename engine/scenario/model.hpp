@@ -211,7 +211,8 @@ enum class SchedMode : std::uint8_t { Free, Controlled };
 
 enum class ExpectKind : std::uint8_t { Final, Always, Outcome, Stdout };
 enum class StdoutMatch : std::uint8_t { Exact, Words, Regex };
-enum class Outcome : std::uint8_t { Completed, Deadlock, Timeout, Interrupted };
+// TraceLimit: the trace reached [scenario] trace_limit and the run was stopped there.
+enum class Outcome : std::uint8_t { Completed, Deadlock, Timeout, Interrupted, TraceLimit };
 
 struct ExpectDecl {
     std::string name;
@@ -227,11 +228,16 @@ struct ExpectDecl {
     double points = 0;    // grading: what passing it earns (0: not scored apart)
 };
 
+// The trace's records a run may write, at most (64 bytes each in the
+// spill file; an event is one, its texts and byte strings add more).
+inline constexpr std::int64_t kDefaultTraceLimit = 10'000'000;
+
 struct ScenarioDecl {
     std::string path;
     std::string name;
     std::string description;
     std::int64_t timeout_ns = 10'000'000'000;
+    std::int64_t trace_limit = kDefaultTraceLimit;  // trace records, at most
     SchedMode mode = SchedMode::Free;
     std::optional<std::uint64_t> seed;  // controlled mode's default seed
     bool root = false;                  // programs run as uid 0 with capabilities in the sandbox

@@ -337,7 +337,8 @@ ExpectDecl read_expect(const toml::node& node, std::size_t index) {
         if (e.text == "completed") e.outcome = Outcome::Completed;
         else if (e.text == "deadlock") e.outcome = Outcome::Deadlock;
         else if (e.text == "timeout") e.outcome = Outcome::Timeout;
-        else fail(e.text_pos, fmt::format("outcome must be completed, deadlock or timeout, not '{}'", e.text));
+        else if (e.text == "trace limit") e.outcome = Outcome::TraceLimit;
+        else fail(e.text_pos, fmt::format("outcome must be completed, deadlock, timeout or \"trace limit\", not '{}'", e.text));
         return e;
     }
     ExprError err;
@@ -347,7 +348,8 @@ ExpectDecl read_expect(const toml::node& node, std::size_t index) {
 
 void read_header(const toml::node& node, ScenarioDecl& sc) {
     const auto& t = as_table(node, "[scenario]");
-    check_keys(t, {"name", "description", "timeout", "mode", "seed", "root"}, "[scenario]");
+    check_keys(t, {"name", "description", "timeout", "mode", "seed", "root", "trace_limit"}, "[scenario]");
+    if (const auto* n = t.get("trace_limit")) sc.trace_limit = get_int(*n, "trace_limit", 1000, INT64_C(1) << 40);
     if (const auto* n = t.get("root")) sc.root = get_bool(*n, "root");
     if (const auto* n = t.get("seed")) sc.seed = static_cast<std::uint64_t>(get_int(*n, "seed", 0, INT64_MAX));
     if (const auto* n = t.get("mode")) {
@@ -493,6 +495,7 @@ const char* outcome_name(Outcome o) {
         case Outcome::Deadlock: return "deadlock";
         case Outcome::Timeout: return "timeout";
         case Outcome::Interrupted: return "interrupted";
+        case Outcome::TraceLimit: return "trace limit";
     }
     return "?";
 }

@@ -23,7 +23,11 @@ void decode(const Plan& plan, RunOutput& out, std::initializer_list<EventSink*> 
     // A set a process removed (IPC_RMID) has no final value to compare.
     bool drift = false;
     for (std::size_t i = 0; i < run.sems.size(); ++i) drift = drift || (run.sems[i] >= 0 && run.sems[i] != decoder.sem_values()[i]);
-    if (drift) run.diagnosis.push_back("note: semaphore values replayed from the trace differ from the kernel's final values");
+    if (drift)
+        run.diagnosis.push_back(run.outcome == Outcome::Completed
+                                    ? "note: semaphore values replayed from the trace differ from the kernel's final values"
+                                    : "note: semaphore values replayed from the trace differ from the kernel's final values (a process killed as the "
+                                      "run was stopped can have made its last call without recording it)");
 }
 
 ExitCode fail(const std::string& message) {

@@ -110,3 +110,56 @@ exec = ["sh", "-c", {json.dumps(command)}]
             kept = cpu_of(d, "sleep 1", extra)
             closed = cpu_of(d, "exec >&- 2>&-; sleep 1", extra)
             check(closed < kept + 0.3, f"{extra}: {closed:.2f} s of CPU with stdout and stderr closed, {kept:.2f} s with them open")
+
+
+def bomb_scenario(d, name, command, timeout):
+    return write_scenario(d, f"""
+[scenario]
+name = "{name}"
+timeout = "{timeout}"
+[[process]]
+name = "bomb"
+exec = ["sh", "-c", {json.dumps(command)}]
+limits = {{ processes = 50 }}
+""", name)
+
+
+@pytest.mark.serial
+def test_a_fork_bomb_whose_first_process_exits_at_once_ends_within_its_timeout():
+    """`sh -c 'f() { f | f & }; f'`: the first process exits at once, its descendants grow. The run ends
+    when it does, within its timeout, killing them all (before the fix simrun stopped counting the group
+    as the run ended, then killed one per pass: 15 s, once 340 s for a 3 s timeout, 19 000 processes)."""
+    with tempfile.TemporaryDirectory() as d:
+        path = bomb_scenario(d, "bomb", "f() { f | f & }; f", "3s")
+        for extra in ([], ["--no-sandbox"]):
+            for _ in range(8):
+                started = time.monotonic()
+                r = Run([path, "-q"] + extra, d)
+                elapsed = time.monotonic() - started
+                end = r.trace(d, "bomb")[-1]
+                check(elapsed < 5 and end["outcome"] == "completed", f"{extra}: {end['outcome']} after {elapsed:.1f} s")
+                check(end["verdicts"]["bomb"]["verdict"] in ("ok", "process limit"), f"{extra}: {end['verdicts']}")
+                check(re.search(r"\d+ process(es)? a program started were still running", r.stdout) or
+                      "process limit" in r.stdout, r.stdout)
+                r.assert_nothing_left()
+
+
+@pytest.mark.serial
+def test_a_fork_bomb_that_leaves_its_process_group_is_stopped_at_the_runs_process_limit():
+    """A bomb started with setsid leaves the process group simrun counts; the run's processes together
+    (every declared process plus the programs' process limits) still bound it, where RLIMIT_NPROC does not
+    count (simrun run as root): the program is killed with every process of the run, well before its
+    `sleep 30` or the timeout."""
+    with tempfile.TemporaryDirectory() as d:
+        path = bomb_scenario(d, "setsid_bomb", "setsid sh -c 'f() { f | f & }; f'; sleep 30", "20s")
+        for extra in ([], ["--no-sandbox"]):
+            started = time.monotonic()
+            r = Run([path, "-q"] + extra, d)
+            elapsed = time.monotonic() - started
+            end = r.trace(d, "setsid_bomb")[-1]
+            verdict = end["verdicts"]["bomb"]["verdict"]
+            if os.geteuid() == 0:
+                check(verdict == "process limit" and elapsed < 10, f"{extra}: {verdict} after {elapsed:.1f} s\n{r.stdout}")
+            else:  # RLIMIT_NPROC holds: the bomb cannot grow, the shell's sleep ends it
+                check(verdict in ("ok", "process limit") and elapsed < 35, f"{extra}: {verdict} after {elapsed:.1f} s")
+            r.assert_nothing_left()

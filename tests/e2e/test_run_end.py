@@ -50,6 +50,45 @@ run = ["sleep 30s"]
         r.assert_nothing_left()
 
 
+@pytest.mark.parametrize("mode", [[], ["--controlled", "--seed", "3"]], ids=["free", "controlled"])
+def test_trace_limit(mode):
+    """A loop of a billion P/V pairs with trace_limit = 20 000: the run stops as `trace limit` at once, not at
+    its timeout, and the trace is whole up to there (every process spawned and exited, ending in run_end)."""
+    with tempfile.TemporaryDirectory() as d:
+        text = """
+[scenario]
+name = "endless"
+timeout = "60s"
+trace_limit = 20000
+[ipc.sem.s]
+members = { m = 1 }
+[[process]]
+name = "looper"
+repeat = 1000000000
+run = ["P s.m", "V s.m"]
+[[process]]
+name = "other"
+run = ["P s.m", "V s.m"]
+"""
+        path = write_scenario(d, text)
+        start = time.monotonic()
+        r = Run([path] + mode, d)
+        check(time.monotonic() - start < 30, "the run stopped at its trace limit, not its timeout")
+        check(r.code == 1 and "outcome: trace limit" in r.stdout, f"exit {r.code}\n{r.stdout}{r.stderr}")
+        check("still alive when the trace reached its limit" in r.stdout and "looper runs" in r.stdout, r.stdout)
+        events = r.trace(d, "endless")
+        check_trace(events, "endless")
+        end = events[-1]
+        check(end["outcome"] == "trace limit" and end["verdicts"]["looper"]["verdict"] == "stopped", end)
+        check(20000 <= len(events) < 200000, f"{len(events)} events for a limit of 20 000")
+        r = Run([write_scenario(d, text + '[[expect]]\noutcome = "trace limit"\n', "expected")] + mode, d)
+        check(r.code == 0, r.stdout + r.stderr)
+        r.assert_nothing_left()
+        bad = write_scenario(d, text.replace("trace_limit = 20000", "trace_limit = 5"), "bad")
+        r = Run([bad], d)
+        check(r.code == 2 and "bad.toml:5:15: error: trace_limit" in r.stderr and "^" in r.stderr, r.stderr)
+
+
 def test_timed_fault():
     """Free mode: a [[fault]] at a time kills its process then; the trace shows the fault and the death."""
     with tempfile.TemporaryDirectory() as d:

@@ -75,3 +75,19 @@ TEST_CASE("a stall is a deadlock, or a completed run when every blocked process 
     CHECK(e->outcome == Outcome::Completed);
     CHECK(e->live == "ended blocked, as they may");
 }
+
+TEST_CASE("a full trace ends the run as trace limit, before the timeout and a stall; a run that ended anyway completed") {
+    LoopFacts f;
+    f.trace_full = true;
+    f.past_deadline = true;
+    f.deadlock = true;
+    auto e = decide_end(f);
+    REQUIRE(e);
+    CHECK(e->outcome == Outcome::TraceLimit);
+    CHECK(e->live == "still alive when the trace reached its limit");
+    f.no_children = true;
+    CHECK(decide_end(f)->outcome == Outcome::Completed);
+    f.no_children = false;
+    f.stop_signal = SIGINT;
+    CHECK(decide_end(f)->outcome == Outcome::Interrupted);
+}
