@@ -216,17 +216,21 @@ const char* visibility_name(Visibility v) {
 Result<GradingFile, std::string> read_grading_file(const std::string& path) {
     auto source = read_source_file(path, "the grading file");
     if (!source) return render_diagnostic(path, "", source.error());
+    return read_grading_source(path, source.value());
+}
+
+Result<GradingFile, std::string> read_grading_source(const std::string& path, const std::string& text) {
     GradingFile g;
     g.path = path;
-    g.sha256 = sha256_hex(source.value());
+    g.sha256 = sha256_hex(text);
     const auto slash = path.find_last_of('/');
     g.dir = slash == std::string::npos ? "." : path.substr(0, slash);
     try {
-        auto root = parse_toml(source.value(), path);
-        if (!root) return render_diagnostic(path, source.value(), root.error());
+        auto root = parse_toml(text, path);
+        if (!root) return render_diagnostic(path, text, root.error());
         read(root.value(), g);
     } catch (const Failure& f) {
-        return render_diagnostic(path, source.value(), f.d);
+        return render_diagnostic(path, text, f.d);
     }
     return g;
 }

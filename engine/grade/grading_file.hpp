@@ -62,5 +62,8 @@ struct GradingFile {
 // Reads and checks a grading file. On failure: the rendered diagnostic
 // ("grade.toml:7:3: error: ...", the line, a caret).
 Result<GradingFile, std::string> read_grading_file(const std::string& path);
+// The same for the file's text, read from `path` (the scenarios it names
+// are found beside it).
+Result<GradingFile, std::string> read_grading_source(const std::string& path, const std::string& text);
 
 }  // namespace simrun

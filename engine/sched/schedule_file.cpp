@@ -47,12 +47,16 @@ Status write_schedule(const std::string& path, const Plan& plan, const Schedule&
 Result<Schedule, std::string> read_schedule(const std::string& path, const Plan& plan) {
     auto source = read_source_file(path, "the schedule");
     if (!source) return render_diagnostic(path, "", source.error());
+    return read_schedule_source(path, source.value(), plan);
+}
+
+Result<Schedule, std::string> read_schedule_source(const std::string& path, const std::string& text, const Plan& plan) {
     auto fail = [&](const toml::source_region& at, const std::string& message) -> Result<Schedule, std::string> {
-        return render_diagnostic(path, source.value(),
+        return render_diagnostic(path, text,
                                  {{static_cast<int>(at.begin.line), static_cast<int>(at.begin.column)}, message});
     };
-    auto parsed = parse_toml(source.value(), path);
-    if (!parsed) return render_diagnostic(path, source.value(), parsed.error());
+    auto parsed = parse_toml(text, path);
+    if (!parsed) return render_diagnostic(path, text, parsed.error());
     toml::table& t = parsed.value();
     const toml::source_region top{{1, 1}, {1, 1}, nullptr};
     for (const auto& [key, node] : t) {

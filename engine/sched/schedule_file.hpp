@@ -39,6 +39,8 @@ inline constexpr std::size_t kMaxScheduleSteps = 50'000'000;
 // Reads and checks a schedule against the plan: keys, version, scenario
 // hash, process names, size. Errors are positioned like scenario errors.
 Result<Schedule, std::string> read_schedule(const std::string& path, const Plan& plan);
+// The same for the schedule's text, read from `path`.
+Result<Schedule, std::string> read_schedule_source(const std::string& path, const std::string& text, const Plan& plan);
 
 // Number of times the running process changes between consecutive steps.
 std::size_t context_switches(const std::vector<int>& steps);
