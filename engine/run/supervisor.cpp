@@ -146,6 +146,13 @@ private:
             scratch_ = std::move(scratch.value());
         }
         rt_.preload = find_preload();
+        if (rt_.preload.empty()) {
+            bool traced = false;
+            for (const auto& pp : plan_.processes) traced = traced || (pp.is_exec() && pp.trace);
+            if (traced)
+                run_.diagnosis.push_back("simrun's tracer (libsimrun_preload.so) is not beside simrun nor in ../lib/simrun/: "
+                                         "the programs ran untraced, their calls are not in the trace");
+        }
         // In the sandbox /tmp is the run's own (sandbox.hpp): temporary files
         // go with the run, whatever TMPDIR simrun was given on the host.
         prepare_exec(rt_, scratch_.path(), rt_.namespaces ? "/tmp" : "");

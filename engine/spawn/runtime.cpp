@@ -61,13 +61,16 @@ static bool dynamically_linked(const std::string& path) {
     return dynamic;
 }
 
+// Beside the binary (the build tree), else where the install put it
+// relative to the binary (bin/../lib/simrun/), wherever the prefix is.
 std::string find_preload() {
     char exe[4096];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n <= 0) return "";
-    std::string path(exe, static_cast<std::size_t>(n));
-    path = path.substr(0, path.rfind('/') + 1) + "libsimrun_preload.so";
-    return access(path.c_str(), R_OK) == 0 ? path : "";
+    const std::string dir = std::string(exe, static_cast<std::size_t>(n)).substr(0, std::string(exe, static_cast<std::size_t>(n)).rfind('/') + 1);
+    for (const std::string& path : {dir + "libsimrun_preload.so", dir + SIMRUN_PRELOAD_RELDIR "/libsimrun_preload.so"})
+        if (access(path.c_str(), R_OK) == 0) return path;
+    return "";
 }
 
 void prepare_exec(Runtime& rt, const std::string& scratch, const std::string& tmpdir) {

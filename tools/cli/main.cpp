@@ -3,6 +3,7 @@
 #include "grade/batch.hpp"
 #include "grade/grade_reports.hpp"
 #include "util/version.hpp"
+#include "simrun_commit.h"
 #include "plan/planner.hpp"
 #include "scenario/diagnostic.hpp"
 #include "session/explore.hpp"
@@ -216,7 +217,7 @@ int main(int argc, char** argv) {
                  "  simrun grade merge DIR...                 combine graded shards into one gradebook\n"
                  "  simrun clean                              remove what runs killed without a sandbox left",
                  "simrun"};
-    app.set_version_flag("--version", std::string("simrun ") + simrun::kSimrunVersion);
+    app.set_version_flag("--version", std::string("simrun ") + simrun::kSimrunVersion + " (commit " SIMRUN_COMMIT ")");
     app.require_subcommand(0, 1);
 
     Options run;
