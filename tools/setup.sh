@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 packages=(g++ cmake make pkg-config libtomlplusplus-dev libfmt-dev doctest-dev libcli11-dev libre2-dev python3 python3-pytest)
 # What only the tests need (tools/test): strace (test_strace.py compares traces with it), xmllint
-# and prove (test_grade.py reads the JUnit and TAP reports with them).
+# and prove (test_grade.py reads the JUnit and TAP reports with them), python3-jsonschema
+# (test_schema.py), man and dpkg-shlibdeps (test_install.py renders the man pages and builds the .deb).
 read -r -a extra <<< "${SIMRUN_TEST_PACKAGES:-}"
 packages+=("${extra[@]}")
 missing=()
