@@ -105,7 +105,21 @@ private:
 
 std::optional<Diagnostic> toml_hazard(std::string_view text) { return Scanner(text).scan(); }
 
+std::optional<Diagnostic> lone_carriage_return(std::string_view text) {
+    int line = 1;
+    std::size_t line_start = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '\n') ++line, line_start = i + 1;
+        else if (text[i] == '\r' && (i + 1 == text.size() || text[i + 1] != '\n'))
+            return Diagnostic{{line, static_cast<int>(i - line_start) + 1},
+                              "a carriage return (\\r) without a line feed: TOML lines end in \\n or \\r\\n (a file with old Mac line "
+                              "endings? tr '\\r' '\\n' converts it)"};
+    }
+    return std::nullopt;
+}
+
 Result<toml::table, Diagnostic> parse_toml(std::string_view text, const std::string& path) {
+    if (auto d = lone_carriage_return(text)) return *d;
     if (auto d = toml_hazard(text)) return *d;
     try {
         return toml::parse(text, path);

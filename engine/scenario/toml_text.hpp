@@ -29,7 +29,12 @@ namespace simrun {
 // Where `text` holds what toml++ 3.3.0 must not see; nullopt if nothing.
 std::optional<Diagnostic> toml_hazard(std::string_view text);
 
-// toml_hazard, then toml::parse.
+// The first carriage return not followed by a line feed (TOML has no
+// lone CR anywhere; toml++ names the character after it, and the file's
+// lines are not where an editor shows them); nullopt if none.
+std::optional<Diagnostic> lone_carriage_return(std::string_view text);
+
+// lone_carriage_return, toml_hazard, then toml::parse.
 Result<toml::table, Diagnostic> parse_toml(std::string_view text, const std::string& path);
 
 }  // namespace simrun

@@ -38,6 +38,9 @@ BAD_SCENARIOS = [
     ("after_value", HEAD.replace('name = "x"', 'name = "x"\u3002'), r":2:11: error: '。': TOML allows only ASCII outside strings and comments"),
     ("after_line_backslash", HEAD.replace('name = "x"', 'description = """a \\\n   \u03ffb"""\nname = "x"'),
      r":3:4: error: U\+03FF after a line-ending backslash: toml\+\+ 3.3.0 cannot read it there"),
+    # A lone CR: toml++ named the character after it, and the editor's lines were not the file's.
+    ("lone_carriage_return", HEAD.replace('\n[[process]]', '\r[[process]]'),
+     r":3:15: error: a carriage return \(\\r\) without a line feed: TOML lines end in \\n or \\r\\n"),
     ("regex_lookahead", HEAD.replace('run = ["sleep 1ms"]', 'exec = ["true"]') + '[[expect]]\nstdout = "p"\nmatches = "a(?=b)"\n',
      r":9:11: error: invalid regular expression \(RE2 syntax\): invalid perl operator: \(\?="),
 ]

@@ -37,3 +37,20 @@ TEST_CASE("parse_toml: toml++'s own errors come back positioned") {
     CHECK(t.error().pos.line == 1);
     CHECK(parse_toml("a = 1\n", "x.toml"));
 }
+
+TEST_CASE("a lone carriage return is refused where it stands; CRLF is a line end") {
+    auto d = lone_carriage_return("[scenario]\rname = 5\r");
+    REQUIRE(d);
+    CHECK(d->pos.line == 1);
+    CHECK(d->pos.column == 11);
+    CHECK(d->message.find("carriage return") != std::string::npos);
+    d = lone_carriage_return("a = 1\r\nb = 2\r\nc = 3\rd = 4\n");
+    REQUIRE(d);
+    CHECK(d->pos.line == 3);
+    CHECK(d->pos.column == 6);
+    CHECK_FALSE(lone_carriage_return("a = 1\r\nb = \"x\"\r\n"));
+    CHECK(lone_carriage_return("a = 1\r"));
+    auto parsed = parse_toml("a = 1\rb = 2\n", "t.toml");
+    REQUIRE_FALSE(parsed);
+    CHECK(parsed.error().pos.column == 6);
+}
