@@ -6,7 +6,12 @@
 #include <fmt/format.h>
 
 #include <csignal>
+#include <fcntl.h>
 #include <sys/ipc.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <functional>
 #include <cstring>
 
 namespace simrun {
@@ -34,9 +39,9 @@ std::string signal_list_json(std::uint64_t bits) {
 }
 
 Result<std::unique_ptr<JsonlWriter>> JsonlWriter::open(const std::string& path, const Plan& plan, const RunResult& run) {
-    std::FILE* f = std::fopen(path.c_str(), "we");
-    if (!f) return sys_error(fmt::format("open({})", path));
-    std::unique_ptr<JsonlWriter> w(new JsonlWriter(f, plan, run));
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return sys_error(fmt::format("open({})", path));
+    std::unique_ptr<JsonlWriter> w(new JsonlWriter(fd, path, plan, run));
     std::string& l = w->line_;
     l = fmt::format("{{\"schema\":\"{}\",\"kind\":\"run_start\",\"seq\":0,\"t\":0,\"scenario\":", kTraceSchema);
     append_json_string(l, plan.name);
@@ -54,14 +59,81 @@ Result<std::unique_ptr<JsonlWriter>> JsonlWriter::open(const std::string& path, 
     return w;
 }
 
-JsonlWriter::~JsonlWriter() {
-    if (f_) std::fclose(f_);
-}
+JsonlWriter::~JsonlWriter() { ::close(fd_); }
 
 void JsonlWriter::flush_line() {
     line_ += '\n';
-    std::fwrite(line_.data(), 1, line_.size(), f_);
+    if (!errno_) {
+        buf_ += line_;
+        buf_last_seq_ = seq_;
+        if (buf_.size() >= (64u << 10)) write_out();
+    }
     line_.clear();
+}
+
+bool JsonlWriter::write_out() {
+    std::size_t done = 0;
+    while (done < buf_.size()) {
+        const ssize_t n = ::write(fd_, buf_.data() + done, buf_.size() - done);
+        if (n > 0) {
+            done += static_cast<std::size_t>(n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        errno_ = n < 0 ? errno : ENOSPC;
+        // The whole lines that made it stay; half a line goes.
+        const std::size_t end = done == 0 ? std::string::npos : buf_.rfind('\n', done - 1);
+        if (end != std::string::npos) {
+            const std::size_t start = end == 0 ? 0 : buf_.rfind('\n', end - 1) + 1;  // npos + 1 == 0
+            const std::size_t at = buf_.find("\"seq\":", start);
+            if (at != std::string::npos && at < end) committed_seq_ = std::strtoull(buf_.c_str() + at + 6, nullptr, 10);
+            committed_ += end + 1;
+        }
+        (void)::ftruncate(fd_, static_cast<off_t>(committed_));
+        (void)::lseek(fd_, static_cast<off_t>(committed_), SEEK_SET);
+        buf_.clear();
+        return false;
+    }
+    committed_ += buf_.size();
+    committed_seq_ = buf_last_seq_;
+    buf_.clear();
+    return true;
+}
+
+// The seq of the line that ends at `end` in the file (0 if it cannot be read).
+std::uint64_t JsonlWriter::seq_before(std::uint64_t end) const {
+    std::string window(std::min<std::uint64_t>(end, 64u << 10), '\0');
+    const off_t from = static_cast<off_t>(end - window.size());
+    if (::pread(fd_, window.data(), window.size(), from) != static_cast<ssize_t>(window.size()) || window.empty()) return 0;
+    const std::size_t nl = window.size() >= 2 ? window.rfind('\n', window.size() - 2) : std::string::npos;
+    const std::size_t at = window.find("\"seq\":", nl == std::string::npos ? 0 : nl + 1);
+    return at == std::string::npos ? 0 : std::strtoull(window.c_str() + at + 6, nullptr, 10);
+}
+
+// The disk is full: run_end must still fit. Each try drops whole lines
+// before it (back to a line end at least twice as far as the last try).
+bool JsonlWriter::write_last_line(const std::function<std::string()>& line_for_committed) {
+    std::uint64_t room = 0;
+    for (;;) {
+        const std::string line = line_for_committed();
+        (void)::ftruncate(fd_, static_cast<off_t>(committed_));
+        if (::pwrite(fd_, line.data(), line.size(), static_cast<off_t>(committed_)) == static_cast<ssize_t>(line.size())) return true;
+        if (committed_ == 0) return false;
+        room = std::max<std::uint64_t>(room * 2, line.size() + 8192);
+        const std::uint64_t at = committed_ > room ? committed_ - room : 0;
+        // The first line end at or after `at`, or the file's start.
+        char chunk[4096];
+        std::uint64_t cut = 0;
+        for (std::uint64_t pos = at; at > 0 && pos < committed_ && cut == 0;) {
+            const ssize_t n = ::pread(fd_, chunk, sizeof chunk, static_cast<off_t>(pos));
+            if (n <= 0) break;
+            for (ssize_t k = 0; k < n && cut == 0; ++k)
+                if (chunk[k] == '\n') cut = pos + static_cast<std::uint64_t>(k) + 1;
+            pos += static_cast<std::uint64_t>(n);
+        }
+        committed_ = cut < committed_ ? cut : 0;
+        committed_seq_ = committed_ ? seq_before(committed_) : 0;
+    }
 }
 
 void JsonlWriter::head(const char* kind, const Event& e) {
@@ -310,32 +382,47 @@ void JsonlWriter::expectation(const std::string& name, ExpectKind kind, const st
     flush_line();
 }
 
-Status JsonlWriter::finish(const RunResult& run) {
-    line_ += fmt::format("{{\"kind\":\"run_end\",\"seq\":{},\"t\":{},\"outcome\":\"{}\",\"events\":{},\"diagnosis\":[", ++seq_,
-                         run.t_end - run.t0, outcome_name(run.outcome), run.events);
+std::string JsonlWriter::end_line(const RunResult& run, const std::string& cut) {
+    std::string l = fmt::format("{{\"kind\":\"run_end\",\"seq\":{},\"t\":{},\"outcome\":\"{}\",\"events\":{},\"diagnosis\":[", seq_ + 1,
+                                run.t_end - run.t0, outcome_name(run.outcome), run.events);
     for (std::size_t i = 0; i < run.diagnosis.size(); ++i) {
-        if (i) line_ += ',';
-        append_json_string(line_, run.diagnosis[i]);
+        if (i) l += ',';
+        append_json_string(l, run.diagnosis[i]);
     }
-    line_ += ']';
-    if (!run.trace_cut.empty()) {
-        line_ += ",\"cut_short\":";
-        append_json_string(line_, run.trace_cut);
+    l += ']';
+    if (!cut.empty()) {
+        l += ",\"cut_short\":";
+        append_json_string(l, cut);
     }
-    line_ += ",\"verdicts\":{";
+    l += ",\"verdicts\":{";
     for (std::size_t p = 0; p < run.procs.size() && p < plan_.processes.size(); ++p) {
-        if (p) line_ += ',';
-        append_json_string(line_, plan_.processes[p].name);
-        line_ += fmt::format(":{{\"verdict\":\"{}\",\"detail\":", verdict_name(run.procs[p].verdict));
-        append_json_string(line_, run.procs[p].verdict_detail);
+        if (p) l += ',';
+        append_json_string(l, plan_.processes[p].name);
+        l += fmt::format(":{{\"verdict\":\"{}\",\"detail\":", verdict_name(run.procs[p].verdict));
+        append_json_string(l, run.procs[p].verdict_detail);
         if (plan_.processes[p].is_exec() && run.procs[p].exited)
-            line_ += fmt::format(",\"cpu_ns\":{},\"maxrss_kb\":{}", run.procs[p].cpu_ns, run.procs[p].maxrss_kb);
-        line_ += '}';
+            l += fmt::format(",\"cpu_ns\":{},\"maxrss_kb\":{}", run.procs[p].cpu_ns, run.procs[p].maxrss_kb);
+        l += '}';
     }
-    line_ += "}}";
-    flush_line();
-    if (std::fflush(f_) != 0 || std::ferror(f_)) return sys_error("write(trace.jsonl)");
-    return ok_status();
+    return l + "}}\n";
+}
+
+Status JsonlWriter::finish(const RunResult& run) {
+    if (!errno_) write_out();
+    if (!errno_) {
+        buf_ = end_line(run, run.trace_cut);
+        buf_last_seq_ = seq_ + 1;
+        if (write_out()) return ok_status();
+    }
+    const int error = errno_;
+    const bool ended = write_last_line([&] {
+        const std::string why = committed_ ? fmt::format("the trace could not be written ({}): it stops after event {}, the rest is missing",
+                                                         std::strerror(error), committed_seq_)
+                                           : fmt::format("the trace could not be written ({}): every event is missing", std::strerror(error));
+        return end_line(run, run.trace_cut.empty() ? why : run.trace_cut + "; " + why);
+    });
+    return Error{fmt::format("cannot write the trace {}: {}; {}", path_, std::strerror(error),
+                             ended ? "it ends early, with run_end marked cut_short" : "not even its run_end fits")};
 }
 
 }  // namespace simrun

@@ -1,6 +1,10 @@
 // Writes the merged event stream as trace.jsonl: one JSON object per line,
 // schema "simrun-trace/3" (docs/trace-format.md). The first line is
 // run_start, then every event, then one line per expectation and run_end.
+// When the disk fills up (or another write error), the lines after the
+// last whole one written are dropped and the trace still ends in run_end,
+// marked cut_short with where it stops (earlier lines give way for it if
+// need be): a reader never finds half a line.
 #pragma once
 
 #include "plan/plan.hpp"
@@ -9,6 +13,7 @@
 #include "util/error.hpp"
 
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,11 +32,22 @@ public:
     Status finish(const RunResult& run);
 
 private:
-    JsonlWriter(std::FILE* f, const Plan& plan, const RunResult& run) : f_(f), plan_(plan), t0_(run.t0) {}
+    JsonlWriter(int fd, std::string path, const Plan& plan, const RunResult& run) : fd_(fd), path_(std::move(path)), plan_(plan), t0_(run.t0) {}
     void head(const char* kind, const Event& e);
     void script_op(const Event& e, const ev::ScriptOp& op);
     void flush_line();
-    std::FILE* f_;
+    std::string end_line(const RunResult& run, const std::string& cut);  // run_end, with its newline
+    bool write_out();                              // buf_ to the file; false (errno_ set) on failure
+    // The line made for what is kept, at committed_, dropping earlier lines until it fits.
+    bool write_last_line(const std::function<std::string()>& line_for_committed);
+    std::uint64_t seq_before(std::uint64_t end) const;
+    int fd_;
+    std::string path_;
+    std::string buf_;                  // whole lines not yet written
+    std::uint64_t buf_last_seq_ = 0;   // the seq of buf_'s last line
+    std::uint64_t committed_ = 0;      // bytes of whole lines in the file
+    std::uint64_t committed_seq_ = 0;  // the seq of its last line
+    int errno_ = 0;                    // the first write error (0: none)
     const Plan& plan_;
     std::uint64_t t0_;
     std::uint64_t seq_ = 0;

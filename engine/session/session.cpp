@@ -78,7 +78,16 @@ ExitCode run_in_sandbox(const Plan& plan, const RunOptions& options, const std::
     std::filesystem::create_directories(scenario_out_dir(plan, options), ec);
     if (ec) {
         fmt::print(stderr, "simrun: error: cannot create the output folder {}: {}\n", scenario_out_dir(plan, options), ec.message());
-        return ExitCode::Usage;
+        // A path that cannot be a folder is the command line's mistake; a
+        // file system that refuses to be written is not.
+        const int e = ec.value();
+        return e == EROFS || e == ENOSPC || e == EDQUOT || e == EIO ? ExitCode::Internal : ExitCode::Usage;
+    }
+    // One that exists but cannot be written (a read-only mount): said before anything runs.
+    if (::access(scenario_out_dir(plan, options).c_str(), W_OK) != 0) {
+        const int e = errno;
+        fmt::print(stderr, "simrun: error: cannot write in the output folder {}: {}\n", scenario_out_dir(plan, options), std::strerror(e));
+        return e == EACCES ? ExitCode::Usage : ExitCode::Internal;
     }
     SandboxSpec spec;
     spec.out_dir = scenario_out_dir(plan, options);

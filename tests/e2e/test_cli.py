@@ -102,3 +102,45 @@ def test_replay_errors():
             f.write(re.sub(r'"incrementer#1', '"incrementer#7', text, count=1))
         r = Run(["replay", "scenarios/race_explore.toml", bad], d)
         check(r.code == 2 and "unknown process 'incrementer#7' in the schedule" in r.stderr and "^" in r.stderr, r.stderr)
+
+
+def in_mount_namespace(script, d):
+    """Runs a shell script as root of a new user and mount namespace (mounts of its own, as any user may)."""
+    tag = new_tag()
+    env = dict(os.environ, SIMRUN_TEST_TAG=tag, NO_COLOR="1", SIMRUN=SIMRUN, D=d, SCENARIO=os.path.join(ROOT, "scenarios", "prodcons.toml"))
+    return subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script], env=env, cwd=d,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_out_on_a_full_or_read_only_file_system():
+    """--out on a 32 KiB tmpfs that fills up: exit 3 with the reason, and the trace is whole lines ending in run_end,
+    marked cut_short with the event it stops after (before: half a line, no run_end). --out on a read-only file
+    system, new or existing folder: exit 3 before anything runs. Both sandbox modes."""
+    with tempfile.TemporaryDirectory() as d:
+        for extra in ("", "--no-sandbox"):
+            r = in_mount_namespace(f"""
+mkdir -p "$D/small" "$D/ro" "$D/ro2/prodcons"
+mount -t tmpfs -o size=32k tmpfs "$D/small"
+mount -t tmpfs -o ro tmpfs "$D/ro"
+mount --bind "$D/ro2" "$D/ro2" && mount -o remount,bind,ro "$D/ro2"
+"$SIMRUN" -q "$SCENARIO" --out "$D/small" {extra}; echo "full=$?"
+cp "$D/small/prodcons/trace.jsonl" "$D/kept.jsonl"
+"$SIMRUN" -q "$SCENARIO" --out "$D/ro" {extra}; echo "ro=$?"
+"$SIMRUN" -q "$SCENARIO" --out "$D/ro2" {extra}; echo "ro2=$?"
+""", d)
+            check("full=3" in r.stdout and "cannot write the trace" in r.stderr and "No space left on device" in r.stderr,
+                  r.stdout + r.stderr)
+            with open(os.path.join(d, "kept.jsonl")) as f:
+                lines = f.read().split("\n")
+            check(lines[-1] == "", "the file ends with a whole line")
+            events = [json.loads(line) for line in lines[:-1]]
+            end = events[-1]
+            check(end["kind"] == "run_end" and "could not be written (No space left on device)" in end.get("cut_short", ""), end)
+            stop = int(re.search(r"stops after event (\d+)", end["cut_short"]).group(1))
+            check(len(events) > 20 and [e["seq"] for e in events[:-1]] == list(range(stop + 1)),
+                  f"events 0..{stop} kept in order, then run_end: {len(events)} lines")
+            check("ro=3" in r.stdout and "cannot create the output folder" in r.stderr and "Read-only file system" in r.stderr,
+                  r.stdout + r.stderr)
+            check("ro2=3" in r.stdout and "cannot write in the output folder" in r.stderr, r.stdout + r.stderr)
+            check("outcome:" not in r.stdout.split("full=3")[1], "nothing ran on the read-only file systems")
+            os.unlink(os.path.join(d, "kept.jsonl"))

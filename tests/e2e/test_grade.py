@@ -37,7 +37,7 @@ def sha256_file(path):
 
 
 def simrun_version():
-    return subprocess.run([SIMRUN, "--version"], capture_output=True, text=True).stdout.split()[-1]
+    return subprocess.run([SIMRUN, "--version"], capture_output=True, text=True).stdout.split()[1]  # "simrun 0.1.0 (commit ...)"
 
 
 def normalised(report):
