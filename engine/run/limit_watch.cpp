@@ -2,6 +2,7 @@
 
 #include "run/proc_stats.hpp"
 
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <time.h>
@@ -62,6 +63,13 @@ void LimitWatch::check_run_total(const std::vector<pid_t>& live) {
 }
 
 void LimitWatch::watch_groups() {
+    // Every signal is the supervisor's main thread's (its signalfd): a stop
+    // request must not find this thread unblocked and kill the supervisor
+    // with the default action (SIGTERM once did, leaving the programs'
+    // objects behind).
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, nullptr);
     const timespec pause = {0, 5'000'000}, quick = {0, 1'000'000};
     while (!stop_.load()) {
         const Census census = take_census(::getpid());

@@ -31,6 +31,9 @@ struct ObjectSink : EventSink {
             case CallId::MqOpen:
                 if (named) objects.insert("mqueue /" + without_slash(named->name));
                 break;
+            case CallId::Mkfifo:  // relative ones are in the scratch folder or a declared workdir
+                if (named && !named->name.empty() && named->name.front() == '/') objects.insert("fifo " + std::string(named->name));
+                break;
             default: break;
         }
     }

@@ -4,7 +4,8 @@
 // sandbox these are what simrun may remove at the end of a run (a program
 // killed at a deadlock cannot clean up); anything else new on the machine
 // was made by someone else and is only reported. Names as IpcSnapshot
-// spells them ("sem 3", "/dev/shm/sem.mutex", "mqueue /requests").
+// spells them ("sem 3", "/dev/shm/sem.mutex", "mqueue /requests"); and the
+// FIFOs mkfifo made at absolute paths ("fifo /tmp/2").
 #pragma once
 
 #include "plan/plan.hpp"

@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -74,6 +75,7 @@ private:
     void report_left_objects() {
         std::set<std::string> ours;
         if (mode_ == SandboxMode::None) ours = program_objects(plan_, *collector_, run_.sysv_names, rt_.semids);
+        if (mode_ == SandboxMode::None) remove_program_fifos(ours);
         for (const auto& o : ipc_left_since(ipc_before_, ours)) {
             run_.ipc_left.push_back(o.what);
             std::string note = "left behind by the processes: " + o.what;
@@ -83,8 +85,23 @@ private:
         }
     }
 
+    // Without a sandbox a FIFO a program made on the host (a course
+    // program's /tmp/2) would outlive the run: removed if it is still a
+    // FIFO made since the run began (mkfifo fails on an existing path).
+    void remove_program_fifos(const std::set<std::string>& ours) {
+        for (const auto& o : ours) {
+            if (o.rfind("fifo ", 0) != 0) continue;
+            const std::string path = o.substr(5);
+            struct stat st;
+            if (::lstat(path.c_str(), &st) != 0 || !S_ISFIFO(st.st_mode) || st.st_ctime < started_wall_) continue;
+            const bool removed = ::unlink(path.c_str()) == 0;
+            run_.diagnosis.push_back(fmt::format("left behind by the processes: FIFO {}{}", path, removed ? " (simrun removed it)" : ""));
+        }
+    }
+
     // ---- set-up ----------------------------------------------------------
     Status setup() {
+        started_wall_ = ::time(nullptr);
         if (auto st = setup_trace(); !st) return st;
         if (mode_ == SandboxMode::None) registry_.open(run_.diagnosis);
         ipc_before_ = take_ipc_snapshot();
@@ -462,6 +479,7 @@ private:
     std::optional<Reaper> reaper_;
     StdioPump stdio_;
     int stop_signal_ = 0;
+    std::time_t started_wall_ = 0;  // for what programs made on the host
     bool strays_left_ = false;  // the run ended with only processes a program started left (run_end.hpp)
 };
 
