@@ -550,7 +550,9 @@ WaitForGraph Controller::wait_for_graph() const {
 
 void Controller::explain_deadlock(ControlResult& out) const {
     out.diagnosis.push_back("no process can take a step, and not all of them may end blocked:");
-    for (auto& line : wait_for_lines(plan_, wait_for_graph(), true)) out.diagnosis.push_back(std::move(line));
+    const WaitForGraph g = wait_for_graph();
+    for (auto& line : wait_for_lines(plan_, g, true)) out.diagnosis.push_back(std::move(line));
+    out.wait_for_dot = wait_for_dot(g, "deadlock in " + plan_.name);
 }
 
 }  // namespace simrun

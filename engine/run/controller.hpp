@@ -38,6 +38,7 @@ struct ControlResult {
     std::vector<int> schedule;           // the process of every step taken
     std::vector<std::vector<int>> choices;  // if asked: who could have taken each step
     std::vector<std::string> diagnosis;  // the wait-for graph at a deadlock
+    std::string wait_for_dot;            // and as a picture (run/wait_for.hpp)
     std::string divergence;              // strict replay: where the schedule stopped fitting
     std::vector<std::string> children;   // the scheduled children of programs, by identity from P on ("student/1")
 };

@@ -239,6 +239,7 @@ private:
         out_.children = controller.children();
         for (const auto& note : controller.notes()) run_.diagnosis.push_back(note);
         for (auto& line : result.diagnosis) run_.diagnosis.push_back(std::move(line));
+        run_.wait_for_dot = std::move(result.wait_for_dot);
         if (!result.divergence.empty()) run_.diagnosis.push_back("the schedule does not fit: " + result.divergence);
         run_.outcome = result.outcome;
         if (result.outcome == Outcome::Timeout || result.outcome == Outcome::TraceLimit) {
@@ -288,6 +289,7 @@ private:
         drain();
         const WaitForGraph g = watch_->wait_for_graph(last_takers(plan_, *collector_, run_.sysv_names, rt_.semids));
         for (auto& line : wait_for_lines(plan_, g, false)) run_.diagnosis.push_back(std::move(line));
+        run_.wait_for_dot = wait_for_dot(g, "deadlock in " + plan_.name);
     }
 
     // Until every process has ended, the timeout, a stop request or a stall.

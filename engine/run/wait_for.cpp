@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
+#include <set>
 
 namespace simrun {
 namespace {
@@ -14,7 +16,7 @@ public:
     Builder(const Plan& plan, const WaitSnapshot& snap) : plan_(plan), snap_(snap) {}
 
     WaitFor waits_for(int p) const {
-        WaitFor w{p, name_of(p), {}, {}};
+        WaitFor w{p, name_of(p), {}, {}, {}, {}};
         const WaitSnapshot::Proc& s = snap_.procs[p];
         if (!declared(p)) {  // a program's child: what the tracer published
             program_wait(p, s, w);
@@ -26,6 +28,7 @@ public:
             for (int c : pp.children)
                 if (alive(c)) kids += (kids.empty() ? "" : ", ") + plan_.processes[c].name, w.edges.push_back(c);
             w.text = fmt::format("waits for its children ({})", kids);
+            w.op = "wait for its children";
             return w;
         }
         if (pp.is_exec()) {  // the preload tracer publishes the call it is parked in
@@ -34,6 +37,7 @@ public:
         }
         const Op& op = plan_.ops[s.op];
         w.text = fmt::format("waits in '{}'", plan_.op_text[s.op]);
+        w.op = plan_.op_text[s.op];
         switch (op.kind) {
             case OpKind::Semop: semop(p, op, w); break;
             case OpKind::PsemWait: psem_wait(p, op, w); break;
@@ -45,10 +49,14 @@ public:
                 const auto& ends = op.kind == OpKind::PipeRead ? plan_.pipes[op.object].writers : plan_.pipes[op.object].readers;
                 for (int q : ends)
                     if (q >= 0 && alive(q) && q != p) w.edges.push_back(q);
+                w.objects.push_back({"pipe " + plan_.pipes[op.object].name, "pipe", w.edges, false});
                 break;
             }
             default: break;
         }
+        if (op.kind == OpKind::MsgRecv || op.kind == OpKind::MsgSend)
+            w.objects.push_back({plan_.queues[op.object].name, "queue", w.edges, false});
+        if (op.kind == OpKind::FifoOpen) w.objects.push_back({plan_.pipes[op.object].name, "FIFO", w.edges, false});
         return w;
     }
 
@@ -78,6 +86,7 @@ private:
     void program_wait(int p, const WaitSnapshot::Proc& s, WaitFor& w) const {
         const auto call = static_cast<CallId>(s.call);
         w.text = fmt::format("waits in its {} (a program: its calls are in the trace)", call_name(call));
+        w.op = fmt::format("its {}", call_name(call));
         if (call == CallId::Wait) {
             std::string names;
             for (int c : s.children)
@@ -93,6 +102,7 @@ private:
                 if (q != p && alive(q)) w.edges.push_back(q);
             }
             const bool reads = call == CallId::Read;
+            w.objects.push_back({s.pipe, "pipe", w.edges, false});
             w.text = fmt::format("waits in its {}(fd {}, {}); the {} end is open in {}", call_name(call), s.sem_id, s.pipe,
                                  reads ? "write" : "read", names.empty() ? "no process" : names);
         }
@@ -113,12 +123,16 @@ private:
             const int by = taker == snap_.program_takers.end() ? -1 : taker->second;
             w.text = fmt::format("waits in its semop(semid {}, sem {} {:+}): last taken by {}", s.sem_id, s.sem_num, s.sem_op,
                                  by < 0 ? "nobody" : by == p ? "itself" : name(by));
+            WaitObject object{fmt::format("semid {} sem {}", s.sem_id, s.sem_num), "semaphore", {}, false};
             if (by >= 0 && by != p && alive(by)) {
-                w.edges.push_back(by);
+                object.holders.push_back(by), object.held = true;
             } else if (auto rel = snap_.program_releasers.find(sem); rel != snap_.program_releasers.end()) {
                 for (int q : rel->second)
-                    if (q != p && alive(q)) w.edges.push_back(q);
+                    if (q != p && alive(q)) object.holders.push_back(q);
             }
+            w.edges.insert(w.edges.end(), object.holders.begin(), object.holders.end());
+            w.op = fmt::format("its semop(sem {} {:+})", s.sem_num, s.sem_op);
+            w.objects.push_back(std::move(object));
         }
     }
 
@@ -129,12 +143,14 @@ private:
         const bool receives = static_cast<CallId>(s.call) == CallId::Msgrcv;
         const auto& by = receives ? snap_.program_senders : snap_.program_receivers;
         std::string names;
+        WaitObject object{fmt::format("msqid {}", s.sem_id), "queue", {}, false};
         if (auto it = by.find(s.sem_id); it != by.end())
             for (int q : it->second) {
                 if (q == p) continue;
                 names += (names.empty() ? "" : ", ") + name(q);
-                if (alive(q)) w.edges.push_back(q);
+                if (alive(q)) w.edges.push_back(q), object.holders.push_back(q);
             }
+        w.objects.push_back(std::move(object));
         const auto held = snap_.queue_messages.find(s.sem_id);
         const std::string state = held == snap_.queue_messages.end() ? std::string()
                                   : receives && held->second == 0 ? std::string("; the queue is empty")
@@ -177,8 +193,11 @@ private:
             // The edge goes to whoever took it last (the holder, for a
             // lock); with no taker known, to whoever could release it.
             const int taker = at(snap_.last_taker, flat);
-            if (taker >= 0 && taker != p && alive(taker)) w.edges.push_back(taker);
-            else if (taker < 0) w.edges.insert(w.edges.end(), releasers.begin(), releasers.end());
+            WaitObject object{plan_.sem_label(flat), "semaphore", {}, false};
+            if (taker >= 0 && taker != p && alive(taker)) object.holders.push_back(taker), object.held = true;
+            else if (taker < 0) object.holders = releasers;
+            w.edges.insert(w.edges.end(), object.holders.begin(), object.holders.end());
+            w.objects.push_back(std::move(object));
             w.text += fmt::format(" ({} = {}; last taken by {}; {})", plan_.sem_label(flat), at(snap_.sem_values, flat),
                                   taker < 0 ? "nobody" : name(taker),
                                   names.empty() ? "no live process can release it" : "could be released by " + names);
@@ -187,11 +206,14 @@ private:
 
     void psem_wait(int p, const Op& op, WaitFor& w) const {
         std::string posters;
+        WaitObject object{plan_.psems[op.object].name, "semaphore", {}, false};
         for (int q = 0; q < static_cast<int>(plan_.processes.size()); ++q)
             if (q != p && alive(q) && has_op(q, OpKind::PsemPost, op.object, [](const Op&) { return true; })) {
                 w.edges.push_back(q);
+                object.holders.push_back(q);
                 posters += (posters.empty() ? "" : ", ") + plan_.processes[q].name;
             }
+        w.objects.push_back(std::move(object));
         w.text += fmt::format(" ({}.value = {}; {})", plan_.psems[op.object].name, at(snap_.psem_values, static_cast<int>(op.object)),
                               posters.empty() ? "no live process can post it" : "could be posted by " + posters);
     }
@@ -250,6 +272,65 @@ std::string cycle_text(const WaitForGraph& g) {
     std::string c;
     for (int q : g.cycle) c += (c.empty() ? "" : " → ") + g.names[static_cast<std::size_t>(q)];
     return c;
+}
+
+namespace {
+
+std::string dot_string(const std::string& s) {
+    std::string out = "\"";
+    for (char c : s) {
+        if (c == '"' || c == '\\') out += '\\';
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += c;
+    }
+    return out + '"';
+}
+
+}  // namespace
+
+std::string wait_for_dot(const WaitForGraph& g, const std::string& title) {
+    // The cycle's steps p -> q, each drawn red wherever it goes.
+    std::set<std::pair<int, int>> in_cycle;
+    for (std::size_t i = 0; i + 1 < g.cycle.size(); ++i) in_cycle.insert({g.cycle[i], g.cycle[i + 1]});
+    const char* red = " color=red fontcolor=red penwidth=2";
+    std::string out = fmt::format("digraph wait_for {{\n  label={};\n  labelloc=t;\n  node [fontname=\"sans\"];\n  edge [fontname=\"sans\", fontsize=10];\n",
+                                  dot_string(title + (g.cycle.empty() ? "" : ", cycle " + cycle_text(g))));
+    std::set<int> procs;
+    for (const WaitFor& w : g.waits) {
+        procs.insert(w.proc);
+        procs.insert(w.edges.begin(), w.edges.end());
+    }
+    for (int p : procs) {
+        const bool cyc = std::find(g.cycle.begin(), g.cycle.end(), p) != g.cycle.end();
+        out += fmt::format("  p{} [label={} shape=ellipse{}];\n", p, dot_string(g.names.at(static_cast<std::size_t>(p))),
+                           cyc ? " color=red penwidth=2" : "");
+    }
+    std::map<std::string, int> object_ids;
+    std::set<std::string> object_edges;  // "o1->p2", once each
+    for (const WaitFor& w : g.waits) {
+        std::set<int> through;
+        for (const WaitObject& o : w.objects) {
+            auto [it, fresh] = object_ids.emplace(o.kind + " " + o.name, static_cast<int>(object_ids.size()));
+            if (fresh) out += fmt::format("  o{} [label={} shape=box];\n", it->second, dot_string(o.name + "\n(" + o.kind + ")"));
+            bool cyc = false;
+            for (int q : o.holders) cyc = cyc || in_cycle.count({w.proc, q});
+            out += fmt::format("  p{} -> o{} [label={}{}];\n", w.proc, it->second, dot_string(w.op.empty() ? "waits" : w.op), cyc ? red : "");
+            for (int q : o.holders) {
+                through.insert(q);
+                if (!object_edges.insert(fmt::format("o{}->p{}", it->second, q)).second) continue;
+                out += fmt::format("  o{} -> p{} [label={}{}];\n", it->second, q, dot_string(o.held ? "held by" : "could release"),
+                                   in_cycle.count({w.proc, q}) ? red : " style=dashed");
+            }
+        }
+        for (int q : w.edges)
+            if (!through.count(q))
+                out += fmt::format("  p{} -> p{} [label={}{}];\n", w.proc, q, dot_string(w.op.empty() ? "waits for" : w.op),
+                                   in_cycle.count({w.proc, q}) ? red : "");
+    }
+    return out + "}\n";
 }
 
 WaitForGraph build_wait_for(const Plan& plan, const WaitSnapshot& snap) {

@@ -43,11 +43,23 @@ struct WaitSnapshot {
     std::vector<int> program_signalers;  // programs that have sent a signal
 };
 
+// An object a process waits on, and who must act on it: the holder of a
+// semaphore (its last taker) or those who could release it, the other end
+// of a pipe, queue or FIFO.
+struct WaitObject {
+    std::string name;          // "locks.b", "requests", "pipe chan"
+    std::string kind;          // "semaphore", "queue", "pipe", "FIFO"
+    std::vector<int> holders;  // the edges that go through it
+    bool held = false;         // holders[0] took it last (a lock held), not just someone who could release it
+};
+
 struct WaitFor {
     int proc;
     std::string name;
     std::string text;        // "waits in 'P locks.b' (locks.b = 0; last taken by left; could be released by left)"
     std::vector<int> edges;  // whom it waits for
+    std::vector<WaitObject> objects;  // what it waits on, where the snapshot says (the edges not through one are direct)
+    std::string op;          // what it is in: "P locks.b", "its semop(semid 3, sem 0 -1)", "its children"
 };
 
 struct WaitForGraph {
@@ -65,5 +77,11 @@ std::vector<int> first_cycle(const std::vector<std::vector<int>>& edges);
 
 // "left → right → left"
 std::string cycle_text(const WaitForGraph& g);
+
+// The graph in Graphviz's DOT language: processes (ellipses) and the
+// objects they wait on (boxes), p -> object labelled with what p is in,
+// object -> its holder ("holds") or who could release it, direct edges
+// where no object is known, every edge of the cycle red and bold.
+std::string wait_for_dot(const WaitForGraph& g, const std::string& title);
 
 }  // namespace simrun

@@ -1,6 +1,7 @@
 #include "session/outputs.hpp"
 
 #include "report/jsonl_writer.hpp"
+#include "report/wait_picture.hpp"
 #include "sched/schedule_file.hpp"
 #include "trace/decoder.hpp"
 
@@ -39,6 +40,8 @@ ExitCode write_outputs(const Plan& plan, const RunOptions& opt, RunOutput& out, 
     const std::string out_dir = scenario_out_dir(plan, opt);
     const std::string trace_path = opt.write_trace ? out_dir + "/trace.jsonl" : "/dev/null";
     RunResult& run = out.run;
+    if (opt.write_trace)
+        if (auto line = write_wait_picture(out_dir, run.wait_for_dot); !line.empty()) run.diagnosis.push_back(std::move(line));
     auto writer = JsonlWriter::open(trace_path, plan, run);
     if (!writer) return fail(writer.error().message);
     Checker checker(plan);

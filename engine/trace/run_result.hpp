@@ -51,6 +51,7 @@ struct RunResult {
     Outcome outcome = Outcome::Completed;
     std::uint64_t t0 = 0, t_end = 0;  // CLOCK_MONOTONIC ns
     bool sandboxed = false;
+    std::string wait_for_dot;   // a deadlock's wait-for graph in Graphviz DOT ("" for none): written as deadlock.dot
     std::string schedule_info;  // controlled mode: "\"strategy\":\"pct\",\"seed\":3,..." fields for run_start
     std::vector<std::int64_t> cells;  // final, flat (Plan::cell_slots)
     std::vector<int> sems;            // final, flat (Plan::sem_values)

@@ -288,3 +288,28 @@ def test_the_kill_soak():
     r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "soak"), "--runs", "30", "--seed", "2026", "--simrun", SIMRUN],
                        capture_output=True, text=True, timeout=600)
     check(r.returncode == 0 and "30 runs" in r.stdout and "; 0 failures" in r.stdout, r.stdout + r.stderr)
+
+
+@pytest.mark.parametrize("mode", [[], ["--controlled", "--seed", "1"]], ids=["free", "controlled"])
+def test_a_deadlock_is_drawn(mode):
+    """A deadlock writes deadlock.dot and, Graphviz installed, deadlock.svg beside the trace: read back by Graphviz
+    itself (dot -Tjson), the graph has both processes and both semaphores, each process's edge to the lock it
+    waits on and the lock's edge to its holder, all four red (the cycle); the SVG is well-formed XML. The report
+    names both files; a later run without a deadlock removes them."""
+    with tempfile.TemporaryDirectory() as d:
+        r = Run([os.path.join(ROOT, "scenarios", "deadlock.toml"), "-q"] + mode, d)
+        folder = os.path.join(d, "deadlock")
+        dot, svg = os.path.join(folder, "deadlock.dot"), os.path.join(folder, "deadlock.svg")
+        check(r.code == 0 and f"wait-for graph: {dot}, {svg}" in r.stdout, r.stdout + r.stderr)
+        g = json.loads(subprocess.run(["dot", "-Tjson", dot], capture_output=True, text=True, check=True).stdout)
+        label = {o["_gvid"]: o.get("label", o["name"]).replace("\\n", " ") for o in g["objects"]}
+        edges = {(label[e["tail"]], label[e["head"]]): e.get("color") for e in g["edges"]}
+        want = {("left", "locks.b (semaphore)"), ("locks.b (semaphore)", "right"), ("right", "locks.a (semaphore)"),
+                ("locks.a (semaphore)", "left")}
+        check(set(edges) == want and set(edges.values()) == {"red"}, f"{edges}")
+        check(subprocess.run(["xmllint", "--noout", svg]).returncode == 0, "the SVG is XML")
+        events = r.trace(d, "deadlock")
+        check(any("wait-for graph:" in line for line in events[-1]["diagnosis"]), "run_end names the picture")
+        ok = write_scenario(d, "[scenario]\nname = \"deadlock\"\n[[process]]\nname = \"p\"\nrun = [\"sleep 1ms\"]\n", "ok")
+        r = Run([ok, "-q"], d)
+        check(r.code == 0 and not os.path.exists(dot) and not os.path.exists(svg), "the earlier run's pictures removed")

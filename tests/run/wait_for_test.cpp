@@ -221,3 +221,35 @@ exec = ["./pingpong"]
     CHECK(g.waits[1].edges == std::vector<int>{0});
     CHECK(g.cycle.empty());
 }
+
+TEST_CASE("the wait-for graph as DOT: processes, the semaphores they wait on, who holds them, the cycle in red") {
+    const Plan plan = test::plan_of(kLocks);
+    const WaitForGraph g = build_wait_for(plan, opposite_locks(plan));
+    REQUIRE(g.waits[0].objects.size() == 1);
+    CHECK(g.waits[0].objects[0].name == "locks.b");
+    CHECK(g.waits[0].objects[0].held);
+    CHECK(g.waits[0].objects[0].holders == std::vector<int>{1});
+    CHECK(g.waits[0].op == "P locks.b");
+    const std::string dot = wait_for_dot(g, "deadlock in locks");
+    CHECK(dot.rfind("digraph wait_for {", 0) == 0);
+    CHECK(dot.find("label=\"deadlock in locks, cycle left → right → left\"") != std::string::npos);
+    CHECK(dot.find("p0 [label=\"left\" shape=ellipse color=red") != std::string::npos);
+    CHECK(dot.find("idle") == std::string::npos);  // it waits for nothing and nobody waits for it
+    CHECK(dot.find("o0 [label=\"locks.b\\n(semaphore)\" shape=box]") != std::string::npos);
+    CHECK(dot.find("p0 -> o0 [label=\"P locks.b\" color=red") != std::string::npos);
+    CHECK(dot.find("o0 -> p1 [label=\"held by\" color=red") != std::string::npos);
+    CHECK(dot.find("o1 -> p0 [label=\"held by\" color=red") != std::string::npos);
+}
+
+TEST_CASE("as DOT without a known holder: dashed 'could release' edges, and no red outside the cycle") {
+    const Plan plan = test::plan_of(kLocks);
+    WaitSnapshot s = opposite_locks(plan);
+    s.procs[1] = {};  // right is gone: left waits on locks.b, which nobody can release
+    s.last_taker.clear();
+    const WaitForGraph g = build_wait_for(plan, s);
+    REQUIRE(g.cycle.empty());
+    const std::string dot = wait_for_dot(g, "t");
+    CHECK(dot.find("color=red") == std::string::npos);
+    CHECK(dot.find("p0 -> o0 [label=\"P locks.b\"]") != std::string::npos);
+    CHECK(dot.find("o0 ->") == std::string::npos);
+}
