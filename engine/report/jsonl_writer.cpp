@@ -394,6 +394,7 @@ std::string JsonlWriter::end_line(const RunResult& run, const std::string& cut) 
         l += ",\"cut_short\":";
         append_json_string(l, cut);
     }
+    if (!run.contention_json.empty()) l += ",\"contention\":" + run.contention_json;
     l += ",\"verdicts\":{";
     for (std::size_t p = 0; p < run.procs.size() && p < plan_.processes.size(); ++p) {
         if (p) l += ',';

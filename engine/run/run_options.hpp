@@ -14,6 +14,7 @@ namespace simrun {
 struct RunOptions {
     std::string out_dir = "simrun-out";  // the trace goes to OUT/<scenario>/trace.jsonl
     bool quiet = false;
+    bool stats = false;  // --stats: the contention summary on the terminal
     bool namespaces = true;
     bool color = false;
     std::size_t max_events = 80;         // timeline lines on the terminal

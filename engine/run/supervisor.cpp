@@ -399,6 +399,7 @@ private:
             end.wait_status = WaitStatus(s.wait_status.load());
             end.cpu_ns = s.cpu_ns.load();
             end.maxrss_kb = s.maxrss_kb.load();
+            if (end.exited) end.nvcsw = s.nvcsw.load(), end.nivcsw = s.nivcsw.load();
             end.exec_errno = s.exec_errno.load();
             end.vm_peak_kb = limits_->vm_peak_kb(static_cast<int>(p));
             judge(plan_.processes[p], run_.outcome, end);

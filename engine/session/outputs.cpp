@@ -1,6 +1,7 @@
 #include "session/outputs.hpp"
 
 #include "report/jsonl_writer.hpp"
+#include "report/contention.hpp"
 #include "report/wait_picture.hpp"
 #include "sched/schedule_file.hpp"
 #include "trace/decoder.hpp"
@@ -45,7 +46,9 @@ ExitCode write_outputs(const Plan& plan, const RunOptions& opt, RunOutput& out, 
     auto writer = JsonlWriter::open(trace_path, plan, run);
     if (!writer) return fail(writer.error().message);
     Checker checker(plan);
-    decode(plan, out, {&checker, writer->get(), &timeline});
+    Contention contention(plan);
+    decode(plan, out, {&checker, &contention, writer->get(), &timeline});
+    run.contention_json = contention.json();
     report.results = checker.finish(run);
     report.diagnosis = run.diagnosis;
     for (const auto& e : report.results) (*writer)->expectation(e.name, e.kind, e.text, e.passed, e.detail);
@@ -62,6 +65,11 @@ ExitCode write_outputs(const Plan& plan, const RunOptions& opt, RunOutput& out, 
         if (auto st = write_schedule(schedule_path, plan, sched); !st) return fail(st.error().message);
     }
     if (opt.terminal) timeline.summary(run, report.results, trace_path, schedule_path, opt.replay_hint);
+    if (opt.terminal && opt.stats) {
+        std::vector<std::pair<std::int64_t, std::int64_t>> switches;
+        for (const auto& p : run.procs) switches.emplace_back(p.nvcsw, p.nivcsw);
+        for (const auto& line : contention.lines(switches)) fmt::print("{}\n", line);
+    }
     report.passed = true;
     for (const auto& e : report.results) report.passed = report.passed && e.passed;
     if (!report.divergence.empty()) return ExitCode::Usage;

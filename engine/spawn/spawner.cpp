@@ -141,6 +141,8 @@ int record_exit(const Runtime& rt, RingWriter& ring, pid_t pid, int status, cons
         auto ns = [](const timeval& tv) { return static_cast<std::uint64_t>(tv.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(tv.tv_usec) * 1000u; };
         slot.cpu_ns.store(ns(usage.ru_utime) + ns(usage.ru_stime));
         slot.maxrss_kb.store(usage.ru_maxrss);
+        slot.nvcsw.store(usage.ru_nvcsw);
+        slot.nivcsw.store(usage.ru_nivcsw);
         slot.state.store(ProcState::Exited);
         Record& r = ring.begin(EventKind::Exit, static_cast<std::uint16_t>(p));
         r.e.pid = pid;

@@ -91,6 +91,7 @@ struct alignas(64) ProcSlot {
     std::atomic<std::int32_t> exec_errno;
     std::atomic<std::uint64_t> cpu_ns;
     std::atomic<std::int64_t> maxrss_kb;
+    std::atomic<std::int64_t> nvcsw, nivcsw;  // context switches, voluntary and involuntary
     // The preload tracer attached in this exec'd program: 1; 2 from an exec
     // of a traced image until the new image attaches (still 2 at the end:
     // what it exec'd ran untraced).

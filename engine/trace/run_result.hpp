@@ -41,6 +41,7 @@ struct ProcessEnd {
     LimitHit hit = LimitHit::None;
     std::uint64_t cpu_ns = 0;       // from wait4, when simrun or a scripted parent reaped it
     std::int64_t maxrss_kb = 0;
+    std::int64_t nvcsw = -1, nivcsw = -1;  // context switches from wait4 (-1: not reaped with its rusage)
     std::int64_t vm_peak_kb = 0;    // the largest VmPeak simrun saw while it ran
     int exec_errno = 0;
     Verdict verdict = Verdict::Ok;
@@ -51,6 +52,7 @@ struct RunResult {
     Outcome outcome = Outcome::Completed;
     std::uint64_t t0 = 0, t_end = 0;  // CLOCK_MONOTONIC ns
     bool sandboxed = false;
+    std::string contention_json;  // report/contention.hpp: written in run_end
     std::string wait_for_dot;   // a deadlock's wait-for graph in Graphviz DOT ("" for none): written as deadlock.dot
     std::string schedule_info;  // controlled mode: "\"strategy\":\"pct\",\"seed\":3,..." fields for run_start
     std::vector<std::int64_t> cells;  // final, flat (Plan::cell_slots)
