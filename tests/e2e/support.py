@@ -214,8 +214,15 @@ def wait_gone(tag, seconds=5):
 
 
 def normalized(events):
-    """The event sequence without what legitimately differs between runs: time and pids."""
-    return [{k: v for k, v in e.items() if k not in ("t", "pid", "parent_pid")} for e in events]
+    """The event sequence without what legitimately differs between runs: time and pids (run_end's contention
+    figures in ns included)."""
+    def timeless(e):
+        e = {k: v for k, v in e.items() if k not in ("t", "pid", "parent_pid")}
+        if "contention" in e:
+            e["contention"] = {kind: [{k: v for k, v in row.items() if not k.endswith("_ns")} for row in rows]
+                               for kind, rows in e["contention"].items()}
+        return e
+    return [timeless(e) for e in events]
 
 
 def prodcons_with_fault(undo, step):
