@@ -12,40 +12,62 @@
 namespace simrun {
 namespace {
 
-// The object a scripted op takes from (what can make it wait), or "".
-std::string taken_object(const Plan& plan, const Op& op) {
+// An object a take can wait on, as a number (kind in the top byte), so
+// that an event costs no string; its name is made once, at first sight.
+// 0: the op or call takes from nothing.
+enum : std::uint64_t { kSem = 1, kPsem, kQueue, kPipe, kProgramSem, kProgramQueue };
+constexpr std::uint64_t key(std::uint64_t kind, std::uint64_t id) { return kind << 56 | (id & ((1ull << 56) - 1)); }
+
+std::uint64_t taken_key(const Plan& plan, const Op& op) {
     switch (op.kind) {
         case OpKind::Semop:
             for (std::uint32_t i = 0; i < op.count; ++i) {
                 const SemTerm& t = plan.sem_terms[op.first + i];
-                if (t.delta <= 0) return plan.sem_label(plan.sems[op.object].first_value + t.member);
+                if (t.delta <= 0) return key(kSem, static_cast<std::uint64_t>(plan.sems[op.object].first_value + t.member));
             }
-            return {};
-        case OpKind::PsemWait: return plan.psems[op.object].name;
+            return 0;
+        case OpKind::PsemWait: return key(kPsem, op.object);
         case OpKind::MsgRecv:
-        case OpKind::MsgSend: return plan.queues[op.object].name;
+        case OpKind::MsgSend: return key(kQueue, op.object);
         case OpKind::PipeRead:
-        case OpKind::PipeWrite: return "pipe " + plan.pipes[op.object].name;
-        default: return {};
+        case OpKind::PipeWrite: return key(kPipe, op.object);
+        default: return 0;
     }
 }
 
-// A program's call that can wait on an object: its name, or "".
-std::string taken_object(const ev::Call& c) {
+std::uint64_t taken_key(const ev::Call& c) {
     if (const auto* s = std::get_if<call::Semop>(&c.args)) {
         for (const sembuf& b : s->sops)
-            if (b.sem_op <= 0) return fmt::format("{} sem {}", s->set ? *s->set : fmt::format("semid {}", s->semid), b.sem_num);
-        return {};
+            if (b.sem_op <= 0) return key(kProgramSem, static_cast<std::uint64_t>(s->semid) << 16 | b.sem_num);
+        return 0;
     }
-    if (const auto* m = std::get_if<call::SysvMsg>(&c.args)) return m->queue ? *m->queue : fmt::format("msqid {}", m->msqid);
-    return {};
+    if (const auto* m = std::get_if<call::SysvMsg>(&c.args)) return key(kProgramQueue, static_cast<std::uint64_t>(m->msqid));
+    return 0;
+}
+
+std::string name_of(const Plan& plan, std::uint64_t k, const ev::Call* c) {
+    const std::uint64_t id = k & ((1ull << 56) - 1);
+    switch (k >> 56) {
+        case kSem: return plan.sem_label(static_cast<int>(id));
+        case kPsem: return plan.psems[id].name;
+        case kQueue: return plan.queues[id].name;
+        case kPipe: return "pipe " + plan.pipes[id].name;
+        case kProgramSem: {
+            const auto* s = c ? std::get_if<call::Semop>(&c->args) : nullptr;
+            return fmt::format("{} sem {}", s && s->set ? *s->set : fmt::format("semid {}", id >> 16), id & 0xFFFF);
+        }
+        default: {
+            const auto* m = c ? std::get_if<call::SysvMsg>(&c->args) : nullptr;
+            return m && m->queue ? *m->queue : fmt::format("msqid {}", id);
+        }
+    }
 }
 
 }  // namespace
 
-std::size_t Contention::object_index(const std::string& name) {
-    auto [it, fresh] = by_name_.emplace(name, objects_.size());
-    if (fresh) objects_.push_back({name});
+std::size_t Contention::object_index(std::uint64_t k, const ev::Call* c) {
+    auto [it, fresh] = by_key_.emplace(k, objects_.size());
+    if (fresh) objects_.push_back({name_of(plan_, k, c)});
     return it->second;
 }
 
@@ -60,20 +82,27 @@ void Contention::took(std::size_t object, int proc, bool waited, std::uint64_t w
 void Contention::on_event(const Event& e) {
     if (!e.proc.name || e.proc.index == kRunProc) return;
     const int p = e.proc.index;
-    ProcContention& pc = procs_[p];
-    if (pc.name.empty()) pc.name = *e.proc.name, pc.first_ts = e.ts;
+    auto it = current_.find(p);
+    if (it == current_.end() || (procs_[it->second].seen != e.proc.name && procs_[it->second].name != *e.proc.name)) {
+        current_[p] = procs_.size();  // first sight, or another child in the same spare slot
+        procs_.push_back({*e.proc.name, p, e.proc.name, 0, 0, 0, e.ts, e.ts});
+        it = current_.find(p);
+    }
+    ProcContention& pc = procs_[it->second];
+    pc.seen = e.proc.name;
     pc.last_ts = std::max(pc.last_ts, e.ts);
     bool parked = false, woke = false;
-    std::string object;
+    std::uint64_t object = 0;
+    const ev::Call* call = nullptr;
     if (const auto* op = std::get_if<ev::ScriptOp>(&e.body)) {
         if (op->half == ev::ScriptOp::Half::Load) return;  // the first half of a racy +=
         parked = op->parked, woke = op->woke;
-        object = taken_object(plan_, *op->op);
+        object = taken_key(plan_, *op->op);
         if (!parked && op->result < 0) return;  // failed (EINTR, nowait): it took nothing
-    } else if (const auto* c = std::get_if<ev::Call>(&e.body)) {
-        parked = c->started, woke = c->waited;
-        object = taken_object(*c);
-        if (!parked && c->result < 0) return;
+    } else if ((call = std::get_if<ev::Call>(&e.body))) {
+        parked = call->started, woke = call->waited;
+        object = taken_key(*call);
+        if (!parked && call->result < 0) return;
     } else {
         return;
     }
@@ -89,16 +118,12 @@ void Contention::on_event(const Event& e) {
         }
         ++pc.waits, pc.blocked_ns += waited_ns, pc.longest_ns = std::max(pc.longest_ns, waited_ns);
     }
-    if (!object.empty()) took(object_index(object), p, woke, waited_ns);
+    if (object) took(object_index(object, call), p, woke, waited_ns);
 }
 
 std::vector<ObjectContention> Contention::objects() const { return objects_; }
 
-std::vector<ProcContention> Contention::processes() const {
-    std::vector<ProcContention> out;
-    for (const auto& [p, pc] : procs_) out.push_back(pc);
-    return out;
-}
+std::vector<ProcContention> Contention::processes() const { return procs_; }
 
 std::string Contention::json() const {
     std::string out = "{\"objects\":[";
@@ -111,7 +136,7 @@ std::string Contention::json() const {
     }
     out += "],\"processes\":[";
     bool first = true;
-    for (const auto& [p, pc] : procs_) {
+    for (const auto& pc : procs_) {
         out += first ? "{\"name\":" : ",{\"name\":";
         first = false;
         append_json_string(out, pc.name);
@@ -126,13 +151,14 @@ std::vector<std::string> Contention::lines(const std::vector<std::pair<std::int6
     if (!objects_.empty()) out.push_back("contention by object (completed · blocked · total wait · longest · hand-offs):");
     std::size_t w = 0;
     for (const auto& o : objects_) w = std::max(w, o.name.size());
-    for (const auto& [p, pc] : procs_) w = std::max(w, pc.name.size());
+    for (const auto& pc : procs_) w = std::max(w, pc.name.size());
     for (const auto& o : objects_)
         out.push_back(fmt::format("  {:<{}}  {:>8} · {:>8} blocked · {:>10} · {:>10} · {:>8} hand-offs", o.name, w, o.ops, o.blocked,
                                   format_duration_ns(static_cast<std::int64_t>(o.wait_ns)),
                                   format_duration_ns(static_cast<std::int64_t>(o.longest_ns)), o.handoffs));
     if (!procs_.empty()) out.push_back("time by process (from its first event to its last · blocked · waits · context switches voluntary/involuntary):");
-    for (const auto& [p, pc] : procs_) {
+    for (const auto& pc : procs_) {
+        const int p = pc.index;
         const std::uint64_t span = pc.last_ts - pc.first_ts;
         const double share = span ? 100.0 * static_cast<double>(pc.blocked_ns) / static_cast<double>(span) : 0.0;
         std::string cs = "—";

@@ -27,6 +27,8 @@ struct ObjectContention {
 
 struct ProcContention {
     std::string name;
+    int index = -1;                       // its process number (a spare slot passes from child to child)
+    const std::string* seen = nullptr;    // the name as the decoder last gave it
     std::uint64_t waits = 0, blocked_ns = 0, longest_ns = 0;
     std::uint64_t first_ts = 0, last_ts = 0;  // its first and last event
 };
@@ -35,7 +37,7 @@ class Contention : public EventSink {
 public:
     explicit Contention(const Plan& plan) : plan_(plan) {}
     void on_event(const Event& e) override;
-    // Objects in first-use order; processes in index order (those with events).
+    // Objects in first-use order; processes in order of their first event.
     std::vector<ObjectContention> objects() const;
     std::vector<ProcContention> processes() const;
     // {"objects":[...],"processes":[...]} for run_end.
@@ -46,11 +48,12 @@ public:
 
 private:
     void took(std::size_t object, int proc, bool waited, std::uint64_t wait_ns);
-    std::size_t object_index(const std::string& name);
+    std::size_t object_index(std::uint64_t key, const ev::Call* call);
     const Plan& plan_;
     std::vector<ObjectContention> objects_;
-    std::map<std::string, std::size_t> by_name_;
-    std::map<int, ProcContention> procs_;
+    std::map<std::uint64_t, std::size_t> by_key_;
+    std::vector<ProcContention> procs_;       // in order of first sight
+    std::map<int, std::size_t> current_;      // process number -> its entry now
     std::map<int, std::uint64_t> parked_at_;  // process -> when its current wait began
 };
 

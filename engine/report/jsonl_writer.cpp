@@ -5,14 +5,14 @@
 
 #include <fmt/format.h>
 
-#include <csignal>
 #include <fcntl.h>
 #include <sys/ipc.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <functional>
+#include <csignal>
 #include <cstring>
+#include <functional>
 
 namespace simrun {
 
@@ -39,9 +39,9 @@ std::string signal_list_json(std::uint64_t bits) {
 }
 
 Result<std::unique_ptr<JsonlWriter>> JsonlWriter::open(const std::string& path, const Plan& plan, const RunResult& run) {
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return sys_error(fmt::format("open({})", path));
-    std::unique_ptr<JsonlWriter> w(new JsonlWriter(fd, path, plan, run));
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!fd.valid()) return sys_error(fmt::format("open({})", path));
+    std::unique_ptr<JsonlWriter> w(new JsonlWriter(std::move(fd), path, plan, run));
     std::string& l = w->line_;
     l = fmt::format("{{\"schema\":\"{}\",\"kind\":\"run_start\",\"seq\":0,\"t\":0,\"scenario\":", kTraceSchema);
     append_json_string(l, plan.name);
@@ -59,8 +59,6 @@ Result<std::unique_ptr<JsonlWriter>> JsonlWriter::open(const std::string& path, 
     return w;
 }
 
-JsonlWriter::~JsonlWriter() { ::close(fd_); }
-
 void JsonlWriter::flush_line() {
     line_ += '\n';
     if (!errno_) {
@@ -74,7 +72,7 @@ void JsonlWriter::flush_line() {
 bool JsonlWriter::write_out() {
     std::size_t done = 0;
     while (done < buf_.size()) {
-        const ssize_t n = ::write(fd_, buf_.data() + done, buf_.size() - done);
+        const ssize_t n = ::write(fd_.get(), buf_.data() + done, buf_.size() - done);
         if (n > 0) {
             done += static_cast<std::size_t>(n);
             continue;
@@ -89,8 +87,8 @@ bool JsonlWriter::write_out() {
             if (at != std::string::npos && at < end) committed_seq_ = std::strtoull(buf_.c_str() + at + 6, nullptr, 10);
             committed_ += end + 1;
         }
-        (void)::ftruncate(fd_, static_cast<off_t>(committed_));
-        (void)::lseek(fd_, static_cast<off_t>(committed_), SEEK_SET);
+        (void)::ftruncate(fd_.get(), static_cast<off_t>(committed_));
+        (void)::lseek(fd_.get(), static_cast<off_t>(committed_), SEEK_SET);
         buf_.clear();
         return false;
     }
@@ -104,7 +102,7 @@ bool JsonlWriter::write_out() {
 std::uint64_t JsonlWriter::seq_before(std::uint64_t end) const {
     std::string window(std::min<std::uint64_t>(end, 64u << 10), '\0');
     const off_t from = static_cast<off_t>(end - window.size());
-    if (::pread(fd_, window.data(), window.size(), from) != static_cast<ssize_t>(window.size()) || window.empty()) return 0;
+    if (::pread(fd_.get(), window.data(), window.size(), from) != static_cast<ssize_t>(window.size()) || window.empty()) return 0;
     const std::size_t nl = window.size() >= 2 ? window.rfind('\n', window.size() - 2) : std::string::npos;
     const std::size_t at = window.find("\"seq\":", nl == std::string::npos ? 0 : nl + 1);
     return at == std::string::npos ? 0 : std::strtoull(window.c_str() + at + 6, nullptr, 10);
@@ -116,8 +114,8 @@ bool JsonlWriter::write_last_line(const std::function<std::string()>& line_for_c
     std::uint64_t room = 0;
     for (;;) {
         const std::string line = line_for_committed();
-        (void)::ftruncate(fd_, static_cast<off_t>(committed_));
-        if (::pwrite(fd_, line.data(), line.size(), static_cast<off_t>(committed_)) == static_cast<ssize_t>(line.size())) return true;
+        (void)::ftruncate(fd_.get(), static_cast<off_t>(committed_));
+        if (::pwrite(fd_.get(), line.data(), line.size(), static_cast<off_t>(committed_)) == static_cast<ssize_t>(line.size())) return true;
         if (committed_ == 0) return false;
         room = std::max<std::uint64_t>(room * 2, line.size() + 8192);
         const std::uint64_t at = committed_ > room ? committed_ - room : 0;
@@ -125,7 +123,7 @@ bool JsonlWriter::write_last_line(const std::function<std::string()>& line_for_c
         char chunk[4096];
         std::uint64_t cut = 0;
         for (std::uint64_t pos = at; at > 0 && pos < committed_ && cut == 0;) {
-            const ssize_t n = ::pread(fd_, chunk, sizeof chunk, static_cast<off_t>(pos));
+            const ssize_t n = ::pread(fd_.get(), chunk, sizeof chunk, static_cast<off_t>(pos));
             if (n <= 0) break;
             for (ssize_t k = 0; k < n && cut == 0; ++k)
                 if (chunk[k] == '\n') cut = pos + static_cast<std::uint64_t>(k) + 1;

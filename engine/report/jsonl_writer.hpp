@@ -11,6 +11,7 @@
 #include "trace/run_result.hpp"
 #include "trace/event_sink.hpp"
 #include "util/error.hpp"
+#include "util/unique_fd.hpp"
 
 #include <cstdio>
 #include <functional>
@@ -25,14 +26,15 @@ inline constexpr const char* kTraceSchema = "simrun-trace/3";
 class JsonlWriter : public EventSink {
 public:
     static Result<std::unique_ptr<JsonlWriter>> open(const std::string& path, const Plan& plan, const RunResult& run);
-    ~JsonlWriter() override;
+    ~JsonlWriter() override = default;
     void on_event(const Event& e) override;
     void expectation(const std::string& name, ExpectKind kind, const std::string& text, bool passed,
                      const std::string& detail);
     Status finish(const RunResult& run);
 
 private:
-    JsonlWriter(int fd, std::string path, const Plan& plan, const RunResult& run) : fd_(fd), path_(std::move(path)), plan_(plan), t0_(run.t0) {}
+    JsonlWriter(UniqueFd fd, std::string path, const Plan& plan, const RunResult& run)
+        : fd_(std::move(fd)), path_(std::move(path)), plan_(plan), t0_(run.t0) {}
     void head(const char* kind, const Event& e);
     void script_op(const Event& e, const ev::ScriptOp& op);
     void flush_line();
@@ -41,7 +43,7 @@ private:
     // The line made for what is kept, at committed_, dropping earlier lines until it fits.
     bool write_last_line(const std::function<std::string()>& line_for_committed);
     std::uint64_t seq_before(std::uint64_t end) const;
-    int fd_;
+    UniqueFd fd_;
     std::string path_;
     std::string buf_;                  // whole lines not yet written
     std::uint64_t buf_last_seq_ = 0;   // the seq of buf_'s last line

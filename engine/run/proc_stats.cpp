@@ -70,13 +70,6 @@ std::vector<ProcEntry> all_processes() {
 
 }  // namespace
 
-std::unordered_map<pid_t, int> processes_per_group() {
-    std::unordered_map<pid_t, int> groups;
-    for (const ProcEntry& p : all_processes())
-        if (p.state != 'Z') ++groups[p.pgrp];
-    return groups;
-}
-
 namespace {
 
 // Walks the tree below roots through a parent -> children index (a fork

@@ -22,9 +22,6 @@ bool read_proc_file(const char* path, char* buf, std::size_t size);
 // Live processes of this user (as /proc shows them).
 std::int64_t processes_of_user(uid_t uid);
 
-// Live processes by process group id (zombies not counted).
-std::unordered_map<pid_t, int> processes_per_group();
-
 // The children of `roots`, their children, and so on.
 struct Descendant {
     pid_t pid;

@@ -335,3 +335,8 @@ def test_where_the_time_went():
         check(re.search(r"lock\.mutex\s+40000 · ", r.stdout), r.stdout)
         r = Run([os.path.join(ROOT, "scenarios", "counter_cost.toml"), "-q"], d, timeout=120)
         check("contention by object" not in r.stdout, "only with --stats")
+        # A program's children: a spare slot passes from one that ended to the next, each keeps its own row.
+        r = Run([os.path.join(ROOT, "scenarios", "traced_program.toml"), "-q"], d)
+        events = r.trace(d, "traced_program")
+        rows = [p["name"] for p in events[-1]["contention"]["processes"]]
+        check(sorted(rows) == sorted({e["proc"] for e in events if "proc" in e}), f"one row per process: {rows}")
