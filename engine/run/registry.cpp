@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -117,6 +119,28 @@ bool remove_sysv(const std::string& kind, int id, long key, std::string& why) {
     return true;
 }
 
+// Whether pid has finished dying: gone, or a zombie (its memory, and with it
+// every shared segment it had attached, released).
+bool dead(pid_t pid) {
+    char path[64], buf[512];
+    std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    if (!read_proc_file(path, buf, sizeof buf)) return true;
+    const char* close = std::strrchr(buf, ')');
+    return close && close[1] == ' ' && (close[2] == 'Z' || close[2] == 'X');
+}
+
+// SIGKILL only asks: a killed process still holds its attachments until it
+// has exited, and a segment removed while attached stays listed until then.
+// So wait (a bounded while) for every process killed before removing objects.
+void wait_dead(const std::vector<pid_t>& killed) {
+    for (int turn = 0; turn < 1000; ++turn) {  // at most 5 s
+        bool all = true;
+        for (pid_t pid : killed) all = all && dead(pid);
+        if (all) return;
+        ::usleep(5000);
+    }
+}
+
 void remove_tree(const std::string& path) {
     ::nftw(path.c_str(), [](const char* p, const struct stat*, int type, FTW*) { return type == FTW_DP ? ::rmdir(p) : ::unlink(p); }, 16,
            FTW_DEPTH | FTW_PHYS);
@@ -130,9 +154,14 @@ void clean_one(const std::string& file, CleanReport& report) {
     for (const auto& l : lines)
         if (l.rfind("tag ", 0) == 0) tag = l.substr(4);
     // Processes first: they could otherwise make more, or hold what we remove.
+    std::vector<pid_t> killed;
+    auto kill_one = [&](pid_t pid) {
+        if (std::find(killed.begin(), killed.end(), pid) != killed.end() || ::kill(pid, SIGKILL) != 0) return;
+        killed.push_back(pid);
+        report.removed.push_back(fmt::format("process {}", pid));
+    };
     if (!tag.empty())
-        for (pid_t pid : tagged(tag))
-            if (::kill(pid, SIGKILL) == 0) report.removed.push_back(fmt::format("process {}", pid));
+        for (pid_t pid : tagged(tag)) kill_one(pid);
     for (const auto& l : lines) {
         std::istringstream words(l);
         std::string what, kind, arg;
@@ -141,9 +170,10 @@ void clean_one(const std::string& file, CleanReport& report) {
             pid_t pid = 0;
             std::uint64_t started = 0;
             words >> pid >> started;
-            if (pid > 0 && start_time(pid) == started && ::kill(pid, SIGKILL) == 0) report.removed.push_back(fmt::format("process {}", pid));
+            if (pid > 0 && start_time(pid) == started) kill_one(pid);
         }
     }
+    wait_dead(killed);
     for (const auto& l : lines) {
         std::istringstream words(l);
         std::string what, kind, arg;

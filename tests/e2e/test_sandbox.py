@@ -85,6 +85,60 @@ exec = ["{program_path('escape')}"]
 
 
 @pytest.mark.serial
+def test_clean_waits_for_what_it_killed():
+    """A killed process holds its attachments until it has finished dying (a large one takes a while), and a
+    segment removed while attached stays listed until then: `simrun clean` returns only when the processes it
+    killed are dead, so the segments it names are gone when it says so. Without the wait this fails: the
+    segment is still listed, its key already zero."""
+    with tempfile.TemporaryDirectory() as d:
+        key = 0x51e000 + os.getpid() % 4096
+        path = write_scenario(d, f"""
+[scenario]
+name = "crash_held"
+timeout = "60s"
+[ipc.shm.b]
+key = {key}
+cells = {{ x = 0 }}
+[[process]]
+name = "holder"
+exec = ["{program_path('hold_shm')}", "{key}", "400"]
+""")
+        tag = new_tag()
+        before = ipc_objects()
+        env = dict(os.environ, SIMRUN_TEST_TAG=tag)
+        p = subprocess.Popen([SIMRUN, path, "--out", d, "-q", "--no-sandbox"], cwd=ROOT, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+        def holder_ready():  # found by its command line: a program's environment is the scenario's
+            for pid in (int(e) for e in os.listdir("/proc") if e.isdigit()):
+                try:
+                    if f"hold_shm\0{key}\0".encode() not in open(f"/proc/{pid}/cmdline", "rb").read():
+                        continue
+                    status = open(f"/proc/{pid}/status").read()
+                except OSError:
+                    continue
+                rss = re.search(r"VmRSS:\s+(\d+) kB", status)
+                if rss and int(rss.group(1)) > 390 * 1024:
+                    return True
+            return False
+
+        deadline = time.monotonic() + 20
+        while not holder_ready() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        check(holder_ready(), "the holder filled its 400 MB")
+        supervisor = [pid for pid in tagged_processes(tag) if open(f"/proc/{pid}/stat").read().split(")")[-1].split()[1] == str(p.pid)]
+        check(len(supervisor) == 1, f"found the supervisor: {supervisor}")
+        os.kill(supervisor[0], signal.SIGKILL)
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait()
+        check(ipc_objects() - before, "the crashed run left its segment")
+        r = subprocess.run([SIMRUN, "clean"], capture_output=True, text=True, timeout=30)
+        check(r.returncode == 0 and "shm id=" in r.stdout and "process " in r.stdout, r.stdout + r.stderr)
+        check(not (ipc_objects() - before), f"IPC objects left when clean returned: {ipc_objects() - before}")
+        wait_gone(tag)
+
+
+@pytest.mark.serial
 def test_key_sweep():
     """A set a process creates under a declared key after simrun's was removed is removed at the end too,
     also without a sandbox (where it would otherwise outlive the run)."""
