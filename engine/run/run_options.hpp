@@ -15,6 +15,7 @@ struct RunOptions {
     std::string out_dir = "simrun-out";  // the trace goes to OUT/<scenario>/trace.jsonl
     bool quiet = false;
     bool stats = false;  // --stats: the contention summary on the terminal
+    bool perfetto = false;  // --perfetto: trace.perfetto.json beside the trace
     bool namespaces = true;
     bool color = false;
     std::size_t max_events = 80;         // timeline lines on the terminal

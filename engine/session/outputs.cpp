@@ -1,12 +1,17 @@
 #include "session/outputs.hpp"
 
-#include "report/jsonl_writer.hpp"
 #include "report/contention.hpp"
+#include "report/jsonl_writer.hpp"
+#include "report/perfetto.hpp"
 #include "report/wait_picture.hpp"
 #include "sched/schedule_file.hpp"
 #include "trace/decoder.hpp"
 
+#include <unistd.h>
+
 #include <fmt/format.h>
+
+#include <fstream>
 
 namespace simrun {
 namespace {
@@ -14,7 +19,7 @@ namespace {
 // Decodes the records into every sink; says in the run's diagnosis when
 // the trace is incomplete, or when the replayed semaphore values disagree
 // with the kernel's.
-void decode(const Plan& plan, RunOutput& out, std::initializer_list<EventSink*> sinks) {
+void decode(const Plan& plan, RunOutput& out, const std::vector<EventSink*>& sinks) {
     RunResult& run = out.run;
     Decoder decoder(plan, run.sysv_names, out.semids);
     for (EventSink* s : sinks) decoder.add_sink(*s);
@@ -47,8 +52,20 @@ ExitCode write_outputs(const Plan& plan, const RunOptions& opt, RunOutput& out, 
     if (!writer) return fail(writer.error().message);
     Checker checker(plan);
     Contention contention(plan);
-    decode(plan, out, {&checker, &contention, writer->get(), &timeline});
+    PerfettoWriter perfetto(plan);
+    std::vector<EventSink*> sinks{&checker, &contention, writer->get(), &timeline};
+    if (opt.perfetto && opt.write_trace) sinks.push_back(&perfetto);
+    decode(plan, out, sinks);
     run.contention_json = contention.json();
+    if (opt.write_trace) {
+        const std::string perfetto_path = out_dir + "/trace.perfetto.json";
+        (void)::unlink(perfetto_path.c_str());  // an earlier run's
+        if (opt.perfetto) {
+            std::ofstream f(perfetto_path);
+            f << perfetto.finish();
+            if (!f.flush()) return fail(fmt::format("cannot write {}", perfetto_path));
+        }
+    }
     report.results = checker.finish(run);
     report.diagnosis = run.diagnosis;
     for (const auto& e : report.results) (*writer)->expectation(e.name, e.kind, e.text, e.passed, e.detail);

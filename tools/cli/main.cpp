@@ -60,6 +60,7 @@ const CLI::Validator kNotEmpty(
 void output_options(CLI::App* app, Options& o) {
     app->add_option("--out", o.run.out_dir, "output folder; files go to OUT/<scenario>/")->check(kNotEmpty)->capture_default_str();
     app->add_flag("-q,--quiet", o.run.quiet, "no timeline: print only the outcome and failed expectations");
+    app->add_flag("--perfetto", o.run.perfetto, "also write trace.perfetto.json (Chrome/Perfetto Trace Event Format) beside the trace");
     app->add_flag("--stats", o.run.stats, "print where the time went: waits per object and per process, context switches");
     app->add_option("--events", o.run.max_events, "timeline lines to show on the terminal")
         ->check(whole_number(100'000'000))

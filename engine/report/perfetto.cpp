@@ -1,0 +1,165 @@
+#include "report/perfetto.hpp"
+
+#include "report/timeline.hpp"
+#include "util/json.hpp"
+
+#include <fmt/format.h>
+
+namespace simrun {
+namespace {
+
+// Trace Event Format times are microseconds; ours are ns.
+std::string us(std::uint64_t ns) { return fmt::format("{}.{:03}", ns / 1000, ns % 1000); }
+
+}  // namespace
+
+int PerfettoWriter::track(const Event& e) {
+    // By name: a spare slot passes from a child that ended to the next.
+    auto [it, fresh] = tid_by_name_.emplace(*e.proc.name, static_cast<int>(tid_by_name_.size()) + 1);
+    const int tid = it->second;
+    if (!fresh) return tid;
+    // First sight of this process: its name and its place in the fork tree
+    // (a declared process by its index, a program's child after its root).
+    const bool declared = e.proc.index < plan_.processes.size();
+    const int column = declared ? static_cast<int>(e.proc.index) : std::max(e.proc.column, 0);
+    const int order = column * 10000 + (declared ? 0 : ++children_of_column_[column]);
+    out_ += fmt::format(",\n{{\"ph\":\"M\",\"pid\":1,\"tid\":{},\"name\":\"thread_name\",\"args\":{{\"name\":", tid);
+    append_json_string(out_, *e.proc.name);
+    out_ += fmt::format("}}}},\n{{\"ph\":\"M\",\"pid\":1,\"tid\":{},\"name\":\"thread_sort_index\",\"args\":{{\"sort_index\":{}}}}}", tid, order);
+    last_slice_[tid] = rel(e.ts);
+    return tid;
+}
+
+void PerfettoWriter::slice(int tid, std::uint64_t ts, std::uint64_t dur, const std::string& name, bool blocked) {
+    out_ += fmt::format(",\n{{\"ph\":\"X\",\"pid\":1,\"tid\":{},\"ts\":{},\"dur\":{},\"cat\":\"{}\",\"name\":", tid, us(ts), us(dur),
+                        blocked ? "blocked" : "op");
+    append_json_string(out_, name);
+    out_ += blocked ? ",\"args\":{\"blocked\":true}}" : "}";
+    last_slice_[tid] = ts;
+}
+
+void PerfettoWriter::instant(int tid, std::uint64_t ts, const std::string& name) {
+    out_ += fmt::format(",\n{{\"ph\":\"i\",\"s\":\"t\",\"pid\":1,\"tid\":{},\"ts\":{},\"name\":", tid, us(ts));
+    append_json_string(out_, name);
+    out_ += '}';
+}
+
+void PerfettoWriter::counter(std::uint64_t ts, const std::string& name, std::int64_t value) {
+    out_ += fmt::format(",\n{{\"ph\":\"C\",\"pid\":1,\"ts\":{},\"name\":", us(ts));
+    append_json_string(out_, name);
+    out_ += fmt::format(",\"args\":{{\"value\":{}}}}}", value);
+}
+
+// From the slice that starts at from.ts on from.tid to the slice of tid that holds ts.
+void PerfettoWriter::flow(const Mark& from, int tid, std::uint64_t ts, const char* cat) {
+    if (from.tid == tid) return;
+    const std::uint64_t id = next_flow_++;
+    out_ += fmt::format(",\n{{\"ph\":\"s\",\"pid\":1,\"tid\":{},\"ts\":{},\"id\":{},\"cat\":\"{}\",\"name\":\"{}\"}}", from.tid, us(from.ts), id, cat, cat);
+    out_ += fmt::format(",\n{{\"ph\":\"f\",\"bp\":\"e\",\"pid\":1,\"tid\":{},\"ts\":{},\"id\":{},\"cat\":\"{}\",\"name\":\"{}\"}}", tid, us(ts), id, cat, cat);
+}
+
+void PerfettoWriter::script_op(int tid, const Event& e, const ev::ScriptOp& o) {
+    const std::uint64_t now = rel(e.ts);
+    const Op& op = *o.op;
+    if (o.parked) {
+        parked_[tid].push_back(now);
+        return;
+    }
+    std::uint64_t start = now;
+    bool blocked = false;
+    if (auto& waits = parked_[tid]; o.woke && !waits.empty()) start = waits.back(), blocked = true, waits.pop_back();
+    slice(tid, start, now - start, describe_event(plan_, e), blocked);
+    if (o.result < 0 || o.half == ev::ScriptOp::Half::Load) return;
+    const std::string target = op_target(plan_, op);
+    const Mark here{tid, start};
+    // A flow ends where the waiting ended, still inside the blocked slice.
+    const std::uint64_t arrive = now > start ? now - 1 : start;
+    switch (op.kind) {
+        case OpKind::Semop: {
+            bool releases = false;
+            for (std::uint32_t i = 0; i < op.count; ++i) releases = releases || plan_.sem_terms[op.first + i].delta > 0;
+            if (releases) {
+                last_release_["sem " + target] = here;
+            } else if (o.woke) {
+                if (auto it = last_release_.find("sem " + target); it != last_release_.end()) flow(it->second, tid, arrive, "wake");
+            }
+            if (o.value) counter(now, target, *o.value);
+            break;
+        }
+        case OpKind::PsemPost: last_release_["psem " + target] = here; if (o.value) counter(now, target, *o.value); break;
+        case OpKind::PsemWait:
+            if (o.woke)
+                if (auto it = last_release_.find("psem " + target); it != last_release_.end()) flow(it->second, tid, arrive, "wake");
+            if (o.value) counter(now, target, *o.value);
+            break;
+        case OpKind::MsgSend: sends_[target].push_back(here); break;
+        case OpKind::MsgRecv:
+            if (auto& q = sends_[target]; !q.empty()) {
+                flow(q.front(), tid, arrive, "message");
+                q.pop_front();
+            }
+            break;
+        case OpKind::PipeWrite: last_release_["pipe " + target] = here; break;
+        case OpKind::PipeRead:
+            if (o.result > 0)
+                if (auto it = last_release_.find("pipe " + target); it != last_release_.end()) flow(it->second, tid, arrive, "data");
+            break;
+        case OpKind::ShmStore:
+        case OpKind::ShmAdd:
+            if (o.value) counter(now, target, *o.value);
+            break;
+        default: break;
+    }
+}
+
+void PerfettoWriter::on_event(const Event& e) {
+    if (!started_) t0_ = e.ts, started_ = true;
+    last_ts_ = std::max(last_ts_, e.ts);
+    if (std::holds_alternative<ev::RunStart>(e.body) || std::holds_alternative<ev::RunEnd>(e.body) || !e.proc.name ||
+        e.proc.index == kRunProc)
+        return;
+    const int tid = track(e);
+    const std::uint64_t now = rel(e.ts);
+    std::visit(Overloaded{
+                   [&](const ev::ScriptOp& o) { script_op(tid, e, o); },
+                   [&](const ev::Call& c) {
+                       if (c.started) {
+                           parked_[tid].push_back(now);
+                           return;
+                       }
+                       std::uint64_t start = now;
+                       bool blocked = false;
+                       if (auto& waits = parked_[tid]; c.waited && !waits.empty()) start = waits.back(), blocked = true, waits.pop_back();
+                       slice(tid, start, now - start, describe_event(plan_, e), blocked);
+                   },
+                   [&](const ev::Spawn& s) {
+                       slice(tid, now, 0, describe_event(plan_, e), false);
+                       if (s.pid > 0) tid_of_pid_[s.pid] = tid;
+                       if (auto it = tid_of_pid_.find(s.parent_pid); it != tid_of_pid_.end())
+                           flow({it->second, last_slice_[it->second]}, tid, now, "fork");
+                   },
+                   [&](const ev::Signal&) { instant(tid, now, describe_event(plan_, e)); },
+                   [&](const ev::Fault&) { instant(tid, now, describe_event(plan_, e)); },
+                   [&](const ev::Undo&) { instant(tid, now, describe_event(plan_, e)); },
+                   [&](const ev::Exit&) {
+                       if (const std::string text = describe_event(plan_, e); !text.empty()) instant(tid, now, text);
+                   },
+                   [&](const auto&) {
+                       if (const std::string text = describe_event(plan_, e); !text.empty()) slice(tid, now, 0, text, false);
+                   },
+               },
+               e.body);
+}
+
+std::string PerfettoWriter::finish() {
+    for (auto& [tid, waits] : parked_)
+        for (; !waits.empty(); waits.pop_back()) slice(tid, waits.back(), rel(last_ts_) - waits.back(), "still waiting when the run ended", true);
+    std::string doc = "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"scenario\":";
+    append_json_string(doc, plan_.name);
+    doc += "},\"traceEvents\":[\n{\"ph\":\"M\",\"pid\":1,\"name\":\"process_name\",\"args\":{\"name\":";
+    append_json_string(doc, "simrun: " + plan_.name);
+    doc += "}}";
+    return doc + out_ + "\n]}\n";
+}
+
+}  // namespace simrun
