@@ -209,6 +209,7 @@ void Checker::check_always(const Event& e) {
                                             e.body);
         broken_[i] = fmt::format("first broken at {} by {}'s {} (event {}): {}", format_duration_ns(static_cast<std::int64_t>(e.ts - t0_)), who, what,
                                  events_, v ? explain_values(plan_, x.expr, view) : error);
+        breaks_.push_back({x.name, e.ts, e.proc.name ? *e.proc.name : std::string()});
     }
 }
 

@@ -26,10 +26,18 @@ struct ExpectResult {
 
 bool stdout_matches(const std::string& out, StdoutMatch how, const std::string& want);
 
+// Where an `always` expectation first broke: the event that broke it.
+struct AlwaysBreak {
+    std::string expectation;
+    std::uint64_t ts = 0;     // the event's time
+    std::string proc;         // its process ("": the supervisor's)
+};
+
 class Checker : public EventSink {
 public:
     explicit Checker(const Plan& plan);
     void on_event(const Event& e) override;
+    const std::vector<AlwaysBreak>& breaks() const { return breaks_; }
     // Results for every expectation, plus the implicit outcome check when the
     // scenario states no outcome of its own.
     std::vector<ExpectResult> finish(const RunResult& run);
@@ -58,6 +66,7 @@ private:
     std::vector<bool> kept_;  // per op: named in a message()
     std::vector<std::string> stdout_;      // per process: captured output
     std::vector<std::string> broken_;  // per expectation: first violation ("" = none yet)
+    std::vector<AlwaysBreak> breaks_;
     std::uint64_t t0_ = 0;
     std::int64_t zombies_left_ = 0;  // Reaped events and adopted exits
     std::uint64_t events_ = 0;

@@ -11,7 +11,28 @@ namespace {
 // Trace Event Format times are microseconds; ours are ns.
 std::string us(std::uint64_t ns) { return fmt::format("{}.{:03}", ns / 1000, ns % 1000); }
 
+// The pid an event's body names as its own, if it names one.
+std::int64_t own_pid(const Event& e) {
+    return std::visit(Overloaded{[](const ev::Call& c) -> std::int64_t { return c.pid; }, [](const ev::Exec& x) -> std::int64_t { return x.pid; },
+                                 [](const ev::ExecFailed& x) -> std::int64_t { return x.pid; }, [](const auto&) -> std::int64_t { return 0; }},
+                      e.body);
+}
+
 }  // namespace
+
+PerfettoWriter::PerfettoWriter(const Plan& plan, std::FILE* out) : plan_(plan), file_(out) {
+    out_ = "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"scenario\":";
+    append_json_string(out_, plan_.name);
+    out_ += "},\"traceEvents\":[\n{\"ph\":\"M\",\"pid\":1,\"name\":\"process_name\",\"args\":{\"name\":";
+    append_json_string(out_, "simrun: " + plan_.name);
+    out_ += "}}";
+}
+
+void PerfettoWriter::flush(bool all) {
+    if (!all && out_.size() < (64u << 10)) return;
+    if (!failed_ && std::fwrite(out_.data(), 1, out_.size(), file_) != out_.size()) failed_ = true;
+    out_.clear();
+}
 
 int PerfettoWriter::track(const Event& e) {
     // By name: a spare slot passes from a child that ended to the next.
@@ -27,6 +48,14 @@ int PerfettoWriter::track(const Event& e) {
     append_json_string(out_, *e.proc.name);
     out_ += fmt::format("}}}},\n{{\"ph\":\"M\",\"pid\":1,\"tid\":{},\"name\":\"thread_sort_index\",\"args\":{{\"sort_index\":{}}}}}", tid, order);
     last_slice_[tid] = rel(e.ts);
+    // A program's child: the arrow from its parent's fork, to a mark where
+    // the child starts (not before the fork returned in the parent).
+    if (auto it = forks_.find(own_pid(e)); it != forks_.end()) {
+        const std::uint64_t at = std::max(rel(e.ts), it->second.ts);
+        slice(tid, at, 0, "started (fork)", false);
+        flow(it->second, tid, at, "fork");
+        forks_.erase(it);
+    }
     return tid;
 }
 
@@ -56,6 +85,34 @@ void PerfettoWriter::flow(const Mark& from, int tid, std::uint64_t ts, const cha
     const std::uint64_t id = next_flow_++;
     out_ += fmt::format(",\n{{\"ph\":\"s\",\"pid\":1,\"tid\":{},\"ts\":{},\"id\":{},\"cat\":\"{}\",\"name\":\"{}\"}}", from.tid, us(from.ts), id, cat, cat);
     out_ += fmt::format(",\n{{\"ph\":\"f\",\"bp\":\"e\",\"pid\":1,\"tid\":{},\"ts\":{},\"id\":{},\"cat\":\"{}\",\"name\":\"{}\"}}", tid, us(ts), id, cat, cat);
+}
+
+void PerfettoWriter::signal_sent(std::int64_t from_pid, int signal, const Mark& here) {
+    if (from_pid > 0) kills_[{from_pid, signal}] = here;
+}
+
+void PerfettoWriter::signal_handled(std::int64_t from_pid, int signal, int tid, std::uint64_t ts) {
+    auto it = kills_.find({from_pid, signal});
+    if (it == kills_.end()) return;
+    flow(it->second, tid, ts, "signal");
+    kills_.erase(it);
+}
+
+void PerfettoWriter::call(int tid, const Event& e, const ev::Call& c) {
+    const std::uint64_t now = rel(e.ts);
+    if (c.pid > 0) pid_of_tid_[tid] = c.pid, tid_of_pid_[c.pid] = tid;
+    if (c.started) {
+        parked_[tid].push_back(now);
+        return;
+    }
+    std::uint64_t start = now;
+    bool blocked = false;
+    if (auto& waits = parked_[tid]; c.waited && !waits.empty()) start = waits.back(), blocked = true, waits.pop_back();
+    slice(tid, start, now - start, describe_event(plan_, e), blocked);
+    const Mark here{tid, start};
+    if (c.id == CallId::Fork && c.result > 0) forks_[c.result] = here;
+    if (auto* k = std::get_if<call::SendSignal>(&c.args); k && c.result == 0) signal_sent(c.pid, k->signal, here);
+    if (auto* h = std::get_if<call::Handler>(&c.args)) signal_handled(h->from_pid, h->signal, tid, start);
 }
 
 void PerfettoWriter::script_op(int tid, const Event& e, const ev::ScriptOp& o) {
@@ -108,6 +165,10 @@ void PerfettoWriter::script_op(int tid, const Event& e, const ev::ScriptOp& o) {
         case OpKind::ShmAdd:
             if (o.value) counter(now, target, *o.value);
             break;
+        case OpKind::Kill:
+            if (auto pid = pid_of_tid_.find(tid); pid != pid_of_tid_.end())
+                signal_sent(pid->second, static_cast<int>(op.slot), here);
+            break;
         default: break;
     }
 }
@@ -122,23 +183,21 @@ void PerfettoWriter::on_event(const Event& e) {
     const std::uint64_t now = rel(e.ts);
     std::visit(Overloaded{
                    [&](const ev::ScriptOp& o) { script_op(tid, e, o); },
-                   [&](const ev::Call& c) {
-                       if (c.started) {
-                           parked_[tid].push_back(now);
-                           return;
-                       }
-                       std::uint64_t start = now;
-                       bool blocked = false;
-                       if (auto& waits = parked_[tid]; c.waited && !waits.empty()) start = waits.back(), blocked = true, waits.pop_back();
-                       slice(tid, start, now - start, describe_event(plan_, e), blocked);
-                   },
+                   [&](const ev::Call& c) { call(tid, e, c); },
                    [&](const ev::Spawn& s) {
                        slice(tid, now, 0, describe_event(plan_, e), false);
-                       if (s.pid > 0) tid_of_pid_[s.pid] = tid;
+                       if (s.pid > 0) tid_of_pid_[s.pid] = tid, pid_of_tid_[tid] = s.pid;
                        if (auto it = tid_of_pid_.find(s.parent_pid); it != tid_of_pid_.end())
                            flow({it->second, last_slice_[it->second]}, tid, now, "fork");
                    },
-                   [&](const ev::Signal&) { instant(tid, now, describe_event(plan_, e)); },
+                   [&](const ev::Signal& s) {
+                       // The instant marks the delivery; a zero-length slice is
+                       // where a flow from its sender can end.
+                       const std::string text = describe_event(plan_, e);
+                       instant(tid, now, text);
+                       slice(tid, now, 0, text, false);
+                       signal_handled(s.from_pid, s.signal, tid, now);
+                   },
                    [&](const ev::Fault&) { instant(tid, now, describe_event(plan_, e)); },
                    [&](const ev::Undo&) { instant(tid, now, describe_event(plan_, e)); },
                    [&](const ev::Exit&) {
@@ -149,17 +208,21 @@ void PerfettoWriter::on_event(const Event& e) {
                    },
                },
                e.body);
+    flush(false);
 }
 
-std::string PerfettoWriter::finish() {
+bool PerfettoWriter::finish(const std::vector<AlwaysBreak>& breaks) {
     for (auto& [tid, waits] : parked_)
         for (; !waits.empty(); waits.pop_back()) slice(tid, waits.back(), rel(last_ts_) - waits.back(), "still waiting when the run ended", true);
-    std::string doc = "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"scenario\":";
-    append_json_string(doc, plan_.name);
-    doc += "},\"traceEvents\":[\n{\"ph\":\"M\",\"pid\":1,\"name\":\"process_name\",\"args\":{\"name\":";
-    append_json_string(doc, "simrun: " + plan_.name);
-    doc += "}}";
-    return doc + out_ + "\n]}\n";
+    for (const auto& b : breaks) {
+        auto it = tid_by_name_.find(b.proc);
+        const std::string text = "expectation '" + b.expectation + "' first broke here";
+        if (it != tid_by_name_.end()) instant(it->second, rel(b.ts), text);
+        else out_ += fmt::format(",\n{{\"ph\":\"i\",\"s\":\"g\",\"pid\":1,\"tid\":0,\"ts\":{},\"name\":\"{}\"}}", us(rel(b.ts)), text);
+    }
+    out_ += "\n]}\n";
+    flush(true);
+    return !failed_ && std::fflush(file_) == 0 && !std::ferror(file_);
 }
 
 }  // namespace simrun

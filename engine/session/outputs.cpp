@@ -4,6 +4,7 @@
 #include "report/jsonl_writer.hpp"
 #include "report/perfetto.hpp"
 #include "report/wait_picture.hpp"
+#include "util/unique_fd.hpp"
 #include "sched/schedule_file.hpp"
 #include "trace/decoder.hpp"
 
@@ -11,7 +12,9 @@
 
 #include <fmt/format.h>
 
-#include <fstream>
+#include <cerrno>
+#include <cstring>
+#include <optional>
 
 namespace simrun {
 namespace {
@@ -52,20 +55,19 @@ ExitCode write_outputs(const Plan& plan, const RunOptions& opt, RunOutput& out, 
     if (!writer) return fail(writer.error().message);
     Checker checker(plan);
     Contention contention(plan);
-    PerfettoWriter perfetto(plan);
     std::vector<EventSink*> sinks{&checker, &contention, writer->get(), &timeline};
-    if (opt.perfetto && opt.write_trace) sinks.push_back(&perfetto);
+    const std::string perfetto_path = out_dir + "/trace.perfetto.json";
+    if (opt.write_trace) (void)::unlink(perfetto_path.c_str());  // an earlier run's
+    UniqueFile perfetto_file;
+    std::optional<PerfettoWriter> perfetto;
+    if (opt.perfetto && opt.write_trace) {
+        perfetto_file.reset(std::fopen(perfetto_path.c_str(), "we"));
+        if (!perfetto_file) return fail(fmt::format("cannot write {}: {}", perfetto_path, std::strerror(errno)));
+        sinks.push_back(&perfetto.emplace(plan, perfetto_file.get()));
+    }
     decode(plan, out, sinks);
     run.contention_json = contention.json();
-    if (opt.write_trace) {
-        const std::string perfetto_path = out_dir + "/trace.perfetto.json";
-        (void)::unlink(perfetto_path.c_str());  // an earlier run's
-        if (opt.perfetto) {
-            std::ofstream f(perfetto_path);
-            f << perfetto.finish();
-            if (!f.flush()) return fail(fmt::format("cannot write {}", perfetto_path));
-        }
-    }
+    if (perfetto && !perfetto->finish(checker.breaks())) return fail(fmt::format("cannot write {}: {}", perfetto_path, std::strerror(errno)));
     report.results = checker.finish(run);
     report.diagnosis = run.diagnosis;
     for (const auto& e : report.results) (*writer)->expectation(e.name, e.kind, e.text, e.passed, e.detail);

@@ -4,7 +4,10 @@
 
 #include <unistd.h>
 
+#include <cstdio>
+#include <memory>
 #include <utility>
+
 
 namespace simrun {
 
@@ -32,5 +35,11 @@ public:
 private:
     int fd_ = -1;
 };
+
+// A stdio stream, closed when it goes.
+struct FileCloser {
+    void operator()(std::FILE* f) const noexcept { std::fclose(f); }
+};
+using UniqueFile = std::unique_ptr<std::FILE, FileCloser>;
 
 }  // namespace simrun

@@ -37,16 +37,17 @@ def check_structure(doc, events):
         root = child.split("/")[0]
         check(by_order.index(child) > by_order.index(root), f"{child} after {root}")
     slices = {}
+    ns = lambda us: round(us * 1000)  # times are µs with three decimals: compared in whole ns, not floats
     for e in te:
         if e["ph"] == "X":
             check(e["dur"] >= 0, str(e))
-            slices.setdefault(e["tid"], []).append((e["ts"], e["ts"] + e["dur"], e))
+            slices.setdefault(e["tid"], []).append((ns(e["ts"]), ns(e["ts"]) + ns(e["dur"]), e))
     for tid, xs in slices.items():  # nesting: no two slices of a track overlap in part
         stack = []
         for start, end, e in sorted(xs, key=lambda s: (s[0], -s[1])):
             while stack and stack[-1][1] <= start:  # touching is not overlapping
                 stack.pop()
-            check(not stack or end <= stack[-1][1] + 1e-9, f"{names[tid]}: {e['name']} overlaps {stack[-1][2]['name'] if stack else ''}")
+            check(not stack or end <= stack[-1][1], f"{names[tid]}: {e['name']} overlaps {stack[-1][2]['name'] if stack else ''}")
             stack.append((start, end, e))
     flows = {}
     for e in te:
@@ -57,7 +58,7 @@ def check_structure(doc, events):
         s, f = sorted(pair, key=lambda p: p["ph"] != "s")
         check(s["ts"] <= f["ts"], f"flow {fid} goes forward in time: {pair}")
         for p in pair:
-            check(any(a <= p["ts"] <= b + 1e-9 for a, b, _ in slices.get(p["tid"], [])), f"flow {fid} binds to a slice: {p}")
+            check(any(a <= ns(p["ts"]) <= b for a, b, _ in slices.get(p["tid"], [])), f"flow {fid} binds to a slice: {p}")
     blocked = [e for e in te if e["ph"] == "X" and e.get("cat") == "blocked"]
     check(all(e["args"]["blocked"] is True for e in blocked), "blocked slices say so")
     return names, blocked, flows, te
@@ -95,3 +96,57 @@ def deadlock_and_fork(d):
     check(sum(1 for p in flows.values() if p[0]["cat"] == "fork") >= 2, "fork arrows to each child")
     r = Run([os.path.join(ROOT, "scenarios", "traced_program.toml"), "-q"], d)
     check(not os.path.exists(os.path.join(d, "traced_program", "trace.perfetto.json")), "only with --perfetto (an earlier run's removed)")
+
+
+def test_perfetto_signal_arrows_scripted_and_in_programs():
+    """kill → the handler it ran: scripted (signal_count: three kills, three deliveries) and between a program
+    and the child it forked (handler_calls: the child signals its parent three times)."""
+    with tempfile.TemporaryDirectory() as d:
+        r, doc, events, _ = perfetto_of(d, "signal_count.toml")
+        names, _, flows, _ = check_structure(doc, events)
+        arrows = [sorted(p, key=lambda e: e["ph"] != "s") for p in flows.values() if p[0]["cat"] == "signal"]
+        check(len(arrows) == 3 and all(names[s["tid"]] == "sender" and names[f["tid"]] == "receiver" for s, f in arrows), str(arrows))
+        path = write_scenario(d, f"""
+[scenario]
+name = "handler_arrows"
+[[process]]
+name = "parent"
+exec = ["{program_path('handler_calls')}"]
+""")
+        r = Run([path, "-q", "--perfetto"], d)
+        check(r.code == 0, r.stdout + r.stderr)
+        with open(os.path.join(d, "handler_arrows", "trace.perfetto.json")) as f:
+            doc = json.load(f)
+        names, _, flows, _ = check_structure(doc, r.trace(d, "handler_arrows"))
+        kinds = {}
+        for p in flows.values():
+            s, f = sorted(p, key=lambda e: e["ph"] != "s")
+            kinds.setdefault(p[0]["cat"], []).append((names[s["tid"]], names[f["tid"]]))
+        check(kinds.get("signal") == [("parent/1", "parent")] * 3, str(kinds))
+        check(kinds.get("fork") == [("parent", "parent/1")], str(kinds))
+
+
+def test_perfetto_marks_where_an_always_broke():
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, """
+[scenario]
+name = "broken_always"
+[ipc.shm.buf]
+cells = { x = 0 }
+[[process]]
+name = "a"
+run = ["buf.x = 1", "buf.x = 7", "buf.x = 2"]
+[[expect]]
+name = "small"
+always = "buf.x < 5"
+""")
+        r = Run([path, "-q", "--perfetto"], d)
+        check(r.code == 1, r.stdout + r.stderr)
+        with open(os.path.join(d, "broken_always", "trace.perfetto.json")) as f:
+            doc = json.load(f)
+        events = r.trace(d, "broken_always")
+        names, _, _, te = check_structure(doc, events)
+        marks = [e for e in te if e["ph"] == "i" and "first broke" in e["name"]]
+        check(len(marks) == 1 and names[marks[0]["tid"]] == "a" and "'small'" in marks[0]["name"], str(marks))
+        store = [e for e in te if e["ph"] == "X" and "7" in e["name"] and names[e["tid"]] == "a"]
+        check(len(store) == 1 and store[0]["ts"] == marks[0]["ts"], f"at the store of 7: {store} {marks}")
