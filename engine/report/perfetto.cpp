@@ -20,7 +20,7 @@ std::int64_t own_pid(const Event& e) {
 
 }  // namespace
 
-PerfettoWriter::PerfettoWriter(const Plan& plan, std::FILE* out) : plan_(plan), file_(out) {
+PerfettoWriter::PerfettoWriter(const Plan& plan, std::uint64_t t0, std::FILE* out) : plan_(plan), file_(out), t0_(t0), last_ts_(t0) {
     out_ = "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"scenario\":";
     append_json_string(out_, plan_.name);
     out_ += "},\"traceEvents\":[\n{\"ph\":\"M\",\"pid\":1,\"name\":\"process_name\",\"args\":{\"name\":";
@@ -110,7 +110,15 @@ void PerfettoWriter::call(int tid, const Event& e, const ev::Call& c) {
     if (auto& waits = parked_[tid]; c.waited && !waits.empty()) start = waits.back(), blocked = true, waits.pop_back();
     slice(tid, start, now - start, describe_event(plan_, e), blocked);
     const Mark here{tid, start};
-    if (c.id == CallId::Fork && c.result > 0) forks_[c.result] = here;
+    if (c.id == CallId::Fork && c.result > 0) {
+        // The child may have shown first (it ran before fork returned here).
+        if (auto child = tid_of_pid_.find(c.result); child != tid_of_pid_.end() && child->second != tid) {
+            slice(child->second, now, 0, "started (fork)", false);
+            flow(here, child->second, now, "fork");
+        } else {
+            forks_[c.result] = here;
+        }
+    }
     if (auto* k = std::get_if<call::SendSignal>(&c.args); k && c.result == 0) signal_sent(c.pid, k->signal, here);
     if (auto* h = std::get_if<call::Handler>(&c.args)) signal_handled(h->from_pid, h->signal, tid, start);
 }
@@ -174,7 +182,6 @@ void PerfettoWriter::script_op(int tid, const Event& e, const ev::ScriptOp& o) {
 }
 
 void PerfettoWriter::on_event(const Event& e) {
-    if (!started_) t0_ = e.ts, started_ = true;
     last_ts_ = std::max(last_ts_, e.ts);
     if (std::holds_alternative<ev::RunStart>(e.body) || std::holds_alternative<ev::RunEnd>(e.body) || !e.proc.name ||
         e.proc.index == kRunProc)

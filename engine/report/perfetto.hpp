@@ -31,8 +31,9 @@ namespace simrun {
 
 class PerfettoWriter : public EventSink {
 public:
-    // Writes to out (not closed here).
-    PerfettoWriter(const Plan& plan, std::FILE* out);
+    // Writes to out (not closed here); times count from t0, the run's start
+    // (as the trace's "t").
+    PerfettoWriter(const Plan& plan, std::uint64_t t0, std::FILE* out);
     void on_event(const Event& e) override;
     // Closes slices still open (a process that ended blocked) at the last
     // event, marks where `always` expectations broke, ends the document.
@@ -60,7 +61,6 @@ private:
     std::FILE* file_;
     bool failed_ = false;
     std::uint64_t t0_ = 0, last_ts_ = 0;
-    bool started_ = false;
     std::string out_;
     std::map<int, std::vector<std::uint64_t>> parked_;  // tid -> where its waits began (a handler's inside a wait's)
     std::map<int, std::uint64_t> last_slice_;         // tid -> its newest slice's start

@@ -63,7 +63,7 @@ ExitCode write_outputs(const Plan& plan, const RunOptions& opt, RunOutput& out, 
     if (opt.perfetto && opt.write_trace) {
         perfetto_file.reset(std::fopen(perfetto_path.c_str(), "we"));
         if (!perfetto_file) return fail(fmt::format("cannot write {}: {}", perfetto_path, std::strerror(errno)));
-        sinks.push_back(&perfetto.emplace(plan, perfetto_file.get()));
+        sinks.push_back(&perfetto.emplace(plan, run.t0, perfetto_file.get()));
     }
     decode(plan, out, sinks);
     run.contention_json = contention.json();

@@ -11,7 +11,7 @@ _simrun() {
             merge) [ "$cmd" = grade ] && sub=merge ;;
         esac
     done
-    local run_opts="--out --quiet --stats --events --color --no-sandbox --seed --strategy --depth --controlled --free --help --version"
+    local run_opts="--out --quiet --perfetto --stats --events --color --no-sandbox --seed --strategy --depth --controlled --free --help --version"
     case "$prev" in
         --strategy) COMPREPLY=($(compgen -W "random pct rr" -- "$cur")); return ;;
         --color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
