@@ -186,6 +186,7 @@ struct Plan {
     std::optional<std::uint64_t> seed;  // from [scenario]; --seed wins
     bool root = false;                  // [scenario] root: uid 0 with capabilities in the sandbox
     std::uint64_t source_hash = 0;  // of the scenario file's text (schedule files name it)
+    std::string source;             // that text (a saved run keeps it, to be planned again)
     std::vector<PlanFault> faults;
     std::vector<PlanSemSet> sems;
     std::vector<PlanShm> shms;

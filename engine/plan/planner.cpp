@@ -253,6 +253,9 @@ Result<Plan, std::string> load_plan_source(const std::string& path, const std::s
     if (!decl) return render_diagnostic(path, source.value(), decl.error());
     auto plan = make_plan(decl.value(), options);
     if (!plan) return render_diagnostic(path, source.value(), plan.error());
+    plan->source = text;
+    plan->source_hash = fnv1a(text);
+    if (!options.check_files) return std::move(plan.value());
     // ftok paths and input files must be there before anything runs.
     std::vector<const KeyDecl*> keys;
     for (const auto& s : plan->sems) keys.push_back(&s.key);
@@ -271,7 +274,6 @@ Result<Plan, std::string> load_plan_source(const std::string& path, const std::s
                                      {p.workdir_pos, fmt::format("workdir {} is not a folder{}", p.workdir,
                                                                  errno == ENOENT ? ": it does not exist" : "")});
     }
-    plan->source_hash = fnv1a(source.value());
     return std::move(plan.value());
 }
 

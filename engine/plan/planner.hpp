@@ -12,6 +12,7 @@ namespace simrun {
 // Choices made on the command line that validation must see.
 struct PlanOptions {
     std::optional<SchedMode> mode;  // --controlled / --free
+    bool check_files = true;        // ftok paths, stdin files and workdirs must exist (not for a saved run's plan)
 };
 
 Result<Plan, Diagnostic> make_plan(const ScenarioDecl& decl, const PlanOptions& options = {});

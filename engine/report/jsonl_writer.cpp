@@ -41,7 +41,7 @@ std::string signal_list_json(std::uint64_t bits) {
 Result<std::unique_ptr<JsonlWriter>> JsonlWriter::open(const std::string& path, const Plan& plan, const RunResult& run) {
     UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (!fd.valid()) return sys_error(fmt::format("open({})", path));
-    std::unique_ptr<JsonlWriter> w(new JsonlWriter(std::move(fd), path, plan, run));
+    std::unique_ptr<JsonlWriter> w(new JsonlWriter(std::move(fd), path, plan, run.t0));
     std::string& l = w->line_;
     l = fmt::format("{{\"schema\":\"{}\",\"kind\":\"run_start\",\"seq\":0,\"t\":0,\"scenario\":", kTraceSchema);
     append_json_string(l, plan.name);
@@ -55,8 +55,32 @@ Result<std::unique_ptr<JsonlWriter>> JsonlWriter::open(const std::string& path, 
         append_json_string(l, plan.processes[i].name);
     }
     l += "]}";
+    w->start_line_ = l;
     w->flush_line();
     return w;
+}
+
+std::unique_ptr<JsonlWriter> JsonlWriter::again(UniqueFd fd, std::string path, const Plan& plan, std::uint64_t t0, const std::string& start_line) {
+    std::unique_ptr<JsonlWriter> w(new JsonlWriter(std::move(fd), std::move(path), plan, t0));
+    w->line_ = w->start_line_ = start_line;
+    w->flush_line();
+    return w;
+}
+
+std::vector<std::string> JsonlWriter::tail_lines(const RunResult& run) {
+    std::vector<std::string> out = expect_lines_;
+    out.push_back(end_line(run, run.trace_cut));
+    out.back().pop_back();  // its newline
+    return out;
+}
+
+Status JsonlWriter::finish_with(const std::vector<std::string>& tail_lines) {
+    for (const auto& l : tail_lines) {
+        line_ = l;
+        flush_line();
+    }
+    if (!write_out()) return Error{fmt::format("cannot write {}: {}", path_, std::strerror(errno_))};
+    return ok_status();
 }
 
 void JsonlWriter::flush_line() {
@@ -377,6 +401,7 @@ void JsonlWriter::expectation(const std::string& name, ExpectKind kind, const st
     line_ += fmt::format(",\"passed\":{},\"detail\":", passed ? "true" : "false");
     append_json_string(line_, detail);
     line_ += '}';
+    expect_lines_.push_back(line_);
     flush_line();
 }
 

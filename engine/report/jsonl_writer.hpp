@@ -26,15 +26,22 @@ inline constexpr const char* kTraceSchema = "simrun-trace/3";
 class JsonlWriter : public EventSink {
 public:
     static Result<std::unique_ptr<JsonlWriter>> open(const std::string& path, const Plan& plan, const RunResult& run);
+    // The trace of a saved run again (simrun export): its run_start line as
+    // it was, times counted from t0; finish_with() writes the saved tail.
+    static std::unique_ptr<JsonlWriter> again(UniqueFd fd, std::string path, const Plan& plan, std::uint64_t t0, const std::string& start_line);
     ~JsonlWriter() override = default;
     void on_event(const Event& e) override;
     void expectation(const std::string& name, ExpectKind kind, const std::string& text, bool passed,
                      const std::string& detail);
     Status finish(const RunResult& run);
+    Status finish_with(const std::vector<std::string>& tail_lines);
+    // What a saved run keeps of these lines (trace/trace_file.hpp): run_start,
+    // and the expectation lines with run_end (as a whole trace has it).
+    const std::string& start_line() const { return start_line_; }
+    std::vector<std::string> tail_lines(const RunResult& run);
 
 private:
-    JsonlWriter(UniqueFd fd, std::string path, const Plan& plan, const RunResult& run)
-        : fd_(std::move(fd)), path_(std::move(path)), plan_(plan), t0_(run.t0) {}
+    JsonlWriter(UniqueFd fd, std::string path, const Plan& plan, std::uint64_t t0) : fd_(std::move(fd)), path_(std::move(path)), plan_(plan), t0_(t0) {}
     void head(const char* kind, const Event& e);
     void script_op(const Event& e, const ev::ScriptOp& op);
     void flush_line();
@@ -54,6 +61,8 @@ private:
     std::uint64_t t0_;
     std::uint64_t seq_ = 0;
     std::string line_;
+    std::string start_line_;
+    std::vector<std::string> expect_lines_;
 };
 
 // "SI_USER", "SI_QUEUE", "CLD_EXITED", ... for a signal's si_code.

@@ -195,7 +195,7 @@ void Timeline::summary(const RunResult& run, const std::vector<ExpectResult>& re
     auto paint = [&](const char* code, const std::string& s) {
         return style_.color ? fmt::format("\033[{}m{}\033[0m", code, s) : s;
     };
-    if (hidden_ > 0 && !style_.quiet) fmt::print(out_, "  … {} more events in the trace\n", hidden_);
+    if (hidden_ > 0 && !style_.quiet && style_.note_hidden) fmt::print(out_, "  … {} more events in the trace\n", hidden_);
     const char* outcome_color = run.outcome == Outcome::Completed ? "1" : "1;31";
     const std::size_t declared = plan_.processes.size();
     const std::string children = children_ ? fmt::format(" (+ {} child{} of programs)", children_, children_ == 1 ? "" : "ren") : "";

@@ -18,6 +18,7 @@ struct TerminalStyle {
     bool color = false;
     std::size_t max_events = 80;  // timeline lines to show; the trace has them all
     bool quiet = false;           // summary only: outcome, diagnosis, failed expectations
+    bool note_hidden = true;      // say how many events were not shown
 };
 
 class Timeline : public EventSink {

@@ -7,6 +7,7 @@
 #include "util/unique_fd.hpp"
 #include "sched/schedule_file.hpp"
 #include "trace/decoder.hpp"
+#include "trace/trace_file.hpp"
 
 #include <unistd.h>
 
@@ -22,11 +23,14 @@ namespace {
 // Decodes the records into every sink; says in the run's diagnosis when
 // the trace is incomplete, or when the replayed semaphore values disagree
 // with the kernel's.
-void decode(const Plan& plan, RunOutput& out, const std::vector<EventSink*>& sinks) {
+void decode(const Plan& plan, RunOutput& out, const std::vector<EventSink*>& sinks, TraceFileWriter* saved) {
     RunResult& run = out.run;
     Decoder decoder(plan, run.sysv_names, out.semids);
     for (EventSink* s : sinks) decoder.add_sink(*s);
-    auto merged = out.records->merge([&](const Record& r, std::string_view payload) { decoder.on_record(r, payload); });
+    auto merged = out.records->merge([&](const Record& r, std::string_view payload) {
+        if (saved) saved->record(r, payload);
+        decoder.on_record(r, payload);
+    });
     run.events = decoder.events();
     if (!merged && run.trace_cut.empty()) run.trace_cut = merged.error().message;
     if (!run.trace_cut.empty()) run.diagnosis.push_back("the trace is incomplete: " + run.trace_cut);
@@ -65,12 +69,27 @@ ExitCode write_outputs(const Plan& plan, const RunOptions& opt, RunOutput& out, 
         if (!perfetto_file) return fail(fmt::format("cannot write {}: {}", perfetto_path, std::strerror(errno)));
         sinks.push_back(&perfetto.emplace(plan, run.t0, perfetto_file.get()));
     }
-    decode(plan, out, sinks);
+    // The records again, for simrun view and export (trace/trace_file.hpp).
+    const std::string saved_path = out_dir + "/trace.simrun";
+    std::unique_ptr<TraceFileWriter> saved;
+    if (opt.write_trace) {
+        auto w = TraceFileWriter::open(saved_path, {plan.path, plan.source, plan.mode == SchedMode::Controlled, run.t0, run.sysv_names, out.semids,
+                                                    (*writer)->start_line()});
+        if (!w) return fail(w.error().message);
+        saved = std::move(w.value());
+    }
+    decode(plan, out, sinks, saved.get());
     run.contention_json = contention.json();
     if (perfetto && !perfetto->finish(checker.breaks())) return fail(fmt::format("cannot write {}: {}", perfetto_path, std::strerror(errno)));
     report.results = checker.finish(run);
     report.diagnosis = run.diagnosis;
     for (const auto& e : report.results) (*writer)->expectation(e.name, e.kind, e.text, e.passed, e.detail);
+    if (saved)
+        if (auto st = saved->finish((*writer)->tail_lines(run)); !st) {
+            const ExitCode code = fail(st.error().message);
+            if (opt.terminal) timeline.summary(run, report.results, trace_path);
+            return code;
+        }
     if (auto st = (*writer)->finish(run); !st || !run.trace_cut.empty()) {
         const ExitCode code = fail(!st ? st.error().message : "the trace is incomplete: " + run.trace_cut);
         if (opt.terminal) timeline.summary(run, report.results, trace_path);

@@ -75,9 +75,17 @@ void ChildNames::on_event(const Record& r) {
     // A child started otherwise is matched by pid to its parent's record
     // (vfork, posix_spawn: result, its pid; a controlled system: its third
     // field), which comes first.
+    // A forked child that ran before fork returned in its parent attached
+    // first and named itself by its parent's slot: the fork then names the
+    // same process, not a new one.
     const std::string* parent = name(r.proc);
-    if (call == CallId::Fork && r.e.arg >= static_cast<std::int64_t>(declared_) && r.e.result > 0 && parent)
-        add(static_cast<std::size_t>(r.e.arg), {*parent, root(r.proc)});
+    auto named_for = [&](std::int64_t slot, std::int64_t pid) {
+        const std::size_t i = static_cast<std::size_t>(slot) - declared_;
+        return i < pids_.size() && pids_[i] == pid && name(static_cast<std::uint16_t>(slot));
+    };
+    if (call == CallId::Fork && r.e.arg >= static_cast<std::int64_t>(declared_) && r.e.result > 0 && parent) {
+        if (!named_for(r.e.arg, r.e.result)) add(static_cast<std::size_t>(r.e.arg), {*parent, root(r.proc)}, r.e.result);
+    }
     else if (call == CallId::Fork && (r.e.value == kForkVfork || r.e.value == kForkSpawn) && r.e.result > 0 && parent)
         started_[r.e.result] = {*parent, root(r.proc)};
     else if (call == CallId::Fork && (r.e.value == kForkSystem || r.e.value == kForkPopen) && r.e.step > 0 && parent)  // the shell's pid
@@ -86,9 +94,9 @@ void ChildNames::on_event(const Record& r) {
         if (auto it = started_.find(r.e.value); r.e.step == 1 && it != started_.end()) {
             const Parent from = std::move(it->second);
             started_.erase(it);
-            add(r.proc, from);
+            add(r.proc, from, r.e.value);
         } else if (const std::string* by_slot = name(static_cast<std::uint16_t>(r.e.arg))) {
-            add(r.proc, {*by_slot, root(static_cast<std::uint16_t>(r.e.arg))});
+            add(r.proc, {*by_slot, root(static_cast<std::uint16_t>(r.e.arg))}, r.e.value);
         }
     }
 }
@@ -121,10 +129,11 @@ const std::string* PsemNames::name(std::int64_t addr) {
     return nullptr;
 }
 
-void ChildNames::add(std::size_t child, const Parent& parent) {
-    if (names_.size() <= child) names_.resize(child + 1), roots_.resize(child + 1 - declared_, -1);
+void ChildNames::add(std::size_t child, const Parent& parent, std::int64_t pid) {
+    if (names_.size() <= child) names_.resize(child + 1), roots_.resize(child + 1 - declared_, -1), pids_.resize(child + 1 - declared_, 0);
     names_[child] = parent.name + "/" + std::to_string(++children_[parent.name]);
     roots_[child - declared_] = parent.root;
+    pids_[child - declared_] = pid;
 }
 
 const std::string* ChildNames::name(std::uint16_t proc) const {

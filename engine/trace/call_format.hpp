@@ -39,9 +39,10 @@ private:
         std::string name;
         int root;
     };
-    void add(std::size_t child, const Parent& parent);
+    void add(std::size_t child, const Parent& parent, std::int64_t pid);
     std::vector<std::string> names_;  // declared first, then by spare number
     std::vector<int> roots_;
+    std::vector<std::int64_t> pids_;  // per spare slot: the pid its current name is for
     std::unordered_map<std::string, int> children_;  // children named after each name so far
     // Children started without fork (vfork, posix_spawn), by pid: who
     // started them, as that parent was named then. The child names itself

@@ -357,7 +357,7 @@ exec = ["ls", "/dev/shm"]
                 r = Run([path, "-q", "--out", out] + mode, d)
                 check(r.code == 0, r.stdout + r.stderr)
                 files = sorted(os.listdir(os.path.join(out, "shm_out")))
-                check(files == ["schedule.toml", "trace.jsonl"], f"{mode}: the run's files in {out}: {files}")
+                check(files == ["schedule.toml", "trace.jsonl", "trace.simrun"], f"{mode}: the run's files in {out}: {files}")
                 seen = "".join(e["data"] for e in r.trace(out, "shm_out") if e["kind"] == "output").split()
                 sandboxed = not mode
                 check((os.path.basename(marker) in seen) != sandboxed, f"{mode}: the program saw {seen}")

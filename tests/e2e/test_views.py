@@ -3,6 +3,7 @@ chrome://tracing read it; checked here against that format's rules, not only for
 track, slices nest per track, every flow has one start and one end that bind to slices, blocked ops are slices
 that span their wait."""
 import json
+import subprocess
 import os
 import tempfile
 
@@ -155,3 +156,186 @@ always = "buf.x < 5"
         check(len(marks) == 1 and names[marks[0]["tid"]] == "a" and "'small'" in marks[0]["name"], str(marks))
         store = [e for e in te if e["ph"] == "X" and "7" in e["name"] and names[e["tid"]] == "a"]
         check(len(store) == 1 and store[0]["ts"] == marks[0]["ts"], f"at the store of 7: {store} {marks}")
+
+
+# ---- saved runs: simrun view and simrun export ----
+
+def simrun(*args, **kw):
+    return subprocess.run([SIMRUN] + list(args), capture_output=True, text=kw.pop("text", True), timeout=kw.pop("timeout", 60),
+                          env=dict(os.environ, NO_COLOR="1"), **kw)
+
+
+SAVED = [("prodcons.toml", []), ("traced_program.toml", []), ("signal_count.toml", []), ("deadlock.toml", ["--controlled", "--seed", "1"]),
+         ("pipe_parent_child.toml", []), ("msg_client_server.toml", []), ("kill_holder_undo.toml", []), ("posix_shm_named_sem.toml", [])]
+
+
+@pytest.mark.parametrize("scenario,extra", SAVED, ids=[s for s, _ in SAVED])
+def test_export_makes_the_run_s_own_files_again(scenario, extra):
+    """The saved run decoded again gives the same events: `export --format jsonl` is trace.jsonl byte for byte,
+    `export --format perfetto` is what --perfetto wrote."""
+    with tempfile.TemporaryDirectory() as d:
+        r = Run([os.path.join(ROOT, "scenarios", scenario), "-q", "--perfetto"] + extra, d)
+        run_dir = os.path.join(d, os.path.splitext(scenario)[0])
+        check(os.path.exists(os.path.join(run_dir, "trace.simrun")), "the run is saved: " + r.stdout + r.stderr)
+        e = simrun("export", run_dir, "--format", "jsonl", text=False)
+        check(e.returncode == 0, e.stderr.decode())
+        with open(os.path.join(run_dir, "trace.jsonl"), "rb") as f:
+            check(e.stdout == f.read(), "export jsonl is trace.jsonl")
+        out = os.path.join(d, "again.perfetto.json")
+        e = simrun("export", os.path.join(run_dir, "trace.jsonl"), "--format", "perfetto", "-o", out)
+        check(e.returncode == 0, e.stderr)
+        with open(out, "rb") as a, open(os.path.join(run_dir, "trace.perfetto.json"), "rb") as b:
+            check(a.read() == b.read(), "export perfetto is what --perfetto wrote")
+
+
+def event_lines(text):
+    """The timeline's event lines: between the column heads and the outcome."""
+    lines = text.splitlines()
+    start = next(i for i, l in enumerate(lines) if l.startswith("  t(ms)")) + 1
+    end = next(i for i, l in enumerate(lines) if l.startswith(" outcome:"))
+    return [l for l in lines[start:end] if not l.startswith("  … ")]
+
+
+def test_view_shows_what_the_run_showed_and_filters_it():
+    with tempfile.TemporaryDirectory() as d:
+        r = Run([os.path.join(ROOT, "scenarios", "prodcons.toml"), "--events", "100000"], d)
+        run_dir = os.path.join(d, "prodcons")
+        events = [e for e in r.trace(d, "prodcons") if e["kind"] not in ("run_start", "expect", "run_end")]
+        v = simrun("view", run_dir)
+        check(v.returncode == 0, v.stderr)
+        check(event_lines(v.stdout) == event_lines(r.stdout), "the same timeline as the run printed")
+        summary = lambda text: [l for l in text.splitlines()[text.splitlines().index(next(l for l in text.splitlines() if l.startswith(" outcome:"))):] if not l.startswith(" trace:")]
+        check(summary(v.stdout) == summary(r.stdout), f"and the same outcome and expectations:\n{v.stdout}")
+        check(simrun("view", d).stdout == v.stdout, "the output folder with one run names it")
+
+        v = simrun("view", run_dir, "--proc", "consumer#1")
+        lines = event_lines(v.stdout)
+        check(len(lines) == sum(1 for e in events if e["proc"] == "consumer#1"), f"{len(lines)} lines")
+        check(all(l[9:].startswith(" " * 66) and l[75] != " " for l in lines), "all in consumer#1's column:\n" + "\n".join(lines[:5]))
+        lines = event_lines(simrun("view", run_dir, "--proc", "consumer").stdout)
+        check(len(lines) == sum(1 for e in events if e["proc"].startswith("consumer")), "a name takes its replicas")
+        lines = event_lines(simrun("view", run_dir, "--kind", "block").stdout)
+        check(len(lines) == sum(1 for e in events if e["kind"] == "block") > 0 and all("⏸" in l for l in lines), "\n".join(lines))
+        lines = event_lines(simrun("view", run_dir, "--object", "lock.mutex").stdout)
+        check(len(lines) == sum(1 for e in events if e.get("obj") == "lock.mutex") and all("lock.mutex" in l for l in lines), "\n".join(lines[:5]))
+        lines = event_lines(simrun("view", run_dir, "--seq", "10..19").stdout)
+        check(len(lines) == 10, f"ten events: {lines}")
+        mid = events[len(events) // 2]["t"]
+        lines = event_lines(simrun("view", run_dir, "--from", f"{mid / 1e6}").stdout)
+        check(len(lines) == sum(1 for e in events if e["t"] >= mid), f"from {mid} ns: {len(lines)}")
+        lines = event_lines(simrun("view", run_dir, "--to", f"{mid}ns", "--kind", "op").stdout)
+        check(len(lines) == sum(1 for e in events if e["t"] <= mid and e["kind"] == "op"), "to, with a kind")
+        v = simrun("view", run_dir, "--summary")
+        check(v.returncode == 0 and "t(ms)" not in v.stdout and "✔ every item consumed" in v.stdout and "more events" not in v.stdout, v.stdout)
+
+
+def test_view_around_the_failure():
+    """--around-failure N: the N events up to the one where an always expectation first broke."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, """
+[scenario]
+name = "broken_always"
+[ipc.shm.buf]
+cells = { x = 0 }
+[[process]]
+name = "a"
+run = ["buf.x = 1", "buf.x = 2", "buf.x = 7", "buf.x = 3", "buf.x = 4"]
+[[expect]]
+name = "small"
+always = "buf.x < 5"
+""")
+        Run([path, "-q"], d)
+        v = simrun("view", os.path.join(d, "broken_always"), "--around-failure", "2")
+        check(v.returncode == 1, "the run failed, and so does its view: " + v.stdout + v.stderr)
+        lines = event_lines(v.stdout)
+        check(len(lines) == 2 and lines[-1].endswith("buf.x = 7") and lines[0].endswith("buf.x = 2"), "\n".join(lines))
+        check("✘ small" in v.stdout and "first broken" in v.stdout, v.stdout)
+        lines = event_lines(simrun("view", os.path.join(d, "broken_always"), "--around-failure").stdout)
+        check(lines[-1].endswith("buf.x = 7") and len(lines) == 4, "40 by default, from the start: " + "\n".join(lines))
+
+
+def test_view_through_a_pager_on_a_terminal():
+    import pty
+    with tempfile.TemporaryDirectory() as d:
+        Run([os.path.join(ROOT, "scenarios", "prodcons.toml"), "-q"], d)
+        paged = os.path.join(d, "paged.txt")
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.environ["PAGER"] = f"cat > {paged}"
+            os.execv(SIMRUN, [SIMRUN, "view", os.path.join(d, "prodcons"), "--color", "never"])
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+        _, status = os.waitpid(pid, 0)
+        check(os.waitstatus_to_exitcode(status) == 0, shown.decode(errors="replace"))
+        with open(paged) as f:
+            text = f.read()
+        check("t(ms)" in text and " outcome: completed" in text, "the view went to $PAGER: " + text[:200])
+        check(b"t(ms)" not in shown, "not to the terminal itself")
+
+
+def test_a_saved_run_cut_short_is_shown_with_a_note():
+    with tempfile.TemporaryDirectory() as d:
+        Run([os.path.join(ROOT, "scenarios", "prodcons.toml"), "-q"], d)
+        saved = os.path.join(d, "prodcons", "trace.simrun")
+        size = os.path.getsize(saved)
+        with open(saved, "rb") as f:
+            data = f.read()
+        cut = os.path.join(d, "cut.simrun")
+        with open(cut, "wb") as f:
+            f.write(data[:size * 2 // 3])
+        v = simrun("view", cut)
+        check(v.returncode == 1 and "note: the saved run is cut short: it stops after record" in v.stdout, v.stdout + v.stderr)
+        check(len(event_lines(v.stdout + "\n outcome:")) > 20, "the records before the cut are shown")
+        e = simrun("export", cut, "--format", "jsonl")
+        check(e.returncode == 1 and "cut short" in e.stderr, e.stderr)
+        with open(os.path.join(d, "prodcons", "trace.jsonl")) as f:
+            whole = f.read().splitlines()
+        got = e.stdout.splitlines()
+        check(20 < len(got) < len(whole) and got == whole[:len(got)], "its events, as far as they go")
+
+
+def test_bad_saved_runs_and_options_are_clear_errors():
+    with tempfile.TemporaryDirectory() as d:
+        Run([os.path.join(ROOT, "scenarios", "prodcons.toml"), "-q"], d)
+        Run([os.path.join(ROOT, "scenarios", "race.toml"), "-q"], d)
+        saved = os.path.join(d, "prodcons", "trace.simrun")
+        with open(saved, "rb") as f:
+            data = f.read()
+        def variant(name, content):
+            p = os.path.join(d, name)
+            with open(p, "wb") as f:
+                f.write(content)
+            return p
+        cases = [
+            ([os.path.join(d, "missing")], "No such file or directory"),
+            ([d], "2 saved runs in this folder; name one"),
+            ([os.path.join(ROOT, "scenarios", "prodcons.toml")], "not a saved simrun run"),
+            ([variant("empty.simrun", b"")], "not a saved simrun run"),
+            ([variant("v9.simrun", data[:8] + b"\x09" + data[9:])], "format version 9; this simrun reads version 1"),
+            ([variant("head.simrun", data[:40])], "its header is damaged"),
+            ([variant("json.simrun", data[:40] + b"#" + data[41:])], "its header is damaged"),
+            ([os.path.join(d, "prodcons"), "--seq", "20..10"], "--seq 20..10: not a range"),
+            ([os.path.join(d, "prodcons"), "--from", "soon"], "--from soon: not a time"),
+            ([os.path.join(d, "prodcons"), "--kind"], "--kind"),
+        ]
+        for args, want in cases:
+            v = simrun("view", *args)
+            check(v.returncode == 2 and want in v.stderr and v.stdout == "", f"view {args}: {v.returncode} {v.stderr!r}")
+        fifo = os.path.join(d, "fifo.simrun")
+        os.mkfifo(fifo)
+        v = simrun("view", fifo, timeout=10)
+        check(v.returncode == 2 and "not a regular file" in v.stderr, v.stderr)
+        e = simrun("export", os.path.join(d, "prodcons"), "--format", "csv")
+        check(e.returncode == 2 and "csv" in e.stderr, e.stderr)
+        e = simrun("export", os.path.join(d, "prodcons", "trace.jsonl"))
+        check(e.returncode == 2 and "--format is required" in e.stderr, e.stderr)
+        os.unlink(saved)
+        e = simrun("export", os.path.join(d, "prodcons", "trace.jsonl"), "--format", "jsonl")
+        check(e.returncode == 2 and "no trace.simrun beside it" in e.stderr, e.stderr)

@@ -22,6 +22,9 @@ Record spawned(std::uint16_t parent, std::int64_t pid) { return call(parent, Cal
 // 1), naming its parent by the slot the parent held (arg).
 Record attached(std::uint16_t slot, std::int64_t parent_slot, std::int64_t pid) { return call(slot, CallId::Attach, parent_slot, pid, 0, 1); }
 
+// A forked child's own attach (step 0): its pid, its parent's slot.
+Record attached_forked(std::uint16_t slot, std::int64_t parent_slot, std::int64_t pid) { return call(slot, CallId::Attach, parent_slot, pid, 0); }
+
 std::string name_of(const ChildNames& n, std::uint16_t proc) {
     const std::string* s = n.name(proc);
     return s ? *s : "(none)";
@@ -61,4 +64,16 @@ TEST_CASE("a spawned child is named after the parent that spawned it, even once 
     // Without its parent's record (system(): no pid), the slot it names decides.
     n.on_event(attached(3, 1, 600));
     CHECK(name_of(n, 3) == "student/2/1");
+}
+
+TEST_CASE("a forked child that ran before fork returned in its parent keeps the name it attached with") {
+    ChildNames n({"student"});
+    n.on_event(attached_forked(1, 0, 100));  // pid 100 in slot 1 attaches first, naming its parent's slot 0
+    CHECK(name_of(n, 1) == "student/1");
+    n.on_event(forked(0, 1, 100));  // then the parent's fork of that same child
+    n.on_event(forked(0, 2, 101));  // and its second child
+    CHECK(name_of(n, 1) == "student/1");
+    CHECK(name_of(n, 2) == "student/2");
+    n.on_event(forked(0, 1, 102));  // slot 1 reused by a new child: a new name
+    CHECK(name_of(n, 1) == "student/3");
 }

@@ -5,6 +5,7 @@
 #include "util/version.hpp"
 #include "simrun_commit.h"
 #include "plan/planner.hpp"
+#include "session/saved_run.hpp"
 #include "scenario/diagnostic.hpp"
 #include "session/explore.hpp"
 #include "run/registry.hpp"
@@ -198,7 +199,7 @@ int grade_merge(const std::vector<std::string>& dirs, const std::string& out) {
 bool unknown_command(int argc, char** argv) {
     if (argc < 2 || argv[1][0] == '-') return false;
     const std::string word = argv[1];
-    static const std::vector<std::string> kCommands = {"check", "explore", "replay", "grade", "clean"};
+    static const std::vector<std::string> kCommands = {"check", "explore", "replay", "view", "export", "grade", "clean"};
     std::error_code ec;
     if (std::find(kCommands.begin(), kCommands.end(), word) != kCommands.end() || std::filesystem::exists(word, ec) ||
         word.find('/') != std::string::npos || word.find('.') != std::string::npos)
@@ -215,6 +216,8 @@ int main(int argc, char** argv) {
                  "  simrun check SCENARIO.toml                validate only, spawn nothing\n"
                  "  simrun explore SCENARIO.toml [options]    search schedules for a failing one\n"
                  "  simrun replay SCENARIO.toml SCHEDULE      re-run a recorded schedule exactly\n"
+                 "  simrun view RUN [filters]                 show a saved run again (RUN: its output folder or trace.simrun)\n"
+                 "  simrun export RUN --format jsonl|perfetto write a saved run's trace.jsonl or Perfetto file again\n"
                  "  simrun grade GRADE.toml SUBMISSION...     grade submissions (folders) with a grading file\n"
                  "  simrun grade merge DIR...                 combine graded shards into one gradebook\n"
                  "  simrun clean                              remove what runs killed without a sandbox left",
@@ -254,6 +257,34 @@ int main(int argc, char** argv) {
     replay->add_option("schedule", schedule_file, "schedule file (TOML)")->required();
     output_options(replay, rp);
 
+    std::string view_path;
+    simrun::ViewOptions view_opts;
+    std::string from_text, to_text, seq_text, view_color = "auto";
+    auto* view = app.add_subcommand("view", "show a saved run (its output folder, trace.simrun or trace.jsonl) on the terminal again");
+    view->add_option("run", view_path, "the run's output folder (OUT/<scenario>), its trace.simrun, or trace.jsonl beside it")->required();
+    view->add_option("--proc", view_opts.procs, "only this process (a name takes its replicas and children); repeatable");
+    view->add_option("--object", view_opts.objects, "only events on this object (a set, member, cell, queue, pipe); repeatable");
+    view->add_option("--kind", view_opts.kinds, "only events of this trace kind (op, block, call, signal, spawn, exit, ...); repeatable");
+    view->add_option("--from", from_text, "only events from this time on (since the run's start: 12ms, 1.5s; a bare number is ms)");
+    view->add_option("--to", to_text, "only events up to this time");
+    view->add_option("--seq", seq_text, "only events numbered A..B (the trace's seq; A.. or ..B)");
+    auto* around = view->add_option("--around-failure", view_opts.around_failure,
+                                    "the N events (default 40) up to where the first always expectation broke, else up to the end")
+                       ->expected(0, 1)
+                       ->default_str("40")
+                       ->check(CLI::Range(1, 100000000));
+    view->add_flag("--summary", view_opts.summary, "the outcome and the expectations only");
+    view->add_option("--events", view_opts.max_events, "show at most N events")->check(CLI::Range(1, 100000000));
+    view->add_option("--color", view_color, "colour the marks")->check(CLI::IsMember({"auto", "always", "never"}))->capture_default_str();
+
+    std::string export_path, export_format, export_out = "-";
+    auto* exporter = app.add_subcommand("export", "write a saved run again: its trace.jsonl, or the Perfetto / Chrome trace");
+    exporter->add_option("run", export_path, "the run's output folder (OUT/<scenario>), its trace.simrun, or trace.jsonl beside it")->required();
+    exporter->add_option("--format", export_format, "jsonl (trace-format.md) or perfetto (the Trace Event Format)")
+        ->required()
+        ->check(CLI::IsMember({"jsonl", "perfetto"}));
+    exporter->add_option("-o,--output", export_out, "where to write it (- for standard output)")->check(kNotEmpty)->capture_default_str();
+
     GradeArgs ga;
     auto* grade = app.add_subcommand("grade", "grade submission folders: build each, run the grading file's tests, score them, write reports");
     grade->add_option("grading", ga.file, "grading file (TOML, docs/grading-format.md)");
@@ -287,6 +318,24 @@ int main(int argc, char** argv) {
                    simrun::registry_dir(), report.removed.size(), report.removed.size() == 1 ? "" : "s");
         return report.failed.empty() ? 0 : 1;
     }
+    if (view->parsed()) {
+        if (around->count() > 0 && !view_opts.around_failure) view_opts.around_failure = 40;
+        if (!from_text.empty() && !(view_opts.from_ns = simrun::parse_view_time(from_text))) {
+            fmt::print(stderr, "simrun: error: --from {}: not a time (12ms, 1.5s, 250us; a bare number is ms)\n", from_text);
+            return kExitUsage;
+        }
+        if (!to_text.empty() && !(view_opts.to_ns = simrun::parse_view_time(to_text))) {
+            fmt::print(stderr, "simrun: error: --to {}: not a time (12ms, 1.5s, 250us; a bare number is ms)\n", to_text);
+            return kExitUsage;
+        }
+        if (!seq_text.empty() && !simrun::parse_seq_range(seq_text, view_opts.from_seq, view_opts.to_seq)) {
+            fmt::print(stderr, "simrun: error: --seq {}: not a range of event numbers (100..200, 100.., ..200)\n", seq_text);
+            return kExitUsage;
+        }
+        view_opts.color = view_color == "always" || (view_color == "auto" && isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR"));
+        return code_of(simrun::view_saved_run(view_path, view_opts, stdout));
+    }
+    if (exporter->parsed()) return code_of(simrun::export_saved_run(export_path, export_format, export_out));
     if (merge->parsed()) return grade_merge(merge_dirs, merge_out);
     if (grade->parsed()) return grade_all(ga);
     simrun::Plan plan;
