@@ -7,7 +7,7 @@ OUT/scenario: every scenario in scenarios/ and every TOML example in docs/
 that is not a grading file; OUT/grading: scenarios/grading/*.toml and the
 grading examples in docs/; OUT/expr: every expression and op in those
 scenarios; OUT/schedule: schedules recorded by SIMRUN for scenarios/race_explore.toml
-(when SIMRUN is given); OUT/reports: nothing here (the committed corpus has
+(when SIMRUN is given); OUT/saved_run: trace.simrun files of small runs (SIMRUN too); OUT/reports: nothing here (the committed corpus has
 report.json and class.json files). The committed corpus in tests/fuzz/corpus
 holds what these miss: past findings and hostile inputs."""
 import glob
@@ -70,7 +70,14 @@ def main():
                 schedule = os.path.join(d, "race_explore", "schedule.toml")
                 if os.path.exists(schedule):
                     put(out, "schedule", open(schedule, "rb").read())
-    for harness in ("scenario", "grading", "expr", "schedule", "reports"):
+            # Saved runs of small scenarios: scripted ops, programs and their children, signals, a deadlock.
+            for name, extra in (("race_explore", ["--controlled", "--seed", "1"]), ("signal_count", []), ("traced_program", []),
+                                ("deadlock", ["--controlled", "--seed", "1"]), ("pipe_parent_child", []), ("msg_client_server", [])):
+                subprocess.run([simrun, os.path.join(ROOT, "scenarios", name + ".toml"), "-q", "--out", d] + extra, capture_output=True)
+                saved = os.path.join(d, name, "trace.simrun")
+                if os.path.exists(saved):
+                    put(out, "saved_run", open(saved, "rb").read())
+    for harness in ("scenario", "grading", "expr", "schedule", "reports", "saved_run"):
         os.makedirs(os.path.join(out, harness), exist_ok=True)
         print(f"{harness}: {len(os.listdir(os.path.join(out, harness)))} seeds")
 

@@ -7,7 +7,7 @@ _simrun() {
     local cmd="" sub="" i
     for ((i = 1; i < cword; i++)); do
         case "${words[i]}" in
-            check|explore|replay|grade|clean) [ -z "$cmd" ] && cmd="${words[i]}" ;;
+            check|explore|replay|view|export|grade|clean) [ -z "$cmd" ] && cmd="${words[i]}" ;;
             merge) [ "$cmd" = grade ] && sub=merge ;;
         esac
     done
@@ -15,15 +15,21 @@ _simrun() {
     case "$prev" in
         --strategy) COMPREPLY=($(compgen -W "random pct rr" -- "$cur")); return ;;
         --color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
+        --format) COMPREPLY=($(compgen -W "jsonl perfetto" -- "$cur")); return ;;
+        --kind) COMPREPLY=($(compgen -W "op block call spawn exec exec_failed exit reaped signal fault undo output zombie orphan" -- "$cur")); return ;;
+        -o|--output) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --proc|--object|--from|--to|--seq|--around-failure) return ;;
         --out) COMPREPLY=($(compgen -d -- "$cur")); return ;;
         --seed|--events|--depth|--runs|--preemptions|--jobs|-j|--shard) return ;;
     esac
     local opts files="toml"
     case "$cmd" in
-        "") opts="$run_opts"; [[ "$cur" == -* ]] || COMPREPLY=($(compgen -W "check explore replay grade clean" -- "$cur")) ;;
+        "") opts="$run_opts"; [[ "$cur" == -* ]] || COMPREPLY=($(compgen -W "check explore replay view export grade clean" -- "$cur")) ;;
         check) opts="--help" ;;
-        explore) opts="--runs --out --quiet --events --color --no-sandbox --seed --strategy --depth --exhaustive --preemptions --help" ;;
-        replay) opts="--out --quiet --events --color --no-sandbox --help" ;;
+        explore) opts="--runs --out --quiet --perfetto --stats --events --color --no-sandbox --seed --strategy --depth --exhaustive --preemptions --help" ;;
+        replay) opts="--out --quiet --perfetto --stats --events --color --no-sandbox --help" ;;
+        view) opts="--proc --object --kind --from --to --seq --around-failure --summary --events --color --help"; files=any ;;
+        export) opts="--format --output -o --help"; files=any ;;
         grade) if [ -n "$sub" ]; then opts="--out --help"; files=dir; else opts="--out --jobs --shard --no-sandbox --help"
                [[ "$cur" == -* ]] || COMPREPLY=($(compgen -W "merge" -- "$cur")); fi ;;
         clean) opts="--help"; files="" ;;
@@ -32,6 +38,8 @@ _simrun() {
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))
     elif [ "$files" = toml ]; then
         COMPREPLY+=($(compgen -f -X '!*.toml' -- "$cur") $(compgen -d -- "$cur"))
+    elif [ "$files" = any ]; then
+        COMPREPLY+=($(compgen -f -- "$cur"))
     elif [ "$files" = dir ]; then
         COMPREPLY+=($(compgen -d -- "$cur"))
     fi
