@@ -51,8 +51,8 @@ GradedSubmission submission_from(const JsonValue& s) {
             g.runs = t["runs"].size();
             for (const auto& r : t["runs"].items()) g.failed_runs += !r["passed"].boolean();
         } else {
-            g.runs = static_cast<std::size_t>(t["runs"].num());
-            g.failed_runs = static_cast<std::size_t>(t["failed_runs"].num());
+            g.runs = static_cast<std::size_t>(t["runs"].whole());
+            g.failed_runs = static_cast<std::size_t>(t["failed_runs"].whole());
         }
         out.tests.push_back(std::move(g));
     }

@@ -224,4 +224,16 @@ void Timeline::summary(const RunResult& run, const std::vector<ExpectResult>& re
     if (!replay_hint.empty()) fmt::print(out_, " {}\n", replay_hint);
 }
 
+const char* event_kind_name(const Event& e) {
+    return std::visit(Overloaded{[](const ev::RunStart&) { return "run_start"; }, [](const ev::RunEnd&) { return "run_end"; },
+                                 [](const ev::Spawn&) { return "spawn"; }, [](const ev::Exec&) { return "exec"; },
+                                 [](const ev::ExecFailed&) { return "exec_failed"; },
+                                 [](const ev::Exit& x) { return x.reaped_stray ? "reaped" : "exit"; }, [](const ev::Fault&) { return "fault"; },
+                                 [](const ev::Signal&) { return "signal"; }, [](const ev::Zombie&) { return "zombie"; },
+                                 [](const ev::Orphan&) { return "orphan"; }, [](const ev::Undo&) { return "undo"; },
+                                 [](const ev::Output&) { return "output"; }, [](const ev::ScriptOp& o) { return o.parked ? "block" : "op"; },
+                                 [](const ev::Call& c) { return c.started ? "block" : "call"; }},
+                      e.body);
+}
+
 }  // namespace simrun

@@ -43,6 +43,9 @@ private:
     std::size_t children_ = 0;  // the children traced programs started (their fork, vfork, posix_spawn, system, popen)
 };
 
+// The trace's kind of an event: "op", "block", "call", "spawn", ... (trace-format.md).
+const char* event_kind_name(const Event& e);
+
 // The text of one event as the timeline shows it ("P slots.empty → 4"); "" for none.
 std::string describe_event(const Plan& plan, const Event& e);
 

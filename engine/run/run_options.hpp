@@ -16,6 +16,7 @@ struct RunOptions {
     bool quiet = false;
     bool stats = false;  // --stats: the contention summary on the terminal
     bool perfetto = false;  // --perfetto: trace.perfetto.json beside the trace
+    bool html = false;      // --html: timeline.html beside the trace
     bool namespaces = true;
     bool color = false;
     std::size_t max_events = 80;         // timeline lines on the terminal

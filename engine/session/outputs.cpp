@@ -1,6 +1,7 @@
 #include "session/outputs.hpp"
 
 #include "report/contention.hpp"
+#include "report/html_view.hpp"
 #include "report/jsonl_writer.hpp"
 #include "report/perfetto.hpp"
 #include "report/wait_picture.hpp"
@@ -32,6 +33,9 @@ void decode(const Plan& plan, RunOutput& out, const std::vector<EventSink*>& sin
         decoder.on_record(r, payload);
     });
     run.events = decoder.events();
+    if (decoder.damaged())
+        run.diagnosis.push_back(fmt::format("note: {} trace record{} did not make sense (a program may have written over its trace ring) and {} skipped",
+                                            decoder.damaged(), decoder.damaged() == 1 ? "" : "s", decoder.damaged() == 1 ? "was" : "were"));
     if (!merged && run.trace_cut.empty()) run.trace_cut = merged.error().message;
     if (!run.trace_cut.empty()) run.diagnosis.push_back("the trace is incomplete: " + run.trace_cut);
     // A set a process removed (IPC_RMID) has no final value to compare.
@@ -69,6 +73,15 @@ ExitCode write_outputs(const Plan& plan, const RunOptions& opt, RunOutput& out, 
         if (!perfetto_file) return fail(fmt::format("cannot write {}: {}", perfetto_path, std::strerror(errno)));
         sinks.push_back(&perfetto.emplace(plan, run.t0, perfetto_file.get()));
     }
+    const std::string html_path = out_dir + "/timeline.html";
+    if (opt.write_trace) (void)::unlink(html_path.c_str());
+    UniqueFile html_file;
+    std::optional<HtmlWriter> html;
+    if (opt.html && opt.write_trace) {
+        html_file.reset(std::fopen(html_path.c_str(), "we"));
+        if (!html_file) return fail(fmt::format("cannot write {}: {}", html_path, std::strerror(errno)));
+        sinks.push_back(&html.emplace(plan, run.t0, html_file.get()));
+    }
     // The records again, for simrun view and export (trace/trace_file.hpp).
     const std::string saved_path = out_dir + "/trace.simrun";
     std::unique_ptr<TraceFileWriter> saved;
@@ -85,11 +98,14 @@ ExitCode write_outputs(const Plan& plan, const RunOptions& opt, RunOutput& out, 
     report.diagnosis = run.diagnosis;
     for (const auto& e : report.results) (*writer)->expectation(e.name, e.kind, e.text, e.passed, e.detail);
     if (saved)
-        if (auto st = saved->finish((*writer)->tail_lines(run)); !st) {
+        if (auto st = saved->finish((*writer)->tail_lines(run), run.wait_for_dot); !st) {
             const ExitCode code = fail(st.error().message);
             if (opt.terminal) timeline.summary(run, report.results, trace_path);
             return code;
         }
+    if (html && !html->finish({(*writer)->start_line(), (*writer)->tail_lines(run), checker.breaks(), run.wait_for_dot,
+                               replay_command(plan.path, out_dir, plan.mode == SchedMode::Controlled)}))
+        return fail(fmt::format("cannot write {}: {}", html_path, std::strerror(errno)));
     if (auto st = (*writer)->finish(run); !st || !run.trace_cut.empty()) {
         const ExitCode code = fail(!st ? st.error().message : "the trace is incomplete: " + run.trace_cut);
         if (opt.terminal) timeline.summary(run, report.results, trace_path);

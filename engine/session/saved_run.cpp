@@ -2,6 +2,7 @@
 
 #include "check/checker.hpp"
 #include "plan/planner.hpp"
+#include "report/html_view.hpp"
 #include "report/jsonl_writer.hpp"
 #include "report/perfetto.hpp"
 #include "report/timeline.hpp"
@@ -35,19 +36,6 @@ bool is_dir(const std::string& p) {
 
 bool exists(const std::string& p) { return ::access(p.c_str(), F_OK) == 0; }
 
-// The trace's kind of an event ("op", "block", "call", "spawn", ...).
-const char* kind_of(const Event& e) {
-    return std::visit(Overloaded{[](const ev::RunStart&) { return "run_start"; }, [](const ev::RunEnd&) { return "run_end"; },
-                                 [](const ev::Spawn&) { return "spawn"; }, [](const ev::Exec&) { return "exec"; },
-                                 [](const ev::ExecFailed&) { return "exec_failed"; },
-                                 [](const ev::Exit& x) { return x.reaped_stray ? "reaped" : "exit"; }, [](const ev::Fault&) { return "fault"; },
-                                 [](const ev::Signal&) { return "signal"; }, [](const ev::Zombie&) { return "zombie"; },
-                                 [](const ev::Orphan&) { return "orphan"; }, [](const ev::Undo&) { return "undo"; },
-                                 [](const ev::Output&) { return "output"; }, [](const ev::ScriptOp& o) { return o.parked ? "block" : "op"; },
-                                 [](const ev::Call& c) { return c.started ? "block" : "call"; }},
-                      e.body);
-}
-
 bool run_level(const Event& e) { return std::holds_alternative<ev::RunStart>(e.body) || std::holds_alternative<ev::RunEnd>(e.body); }
 
 // A saved run opened and planned again.
@@ -80,10 +68,16 @@ std::optional<Loaded> load(const std::string& path) {
     return Loaded{std::move(reader.value()), std::move(plan.value()), file};
 }
 
-void decode(Loaded& l, const std::vector<EventSink*>& sinks) {
+// Returns how many records made no sense (skipped).
+std::uint64_t decode(Loaded& l, const std::vector<EventSink*>& sinks) {
     Decoder decoder(l.plan, l.reader.meta().names, l.reader.meta().semids);
     for (EventSink* s : sinks) decoder.add_sink(*s);
     l.reader.records([&](const Record& r, std::string_view payload) { decoder.on_record(r, payload); });
+    return decoder.damaged();
+}
+
+std::string damaged_note(std::uint64_t n) {
+    return fmt::format("{} record{} of the saved run made no sense (a damaged file?) and {} skipped", n, n == 1 ? "" : "s", n == 1 ? "was" : "were");
 }
 
 // Numbers events as the trace does (seq, run_start and run_end aside) and
@@ -119,7 +113,7 @@ private:
         const std::int64_t t = static_cast<std::int64_t>(e.ts >= t0_ ? e.ts - t0_ : 0);
         if (o_.from_ns && t < *o_.from_ns) return false;
         if (o_.to_ns && t > *o_.to_ns) return false;
-        if (!o_.kinds.empty() && std::find(o_.kinds.begin(), o_.kinds.end(), kind_of(e)) == o_.kinds.end()) return false;
+        if (!o_.kinds.empty() && std::find(o_.kinds.begin(), o_.kinds.end(), event_kind_name(e)) == o_.kinds.end()) return false;
         if (!o_.procs.empty()) {
             const std::string name = e.proc.name ? *e.proc.name : "supervisor";
             auto match = [&](const std::string& p) {
@@ -182,8 +176,8 @@ void read_tail(const Plan& plan, const std::vector<std::string>& tail, std::uint
             results.push_back(std::move(r));
         } else if (j["kind"].str() == "run_end") {
             run.outcome = outcome_of(j["outcome"].str()).value_or(Outcome::Completed);
-            run.t_end = t0 + static_cast<std::uint64_t>(j["t"].num());
-            run.events = static_cast<std::uint64_t>(j["events"].num());
+            run.t_end = t0 + j["t"].whole();
+            run.events = j["events"].whole();
             run.diagnosis = j["diagnosis"].strings();
             if (const std::string cut = j["cut_short"].str(); !cut.empty()) run.diagnosis.push_back("the trace is incomplete: " + cut);
             for (std::size_t p = 0; p < plan.processes.size(); ++p) {
@@ -204,8 +198,8 @@ std::string mode_line_of(const std::string& start_line, bool& sandboxed) {
     if (j["mode"].str() != "controlled") return {};
     const std::string strategy = j["strategy"].str();
     if (strategy.empty() || strategy == "replay") return "controlled · replay";
-    std::string line = fmt::format("controlled · {} · seed {}", strategy, static_cast<std::uint64_t>(j["seed"].num()));
-    if (strategy == "pct") line += fmt::format(" · depth {}", static_cast<int>(j["depth"].num()));
+    std::string line = fmt::format("controlled · {} · seed {}", strategy, j["seed"].whole());
+    if (strategy == "pct") line += fmt::format(" · depth {}", j["depth"].integer());
     return line;
 }
 
@@ -303,7 +297,8 @@ ExitCode view_saved_run(const std::string& path, const ViewOptions& options, std
     const std::string mode = mode_line_of(l.reader.meta().start_line, sandboxed);
     timeline.header(sandboxed, mode);
     Filter filter(l.plan, o, l.reader.meta().t0, timeline);
-    decode(l, {&filter});
+    const std::uint64_t damaged = decode(l, {&filter});
+    if (damaged) fmt::print(pager.out, " note: {}\n", damaged_note(damaged));
     RunResult run;
     std::vector<ExpectResult> results;
     read_tail(l.plan, l.reader.tail(), l.reader.meta().t0, run, results);  // read with the records
@@ -330,16 +325,28 @@ ExitCode export_saved_run(const std::string& path, const std::string& format, co
     bool ok = true;
     if (format == "jsonl") {
         auto writer = JsonlWriter::again(std::move(fd), to_stdout ? "standard output" : out_path, l.plan, l.reader.meta().t0, l.reader.meta().start_line);
-        decode(l, {writer.get()});
+        if (auto damaged = decode(l, {writer.get()})) fmt::print(stderr, "simrun: note: {}\n", damaged_note(damaged));
         if (auto st = writer->finish_with(l.reader.tail()); !st) {
             fmt::print(stderr, "simrun: error: {}\n", st.error().message);
+            return ExitCode::Internal;
+        }
+    } else if (format == "html") {
+        UniqueFile file(::fdopen(fd.release(), "w"));
+        Checker checker(l.plan);
+        HtmlWriter html(l.plan, l.reader.meta().t0, file.get());
+        if (auto damaged = decode(l, {&checker, &html})) fmt::print(stderr, "simrun: note: {}\n", damaged_note(damaged));
+        const std::size_t slash = l.file.rfind('/');
+        const std::string dir = slash == std::string::npos ? "." : l.file.substr(0, slash);
+        if (!html.finish({l.reader.meta().start_line, l.reader.tail(), checker.breaks(), l.reader.deadlock_dot(),
+                          replay_command(l.reader.meta().path, dir, l.reader.meta().controlled)})) {
+            fmt::print(stderr, "simrun: error: cannot write {}: {}\n", to_stdout ? "standard output" : out_path, std::strerror(errno));
             return ExitCode::Internal;
         }
     } else {
         UniqueFile file(::fdopen(fd.release(), "w"));
         Checker checker(l.plan);
         PerfettoWriter perfetto(l.plan, l.reader.meta().t0, file.get());
-        decode(l, {&checker, &perfetto});
+        if (auto damaged = decode(l, {&checker, &perfetto})) fmt::print(stderr, "simrun: note: {}\n", damaged_note(damaged));
         ok = perfetto.finish(checker.breaks());
         if (!ok) {
             fmt::print(stderr, "simrun: error: cannot write {}: {}\n", to_stdout ? "standard output" : out_path, std::strerror(errno));

@@ -83,7 +83,7 @@ void ChildNames::on_event(const Record& r) {
         const std::size_t i = static_cast<std::size_t>(slot) - declared_;
         return i < pids_.size() && pids_[i] == pid && name(static_cast<std::uint16_t>(slot));
     };
-    if (call == CallId::Fork && r.e.arg >= static_cast<std::int64_t>(declared_) && r.e.result > 0 && parent) {
+    if (call == CallId::Fork && r.e.arg >= static_cast<std::int64_t>(declared_) && r.e.arg < kRunProc && r.e.result > 0 && parent) {
         if (!named_for(r.e.arg, r.e.result)) add(static_cast<std::size_t>(r.e.arg), {*parent, root(r.proc)}, r.e.result);
     }
     else if (call == CallId::Fork && (r.e.value == kForkVfork || r.e.value == kForkSpawn) && r.e.result > 0 && parent)

@@ -10,7 +10,44 @@ Decoder::Decoder(const Plan& plan, SysvNames names, std::vector<int> semids)
     replay_.set_semids(std::move(semids));
 }
 
+// Whether a record can be what it says: its kind known, its process one
+// that can make it, its op one of that process's. A saved run may come from
+// anyone, and a traced program can write over its own ring: what fails
+// here is counted and skipped, never indexed with.
+bool Decoder::plausible(const Record& r) const {
+    const std::size_t declared = plan_.processes.size();
+    const bool run = r.proc == kRunProc, decl = r.proc < declared;
+    switch (r.kind) {
+        case EventKind::RunStart:
+        case EventKind::RunEnd: return run;
+        case EventKind::Data: return true;  // joined to its event by the merge; nothing to decode
+        case EventKind::Spawn:
+        case EventKind::Exit:
+        case EventKind::Zombie:
+        case EventKind::Orphan:
+        case EventKind::Output:
+        case EventKind::Fault: return decl;
+        case EventKind::Exec:
+        case EventKind::ExecFailed: return decl && plan_.processes[r.proc].is_exec();
+        case EventKind::Block:
+        case EventKind::Op: {
+            if (!decl) return false;
+            const PlanProcess& p = plan_.processes[r.proc];
+            return r.e.op >= p.first_op && r.e.op - p.first_op < p.op_count && r.e.op < plan_.ops.size();
+        }
+        case EventKind::Reaped:
+        case EventKind::Signal: return !run;
+        case EventKind::Call: return !run && r.e.op < static_cast<std::uint32_t>(CallId::Count);
+        case EventKind::Undo: return false;  // derived here at an exit, never recorded
+    }
+    return false;
+}
+
 void Decoder::on_record(const Record& recorded, std::string_view payload) {
+    if (!plausible(recorded)) {
+        ++damaged_;
+        return;
+    }
     Record r = recorded;
     replay_.annotate(r, undo_, payload);
     deliver(r, payload);

@@ -29,9 +29,11 @@ public:
     void on_record(const Record& r, std::string_view payload);
 
     std::uint64_t events() const { return events_; }
+    std::uint64_t damaged() const { return damaged_; }  // records skipped: not what they claim to be
     const std::vector<int>& sem_values() const { return replay_.values(); }
 
 private:
+    bool plausible(const Record& r) const;
     // The event a record means, with names as learned so far.
     Event decode(const Record& r, std::string_view payload);
     call::Args call_args(const Record& r, std::string_view payload);
@@ -44,7 +46,7 @@ private:
     std::vector<EventSink*> sinks_;
     std::vector<Record> undo_;   // reused: Undo records an exit caused
     std::vector<sembuf> sops_;   // reused: the sembufs of the semop being decoded
-    std::uint64_t events_ = 0;
+    std::uint64_t events_ = 0, damaged_ = 0;
 };
 
 }  // namespace simrun

@@ -71,7 +71,7 @@ bool read_exact(int fd, void* buf, std::size_t n, std::size_t& got) {
 
 std::vector<std::pair<int, std::string>> pairs_of(const JsonValue& v) {
     std::vector<std::pair<int, std::string>> out;
-    for (const auto& p : v.items()) out.emplace_back(static_cast<int>(p[0].num()), p[1].str());
+    for (const auto& p : v.items()) out.emplace_back(p[0].integer(), p[1].str());
     return out;
 }
 
@@ -114,13 +114,15 @@ void TraceFileWriter::record(const Record& r, std::string_view payload) {
     if (buf_.size() >= (64u << 10)) write_out();
 }
 
-Status TraceFileWriter::finish(const std::vector<std::string>& tail_lines) {
+Status TraceFileWriter::finish(const std::vector<std::string>& tail_lines, const std::string& deadlock_dot) {
     std::string j = "{\"lines\":[";
     for (std::size_t i = 0; i < tail_lines.size(); ++i) {
         if (i) j += ',';
         append_json_string(j, tail_lines[i]);
     }
-    j += "]}";
+    j += "],\"dot\":";
+    append_json_string(j, deadlock_dot);
+    j += "}";
     block_head(buf_, kTail, j.size());
     buf_ += j;
     if (write_out() && ::pwrite(fd_.get(), &recs_bytes_, sizeof recs_bytes_, static_cast<off_t>(recs_at_)) != sizeof recs_bytes_) errno_ = errno;
@@ -181,10 +183,10 @@ Result<TraceFileReader, std::string> TraceFileReader::open(const std::string& pa
     m.path = meta["path"].str();
     m.source = meta["source"].str();
     m.controlled = meta["mode"].str() == "controlled";
-    m.t0 = static_cast<std::uint64_t>(meta["t0"].num());
+    m.t0 = meta["t0"].whole();
     m.names.sets = pairs_of(meta["sets"]);
     m.names.queues = pairs_of(meta["queues"]);
-    for (const auto& id : meta["semids"].items()) m.semids.push_back(static_cast<int>(id.num()));
+    for (const auto& id : meta["semids"].items()) m.semids.push_back(id.integer());
     m.start_line = meta["start"].str();
     if (m.source.empty() || m.start_line.empty()) return fmt::format("{}: its header is damaged: no scenario text or run_start", path);
     r.records_at_ = sizeof head + kBlockHead + length;
@@ -194,6 +196,7 @@ Result<TraceFileReader, std::string> TraceFileReader::open(const std::string& pa
 void TraceFileReader::records(const RecordVisitor& visit) {
     tail_.clear();
     cut_.clear();
+    dot_.clear();
     int fd = fd_.get();
     std::uint64_t length = 0;
     if (::lseek(fd, static_cast<off_t>(records_at_), SEEK_SET) < 0 || !block_head_at(fd, kRecs, length).empty()) {
@@ -229,6 +232,7 @@ void TraceFileReader::records(const RecordVisitor& visit) {
         return;
     }
     tail_ = tail["lines"].strings();
+    dot_ = tail["dot"].str();
 }
 
 }  // namespace simrun

@@ -12,7 +12,7 @@
 //               file is read to its last whole record), then per record
 //               its 64 bytes and u32 payload length + payload
 //   block TAIL  u32 3, u32 0, u64 length, JSON: the expectation lines and
-//               run_end, as trace.jsonl has them
+//               run_end, as trace.jsonl has them; a deadlock's DOT graph
 //
 // Little-endian x86-64 layout; a reader refuses another version.
 #pragma once
@@ -48,8 +48,9 @@ class TraceFileWriter {
 public:
     static Result<std::unique_ptr<TraceFileWriter>> open(const std::string& path, const TraceMeta& meta);
     void record(const Record& r, std::string_view payload);
-    // The expectation and run_end lines; patches the records' length.
-    Status finish(const std::vector<std::string>& tail_lines);
+    // The expectation and run_end lines (and a deadlock's wait-for graph in
+    // DOT, "" for none); patches the records' length.
+    Status finish(const std::vector<std::string>& tail_lines, const std::string& deadlock_dot = {});
 
 private:
     TraceFileWriter(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
@@ -75,6 +76,7 @@ public:
     void records(const RecordVisitor& visit);
     const std::vector<std::string>& tail() const { return tail_; }  // expectation lines, then run_end; empty if cut before
     const std::string& cut() const { return cut_; }                 // why the file ends early ("" when whole)
+    const std::string& deadlock_dot() const { return dot_; }         // "" when the run did not deadlock
 
 private:
     std::string path_;
@@ -82,7 +84,7 @@ private:
     std::uint64_t size_ = 0, records_at_ = 0;
     TraceMeta meta_;
     std::vector<std::string> tail_;
-    std::string cut_;
+    std::string cut_, dot_;
 };
 
 }  // namespace simrun

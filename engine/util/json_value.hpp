@@ -6,6 +6,7 @@
 
 #include "util/error.hpp"
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -33,6 +34,14 @@ public:
     std::string str(std::string fallback = {}) const { return kind_ == Kind::String ? string_ : fallback; }
     double num(double fallback = 0) const { return kind_ == Kind::Number ? number_ : fallback; }
     bool boolean(bool fallback = false) const { return kind_ == Kind::Bool ? bool_ : fallback; }
+    // A number as an integer: 0 (or fallback) when it is not a number or out
+    // of the type's range (no cast of an out-of-range double, which is undefined).
+    std::uint64_t whole(std::uint64_t fallback = 0) const {
+        return kind_ == Kind::Number && number_ >= 0 && number_ < 18446744073709551616.0 ? static_cast<std::uint64_t>(number_) : fallback;
+    }
+    int integer(int fallback = 0) const {
+        return kind_ == Kind::Number && number_ >= -2147483648.0 && number_ <= 2147483647.0 ? static_cast<int>(number_) : fallback;
+    }
     std::vector<std::string> strings() const;  // an array's strings
 
 private:

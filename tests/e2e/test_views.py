@@ -172,9 +172,9 @@ SAVED = [("prodcons.toml", []), ("traced_program.toml", []), ("signal_count.toml
 @pytest.mark.parametrize("scenario,extra", SAVED, ids=[s for s, _ in SAVED])
 def test_export_makes_the_run_s_own_files_again(scenario, extra):
     """The saved run decoded again gives the same events: `export --format jsonl` is trace.jsonl byte for byte,
-    `export --format perfetto` is what --perfetto wrote."""
+    `export --format perfetto` is what --perfetto wrote, `--format html` what --html wrote."""
     with tempfile.TemporaryDirectory() as d:
-        r = Run([os.path.join(ROOT, "scenarios", scenario), "-q", "--perfetto"] + extra, d)
+        r = Run([os.path.join(ROOT, "scenarios", scenario), "-q", "--perfetto", "--html"] + extra, d)
         run_dir = os.path.join(d, os.path.splitext(scenario)[0])
         check(os.path.exists(os.path.join(run_dir, "trace.simrun")), "the run is saved: " + r.stdout + r.stderr)
         e = simrun("export", run_dir, "--format", "jsonl", text=False)
@@ -186,6 +186,9 @@ def test_export_makes_the_run_s_own_files_again(scenario, extra):
         check(e.returncode == 0, e.stderr)
         with open(out, "rb") as a, open(os.path.join(run_dir, "trace.perfetto.json"), "rb") as b:
             check(a.read() == b.read(), "export perfetto is what --perfetto wrote")
+        e = simrun("export", run_dir, "--format", "html", text=False)
+        with open(os.path.join(run_dir, "timeline.html"), "rb") as f:
+            check(e.returncode == 0 and e.stdout == f.read(), "export html is what --html wrote")
 
 
 def event_lines(text):

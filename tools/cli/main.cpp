@@ -62,6 +62,7 @@ void output_options(CLI::App* app, Options& o) {
     app->add_option("--out", o.run.out_dir, "output folder; files go to OUT/<scenario>/")->check(kNotEmpty)->capture_default_str();
     app->add_flag("-q,--quiet", o.run.quiet, "no timeline: print only the outcome and failed expectations");
     app->add_flag("--perfetto", o.run.perfetto, "also write trace.perfetto.json (Chrome/Perfetto Trace Event Format) beside the trace");
+    app->add_flag("--html", o.run.html, "also write timeline.html beside the trace: the run as one self-contained web page");
     app->add_flag("--stats", o.run.stats, "print where the time went: waits per object and per process, context switches");
     app->add_option("--events", o.run.max_events, "timeline lines to show on the terminal")
         ->check(whole_number(100'000'000))
@@ -217,7 +218,7 @@ int main(int argc, char** argv) {
                  "  simrun explore SCENARIO.toml [options]    search schedules for a failing one\n"
                  "  simrun replay SCENARIO.toml SCHEDULE      re-run a recorded schedule exactly\n"
                  "  simrun view RUN [filters]                 show a saved run again (RUN: its output folder or trace.simrun)\n"
-                 "  simrun export RUN --format jsonl|perfetto write a saved run's trace.jsonl or Perfetto file again\n"
+                 "  simrun export RUN --format jsonl|perfetto|html   write a saved run's trace, Perfetto file or web page\n"
                  "  simrun grade GRADE.toml SUBMISSION...     grade submissions (folders) with a grading file\n"
                  "  simrun grade merge DIR...                 combine graded shards into one gradebook\n"
                  "  simrun clean                              remove what runs killed without a sandbox left",
@@ -280,9 +281,9 @@ int main(int argc, char** argv) {
     std::string export_path, export_format, export_out = "-";
     auto* exporter = app.add_subcommand("export", "write a saved run again: its trace.jsonl, or the Perfetto / Chrome trace");
     exporter->add_option("run", export_path, "the run's output folder (OUT/<scenario>), its trace.simrun, or trace.jsonl beside it")->required();
-    exporter->add_option("--format", export_format, "jsonl (trace-format.md) or perfetto (the Trace Event Format)")
+    exporter->add_option("--format", export_format, "jsonl (trace-format.md), perfetto (the Trace Event Format) or html (the web page)")
         ->required()
-        ->check(CLI::IsMember({"jsonl", "perfetto"}));
+        ->check(CLI::IsMember({"jsonl", "perfetto", "html"}));
     exporter->add_option("-o,--output", export_out, "where to write it (- for standard output)")->check(kNotEmpty)->capture_default_str();
 
     GradeArgs ga;
