@@ -79,7 +79,7 @@ def test_bash_completion():
     script = os.path.join(ROOT, "tools", "completion", "simrun.bash")
     check(complete(script, "simrun expl", 1) == ["explore"], "a command")
     check(sorted(complete(script, "simrun ex", 1)) == ["explore", "export"], "commands")
-    check(complete(script, "simrun export out/race --format ''", 4) == ["jsonl", "perfetto"], "export's formats")
+    check(complete(script, "simrun export out/race --format ''", 4) == ["jsonl", "perfetto", "html"], "export's formats")
     check(complete(script, "simrun view out/race --ki", 3) == ["--kind"], "an option of view")
     check("--strategy" in complete(script, "simrun explore x.toml --str", 3), "an option of explore")
     check(complete(script, "simrun x.toml --strategy ''", 3) == ["random", "pct", "rr"], "an option's values")

@@ -11,11 +11,11 @@ _simrun() {
             merge) [ "$cmd" = grade ] && sub=merge ;;
         esac
     done
-    local run_opts="--out --quiet --perfetto --stats --events --color --no-sandbox --seed --strategy --depth --controlled --free --help --version"
+    local run_opts="--out --quiet --perfetto --html --stats --events --color --no-sandbox --seed --strategy --depth --controlled --free --help --version"
     case "$prev" in
         --strategy) COMPREPLY=($(compgen -W "random pct rr" -- "$cur")); return ;;
         --color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
-        --format) COMPREPLY=($(compgen -W "jsonl perfetto" -- "$cur")); return ;;
+        --format) COMPREPLY=($(compgen -W "jsonl perfetto html" -- "$cur")); return ;;
         --kind) COMPREPLY=($(compgen -W "op block call spawn exec exec_failed exit reaped signal fault undo output zombie orphan" -- "$cur")); return ;;
         -o|--output) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --proc|--object|--from|--to|--seq|--around-failure) return ;;
@@ -26,8 +26,8 @@ _simrun() {
     case "$cmd" in
         "") opts="$run_opts"; [[ "$cur" == -* ]] || COMPREPLY=($(compgen -W "check explore replay view export grade clean" -- "$cur")) ;;
         check) opts="--help" ;;
-        explore) opts="--runs --out --quiet --perfetto --stats --events --color --no-sandbox --seed --strategy --depth --exhaustive --preemptions --help" ;;
-        replay) opts="--out --quiet --perfetto --stats --events --color --no-sandbox --help" ;;
+        explore) opts="--runs --out --quiet --perfetto --html --stats --events --color --no-sandbox --seed --strategy --depth --exhaustive --preemptions --help" ;;
+        replay) opts="--out --quiet --perfetto --html --stats --events --color --no-sandbox --help" ;;
         view) opts="--proc --object --kind --from --to --seq --around-failure --summary --events --color --help"; files=any ;;
         export) opts="--format --output -o --help"; files=any ;;
         grade) if [ -n "$sub" ]; then opts="--out --help"; files=dir; else opts="--out --jobs --shard --no-sandbox --help"
