@@ -90,6 +90,7 @@ Result<std::unique_ptr<TraceFileWriter>> TraceFileWriter::open(const std::string
     b += j;
     w->recs_at_ = b.size() + 8;
     block_head(b, kRecs, kUnfinished);  // patched by finish()
+    if (!w->write_out()) return sys_error(fmt::format("write({})", path), w->errno_);  // a run killed later still leaves a header
     return w;
 }
 
