@@ -199,7 +199,7 @@ void SemReplay::program_semctl(const Record& r, std::string_view payload) {
     if (cmd != SETVAL && cmd != GETVAL && all.empty()) return;
     ProgramSet& own = program_sets_[semid];
     auto put = [&](int member, int value) {
-        if (member < 0) return;
+        if (member < 0 || static_cast<std::size_t>(member) >= kMaxMembers) return;
         own.fit(static_cast<std::size_t>(member) + 1);
         own.values[member] = value, own.known[member] = true;
     };

@@ -21,6 +21,7 @@
 
 #include <sys/sem.h>
 
+#include <algorithm>
 #include <map>
 #include <string_view>
 #include <vector>
@@ -36,14 +37,22 @@ public:
     const std::vector<int>& values() const { return values_; }
     // The declared sets' ids (per Plan::sems), so that an exec'd program's
     // traced semop on them (a Call record) counts too.
-    void set_semids(std::vector<int> semids) { semids_ = std::move(semids); }
+    // (One per declared set: extra ids are dropped, missing ones are -1.)
+    void set_semids(std::vector<int> semids) {
+        semids_ = std::move(semids);
+        semids_.resize(plan_.sems.size(), -1);
+    }
 
 private:
     // A set a program made or opened: its values (known[i]: value i is known).
+    // Members are numbered below 65536 (semop's sem_num is unsigned short;
+    // the kernel's SEMMSL is 32000): a record claiming more is not believed.
+    static constexpr std::size_t kMaxMembers = 65536;
     struct ProgramSet {
         std::vector<int> values;
         std::vector<bool> known;
         void fit(std::size_t n) {
+            n = std::min(n, kMaxMembers);
             if (values.size() < n) values.resize(n, 0), known.resize(n, false);
         }
     };
