@@ -125,7 +125,7 @@ std::vector<ObjectContention> Contention::objects() const { return objects_; }
 
 std::vector<ProcContention> Contention::processes() const { return procs_; }
 
-std::string Contention::json() const {
+std::string Contention::json(const std::vector<std::pair<std::int64_t, std::int64_t>>& switches) const {
     std::string out = "{\"objects\":[";
     for (std::size_t i = 0; i < objects_.size(); ++i) {
         const ObjectContention& o = objects_[i];
@@ -140,8 +140,12 @@ std::string Contention::json() const {
         out += first ? "{\"name\":" : ",{\"name\":";
         first = false;
         append_json_string(out, pc.name);
-        out += fmt::format(",\"waits\":{},\"blocked_ns\":{},\"longest_ns\":{},\"span_ns\":{}}}", pc.waits, pc.blocked_ns, pc.longest_ns,
+        out += fmt::format(",\"waits\":{},\"blocked_ns\":{},\"longest_ns\":{},\"span_ns\":{}", pc.waits, pc.blocked_ns, pc.longest_ns,
                            pc.last_ts - pc.first_ts);
+        const auto p = static_cast<std::size_t>(pc.index);
+        if (pc.index >= 0 && p < switches.size() && switches[p].first >= 0)
+            out += fmt::format(",\"voluntary_switches\":{},\"involuntary_switches\":{}", switches[p].first, switches[p].second);
+        out += '}';
     }
     return out + "]}";
 }

@@ -41,7 +41,9 @@ public:
     std::vector<ObjectContention> objects() const;
     std::vector<ProcContention> processes() const;
     // {"objects":[...],"processes":[...]} for run_end.
-    std::string json() const;
+    // run_end's "contention"; a process's context switches (voluntary,
+    // involuntary; -1 unknown) by index from `switches`, as lines() takes them.
+    std::string json(const std::vector<std::pair<std::int64_t, std::int64_t>>& switches = {}) const;
     // Lines for the terminal (--stats); voluntary/involuntary context
     // switches per exec'd or scripted process from `switches` (by index).
     std::vector<std::string> lines(const std::vector<std::pair<std::int64_t, std::int64_t>>& switches) const;

@@ -92,7 +92,9 @@ ExitCode write_outputs(const Plan& plan, const RunOptions& opt, RunOutput& out, 
         saved = std::move(w.value());
     }
     decode(plan, out, sinks, saved.get());
-    run.contention_json = contention.json();
+    std::vector<std::pair<std::int64_t, std::int64_t>> switches;  // per declared process, from its rusage
+    for (const auto& p : run.procs) switches.emplace_back(p.nvcsw, p.nivcsw);
+    run.contention_json = contention.json(switches);
     if (perfetto && !perfetto->finish(checker.breaks())) return fail(fmt::format("cannot write {}: {}", perfetto_path, std::strerror(errno)));
     report.results = checker.finish(run);
     report.diagnosis = run.diagnosis;
@@ -120,8 +122,6 @@ ExitCode write_outputs(const Plan& plan, const RunOptions& opt, RunOutput& out, 
     }
     if (opt.terminal) timeline.summary(run, report.results, trace_path, schedule_path, opt.replay_hint);
     if (opt.terminal && opt.stats) {
-        std::vector<std::pair<std::int64_t, std::int64_t>> switches;
-        for (const auto& p : run.procs) switches.emplace_back(p.nvcsw, p.nivcsw);
         for (const auto& line : contention.lines(switches)) fmt::print("{}\n", line);
     }
     report.passed = true;

@@ -2,6 +2,7 @@
 
 #include "check/checker.hpp"
 #include "plan/planner.hpp"
+#include "report/contention.hpp"
 #include "report/html_view.hpp"
 #include "report/jsonl_writer.hpp"
 #include "report/perfetto.hpp"
@@ -297,7 +298,8 @@ ExitCode view_saved_run(const std::string& path, const ViewOptions& options, std
     const std::string mode = mode_line_of(l.reader.meta().start_line, sandboxed);
     timeline.header(sandboxed, mode);
     Filter filter(l.plan, o, l.reader.meta().t0, timeline);
-    const std::uint64_t damaged = decode(l, {&filter});
+    Contention contention(l.plan);  // of every event, whatever the filters show
+    const std::uint64_t damaged = decode(l, {&filter, &contention});
     if (damaged) fmt::print(pager.out, " note: {}\n", damaged_note(damaged));
     RunResult run;
     std::vector<ExpectResult> results;
@@ -307,6 +309,16 @@ ExitCode view_saved_run(const std::string& path, const ViewOptions& options, std
         if (l.reader.tail().empty()) return ExitCode::Failed;
     }
     timeline.summary(run, results, l.file);
+    if (o.stats) {
+        std::vector<std::pair<std::int64_t, std::int64_t>> switches(l.plan.processes.size(), {-1, -1});
+        for (const auto& line : l.reader.tail())
+            if (auto v = parse_json(line); v && v.value()["kind"].str() == "run_end")
+                for (const auto& p : v.value()["contention"]["processes"].items())
+                    for (std::size_t i = 0; i < l.plan.processes.size(); ++i)
+                        if (l.plan.processes[i].name == p["name"].str() && !p["voluntary_switches"].is_null())
+                            switches[i] = {static_cast<std::int64_t>(p["voluntary_switches"].whole()), static_cast<std::int64_t>(p["involuntary_switches"].whole())};
+        for (const auto& line : contention.lines(switches)) fmt::print(pager.out, "{}\n", line);
+    }
     bool passed = l.reader.cut().empty();
     for (const auto& r : results) passed = passed && r.passed;
     return passed ? ExitCode::Ok : ExitCode::Failed;

@@ -21,6 +21,7 @@ struct ViewOptions {
     std::optional<std::uint64_t> from_seq, to_seq;  // --seq A..B: event numbers (the trace's seq)
     std::optional<std::size_t> around_failure;      // --around-failure [N]: the N events up to the failure
     bool summary = false;                           // --summary: the outcome table only
+    bool stats = false;                             // --stats: where the time went, after the outcome
     bool color = false;
     std::size_t max_events = SIZE_MAX;  // --events N
 };

@@ -215,11 +215,11 @@ def wait_gone(tag, seconds=5):
 
 def normalized(events):
     """The event sequence without what legitimately differs between runs: time and pids (run_end's contention
-    figures in ns included)."""
+    figures in ns and the processes' context switches included)."""
     def timeless(e):
         e = {k: v for k, v in e.items() if k not in ("t", "pid", "parent_pid")}
         if "contention" in e:
-            e["contention"] = {kind: [{k: v for k, v in row.items() if not k.endswith("_ns")} for row in rows]
+            e["contention"] = {kind: [{k: v for k, v in row.items() if not k.endswith(("_ns", "_switches"))} for row in rows]
                                for kind, rows in e["contention"].items()}
         return e
     return [timeless(e) for e in events]

@@ -5,6 +5,7 @@ that span their wait."""
 import json
 import subprocess
 import os
+import re
 import tempfile
 
 import pytest
@@ -230,6 +231,10 @@ def test_view_shows_what_the_run_showed_and_filters_it():
         check(len(lines) == sum(1 for e in events if e["t"] <= mid and e["kind"] == "op"), "to, with a kind")
         v = simrun("view", run_dir, "--summary")
         check(v.returncode == 0 and "t(ms)" not in v.stdout and "✔ every item consumed" in v.stdout and "more events" not in v.stdout, v.stdout)
+        v = simrun("view", run_dir, "--summary", "--stats")
+        stats = lambda text: [l for l in text.splitlines() if l.startswith("  ") and " · " in l]
+        check(len(stats(v.stdout)) == 7, "three objects and four processes: " + v.stdout)
+        check(re.search(r"producer#0 .* waits · \d+/\d+$", v.stdout, re.M), "with the context switches run_end keeps: " + v.stdout)
 
 
 def test_view_around_the_failure():

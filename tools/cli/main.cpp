@@ -275,6 +275,7 @@ int main(int argc, char** argv) {
                        ->default_str("40")
                        ->check(CLI::Range(1, 100000000));
     view->add_flag("--summary", view_opts.summary, "the outcome and the expectations only");
+    view->add_flag("--stats", view_opts.stats, "then where the time went: waits per object and per process, context switches");
     view->add_option("--events", view_opts.max_events, "show at most N events")->check(CLI::Range(1, 100000000));
     view->add_option("--color", view_color, "colour the marks")->check(CLI::IsMember({"auto", "always", "never"}))->capture_default_str();
 

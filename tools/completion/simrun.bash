@@ -28,7 +28,7 @@ _simrun() {
         check) opts="--help" ;;
         explore) opts="--runs --out --quiet --perfetto --html --stats --events --color --no-sandbox --seed --strategy --depth --exhaustive --preemptions --help" ;;
         replay) opts="--out --quiet --perfetto --html --stats --events --color --no-sandbox --help" ;;
-        view) opts="--proc --object --kind --from --to --seq --around-failure --summary --events --color --help"; files=any ;;
+        view) opts="--proc --object --kind --from --to --seq --around-failure --summary --stats --events --color --help"; files=any ;;
         export) opts="--format --output -o --help"; files=any ;;
         grade) if [ -n "$sub" ]; then opts="--out --help"; files=dir; else opts="--out --jobs --shard --no-sandbox --help"
                [[ "$cur" == -* ]] || COMPREPLY=($(compgen -W "merge" -- "$cur")); fi ;;
