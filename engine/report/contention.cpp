@@ -125,7 +125,7 @@ std::vector<ObjectContention> Contention::objects() const { return objects_; }
 
 std::vector<ProcContention> Contention::processes() const { return procs_; }
 
-std::string Contention::json(const std::vector<std::pair<std::int64_t, std::int64_t>>& switches) const {
+std::string Contention::json(const std::vector<Usage>& usage) const {
     std::string out = "{\"objects\":[";
     for (std::size_t i = 0; i < objects_.size(); ++i) {
         const ObjectContention& o = objects_[i];
@@ -143,14 +143,15 @@ std::string Contention::json(const std::vector<std::pair<std::int64_t, std::int6
         out += fmt::format(",\"waits\":{},\"blocked_ns\":{},\"longest_ns\":{},\"span_ns\":{}", pc.waits, pc.blocked_ns, pc.longest_ns,
                            pc.last_ts - pc.first_ts);
         const auto p = static_cast<std::size_t>(pc.index);
-        if (pc.index >= 0 && p < switches.size() && switches[p].first >= 0)
-            out += fmt::format(",\"voluntary_switches\":{},\"involuntary_switches\":{}", switches[p].first, switches[p].second);
+        const Usage u = pc.index >= 0 && p < usage.size() ? usage[p] : Usage{};
+        if (u.voluntary >= 0) out += fmt::format(",\"voluntary_switches\":{},\"involuntary_switches\":{}", u.voluntary, u.involuntary);
+        if (u.cpu_ns >= 0) out += fmt::format(",\"cpu_ns\":{}", u.cpu_ns);
         out += '}';
     }
     return out + "]}";
 }
 
-std::vector<std::string> Contention::lines(const std::vector<std::pair<std::int64_t, std::int64_t>>& switches) const {
+std::vector<std::string> Contention::lines(const std::vector<Usage>& usage) const {
     std::vector<std::string> out;
     if (!objects_.empty()) out.push_back("contention by object (completed · blocked · total wait · longest · hand-offs):");
     std::size_t w = 0;
@@ -160,17 +161,19 @@ std::vector<std::string> Contention::lines(const std::vector<std::pair<std::int6
         out.push_back(fmt::format("  {:<{}}  {:>8} · {:>8} blocked · {:>10} · {:>10} · {:>8} hand-offs", o.name, w, o.ops, o.blocked,
                                   format_duration_ns(static_cast<std::int64_t>(o.wait_ns)),
                                   format_duration_ns(static_cast<std::int64_t>(o.longest_ns)), o.handoffs));
-    if (!procs_.empty()) out.push_back("time by process (from its first event to its last · blocked · waits · context switches voluntary/involuntary):");
+    if (!procs_.empty())
+        out.push_back("time by process (span from its first event to its last · running on a CPU · blocked · the rest: waiting for its turn · waits · "
+                      "context switches voluntary/involuntary):");
     for (const auto& pc : procs_) {
-        const int p = pc.index;
-        const std::uint64_t span = pc.last_ts - pc.first_ts;
-        const double share = span ? 100.0 * static_cast<double>(pc.blocked_ns) / static_cast<double>(span) : 0.0;
-        std::string cs = "—";
-        if (p >= 0 && static_cast<std::size_t>(p) < switches.size() && switches[static_cast<std::size_t>(p)].first >= 0)
-            cs = fmt::format("{}/{}", switches[static_cast<std::size_t>(p)].first, switches[static_cast<std::size_t>(p)].second);
-        out.push_back(fmt::format("  {:<{}}  {:>10} · {:>10} blocked ({:.0f} %) · {:>8} waits · {}", pc.name, w,
-                                  format_duration_ns(static_cast<std::int64_t>(span)), format_duration_ns(static_cast<std::int64_t>(pc.blocked_ns)),
-                                  share, pc.waits, cs));
+        const auto p = static_cast<std::size_t>(pc.index);
+        const Usage u = pc.index >= 0 && p < usage.size() ? usage[p] : Usage{};
+        const std::int64_t span = static_cast<std::int64_t>(pc.last_ts - pc.first_ts), blocked = static_cast<std::int64_t>(pc.blocked_ns);
+        auto share = [&](std::int64_t part) { return span ? fmt::format(" ({:.0f} %)", 100.0 * static_cast<double>(part) / static_cast<double>(span)) : std::string(); };
+        const std::string running = u.cpu_ns >= 0 ? format_duration_ns(u.cpu_ns) + share(u.cpu_ns) + " running" : "— running";
+        const std::string rest = u.cpu_ns >= 0 ? format_duration_ns(std::max<std::int64_t>(0, span - blocked - u.cpu_ns)) + " waiting its turn" : "—";
+        const std::string cs = u.voluntary >= 0 ? fmt::format("{}/{}", u.voluntary, u.involuntary) : "—";
+        out.push_back(fmt::format("  {:<{}}  {:>10} · {} · {}{} blocked · {} · {:>6} waits · {}", pc.name, w, format_duration_ns(span), running,
+                                  format_duration_ns(blocked), share(blocked), rest, pc.waits, cs));
     }
     return out;
 }

@@ -41,12 +41,20 @@ public:
     std::vector<ObjectContention> objects() const;
     std::vector<ProcContention> processes() const;
     // {"objects":[...],"processes":[...]} for run_end.
-    // run_end's "contention"; a process's context switches (voluntary,
-    // involuntary; -1 unknown) by index from `switches`, as lines() takes them.
-    std::string json(const std::vector<std::pair<std::int64_t, std::int64_t>>& switches = {}) const;
+    // What the kernel says of a declared process (its rusage when reaped;
+    // -1: unknown), by process index.
+    struct Usage {
+        std::int64_t voluntary = -1, involuntary = -1;  // context switches
+        std::int64_t cpu_ns = -1;                       // user + system time
+    };
+    // run_end's "contention", with each process's usage where known.
+    std::string json(const std::vector<Usage>& usage = {}) const;
     // Lines for the terminal (--stats); voluntary/involuntary context
     // switches per exec'd or scripted process from `switches` (by index).
-    std::vector<std::string> lines(const std::vector<std::pair<std::int64_t, std::int64_t>>& switches) const;
+    // A process's span splits into running (its CPU time), blocked (in a
+    // wait simrun saw) and the rest: runnable, waiting for its turn on a CPU
+    // (or in calls simrun does not see as waits).
+    std::vector<std::string> lines(const std::vector<Usage>& usage) const;
 
 private:
     void took(std::size_t object, int proc, bool waited, std::uint64_t wait_ns);

@@ -92,9 +92,9 @@ ExitCode write_outputs(const Plan& plan, const RunOptions& opt, RunOutput& out, 
         saved = std::move(w.value());
     }
     decode(plan, out, sinks, saved.get());
-    std::vector<std::pair<std::int64_t, std::int64_t>> switches;  // per declared process, from its rusage
-    for (const auto& p : run.procs) switches.emplace_back(p.nvcsw, p.nivcsw);
-    run.contention_json = contention.json(switches);
+    std::vector<Contention::Usage> usage;  // per declared process, from its rusage
+    for (const auto& p : run.procs) usage.push_back({p.nvcsw, p.nivcsw, p.nvcsw >= 0 ? static_cast<std::int64_t>(p.cpu_ns) : -1});
+    run.contention_json = contention.json(usage);
     if (perfetto && !perfetto->finish(checker.breaks())) return fail(fmt::format("cannot write {}: {}", perfetto_path, std::strerror(errno)));
     report.results = checker.finish(run);
     report.diagnosis = run.diagnosis;
@@ -122,7 +122,7 @@ ExitCode write_outputs(const Plan& plan, const RunOptions& opt, RunOutput& out, 
     }
     if (opt.terminal) timeline.summary(run, report.results, trace_path, schedule_path, opt.replay_hint);
     if (opt.terminal && opt.stats) {
-        for (const auto& line : contention.lines(switches)) fmt::print("{}\n", line);
+        for (const auto& line : contention.lines(usage)) fmt::print("{}\n", line);
     }
     report.passed = true;
     for (const auto& e : report.results) report.passed = report.passed && e.passed;

@@ -310,14 +310,15 @@ ExitCode view_saved_run(const std::string& path, const ViewOptions& options, std
     }
     timeline.summary(run, results, l.file);
     if (o.stats) {
-        std::vector<std::pair<std::int64_t, std::int64_t>> switches(l.plan.processes.size(), {-1, -1});
+        std::vector<Contention::Usage> usage(l.plan.processes.size());
+        auto known = [](const JsonValue& v) { return v.is_null() ? std::int64_t{-1} : static_cast<std::int64_t>(v.whole()); };
         for (const auto& line : l.reader.tail())
             if (auto v = parse_json(line); v && v.value()["kind"].str() == "run_end")
                 for (const auto& p : v.value()["contention"]["processes"].items())
                     for (std::size_t i = 0; i < l.plan.processes.size(); ++i)
-                        if (l.plan.processes[i].name == p["name"].str() && !p["voluntary_switches"].is_null())
-                            switches[i] = {static_cast<std::int64_t>(p["voluntary_switches"].whole()), static_cast<std::int64_t>(p["involuntary_switches"].whole())};
-        for (const auto& line : contention.lines(switches)) fmt::print(pager.out, "{}\n", line);
+                        if (l.plan.processes[i].name == p["name"].str())
+                            usage[i] = {known(p["voluntary_switches"]), known(p["involuntary_switches"]), known(p["cpu_ns"])};
+        for (const auto& line : contention.lines(usage)) fmt::print(pager.out, "{}\n", line);
     }
     bool passed = l.reader.cut().empty();
     for (const auto& r : results) passed = passed && r.passed;

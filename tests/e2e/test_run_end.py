@@ -332,6 +332,8 @@ def test_where_the_time_went():
         check(mutex[0]["blocked"] > 0 and mutex[0]["blocked"] == locked_waits, f"{mutex[0]} vs {locked_waits} waits")
         check(mutex[0]["handoffs"] >= mutex[0]["blocked"] and mutex[0]["longest_ns"] <= mutex[0]["wait_ns"], str(mutex[0]))
         check(procs["no_lock#0"]["waits"] == 0 and procs["no_lock#1"]["waits"] == 0, str(procs))
+        check(all(p["cpu_ns"] > 0 and p["voluntary_switches"] >= 0 for p in procs.values()), f"each process's rusage: {procs}")
+        check(re.search(r"with_lock#0 .* running · .* blocked · .* waiting its turn", r.stdout), r.stdout)
         check(re.search(r"lock\.mutex\s+40000 · ", r.stdout), r.stdout)
         r = Run([os.path.join(ROOT, "scenarios", "counter_cost.toml"), "-q"], d, timeout=120)
         check("contention by object" not in r.stdout, "only with --stats")
