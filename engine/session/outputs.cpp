@@ -85,11 +85,14 @@ ExitCode write_outputs(const Plan& plan, const RunOptions& opt, RunOutput& out, 
     // The records again, for simrun view and export (trace/trace_file.hpp).
     const std::string saved_path = out_dir + "/trace.simrun";
     std::unique_ptr<TraceFileWriter> saved;
+    // It comes second to trace.jsonl: when it cannot be written (a full
+    // disk) the run says so and trace.jsonl still gets what fits.
+    std::string saved_error;
     if (opt.write_trace) {
         auto w = TraceFileWriter::open(saved_path, {plan.path, plan.source, plan.mode == SchedMode::Controlled, run.t0, run.sysv_names, out.semids,
                                                     (*writer)->start_line()});
-        if (!w) return fail(w.error().message);
-        saved = std::move(w.value());
+        if (w) saved = std::move(w.value());
+        else saved_error = w.error().message;
     }
     decode(plan, out, sinks, saved.get());
     std::vector<Contention::Usage> usage;  // per declared process, from its rusage
@@ -100,11 +103,12 @@ ExitCode write_outputs(const Plan& plan, const RunOptions& opt, RunOutput& out, 
     report.diagnosis = run.diagnosis;
     for (const auto& e : report.results) (*writer)->expectation(e.name, e.kind, e.text, e.passed, e.detail);
     if (saved)
-        if (auto st = saved->finish((*writer)->tail_lines(run), run.wait_for_dot); !st) {
-            const ExitCode code = fail(st.error().message);
-            if (opt.terminal) timeline.summary(run, report.results, trace_path);
-            return code;
-        }
+        if (auto st = saved->finish((*writer)->tail_lines(run), run.wait_for_dot); !st) saved_error = st.error().message;
+    if (!saved_error.empty()) {
+        saved.reset();                       // closed, so that removing it frees its room for trace.jsonl's end
+        (void)::unlink(saved_path.c_str());  // half a saved run: view and export would show less than trace.jsonl has
+        fmt::print(stderr, "simrun: error: the saved run (for simrun view and export) could not be written: {}\n", saved_error);
+    }
     if (html && !html->finish({(*writer)->start_line(), (*writer)->tail_lines(run), checker.breaks(), run.wait_for_dot,
                                replay_command(plan.path, out_dir, plan.mode == SchedMode::Controlled)}))
         return fail(fmt::format("cannot write {}: {}", html_path, std::strerror(errno)));
@@ -126,6 +130,7 @@ ExitCode write_outputs(const Plan& plan, const RunOptions& opt, RunOutput& out, 
     }
     report.passed = true;
     for (const auto& e : report.results) report.passed = report.passed && e.passed;
+    if (!saved_error.empty()) return ExitCode::Internal;
     if (!report.divergence.empty()) return ExitCode::Usage;
     if (run.outcome == Outcome::Interrupted) return ExitCode::Interrupted;
     return report.passed ? ExitCode::Ok : ExitCode::Failed;

@@ -35,7 +35,7 @@ bool Decoder::plausible(const Record& r) const {
             const PlanProcess& p = plan_.processes[r.proc];
             return r.e.op >= p.first_op && r.e.op - p.first_op < p.op_count && r.e.op < plan_.ops.size();
         }
-        case EventKind::Reaped:
+        case EventKind::Reaped: return true;  // the supervisor's record of a stray it reaped (proc: the run's)
         case EventKind::Signal: return !run;
         case EventKind::Call: return !run && r.e.op < static_cast<std::uint32_t>(CallId::Count);
         case EventKind::Undo: return false;  // derived here at an exit, never recorded

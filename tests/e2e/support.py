@@ -92,6 +92,10 @@ class Run:
         p = subprocess.run([SIMRUN] + args, cwd=ROOT, env=env,
                            capture_output=True, text=True, timeout=timeout)
         self.code, self.stdout, self.stderr = p.returncode, p.stdout, p.stderr
+        # No test's programs write over their trace rings: a record the decoder
+        # refused here is the decoder's mistake (it once refused the reaped).
+        check("trace record" not in p.stdout + p.stderr or "did not make sense" not in p.stdout + p.stderr,
+              "the decoder skipped records of an ordinary run: " + p.stdout + p.stderr)
 
     def trace(self, out_dir, name):
         with open(os.path.join(out_dir, name, "trace.jsonl")) as f:

@@ -125,11 +125,14 @@ mount -t tmpfs -o ro tmpfs "$D/ro"
 mount --bind "$D/ro2" "$D/ro2" && mount -o remount,bind,ro "$D/ro2"
 "$SIMRUN" -q "$SCENARIO" --out "$D/small" {extra}; echo "full=$?"
 cp "$D/small/prodcons/trace.jsonl" "$D/kept.jsonl"
+[ -e "$D/small/prodcons/trace.simrun" ] && echo "half a saved run left"
 "$SIMRUN" -q "$SCENARIO" --out "$D/ro" {extra}; echo "ro=$?"
 "$SIMRUN" -q "$SCENARIO" --out "$D/ro2" {extra}; echo "ro2=$?"
 """, d)
             check("full=3" in r.stdout and "cannot write the trace" in r.stderr and "No space left on device" in r.stderr,
                   r.stdout + r.stderr)
+            check("the saved run (for simrun view and export) could not be written" in r.stderr and "half a saved run left" not in r.stdout,
+                  "the saved run says it could not be written, and is not left half-written: " + r.stdout + r.stderr)
             with open(os.path.join(d, "kept.jsonl")) as f:
                 lines = f.read().split("\n")
             check(lines[-1] == "", "the file ends with a whole line")

@@ -143,6 +143,7 @@ run = ["buf.x = 1"]
     Decoder decoder(plan, {}, {});
     decoder.add_sink(count);
     decoder.on_record(rec(EventKind::Op, 0, 1, 0), {});        // its one op: decoded
+    decoder.on_record(rec(EventKind::Reaped, kRunProc, 1), {});  // a stray the supervisor reaped: decoded
     decoder.on_record(rec(EventKind::Op, 0, 2, 99), {});       // an op it does not have
     decoder.on_record(rec(EventKind::Op, 5, 3, 0), {});        // a process the plan does not have
     decoder.on_record(rec(EventKind::Exec, 0, 4), {});         // exec of a scripted process
@@ -150,6 +151,6 @@ run = ["buf.x = 1"]
     decoder.on_record(rec(static_cast<EventKind>(200), 0, 6), {});  // no such kind
     Record call = rec(EventKind::Call, 1, 7, 9999);            // no such call
     decoder.on_record(call, {});
-    CHECK(count.n == 1);
+    CHECK(count.n == 2);
     CHECK(decoder.damaged() == 6);
 }
