@@ -49,7 +49,9 @@ void Decoder::on_record(const Record& recorded, std::string_view payload) {
         return;
     }
     Record r = recorded;
-    replay_.annotate(r, undo_, payload);
+    replay_.annotate(r, undo_, payload, &early_undo_);
+    for (const Record& u : early_undo_) deliver(u, {});
+    early_undo_.clear();
     deliver(r, payload);
     for (const Record& u : undo_) deliver(u, {});
     undo_.clear();

@@ -45,6 +45,7 @@ private:
     SemReplay replay_;
     std::vector<EventSink*> sinks_;
     std::vector<Record> undo_;   // reused: Undo records an exit caused
+    std::vector<Record> early_undo_;  // reused: Undo records a woken P shows came first (SemReplay::annotate)
     std::vector<sembuf> sops_;   // reused: the sembufs of the semop being decoded
     std::uint64_t events_ = 0, damaged_ = 0;
 };

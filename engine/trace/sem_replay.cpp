@@ -53,7 +53,7 @@ void SemReplay::exited(std::uint16_t proc, const Record& at, std::vector<Record>
     }
 }
 
-void SemReplay::annotate(Record& r, std::vector<Record>& undo, std::string_view payload) {
+void SemReplay::annotate(Record& r, std::vector<Record>& undo, std::string_view payload, std::vector<Record>* before) {
     if (r.kind == EventKind::Exit) return exited(r.proc, r, undo);
     // A traced program's child (a spare slot) ends with no Exit record of
     // its own: its exit call, its parent's wait or simrun's reaping says so.
@@ -109,6 +109,7 @@ void SemReplay::annotate(Record& r, std::vector<Record>& undo, std::string_view 
     if (op.kind != OpKind::Semop) return;
     const int first = plan_.sems[op.object].first_value;
     if (r.kind == EventKind::Op && r.e.result == 0) {
+        if (before) undo_first(r, op, *before);
         for (std::uint32_t i = 0; i < op.count; ++i) {
             const SemTerm& t = plan_.sem_terms[op.first + i];
             values_[first + t.member] += t.delta;
@@ -122,6 +123,21 @@ void SemReplay::annotate(Record& r, std::vector<Record>& undo, std::string_view 
     if (op.count == 1) {
         r.e.value = values_[first + plan_.sem_terms[op.first].member];
         r.flags |= kRecValue;
+    }
+}
+
+// See annotate: a P that the replayed values cannot allow came after an undo.
+void SemReplay::undo_first(const Record& r, const Op& op, std::vector<Record>& before) {
+    const int first = plan_.sems[op.object].first_value;
+    for (std::uint32_t i = 0; i < op.count; ++i) {
+        const SemTerm& t = plan_.sem_terms[op.first + i];
+        const int flat = first + t.member;
+        if (t.delta >= 0 || values_[flat] + t.delta >= 0) continue;
+        for (std::size_t q = 0; q < semadj_.size(); ++q) {
+            if (q == r.proc || semadj_[q].empty() || semadj_[q][flat] <= 0) continue;
+            exited(static_cast<std::uint16_t>(q), r, before);
+            break;
+        }
     }
 }
 

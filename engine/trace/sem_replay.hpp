@@ -33,7 +33,13 @@ public:
     explicit SemReplay(const Plan& plan);
     // Sets value (kRecValue) on single-member semop Op and Block records.
     // After an Exit, appends one Undo record per adjusted semaphore to `undo`.
-    void annotate(Record& r, std::vector<Record>& undo, std::string_view payload = {});
+    //
+    // A P woken by a killed holder's undo can return (and be stamped) before
+    // simrun reaps the holder: the undo came first in the kernel. When a P
+    // would take a value below zero, the undo of a process holding an
+    // adjustment on it is taken as having happened then: its Undo records
+    // go to `before` (delivered ahead of r), and its exit adds none later.
+    void annotate(Record& r, std::vector<Record>& undo, std::string_view payload = {}, std::vector<Record>* before = nullptr);
     const std::vector<int>& values() const { return values_; }
     // The declared sets' ids (per Plan::sems), so that an exec'd program's
     // traced semop on them (a Call record) counts too.
@@ -44,6 +50,7 @@ public:
     }
 
 private:
+    void undo_first(const Record& r, const Op& op, std::vector<Record>& before);
     // A set a program made or opened: its values (known[i]: value i is known).
     // Members are numbered below 65536 (semop's sem_num is unsigned short;
     // the kernel's SEMMSL is 32000): a record claiming more is not believed.

@@ -143,7 +143,18 @@ def test_three_shards_merged_equal_the_whole_class():
         with open(os.path.join(whole, "gradebook.csv")) as a, open(os.path.join(merged, "gradebook.csv")) as b:
             whole_book, merged_book = a.read(), b.read()
         check(whole_book == merged_book, f"the gradebooks differ:\n{whole_book}\n---\n{merged_book}")
-        check(normalised_class(whole) == normalised_class(merged), "class.json differs")
+        a, b = normalised_class(whole), normalised_class(merged)
+        # mutex_first scores 0 under any schedule, but how many of its free runs deadlock (failed_runs, the
+        # headline) depends on whether its producer ever finds the ring full, which under load it may not.
+        for c in (a, b):
+            for sub in c["submissions"]:
+                if sub["name"] == "mutex_first":
+                    for t in sub["tests"]:
+                        if t["name"] == "output":
+                            t.pop("failed_runs"), t.pop("headline")
+        differ = [(x, y) for x, y in zip(a["submissions"], b["submissions"]) if x != y]
+        check(a == b, f"class.json differs: {json.dumps(differ)[:3000]}" if differ else
+              f"class.json differs: {json.dumps({k: (a[k], b.get(k)) for k in a if a[k] != b.get(k)})[:3000]}")
 
         # What merge refuses: a shard missing, a shard twice, another grading file.
         r = Run(["grade", "merge"] + shards[:2] + ["--out", os.path.join(d, "m2")], d)

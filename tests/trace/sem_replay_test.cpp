@@ -152,3 +152,45 @@ TEST_CASE("a set a program opened without setting it: the adjustment alone; SETV
     feed(call_record(1, CallId::Exit, 0, 0, 0, 0));
     CHECK(undo.empty());  // the set is gone: nothing to undo
 }
+
+TEST_CASE("a P woken by a killed holder's undo, recorded before the holder's exit: the undo comes first") {
+    // The kernel wakes the waiter as it applies the dead holder's undo; the
+    // waiter's P can be stamped before simrun reaps the holder. The replay
+    // must not show the mutex at -1: the undo goes ahead of the P.
+    Plan plan = test::plan_of(R"toml(
+[ipc.sem.lock]
+members = { mutex = 1 }
+undo = true
+[[process]]
+name = "holder"
+run = ["P lock.mutex", "sleep 3s", "V lock.mutex"]
+[[process]]
+name = "waiter"
+run = ["P lock.mutex", "V lock.mutex"]
+)toml");
+    SemReplay replay{plan};
+    std::vector<Record> undo, before;
+    auto feed = [&](std::uint16_t proc, std::uint32_t op, EventKind kind = EventKind::Op) {
+        Record r{};
+        r.kind = kind;
+        r.proc = proc;
+        r.e.op = plan.processes[proc].first_op + op;
+        replay.annotate(r, undo, {}, &before);
+        return r;
+    };
+    CHECK(feed(0, 0).e.value == 0);                   // holder: P lock.mutex
+    CHECK(feed(1, 0, EventKind::Block).e.value == 0);  // waiter blocks
+    Record woke = feed(1, 0);                          // woken: the holder was killed
+    REQUIRE(before.size() == 1);
+    CHECK(before[0].kind == EventKind::Undo);
+    CHECK(before[0].proc == 0);
+    CHECK(before[0].e.result == 0);  // before the undo
+    CHECK(before[0].e.value == 1);   // after it
+    CHECK(woke.e.value == 0);        // the waiter's P then takes it: 1 -> 0, never -1
+    Record exit{};
+    exit.kind = EventKind::Exit;
+    exit.proc = 0;
+    replay.annotate(exit, undo, {}, &before);
+    CHECK(undo.empty());  // applied once, not again at the exit
+    CHECK(replay.values() == std::vector<int>{0});
+}
