@@ -18,10 +18,7 @@ void Agent::run() {
     const Op* ops = plan_.ops.data() + me.first_op;
     for (std::int64_t iter = 0; iter < me.repeat; ++iter) {
         iter_ = static_cast<std::uint32_t>(iter);
-        for (std::uint32_t i = 0; i < me.op_count; ++i) {
-            op_index_ = me.first_op + i;
-            run_op(ops[i]);
-        }
+        for (std::uint32_t pc = 0; pc < me.op_count;) pc = step_at(ops, pc);
     }
     finish();
 }
@@ -120,6 +117,10 @@ Attempt Agent::attempt(const Op& op, bool parked) {
         case OpKind::Semctl: return sem_control(op);
         case OpKind::Shmctl: return shm_control(op);
         case OpKind::Msgctl: return msg_control(op);
+        case OpKind::Test: return test(op);
+        case OpKind::Jump:
+        case OpKind::Loop:
+        case OpKind::SetValue: break;  // step_at: not steps
     }
     return Attempt::Done;
 }

@@ -81,6 +81,24 @@ private:
 
     Attempt attempt(const Op& op, bool parked);
 
+    // ---- values and control flow (agent_control.cpp) -------------------
+    // The script's op at pc, run; returns the next pc. Jump, Loop and
+    // SetValue are not steps; a Test is one (it reads shared state).
+    std::uint32_t step_at(const Op* ops, std::uint32_t pc);
+
+    // A condition or a {value}: Plan::code from op.code, op.code_len.
+    std::int64_t evaluate(const Op& op) const;
+
+    // The value an op gives, kept when it was written `as NAME`.
+    void bind(const Op& op, std::int64_t v) {
+        if (op.bind) values_[op.bind - 1] = v;
+    }
+
+    // The number an op uses: computed when it has a {value}, else its own.
+    std::int64_t value_of(const Op& op) const { return op.code_len ? evaluate(op) : op.value; }
+
+    Attempt test(const Op& op);
+
     // ---- semaphores ----------------------------------------------------
     // Values are not read back here (a semctl per op would double the cost
     // of a P or V); the supervisor replays them from the ordered stream.
@@ -106,7 +124,7 @@ private:
     // mode reports that it would block and lets the scheduler retry.
     bool ready(int fd, short events, bool& parked);
 
-    void finish(std::int64_t result, int err, bool parked);
+    void finish(std::int64_t result, int err, bool parked, std::int64_t arg = 0);  // arg: a send's type
 
     Attempt pipe_write(const Op& op, bool parked);
 
@@ -201,6 +219,8 @@ private:
     std::uint32_t pause_from_ = 0;  // handler runs counted when a pause began
     std::size_t forked_ = 0;        // children forked by fork ops so far
     bool self_faults_;  // free mode, and an `after` fault names this process
+    std::int64_t values_[kMaxValues] = {};  // `as NAME` values and repeat counters
+    bool taken_ = false;                    // the last Test's outcome
 };
 
 }  // namespace simrun::detail

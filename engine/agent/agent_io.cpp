@@ -36,12 +36,13 @@ bool Agent::ready(int fd, short events, bool& parked) {
     return true;
 }
 
-void Agent::finish(std::int64_t result, int err, bool parked) {
+void Agent::finish(std::int64_t result, int err, bool parked, std::int64_t arg) {
     // Dated when the call began, unless it blocked (a Block record came in between).
     Record& r = begin(EventKind::Op, parked ? kRecBlocked : 0, parked ? 0 : call_ts_);
     call_ts_ = 0;
     r.e.result = result;
     r.e.err = err;
+    r.e.arg = arg;
     ring_.commit();
 }
 
@@ -59,11 +60,14 @@ Attempt Agent::pipe_read(const Op& op, bool parked) {
     int fd = rt_.pipe_fds[op.object][0];
     char buf[65536];
     std::size_t want = static_cast<std::size_t>(op.value);
+    std::int64_t got = 0;
     for (;;) {
         if (fd >= 0 && !ready(fd, POLLIN, parked)) return Attempt::WouldBlock;
         ssize_t n = fd < 0 ? (errno = EBADF, -1) : ::read(fd, buf, want);
         finish(n, n < 0 ? errno : 0, parked);
         if (n > 0) ring_.data(buf, static_cast<std::size_t>(n), proc_);
+        got += n > 0 ? n : 0;
+        bind(op, n < 0 ? -1 : got);  // read ... as len: the bytes read (0 at EOF)
         if (!(op.flags & kOpReadAll) || n <= 0) return Attempt::Done;
         // `read all`: each further read is a step of its own.
         end_step(StepOutcome::Partial);
@@ -176,6 +180,7 @@ Attempt Agent::queue_step(const Op& op, bool& parked, Try try_once, Wait wait, s
 
 Attempt Agent::msg_send(const Op& op, bool parked) {
     const std::string& text = plan_.texts[op.first];
+    const std::int64_t type = value_of(op);  // mtype or priority
     const QueueHandle& h = rt_.queues[op.object];
     std::int64_t rc;
     int err;
@@ -183,18 +188,18 @@ Attempt Agent::msg_send(const Op& op, bool parked) {
     stamp_call();
     if (plan_.queues[op.object].kind == QueueKind::SysV) {
         MsgBuf buf;
-        buf.mtype = op.value;
+        buf.mtype = type;
         std::size_t n = text.size() < sizeof buf.text ? text.size() : sizeof buf.text;
         __builtin_memcpy(buf.text, text.data(), n);
         a = queue_step(op, parked, [&] { return static_cast<std::int64_t>(msgsnd(h.msqid, &buf, n, IPC_NOWAIT)); },
                        [&] { return static_cast<std::int64_t>(msgsnd(h.msqid, &buf, n, 0)); }, rc, err);
     } else {
-        auto prio = static_cast<unsigned>(op.value);
+        auto prio = static_cast<unsigned>(type);
         a = queue_step(op, parked, [&] { return static_cast<std::int64_t>(mq_send(h.nonblocking, text.data(), text.size(), prio)); },
                        [&] { return static_cast<std::int64_t>(mq_send(h.blocking, text.data(), text.size(), prio)); }, rc, err);
     }
     if (a == Attempt::WouldBlock) return a;
-    finish(rc, err, parked);
+    finish(rc, err, parked, type);
     return Attempt::Done;
 }
 
@@ -223,6 +228,7 @@ Attempt Agent::msg_recv(const Op& op, bool parked) {
     r.e.arg = rc >= 0 ? got : 0;
     ring_.commit();
     if (rc > 0) ring_.data(buf.text, static_cast<std::size_t>(rc), proc_);
+    bind(op, rc >= 0 ? got : -1);  // recv ... as req: req (req.type) is the message's type or priority
     return Attempt::Done;
 }
 

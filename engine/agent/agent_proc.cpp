@@ -31,7 +31,9 @@ Attempt Agent::send_signal(const Op& op) {
         if (controlled_) announce_signal(rt_.arena->slot(target), sig);
         if (op.flags & kOpSigqueue) {
             sigval v;
-            v.sival_int = static_cast<int>(op.value);
+            const std::int64_t value = value_of(op);  // computed as an int: wraps like the C cast would
+            v.sival_int = static_cast<int>(value);
+            r.e.arg = v.sival_int;
             rc = ::sigqueue(pid, sig, v);
         } else {
             rc = op.object == kSelf ? ::raise(sig) : ::kill(pid, sig);
@@ -159,6 +161,8 @@ Attempt Agent::wait_op(const Op& op, bool parked) {
     r.e.err = err;
     r.e.arg = status;
     ring_.commit();
+    // wait as st: the exit code, or 128 + the signal that killed it (as a shell's $?); -1 when none was reaped.
+    bind(op, rc <= 0 ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1);
     return Attempt::Done;
 }
 

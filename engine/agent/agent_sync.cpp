@@ -47,6 +47,7 @@ Attempt Agent::semop_step(const Op& op, bool parked) {
     r.e.result = rc;
     r.e.err = err;
     ring_.commit();
+    bind(op, rc == 0);  // P ... nowait as ok: 1 when it went through
     return Attempt::Done;
 }
 
@@ -57,13 +58,16 @@ void Agent::record_value(std::int64_t v, std::uint8_t flags) {
 }
 
 Attempt Agent::shm_load(const Op& op) {
-    record_value(__atomic_load_n(cell(op), __ATOMIC_RELAXED));
+    std::int64_t v = __atomic_load_n(cell(op), __ATOMIC_RELAXED);
+    record_value(v);
+    bind(op, v);
     return Attempt::Done;
 }
 
 Attempt Agent::shm_store(const Op& op) {
-    __atomic_store_n(cell(op), op.value, __ATOMIC_RELAXED);
-    record_value(op.value);
+    const std::int64_t v = value_of(op);
+    __atomic_store_n(cell(op), v, __ATOMIC_RELAXED);
+    record_value(v);
     return Attempt::Done;
 }
 
@@ -123,6 +127,7 @@ Attempt Agent::psem_wait(const Op& op, bool parked) {
         parked = true;
     }
     psem_record(op, rc, err, parked);
+    bind(op, rc == 0);  // P ... nowait as ok
     return Attempt::Done;
 }
 
@@ -188,6 +193,7 @@ Attempt Agent::sem_control(const Op& op) {
         default: rc = ::semctl(id, 0, IPC_RMID); break;
     }
     finish(rc, rc < 0 ? errno : 0, false);
+    bind(op, rc);
     // GETALL and IPC_STAT answer with more than one number: they follow as payload.
     if (rc == 0 && op.count == kGetall) {
         std::int32_t out[kMaxSemTerms * 8];

@@ -276,6 +276,10 @@ Op Planner::compile(const OpDecl& od, int decl) {
         case OpKind::Sleep: op.value = od.sleep_ns; break;
         case OpKind::Print: op.first = text(od.data); break;
         case OpKind::Exit: op.value = od.value; break;
+        case OpKind::Test:
+        case OpKind::Jump:
+        case OpKind::Loop:
+        case OpKind::SetValue: break;  // script_compiler.cpp
     }
     return op;
 }
@@ -306,20 +310,6 @@ Op Planner::compile_psem(const OpDecl& od) {
 std::uint32_t Planner::text(const std::string& s) {
     p_.texts.push_back(s);
     return static_cast<std::uint32_t>(p_.texts.size() - 1);
-}
-
-void Planner::scripts() {
-    // Replicas share one compiled script.
-    for (std::size_t i = 0; i < d_.processes.size(); ++i) {
-        auto first = static_cast<std::uint32_t>(p_.ops.size());
-        for (const auto& od : d_.processes[i].run) {
-            p_.ops.push_back(compile(od, static_cast<int>(i)));
-            p_.op_text.push_back(od.text);
-        }
-        auto count = static_cast<std::uint32_t>(p_.ops.size()) - first;
-        for (int r = 0; r < d_.processes[i].count; ++r)
-            p_.processes[first_replica_[i] + r].first_op = first, p_.processes[first_replica_[i] + r].op_count = count;
-    }
 }
 
 }  // namespace simrun::detail

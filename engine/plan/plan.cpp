@@ -76,6 +76,10 @@ const char* op_verb(const Plan& plan, const Op& op) {
         case OpKind::Semctl: return "semctl";
         case OpKind::Shmctl: return "shmctl";
         case OpKind::Msgctl: return "msgctl";
+        case OpKind::Test: return (op.flags & kOpWhile) ? "while" : "if";
+        case OpKind::Jump: return "jump";
+        case OpKind::Loop: return "repeat";
+        case OpKind::SetValue: return "set";
     }
     return "?";
 }

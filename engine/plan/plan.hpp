@@ -74,6 +74,8 @@ enum OpFlag : std::uint8_t {
     kOpAtomic = 4,
     kOpReadAll = 8,
     kOpSigqueue = 16,
+    kOpWhile = 32,  // Test: a while's (else an if's)
+    kOpSpin = 64,   // Test: a while with an empty body, a busy wait (controlled mode parks it while the test holds)
 };
 
 constexpr std::uint16_t kSelf = 0xFFFF;
@@ -100,15 +102,34 @@ struct SemTerm {
     std::int16_t delta;
 };
 
+// A condition or a {value} of a script, compiled for the agent: postfix
+// over a small stack, read with no allocation. Cell: Plan::shms[object]
+// slot; Sem: System V set `object`, member `slot`; Psem: POSIX semaphore
+// `object`; Value: the process's value `slot` (bound by `as`, or a
+// repeat's counter). And/Or evaluate both sides (reads have no effects).
+enum class CodeKind : std::uint8_t { Int, Cell, Sem, Psem, Value, Neg, Not, Add, Sub, Mul, Div, Mod, Lt, Le, Gt, Ge, Eq, Ne, And, Or };
+struct Code {
+    CodeKind kind{};
+    std::uint16_t object = 0;
+    std::uint32_t slot = 0;
+    std::int64_t value = 0;  // Int
+};
+inline constexpr std::size_t kMaxCodeStack = 128;  // above kMaxExprDepth
+inline constexpr int kMaxValues = 64;               // named values and repeat counters per script
+
 // One op of a compiled script. Plain data; text lives in Plan::texts.
 struct Op {
     OpKind kind{};
     std::uint8_t flags = 0;
     std::uint16_t object = 0;    // sem set, shm segment or pipe index
-    std::uint32_t slot = 0;      // shm: slot within the segment
-    std::int64_t value = 0;      // amount, exit code, read size, sleep ns, mtype / priority / msgtyp
+    std::uint32_t slot = 0;      // shm: slot within the segment; Test, Jump, Loop: the op (within the script) to go to;
+                                 // SetValue: the value slot (Loop: Op::object is its counter's slot)
+    std::int64_t value = 0;      // amount, exit code, read size, sleep ns, mtype / priority / msgtyp; SetValue: the count
     std::uint32_t first = 0;     // Semop, SETALL: first SemTerm; Write/Print/MsgSend: text index
     std::uint32_t count = 0;     // Semop: number of terms
+    std::uint32_t code = 0;      // Test: its condition; others: a value computed when the op runs (Plan::code)
+    std::uint16_t code_len = 0;  // 0: none
+    std::uint8_t bind = 0;       // "as NAME": the value this op gives goes to value bind - 1 (0: none)
 };
 
 // An exec'd program's resource limits, defaults filled in.
@@ -198,6 +219,7 @@ struct Plan {
     std::vector<std::string> op_text;  // parallel to ops: the op as written
     std::vector<SemTerm> sem_terms;
     std::vector<std::string> texts;    // payloads of write and print
+    std::vector<Code> code;            // conditions and {values} of scripts (Op::code)
     std::vector<ExpectDecl> expects;   // expressions resolved
     std::vector<CallFilter> call_filters;  // count(call ...) and friends: ExprNode::slot indexes this
     int sem_values = 0;                // flat count of all semaphores

@@ -64,7 +64,14 @@ private:
 
     std::uint32_t text(const std::string& s);
 
+    // ---- control flow and values (script_compiler.cpp) -----------------
+    struct ScriptState;
     void scripts();
+    // replica -1: one script that every replica shares.
+    void compile_script(const std::vector<OpDecl>& ops, int decl, int replica);
+    std::uint8_t new_value_slot(ScriptState& s, SourcePos at);
+    void emit_code(const ExprTree& t, int node, const OpDecl& od, ScriptState& s);
+    std::pair<std::uint32_t, std::uint16_t> code_of(const ExprTree& t, const OpDecl& od, ScriptState& s);
 
     // ---- expectations --------------------------------------------------
     void expectations();

@@ -292,10 +292,15 @@ void JsonlWriter::script_op(const Event& e, const ev::ScriptOp& o) {
         l += ",\"obj\":";
         append_json_string(l, target);
     }
+    if (op.kind == OpKind::Test) {  // if / while: the condition as written; result 1 (true) or 0
+        const std::string& text = plan_.op_text[o.index];
+        l += ",\"cond\":";
+        append_json_string(l, text.substr(std::min(text.size(), text.find(' ') + 1)));
+    }
     if (op.kind == OpKind::FifoOpen) l += fmt::format(",\"mode\":\"{}\"", op.value ? "write" : "read");
     if (op.kind == OpKind::Kill) {
         l += fmt::format(",\"signal\":\"{}\",\"target_pid\":{}", signal_name(static_cast<int>(op.slot)), o.pid);
-        if (op.flags & kOpSigqueue) l += fmt::format(",\"value\":{}", op.value);
+        if (op.flags & kOpSigqueue) l += fmt::format(",\"value\":{}", op.code_len ? o.arg : op.value);
     }
     if (op.kind == OpKind::SigMask) {
         l += ",\"signals\":" + signal_list_json(static_cast<std::uint64_t>(op.value));
@@ -373,7 +378,7 @@ void JsonlWriter::script_op(const Event& e, const ev::ScriptOp& o) {
     if (o.value && op.kind != OpKind::SigMask) l += fmt::format(",\"value\":{}", *o.value);
     if (done) l += fmt::format(",\"blocked\":{}", o.woke ? "true" : "false");
     const bool sysv = (op.kind == OpKind::MsgSend || op.kind == OpKind::MsgRecv) && plan_.queues[op.object].kind == QueueKind::SysV;
-    if (op.kind == OpKind::MsgSend) l += fmt::format(",\"{}\":{}", sysv ? "type" : "prio", op.value);
+    if (op.kind == OpKind::MsgSend) l += fmt::format(",\"{}\":{}", sysv ? "type" : "prio", op.code_len ? o.arg : op.value);
     if (op.kind == OpKind::MsgRecv && sysv) l += fmt::format(",\"type\":{}", op.value);
     if (op.kind == OpKind::MsgRecv && done && o.result >= 0) l += fmt::format(",\"{}\":{}", sysv ? "got_type" : "prio", o.arg);
     if (op.kind == OpKind::PipeWrite || op.kind == OpKind::Print || op.kind == OpKind::MsgSend) {

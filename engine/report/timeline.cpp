@@ -53,6 +53,7 @@ std::string describe_op(const Plan& plan, const ev::ScriptOp& o) {
     std::string what = target.empty() ? verb : verb + " " + target;
     const std::string& text = plan.op_text[o.index];
     if (o.parked) {
+        if (op.kind == OpKind::Test) return fmt::format("{} ⏸ (spins: waits for another process to change what it reads)", text);
         if (o.value) return fmt::format("{} ⏸ (value {})", what, *o.value);
         return fmt::format("{} ⏸", what);
     }
@@ -81,7 +82,7 @@ std::string describe_op(const Plan& plan, const ev::ScriptOp& o) {
         case OpKind::Exit: return fmt::format("exit {}", op.value);
         case OpKind::Kill:
             return fmt::format("{} {}{}{}", verb, signal_name(static_cast<int>(op.slot)), target.empty() ? "" : " → " + target,
-                               (op.flags & kOpSigqueue) ? fmt::format(" value {}", op.value) : "");
+                               (op.flags & kOpSigqueue) ? fmt::format(" value {}", op.code_len ? o.arg : op.value) : "");
         case OpKind::SigMask: return text;
         case OpKind::Pause: return fmt::format("pause → EINTR{}", woke);
         case OpKind::SigWait: return fmt::format("sigwait → {} from pid {}{}", signal_name(static_cast<int>(op.slot)), o.pid, woke);
@@ -99,7 +100,12 @@ std::string describe_op(const Plan& plan, const ev::ScriptOp& o) {
         case OpKind::FifoOpen: return fmt::format("open {} {} → fd {}{}", target, op.value ? "write" : "read", o.result, woke);
         case OpKind::PsemWait:
         case OpKind::PsemPost: return fmt::format("{} {} → {}{}", verb, target, value, woke);
-        case OpKind::MsgSend: return fmt::format("send {} [{}] \"{}\"{}", target, op.value, printable(plan.texts[op.first], 24), woke);
+        case OpKind::MsgSend:
+            return fmt::format("send {} [{}] \"{}\"{}", target, op.code_len ? o.arg : op.value, printable(plan.texts[op.first], 24), woke);
+        case OpKind::Test: return fmt::format("{} → {}", text, o.result ? "true" : "false");
+        case OpKind::Jump:
+        case OpKind::Loop:
+        case OpKind::SetValue: return text;  // not steps: never in a trace
         case OpKind::MsgRecv: return fmt::format("recv {} → [{}] \"{}\"{}", target, o.arg, printable(o.payload, 24), woke);
     }
     return "";

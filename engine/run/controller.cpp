@@ -471,7 +471,7 @@ ControlResult Controller::run(Strategy& strategy, std::uint64_t deadline_ns, con
                 if (procs_[p].known && !procs_[p].dead && scheduled(static_cast<int>(p)))
                     all_may_block = all_may_block && procs_[p].root >= 0 && plan_.processes[procs_[p].root].may_end_blocked;
             if (!all_may_block) {
-                out.outcome = Outcome::Deadlock;
+                out.outcome = spinning() ? Outcome::Livelock : Outcome::Deadlock;
                 explain_deadlock(out);
                 return out;
             }
@@ -548,8 +548,21 @@ WaitForGraph Controller::wait_for_graph() const {
     return build_wait_for(plan_, snap);
 }
 
+// Is a live scheduled process parked in a busy-wait loop (a while with an
+// empty body whose condition held)? Then nobody's step can end its spin.
+bool Controller::spinning() const {
+    for (std::size_t p = 0; p < plan_.processes.size() && p < procs_.size(); ++p) {
+        const Proc& pr = procs_[p];
+        if (!pr.known || pr.dead || plan_.processes[p].is_exec() || !parking_.parked(static_cast<int>(p))) continue;
+        const Op& op = plan_.ops[slot(static_cast<int>(p)).op.load()];
+        if (op.kind == OpKind::Test && (op.flags & kOpSpin)) return true;
+    }
+    return false;
+}
+
 void Controller::explain_deadlock(ControlResult& out) const {
-    out.diagnosis.push_back("no process can take a step, and not all of them may end blocked:");
+    out.diagnosis.push_back(spinning() ? "the spinning processes read what no step of anyone can change (a livelock):"
+                                       : "no process can take a step, and not all of them may end blocked:");
     const WaitForGraph g = wait_for_graph();
     for (auto& line : wait_for_lines(plan_, g, true)) out.diagnosis.push_back(std::move(line));
     out.wait_for_dot = wait_for_dot(g, "deadlock in " + plan_.name);

@@ -84,6 +84,7 @@ private:
     bool wait_running_free();
     bool expire_timed_wait();
     void explain_deadlock(ControlResult& out) const;
+    bool spinning() const;
     void end_blocked(ControlResult& out);
     WaitForGraph wait_for_graph() const;
     void discover_children();

@@ -380,7 +380,7 @@ private:
             ProcessEnd& end = run_.procs[p];
             end.pid = s.pid.load(), end.state = s.state.load(), end.op = s.op.load(), end.iter = s.iter.load();
         }
-        const bool cut = run_.outcome == Outcome::Deadlock || run_.outcome == Outcome::Timeout || run_.outcome == Outcome::TraceLimit;
+        const bool cut = run_.outcome == Outcome::Deadlock || run_.outcome == Outcome::Livelock || run_.outcome == Outcome::Timeout || run_.outcome == Outcome::TraceLimit;
         limits_->sweep();
         const int killed = reaper_->kill_and_reap_all(*watch_, mode_, cut);
         limits_->stop();

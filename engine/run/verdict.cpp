@@ -34,6 +34,7 @@ void judge(const PlanProcess& pp, Outcome outcome, ProcessEnd& end) {
         case LimitHit::RunEnd:
             if (outcome == Outcome::Timeout) return set(Verdict::TimeLimit, "still running at the run's timeout");
             if (outcome == Outcome::TraceLimit) return set(Verdict::Stopped, "the run's trace reached its limit");
+            if (outcome == Outcome::Livelock) return set(Verdict::Stopped, "the run livelocked");
             return set(Verdict::Stopped, outcome == Outcome::Deadlock ? "the run deadlocked" : "the run ended");
         case LimitHit::None: break;
     }

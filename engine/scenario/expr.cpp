@@ -18,7 +18,7 @@ bool is_ident_char(char c) { return is_name_char(c); }
 
 class ExprParser {
 public:
-    ExprParser(const std::string& text, ExprTree& out) : s_(text), t_(out) {}
+    ExprParser(const std::string& text, ExprTree& out, bool values) : s_(text), t_(out), values_(values) {}
 
     bool parse(ExprError& err) {
         int root = parse_or();
@@ -40,6 +40,14 @@ private:
         skip_ws();
         if (s_.compare(i_, tok.size(), tok) != 0) return false;
         i_ += tok.size();
+        return true;
+    }
+    // A word operator (and, or, not): the word, not the start of a name.
+    bool eat_word(std::string_view word) {
+        skip_ws();
+        if (s_.compare(i_, word.size(), word) != 0) return false;
+        if (i_ + word.size() < s_.size() && is_ident_char(s_[i_ + word.size()])) return false;
+        i_ += word.size();
         return true;
     }
     int fail(std::string message) {
@@ -76,7 +84,7 @@ private:
         int lhs = parse_and();
         while (!failed_) {
             std::size_t at = (skip_ws(), i_);
-            if (!eat("||")) break;
+            if (!eat("||") && !eat_word("or")) break;
             lhs = binary(ExprOp::Or, lhs, parse_and(), at);
         }
         return lhs;
@@ -85,7 +93,7 @@ private:
         int lhs = parse_cmp();
         while (!failed_) {
             std::size_t at = (skip_ws(), i_);
-            if (!eat("&&")) break;
+            if (!eat("&&") && !eat_word("and")) break;
             lhs = binary(ExprOp::And, lhs, parse_cmp(), at);
         }
         return lhs;
@@ -138,7 +146,7 @@ private:
         const Level level(depth_);
         if (level.too_deep()) return fail(fmt::format("the expression nests deeper than {} levels", kMaxExprDepth));
         std::size_t at = (skip_ws(), i_);
-        if (s_.compare(i_, 2, "!=") != 0 && eat("!")) return binary(ExprOp::Not, parse_unary(), -1, at);
+        if ((s_.compare(i_, 2, "!=") != 0 && eat("!")) || eat_word("not")) return binary(ExprOp::Not, parse_unary(), -1, at);
         if (eat("-")) return binary(ExprOp::Neg, parse_unary(), -1, at);
         return parse_primary();
     }
@@ -304,6 +312,7 @@ private:
                 if (name == kVerdictConstants[v]) return n.op = ExprOp::Int, n.value = static_cast<std::int64_t>(v), add(std::move(n));
             if (name.rfind("SIG", 0) == 0)
                 if (int sig = parse_signal(name)) return n.op = ExprOp::Int, n.value = sig, add(std::move(n));
+            if (values_) return n.op = ExprOp::Var, n.object = name, n.offset = at, add(std::move(n));
             i_ = at;
             return fail("expected 'object.member' (a shm cell, a semaphore or a queue), got '" + name + "'");
         }
@@ -324,6 +333,7 @@ private:
 
     const std::string& s_;
     ExprTree& t_;
+    bool values_;
     std::vector<int> height_;  // parallel to t_.nodes
     int depth_ = 0;
     std::size_t i_ = 0;
@@ -340,9 +350,9 @@ int errno_value(std::string_view name) {
     return 0;
 }
 
-bool parse_expr(const std::string& text, ExprTree& out, ExprError& err) {
+bool parse_expr(const std::string& text, ExprTree& out, ExprError& err, bool values) {
     out = {};
-    return ExprParser(text, out).parse(err);
+    return ExprParser(text, out, values).parse(err);
 }
 
 }  // namespace simrun

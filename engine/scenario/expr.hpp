@@ -1,7 +1,7 @@
 // Expectation expressions: integers, references to shm cells and semaphore
 // members (seg.cell, seg.arr[2], set.member), exit(p) and signal(p),
 // arithmetic, comparisons (chains like 0 <= x <= 5 mean both hold),
-// && || !, received(p, SIG), count(OP TARGET), count(call NAME on OBJ by PROC ...),
+// && || ! (or: and, or, not) || !, received(p, SIG), count(OP TARGET), count(call NAME on OBJ by PROC ...),
 // message(OP, i) == "text". Parsed here, resolved by
 // plan/, evaluated by check/.
 #pragma once
@@ -30,6 +30,7 @@ enum class ExprOp : std::uint8_t {
     Add, Sub, Mul, Div, Mod,
     Lt, Le, Gt, Ge, Eq, Ne,
     And, Or,
+    Var,  // a script's value (ok, req.type, i, n): only in `run` lists' conditions and {values}
 };
 
 // Calls: count(call ...), errors(call ...), errno(call ...) over programs'
@@ -69,7 +70,9 @@ inline constexpr int kMaxExprDepth = 100;
 inline constexpr std::size_t kMaxExprNodes = 10000;
 
 // Parses text; on failure returns the offending offset and message.
-bool parse_expr(const std::string& text, ExprTree& out, ExprError& err);
+// values: a bare name (ok, i) is a script's value (ExprOp::Var; object is
+// the name), as in a `run` list's conditions; elsewhere it is an error.
+bool parse_expr(const std::string& text, ExprTree& out, ExprError& err, bool values = false);
 
 // The constants verdict(p) is compared with, in the order of run/'s Verdict.
 inline constexpr std::string_view kVerdictConstants[] = {"OK",           "RUNTIME_ERROR", "SIGNALED",    "TIME_LIMIT", "MEMORY_LIMIT",

@@ -115,6 +115,21 @@ enum class OpKind : std::uint8_t {
     Fork,       // fork a declared child here
     Wait,       // wait / waitpid
     Crash,      // die by SIGSEGV or SIGABRT
+    // Control flow (docs/scenario-format.md, "Values and control flow").
+    Test,       // if / while: one step that reads shared state; false jumps to Op::slot
+    Jump,       // else, end of a loop, break: to Op::slot; not a step
+    Loop,       // repeat N's head: its counter (a value) spent jumps to Op::slot; not a step
+    SetValue,   // repeat N's counter set before the loop; not a step
+};
+
+// A line of a `run` list that is control flow rather than an op.
+enum class Control : std::uint8_t { None, If, Else, End, While, Repeat, Break };
+
+// {expr} in an op that names a value bound at run time ({req.type + 10}):
+// computed when the op runs (a message's type, a stored value).
+struct ValueExprDecl {
+    ExprTree expr;
+    std::size_t offset = 0;  // of the '{' in the op text
 };
 
 // "slots.empty" or "buf.items[3]" with its column inside the op text.
@@ -153,6 +168,21 @@ struct OpDecl {
     std::optional<std::int64_t> size;         // semget nsems / shmget cells
     std::string command;                      // semctl: SETVAL, GETVAL, ...
     std::optional<std::int64_t> set_uid, set_gid, set_mode;  // IPC_SET: what changes
+    Control control = Control::None;          // if / else / end / while / repeat / break
+    ExprTree cond;                            // if / while: the condition (values allowed)
+    std::size_t cond_offset = 0;              // where it starts in text
+    std::string bind;                         // "... as NAME": the value this op gives, named
+    std::size_t bind_offset = 0;
+    std::optional<ValueExprDecl> value_expr;  // send's type or a store's value computed at run time
+    // A replica's expansion of {i}, {n} and {constant expressions}: for each
+    // offset of text, the offset in the op as written (empty: not expanded).
+    std::vector<std::uint32_t> origin;
+    std::string replica_note;                 // " (in philosopher#3, where i = 3)" for errors
+    std::size_t written(std::size_t offset) const {
+        if (origin.empty()) return offset;
+        return offset < origin.size() ? origin[offset] : origin.back();
+    }
+    SourcePos at(std::size_t offset) const { return pos_in_string(pos, written(offset)); }
 };
 
 // Disposition: util/disposition.hpp (a program's recorded handlers use it too).
@@ -181,6 +211,9 @@ struct ProcessDecl {
     std::optional<Named> parent;
     std::int64_t repeat = 1;
     std::vector<OpDecl> run;
+    // When an op uses {i} or {n}: each replica's own run list, expanded
+    // (run is then replica 0's).
+    std::vector<std::vector<OpDecl>> replica_run;
     std::vector<std::string> exec;  // argv; empty for scripted processes
     SourcePos exec_pos;
     std::optional<std::string> stdin_text;
@@ -212,7 +245,9 @@ enum class SchedMode : std::uint8_t { Free, Controlled };
 enum class ExpectKind : std::uint8_t { Final, Always, Outcome, Stdout };
 enum class StdoutMatch : std::uint8_t { Exact, Words, Regex };
 // TraceLimit: the trace reached [scenario] trace_limit and the run was stopped there.
-enum class Outcome : std::uint8_t { Completed, Deadlock, Timeout, Interrupted, TraceLimit };
+// Livelock: controlled mode, every live process spins in a busy-wait loop
+// (or waits) and no step of anyone can change what the spinners read.
+enum class Outcome : std::uint8_t { Completed, Deadlock, Timeout, Interrupted, TraceLimit, Livelock };
 
 struct ExpectDecl {
     std::string name;

@@ -47,6 +47,12 @@ bool tokenize(const std::string& s, std::vector<Token>& out, TextError& err) {
                     default: return err = {i - 2, std::string("unknown escape '\\") + e + "'"}, false;
                 }
             }
+        } else if (s[i] == '{') {
+            // A value computed when the op runs: {req.type + 10}, one token.
+            std::size_t close = s.find('}', i);
+            if (close == std::string::npos) return err = {i, "unterminated '{': a value is written {expression}"}, false;
+            t.text = s.substr(i, close + 1 - i);
+            i = close + 1;
         } else {
             while (i < s.size() && !std::isspace(static_cast<unsigned char>(s[i])) && s[i] != ',') t.text += s[i++];
         }
@@ -61,6 +67,19 @@ bool parse_int(const Token& t, std::int64_t& v) {
     if (b != e && *b == '+') ++b;
     auto [end, ec] = std::from_chars(b, e, v);
     return ec == std::errc{} && end == e && b != e;
+}
+
+// A {expression} token: a value computed when the op runs.
+bool is_value_token(const Token& t) { return !t.quoted && t.text.size() >= 2 && t.text.front() == '{'; }
+
+bool parse_value_token(const Token& t, OpDecl& op, TextError& err) {
+    ValueExprDecl v;
+    v.offset = t.offset;
+    TextError e;
+    if (!parse_expr(t.text.substr(1, t.text.size() - 2), v.expr, e, true)) return err = {t.offset + 1 + e.offset, e.message}, false;
+    for (auto& n : v.expr.nodes) n.offset += t.offset + 1;  // offsets in the op text
+    op.value_expr = std::move(v);
+    return true;
 }
 
 // object.member or object.member[index]
@@ -199,6 +218,11 @@ bool parse_shm_assign(const std::vector<Token>& toks, OpDecl& op, TextError& err
     if (!parse_ref(toks[0], op.target, err)) return false;
     const std::string& sym = toks[1].text;
     if (toks.size() < 3) return err = {toks[1].offset + sym.size(), "expected a number after " + sym}, false;
+    if (sym == "=" && is_value_token(toks[2])) {
+        op.kind = OpKind::ShmStore, op.verb = sym;
+        if (toks.size() > 3) return err = {toks[3].offset, "unexpected '" + toks[3].text + "'"}, false;
+        return parse_value_token(toks[2], op, err);
+    }
     if (!parse_int(toks[2], op.value))
         return err = {toks[2].offset, toks[2].text.find_first_not_of("+-0123456789") == std::string::npos
                                           ? "the number " + toks[2].text + " does not fit in 64 bits"
@@ -217,6 +241,18 @@ bool parse_shm_assign(const std::vector<Token>& toks, OpDecl& op, TextError& err
     return true;
 }
 
+// if COND / while COND: the rest of the line is an expression.
+bool parse_condition(const std::string& text, const std::vector<Token>& toks, OpDecl& op, TextError& err) {
+    op.control = toks[0].text == "if" ? Control::If : Control::While;
+    op.kind = OpKind::Test;
+    if (toks.size() < 2) return err = {toks[0].offset + toks[0].text.size(), "expected a condition after '" + toks[0].text + "'"}, false;
+    op.cond_offset = toks[1].offset;
+    TextError e;
+    if (!parse_expr(text.substr(op.cond_offset), op.cond, e, true)) return err = {op.cond_offset + e.offset, e.message}, false;
+    for (auto& n : op.cond.nodes) n.offset += op.cond_offset;  // offsets in the op text
+    return true;
+}
+
 }  // namespace
 
 bool parse_op(const std::string& text, OpDecl& op, TextError& err) {
@@ -226,6 +262,40 @@ bool parse_op(const std::string& text, OpDecl& op, TextError& err) {
     if (toks.empty()) return err = {0, "empty op"}, false;
     const std::string& verb = toks[0].text;
     op.verb = verb;
+    if (!toks[0].quoted && (verb == "if" || verb == "while")) return parse_condition(text, toks, op, err);
+    if (!toks[0].quoted && (verb == "else" || verb == "end" || verb == "break")) {
+        op.control = verb == "else" ? Control::Else : verb == "end" ? Control::End : Control::Break;
+        op.kind = OpKind::Jump;
+        return expect_count(toks, 1, verb, err);
+    }
+    if (!toks[0].quoted && verb == "repeat") {
+        op.control = Control::Repeat;
+        op.kind = OpKind::Loop;
+        if (!expect_count(toks, 2, "repeat N", err)) return false;
+        if (!parse_int(toks[1], op.value) || op.value < 0 || op.value > 1'000'000'000)
+            return err = {toks[1].offset, "repeat takes a count from 0 to 1000000000"}, false;
+        return true;
+    }
+    // "... as NAME": the value the op gives, for later conditions and {values}.
+    if (toks.size() >= 3 && !toks[toks.size() - 2].quoted && toks[toks.size() - 2].text == "as") {
+        const Token& name = toks.back();
+        if (name.quoted || !valid_name(name.text) || name.text.find('.') != std::string::npos)
+            return err = {name.offset, "expected a name after 'as', got '" + name.text + "'"}, false;
+        if (name.text == "i" || name.text == "n")
+            return err = {name.offset, "'" + name.text + "' is the replica's own " + (name.text == "i" ? "index" : "count") + "; bind another name"},
+                   false;
+        op.bind = name.text;
+        op.bind_offset = name.offset;
+        toks.resize(toks.size() - 2);
+    }
+    // A {value} computed at run time stands in three places only.
+    for (std::size_t k = 1; k < toks.size(); ++k) {
+        if (!is_value_token(toks[k])) continue;
+        const bool allowed = (k == 2 && (verb == "send" || toks[1].text == "=")) || (k == 3 && verb == "sigqueue");
+        if (!allowed)
+            return err = {toks[k].offset, "a {value} computed when the op runs goes in a send's type, a stored value or a sigqueue's value"},
+                   false;
+    }
     if (verb == "P" || verb == "V") return op.kind = OpKind::Semop, parse_sem_pv(toks, op, err);
     if (verb == "semop") return op.kind = OpKind::Semop, parse_semop(toks, op, err);
     if (toks.size() >= 2 && (toks[1].text == "=" || toks[1].text == "+=" || toks[1].text == "-="))
@@ -263,7 +333,10 @@ bool parse_op(const std::string& text, OpDecl& op, TextError& err) {
         if (toks.size() < 3) return expect_count(toks, 3, "send QUEUE [TYPE|PRIORITY] \"text\" [nowait]", err);
         if (!parse_object(toks[1], op.target, err)) return false;
         std::size_t i = 2;
-        if (!toks[i].quoted) {
+        if (is_value_token(toks[i])) {
+            if (!parse_value_token(toks[i], op, err)) return false;
+            ++i;
+        } else if (!toks[i].quoted) {
             std::int64_t n = 0;
             if (!parse_int(toks[i], n) || n < 0)
                 return err = {toks[i].offset, "expected a message type or priority (a number >= 0) or the quoted text"}, false;
@@ -311,6 +384,11 @@ bool parse_op(const std::string& text, OpDecl& op, TextError& err) {
         if (signal_at(2) < 0) return false;
         if (verb == "sigqueue") {
             std::int64_t v = 0;
+            if (toks.size() >= 4 && is_value_token(toks[3])) {
+                if (!parse_value_token(toks[3], op, err)) return false;
+                op.sigval = 0;  // computed when the op runs
+                return expect_count(toks, 4, usage, err);
+            }
             if (toks.size() < 4 || !parse_int(toks[3], v) || v < INT32_MIN || v > INT32_MAX)
                 return err = {toks.size() < 4 ? toks[2].offset + toks[2].text.size() : toks[3].offset, "expected an int value to queue"}, false;
             op.sigval = v;
@@ -449,6 +527,108 @@ bool parse_op(const std::string& text, OpDecl& op, TextError& err) {
                                                    "semget", "shmget", "msgget", "semctl", "shmctl", "msgctl"};
     return err = {0, "unknown op '" + verb + "'" + did_you_mean_suffix(verb, verbs) + " (the ops are listed in docs/scenario-format.md)"},
            false;
+}
+
+namespace {
+
+// The value of a replica's {expression} when it uses only numbers, i and n;
+// nullopt when it names anything else (a value bound at run time, a cell).
+std::optional<std::int64_t> replica_value(const ExprTree& t, int node, std::int64_t i, std::int64_t n, std::string& error) {
+    const ExprNode& x = t.nodes[static_cast<std::size_t>(node)];
+    switch (x.op) {
+        case ExprOp::Int: return x.value;
+        case ExprOp::Var:
+            if (x.object == "i") return i;
+            if (x.object == "n") return n;
+            return std::nullopt;
+        case ExprOp::Neg:
+        case ExprOp::Not: {
+            auto a = replica_value(t, x.lhs, i, n, error);
+            if (!a) return a;
+            if (x.op == ExprOp::Not) return !*a;
+            if (*a == INT64_MIN) return error = "integer overflow", std::nullopt;
+            return -*a;
+        }
+        default: break;
+    }
+    if (x.lhs < 0 || x.rhs < 0) return std::nullopt;
+    auto a = replica_value(t, x.lhs, i, n, error);
+    if (!a) return a;
+    auto b = replica_value(t, x.rhs, i, n, error);
+    if (!b) return b;
+    std::int64_t r = 0;
+    switch (x.op) {
+        case ExprOp::Add: return __builtin_add_overflow(*a, *b, &r) ? (error = "integer overflow", std::nullopt) : std::optional(r);
+        case ExprOp::Sub: return __builtin_sub_overflow(*a, *b, &r) ? (error = "integer overflow", std::nullopt) : std::optional(r);
+        case ExprOp::Mul: return __builtin_mul_overflow(*a, *b, &r) ? (error = "integer overflow", std::nullopt) : std::optional(r);
+        case ExprOp::Div:
+        case ExprOp::Mod:
+            if (*b == 0) return error = "division by zero", std::nullopt;
+            if (*a == INT64_MIN && *b == -1) return error = "integer overflow", std::nullopt;
+            return x.op == ExprOp::Div ? *a / *b : *a % *b;
+        case ExprOp::Lt: return *a < *b;
+        case ExprOp::Le: return *a <= *b;
+        case ExprOp::Gt: return *a > *b;
+        case ExprOp::Ge: return *a >= *b;
+        case ExprOp::Eq: return *a == *b;
+        case ExprOp::Ne: return *a != *b;
+        case ExprOp::And: return *a && *b;
+        case ExprOp::Or: return *a || *b;
+        default: return std::nullopt;
+    }
+}
+
+}  // namespace
+
+void to_written_offsets(OpDecl& op) {
+    if (op.origin.empty()) return;
+    auto map = [&](std::size_t& o) { o = op.written(o); };
+    map(op.target.offset);
+    for (auto& t : op.sems) map(t.ref.offset);
+    map(op.cond_offset);
+    for (auto& n : op.cond.nodes) map(n.offset);
+    map(op.bind_offset);
+    if (op.value_expr) {
+        map(op.value_expr->offset);
+        for (auto& n : op.value_expr->expr.nodes) map(n.offset);
+    }
+}
+
+bool has_replica_values(const std::string& text) { return text.find('{') != std::string::npos; }
+
+bool expand_replica(const std::string& text, std::int64_t i, std::int64_t n, std::string& out, std::vector<std::uint32_t>& origin,
+                    TextError& err) {
+    out.clear();
+    origin.clear();
+    bool quoted = false;
+    for (std::size_t k = 0; k < text.size();) {
+        char c = text[k];
+        if (c == '"' && (k == 0 || text[k - 1] != '\\')) quoted = !quoted;
+        if (c != '{') {
+            out += c;
+            origin.push_back(static_cast<std::uint32_t>(k++));
+            continue;
+        }
+        std::size_t close = text.find('}', k);
+        if (close == std::string::npos) return err = {k, "unterminated '{': a value is written {expression}, e.g. forks.f{(i + 1) % n}"}, false;
+        ExprTree t;
+        TextError e;
+        if (!parse_expr(text.substr(k + 1, close - k - 1), t, e, true)) return err = {k + 1 + e.offset, e.message}, false;
+        std::string error;
+        auto v = replica_value(t, t.root, i, n, error);
+        if (!error.empty()) return err = {k + 1, error}, false;
+        if (!v) {
+            // Computed when the op runs: kept as written, one token.
+            if (quoted) return err = {k, "a text can hold {i}, {n} and constant expressions; a value bound at run time cannot go in a text"}, false;
+            for (std::size_t m = k; m <= close; ++m) out += text[m], origin.push_back(static_cast<std::uint32_t>(m));
+        } else {
+            std::string digits = std::to_string(*v);
+            for (char d : digits) out += d, origin.push_back(static_cast<std::uint32_t>(k));
+        }
+        k = close + 1;
+    }
+    origin.push_back(static_cast<std::uint32_t>(text.size()));
+    return true;
 }
 
 }  // namespace simrun

@@ -245,12 +245,43 @@ ProcessDecl read_process(const toml::node& node) {
     if (run) {
         const auto* arr = run->as_array();
         if (!arr) fail(pos_of(*run), fmt::format("'run' must be an array of op strings, not {}", type_name(*run)));
+        bool per_replica = false;
         for (auto&& item : *arr) {
             OpDecl op;
             op.pos = pos_of(item);
+            std::string text = get_string(item, "an op");
+            if (has_replica_values(text)) {
+                per_replica = true;
+                op.text = text;
+                p.run.push_back(std::move(op));
+                continue;
+            }
             TextError err;
-            if (!parse_op(get_string(item, "an op"), op, err)) fail(pos_in_string(op.pos, err.offset), err.message);
+            if (!parse_op(text, op, err)) fail(pos_in_string(op.pos, err.offset), err.message);
             p.run.push_back(std::move(op));
+        }
+        // {i} and {n}: each replica's ops, expanded and parsed on their own.
+        if (per_replica) {
+            for (std::int64_t r = 0; r < p.count; ++r) {
+                std::vector<OpDecl> ops;
+                for (const OpDecl& written : p.run) {
+                    if (!has_replica_values(written.text)) {
+                        ops.push_back(written);
+                        continue;
+                    }
+                    OpDecl op;
+                    op.pos = written.pos;
+                    op.replica_note = p.count > 1 ? fmt::format(" (in {}#{}, where i = {})", p.name, r, r) : "";
+                    std::string text;
+                    TextError err;
+                    if (!expand_replica(written.text, r, p.count, text, op.origin, err)) fail(pos_in_string(op.pos, err.offset), err.message);
+                    if (!parse_op(text, op, err)) fail(op.at(err.offset), err.message + op.replica_note);
+                    to_written_offsets(op);
+                    ops.push_back(std::move(op));
+                }
+                p.replica_run.push_back(std::move(ops));
+            }
+            p.run = p.replica_run[0];
         }
     } else {
         const auto* arr = exec->as_array();
@@ -338,7 +369,8 @@ ExpectDecl read_expect(const toml::node& node, std::size_t index) {
         else if (e.text == "deadlock") e.outcome = Outcome::Deadlock;
         else if (e.text == "timeout") e.outcome = Outcome::Timeout;
         else if (e.text == "trace limit") e.outcome = Outcome::TraceLimit;
-        else fail(e.text_pos, fmt::format("outcome must be completed, deadlock, timeout or \"trace limit\", not '{}'", e.text));
+        else if (e.text == "livelock") e.outcome = Outcome::Livelock;
+        else fail(e.text_pos, fmt::format("outcome must be completed, deadlock, livelock, timeout or \"trace limit\", not '{}'", e.text));
         return e;
     }
     ExprError err;
@@ -496,6 +528,7 @@ const char* outcome_name(Outcome o) {
         case Outcome::Timeout: return "timeout";
         case Outcome::Interrupted: return "interrupted";
         case Outcome::TraceLimit: return "trace limit";
+        case Outcome::Livelock: return "livelock";
     }
     return "?";
 }

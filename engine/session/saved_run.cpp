@@ -147,7 +147,7 @@ private:
 };
 
 std::optional<Outcome> outcome_of(const std::string& name) {
-    for (Outcome o : {Outcome::Completed, Outcome::Deadlock, Outcome::Timeout, Outcome::Interrupted, Outcome::TraceLimit})
+    for (Outcome o : {Outcome::Completed, Outcome::Deadlock, Outcome::Timeout, Outcome::Interrupted, Outcome::TraceLimit, Outcome::Livelock})
         if (name == outcome_name(o)) return o;
     return std::nullopt;
 }

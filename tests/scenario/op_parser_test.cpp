@@ -77,3 +77,69 @@ TEST_CASE("pipe, sleep, print and exit ops") {
     CHECK(error("exit").message == "missing operand (usage: exit CODE)");
     CHECK(error("close a b").message == "unexpected 'b' (usage: close PIPE)");
 }
+
+TEST_CASE("control words: if, while, else, end, repeat, break") {
+    auto i = op("if room.readcount == 1 and not room.busy");
+    CHECK(i.control == Control::If);
+    CHECK(i.cond_offset == 3);
+    CHECK(i.cond.nodes[static_cast<std::size_t>(i.cond.root)].op == ExprOp::And);
+    auto w = op("while flag.other == 1 && turn.who == other");
+    CHECK(w.control == Control::While);
+    bool var = false;
+    for (const auto& n : w.cond.nodes) var = var || (n.op == ExprOp::Var && n.object == "other");
+    CHECK(var);  // a bare name is a value
+    CHECK(op("else").control == Control::Else);
+    CHECK(op("  end").control == Control::End);
+    CHECK(op("break").control == Control::Break);
+    auto r = op("repeat 5");
+    CHECK(r.control == Control::Repeat);
+    CHECK(r.value == 5);
+    CHECK(error("if").message == "expected a condition after 'if'");
+    CHECK(error("else now").message.find("else") != std::string::npos);
+    CHECK(error("repeat -1").message == "repeat takes a count from 0 to 1000000000");
+}
+
+TEST_CASE("'as NAME' binds what an op gives") {
+    auto r = op("recv requests as req");
+    CHECK(r.kind == OpKind::MsgRecv);
+    CHECK(r.bind == "req");
+    CHECK(r.bind_offset == 17);
+    auto w = op("wait child as st");
+    CHECK(w.bind == "st");
+    auto p = op("P sem.x nowait as ok");
+    CHECK(p.nowait);
+    CHECK(p.bind == "ok");
+    CHECK(error("load m.x as i").message == "'i' is the replica's own index; bind another name");
+    CHECK(error("load m.x as 9").message.find("as") != std::string::npos);
+}
+
+TEST_CASE("a {value} computed at run time in a send's type and a store") {
+    auto s = op("send replies {req.type + 100} \"done\"");
+    REQUIRE(s.value_expr.has_value());
+    CHECK(s.value_expr->offset == 13);
+    CHECK(s.data == "done");
+    auto st = op("buf.last = {v * 2}");
+    CHECK(st.kind == OpKind::ShmStore);
+    REQUIRE(st.value_expr.has_value());
+}
+
+TEST_CASE("replica expansion: {i}, {n} and constant expressions, offsets kept") {
+    std::string out;
+    std::vector<std::uint32_t> origin;
+    TextError err;
+    REQUIRE(expand_replica("P forks.f{(i + 1) % n}", 4, 5, out, origin, err));
+    CHECK(out == "P forks.f0");
+    REQUIRE(origin.size() == out.size() + 1);
+    CHECK(origin[2] == 2);   // 'f' of forks
+    CHECK(origin[9] == 9);   // the value stands where its '{' was
+    CHECK(origin[10] == 22);  // one past the end: one past the '}'
+    REQUIRE(expand_replica("send q {req.type + i} \"n{n}\"", 2, 3, out, origin, err));
+    CHECK(out == "send q {req.type + i} \"n3\"");  // a run-time value stays for the op parser (its i is read by the compiler)
+    CHECK(has_replica_values("m.f[{i}] = 1"));
+    CHECK_FALSE(has_replica_values("m.f[0] = 1"));
+    CHECK_FALSE(expand_replica("m.x = {i", 0, 1, out, origin, err));
+    CHECK(err.message == "unterminated '{': a value is written {expression}, e.g. forks.f{(i + 1) % n}");
+    CHECK(err.offset == 6);
+    CHECK_FALSE(expand_replica("print \"got {r}\"", 0, 1, out, origin, err));
+    CHECK(err.message == "a text can hold {i}, {n} and constant expressions; a value bound at run time cannot go in a text");
+}

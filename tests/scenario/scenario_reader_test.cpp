@@ -94,7 +94,7 @@ TEST_CASE("required pieces") {
     CHECK(first_line(error_of(kProc + "[[expect]]\nfinal = \"1\"\nalways = \"1\"\n")) ==
           "t.toml:6:10: error: an [[expect]] takes one of 'final', 'always', 'outcome'");
     CHECK(first_line(error_of(kProc + "[[expect]]\noutcome = \"crashed\"\n")) ==
-          "t.toml:5:11: error: outcome must be completed, deadlock, timeout or \"trace limit\", not 'crashed'");
+          "t.toml:5:11: error: outcome must be completed, deadlock, livelock, timeout or \"trace limit\", not 'crashed'");
 }
 
 TEST_CASE("malformed names") {

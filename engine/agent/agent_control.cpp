@@ -1,0 +1,85 @@
+#include "agent/agent_impl.hpp"
+
+// Values and control flow: the script's program counter, conditions and
+// {values} evaluated on a fixed stack (no allocation after fork).
+
+namespace simrun::detail {
+
+std::uint32_t Agent::step_at(const Op* ops, std::uint32_t pc) {
+    const Op& op = ops[pc];
+    op_index_ = plan_.processes[proc_].first_op + pc;
+    switch (op.kind) {
+        case OpKind::Jump: return op.slot;
+        case OpKind::SetValue: values_[op.slot] = op.value; return pc + 1;
+        case OpKind::Loop:
+            if (values_[op.object] <= 0) return op.slot;
+            --values_[op.object];
+            return pc + 1;
+        case OpKind::Test:
+            run_op(op);
+            return taken_ ? pc + 1 : op.slot;
+        default: run_op(op); return pc + 1;
+    }
+}
+
+// Division by zero gives 0 and overflow wraps: a script's arithmetic has
+// no error path at run time (docs/scenario-format.md says so).
+std::int64_t Agent::evaluate(const Op& op) const {
+    std::int64_t stack[kMaxCodeStack];
+    std::size_t top = 0;
+    const Code* code = plan_.code.data() + op.code;
+    for (std::uint16_t k = 0; k < op.code_len; ++k) {
+        const Code& c = code[k];
+        auto wrap = [](std::int64_t a, std::int64_t b, auto f) {
+            return static_cast<std::int64_t>(f(static_cast<std::uint64_t>(a), static_cast<std::uint64_t>(b)));
+        };
+        switch (c.kind) {
+            case CodeKind::Int: stack[top++] = c.value; continue;
+            case CodeKind::Cell: stack[top++] = __atomic_load_n(rt_.shm[c.object] + c.slot, __ATOMIC_SEQ_CST); continue;
+            case CodeKind::Sem: stack[top++] = ::semctl(rt_.semids[c.object], static_cast<int>(c.slot), GETVAL); continue;
+            case CodeKind::Psem: {
+                int v = 0;
+                sem_getvalue(rt_.psems[c.object], &v);
+                stack[top++] = v;
+                continue;
+            }
+            case CodeKind::Value: stack[top++] = values_[c.slot]; continue;
+            case CodeKind::Neg: stack[top - 1] = wrap(0, stack[top - 1], [](std::uint64_t a, std::uint64_t b) { return a - b; }); continue;
+            case CodeKind::Not: stack[top - 1] = !stack[top - 1]; continue;
+            default: break;
+        }
+        std::int64_t b = stack[--top], a = stack[top - 1], r = 0;
+        switch (c.kind) {
+            case CodeKind::Add: r = wrap(a, b, [](std::uint64_t x, std::uint64_t y) { return x + y; }); break;
+            case CodeKind::Sub: r = wrap(a, b, [](std::uint64_t x, std::uint64_t y) { return x - y; }); break;
+            case CodeKind::Mul: r = wrap(a, b, [](std::uint64_t x, std::uint64_t y) { return x * y; }); break;
+            case CodeKind::Div: r = b == 0 || (a == INT64_MIN && b == -1) ? 0 : a / b; break;
+            case CodeKind::Mod: r = b == 0 || (a == INT64_MIN && b == -1) ? 0 : a % b; break;
+            case CodeKind::Lt: r = a < b; break;
+            case CodeKind::Le: r = a <= b; break;
+            case CodeKind::Gt: r = a > b; break;
+            case CodeKind::Ge: r = a >= b; break;
+            case CodeKind::Eq: r = a == b; break;
+            case CodeKind::Ne: r = a != b; break;
+            case CodeKind::And: r = a && b; break;
+            case CodeKind::Or: r = a || b; break;
+            default: break;
+        }
+        stack[top - 1] = r;
+    }
+    return top ? stack[top - 1] : 0;
+}
+
+// An if's or a while's test: one step, recorded with its outcome.
+// Controlled mode parks a busy wait while its test holds: another process
+// must step (and may change what it reads) before it tests again, so a
+// strategy that favours the spinner cannot starve the one it waits for.
+Attempt Agent::test(const Op& op) {
+    taken_ = evaluate(op) != 0;
+    if (controlled_ && taken_ && (op.flags & kOpSpin)) return Attempt::WouldBlock;
+    begin(EventKind::Op).e.result = taken_;
+    ring_.commit();
+    return Attempt::Done;
+}
+
+}  // namespace simrun::detail
