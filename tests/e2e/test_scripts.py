@@ -1,0 +1,288 @@
+"""End-to-end tests: scripts with values and control flow (if/while/repeat/break,
+`as NAME`, {i}/{n} and run-time {values}), the classic scenarios written
+with them, explore over them, the livelock outcome and bad scripts."""
+import json
+import os
+import re
+import tempfile
+
+import pytest
+
+from support import *
+
+CLASSICS = ["philosophers", "philosophers_ordered", "philosophers_waiter", "readers_writers",
+            "readers_writers_writers_priority", "peterson", "msg_server_by_type", "sleeping_barber"]
+
+
+def scenario_text(name):
+    with open(os.path.join(ROOT, "scenarios", f"{name}.toml")) as f:
+        return f.read()
+
+
+def without_expects(text):
+    return text[:text.index("[[expect]]")]
+
+
+def run_end(events):
+    ends = [e for e in events if e["kind"] == "run_end"]
+    check(len(ends) == 1, f"one run_end, got {len(ends)}")
+    return ends[0]
+
+
+@pytest.mark.parametrize("name", CLASSICS)
+def test_classic_controlled(name):
+    """Each classic passes its own expectations under controlled scheduling, seeds 1 to 3, with a sound trace."""
+    with tempfile.TemporaryDirectory() as out:
+        for seed in (1, 2, 3):
+            r = Run([f"scenarios/{name}.toml", "--controlled", "--seed", str(seed), "-q"], out)
+            check(r.code == 0, f"seed {seed}: exit {r.code}\n{r.stdout}{r.stderr}")
+            events = r.trace(out, name)
+            check_trace(events, name, completed=name not in ("philosophers",))
+            tests = [e for e in events if e["kind"] == "op" and e.get("op") in ("if", "while")]
+            if name not in ("philosophers", "philosophers_waiter", "msg_server_by_type"):
+                check(tests, "the tests of if and while are events of the trace")
+                check(all(e["result"] in (0, 1) and e["cond"] for e in tests), str(tests[:3]))
+                check(all("step" in e for e in tests), "each test is a step of its own")
+            r.assert_nothing_left()
+
+
+def test_peterson_exhaustive_passes():
+    """Exhaustive exploration with 2 preemptions finds no schedule that breaks Peterson's algorithm."""
+    with tempfile.TemporaryDirectory() as d:
+        r = Run(["explore", "scenarios/peterson.toml", "--exhaustive", "--preemptions", "2", "--runs", "5000"], d, timeout=300)
+        check(r.code == 0, f"exit {r.code}\n{r.stdout[-3000:]}{r.stderr}")
+        runs = re.search(r"every schedule with at most 2 preemptions passes: (\d+) runs", r.stdout)
+        check(runs and int(runs.group(1)) > 100, "every schedule was run, and there are many: " + r.stdout[-500:])
+        r.assert_nothing_left()
+
+
+@pytest.mark.parametrize("strategy", ["exhaustive", "random"])
+def test_peterson_wrong_found_and_replayed(strategy):
+    """explore finds the schedule where both get in when the flag is raised after the turn; its replay fails again."""
+    with tempfile.TemporaryDirectory() as d:
+        args = ["--exhaustive", "--preemptions", "2"] if strategy == "exhaustive" else ["--strategy", "random", "--seed", "1"]
+        r = Run(["explore", "scenarios/peterson_wrong.toml", "--runs", "2000"] + args, d, timeout=300)
+        check(r.code == 1, f"exit {r.code}\n{r.stdout[-3000:]}{r.stderr}")
+        check("mutual exclusion" in r.stdout, r.stdout[-3000:])
+        schedule = os.path.join(d, "peterson_wrong", "failure.schedule.toml")
+        check(os.path.exists(schedule), "the failing schedule is written")
+        for _ in range(3):
+            rr = Run(["replay", "scenarios/peterson_wrong.toml", schedule, "-q"], d)
+            check(rr.code == 1, f"the replay fails again: exit {rr.code}\n{rr.stdout}{rr.stderr}")
+            broken = [e for e in rr.trace(d, "peterson_wrong") if e["kind"] == "expect" and not e["passed"]]
+            check([e["name"] for e in broken] == ["mutual exclusion"], str(broken))
+        r.assert_nothing_left()
+
+
+def test_philosophers_naive_deadlock_found():
+    """Without the sleep that forces it and without the expectation, explore finds the philosophers' deadlock."""
+    text = without_expects(scenario_text("philosophers")).replace('"sleep 20ms",', "").replace("repeat = 3", "repeat = 2")
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, text, "phil")
+        r = Run(["explore", path, "--strategy", "random", "--seed", "1", "--runs", "500"], d, timeout=300)
+        check(r.code == 1, f"exit {r.code}\n{r.stdout[-3000:]}{r.stderr}")
+        check("outcome: deadlock" in r.stdout, r.stdout[-3000:])
+        check(re.search(r"cycle: philosopher#\d( → philosopher#\d){5}", r.stdout), "the five-philosopher cycle is named: " + r.stdout[-3000:])
+        r.assert_nothing_left()
+
+
+@pytest.mark.parametrize("name", ["philosophers_ordered", "philosophers_waiter"])
+def test_philosophers_fixed_never_deadlock(name):
+    """The resource hierarchy and the waiter: 150 random schedules, no deadlock, every meal eaten."""
+    with tempfile.TemporaryDirectory() as d:
+        r = Run(["explore", f"scenarios/{name}.toml", "--strategy", "random", "--seed", "7", "--runs", "150"], d, timeout=300)
+        check(r.code == 0, f"exit {r.code}\n{r.stdout[-3000:]}{r.stderr}")
+        check("no failure in 150 runs" in r.stdout, r.stdout[-2000:])
+        r.assert_nothing_left()
+
+
+def test_readers_writers_broken_found():
+    """A reader that forgets the mutex around readcount: explore finds a writer beside a reader, or readers
+locked out for ever."""
+    text = scenario_text("readers_writers").replace('  "P lock.mutex",\n  "room.readcount += 1",', '  "room.readcount += 1",')
+    text = text.replace('"room.readcount += 1",\n  "if room.readcount == 1",\n  "  P lock.wrt",\n  "end",\n  "V lock.mutex",',
+                        '"room.readcount += 1",\n  "if room.readcount == 1",\n  "  P lock.wrt",\n  "end",')
+    check(text.count("P lock.mutex") == 1, "the reader's first P lock.mutex and V lock.mutex are gone")
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, text, "rw_broken")
+        r = Run(["explore", path, "--strategy", "random", "--seed", "1", "--runs", "1000"], d, timeout=300)
+        check(r.code == 1, f"exit {r.code}\n{r.stdout[-3000:]}{r.stderr}")
+        check("fails" in r.stdout, r.stdout[-3000:])
+        r.assert_nothing_left()
+
+
+SPIN = """
+[scenario]
+name = "spin"
+timeout = "10s"
+mode = "controlled"
+seed = 1
+[ipc.shm.m]
+cells = { go = 0, flag = [0, 0] }
+[[process]]
+name = "p"
+count = 2
+run = ["m.flag[{i}] = 1", "while m.flag[{1 - i}] == 1 || m.go == 0", "end", "m.go = 1"]
+"""
+
+
+def test_livelock_outcome():
+    """Two processes spin on state neither changes: the controlled run ends as livelock, naming both spinners,
+instead of running to its timeout; an `outcome = "livelock"` expectation holds."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, SPIN)
+        r = Run([path], d)
+        check(r.code == 1, f"exit {r.code}\n{r.stdout}{r.stderr}")
+        end = run_end(r.trace(d, "spin"))
+        check(end["outcome"] == "livelock", str(end))
+        diagnosis = "\n".join(end["diagnosis"])
+        check("p#0" in diagnosis and "p#1" in diagnosis and "m.go == 0" in diagnosis, diagnosis)
+        check("livelock" in r.stdout, r.stdout)
+        check(end["t"] < 5_000_000_000, "the run did not wait for its timeout")
+        path = write_scenario(d, SPIN + '[[expect]]\noutcome = "livelock"\n', "spin2")
+        r = Run([path, "-q"], d)
+        check(r.code == 0, f"exit {r.code}\n{r.stdout}{r.stderr}")
+        r.assert_nothing_left()
+
+
+BINDINGS = """
+[scenario]
+name = "bind"
+timeout = "10s"
+[ipc.sem.s]
+members = { a = 0, b = 1 }
+[ipc.shm.m]
+cells = { st = -9, ok_a = -9, ok_b = -9, n = -9, got = -9, typ = -9, rounds = 0, inner = 0, sum = 0 }
+[ipc.msg.q]
+[ipc.pipe.chan]
+writer = "parent"
+reader = "parent"
+[[process]]
+name = "parent"
+run = [
+  "fork child",
+  "wait child as st",
+  "m.st = {st}",
+  "P s.a nowait as ok",
+  "m.ok_a = {ok}",
+  "P s.b nowait as ok",
+  "m.ok_b = {ok}",
+  "load m.st as v",
+  "m.n = {v * 2}",
+  'send q 42 "x"',
+  "recv q as msg",
+  "m.typ = {msg.type}",
+  'write chan "hello"',
+  "read chan as got",
+  "m.got = {got}",
+  "repeat 3",
+  "  m.rounds += 1 atomic",
+  "  while 1",
+  "    m.inner += 1 atomic",
+  "    if m.inner % 2 == 0",
+  "      break",
+  "    end",
+  "  end",
+  "end",
+  "load m.inner as k",
+  "if k == 6 and not (m.rounds != 3)",
+  "  m.sum = {k + 100}",
+  "else",
+  "  m.sum = -1",
+  "end",
+]
+[[process]]
+name = "child"
+parent = "parent"
+start = "op"
+run = ["exit 7"]
+[[expect]]
+final = "m.st == 7 && m.ok_a == 0 && m.ok_b == 1 && m.n == 14 && m.typ == 42 && m.got == 5 && m.rounds == 3 && m.inner == 6 && m.sum == 106"
+"""
+
+
+@pytest.mark.parametrize("mode", ["free", "controlled"])
+def test_bindings_and_control(mode):
+    """What wait, P nowait, load, recv and read give, bound with `as` and used in {values} and conditions;
+repeat, while and break nested; the same in both modes."""
+    with tempfile.TemporaryDirectory() as d:
+        text = BINDINGS.replace('start = "op"\n', "")
+        path = write_scenario(d, text)
+        args = [path] + (["--controlled", "--seed", "5"] if mode == "controlled" else [])
+        r = Run(args, d)
+        check(r.code == 0, f"exit {r.code}\n{r.stdout}{r.stderr}")
+        check("→ true" in r.stdout and "→ false" in r.stdout, "the timeline shows each test's result:\n" + r.stdout)
+        r.assert_nothing_left()
+
+
+def test_crashed_child_status():
+    """`wait as st` of a child killed by a signal gives 128 + the signal, as a shell's $?."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, """
+[scenario]
+name = "crashst"
+[ipc.shm.m]
+cells = { st = 0 }
+[[process]]
+name = "parent"
+run = ["fork child", "wait child as st", "m.st = {st}"]
+[[process]]
+name = "child"
+parent = "parent"
+run = ["crash abort"]
+[[expect]]
+final = "m.st == 134"
+""")
+        r = Run([path, "-q"], d)
+        check(r.code == 0, f"exit {r.code}\n{r.stdout}{r.stderr}")
+        r.assert_nothing_left()
+
+
+BAD_HEAD = """[ipc.sem.s]
+members = { a = 1 }
+[ipc.shm.m]
+cells = { x = 0, f = [0, 0] }
+[ipc.msg.q]
+[[process]]
+name = "p"
+count = 2
+"""
+BAD_CHILD = """[[process]]
+name = "c"
+parent = "p#0"
+run = []
+"""
+
+BAD = [
+    ('"load m.x", "m.x = {v}"', "9:28", "unknown value 'v': no earlier op binds it"),
+    ('"if m.x == 1", "V s.a"', "9:9", "'if' without 'end'"),
+    ('"while 1", "V s.a"', "9:9", "'while' without 'end'"),
+    ('"else"', "9:9", "'else' without an open 'if'"),
+    ('"end"', "9:9", "'end' without an open if, while or repeat"),
+    ('"break"', "9:9", "'break' outside a loop (while or repeat)"),
+    ('"print \\"hi\\" as v"', "9:23", "'print' gives no value to bind"),
+    ('"P s.a", "m.f[{i + 1}] = 1"', "9:18", "index 2 is out of range for 'm.f' (length 2) (in p#1, where i = 1)"),
+    ('"m.x = {i"', "9:15", "unterminated '{'"),
+    ('"recv q as r", "print \\"got {r}\\""', "9:35", "a value bound at run time cannot go in a text"),
+    ('"if m.y == 1", "end"', "9:12", "unknown cell 'm.y' (did you mean 'm.x'?)"),
+    ('"if count(P s.a) == 1", "end"', "9:18", "are for expectations"),
+    ('"repeat x", "end"', "9:16", "repeat takes a count from 0 to 1000000000"),
+    ('"load m.x as v", "exit {v}"', "9:31", "a {value} computed when the op runs goes in a send's type"),
+    ('"if 1", "fork c", "end"', "9:17", "fork cannot be inside if, while or repeat"),
+]
+
+
+@pytest.mark.parametrize("run,where,message", BAD, ids=[str(k) for k in range(len(BAD))])
+def test_bad_scripts(run, where, message):
+    """Each misuse of values and control flow: file:line:col, the line and a caret, exit 2, nothing spawned."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, BAD_HEAD + f"run = [{run}]\n" + (BAD_CHILD if "fork" in run else ""), "bad")
+        for args in (["check", path], [path]):
+            r = Run(args, d)
+            check(r.code == 2, f"exit {r.code}\n{r.stdout}{r.stderr}")
+            first = r.stderr.splitlines()[0]
+            check(first.startswith(f"{path}:{where}: error: ") and message in first, r.stderr)
+            lines = r.stderr.splitlines()
+            check(len(lines) >= 3 and lines[1].startswith("run = [") and lines[2].strip() == "^", r.stderr)
+            check(not os.path.exists(os.path.join(d, "t")), "nothing was run")
+            r.assert_nothing_left()
