@@ -45,6 +45,8 @@ Checker::Checker(const Plan& plan)
     timed_.assign(plan.ops.size(), false);
     kept_.assign(plan.ops.size(), false);
     op_data_.assign(plan.ops.size(), {});
+    op_status_.assign(plan.ops.size(), {0, -1});
+    reading_.assign(plan.ops.size(), {});
     call_counts_.assign(plan.call_filters.size(), 0);
     call_errors_.assign(plan.call_filters.size(), 0);
     call_errno_.assign(plan.call_filters.size(), 0);
@@ -106,6 +108,19 @@ void Checker::on_event(const Event& e) {
 // changed nothing an expression reads.
 bool Checker::script_op(const ev::ScriptOp& o) {
     const Op& op = *o.op;
+    if (op.kind == OpKind::PipeRead && (op.flags & kOpReadAll) && o.err == 0) {
+        // `read ... all` is one completion, at end of file, with the whole stream: its read(2)s gather here.
+        if (o.result > 0) {
+            if (kept_[o.index]) reading_[o.index].append(o.payload);
+            return false;
+        }
+        ++op_counts_[o.index];
+        if (timed_[o.index]) op_times_[o.index].push_back(events_);
+        if (kept_[o.index]) op_data_[o.index].emplace_back(events_, std::move(reading_[o.index]));
+        reading_[o.index].clear();
+        return true;
+    }
+    if (op.kind == OpKind::Wait && o.err == 0 && o.result > 0) op_status_[o.index] = {events_, static_cast<int>(o.arg)};
     if (o.err == 0 && o.half != ev::ScriptOp::Half::Load) {
         ++op_counts_[o.index];
         if (timed_[o.index]) op_times_[o.index].push_back(events_);
@@ -189,6 +204,7 @@ bool Checker::program_call(const Event& e, const ev::Call& c) {
 
 ValueView Checker::with_calls(ValueView v) const {
     v.call_counts = &call_counts_, v.call_errors = &call_errors_, v.call_errno = &call_errno_;
+    v.op_status = &op_status_;
     return v;
 }
 

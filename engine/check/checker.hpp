@@ -64,6 +64,8 @@ private:
     std::vector<bool> timed_;
     std::vector<std::vector<std::pair<std::uint64_t, std::string>>> op_data_;  // per op named in a message()
     std::vector<bool> kept_;  // per op: named in a message()
+    std::vector<std::pair<std::uint64_t, int>> op_status_;  // per op: its last completed wait (event number, raw status)
+    std::vector<std::string> reading_;  // per `read ... all` op: what its read(2)s got so far, before EOF
     std::vector<std::string> stdout_;      // per process: captured output
     std::vector<std::string> broken_;  // per expectation: first violation ("" = none yet)
     std::vector<AlwaysBreak> breaks_;

@@ -62,6 +62,7 @@ struct Eval {
                 return last;
             }
             case ExprOp::Signal: return signal_value((*v.wait_status)[n.slot]);
+            case ExprOp::Status: return wait_result(n);
             case ExprOp::Neg: {
                 auto a = at(n.lhs);
                 if (a && *a == INT64_MIN) return error = fmt::format("integer overflow: -({})", *a), std::nullopt;
@@ -107,6 +108,17 @@ struct Eval {
             case ExprOp::Ne: return *a != *b;
             default: return std::nullopt;
         }
+    }
+
+    // The last matching wait's status as a shell's $?: the exit code, 128 + the signal; -1 when none completed.
+    std::int64_t wait_result(const ExprNode& n) const {
+        std::pair<std::uint64_t, int> last{0, -1};
+        if (v.op_status)
+            for (std::uint32_t op : n.ops)
+                if ((*v.op_status)[op].second >= 0 && (*v.op_status)[op].first >= last.first) last = (*v.op_status)[op];
+        if (last.second < 0) return -1;
+        WaitStatus w(last.second);
+        return w.exited() ? w.code() : w.signaled() ? 128 + w.signal() : -1;
     }
 
     // The i-th completion of the first ops precedes the i-th of the second, for every i.
@@ -190,6 +202,8 @@ std::string explain_values(const Plan& plan, const ExprTree& t, const ValueView&
         } else if (n.op == ExprOp::Message) {
             const std::string* got = Eval{t, v, dummy_error}.message(n);
             item = fmt::format("message({}, {}) = {}", n.object, n.value, got ? json_string(*got) : "none");
+        } else if (n.op == ExprOp::Status) {
+            item = fmt::format("status({}) = {}", n.object, Eval{t, v, dummy_error}.wait_result(n));
         } else if (n.op == ExprOp::Verdict) {
             int verdict = v.verdicts ? (*v.verdicts)[n.slot] : -1;
             item = fmt::format("verdict({}) = {}", plan.processes[n.slot].name,

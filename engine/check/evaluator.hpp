@@ -33,6 +33,8 @@ struct ValueView {
     const std::vector<std::int64_t>* call_counts = nullptr;
     const std::vector<std::int64_t>* call_errors = nullptr;
     const std::vector<std::int64_t>* call_errno = nullptr;
+    // per op index: (event number, raw wait status) of its last completion, (0, -1) if none (ops in status())
+    const std::vector<std::pair<std::uint64_t, int>>* op_status = nullptr;
 };
 
 // Booleans are 1 and 0. nullopt (with error set) on division by zero.

@@ -32,6 +32,13 @@ void Planner::expectations() {
                         fail(at, fmt::format("message() reads what a read or recv returned; '{}' is neither", n.object));
                 continue;
             }
+            if (n.op == ExprOp::Status) {
+                n.ops = matching_ops(n.object, at);
+                for (std::uint32_t op : n.ops)
+                    if (p_.ops[op].kind != OpKind::Wait)
+                        fail(at, fmt::format("status() is what a wait returned; '{}' is not a wait", n.object));
+                continue;
+            }
             if (n.op == ExprOp::Count || n.op == ExprOp::Errors || n.op == ExprOp::Errno) {
                 if (n.object == "call" || n.object.starts_with("call ")) {
                     n.ref = RefKind::Calls, n.slot = call_filter(n.object, e.text_pos, n.offset, n.op);
@@ -123,9 +130,19 @@ void Planner::faults() {
 
 // The ops an expression names: as written in a run list, or as verb and
 // object ("V slots.full"), in every process.
-std::vector<std::uint32_t> Planner::matching_ops(const std::string& text, SourcePos at) const {
+std::vector<std::uint32_t> Planner::matching_ops(const std::string& written, SourcePos at) {
+    // "OP by PROCESS": only that process's ops (a name with replicas: each of them).
+    std::string text = written;
+    std::vector<bool> mine;
+    if (auto by = written.rfind(" by "); by != std::string::npos) {
+        text = written.substr(0, by);
+        mine.assign(p_.ops.size(), false);
+        for (int p : find_processes(written.substr(by + 4), pos_in_string(at, by + 4), "after 'by'"))
+            for (std::uint32_t k = 0; k < p_.processes[p].op_count; ++k) mine[p_.processes[p].first_op + k] = true;
+    }
     std::vector<std::uint32_t> ops;
     for (std::size_t i = 0; i < p_.ops.size(); ++i) {
+        if (!mine.empty() && !mine[i]) continue;
         std::string target = op_target(p_, p_.ops[i]);
         std::string short_form = std::string(op_verb(p_, p_.ops[i])) + (target.empty() ? "" : " " + target);
         if (text == p_.op_text[i] || text == short_form) ops.push_back(static_cast<std::uint32_t>(i));
@@ -135,7 +152,8 @@ std::vector<std::uint32_t> Planner::matching_ops(const std::string& text, Source
         bool programs = std::any_of(p_.processes.begin(), p_.processes.end(), [](const PlanProcess& p) { return p.is_exec(); });
         if (hint.empty() && programs)
             hint = fmt::format(" (a program's calls are counted as count(call NAME ...), e.g. count(call {}))", text.substr(0, text.find(' ')));
-        fail(at, fmt::format("no process has the op '{}'{}", text, hint));
+        fail(at, mine.empty() ? fmt::format("no process has the op '{}'{}", text, hint)
+                              : fmt::format("'{}' has no op '{}'{}", written.substr(written.rfind(" by ") + 4), text, hint));
     }
     return ops;
 }

@@ -246,6 +246,13 @@ private:
             n.object = args[0].text, n.offset = args[0].offset;
             return add(std::move(n));
         }
+        if (name == "status" && eat("(")) {
+            n.op = ExprOp::Status;
+            std::vector<Arg> args;
+            if (!raw_args(args, 1, "status(OP), e.g. status(wait child)")) return -1;
+            n.object = args[0].text, n.offset = args[0].offset;
+            return add(std::move(n));
+        }
         if ((name == "ipc_left" || name == "zombies_left") && eat("(")) {
             if (!eat(")")) return fail(name + "() takes no argument");
             n.op = name == "ipc_left" ? ExprOp::IpcLeft : ExprOp::ZombiesLeft;

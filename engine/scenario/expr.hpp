@@ -26,6 +26,7 @@ enum class ExprOp : std::uint8_t {
     Verdict,   // verdict(p): how p ended, compared with OK, TIME_LIMIT, ... (final only)
     Before,    // before(send q, recv q): the i-th completion of the first precedes the i-th of the second
     Message,   // message(recv q, i) == "text": what the i-th completed matching read or recv returned
+    Status,    // status(wait child): what the last completed matching wait returned (code, 128 + signal; -1: none)
     Neg, Not,
     Add, Sub, Mul, Div, Mod,
     Lt, Le, Gt, Ge, Eq, Ne,

@@ -286,3 +286,55 @@ def test_bad_scripts(run, where, message):
             check(len(lines) >= 3 and lines[1].startswith("run = [") and lines[2].strip() == "^", r.stderr)
             check(not os.path.exists(os.path.join(d, "t")), "nothing was run")
             r.assert_nothing_left()
+
+
+EXPECTATIONS = """
+[scenario]
+name = "stream"
+timeout = "10s"
+[ipc.pipe.chan]
+writer = "writer"
+reader = "reader"
+[[process]]
+name = "writer"
+run = ['write chan "one\\n"', "sleep 2ms", 'write chan "two\\n"', "sleep 2ms", 'write chan "three\\n"', "close chan"]
+[[process]]
+name = "reader"
+run = ["read chan all", "fork kid", "wait kid", "fork kid2", "wait kid2"]
+[[process]]
+name = "kid"
+parent = "reader"
+run = ["exit 3"]
+[[process]]
+name = "kid2"
+parent = "reader"
+run = ["crash abort"]
+[[expect]]
+name = "the whole stream, one completion, after the writer's close"
+final = 'message(read chan all, 0) == "one\\ntwo\\nthree\\n" && count(read chan all) == 1 && before(close chan, read chan all)'
+[[expect]]
+name = "what each wait returned"
+final = "status(wait kid) == 3 && status(wait kid2) == 134 && status(wait kid by reader) == 3"
+"""
+
+
+@pytest.mark.parametrize("mode", ["free", "controlled"])
+def test_read_all_and_wait_status(mode):
+    """`read ... all` is one completion with everything read up to EOF, the same in both modes (the trace still
+has each read(2)); status(wait ...) is the child's code or 128 + its signal."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, EXPECTATIONS)
+        args = [path] + (["--controlled", "--seed", "2"] if mode == "controlled" else [])
+        r = Run(args, d)
+        check(r.code == 0, f"exit {r.code}\n{r.stdout}{r.stderr}")
+        reads = [e for e in r.trace(d, "stream") if e["kind"] == "op" and e.get("op") == "read"]
+        check(len(reads) >= 2 and reads[-1]["result"] == 0, "each read(2) is in the trace, the last one at EOF: " + str(reads))
+        r.assert_nothing_left()
+        bad = EXPECTATIONS.replace("status(wait kid) == 3", "status(read chan all) == 3")
+        path = write_scenario(d, bad, "bad")
+        r = Run(["check", path], d)
+        check(r.code == 2 and "status() is what a wait returned; 'read chan all' is not a wait" in r.stderr, r.stderr)
+        bad = EXPECTATIONS.replace("status(wait kid by reader)", "status(wait kid by writer)")
+        path = write_scenario(d, bad, "bad2")
+        r = Run(["check", path], d)
+        check(r.code == 2 and "'writer' has no op 'wait kid'" in r.stderr, r.stderr)
