@@ -16,6 +16,9 @@ void Planner::expectations() {
                 fail(e.process.pos, fmt::format("'{}' has {} replicas; name one, e.g. {}#0", e.process.name, procs.size(), e.process.name));
             if (!p_.processes[procs[0]].is_exec())
                 fail(e.process.pos, fmt::format("'{}' is scripted: only exec'd programs have their stdout captured", e.process.name));
+            if (const PlanPipe& out = p_.pipes[p_.processes[procs[0]].stdout_pipe]; out.role != PipeRole::Stdout)
+                fail(e.process.pos, fmt::format("'{}' writes its stdout into {} '{}', which its reader reads; simrun captures no copy", e.process.name,
+                                                out.role == PipeRole::Fifo ? "FIFO" : "pipe", out.name));
             e.process_index = procs[0];
         }
         for (auto& n : e.expr.nodes) {

@@ -186,24 +186,57 @@ void Planner::fork_tree() {
 }
 
 // ---- pipes ---------------------------------------------------------
+// The processes holding one end of pipe `index`. An exec'd program's end is
+// a stream of its own: a reader's stdin, a writer's stdout, or its stderr
+// ("cc.stderr"). A FIFO's named ends are programs' streams only (scripted
+// processes open a FIFO with the open op).
+std::vector<int> Planner::pipe_end(const Named& end, bool write, int index, const std::string& object, const char* kind) {
+    std::string name = end.name, stream;
+    if (auto dot = name.rfind('.'); dot != std::string::npos) stream = name.substr(dot + 1), name.resize(dot);
+    std::vector<int> procs = find_processes(name, end.pos, write ? "as writer" : "as reader");
+    if (!stream.empty() && (write ? stream != "stdout" && stream != "stderr" : stream != "stdin"))
+        fail(end.pos, fmt::format("'{}': a {}'s {} end is a program's {}", end.name, kind, write ? "write" : "read",
+                                  write ? "stdout or stderr ('NAME' or 'NAME.stderr')" : "stdin ('NAME' or 'NAME.stdin')"));
+    const bool fifo = std::string_view(kind) == "FIFO";
+    for (int p : procs) {
+        PlanProcess& pp = p_.processes[p];
+        if (!pp.is_exec()) {
+            if (fifo)
+                fail(end.pos, fmt::format("'{}' is scripted: it opens the FIFO with 'open {} {}'; a FIFO's writer and reader name exec'd "
+                                          "programs, whose {} it becomes",
+                                          name, object, write ? "write" : "read", write ? "stdout" : "stdin"));
+            if (!stream.empty())
+                fail(end.pos, fmt::format("'{}' is scripted: its ops use the pipe; '.{}' names an exec'd program's stream", name, stream));
+            continue;
+        }
+        int& slot = write ? (stream == "stderr" ? pp.stderr_pipe : pp.stdout_pipe) : pp.stdin_pipe;
+        const char* what = write ? (stream == "stderr" ? "stderr" : "stdout") : "stdin";
+        if (slot >= 0) fail(end.pos, fmt::format("'{}' has its {} on '{}' already", pp.name, what, slot == index ? object : p_.pipes[slot].name));
+        if (!write && (pp.stdin_text || !pp.stdin_file.empty()))
+            fail(end.pos, fmt::format("'{}' has 'stdin' or 'stdin_file' already; its stdin cannot also be the {}", name, kind));
+        slot = index;
+    }
+    return procs;
+}
+
 void Planner::pipes() {
     for (const auto& pd : d_.pipes) {
-        PlanPipe pp{pd.name, PipeRole::Declared, find_processes(pd.writer.name, pd.writer.pos, "as writer"),
-                    find_processes(pd.reader.name, pd.reader.pos, "as reader")};
-        for (int w : pp.writers)
-            if (p_.processes[w].is_exec())
-                fail(pd.writer.pos, "pipe ends of exec'd programs are not supported yet; use a scripted process");
-        for (int r : pp.readers)
-            if (p_.processes[r].is_exec())
-                fail(pd.reader.pos, "pipe ends of exec'd programs are not supported yet; use a scripted process");
-        pipe_index_[pd.name] = static_cast<int>(p_.pipes.size());
+        const int index = static_cast<int>(p_.pipes.size());
+        PlanPipe pp{pd.name, PipeRole::Declared, pipe_end(pd.writer, true, index, pd.name, "pipe"),
+                    pipe_end(pd.reader, false, index, pd.name, "pipe")};
+        pipe_index_[pd.name] = index;
         pipe_decl_.push_back(&pd);
         p_.pipes.push_back(std::move(pp));
     }
     for (const auto& f : d_.fifos) {
-        pipe_index_[f.name] = static_cast<int>(p_.pipes.size());
+        const int index = static_cast<int>(p_.pipes.size());
+        PlanPipe pp{f.name, PipeRole::Fifo, {}, {}};
+        // Programs' streams on the FIFO: opened by the program's child before it execs.
+        if (f.writer) pp.writers = pipe_end(*f.writer, true, index, f.name, "FIFO");
+        if (f.reader) pp.readers = pipe_end(*f.reader, false, index, f.name, "FIFO");
+        pipe_index_[f.name] = index;
         pipe_decl_.push_back(nullptr);
-        p_.pipes.push_back({f.name, PipeRole::Fifo, {}, {}});
+        p_.pipes.push_back(std::move(pp));
     }
     for (std::size_t i = 0; i < p_.processes.size(); ++i) {
         auto& pp = p_.processes[i];
@@ -213,10 +246,14 @@ void Planner::pipes() {
             pp.stdin_pipe = static_cast<int>(p_.pipes.size());
             p_.pipes.push_back({pp.name + ".stdin", PipeRole::Stdin, {kSupervisor}, {me}});
         }
-        pp.stdout_pipe = static_cast<int>(p_.pipes.size());
-        p_.pipes.push_back({pp.name + ".stdout", PipeRole::Stdout, {me}, {kSupervisor}});
-        pp.stderr_pipe = static_cast<int>(p_.pipes.size());
-        p_.pipes.push_back({pp.name + ".stderr", PipeRole::Stderr, {me}, {kSupervisor}});
+        if (pp.stdout_pipe < 0) {
+            pp.stdout_pipe = static_cast<int>(p_.pipes.size());
+            p_.pipes.push_back({pp.name + ".stdout", PipeRole::Stdout, {me}, {kSupervisor}});
+        }
+        if (pp.stderr_pipe < 0) {
+            pp.stderr_pipe = static_cast<int>(p_.pipes.size());
+            p_.pipes.push_back({pp.name + ".stderr", PipeRole::Stderr, {me}, {kSupervisor}});
+        }
     }
 }
 

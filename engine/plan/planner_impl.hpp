@@ -79,6 +79,7 @@ private:
     // ---- faults --------------------------------------------------------
     void faults();
     std::vector<std::uint32_t> matching_ops(const std::string& text, SourcePos at);
+    std::vector<int> pipe_end(const Named& end, bool write, int index, const std::string& object, const char* kind);
     static std::vector<std::string> same_verb(const std::string& text, const std::vector<std::string>& candidates);
     // count(call ...): the filter's index in Plan::call_filters. offset: where text starts in the expression.
     int call_filter(const std::string& text, SourcePos text_pos, std::size_t offset, ExprOp fn);

@@ -69,11 +69,22 @@ struct PsemDecl {
     bool named = true;
 };
 
+// A pipe's end held by an exec'd program is its standard input (reader) or
+// output (writer; "cc.stderr": its standard error).
 struct PipeDecl {
     std::string name;
     SourcePos pos;
     Named writer;  // process name ("producer" = every replica, "producer#1" = one)
     Named reader;
+};
+
+// A FIFO: any process may open it; a writer or reader named here is an
+// exec'd program whose stdout (stderr) or stdin is the FIFO, opened before
+// it starts, as a shell's `prog > fifo` or `prog < fifo`.
+struct FifoDecl {
+    std::string name;
+    SourcePos pos;
+    std::optional<Named> writer, reader;
 };
 
 // A message queue: System V (msgget) or POSIX (mq_open).
@@ -282,7 +293,7 @@ struct ScenarioDecl {
     std::vector<PipeDecl> pipes;
     std::vector<QueueDecl> queues;
     std::vector<PsemDecl> psems;
-    std::vector<Named> fifos;
+    std::vector<FifoDecl> fifos;
     std::vector<ProcessDecl> processes;
     std::vector<ExpectDecl> expects;
     std::vector<FaultDecl> faults;

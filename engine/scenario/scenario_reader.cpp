@@ -159,8 +159,13 @@ void read_ipc(const toml::node& node, ScenarioDecl& sc) {
                 sc.shms.push_back(read_shm(name, pos, v, kind.str() == "pshm", kind.str() == "mmap"));
             else if (kind.str() == "psem") sc.psems.push_back(read_psem(name, pos, v));
             else if (kind.str() == "fifo") {
-                check_keys(as_table(v, "[ipc.fifo." + name + "]"), {}, "[ipc.fifo." + name + "]");
-                sc.fifos.push_back({name, pos});
+                const std::string where = "[ipc.fifo." + name + "]";
+                const auto& t = as_table(v, where);
+                check_keys(t, {"writer", "reader"}, where);
+                FifoDecl f{name, pos, {}, {}};
+                if (t.get("writer")) f.writer = get_named(t, "writer", pos, where);
+                if (t.get("reader")) f.reader = get_named(t, "reader", pos, where);
+                sc.fifos.push_back(std::move(f));
             }
             else if (kind.str() == "pipe") sc.pipes.push_back(read_pipe(name, pos, v));
             else sc.queues.push_back(read_queue(name, pos, v, kind.str() == "msg" ? QueueKind::SysV : QueueKind::Posix));

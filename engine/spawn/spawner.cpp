@@ -42,14 +42,33 @@ void close_unused_pipe_ends(Runtime& rt, int proc, bool subtree, const int* pend
     _exit(127);
 }
 
+// A program's stream on pipe p: its end of a pipe, or the FIFO opened as a
+// shell's `< fifo` or `> fifo` opens it, waiting for the other side.
+static int stream_fd(Runtime& rt, RingWriter& ring, ProcSlot& slot, int proc, int p, int end) {
+    if (rt.plan->pipes[p].role != PipeRole::Fifo) return rt.pipe_fds[p][end];
+    FifoCounters* count = rt.fifo_counters ? &rt.fifo_counters[p] : nullptr;
+    if (end == 1 && count) count->writers_waiting.fetch_add(1);
+    int fd;
+    do fd = ::open(rt.fifo_paths[p].c_str(), end == 1 ? O_WRONLY : O_RDONLY);
+    while (fd < 0 && errno == EINTR);
+    const int err = errno;
+    if (end == 1 && count) {
+        count->writers_waiting.fetch_sub(1);
+        if (fd >= 0) count->writers_open.fetch_add(1);
+    }
+    if (fd < 0) exec_failed(ring, slot, proc, err);
+    return fd;
+}
+
 [[noreturn]] static void exec_program(Runtime& rt, int proc) {
     const PlanProcess& pp = rt.plan->processes[proc];
     ProcSlot& slot = rt.arena->slot(proc);
     RingWriter ring = rt.arena->writer(proc, rt.wake_fd);
     slot.state.store(ProcState::Program);
-    int in = pp.stdin_pipe >= 0 ? rt.pipe_fds[pp.stdin_pipe][0] : rt.stdin_fds[proc] >= 0 ? rt.stdin_fds[proc] : rt.dev_null;
-    int out = rt.pipe_fds[pp.stdout_pipe][1];
-    int err_out = rt.pipe_fds[pp.stderr_pipe][1];
+    int in = pp.stdin_pipe >= 0 ? stream_fd(rt, ring, slot, proc, pp.stdin_pipe, 0)
+             : rt.stdin_fds[proc] >= 0 ? rt.stdin_fds[proc] : rt.dev_null;
+    int out = stream_fd(rt, ring, slot, proc, pp.stdout_pipe, 1);
+    int err_out = stream_fd(rt, ring, slot, proc, pp.stderr_pipe, 1);
     if (in >= 0 && in != 0) dup2(in, 0);
     if (out != 1) dup2(out, 1);
     if (err_out != 2) dup2(err_out, 2);
