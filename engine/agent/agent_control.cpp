@@ -74,10 +74,29 @@ std::int64_t Agent::evaluate(const Op& op) const {
 // Controlled mode parks a busy wait while its test holds: another process
 // must step (and may change what it reads) before it tests again, so a
 // strategy that favours the spinner cannot starve the one it waits for.
+//
+// Free mode records a busy wait twice: its first test that holds, then,
+// spinning unrecorded (a trace line per test would flood the trace), the
+// test that fails, with how many tests it took. After kSpinsToReport tests
+// in a row its slot says Spinning, so that a run where every live process
+// spins or waits ends as a livelock instead of at its timeout.
 Attempt Agent::test(const Op& op) {
     taken_ = evaluate(op) != 0;
     if (controlled_ && taken_ && (op.flags & kOpSpin)) return Attempt::WouldBlock;
     begin(EventKind::Op).e.result = taken_;
+    ring_.commit();
+    if (controlled_ || !taken_ || !(op.flags & kOpSpin)) return Attempt::Done;
+    constexpr std::int64_t kSpinsToReport = 10'000;
+    std::int64_t tests = 1;
+    while ((taken_ = evaluate(op) != 0)) {
+        if (++tests == kSpinsToReport) slot_.state.store(ProcState::Spinning, std::memory_order_release);
+        if (tests % 64 == 0) sched_yield();  // a spinner on the CPU of the process it waits for lets it run
+        else __builtin_ia32_pause();
+    }
+    if (tests >= kSpinsToReport) slot_.state.store(ProcState::Running, std::memory_order_release);
+    Record& r = begin(EventKind::Op);
+    r.e.result = 0;
+    r.e.arg = tests + 1;  // the tests it made, this last one too
     ring_.commit();
     return Attempt::Done;
 }

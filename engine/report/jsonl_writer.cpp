@@ -296,6 +296,7 @@ void JsonlWriter::script_op(const Event& e, const ev::ScriptOp& o) {
         const std::string& text = plan_.op_text[o.index];
         l += ",\"cond\":";
         append_json_string(l, text.substr(std::min(text.size(), text.find(' ') + 1)));
+        if (o.arg > 1) l += fmt::format(",\"tests\":{}", o.arg);  // free mode: a busy wait's tests, unrecorded but this last one
     }
     if (op.kind == OpKind::FifoOpen) l += fmt::format(",\"mode\":\"{}\"", op.value ? "write" : "read");
     if (op.kind == OpKind::Kill) {

@@ -102,7 +102,8 @@ std::string describe_op(const Plan& plan, const ev::ScriptOp& o) {
         case OpKind::PsemPost: return fmt::format("{} {} → {}{}", verb, target, value, woke);
         case OpKind::MsgSend:
             return fmt::format("send {} [{}] \"{}\"{}", target, op.code_len ? o.arg : op.value, printable(plan.texts[op.first], 24), woke);
-        case OpKind::Test: return fmt::format("{} → {}", text, o.result ? "true" : "false");
+        case OpKind::Test:
+            return fmt::format("{} → {}{}", text, o.result ? "true" : "false", o.arg > 1 ? fmt::format(" (after {} tests)", o.arg) : "");
         case OpKind::Jump:
         case OpKind::Loop:
         case OpKind::SetValue: return text;  // not steps: never in a trace

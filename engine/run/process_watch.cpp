@@ -27,10 +27,14 @@ bool ProcessWatch::could_proceed(std::uint32_t op_index) const {
 }
 
 ProcessWatch::Stall ProcessWatch::stalled(std::uint64_t now, std::uint64_t progress) {
-    bool any_blocked = false, all_may_block = true;
+    bool any_blocked = false, all_may_block = true, any_spinning = false;
     for (std::uint32_t p = 0; p < arena_.processes(); ++p) {
         const ProcSlot& s = arena_.slot(p);
         switch (s.state.load()) {
+            case ProcState::Spinning:  // a scripted busy wait: only another process could end it
+                any_blocked = any_spinning = true;
+                all_may_block = false;
+                break;
             case ProcState::Exited:
             case ProcState::WaitingChildren: break;
             case ProcState::BlockedPipe:
@@ -67,6 +71,7 @@ ProcessWatch::Stall ProcessWatch::stalled(std::uint64_t now, std::uint64_t progr
     }
     if (stall_since_ == 0) stall_since_ = now;
     if (now - stall_since_ < static_cast<std::uint64_t>(deadlock_after_ns_)) return Stall::None;
+    if (any_spinning) return Stall::Livelock;
     return all_may_block ? Stall::AllowedBlocked : Stall::Deadlock;
 }
 
@@ -92,6 +97,7 @@ std::string ProcessWatch::where(std::uint32_t p) const {
         case ProcState::BlockedPsem:
         case ProcState::BlockedSignal: return fmt::format("waits in {}{}", text, iter);
         case ProcState::Sleeping: return fmt::format("sleeps in {}{}", text, iter);
+        case ProcState::Spinning: return fmt::format("spins in {} (it holds, and nothing else runs that could change it){}", text, iter);
         case ProcState::WaitingChildren: return "waits for its children";
         case ProcState::Program: {
             // Controlled: waiting at simrun's own gate is not the program's doing.

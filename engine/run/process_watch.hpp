@@ -23,7 +23,8 @@ public:
                  std::int64_t deadlock_after_ns)
         : plan_(plan), arena_(arena), semids_(semids), psems_(psems), names_(std::move(names)), deadlock_after_ns_(deadlock_after_ns) {}
 
-    enum class Stall { None, Deadlock, AllowedBlocked };
+    // Livelock: the same, with at least one scripted busy wait spinning among them.
+    enum class Stall { None, Deadlock, AllowedBlocked, Livelock };
     // Free mode: every live process waits (in a semop that cannot proceed
     // with today's values, in a pipe, or for its children), and no record
     // has been written for deadlock_after_ns: a deadlock, unless every

@@ -17,6 +17,7 @@ std::optional<RunEnd> decide_end(const LoopFacts& f) {
     if (f.past_deadline) return RunEnd{Outcome::Timeout, {}, "still alive at the timeout"};
     if (f.deadlock) return RunEnd{Outcome::Deadlock, {}, "every live process waits and none can proceed"};
     if (f.allowed_blocked) return RunEnd{Outcome::Completed, {}, "ended blocked, as they may"};
+    if (f.livelock) return RunEnd{Outcome::Livelock, {}, "the spinning processes read what no other process can change (a livelock)"};
     return std::nullopt;
 }
 

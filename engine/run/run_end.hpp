@@ -18,6 +18,7 @@ struct LoopFacts {
     bool trace_full = false;      // the trace holds [scenario] trace_limit records
     bool deadlock = false;        // every live process waits, none can proceed (run/process_watch.hpp)
     bool allowed_blocked = false; // the same, but every one of them may end blocked
+    bool livelock = false;        // every live process waits or spins in a busy wait, and none can change what the spinners read
 };
 
 struct RunEnd {

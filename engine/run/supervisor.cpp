@@ -339,6 +339,7 @@ private:
                     auto stall = watch_->stalled(now, collector_->written_in_rings());
                     facts.deadlock = stall == ProcessWatch::Stall::Deadlock;
                     facts.allowed_blocked = stall == ProcessWatch::Stall::AllowedBlocked;
+                    facts.livelock = stall == ProcessWatch::Stall::Livelock;
                 }
             }
             if (auto e = decide_end(facts)) {

@@ -30,6 +30,7 @@ enum class ProcState : std::uint32_t {
     WaitingChildren,  // script done, reaping its children
     Program,          // exec'd program running (opaque to simrun)
     Exited,
+    Spinning,         // free mode: in a busy wait (a while with an empty body) whose test has held many times in a row
 };
 
 // Controlled scheduling: the gate is a futex shared by a process and the

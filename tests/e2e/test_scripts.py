@@ -338,3 +338,35 @@ has each read(2)); status(wait ...) is the child's code or 128 + its signal."""
         path = write_scenario(d, bad, "bad2")
         r = Run(["check", path], d)
         check(r.code == 2 and "'writer' has no op 'wait kid'" in r.stderr, r.stderr)
+
+
+def test_free_mode_spin():
+    """Free mode: a busy wait is recorded at its first test that holds and at the one that ends it, with how many
+tests it made; two spinners that wait for each other end as livelock long before the timeout."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, """
+[scenario]
+name = "wait_go"
+timeout = "10s"
+[ipc.shm.m]
+cells = { go = 0 }
+[[process]]
+name = "waiter"
+run = ["while m.go == 0", "end", 'print "off"']
+[[process]]
+name = "setter"
+run = ["sleep 30ms", "m.go = 1"]
+""")
+        r = Run([path], d)
+        check(r.code == 0, f"exit {r.code}\n{r.stdout}{r.stderr}")
+        tests = [e for e in r.trace(d, "wait_go") if e["kind"] == "op" and e.get("op") == "while"]
+        check([t["result"] for t in tests] == [1, 0], str(tests))
+        check(tests[1].get("tests", 0) > 100, f"the last test says how many it made: {tests[1]}")
+        check(re.search(r"while m.go == 0 → false \(after \d+ tests\)", r.stdout), r.stdout)
+        path = write_scenario(d, SPIN.replace('mode = "controlled"', 'mode = "free"'), "spin_free")
+        r = Run([path], d)
+        check(r.code == 1, f"exit {r.code}\n{r.stdout}{r.stderr}")
+        end = run_end(r.trace(d, "spin"))
+        check(end["outcome"] == "livelock" and end["t"] < 5_000_000_000, str(end))
+        check("p#0 spins in 'while m.flag[1] == 1 || m.go == 0'" in r.stdout, r.stdout)
+        r.assert_nothing_left()
