@@ -5,12 +5,22 @@
 
 namespace simrun::detail {
 
+// A computed index out of its array's range: the op fails, touching nothing.
+Attempt Agent::bad_index() {
+    Record& r = begin(EventKind::Op);
+    r.e.result = -1;
+    r.e.err = ERANGE;
+    r.e.arg = cell_index_;
+    ring_.commit();
+    return Attempt::Done;
+}
+
 std::uint32_t Agent::step_at(const Op* ops, std::uint32_t pc) {
     const Op& op = ops[pc];
     op_index_ = plan_.processes[proc_].first_op + pc;
     switch (op.kind) {
         case OpKind::Jump: return op.slot;
-        case OpKind::SetValue: values_[op.slot] = op.value; return pc + 1;
+        case OpKind::SetValue: values_[op.slot] = value_of(op); return pc + 1;
         case OpKind::Loop:
             if (values_[op.object] <= 0) return op.slot;
             --values_[op.object];
@@ -24,11 +34,11 @@ std::uint32_t Agent::step_at(const Op* ops, std::uint32_t pc) {
 
 // Division by zero gives 0 and overflow wraps: a script's arithmetic has
 // no error path at run time (docs/scenario-format.md says so).
-std::int64_t Agent::evaluate(const Op& op) const {
+std::int64_t Agent::evaluate(std::uint32_t first, std::uint16_t len) const {
     std::int64_t stack[kMaxCodeStack];
     std::size_t top = 0;
-    const Code* code = plan_.code.data() + op.code;
-    for (std::uint16_t k = 0; k < op.code_len; ++k) {
+    const Code* code = plan_.code.data() + first;
+    for (std::uint16_t k = 0; k < len; ++k) {
         const Code& c = code[k];
         auto wrap = [](std::int64_t a, std::int64_t b, auto f) {
             return static_cast<std::int64_t>(f(static_cast<std::uint64_t>(a), static_cast<std::uint64_t>(b)));
@@ -36,6 +46,12 @@ std::int64_t Agent::evaluate(const Op& op) const {
         switch (c.kind) {
             case CodeKind::Int: stack[top++] = c.value; continue;
             case CodeKind::Cell: stack[top++] = __atomic_load_n(rt_.shm[c.object] + c.slot, __ATOMIC_SEQ_CST); continue;
+            case CodeKind::CellAt: {  // out of range reads 0, and the test says ERANGE
+                const std::int64_t at = stack[top - 1];
+                if (at < 0 || at >= c.value) bad_index_ = true, stack[top - 1] = 0;
+                else stack[top - 1] = __atomic_load_n(rt_.shm[c.object] + c.slot + at, __ATOMIC_SEQ_CST);
+                continue;
+            }
             case CodeKind::Sem: stack[top++] = ::semctl(rt_.semids[c.object], static_cast<int>(c.slot), GETVAL); continue;
             case CodeKind::Psem: {
                 int v = 0;
@@ -81,9 +97,12 @@ std::int64_t Agent::evaluate(const Op& op) const {
 // in a row its slot says Spinning, so that a run where every live process
 // spins or waits ends as a livelock instead of at its timeout.
 Attempt Agent::test(const Op& op) {
+    bad_index_ = false;
     taken_ = evaluate(op) != 0;
-    if (controlled_ && taken_ && (op.flags & kOpSpin)) return Attempt::WouldBlock;
-    begin(EventKind::Op).e.result = taken_;
+    if (controlled_ && taken_ && (op.flags & kOpSpin) && !bad_index_) return Attempt::WouldBlock;
+    Record& first = begin(EventKind::Op);
+    first.e.result = taken_;
+    first.e.err = bad_index_ ? ERANGE : 0;
     ring_.commit();
     if (controlled_ || !taken_ || !(op.flags & kOpSpin)) return Attempt::Done;
     constexpr std::int64_t kSpinsToReport = 10'000;

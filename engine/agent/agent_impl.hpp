@@ -87,7 +87,8 @@ private:
     std::uint32_t step_at(const Op* ops, std::uint32_t pc);
 
     // A condition or a {value}: Plan::code from op.code, op.code_len.
-    std::int64_t evaluate(const Op& op) const;
+    std::int64_t evaluate(const Op& op) const { return evaluate(op.code, op.code_len); }
+    std::int64_t evaluate(std::uint32_t code, std::uint16_t len) const;
 
     // The value an op gives, kept when it was written `as NAME`.
     void bind(const Op& op, std::int64_t v) {
@@ -105,7 +106,15 @@ private:
     Attempt semop_step(const Op& op, bool parked);
 
     // ---- shared memory -------------------------------------------------
-    std::int64_t* cell(const Op& op) const { return rt_.shm[op.object] + op.slot; }
+    // The op's cell: fixed, or picked by its computed index (nullptr when
+    // that is out of the array's range; cell_index_ keeps the index).
+    std::int64_t* cell(const Op& op) {
+        if (!op.index_len) return rt_.shm[op.object] + op.slot;
+        cell_index_ = evaluate(op.index_code, op.index_len);
+        if (cell_index_ < 0 || cell_index_ >= static_cast<std::int64_t>(op.count)) return nullptr;
+        return rt_.shm[op.object] + op.slot + cell_index_;
+    }
+    Attempt bad_index();  // records the op failing with ERANGE
 
     void record_value(std::int64_t v, std::uint8_t flags = 0);
 
@@ -221,6 +230,8 @@ private:
     bool self_faults_;  // free mode, and an `after` fault names this process
     std::int64_t values_[kMaxValues] = {};  // `as NAME` values and repeat counters
     bool taken_ = false;                    // the last Test's outcome
+    std::int64_t cell_index_ = 0;           // the computed index of the last op on buf.items[{k}]
+    mutable bool bad_index_ = false;        // a condition read an array out of its range
 };
 
 }  // namespace simrun::detail

@@ -54,19 +54,24 @@ Attempt Agent::semop_step(const Op& op, bool parked) {
 void Agent::record_value(std::int64_t v, std::uint8_t flags) {
     Record& r = begin(EventKind::Op, static_cast<std::uint8_t>(kRecValue | flags));
     r.e.value = v;
+    r.e.arg = cell_index_;  // which cell, for an op with a computed index (the decoder reads it for those only)
     ring_.commit();
 }
 
 Attempt Agent::shm_load(const Op& op) {
-    std::int64_t v = __atomic_load_n(cell(op), __ATOMIC_RELAXED);
+    std::int64_t* at = cell(op);
+    if (!at) return bind(op, 0), bad_index();
+    std::int64_t v = __atomic_load_n(at, __ATOMIC_RELAXED);
     record_value(v);
     bind(op, v);
     return Attempt::Done;
 }
 
 Attempt Agent::shm_store(const Op& op) {
+    std::int64_t* at = cell(op);
+    if (!at) return bad_index();
     const std::int64_t v = value_of(op);
-    __atomic_store_n(cell(op), v, __ATOMIC_RELAXED);
+    __atomic_store_n(at, v, __ATOMIC_RELAXED);
     record_value(v);
     return Attempt::Done;
 }
@@ -74,17 +79,21 @@ Attempt Agent::shm_store(const Op& op) {
 // Two steps, as the compiled code of `x += n` is: another process may
 // store between our load and our store, and its update is lost.
 Attempt Agent::shm_racy_add(const Op& op) {
-    std::int64_t v = __atomic_load_n(cell(op), __ATOMIC_RELAXED);
+    std::int64_t* at = cell(op);  // the index is computed once, before the load
+    if (!at) return bad_index();
+    std::int64_t v = __atomic_load_n(at, __ATOMIC_RELAXED);
     record_value(v, kRecLoadStep);
     end_step(StepOutcome::Partial);
     begin_step();
-    __atomic_store_n(cell(op), v + op.value, __ATOMIC_RELAXED);
+    __atomic_store_n(at, v + op.value, __ATOMIC_RELAXED);
     record_value(v + op.value, kRecStoreStep);
     return Attempt::Done;
 }
 
 Attempt Agent::shm_atomic_add(const Op& op) {
-    record_value(__atomic_add_fetch(cell(op), op.value, __ATOMIC_SEQ_CST));
+    std::int64_t* at = cell(op);
+    if (!at) return bad_index();
+    record_value(__atomic_add_fetch(at, op.value, __ATOMIC_SEQ_CST));
     return Attempt::Done;
 }
 

@@ -1,5 +1,7 @@
 #include "plan/plan.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 namespace simrun {
@@ -82,6 +84,12 @@ const char* op_verb(const Plan& plan, const Op& op) {
         case OpKind::SetValue: return "set";
     }
     return "?";
+}
+
+std::string op_target(const Plan& plan, const Op& op, std::int64_t arg) {
+    std::string t = op_target(plan, op);
+    if (!op.index_len) return t;
+    return t.substr(0, t.rfind('[')) + fmt::format("[{}]", arg);
 }
 
 std::string op_target(const Plan& plan, const Op& op) {

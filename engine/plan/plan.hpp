@@ -107,12 +107,13 @@ struct SemTerm {
 // slot; Sem: System V set `object`, member `slot`; Psem: POSIX semaphore
 // `object`; Value: the process's value `slot` (bound by `as`, or a
 // repeat's counter). And/Or evaluate both sides (reads have no effects).
-enum class CodeKind : std::uint8_t { Int, Cell, Sem, Psem, Value, Neg, Not, Add, Sub, Mul, Div, Mod, Lt, Le, Gt, Ge, Eq, Ne, And, Or };
+// CellAt: the array cell whose index is on the stack (slot: its first cell, value: its length).
+enum class CodeKind : std::uint8_t { Int, Cell, CellAt, Sem, Psem, Value, Neg, Not, Add, Sub, Mul, Div, Mod, Lt, Le, Gt, Ge, Eq, Ne, And, Or };
 struct Code {
     CodeKind kind{};
     std::uint16_t object = 0;
     std::uint32_t slot = 0;
-    std::int64_t value = 0;  // Int
+    std::int64_t value = 0;  // Int; CellAt: the array's length
 };
 inline constexpr std::size_t kMaxCodeStack = 128;  // above kMaxExprDepth
 inline constexpr int kMaxValues = 64;               // named values and repeat counters per script
@@ -130,6 +131,10 @@ struct Op {
     std::uint32_t code = 0;      // Test: its condition; others: a value computed when the op runs (Plan::code)
     std::uint16_t code_len = 0;  // 0: none
     std::uint8_t bind = 0;       // "as NAME": the value this op gives goes to value bind - 1 (0: none)
+    // load/store/+= on buf.items[{k}]: the index's code (Plan::code); Op::slot is the array's first
+    // cell, Op::count its length, Op::first its first variant in Plan::cell_variants.
+    std::uint32_t index_code = 0;
+    std::uint16_t index_len = 0;  // 0: a fixed cell
 };
 
 // An exec'd program's resource limits, defaults filled in.
@@ -220,6 +225,9 @@ struct Plan {
     std::vector<SemTerm> sem_terms;
     std::vector<std::string> texts;    // payloads of write and print
     std::vector<Code> code;            // conditions and {values} of scripts (Op::code)
+    // An op with a computed cell index, once per cell of its array: the op as
+    // it ran on that cell (the decoder hands these to the trace's consumers).
+    std::vector<Op> cell_variants;
     std::vector<ExpectDecl> expects;   // expressions resolved
     std::vector<CallFilter> call_filters;  // count(call ...) and friends: ExprNode::slot indexes this
     int sem_values = 0;                // flat count of all semaphores
@@ -250,5 +258,8 @@ namespace simrun {
 const char* op_verb(const Plan& plan, const Op& op);
 // "slots.empty", "buf.items[2]", "data" (pipe), or "" for ops on no object.
 std::string op_target(const Plan& plan, const Op& op);
+// The same for an op as it ran: an op on buf.items[{k}] whose index was out
+// of range names the index it computed ("buf.items[7]", from `arg`).
+std::string op_target(const Plan& plan, const Op& op, std::int64_t arg);
 
 }  // namespace simrun

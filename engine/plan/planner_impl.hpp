@@ -72,6 +72,7 @@ private:
     std::uint8_t new_value_slot(ScriptState& s, SourcePos at);
     void emit_code(const ExprTree& t, int node, const OpDecl& od, ScriptState& s);
     std::pair<std::uint32_t, std::uint16_t> code_of(const ExprTree& t, const OpDecl& od, ScriptState& s);
+    std::uint32_t array_length(int seg, std::uint32_t first) const;
 
     // ---- expectations --------------------------------------------------
     void expectations();

@@ -102,9 +102,16 @@ void Planner::emit_code(const ExprTree& t, int i, const OpDecl& od, ScriptState&
                 return push(CodeKind::Sem, static_cast<std::uint16_t>(set), term.member);
             }
             if (shm_index_.count(n.object)) {
+                if (n.lhs >= 0) {  // seg.array[index computed at run time]
+                    ref.index = 0;
+                    auto [seg, first] = resolve_cell(ref, at);
+                    emit_code(t, n.lhs, od, s);
+                    return push(CodeKind::CellAt, static_cast<std::uint16_t>(seg), first, array_length(seg, first));
+                }
                 auto [seg, slot] = resolve_cell(ref, at);
                 return push(CodeKind::Cell, static_cast<std::uint16_t>(seg), slot);
             }
+            if (n.lhs >= 0) fail(at, fmt::format("only a shared memory array takes a computed index; '{}.{}' is not one", n.object, n.member));
             if (auto ps = psem_index_.find(n.object); ps != psem_index_.end()) {
                 if (n.member != "value") fail(at, fmt::format("a POSIX semaphore has '{}.value'", n.object));
                 return push(CodeKind::Psem, static_cast<std::uint16_t>(ps->second));
@@ -133,6 +140,13 @@ void Planner::emit_code(const ExprTree& t, int i, const OpDecl& od, ScriptState&
     }
     fail(at, "a condition or a {value} reads numbers, shm cells, semaphores and the script's values; count(), exit() and the like are for "
              "expectations");
+}
+
+// The length of the array whose first cell is `first` in segment `seg`.
+std::uint32_t Planner::array_length(int seg, std::uint32_t first) const {
+    for (const auto& c : p_.shms[static_cast<std::size_t>(seg)].cells)
+        if (c.offset == first) return static_cast<std::uint32_t>(c.length);
+    return 1;
 }
 
 // The code of a condition or a {value}: (first, length) in Plan::code.
@@ -228,6 +242,25 @@ void Planner::compile_script(const std::vector<OpDecl>& ops, int decl, int repli
             if (!od.replica_note.empty() && f.d.message.find(od.replica_note) == std::string::npos) f.d.message += od.replica_note;
             throw;
         }
+        if (od.kind == OpKind::SetValue && od.control == Control::None) {  // k = {k + 1}: a value of the script's own
+            SourcePos bind_at = pos_in_string(od.pos, od.bind_offset);
+            if (object_kind_.count(od.bind)) fail(bind_at, fmt::format("'{}' is the name of a {}; a value needs another name", od.bind, object_kind_[od.bind]));
+            if (od.value_expr) {
+                auto [first, len] = code_of(od.value_expr->expr, od, s);
+                op.code = first, op.code_len = len;
+            }
+            auto it = s.values.find(od.bind);
+            if (it == s.values.end()) it = s.values.emplace(od.bind, Value{new_value_slot(s, bind_at), od.kind}).first;
+            it->second.bound_by = od.kind;
+            op.slot = it->second.slot, op.value = od.value;
+            emit(op, od.text);
+            continue;
+        }
+        if (od.index_expr) {
+            const std::uint32_t length = array_length(op.object, op.slot);
+            auto [first, len] = code_of(od.index_expr->expr, od, s);
+            op.index_code = first, op.index_len = len, op.count = length;
+        }
         if (od.value_expr) {
             if (od.kind != OpKind::MsgSend && od.kind != OpKind::ShmStore && !(od.kind == OpKind::Kill && od.sigval))
                 fail(pos_in_string(od.pos, od.value_expr->offset),
@@ -247,6 +280,14 @@ void Planner::compile_script(const std::vector<OpDecl>& ops, int decl, int repli
             it->second.bound_by = od.kind;
             op.bind = static_cast<std::uint8_t>(it->second.slot + 1);
         }
+        if (op.index_len) {
+            op.first = static_cast<std::uint32_t>(p_.cell_variants.size());
+            for (std::uint32_t k = 0; k < op.count; ++k) {
+                Op v = op;
+                v.slot = op.slot + k, v.index_len = 0;
+                p_.cell_variants.push_back(v);
+            }
+        }
         emit(op, od.text);
     }
     if (!s.blocks.empty()) {
@@ -265,7 +306,7 @@ void Planner::scripts() {
     for (std::size_t i = 0; i < d_.processes.size(); ++i) {
         const ProcessDecl& pd = d_.processes[i];
         const bool own = !pd.replica_run.empty() || std::any_of(pd.run.begin(), pd.run.end(), [](const OpDecl& od) {
-            return od.control != Control::None || !od.bind.empty() || od.value_expr;
+            return od.control != Control::None || !od.bind.empty() || od.value_expr || od.index_expr;
         });
         if (!own || pd.count == 1) {
             compile_script(pd.run, static_cast<int>(i), pd.count == 1 ? 0 : -1);  // replicas share one script

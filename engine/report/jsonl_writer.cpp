@@ -287,7 +287,7 @@ void JsonlWriter::script_op(const Event& e, const ev::ScriptOp& o) {
     const Op& op = *o.op;
     const bool done = !o.parked;
     l += fmt::format(",\"op\":\"{}\"", op_verb(plan_, op));
-    std::string target = op_target(plan_, op);
+    std::string target = op_target(plan_, op, o.arg);
     if (!target.empty()) {
         l += ",\"obj\":";
         append_json_string(l, target);

@@ -48,7 +48,7 @@ namespace {
 
 std::string describe_op(const Plan& plan, const ev::ScriptOp& o) {
     const Op& op = *o.op;
-    std::string target = op_target(plan, op);
+    std::string target = op_target(plan, op, o.arg);
     std::string verb = op_verb(plan, op);
     std::string what = target.empty() ? verb : verb + " " + target;
     const std::string& text = plan.op_text[o.index];

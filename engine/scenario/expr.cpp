@@ -331,7 +331,15 @@ private:
         if (i_ < s_.size() && s_[i_] == '[') {
             ++i_;
             skip_ws();
-            if (!integer(n.index)) return fail("expected an index");
+            if (values_) {
+                // A script's condition may index by a value: choosing[j], number[(i + 1) % n].
+                int index = parse_or();
+                if (failed_) return -1;
+                if (t_.nodes[static_cast<std::size_t>(index)].op == ExprOp::Int) n.index = t_.nodes[static_cast<std::size_t>(index)].value;
+                else n.lhs = index;
+            } else if (!integer(n.index)) {
+                return fail("expected an index");
+            }
             n.indexed = true;
             if (!eat("]")) return fail("expected ']'");
         }

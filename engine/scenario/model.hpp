@@ -130,7 +130,7 @@ enum class OpKind : std::uint8_t {
     Test,       // if / while: one step that reads shared state; false jumps to Op::slot
     Jump,       // else, end of a loop, break: to Op::slot; not a step
     Loop,       // repeat N's head: its counter (a value) spent jumps to Op::slot; not a step
-    SetValue,   // repeat N's counter set before the loop; not a step
+    SetValue,   // repeat N's counter set before the loop, or `k = {k + 1}` on a value; not a step
 };
 
 // A line of a `run` list that is control flow rather than an op.
@@ -185,6 +185,7 @@ struct OpDecl {
     std::string bind;                         // "... as NAME": the value this op gives, named
     std::size_t bind_offset = 0;
     std::optional<ValueExprDecl> value_expr;  // send's type or a store's value computed at run time
+    std::optional<ValueExprDecl> index_expr;  // load/store/+=: a computed array index, buf.items[{k}]
     // A replica's expansion of {i}, {n} and {constant expressions}: for each
     // offset of text, the offset in the op as written (empty: not expanded).
     std::vector<std::uint32_t> origin;

@@ -54,7 +54,17 @@ bool tokenize(const std::string& s, std::vector<Token>& out, TextError& err) {
             t.text = s.substr(i, close + 1 - i);
             i = close + 1;
         } else {
-            while (i < s.size() && !std::isspace(static_cast<unsigned char>(s[i])) && s[i] != ',') t.text += s[i++];
+            while (i < s.size() && !std::isspace(static_cast<unsigned char>(s[i])) && s[i] != ',') {
+                if (s[i] != '{') {
+                    t.text += s[i++];
+                    continue;
+                }
+                // A computed index inside a name, buf.items[{k + 1}]: spaces and all.
+                std::size_t close = s.find('}', i);
+                if (close == std::string::npos) return err = {i, "unterminated '{': a value is written {expression}"}, false;
+                t.text += s.substr(i, close + 1 - i);
+                i = close + 1;
+            }
         }
         out.push_back(std::move(t));
     }
@@ -82,8 +92,9 @@ bool parse_value_token(const Token& t, OpDecl& op, TextError& err) {
     return true;
 }
 
-// object.member or object.member[index]
-bool parse_ref(const Token& t, RefDecl& ref, TextError& err) {
+// object.member or object.member[index]; with `runtime`, the index may be
+// a {value} computed when the op runs (buf.items[{k}]).
+bool parse_ref(const Token& t, RefDecl& ref, TextError& err, std::optional<ValueExprDecl>* runtime = nullptr) {
     ref.offset = t.offset;
     std::string_view s = t.text;
     auto dot = s.find('.');
@@ -94,6 +105,20 @@ bool parse_ref(const Token& t, RefDecl& ref, TextError& err) {
     if (auto br = rest.find('['); br != std::string_view::npos) {
         if (rest.back() != ']') return err = {t.offset + dot + 1 + br, "expected ']'"}, false;
         std::string_view idx = rest.substr(br + 1, rest.size() - br - 2);
+        const std::size_t idx_at = t.offset + dot + 2 + br;
+        if (idx.size() >= 2 && idx.front() == '{' && idx.back() == '}') {
+            if (!runtime) return err = {idx_at, "a computed index goes in the cell of load, store and += ops"}, false;
+            ValueExprDecl v;
+            v.offset = idx_at;
+            TextError e;
+            if (!parse_expr(std::string(idx.substr(1, idx.size() - 2)), v.expr, e, true)) return err = {idx_at + 1 + e.offset, e.message}, false;
+            for (auto& n : v.expr.nodes) n.offset += idx_at + 1;
+            *runtime = std::move(v);
+            ref.index = 0;  // the array's first cell; the op picks the one its index names
+            ref.member = std::string(rest.substr(0, br));
+            if (!valid_name(ref.object) || !valid_name(ref.member)) return err = {t.offset, "malformed reference '" + t.text + "'"}, false;
+            return true;
+        }
         std::int64_t v = 0;
         auto [end, ec] = std::from_chars(idx.data(), idx.data() + idx.size(), v);
         if (ec != std::errc{} || end != idx.data() + idx.size() || v < 0)
@@ -215,7 +240,7 @@ bool expect_count(const std::vector<Token>& toks, std::size_t n, const std::stri
 }
 
 bool parse_shm_assign(const std::vector<Token>& toks, OpDecl& op, TextError& err) {
-    if (!parse_ref(toks[0], op.target, err)) return false;
+    if (!parse_ref(toks[0], op.target, err, &op.index_expr)) return false;
     const std::string& sym = toks[1].text;
     if (toks.size() < 3) return err = {toks[1].offset + sym.size(), "expected a number after " + sym}, false;
     if (sym == "=" && is_value_token(toks[2])) {
@@ -298,11 +323,22 @@ bool parse_op(const std::string& text, OpDecl& op, TextError& err) {
     }
     if (verb == "P" || verb == "V") return op.kind = OpKind::Semop, parse_sem_pv(toks, op, err);
     if (verb == "semop") return op.kind = OpKind::Semop, parse_semop(toks, op, err);
+    // NAME = N or NAME = {expression}: one of the script's own values (no dot: not a cell).
+    if (toks.size() >= 2 && toks[1].text == "=" && !toks[0].quoted && valid_name(toks[0].text) && toks[0].text.find('.') == std::string::npos) {
+        op.kind = OpKind::SetValue;
+        op.bind = toks[0].text, op.bind_offset = toks[0].offset;
+        if (op.bind == "i" || op.bind == "n")
+            return err = {toks[0].offset, "'" + op.bind + "' is the replica's own " + (op.bind == "i" ? "index" : "count") + "; set another name"}, false;
+        if (toks.size() != 3) return err = {toks.size() < 3 ? toks[1].offset + 1 : toks[3].offset, "expected 'NAME = N' or 'NAME = {expression}'"}, false;
+        if (is_value_token(toks[2])) return parse_value_token(toks[2], op, err);
+        if (!parse_int(toks[2], op.value)) return err = {toks[2].offset, "expected a number or a {expression}, got '" + toks[2].text + "'"}, false;
+        return true;
+    }
     if (toks.size() >= 2 && (toks[1].text == "=" || toks[1].text == "+=" || toks[1].text == "-="))
         return parse_shm_assign(toks, op, err);
     if (verb == "load") {
         op.kind = OpKind::ShmLoad;
-        return expect_count(toks, 2, "load seg.cell", err) && parse_ref(toks[1], op.target, err);
+        return expect_count(toks, 2, "load seg.cell", err) && parse_ref(toks[1], op.target, err, &op.index_expr);
     }
     if (verb == "write") {
         op.kind = OpKind::PipeWrite;
@@ -588,6 +624,10 @@ void to_written_offsets(OpDecl& op) {
     map(op.cond_offset);
     for (auto& n : op.cond.nodes) map(n.offset);
     map(op.bind_offset);
+    if (op.index_expr) {
+        map(op.index_expr->offset);
+        for (auto& n : op.index_expr->expr.nodes) map(n.offset);
+    }
     if (op.value_expr) {
         map(op.value_expr->offset);
         for (auto& n : op.value_expr->expr.nodes) map(n.offset);

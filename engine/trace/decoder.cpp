@@ -95,8 +95,12 @@ Event Decoder::decode(const Record& r, std::string_view payload) {
         case EventKind::Block:
         case EventKind::Op: {
             using Half = ev::ScriptOp::Half;
+            // An op on buf.items[{k}] that ran on a cell: the variant for that cell.
+            const Op* op = &plan_.ops[r.e.op];
+            if (op->index_len && r.e.err == 0 && r.e.arg >= 0 && r.e.arg < static_cast<std::int64_t>(op->count))
+                op = &plan_.cell_variants[op->first + static_cast<std::size_t>(r.e.arg)];
             e.body = ev::ScriptOp{r.e.op,
-                                  &plan_.ops[r.e.op],
+                                  op,
                                   r.kind == EventKind::Block,
                                   (r.flags & kRecBlocked) != 0,
                                   (r.flags & kRecLoadStep) ? Half::Load : (r.flags & kRecStoreStep) ? Half::Store : Half::Whole,
