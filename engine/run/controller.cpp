@@ -409,6 +409,10 @@ bool Controller::wait_running_free() {
             pollfd pf{pr.pidfd.get(), POLLIN, 0};
             if (pf.fd >= 0 && ::poll(&pf, 1, 0) > 0) on_death(static_cast<int>(p));
         }
+        // What it did meanwhile (a program writing its answer through stdio,
+        // which no wrapper sees) may be what a parked process waits for: they
+        // all try again.
+        parking_.changed();
         return true;
     }
     return false;

@@ -112,7 +112,8 @@ final = "signal(writer) == SIGPIPE && exit(reader) == 0"
         r.assert_nothing_left()
 
 
-FIFO = f"""
+def fifo_text():
+    return f"""
 [scenario]
 name = "fifo_prog"
 timeout = "5s"
@@ -142,13 +143,12 @@ def test_fifo_as_a_programs_streams(mode):
     """A FIFO as one program's stdout and another's stdin, opened as a shell's `> fifo` and `< fifo`, with a
 scripted relay between them."""
     with tempfile.TemporaryDirectory() as d:
-        path = write_scenario(d, FIFO)
+        path = write_scenario(d, fifo_text())
         r = Run([path] + (["--controlled", "--seed", "2"] if mode == "controlled" else []), d)
         check(r.code == 0, f"exit {r.code}\n{r.stdout}{r.stderr}")
         r.assert_nothing_left()
 
 
-PROG = program_path("line_tools") if os.path.exists(program_path("line_tools")) else "/bin/cat"
 BAD = [
     ('[ipc.pipe.p]\nwriter = "a"\nreader = "b"\n', 'stdin = "x"\n', "", "3:10",
      "'b' has 'stdin' or 'stdin_file' already; its stdin cannot also be the pipe"),
@@ -166,12 +166,13 @@ BAD = [
 @pytest.mark.parametrize("objects,b_extra,expects,where,message", BAD, ids=[str(k) for k in range(len(BAD))])
 def test_bad_program_pipes(objects, b_extra, expects, where, message):
     """Each misuse of a program's streams on pipes and FIFOs: positioned, exit 2, nothing run."""
+    prog = program_path("line_tools")
     text = objects + f"""[[process]]
 name = "a"
-exec = ["{PROG}", "gen", "1"]
+exec = ["{prog}", "gen", "1"]
 [[process]]
 name = "b"
-exec = ["{PROG}", "count"]
+exec = ["{prog}", "count"]
 {b_extra}[[process]]
 name = "s"
 run = []
