@@ -18,7 +18,15 @@ void Agent::run() {
     const Op* ops = plan_.ops.data() + me.first_op;
     for (std::int64_t iter = 0; iter < me.repeat; ++iter) {
         iter_ = static_cast<std::uint32_t>(iter);
-        for (std::uint32_t pc = 0; pc < me.op_count;) pc = step_at(ops, pc);
+        for (std::uint32_t pc = 0; pc < me.op_count;) {
+            // Straight-line ops run here; tests, jumps and values go through step_at.
+            if (ops[pc].kind >= OpKind::Test) {
+                pc = step_at(ops, pc);
+                continue;
+            }
+            op_index_ = me.first_op + pc;
+            run_op(ops[pc++]);
+        }
     }
     finish();
 }

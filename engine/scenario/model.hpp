@@ -127,6 +127,7 @@ enum class OpKind : std::uint8_t {
     Wait,       // wait / waitpid
     Crash,      // die by SIGSEGV or SIGABRT
     // Control flow (docs/scenario-format.md, "Values and control flow").
+    // Control flow comes last: the agent's loop tells it apart with one comparison (>= Test).
     Test,       // if / while: one step that reads shared state; false jumps to Op::slot
     Jump,       // else, end of a loop, break: to Op::slot; not a step
     Loop,       // repeat N's head: its counter (a value) spent jumps to Op::slot; not a step
