@@ -95,6 +95,7 @@ Attempt Agent::attempt(const Op& op, bool parked) {
         case OpKind::Print:
             begin(EventKind::Op);
             ring_.commit();
+            record_text(op, text_of(op));
             return Attempt::Done;
         case OpKind::Exit:
             begin(EventKind::Op).e.result = op.value;

@@ -5,6 +5,36 @@
 
 namespace simrun::detail {
 
+// Writes v in decimal at out; returns the bytes written (at most 20).
+static std::size_t write_decimal(std::int64_t v, char* out) {
+    char digits[20];
+    std::size_t n = 0;
+    std::uint64_t u = v < 0 ? 0 - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v);
+    do digits[n++] = static_cast<char>('0' + u % 10);
+    while ((u /= 10) != 0);
+    std::size_t len = 0;
+    if (v < 0) out[len++] = '-';
+    while (n) out[len++] = digits[--n];
+    return len;
+}
+
+std::string_view Agent::text_of(const Op& op) {
+    if (!(op.flags & kOpTemplate)) return plan_.texts[op.first];
+    const Plan::Template& t = plan_.templates[op.first];
+    std::size_t n = 0;
+    for (std::uint32_t k = t.first; k < t.first + t.count; ++k) {
+        const Plan::TextPart& part = plan_.text_parts[k];
+        if (part.code_len) {
+            n += write_decimal(evaluate(part.code, part.code_len), text_buf_ + n);
+            continue;
+        }
+        const std::string& s = plan_.texts[part.text];
+        __builtin_memcpy(text_buf_ + n, s.data(), s.size());
+        n += s.size();
+    }
+    return {text_buf_, n};
+}
+
 // A computed index out of its array's range: the op fails, touching nothing.
 Attempt Agent::bad_index() {
     Record& r = begin(EventKind::Op);

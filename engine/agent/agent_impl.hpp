@@ -115,6 +115,12 @@ private:
         return rt_.shm[op.object] + op.slot + cell_index_;
     }
     Attempt bad_index();  // records the op failing with ERANGE
+    // The op's text: as written, or its template with the values written in (text_buf_).
+    std::string_view text_of(const Op& op);
+    // A template's text goes into the trace after the op's record, as its payload.
+    void record_text(const Op& op, std::string_view text) {
+        if (op.flags & kOpTemplate) ring_.data(text.data(), text.size(), proc_);
+    }
 
     void record_value(std::int64_t v, std::uint8_t flags = 0);
 
@@ -231,6 +237,7 @@ private:
     std::int64_t values_[kMaxValues] = {};  // `as NAME` values and repeat counters
     bool taken_ = false;                    // the last Test's outcome
     std::int64_t cell_index_ = 0;           // the computed index of the last op on buf.items[{k}]
+    char text_buf_[kMaxTemplateText];       // the last text_of a template
     mutable bool bad_index_ = false;        // a condition read an array out of its range
 };
 

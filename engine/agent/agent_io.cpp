@@ -48,11 +48,12 @@ void Agent::finish(std::int64_t result, int err, bool parked, std::int64_t arg) 
 
 Attempt Agent::pipe_write(const Op& op, bool parked) {
     int fd = rt_.pipe_fds[op.object][1];
-    const std::string& text = plan_.texts[op.first];
     if (fd >= 0 && !ready(fd, POLLOUT, parked)) return Attempt::WouldBlock;
+    const std::string_view text = text_of(op);
     stamp_call();
     ssize_t n = fd < 0 ? (errno = EBADF, -1) : ::write(fd, text.data(), text.size());
     finish(n, n < 0 ? errno : 0, parked);
+    record_text(op, text);
     return Attempt::Done;
 }
 
@@ -179,7 +180,7 @@ Attempt Agent::queue_step(const Op& op, bool& parked, Try try_once, Wait wait, s
 }
 
 Attempt Agent::msg_send(const Op& op, bool parked) {
-    const std::string& text = plan_.texts[op.first];
+    const std::string_view text = text_of(op);
     const std::int64_t type = value_of(op);  // mtype or priority
     const QueueHandle& h = rt_.queues[op.object];
     std::int64_t rc;
@@ -200,6 +201,7 @@ Attempt Agent::msg_send(const Op& op, bool parked) {
     }
     if (a == Attempt::WouldBlock) return a;
     finish(rc, err, parked, type);
+    record_text(op, text);
     return Attempt::Done;
 }
 

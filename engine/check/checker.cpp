@@ -156,7 +156,7 @@ bool Checker::script_op(const ev::ScriptOp& o) {
             if (o.result < 0) return false;
             const bool send = op.kind == OpKind::MsgSend;
             queues_[op.object * 2] += send ? 1 : -1;
-            queues_[op.object * 2 + 1] += send ? static_cast<std::int64_t>(plan_.texts[op.first].size()) : -o.result;
+            queues_[op.object * 2 + 1] += send ? static_cast<std::int64_t>(sent_text(plan_, o).size()) : -o.result;
             return true;
         }
         case OpKind::SigMask: return true;

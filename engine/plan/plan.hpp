@@ -76,6 +76,7 @@ enum OpFlag : std::uint8_t {
     kOpSigqueue = 16,
     kOpWhile = 32,  // Test: a while's (else an if's)
     kOpSpin = 64,   // Test: a while with an empty body, a busy wait (controlled mode parks it while the test holds)
+    kOpTemplate = 128,  // write/print/send: Op::first indexes Plan::templates (a text with values computed when it runs)
 };
 
 constexpr std::uint16_t kSelf = 0xFFFF;
@@ -117,6 +118,7 @@ struct Code {
 };
 inline constexpr std::size_t kMaxCodeStack = 128;  // above kMaxExprDepth
 inline constexpr int kMaxValues = 64;               // named values and repeat counters per script
+inline constexpr std::size_t kMaxTemplateText = 4096;  // a text with {values}, formatted
 
 // One op of a compiled script. Plain data; text lives in Plan::texts.
 struct Op {
@@ -228,6 +230,18 @@ struct Plan {
     // An op with a computed cell index, once per cell of its array: the op as
     // it ran on that cell (the decoder hands these to the trace's consumers).
     std::vector<Op> cell_variants;
+    // Texts with {values}: each a run of parts in text_parts, a literal (texts[text]) or a value's code.
+    struct TextPart {
+        std::uint32_t text = 0;
+        std::uint32_t code = 0;
+        std::uint16_t code_len = 0;  // 0: the literal
+    };
+    struct Template {
+        std::uint32_t first = 0, count = 0;
+        std::uint32_t longest = 0;  // bytes at most, once formatted
+    };
+    std::vector<TextPart> text_parts;
+    std::vector<Template> templates;
     std::vector<ExpectDecl> expects;   // expressions resolved
     std::vector<CallFilter> call_filters;  // count(call ...) and friends: ExprNode::slot indexes this
     int sem_values = 0;                // flat count of all semaphores

@@ -256,6 +256,27 @@ void Planner::compile_script(const std::vector<OpDecl>& ops, int decl, int repli
             emit(op, od.text);
             continue;
         }
+        if (!od.text_parts.empty()) {  // "got {n} bytes": its literal parts and values
+            Plan::Template t;
+            t.first = static_cast<std::uint32_t>(p_.text_parts.size());
+            for (const auto& part : od.text_parts) {
+                if (!part.literal.empty()) {
+                    p_.text_parts.push_back({static_cast<std::uint32_t>(p_.texts.size()), 0, 0});
+                    p_.texts.push_back(part.literal);
+                    t.longest += static_cast<std::uint32_t>(part.literal.size());
+                }
+                if (part.value) {
+                    auto [first, len] = code_of(part.value->expr, od, s);
+                    p_.text_parts.push_back({0, first, len});
+                    t.longest += 20;  // -9223372036854775808
+                }
+            }
+            t.count = static_cast<std::uint32_t>(p_.text_parts.size()) - t.first;
+            if (t.longest > kMaxTemplateText)
+                fail(od.pos, fmt::format("a text with {{values}} holds at most {} bytes once its values are written", kMaxTemplateText));
+            op.first = static_cast<std::uint32_t>(p_.templates.size()), op.flags |= kOpTemplate;
+            p_.templates.push_back(t);
+        }
         if (od.index_expr) {
             const std::uint32_t length = array_length(op.object, op.slot);
             auto [first, len] = code_of(od.index_expr->expr, od, s);
@@ -306,7 +327,7 @@ void Planner::scripts() {
     for (std::size_t i = 0; i < d_.processes.size(); ++i) {
         const ProcessDecl& pd = d_.processes[i];
         const bool own = !pd.replica_run.empty() || std::any_of(pd.run.begin(), pd.run.end(), [](const OpDecl& od) {
-            return od.control != Control::None || !od.bind.empty() || od.value_expr || od.index_expr;
+            return od.control != Control::None || !od.bind.empty() || od.value_expr || od.index_expr || !od.text_parts.empty();
         });
         if (!own || pd.count == 1) {
             compile_script(pd.run, static_cast<int>(i), pd.count == 1 ? 0 : -1);  // replicas share one script

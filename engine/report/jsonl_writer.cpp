@@ -384,7 +384,7 @@ void JsonlWriter::script_op(const Event& e, const ev::ScriptOp& o) {
     if (op.kind == OpKind::MsgRecv && done && o.result >= 0) l += fmt::format(",\"{}\":{}", sysv ? "got_type" : "prio", o.arg);
     if (op.kind == OpKind::PipeWrite || op.kind == OpKind::Print || op.kind == OpKind::MsgSend) {
         l += ",\"text\":";
-        append_json_string(l, plan_.texts[op.first]);
+        append_json_string(l, (op.flags & kOpTemplate) ? o.payload : std::string_view(plan_.texts[op.first]));
     }
     if ((op.kind == OpKind::PipeRead || op.kind == OpKind::MsgRecv) && done) {  // text payloads
         l += ",\"data\":";

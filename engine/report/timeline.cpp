@@ -78,7 +78,7 @@ std::string describe_op(const Plan& plan, const ev::ScriptOp& o) {
             return fmt::format("read {} \"{}\"{}", target, printable(o.payload, 24), woke);
         case OpKind::PipeClose: return fmt::format("close {}", target);
         case OpKind::Sleep: return fmt::format("slept {}", format_duration_ns(op.value));
-        case OpKind::Print: return fmt::format("“{}”", printable(plan.texts[op.first], 60));
+        case OpKind::Print: return fmt::format("“{}”", printable(sent_text(plan, o), 60));
         case OpKind::Exit: return fmt::format("exit {}", op.value);
         case OpKind::Kill:
             return fmt::format("{} {}{}{}", verb, signal_name(static_cast<int>(op.slot)), target.empty() ? "" : " → " + target,
@@ -101,7 +101,7 @@ std::string describe_op(const Plan& plan, const ev::ScriptOp& o) {
         case OpKind::PsemWait:
         case OpKind::PsemPost: return fmt::format("{} {} → {}{}", verb, target, value, woke);
         case OpKind::MsgSend:
-            return fmt::format("send {} [{}] \"{}\"{}", target, op.code_len ? o.arg : op.value, printable(plan.texts[op.first], 24), woke);
+            return fmt::format("send {} [{}] \"{}\"{}", target, op.code_len ? o.arg : op.value, printable(sent_text(plan, o), 24), woke);
         case OpKind::Test:
             return fmt::format("{} → {}{}", text, o.result ? "true" : "false", o.arg > 1 ? fmt::format(" (after {} tests)", o.arg) : "");
         case OpKind::Jump:

@@ -187,6 +187,13 @@ struct OpDecl {
     std::size_t bind_offset = 0;
     std::optional<ValueExprDecl> value_expr;  // send's type or a store's value computed at run time
     std::optional<ValueExprDecl> index_expr;  // load/store/+=: a computed array index, buf.items[{k}]
+    // write/print/send: a text with {values} computed when the op runs, cut
+    // into its literal parts and its values ("got " {n} " bytes"); empty: data as is.
+    struct TextPart {
+        std::string literal;
+        std::optional<ValueExprDecl> value;
+    };
+    std::vector<TextPart> text_parts;
     // A replica's expansion of {i}, {n} and {constant expressions}: for each
     // offset of text, the offset in the op as written (empty: not expanded).
     std::vector<std::uint32_t> origin;

@@ -266,6 +266,35 @@ bool parse_shm_assign(const std::vector<Token>& toks, OpDecl& op, TextError& err
     return true;
 }
 
+// A text token with {values} computed when the op runs ("got {n} bytes"):
+// cut into literal parts and values. Offsets are found in the op as written
+// (op.text), from the token's start.
+bool text_template(const Token& t, OpDecl& op, TextError& err) {
+    op.data = t.text;
+    if (t.text.find('{') == std::string::npos) return true;
+    std::size_t raw = t.offset;  // where to look for the next '{' in op.text
+    std::string literal;
+    for (std::size_t k = 0; k < t.text.size();) {
+        if (t.text[k] != '{') {
+            literal += t.text[k++];
+            continue;
+        }
+        const std::size_t close = t.text.find('}', k);
+        raw = op.text.find('{', raw);
+        if (close == std::string::npos || raw == std::string::npos) return err = {raw == std::string::npos ? t.offset : raw, "unterminated '{' in the text"}, false;
+        ValueExprDecl v;
+        v.offset = raw;
+        TextError e;
+        if (!parse_expr(t.text.substr(k + 1, close - k - 1), v.expr, e, true)) return err = {raw + 1 + e.offset, e.message}, false;
+        for (auto& n : v.expr.nodes) n.offset += raw + 1;
+        op.text_parts.push_back({std::move(literal), std::move(v)});
+        literal.clear();
+        k = close + 1, raw += 1;
+    }
+    if (!literal.empty()) op.text_parts.push_back({std::move(literal), std::nullopt});
+    return true;
+}
+
 // if COND / while COND: the rest of the line is an expression.
 bool parse_condition(const std::string& text, const std::vector<Token>& toks, OpDecl& op, TextError& err) {
     op.control = toks[0].text == "if" ? Control::If : Control::While;
@@ -344,8 +373,7 @@ bool parse_op(const std::string& text, OpDecl& op, TextError& err) {
         op.kind = OpKind::PipeWrite;
         if (!expect_count(toks, 3, "write PIPE \"text\"", err) || !parse_object(toks[1], op.target, err)) return false;
         if (!toks[2].quoted) return err = {toks[2].offset, "expected a quoted string"}, false;
-        op.data = toks[2].text;
-        return true;
+        return text_template(toks[2], op, err);
     }
     if (verb == "read") {
         op.kind = OpKind::PipeRead;
@@ -381,7 +409,7 @@ bool parse_op(const std::string& text, OpDecl& op, TextError& err) {
         }
         if (i >= toks.size() || !toks[i].quoted)
             return err = {i < toks.size() ? toks[i].offset : toks.back().offset + toks.back().text.size(), "expected the quoted message text"}, false;
-        op.data = toks[i++].text;
+        if (!text_template(toks[i++], op, err)) return false;
         return sem_flags(toks, i, op, err);
     }
     if (verb == "recv") {
@@ -547,8 +575,7 @@ bool parse_op(const std::string& text, OpDecl& op, TextError& err) {
         op.kind = OpKind::Print;
         if (!expect_count(toks, 2, "print \"text\"", err)) return false;
         if (!toks[1].quoted) return err = {toks[1].offset, "expected a quoted string"}, false;
-        op.data = toks[1].text;
-        return true;
+        return text_template(toks[1], op, err);
     }
     if (verb == "exit") {
         op.kind = OpKind::Exit;
@@ -624,6 +651,11 @@ void to_written_offsets(OpDecl& op) {
     map(op.cond_offset);
     for (auto& n : op.cond.nodes) map(n.offset);
     map(op.bind_offset);
+    for (auto& part : op.text_parts) {
+        if (!part.value) continue;
+        map(part.value->offset);
+        for (auto& n : part.value->expr.nodes) map(n.offset);
+    }
     if (op.index_expr) {
         map(op.index_expr->offset);
         for (auto& n : op.index_expr->expr.nodes) map(n.offset);
@@ -658,8 +690,7 @@ bool expand_replica(const std::string& text, std::int64_t i, std::int64_t n, std
         auto v = replica_value(t, t.root, i, n, error);
         if (!error.empty()) return err = {k + 1, error}, false;
         if (!v) {
-            // Computed when the op runs: kept as written, one token.
-            if (quoted) return err = {k, "a text can hold {i}, {n} and constant expressions; a value bound at run time cannot go in a text"}, false;
+            // Computed when the op runs: kept as written (one token, or a part of a text).
             for (std::size_t m = k; m <= close; ++m) out += text[m], origin.push_back(static_cast<std::uint32_t>(m));
         } else {
             std::string digits = std::to_string(*v);

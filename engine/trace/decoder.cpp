@@ -123,6 +123,11 @@ Event Decoder::decode(const Record& r, std::string_view payload) {
     return e;
 }
 
+std::string_view sent_text(const Plan& plan, const ev::ScriptOp& o) {
+    if (o.op->flags & kOpTemplate) return o.payload;
+    return plan.texts[o.op->first];
+}
+
 call::Args Decoder::call_args(const Record& r, std::string_view payload) {
     const auto sig = [](std::int64_t v) { return static_cast<int>(v); };
     const auto bits = [](std::int64_t v) { return static_cast<std::uint64_t>(v); };

@@ -108,6 +108,11 @@ struct ScriptOp {
 
 }  // namespace ev
 
+struct Plan;
+// The text a write, print or send carried: as written, or for a text with
+// {values} the one it formatted, which the trace keeps as its payload.
+std::string_view sent_text(const Plan& plan, const ev::ScriptOp& o);
+
 // The arguments of a program's call, per family (trace/record.hpp says how
 // the preload packs them).
 namespace call {

@@ -264,7 +264,7 @@ BAD = [
     ('"print \\"hi\\" as v"', "9:23", "'print' gives no value to bind"),
     ('"P s.a", "m.f[{i + 1}] = 1"', "9:18", "index 2 is out of range for 'm.f' (length 2) (in p#1, where i = 1)"),
     ('"m.x = {i"', "9:15", "unterminated '{'"),
-    ('"recv q as r", "print \\"got {r}\\""', "9:35", "a value bound at run time cannot go in a text"),
+    ('"recv q as r", "print \\"got {rr}\\""', "9:36", "unknown value 'rr'"),
     ('"if m.y == 1", "end"', "9:12", "unknown cell 'm.y' (did you mean 'm.x'?)"),
     ('"if count(P s.a) == 1", "end"', "9:18", "are for expectations"),
     ('"repeat x", "end"', "9:16", "repeat takes a count from 0 to 1000000000"),
@@ -415,4 +415,60 @@ final = "m.a[0] == 6 && m.a[1] == 6 && m.after == 6 && errors(m.a[{k}] = 9) == 1
         check(["m.after"] == [e["obj"] for e in stores if e.get("errno") is None], str(stores))
         adds = [e for e in events if e["kind"] == "op" and e.get("obj") == "m.a[0]"]
         check(adds and all(e.get("value") in (5, 6) for e in adds), "the += named its cell: " + str(adds))
+        r.assert_nothing_left()
+
+
+TEXTS = """
+[scenario]
+name = "texts"
+timeout = "10s"
+[ipc.msg.requests]
+[ipc.msg.replies]
+[ipc.pipe.log]
+writer = "server"
+reader = "reader"
+[[process]]
+name = "server"
+run = [
+  "served = 0",
+  "repeat 3",
+  "  recv requests as req",
+  '  send replies {req.type + 100} "answer for client {req.type - 10}, number {served + 1}"',
+  "  served = {served + 1}",
+  '  write log "{req.type}\\n"',
+  "end",
+  'print "served {served}"',
+  "close log",
+]
+[[process]]
+name = "client"
+count = 3
+run = ['send requests {10 + i} "client {i}"', "recv replies {110 + i}"]
+[[process]]
+name = "reader"
+run = ["read log all"]
+[[expect]]
+final = 'message(recv replies 111, 0) != "" && count(recv replies 111) == 1 && replies.messages == 0 && replies.bytes == 0'
+"""
+
+
+@pytest.mark.parametrize("mode", ["free", "controlled"])
+def test_values_in_texts(mode):
+    """{values} in message texts, pipe writes and prints are written in when the op runs; the trace and the
+expectations see the text as sent (its length counts in the queue's bytes)."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, TEXTS)
+        r = Run([path] + (["--controlled", "--seed", "3"] if mode == "controlled" else []), d)
+        check(r.code == 0, f"exit {r.code}\n{r.stdout}{r.stderr}")
+        events = r.trace(d, "texts")
+        got = {e["proc"]: e["data"] for e in events if e["kind"] == "op" and e.get("op") == "recv" and e.get("obj") == "replies"}
+        check(sorted(got) == ["client#0", "client#1", "client#2"], str(got))
+        for k in range(3):
+            check(re.fullmatch(rf"answer for client {k}, number [123]", got[f"client#{k}"]), str(got))
+        numbers = sorted(int(got[c][-1]) for c in got)
+        check(numbers == [1, 2, 3], str(got))
+        prints = [e["text"] for e in events if e["kind"] == "op" and e.get("op") == "print"]
+        check(prints == ["served 3"], str(prints))
+        log = [e["data"] for e in events if e["kind"] == "op" and e.get("op") == "read" and e["result"] > 0]
+        check(sorted("".join(log).split()) == ["10", "11", "12"], str(log))
         r.assert_nothing_left()
