@@ -4,7 +4,9 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/ioctl.h>
 #include <sys/msg.h>
+#include <sys/stat.h>
 #include <sys/sem.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -144,12 +146,31 @@ static bool current_call(pid_t pid, Call& c) {
     return true;
 }
 
-ProgramWait program_wait(pid_t pid) {
+// Bytes waiting in the pipe or FIFO a process holds as fd; -1 if unknown.
+// Opened afresh through /proc for reading: an extra reader changes nothing
+// for the process blocked in read, and it is closed at once.
+static int pipe_bytes(pid_t pid, long fd) {
+    const int mine = ::open(fmt::format("/proc/{}/fd/{}", pid, fd).c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (mine < 0) return -1;
+    int n = -1;
+    if (::ioctl(mine, FIONREAD, &n) != 0) n = -1;
+    ::close(mine);
+    return n;
+}
+
+ProgramWait program_wait(pid_t pid, int* fd) {
     Call c;
     if (!current_call(pid, c) || c.state != 'S') return ProgramWait::Unknown;
     const long* args = c.args;
 #if defined(__x86_64__)
     if (c.nr == SYS_wait4 || c.nr == SYS_waitid) return ProgramWait::Children;
+    if (c.nr == SYS_read) {
+        struct stat st;
+        if (::stat(fmt::format("/proc/{}/fd/{}", pid, args[0]).c_str(), &st) != 0 || !S_ISFIFO(st.st_mode)) return ProgramWait::Unknown;
+        if (pipe_bytes(pid, args[0]) != 0) return ProgramWait::Unknown;  // it is about to get them
+        if (fd) *fd = static_cast<int>(args[0]);
+        return ProgramWait::PipeRead;
+    }
     if (c.nr != SYS_semop && c.nr != SYS_semtimedop) return ProgramWait::Unknown;
     if (c.nr == SYS_semtimedop && args[3] != 0) return ProgramWait::Unknown;  // a timeout ends it anyway
     sembuf sops[16];

@@ -30,7 +30,8 @@ enum class ProgramWait {
     Unknown,   // running, or in a call simrun cannot judge (a read, a sleep)
     Semop,     // blocked in semop/semtimedop whose operations cannot proceed with today's values
     Children,  // in wait4/waitid
+    PipeRead,  // in read(2) on a pipe or FIFO with nothing in it (who could write to it: pipe_ends.hpp); fd in *fd
 };
-ProgramWait program_wait(pid_t pid);
+ProgramWait program_wait(pid_t pid, int* fd = nullptr);
 
 }  // namespace simrun

@@ -3,6 +3,9 @@
 #include "run/wait_snapshot.hpp"
 #include "trace/record.hpp"
 
+#include "run/pipe_ends.hpp"
+
+#include <dirent.h>
 #include <signal.h>
 #include <sys/sem.h>
 #include <unistd.h>
@@ -26,8 +29,29 @@ bool ProcessWatch::could_proceed(std::uint32_t op_index) const {
     return true;
 }
 
+// Is every process that holds the write end of the pipe `pid` reads as fd
+// one of the run's (a declared process or a traced program's child)? A
+// writer simrun does not know (an untraced grandchild) might still write.
+bool ProcessWatch::writers_all_known(pid_t pid, int fd) const {
+    const std::string target = fd_target(pid, fd);
+    if (target.empty()) return false;
+    std::vector<pid_t> known;
+    for (std::uint32_t p = 0; p < arena_.processes(); ++p)
+        if (arena_.slot(p).state.load() != ProcState::Exited) known.push_back(arena_.slot(p).pid.load());
+    const std::size_t writers = ends_held(known, target, true).size();
+    // Everyone on this machine (in the sandbox: only the run's) who holds it open for writing.
+    std::vector<pid_t> everyone;
+    if (DIR* d = ::opendir("/proc")) {
+        while (const dirent* e = ::readdir(d))
+            if (e->d_name[0] >= '1' && e->d_name[0] <= '9') everyone.push_back(static_cast<pid_t>(std::atoi(e->d_name)));
+        ::closedir(d);
+    }
+    return writers > 0 && ends_held(everyone, target, true).size() == writers;
+}
+
 ProcessWatch::Stall ProcessWatch::stalled(std::uint64_t now, std::uint64_t progress) {
     bool any_blocked = false, all_may_block = true, any_spinning = false;
+    int fd = -1;
     for (std::uint32_t p = 0; p < arena_.processes(); ++p) {
         const ProcSlot& s = arena_.slot(p);
         switch (s.state.load()) {
@@ -52,8 +76,15 @@ ProcessWatch::Stall ProcessWatch::stalled(std::uint64_t now, std::uint64_t progr
             case ProcState::Program:
                 // An exec'd program counts as blocked only when /proc shows it
                 // in a semop that cannot proceed; waiting for children is neutral.
-                switch (program_wait(s.pid.load())) {
+                switch (program_wait(s.pid.load(), &fd)) {
                     case ProgramWait::Children: break;
+                    case ProgramWait::PipeRead:
+                        // Waiting for a writer only the run's processes can be: the pipe's write
+                        // ends are all held by them (then each of them is judged here too).
+                        if (!writers_all_known(s.pid.load(), fd)) return stall_since_ = 0, Stall::None;
+                        any_blocked = true;
+                        all_may_block = all_may_block && plan_.processes[p].may_end_blocked;
+                        break;
                     case ProgramWait::Semop:
                         any_blocked = true;
                         all_may_block = all_may_block && plan_.processes[p].may_end_blocked;
@@ -104,6 +135,10 @@ std::string ProcessWatch::where(std::uint32_t p) const {
             if (s.gate.load() == kAtGate)
                 return fmt::format("runs {}: at its next step (after its {})", pp.argv[0], call_name(static_cast<CallId>(s.call.load())));
             std::string why = explain_process(s.pid.load(), names_);
+            int fd = -1;
+            if (static_cast<CallId>(s.call.load()) != CallId::Read && program_wait(s.pid.load(), &fd) == ProgramWait::PipeRead)
+                why += "; a read libc makes for stdio (scanf, fgets): what it printed into a pipe may still sit in its stdio buffer, "
+                       "unless it called fflush(stdout)";
             return fmt::format("runs {}{}", pp.argv[0], why.empty() ? "" : ": " + why);
         }
         case ProcState::Unborn: return "not yet forked";
@@ -139,7 +174,22 @@ WaitForGraph ProcessWatch::wait_for_graph(std::vector<int> last_taker) const {
             default: return false;
         }
     };
-    return build_wait_for(plan_, take_wait_snapshot(plan_, arena_, declared_procs(plan_), semids_, psems_, alive, waits, std::move(last_taker)));
+    WaitSnapshot snap = take_wait_snapshot(plan_, arena_, declared_procs(plan_), semids_, psems_, alive, waits, std::move(last_taker));
+    // A program stuck in a read of a pipe, traced or inside libc (scanf):
+    // the other end's holders are what it waits for.
+    std::vector<pid_t> pids;
+    for (std::size_t q = 0; q < snap.procs.size(); ++q) pids.push_back(alive(static_cast<int>(q)) ? arena_.slot(static_cast<std::uint32_t>(q)).pid.load() : 0);
+    for (std::size_t q = 0; q < snap.procs.size(); ++q) {
+        auto& pr = snap.procs[q];
+        if (!pr.waits || pr.state != ProcState::Program || pids[q] <= 0) continue;
+        int fd = -1;
+        if (program_wait(pids[q], &fd) != ProgramWait::PipeRead) continue;
+        pr.untraced_read = static_cast<CallId>(pr.call) != CallId::Read;
+        pr.call = static_cast<std::uint32_t>(CallId::Read), pr.sem_id = fd;
+        pr.pipe = fd_target(pids[q], fd);
+        pr.pipe_ends = ends_held(pids, pr.pipe, true);
+    }
+    return build_wait_for(plan_, snap);
 }
 
 void ProcessWatch::kill_all(SandboxMode mode) const {

@@ -25,6 +25,7 @@ public:
 
     // Livelock: the same, with at least one scripted busy wait spinning among them.
     enum class Stall { None, Deadlock, AllowedBlocked, Livelock };
+    bool writers_all_known(pid_t pid, int fd) const;
     // Free mode: every live process waits (in a semop that cannot proceed
     // with today's values, in a pipe, or for its children), and no record
     // has been written for deadlock_after_ns: a deadlock, unless every

@@ -103,8 +103,11 @@ private:
             }
             const bool reads = call == CallId::Read;
             w.objects.push_back({s.pipe, "pipe", w.edges, false});
-            w.text = fmt::format("waits in its {}(fd {}, {}); the {} end is open in {}", call_name(call), s.sem_id, s.pipe,
-                                 reads ? "write" : "read", names.empty() ? "no process" : names);
+            w.text = fmt::format("waits in its {}(fd {}, {}){}; the {} end is open in {}", call_name(call), s.sem_id, s.pipe,
+                                 s.untraced_read ? " inside libc (scanf, fgets)" : "", reads ? "write" : "read", names.empty() ? "no process" : names);
+            if (s.untraced_read)
+                w.text += " (whatever it printed through stdio into a pipe may still sit in its buffer: a program that answers "
+                          "and then reads must fflush(stdout))";
         }
         if (call == CallId::Pause || call == CallId::Sigsuspend || call == CallId::Sigwait) {
             // A signal can come from whoever has sent one before.

@@ -29,6 +29,7 @@ struct WaitSnapshot {
         std::vector<int> children;  // a program's live children (by index here), for a wait
         std::string pipe;           // a program in read or write: the pipe or FIFO ("pipe:[4711]")
         std::vector<int> pipe_ends; // who holds its other end open (by index here), itself too
+        bool untraced_read = false; // the read is one libc makes for stdio (scanf, fgets): the tracer never saw it
     };
     std::vector<Proc> procs;        // per declared process, then the children of programs
     std::vector<int> sem_values;    // flat (PlanSemSet::first_value); -1 unknown

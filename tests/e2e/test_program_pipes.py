@@ -48,14 +48,18 @@ stdout before asking the next; closing its stdin ends it; its stderr arrives thr
 
 
 def test_judge_waits_for_an_unflushed_answer():
-    """A program that forgets fflush keeps its answer in its stdio buffer: the judge waits, as it would without
-simrun, and the report says where each one waits."""
+    """A program that forgets fflush keeps its answer in its stdio buffer: the judge waits for it and the program
+for the next question, as they would without simrun. simrun sees the program stuck in a read of an empty pipe
+whose only writer waits too: a deadlock with its cycle, long before the timeout, and the report says why."""
     with tempfile.TemporaryDirectory() as d:
         path = write_scenario(d, judge(["noflush"]))
         r = Run([path], d)
         check(r.code == 1, f"exit {r.code}\n{r.stdout}{r.stderr}")
+        end = [e for e in r.trace(d, "judge") if e["kind"] == "run_end"][0]
+        check(end["outcome"] == "deadlock" and end["t"] < 3_000_000_000, str(end))
         check("judge waits in 'read answers'" in r.stdout, r.stdout)
-        check("read(fd 0" in r.stdout, "the student is shown waiting in its read of stdin:\n" + r.stdout)
+        check("read(fd 0" in r.stdout and "fflush(stdout)" in r.stdout, "the student is shown in its read of stdin:\n" + r.stdout)
+        check("cycle: judge → student → judge" in r.stdout, r.stdout)
         r.assert_nothing_left()
 
 
@@ -187,4 +191,16 @@ run = []
             check(first.startswith(f"{path}:{where}: error: "), r.stderr)
         check(len(r.stderr.splitlines()) >= 3 and "^" in r.stderr.splitlines()[2], r.stderr)
         check(not os.path.exists(os.path.join(d, "bad")), "nothing was run")
+        r.assert_nothing_left()
+
+
+def test_a_slow_writer_is_no_deadlock():
+    """A program blocked reading an empty pipe whose writer is busy elsewhere (a shell waiting for its sleep,
+which will write) is not a deadlock: the run completes."""
+    with tempfile.TemporaryDirectory() as d:
+        text = pipeline(["gen", "1"], ["count"], '[[expect]]\nstdout = "reader"\nequals = "1\\n"\n')
+        text = text.replace(json.dumps([program_path("line_tools"), "gen", "1"]), json.dumps(["sh", "-c", "sleep 0.6; echo hi"]))
+        path = write_scenario(d, text)
+        r = Run([path], d)
+        check(r.code == 0, f"exit {r.code}\n{r.stdout}{r.stderr}")
         r.assert_nothing_left()
