@@ -30,15 +30,17 @@ void Reaper::reap() {
 
 // Kill, then reap every one already dead before killing again: one kill
 // pass per reaped process made a fork bomb of 20 000 take minutes.
-int Reaper::kill_and_reap_all(const ProcessWatch& watch, SandboxMode mode, bool cut) {
+int Reaper::kill_and_reap_all(const ProcessWatch& watch, SandboxMode mode, bool cut, bool left_running) {
     int killed = 0;
     auto take = [&](pid_t pid, int status, const struct rusage& usage) {
         // Killed by simrun just now, or (`cut`: simrun ended the run at a
         // deadlock or timeout) a zombie whose parent never got as far as
-        // its wait: not one the program left.
+        // its wait: not one the program left. But when every declared
+        // process had ended (`left_running`), what simrun kills now is what
+        // a program left running: one it left, as zombies_left() says.
         const bool by_simrun = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
         killed += by_simrun;
-        record(pid, status, usage, cut || by_simrun);
+        record(pid, status, usage, cut || (by_simrun && !left_running));
     };
     while (!no_children_) {
         watch.kill_all(mode);

@@ -19,7 +19,7 @@ public:
     // Reaps every child that has ended; never blocks.
     void reap();
     // Kills what is left and reaps it all; returns how many died of simrun's SIGKILL.
-    int kill_and_reap_all(const ProcessWatch& watch, SandboxMode mode, bool cut);
+    int kill_and_reap_all(const ProcessWatch& watch, SandboxMode mode, bool cut, bool left_running = false);
     bool no_children() const { return no_children_; }
     int strays() const { return strays_; }
 

@@ -383,7 +383,7 @@ private:
         }
         const bool cut = run_.outcome == Outcome::Deadlock || run_.outcome == Outcome::Livelock || run_.outcome == Outcome::Timeout || run_.outcome == Outcome::TraceLimit;
         limits_->sweep();
-        const int killed = reaper_->kill_and_reap_all(*watch_, mode_, cut);
+        const int killed = reaper_->kill_and_reap_all(*watch_, mode_, cut, strays_left_);
         limits_->stop();
         for (std::uint32_t p = 0; p < arena_->processes(); ++p) {
             ProcessEnd& end = run_.procs[p];

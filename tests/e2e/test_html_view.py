@@ -36,7 +36,8 @@ def browse(page, name):
     check(os.path.getsize(shot) > 10000, "a screenshot was taken")
     check(facts["consoleErrors"] == [], f"no console errors: {facts['consoleErrors']}")
     check(facts["requests"] == [], f"self-contained: no request leaves the file: {facts['requests']}")
-    check(facts["painted"] > 100 and facts["tooltip"] and facts["zoomed"], f"drawn, a tooltip, zoom: {facts}")
+    # Something is drawn on the lanes (a blank canvas paints 0): a seven-event page of a slow (ASan) run painted 100 pixels.
+    check(facts["painted"] > 20 and facts["tooltip"] and facts["zoomed"], f"drawn, a tooltip, zoom: {facts}")
     return facts
 
 

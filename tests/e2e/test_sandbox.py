@@ -279,6 +279,28 @@ final = "zombies_left() == 1 && signal(parent) == SIGSEGV && exit(child) == 0"
         check(exits["child"].get("adopted") is True and "adopted" not in exits["parent"], str(exits))
 
 
+def test_a_child_left_running_is_left_behind():
+    """A program that exits and leaves its child running: simrun kills the child once every declared process has
+ended, and zombies_left() counts it, whichever ends first (before, a child killed there did not count, and a
+grading run on a loaded machine gave a careless program full marks for its cleanup)."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, """
+[scenario]
+name = "left_running"
+timeout = "5s"
+[[process]]
+name = "student"
+exec = ["sh", "-c", "sleep 5 & exit 0"]
+[[expect]]
+final = "zombies_left() == 1 && exit(student) == 0"
+""")
+        r = Run([path], d)
+        check(r.code == 0, r.stdout + r.stderr)
+        end = [e for e in r.trace(d, "left_running") if e["kind"] == "run_end"][0]
+        check(end["t"] < 3_000_000_000, "the run did not wait for the sleep")
+        r.assert_nothing_left()
+
+
 def test_no_network():
     """The sandbox has no network: a program sees only the loopback device."""
     with tempfile.TemporaryDirectory() as d:
