@@ -1,4 +1,5 @@
 #include "agent/agent_impl.hpp"
+#include "util/wait_status.hpp"
 
 // Signals, waiting for children, crashing.
 
@@ -162,7 +163,7 @@ Attempt Agent::wait_op(const Op& op, bool parked) {
     r.e.arg = status;
     ring_.commit();
     // wait as st: the exit code, or 128 + the signal that killed it (as a shell's $?); -1 when none was reaped.
-    bind(op, rc <= 0 ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1);
+    bind(op, rc <= 0 ? -1 : WaitStatus(status).shell_code());
     return Attempt::Done;
 }
 

@@ -116,9 +116,7 @@ struct Eval {
         if (v.op_status)
             for (std::uint32_t op : n.ops)
                 if ((*v.op_status)[op].second >= 0 && (*v.op_status)[op].first >= last.first) last = (*v.op_status)[op];
-        if (last.second < 0) return -1;
-        WaitStatus w(last.second);
-        return w.exited() ? w.code() : w.signaled() ? 128 + w.signal() : -1;
+        return last.second < 0 ? -1 : WaitStatus(last.second).shell_code();
     }
 
     // The i-th completion of the first ops precedes the i-th of the second, for every i.

@@ -238,7 +238,6 @@ struct Plan {
     };
     struct Template {
         std::uint32_t first = 0, count = 0;
-        std::uint32_t longest = 0;  // bytes at most, once formatted
     };
     std::vector<TextPart> text_parts;
     std::vector<Template> templates;

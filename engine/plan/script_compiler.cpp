@@ -258,21 +258,22 @@ void Planner::compile_script(const std::vector<OpDecl>& ops, int decl, int repli
         }
         if (!od.text_parts.empty()) {  // "got {n} bytes": its literal parts and values
             Plan::Template t;
+            std::size_t longest = 0;  // bytes at most, once formatted
             t.first = static_cast<std::uint32_t>(p_.text_parts.size());
             for (const auto& part : od.text_parts) {
                 if (!part.literal.empty()) {
                     p_.text_parts.push_back({static_cast<std::uint32_t>(p_.texts.size()), 0, 0});
                     p_.texts.push_back(part.literal);
-                    t.longest += static_cast<std::uint32_t>(part.literal.size());
+                    longest += part.literal.size();
                 }
                 if (part.value) {
                     auto [first, len] = code_of(part.value->expr, od, s);
                     p_.text_parts.push_back({0, first, len});
-                    t.longest += 20;  // -9223372036854775808
+                    longest += 20;  // -9223372036854775808
                 }
             }
             t.count = static_cast<std::uint32_t>(p_.text_parts.size()) - t.first;
-            if (t.longest > kMaxTemplateText)
+            if (longest > kMaxTemplateText)
                 fail(od.pos, fmt::format("a text with {{values}} holds at most {} bytes once its values are written", kMaxTemplateText));
             op.first = static_cast<std::uint32_t>(p_.templates.size()), op.flags |= kOpTemplate;
             p_.templates.push_back(t);

@@ -51,7 +51,8 @@ bool ProcessWatch::writers_all_known(pid_t pid, int fd) const {
 
 ProcessWatch::Stall ProcessWatch::stalled(std::uint64_t now, std::uint64_t progress) {
     bool any_blocked = false, all_may_block = true, any_spinning = false;
-    int fd = -1;
+    // Programs in a read of an empty pipe: judged last, once everyone else waits (it reads all of /proc).
+    std::vector<std::pair<pid_t, int>> pipe_readers;
     for (std::uint32_t p = 0; p < arena_.processes(); ++p) {
         const ProcSlot& s = arena_.slot(p);
         switch (s.state.load()) {
@@ -73,18 +74,16 @@ ProcessWatch::Stall ProcessWatch::stalled(std::uint64_t now, std::uint64_t progr
                 all_may_block = all_may_block && plan_.processes[p].may_end_blocked;
                 if (could_proceed(s.op.load())) return stall_since_ = 0, Stall::None;
                 break;
-            case ProcState::Program:
+            case ProcState::Program: {
                 // An exec'd program counts as blocked only when /proc shows it
-                // in a semop that cannot proceed; waiting for children is neutral.
+                // in a semop that cannot proceed, or in a read of an empty pipe;
+                // waiting for children is neutral.
+                int fd = -1;
                 switch (program_wait(s.pid.load(), &fd)) {
                     case ProgramWait::Children: break;
                     case ProgramWait::PipeRead:
-                        // Waiting for a writer only the run's processes can be: the pipe's write
-                        // ends are all held by them (then each of them is judged here too).
-                        if (!writers_all_known(s.pid.load(), fd)) return stall_since_ = 0, Stall::None;
-                        any_blocked = true;
-                        all_may_block = all_may_block && plan_.processes[p].may_end_blocked;
-                        break;
+                        pipe_readers.emplace_back(s.pid.load(), fd);
+                        [[fallthrough]];
                     case ProgramWait::Semop:
                         any_blocked = true;
                         all_may_block = all_may_block && plan_.processes[p].may_end_blocked;
@@ -92,9 +91,14 @@ ProcessWatch::Stall ProcessWatch::stalled(std::uint64_t now, std::uint64_t progr
                     case ProgramWait::Unknown: return stall_since_ = 0, Stall::None;
                 }
                 break;
+            }
             default: return stall_since_ = 0, Stall::None;  // someone can still run
         }
     }
+    // Waiting for a writer only the run's processes can be: the pipe's write
+    // ends are all held by them (and each of them was judged above).
+    for (auto [pid, fd] : pipe_readers)
+        if (!writers_all_known(pid, fd)) return stall_since_ = 0, Stall::None;
     if (!any_blocked || progress != last_progress_) {
         last_progress_ = progress;
         stall_since_ = 0;

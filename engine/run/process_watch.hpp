@@ -25,7 +25,6 @@ public:
 
     // Livelock: the same, with at least one scripted busy wait spinning among them.
     enum class Stall { None, Deadlock, AllowedBlocked, Livelock };
-    bool writers_all_known(pid_t pid, int fd) const;
     // Free mode: every live process waits (in a semop that cannot proceed
     // with today's values, in a pipe, or for its children), and no record
     // has been written for deadlock_after_ns: a deadlock, unless every
@@ -46,6 +45,7 @@ public:
 
 private:
     bool could_proceed(std::uint32_t op_index) const;
+    bool writers_all_known(pid_t pid, int fd) const;
     std::string where(std::uint32_t p) const;
 
     const Plan& plan_;

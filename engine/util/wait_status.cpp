@@ -12,6 +12,7 @@ int WaitStatus::code() const { return WEXITSTATUS(raw_); }
 bool WaitStatus::signaled() const { return WIFSIGNALED(raw_); }
 int WaitStatus::signal() const { return WTERMSIG(raw_); }
 bool WaitStatus::core_dumped() const { return WIFSIGNALED(raw_) && WCOREDUMP(raw_); }
+int WaitStatus::shell_code() const { return exited() ? code() : signaled() ? 128 + signal() : -1; }
 
 std::string WaitStatus::signal_text() const {
     const char* abbrev = sigabbrev_np(signal());

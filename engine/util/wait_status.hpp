@@ -21,6 +21,8 @@ public:
     bool signaled() const;
     int signal() const;  // signaled(): the signal that killed it
     bool core_dumped() const;
+    // As a shell's $?: the exit code, or 128 + the signal that killed it; -1 for neither (stopped).
+    int shell_code() const;
 
     // "exited 0", "killed by SIGKILL", "killed by SIGSEGV (core dumped)".
     std::string describe() const;
