@@ -55,10 +55,12 @@ void Agent::run_op(const Op& op) {
         slot_.op.store(op_index_, std::memory_order_relaxed);
         slot_.iter.store(iter_, std::memory_order_relaxed);
         bool changed_before = announced_;
+        // Before the change, so that whoever reads what it changed sees the epoch moved.
+        if (epoch_ && !parked && may_change_shared(op)) epoch_->fetch_add(1, std::memory_order_seq_cst);
         if (attempt(op, parked) == Attempt::Done) break;
         if (!parked) {
             begin(EventKind::Block);
-            ring_.commit();
+            commit();
             parked = true;
         }
         end_step(announced_ != changed_before ? StepOutcome::BlockedChanged : StepOutcome::Blocked);
@@ -79,7 +81,24 @@ Record& Agent::begin(EventKind kind, std::uint8_t flags, std::uint64_t stamp) {
     r.e.op = op_index_;
     r.e.iter = iter_;
     r.e.step = step_;
+    current_ = &r;
     return r;
+}
+
+void Agent::commit_watched() {
+    const Record& r = *current_;
+    const Op& op = plan_.ops[op_index_];
+    // A nowait op that did what it asked changed what others read.
+    if ((op.flags & kOpNoWait) && r.kind == EventKind::Op && r.e.err == 0) epoch_->fetch_add(1, std::memory_order_seq_cst);
+    if (quiet_) {
+        // Quiet: this iteration repeats the last one, unless the epoch
+        // moved (read after the op, which read after any change it saw)
+        // or the loop ends.
+        const bool loop_ends = op.kind == OpKind::Test && (op.flags & kOpWhile) && r.e.result == 0;
+        if (!loop_ends && epoch_->load(std::memory_order_acquire) == jump_epoch_) return;
+        leave_quiet();
+    }
+    ring_.commit();
 }
 
 Attempt Agent::attempt(const Op& op, bool parked) {
@@ -94,12 +113,12 @@ Attempt Agent::attempt(const Op& op, bool parked) {
         case OpKind::Sleep: return sleep(op);
         case OpKind::Print:
             begin(EventKind::Op);
-            ring_.commit();
+            commit();
             record_text(op, text_of(op));
             return Attempt::Done;
         case OpKind::Exit:
             begin(EventKind::Op).e.result = op.value;
-            ring_.commit();
+            commit();
             exit_now(static_cast<int>(op.value));
         case OpKind::MsgSend: return msg_send(op, parked);
         case OpKind::MsgRecv: return msg_recv(op, parked);
@@ -117,7 +136,7 @@ Attempt Agent::attempt(const Op& op, bool parked) {
             const auto& later = plan_.processes[proc_].forked_by_op;
             close_unused_pipe_ends(rt_, proc_, false, later.data() + forked_, later.size() - forked_);
             begin(EventKind::Op).e.result = op.count;
-            ring_.commit();
+            commit();
             return Attempt::Done;
         }
         case OpKind::Wait: return wait_op(op, parked);
@@ -137,14 +156,15 @@ Attempt Agent::attempt(const Op& op, bool parked) {
 // In controlled mode time is not modelled: a sleep is one step.
 Attempt Agent::sleep(const Op& op) {
     if (!controlled_) {
-        slot_.state.store(ProcState::Sleeping, std::memory_order_release);
+        // A quiet loop that sleeps still spins: its sleep ends with nothing changed.
+        if (!quiet_) slot_.state.store(ProcState::Sleeping, std::memory_order_release);
         timespec ts{static_cast<time_t>(op.value / 1'000'000'000), static_cast<long>(op.value % 1'000'000'000)};
         while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
         }
-        slot_.state.store(ProcState::Running, std::memory_order_release);
+        slot_.state.store(running_state(), std::memory_order_release);
     }
     begin(EventKind::Op);
-    ring_.commit();
+    commit();
     return Attempt::Done;
 }
 
@@ -180,7 +200,7 @@ void Agent::reap_children() {
 void Agent::self_fault(const PlanFault& f) {
     Record& r = begin(EventKind::Fault);
     r.e.arg = f.signal;
-    ring_.commit();
+    commit();
     ::kill(::getpid(), f.signal);
 }
 

@@ -41,7 +41,7 @@ Attempt Agent::bad_index() {
     r.e.result = -1;
     r.e.err = ERANGE;
     r.e.arg = cell_index_;
-    ring_.commit();
+    commit();
     return Attempt::Done;
 }
 
@@ -49,16 +49,56 @@ std::uint32_t Agent::step_at(const Op* ops, std::uint32_t pc) {
     const Op& op = ops[pc];
     op_index_ = plan_.processes[proc_].first_op + pc;
     switch (op.kind) {
-        case OpKind::Jump: return op.slot;
-        case OpKind::SetValue: values_[op.slot] = value_of(op); return pc + 1;
+        case OpKind::Jump:
+            if (epoch_ && op.slot <= pc) jump_back(op.slot);
+            return op.slot;
+        case OpKind::SetValue: set_value(op.slot, value_of(op)); return pc + 1;
         case OpKind::Loop:
             if (values_[op.object] <= 0) return op.slot;
             --values_[op.object];
+            locals_changed_ = true;
             return pc + 1;
         case OpKind::Test:
             run_op(op);
             return taken_ ? pc + 1 : op.slot;
         default: run_op(op); return pc + 1;
+    }
+}
+
+void Agent::jump_back(std::uint32_t to) {
+    const std::uint64_t now = epoch_->load(std::memory_order_acquire);
+    idle_ = to == jump_to_ && now == jump_epoch_ && !locals_changed_;
+    jump_to_ = to, jump_epoch_ = now, locals_changed_ = false;
+    idle_in_row_ = idle_ ? idle_in_row_ + 1 : 0;
+    if (!idle_ && quiet_) leave_quiet();
+    if (controlled_ || quiet_ || idle_in_row_ < kQuietAfter) return;
+    quiet_ = true;
+    slot_.loop_head.store(plan_.processes[proc_].first_op + to + 1, std::memory_order_relaxed);
+    slot_.state.store(ProcState::Spinning, std::memory_order_release);
+}
+
+void Agent::leave_quiet() {
+    quiet_ = false;
+    idle_in_row_ = 0;
+    slot_.loop_head.store(0, std::memory_order_relaxed);
+    slot_.state.store(ProcState::Running, std::memory_order_release);
+}
+
+bool Agent::may_change_shared(const Op& op) {
+    if (op.flags & kOpNoWait) return false;  // counted when it succeeds (commit)
+    switch (op.kind) {
+        case OpKind::Test:
+        case OpKind::Jump:
+        case OpKind::Loop:
+        case OpKind::SetValue:
+        case OpKind::ShmLoad:
+        case OpKind::Print:
+        case OpKind::Sleep: return false;
+        case OpKind::Semctl:
+            return op.count != kGetval && op.count != kGetncnt && op.count != kGetzcnt && op.count != kIpcStat && op.count != kGetall;
+        case OpKind::Shmctl:
+        case OpKind::Msgctl: return op.count != kIpcStat;
+        default: return true;
     }
 }
 
@@ -129,11 +169,15 @@ std::int64_t Agent::evaluate(std::uint32_t first, std::uint16_t len) const {
 Attempt Agent::test(const Op& op) {
     bad_index_ = false;
     taken_ = evaluate(op) != 0;
-    if (controlled_ && taken_ && (op.flags & kOpSpin) && !bad_index_) return Attempt::WouldBlock;
+    // Controlled: a while whose last iteration changed nothing, and nothing
+    // changed since, would run that iteration again: parked like a busy wait.
+    const bool unchanged = idle_ && (op.flags & kOpWhile) && epoch_->load(std::memory_order_acquire) == jump_epoch_;
+    if (controlled_ && taken_ && ((op.flags & kOpSpin) || unchanged) && !bad_index_) return Attempt::WouldBlock;
+    idle_ = false;
     Record& first = begin(EventKind::Op);
     first.e.result = taken_;
     first.e.err = bad_index_ ? ERANGE : 0;
-    ring_.commit();
+    commit();
     if (controlled_ || !taken_ || !(op.flags & kOpSpin)) return Attempt::Done;
     constexpr std::int64_t kSpinsToReport = 10'000;
     std::int64_t tests = 1;
@@ -142,11 +186,11 @@ Attempt Agent::test(const Op& op) {
         if (tests % 64 == 0) sched_yield();  // a spinner on the CPU of the process it waits for lets it run
         else __builtin_ia32_pause();
     }
-    if (tests >= kSpinsToReport) slot_.state.store(ProcState::Running, std::memory_order_release);
+    if (tests >= kSpinsToReport) slot_.state.store(running_state(), std::memory_order_release);
     Record& r = begin(EventKind::Op);
     r.e.result = 0;
     r.e.arg = tests + 1;  // the tests it made, this last one too
-    ring_.commit();
+    commit();
     return Attempt::Done;
 }
 

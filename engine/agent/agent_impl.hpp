@@ -48,7 +48,8 @@ public:
           ring_(rt.arena->writer(proc, rt.wake_fd)),
           controlled_(plan_.mode == SchedMode::Controlled),
           // Controlled mode: the controller fires every fault.
-          self_faults_(!controlled_ && rt.faults.has_after_op(proc)) {}
+          self_faults_(!controlled_ && rt.faults.has_after_op(proc)),
+          epoch_(plan_.watch_loops ? &rt.arena->shared_epoch() : nullptr) {}
 
     [[noreturn]] void run();
 
@@ -73,6 +74,16 @@ private:
     [[noreturn]] void exit_now(int code);
 
     Record& begin(EventKind kind, std::uint8_t flags = 0, std::uint64_t stamp = 0);  // stamp: taken earlier (0: now)
+    // Publishes the record begin() gave; a loop gone quiet drops it (see quiet_).
+    void commit() {
+        if (epoch_) return commit_watched();
+        ring_.commit();
+    }
+    void commit_watched();
+    // A payload (Data records) after the record just committed.
+    void data(const char* bytes, std::size_t n) {
+        if (!quiet_) ring_.data(bytes, n, proc_);
+    }
 
     // Ops that may wake another process (writes, sends, closes, semctl) take
     // effect inside their call; their record is dated when the call began,
@@ -92,8 +103,27 @@ private:
 
     // The value an op gives, kept when it was written `as NAME`.
     void bind(const Op& op, std::int64_t v) {
-        if (op.bind) values_[op.bind - 1] = v;
+        if (op.bind) set_value(op.bind - 1u, v);
     }
+    void set_value(std::uint32_t slot, std::int64_t v) {
+        locals_changed_ |= values_[slot] != v;
+        values_[slot] = v;
+    }
+
+    // ---- loops that change nothing (Plan::watch_loops) ------------------
+    // Might the op change what another process (or this one) reads? Then
+    // the run's shared epoch moves before it runs (a nowait op that failed
+    // changed nothing; one that succeeded moves it as it is recorded).
+    static bool may_change_shared(const Op& op);
+    // A jump back to the loop's head at pc `to`: was the iteration that ends
+    // here idle (the epoch unmoved and the script's values unchanged since
+    // the last jump back to the same place)? Free mode goes quiet after
+    // kQuietAfter idle iterations in a row: the loop's records are dropped
+    // and its slot says Spinning, until the epoch moves.
+    void jump_back(std::uint32_t to);
+    void leave_quiet();
+    ProcState running_state() const { return quiet_ ? ProcState::Spinning : ProcState::Running; }
+    static constexpr std::uint32_t kQuietAfter = 1000;
 
     // The number an op uses: computed when it has a {value}, else its own.
     std::int64_t value_of(const Op& op) const { return op.code_len ? evaluate(op) : op.value; }
@@ -119,7 +149,7 @@ private:
     std::string_view text_of(const Op& op);
     // A template's text goes into the trace after the op's record, as its payload.
     void record_text(const Op& op, std::string_view text) {
-        if (op.flags & kOpTemplate) ring_.data(text.data(), text.size(), proc_);
+        if (op.flags & kOpTemplate) data(text.data(), text.size());
     }
 
     void record_value(std::int64_t v, std::uint8_t flags = 0);
@@ -239,6 +269,14 @@ private:
     std::int64_t cell_index_ = 0;           // the computed index of the last op on buf.items[{k}]
     char text_buf_[kMaxTemplateText];       // the last text_of a template
     mutable bool bad_index_ = false;        // a condition read an array out of its range
+    std::atomic<std::uint64_t>* epoch_;     // the run's shared epoch, when Plan::watch_loops
+    Record* current_ = nullptr;             // the record begin() gave last
+    std::uint64_t jump_epoch_ = 0;          // the epoch at the last jump back
+    std::uint32_t jump_to_ = 0xffffffffu;   // where (pc) the last jump back went
+    std::uint32_t idle_in_row_ = 0;         // idle iterations in a row, ended by jumps back to jump_to_
+    bool locals_changed_ = false;           // a value of the script's own changed since the last jump back
+    bool idle_ = false;                     // the iteration that just ended changed nothing (until the next op)
+    bool quiet_ = false;                    // free mode: records dropped (see jump_back)
 };
 
 }  // namespace simrun::detail

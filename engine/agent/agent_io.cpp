@@ -27,7 +27,7 @@ bool Agent::ready(int fd, short events, bool& parked) {
     if (::poll(&p, 1, 0) > 0) return true;
     if (controlled_) return false;
     begin(EventKind::Block);
-    ring_.commit();
+    commit();
     slot_.state.store(ProcState::BlockedPipe, std::memory_order_release);
     while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
     }
@@ -43,7 +43,7 @@ void Agent::finish(std::int64_t result, int err, bool parked, std::int64_t arg) 
     r.e.result = result;
     r.e.err = err;
     r.e.arg = arg;
-    ring_.commit();
+    commit();
 }
 
 Attempt Agent::pipe_write(const Op& op, bool parked) {
@@ -66,7 +66,7 @@ Attempt Agent::pipe_read(const Op& op, bool parked) {
         if (fd >= 0 && !ready(fd, POLLIN, parked)) return Attempt::WouldBlock;
         ssize_t n = fd < 0 ? (errno = EBADF, -1) : ::read(fd, buf, want);
         finish(n, n < 0 ? errno : 0, parked);
-        if (n > 0) ring_.data(buf, static_cast<std::size_t>(n), proc_);
+        if (n > 0) data(buf, static_cast<std::size_t>(n));
         got += n > 0 ? n : 0;
         bind(op, n < 0 ? -1 : got);  // read ... as len: the bytes read (0 at EOF)
         if (!(op.flags & kOpReadAll) || n <= 0) return Attempt::Done;
@@ -114,7 +114,7 @@ Attempt Agent::fifo_open(const Op& op, bool parked) {
                 return Attempt::WouldBlock;
             }
             begin(EventKind::Block);
-            ring_.commit();
+            commit();
             slot_.state.store(ProcState::BlockedPipe, std::memory_order_release);
             count.writers_waiting.fetch_add(1);
             do fd = ::open(path, O_WRONLY);
@@ -141,7 +141,7 @@ Attempt Agent::fifo_open(const Op& op, bool parked) {
         slot_.state.store(ProcState::Running, std::memory_order_release);
         if (monotonic_ns() - began > 1'000'000) {
             begin(EventKind::Block, 0, began_stamp);
-            ring_.commit();
+            commit();
             parked = true;
         }
     }
@@ -169,7 +169,7 @@ Attempt Agent::queue_step(const Op& op, bool& parked, Try try_once, Wait wait, s
     if (!would_block) return Attempt::Done;
     if (controlled_) return Attempt::WouldBlock;
     begin(EventKind::Block);
-    ring_.commit();
+    commit();
     slot_.state.store(ProcState::BlockedQueue, std::memory_order_release);
     do rc = wait();
     while (rc < 0 && errno == EINTR);
@@ -228,8 +228,8 @@ Attempt Agent::msg_recv(const Op& op, bool parked) {
     r.e.result = rc;
     r.e.err = err;
     r.e.arg = rc >= 0 ? got : 0;
-    ring_.commit();
-    if (rc > 0) ring_.data(buf.text, static_cast<std::size_t>(rc), proc_);
+    commit();
+    if (rc > 0) data(buf.text, static_cast<std::size_t>(rc));
     bind(op, rc >= 0 ? got : -1);  // recv ... as req: req (req.type) is the message's type or priority
     return Attempt::Done;
 }
@@ -254,7 +254,7 @@ Attempt Agent::msg_control(const Op& op) {
         r.e.value = static_cast<std::int64_t>(ds.msg_qnum);
         r.e.arg = static_cast<std::int64_t>(ds.msg_qbytes);
     }
-    ring_.commit();
+    commit();
     return Attempt::Done;
 }
 

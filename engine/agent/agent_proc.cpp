@@ -42,7 +42,7 @@ Attempt Agent::send_signal(const Op& op) {
     }
     r.e.result = rc;
     r.e.err = rc < 0 ? errno : 0;
-    ring_.commit();
+    commit();
     return Attempt::Done;
 }
 
@@ -56,7 +56,7 @@ Attempt Agent::mask_signals(const Op& op) {
         r.e.value = static_cast<std::int64_t>(signal_bits(&pending) & static_cast<std::uint64_t>(op.value));
         r.flags = kRecValue;
     }
-    ring_.commit();
+    commit();
     if (!op.slot) sigprocmask(SIG_BLOCK, &set, nullptr), publish_mask();
     else publish_mask_after_unblock(set);
     return Attempt::Done;
@@ -74,7 +74,7 @@ Attempt Agent::pause_op(bool parked) {
         if (slot_.sig_handled.load() == pause_from_) return Attempt::WouldBlock;  // no handler has run yet
     } else {
         begin(EventKind::Block);
-        ring_.commit();
+        commit();
         slot_.state.store(ProcState::BlockedSignal, std::memory_order_release);
         ::pause();
         slot_.state.store(ProcState::Running, std::memory_order_release);
@@ -83,7 +83,7 @@ Attempt Agent::pause_op(bool parked) {
     Record& r = begin(EventKind::Op, parked ? kRecBlocked : 0);
     r.e.result = -1;
     r.e.err = EINTR;
-    ring_.commit();
+    commit();
     return Attempt::Done;
 }
 
@@ -101,7 +101,7 @@ Attempt Agent::sigwait_op(const Op& op, bool parked) {
     if (rc < 0 && errno == EAGAIN) {
         if (controlled_) return Attempt::WouldBlock;  // stays blocked: a sender's signal waits as pending
         begin(EventKind::Block);
-        ring_.commit();
+        commit();
         slot_.state.store(ProcState::BlockedSignal, std::memory_order_release);
         do rc = sigwaitinfo(&one, &si);
         while (rc < 0 && errno == EINTR);
@@ -117,13 +117,13 @@ Attempt Agent::sigwait_op(const Op& op, bool parked) {
     r.e.pid = si.si_pid;
     r.e.arg = si.si_code;
     r.e.value = si.si_value.sival_int;
-    ring_.commit();
+    commit();
     return Attempt::Done;
 }
 
 void Agent::crash(const Op& op) {
     begin(EventKind::Op).e.value = op.value;
-    ring_.commit();
+    commit();
     end_step(StepOutcome::Exiting);
     struct sigaction dfl = {};
     dfl.sa_handler = SIG_DFL;
@@ -148,7 +148,7 @@ Attempt Agent::wait_op(const Op& op, bool parked) {
     if (rc == 0) {
         if (controlled_) return Attempt::WouldBlock;
         begin(EventKind::Block);
-        ring_.commit();
+        commit();
         slot_.state.store(ProcState::WaitingChildren, std::memory_order_release);
         do rc = ::wait4(want, &status, 0, &usage);
         while (rc < 0 && errno == EINTR);
@@ -161,7 +161,7 @@ Attempt Agent::wait_op(const Op& op, bool parked) {
     r.e.result = rc;
     r.e.err = err;
     r.e.arg = status;
-    ring_.commit();
+    commit();
     // wait as st: the exit code, or 128 + the signal that killed it (as a shell's $?); -1 when none was reaped.
     bind(op, rc <= 0 ? -1 : WaitStatus(status).shell_code());
     return Attempt::Done;

@@ -32,7 +32,7 @@ Attempt Agent::semop_step(const Op& op, bool parked) {
     if (controlled_ && parked && rc < 0 && err == EINVAL) err = EIDRM;
     if (would_block) {
         begin(EventKind::Block);
-        ring_.commit();
+        commit();
         slot_.state.store(ProcState::BlockedSem, std::memory_order_release);
         for (std::uint32_t i = 0; i < op.count; ++i) ops[i].sem_flg &= ~IPC_NOWAIT;
         do rc = ::semop(id, ops, op.count);
@@ -46,7 +46,7 @@ Attempt Agent::semop_step(const Op& op, bool parked) {
     r.flags = parked ? kRecBlocked : 0;
     r.e.result = rc;
     r.e.err = err;
-    ring_.commit();
+    commit();
     bind(op, rc == 0);  // P ... nowait as ok: 1 when it went through
     return Attempt::Done;
 }
@@ -55,7 +55,7 @@ void Agent::record_value(std::int64_t v, std::uint8_t flags) {
     Record& r = begin(EventKind::Op, static_cast<std::uint8_t>(kRecValue | flags));
     r.e.value = v;
     r.e.arg = cell_index_;  // which cell, for an op with a computed index (the decoder reads it for those only)
-    ring_.commit();
+    commit();
 }
 
 Attempt Agent::shm_load(const Op& op) {
@@ -107,7 +107,7 @@ void Agent::psem_record(const Op& op, std::int64_t rc, int err, bool parked) {
     int v = 0;
     sem_getvalue(rt_.psems[op.object], &v);
     r.e.value = v;
-    ring_.commit();
+    commit();
 }
 
 Attempt Agent::psem_wait(const Op& op, bool parked) {
@@ -121,7 +121,7 @@ Attempt Agent::psem_wait(const Op& op, bool parked) {
         else return Attempt::WouldBlock;
     } else if (rc < 0 && err == EAGAIN && !(op.flags & kOpNoWait)) {
         begin(EventKind::Block);
-        ring_.commit();
+        commit();
         slot_.state.store(ProcState::BlockedPsem, std::memory_order_release);
         timespec deadline;
         if (op.value > 0) {
@@ -208,12 +208,12 @@ Attempt Agent::sem_control(const Op& op) {
         std::int32_t out[kMaxSemTerms * 8];
         std::size_t n = plan_.sems[op.object].members.size();
         for (std::size_t i = 0; i < n; ++i) out[i] = values[i];
-        ring_.data(reinterpret_cast<const char*>(out), n * sizeof(std::int32_t), proc_);
+        data(reinterpret_cast<const char*>(out), n * sizeof(std::int32_t));
     }
     if (rc == 0 && op.count == kIpcStat) {
         SemStat st{static_cast<std::int32_t>(ds.sem_perm.mode & 0777), static_cast<std::int32_t>(ds.sem_perm.uid),
                    static_cast<std::int32_t>(ds.sem_perm.gid), static_cast<std::int32_t>(ds.sem_nsems)};
-        ring_.data(reinterpret_cast<const char*>(&st), sizeof st, proc_);
+        data(reinterpret_cast<const char*>(&st), sizeof st);
     }
     return Attempt::Done;
 }
@@ -235,7 +235,7 @@ Attempt Agent::shm_control(const Op& op) {
         r.e.value = static_cast<std::int64_t>(ds.shm_nattch);
         r.e.arg = static_cast<std::int64_t>(ds.shm_segsz);
     }
-    ring_.commit();
+    commit();
     return Attempt::Done;
 }
 

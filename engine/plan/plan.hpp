@@ -230,6 +230,10 @@ struct Plan {
     // An op with a computed cell index, once per cell of its array: the op as
     // it ran on that cell (the decoder hands these to the trace's consumers).
     std::vector<Op> cell_variants;
+    // A while loop with a body, and no exec'd program in the run: scripted
+    // ops count their changes to shared state (ArenaHeader::shared_epoch),
+    // so a loop whose iterations change nothing is seen (a livelock).
+    bool watch_loops = false;
     // Texts with {values}: each a run of parts in text_parts, a literal (texts[text]) or a value's code.
     struct TextPart {
         std::uint32_t text = 0;

@@ -154,7 +154,7 @@ std::pair<std::uint32_t, std::uint16_t> Planner::code_of(const ExprTree& t, cons
     auto first = static_cast<std::uint32_t>(p_.code.size());
     emit_code(t, t.root, od, s);
     std::size_t len = p_.code.size() - first;
-    if (len > 0xffff) fail(od.pos, "the expression is too long");
+    if (len > 0xffff) fail(pos_in_string(od.pos, 0), "the expression is too long");
     return {first, static_cast<std::uint16_t>(len)};
 }
 
@@ -224,6 +224,7 @@ void Planner::compile_script(const std::vector<OpDecl>& ops, int decl, int repli
                     continue;
                 }
                 if (b.kind == Control::While && here() == b.head + 1) at_op(b.head).flags |= kOpSpin;
+                else if (b.kind == Control::While) p_.watch_loops = true;
                 Op back;
                 back.kind = OpKind::Jump;
                 back.slot = b.head;
@@ -274,7 +275,7 @@ void Planner::compile_script(const std::vector<OpDecl>& ops, int decl, int repli
             }
             t.count = static_cast<std::uint32_t>(p_.text_parts.size()) - t.first;
             if (longest > kMaxTemplateText)
-                fail(od.pos, fmt::format("a text with {{values}} holds at most {} bytes once its values are written", kMaxTemplateText));
+                fail(at, fmt::format("a text with {{values}} holds at most {} bytes once its values are written", kMaxTemplateText));
             op.first = static_cast<std::uint32_t>(p_.templates.size()), op.flags |= kOpTemplate;
             p_.templates.push_back(t);
         }
@@ -336,6 +337,8 @@ void Planner::scripts() {
         }
         for (int r = 0; r < pd.count; ++r) compile_script(pd.replica_run.empty() ? pd.run : pd.replica_run[r], static_cast<int>(i), r);
     }
+    // A program's stores are no scripted op's: its changes would go unseen.
+    if (std::any_of(p_.processes.begin(), p_.processes.end(), [](const PlanProcess& pp) { return pp.is_exec(); })) p_.watch_loops = false;
 }
 
 }  // namespace simrun::detail

@@ -553,13 +553,14 @@ WaitForGraph Controller::wait_for_graph() const {
 }
 
 // Is a live scheduled process parked in a busy-wait loop (a while with an
-// empty body whose condition held)? Then nobody's step can end its spin.
+// empty body whose condition held, or a while whose last iteration changed
+// nothing)? Then nobody's step can end its spin.
 bool Controller::spinning() const {
     for (std::size_t p = 0; p < plan_.processes.size() && p < procs_.size(); ++p) {
         const Proc& pr = procs_[p];
         if (!pr.known || pr.dead || plan_.processes[p].is_exec() || !parking_.parked(static_cast<int>(p))) continue;
         const Op& op = plan_.ops[slot(static_cast<int>(p)).op.load()];
-        if (op.kind == OpKind::Test && (op.flags & kOpSpin)) return true;
+        if (op.kind == OpKind::Test && (op.flags & (kOpSpin | kOpWhile))) return true;
     }
     return false;
 }

@@ -132,7 +132,11 @@ std::string ProcessWatch::where(std::uint32_t p) const {
         case ProcState::BlockedPsem:
         case ProcState::BlockedSignal: return fmt::format("waits in {}{}", text, iter);
         case ProcState::Sleeping: return fmt::format("sleeps in {}{}", text, iter);
-        case ProcState::Spinning: return fmt::format("spins in {} (it holds, and nothing else runs that could change it){}", text, iter);
+        case ProcState::Spinning:
+            if (std::uint32_t head = s.loop_head.load())
+                return fmt::format("loops in '{}': each time round it changes nothing, and nothing else runs that could change what it reads{}",
+                                   plan_.op_text[head - 1], iter);
+            return fmt::format("spins in {} (it holds, and nothing else runs that could change it){}", text, iter);
         case ProcState::WaitingChildren: return "waits for its children";
         case ProcState::Program: {
             // Controlled: waiting at simrun's own gate is not the program's doing.

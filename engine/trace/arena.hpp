@@ -38,6 +38,7 @@ public:
     std::uint32_t spares_missed() const { return header_->spares_missed.load(); }
     std::uint32_t unscheduled() const { return header_->unscheduled.load(); }
     ProcSlot& slot(std::uint32_t p) const { return slots_[p]; }
+    std::atomic<std::uint64_t>& shared_epoch() const { return header_->shared_epoch; }
     RingWriter writer(std::uint32_t ring, int wake_fd) const;
     // Publishes a fresh stamp (the supervisor, at every turn of its loop):
     // a process writing alone takes a fresh stamp again after it.

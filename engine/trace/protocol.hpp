@@ -30,7 +30,7 @@ enum class ProcState : std::uint32_t {
     WaitingChildren,  // script done, reaping its children
     Program,          // exec'd program running (opaque to simrun)
     Exited,
-    Spinning,         // free mode: in a busy wait (a while with an empty body) whose test has held many times in a row
+    Spinning,         // free mode: in a busy wait (a while with an empty body) whose test has held many times in a row, or in a loop whose iterations change nothing
 };
 
 // Controlled scheduling: the gate is a futex shared by a process and the
@@ -99,6 +99,9 @@ struct alignas(64) ProcSlot {
     std::atomic<std::uint32_t> traced;
     std::atomic<std::uint32_t> timed;   // controlled: the program's parked call has a timeout the supervisor may end
     std::atomic<std::uint32_t> alarm_secs;  // controlled: the program's alarm(), rung by the supervisor (0: none)
+    // A scripted process in a loop that changes nothing (Spinning): 1 + the
+    // op (index into Plan::ops) it loops back to (0: none, or an empty busy wait).
+    std::atomic<std::uint32_t> loop_head;
 };
 
 // The seals on the arena's memfd (its size is fixed), and the first word of
@@ -118,6 +121,10 @@ struct alignas(64) ArenaHeader {
     // The run's newest stamp (trace_clock.hpp): read at every record,
     // written only by a fresh stamp, so it has a cache line of its own.
     alignas(64) std::atomic<std::uint64_t> newest_stamp;
+    // Bumped by a scripted process before each op that may change shared
+    // state (Plan::watch_loops only): a loop iteration that saw it unchanged,
+    // and changed none of its own values, changed nothing at all.
+    alignas(64) std::atomic<std::uint64_t> shared_epoch;
 };
 
 // Where everything is in the arena: the header, then a slot per process

@@ -379,6 +379,53 @@ run = ["sleep 30ms", "m.go = 1"]
         r.assert_nothing_left()
 
 
+IDLE_LOOPS = """
+[scenario]
+name = "idle"
+timeout = "20s"
+[ipc.shm.m]
+cells = { go = 0, seen = 0, polls = 0 }
+[ipc.sem.s]
+members = { token = 0 }
+[[process]]
+name = "reader"
+run = ["while m.go == 0", "load m.seen as v", "sleep 1us", "end", "m.seen = 1"]
+[[process]]
+name = "poller"
+run = ["ok = 0", "while ok == 0", "P s.token nowait as ok", "end", "m.polls = 1"]
+[[process]]
+name = "setter"
+run = ["sleep 20ms", "m.seen = 5", "SETTER"]
+"""
+
+
+@pytest.mark.parametrize("mode", ["free", "controlled"])
+def test_loop_that_changes_nothing(mode):
+    """A while with a body (a load and a sleep; a polling P ... nowait) that nobody will ever let out: the run
+ends as livelock long before its timeout, naming each loop; the same scenario where another process
+sets what they wait for completes, so the bound does not cut a loop that others will end."""
+    with tempfile.TemporaryDirectory() as d:
+        stuck = write_scenario(d, IDLE_LOOPS.replace('"SETTER"', "'print \"done\"'"), "stuck")
+        r = Run([stuck, f"--{mode}", "--seed", "4"], d)
+        check(r.code == 1, f"exit {r.code}\n{r.stdout}{r.stderr}")
+        events = r.trace(d, "idle")
+        end = run_end(events)
+        check(end["outcome"] == "livelock" and end["t"] < 10_000_000_000, str(end))
+        if mode == "free":
+            check("reader loops in 'while m.go == 0'" in r.stdout and "poller loops in 'while ok == 0'" in r.stdout, r.stdout)
+            loads = [e for e in events if e["kind"] == "op" and e.get("op") == "load" and e["proc"] == "reader"]
+            check(1000 <= len(loads) < 5000, f"a quiet loop stops recording: {len(loads)} loads")
+            check(any(e.get("value") == 5 for e in loads), "the load after the setter's store is recorded")
+        else:
+            check("reader" in "\n".join(end["diagnosis"]) and "poller" in "\n".join(end["diagnosis"]), str(end))
+        r.assert_nothing_left()
+        ends = write_scenario(d, IDLE_LOOPS.replace('"SETTER"', '"m.go = 1", "V s.token"') +
+                              '[[expect]]\nfinal = "m.seen == 1 && m.polls == 1"\n', "ends")
+        r = Run([ends, f"--{mode}", "--seed", "4", "-q"], d)
+        check(r.code == 0, f"exit {r.code}\n{r.stdout}{r.stderr}")
+        check(run_end(r.trace(d, "idle"))["outcome"] == "completed", "completed")
+
+
 def test_bakery_without_choosing_found():
     """The bakery algorithm without its choosing flag: explore finds two processes inside at once."""
     text = scenario_text("bakery").replace('  "  while bakery.choosing[k] == 1",\n  "  end",\n', "")

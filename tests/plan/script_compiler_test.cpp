@@ -3,6 +3,7 @@
 #include "../test_support.hpp"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 using simrun::test::error_of;
 using simrun::test::first_line;
@@ -111,4 +112,26 @@ TEST_CASE("misused control flow and values are positioned errors") {
 TEST_CASE("an error in one replica's script names the replica") {
     CHECK(first_line(error_of(with_run(R"("m.f[{i + 1}] = 1")", "count = 3\n"))) ==
           "t.toml:9:9: error: index 3 is out of range for 'm.f' (length 3) (in p#2, where i = 2)");
+}
+
+TEST_CASE("a script's values and a text's written length have limits, each a positioned error") {
+    std::string run;
+    for (int k = 0; k < 64; ++k) run += fmt::format("{}\"v{} = {}\"", k ? ", " : "", k, k);
+    CHECK_NOTHROW(plan_of(with_run(run)));
+    run += ", \"w = 1\"";
+    const std::string at = fmt::format("t.toml:8:{}: ", 8 + run.size() - std::string("\"w = 1\"").size() + 1);
+    CHECK(first_line(error_of(with_run(run))) == at + "error: a script holds at most 64 values and repeat counters");
+    // 4096 bytes once written: the literal, plus 20 for each value.
+    const std::string fits(4096 - 20, 'x'), too_long(4096 - 19, 'x');
+    CHECK_NOTHROW(plan_of(with_run("\"load m.x as v\", \"print \\\"" + fits + "{v}\\\"\"")));
+    CHECK(first_line(error_of(with_run("\"load m.x as v\", \"print \\\"" + too_long + "{v}\\\"\""))) ==
+          "t.toml:8:26: error: a text with {values} holds at most 4096 bytes once its values are written");
+}
+
+TEST_CASE("loops with a body are watched for idle iterations, unless a program runs") {
+    CHECK(plan_of(with_run(R"("while m.x == 0", "load m.x as v", "end")")).watch_loops);
+    CHECK_FALSE(plan_of(with_run(R"("while m.x == 0", "end")")).watch_loops);  // a spin: parked on its own
+    CHECK_FALSE(plan_of(with_run(R"("repeat 3", "load m.x", "end")")).watch_loops);
+    CHECK_FALSE(plan_of(with_run(R"("while m.x == 0", "load m.x as v", "end")") + "[[process]]\nname = \"cc\"\nexec = [\"true\"]\n")
+                    .watch_loops);
 }
