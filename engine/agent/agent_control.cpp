@@ -61,6 +61,18 @@ std::uint32_t Agent::step_at(const Op* ops, std::uint32_t pc) {
         case OpKind::Test:
             run_op(op);
             return taken_ ? pc + 1 : op.slot;
+        case OpKind::Choose: {  // P forks.f{k}: the variant k names
+            choice_value_ = evaluate(op);
+            const std::int64_t* keys = plan_.choice_keys.data() + op.value;
+            for (std::uint32_t j = 0; j < op.count; ++j)
+                if (keys[j] == choice_value_) {
+                    op_index_ = op.first + j;
+                    run_op(plan_.ops[op_index_]);
+                    return pc + 1;
+                }
+            run_op(op);
+            return pc + 1;
+        }
         default: run_op(op); return pc + 1;
     }
 }

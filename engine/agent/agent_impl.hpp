@@ -267,6 +267,7 @@ private:
     std::int64_t values_[kMaxValues] = {};  // `as NAME` values and repeat counters
     bool taken_ = false;                    // the last Test's outcome
     std::int64_t cell_index_ = 0;           // the computed index of the last op on buf.items[{k}]
+    std::int64_t choice_value_ = 0;         // the value of the last Choose (P forks.f{k})
     char text_buf_[kMaxTemplateText];       // the last text_of a template
     mutable bool bad_index_ = false;        // a condition read an array out of its range
     std::atomic<std::uint64_t>* epoch_;     // the run's shared epoch, when Plan::watch_loops

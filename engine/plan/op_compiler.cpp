@@ -279,7 +279,8 @@ Op Planner::compile(const OpDecl& od, int decl) {
         case OpKind::Test:
         case OpKind::Jump:
         case OpKind::Loop:
-        case OpKind::SetValue: break;  // script_compiler.cpp
+        case OpKind::SetValue:
+        case OpKind::Choose: break;  // script_compiler.cpp
     }
     return op;
 }

@@ -82,6 +82,7 @@ const char* op_verb(const Plan& plan, const Op& op) {
         case OpKind::Jump: return "jump";
         case OpKind::Loop: return "repeat";
         case OpKind::SetValue: return "set";
+        case OpKind::Choose: return op_verb(plan, plan.ops[op.first]);
     }
     return "?";
 }
@@ -121,6 +122,7 @@ std::string op_target(const Plan& plan, const Op& op) {
         case OpKind::Semctl:
             return op.count == kIpcRmid || op.count >= kIpcStat ? plan.sems[op.object].name
                                                                : plan.sems[op.object].name + "." + plan.sems[op.object].members[op.slot];
+        case OpKind::Choose: return plan.texts[op.slot + 2];
         default: return "";
     }
 }

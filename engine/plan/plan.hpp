@@ -230,6 +230,12 @@ struct Plan {
     // An op with a computed cell index, once per cell of its array: the op as
     // it ran on that cell (the decoder hands these to the trace's consumers).
     std::vector<Op> cell_variants;
+    // Choose (P forks.f{k}): Op::first is its first variant in Plan::ops
+    // (after its script's end), Op::count how many, Op::value the first of
+    // their keys here (the value that picks each), Op::slot the texts of
+    // the name's parts before and after the value (texts[slot], texts[slot + 1]) and
+    // the name as written (texts[slot + 2], "forks.f{k}").
+    std::vector<std::int64_t> choice_keys;
     // A while loop with a body, and no exec'd program in the run: scripted
     // ops count their changes to shared state (ArenaHeader::shared_epoch),
     // so a loop whose iterations change nothing is seen (a livelock).

@@ -1,4 +1,6 @@
 #include "plan/planner_impl.hpp"
+
+#include <algorithm>
 #include "util/duration.hpp"
 
 #include <fmt/format.h>
@@ -148,8 +150,16 @@ std::vector<std::uint32_t> Planner::matching_ops(const std::string& written, Sou
         if (!mine.empty() && !mine[i]) continue;
         std::string target = op_target(p_, p_.ops[i]);
         std::string short_form = std::string(op_verb(p_, p_.ops[i])) + (target.empty() ? "" : " " + target);
-        if (text == p_.op_text[i] || text == short_form) ops.push_back(static_cast<std::uint32_t>(i));
+        if (text != p_.op_text[i] && text != short_form) continue;
+        const Op& op = p_.ops[i];
+        if (op.kind != OpKind::Choose) {
+            ops.push_back(static_cast<std::uint32_t>(i));
+            continue;
+        }
+        for (std::uint32_t v = op.first; v < op.first + op.count; ++v) ops.push_back(v);  // P forks.f{k}: each name it can give
     }
+    std::sort(ops.begin(), ops.end());
+    ops.erase(std::unique(ops.begin(), ops.end()), ops.end());
     if (ops.empty()) {
         std::string hint = did_you_mean_suffix(text, same_verb(text, p_.op_text));
         bool programs = std::any_of(p_.processes.begin(), p_.processes.end(), [](const PlanProcess& p) { return p.is_exec(); });

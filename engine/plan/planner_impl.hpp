@@ -69,6 +69,7 @@ private:
     void scripts();
     // replica -1: one script that every replica shares.
     void compile_script(const std::vector<OpDecl>& ops, int decl, int replica);
+    Op compile_op(const OpDecl& od, int decl, ScriptState& s);
     std::uint8_t new_value_slot(ScriptState& s, SourcePos at);
     void emit_code(const ExprTree& t, int node, const OpDecl& od, ScriptState& s);
     std::pair<std::uint32_t, std::uint16_t> code_of(const ExprTree& t, const OpDecl& od, ScriptState& s);

@@ -60,6 +60,8 @@ struct Planner::ScriptState {
     std::map<std::string, Value> values;
     int next_slot = 0;
     std::vector<Block> blocks;
+    // Choose ops (within the script) and their variants, compiled, with their texts.
+    std::vector<std::pair<std::uint32_t, std::vector<std::pair<Op, std::string>>>> choices;
 };
 
 std::uint8_t Planner::new_value_slot(ScriptState& s, SourcePos at) {
@@ -158,6 +160,86 @@ std::pair<std::uint32_t, std::uint16_t> Planner::code_of(const ExprTree& t, cons
     return {first, static_cast<std::uint16_t>(len)};
 }
 
+// One op that is not control flow: compiled, with its values, text and cell.
+Op Planner::compile_op(const OpDecl& od, int decl, ScriptState& s) {
+    const SourcePos at = pos_in_string(od.pos, 0);
+    Op op;
+    try {
+        op = compile(od, decl);
+    } catch (Failure& f) {
+        if (!od.replica_note.empty() && f.d.message.find(od.replica_note) == std::string::npos) f.d.message += od.replica_note;
+        throw;
+    }
+    if (od.kind == OpKind::SetValue && od.control == Control::None) {  // k = {k + 1}: a value of the script's own
+        SourcePos bind_at = pos_in_string(od.pos, od.bind_offset);
+        if (object_kind_.count(od.bind)) fail(bind_at, fmt::format("'{}' is the name of a {}; a value needs another name", od.bind, object_kind_[od.bind]));
+        if (od.value_expr) {
+            auto [first, len] = code_of(od.value_expr->expr, od, s);
+            op.code = first, op.code_len = len;
+        }
+        auto it = s.values.find(od.bind);
+        if (it == s.values.end()) it = s.values.emplace(od.bind, Value{new_value_slot(s, bind_at), od.kind}).first;
+        it->second.bound_by = od.kind;
+        op.slot = it->second.slot, op.value = od.value;
+        return op;
+    }
+    if (!od.text_parts.empty()) {  // "got {n} bytes": its literal parts and values
+        Plan::Template t;
+        std::size_t longest = 0;  // bytes at most, once formatted
+        t.first = static_cast<std::uint32_t>(p_.text_parts.size());
+        for (const auto& part : od.text_parts) {
+            if (!part.literal.empty()) {
+                p_.text_parts.push_back({static_cast<std::uint32_t>(p_.texts.size()), 0, 0});
+                p_.texts.push_back(part.literal);
+                longest += part.literal.size();
+            }
+            if (part.value) {
+                auto [first, len] = code_of(part.value->expr, od, s);
+                p_.text_parts.push_back({0, first, len});
+                longest += 20;  // -9223372036854775808
+            }
+        }
+        t.count = static_cast<std::uint32_t>(p_.text_parts.size()) - t.first;
+        if (longest > kMaxTemplateText)
+            fail(at, fmt::format("a text with {{values}} holds at most {} bytes once its values are written", kMaxTemplateText));
+        op.first = static_cast<std::uint32_t>(p_.templates.size()), op.flags |= kOpTemplate;
+        p_.templates.push_back(t);
+    }
+    if (od.index_expr) {
+        const std::uint32_t length = array_length(op.object, op.slot);
+        auto [first, len] = code_of(od.index_expr->expr, od, s);
+        op.index_code = first, op.index_len = len, op.count = length;
+    }
+    if (od.value_expr) {
+        if (od.kind != OpKind::MsgSend && od.kind != OpKind::ShmStore && !(od.kind == OpKind::Kill && od.sigval))
+            fail(pos_in_string(od.pos, od.value_expr->offset),
+                 "a {value} computed when the op runs goes in a send's type, a stored value or a sigqueue's value");
+        auto [first, len] = code_of(od.value_expr->expr, od, s);
+        op.code = first, op.code_len = len;
+    }
+    if (!od.bind.empty()) {
+        SourcePos bind_at = pos_in_string(od.pos, od.bind_offset);
+        if (!gives_value(od))
+            fail(bind_at, fmt::format("'{}' gives no value to bind; 'as' goes with load, recv, read, wait, semctl GETVAL (GETNCNT, "
+                                      "GETZCNT) and P ... nowait",
+                                      od.verb));
+        if (object_kind_.count(od.bind)) fail(bind_at, fmt::format("'{}' is the name of a {}; bind another name", od.bind, object_kind_[od.bind]));
+        auto it = s.values.find(od.bind);
+        if (it == s.values.end()) it = s.values.emplace(od.bind, Value{new_value_slot(s, bind_at), od.kind}).first;
+        it->second.bound_by = od.kind;
+        op.bind = static_cast<std::uint8_t>(it->second.slot + 1);
+    }
+    if (op.index_len) {
+        op.first = static_cast<std::uint32_t>(p_.cell_variants.size());
+        for (std::uint32_t k = 0; k < op.count; ++k) {
+            Op v = op;
+            v.slot = op.slot + k, v.index_len = 0;
+            p_.cell_variants.push_back(v);
+        }
+    }
+    return op;
+}
+
 void Planner::compile_script(const std::vector<OpDecl>& ops, int decl, int replica) {
     ScriptState s;
     s.decl = decl, s.replica = replica, s.count = static_cast<int>(d_.processes[decl].count);
@@ -237,81 +319,36 @@ void Planner::compile_script(const std::vector<OpDecl>& ops, int decl, int repli
         }
         if (od.kind == OpKind::Fork && !s.blocks.empty())
             fail(at, "fork cannot be inside if, while or repeat: each declared child is forked once, where its fork op stands");
-        try {
-            op = compile(od, decl);
-        } catch (Failure& f) {
-            if (!od.replica_note.empty() && f.d.message.find(od.replica_note) == std::string::npos) f.d.message += od.replica_note;
-            throw;
-        }
-        if (od.kind == OpKind::SetValue && od.control == Control::None) {  // k = {k + 1}: a value of the script's own
-            SourcePos bind_at = pos_in_string(od.pos, od.bind_offset);
-            if (object_kind_.count(od.bind)) fail(bind_at, fmt::format("'{}' is the name of a {}; a value needs another name", od.bind, object_kind_[od.bind]));
-            if (od.value_expr) {
-                auto [first, len] = code_of(od.value_expr->expr, od, s);
-                op.code = first, op.code_len = len;
-            }
-            auto it = s.values.find(od.bind);
-            if (it == s.values.end()) it = s.values.emplace(od.bind, Value{new_value_slot(s, bind_at), od.kind}).first;
-            it->second.bound_by = od.kind;
-            op.slot = it->second.slot, op.value = od.value;
-            emit(op, od.text);
+        if (!od.choice_ops.empty()) {  // P forks.f{k}: its variants go after the script
+            Op choose;
+            choose.kind = OpKind::Choose;
+            auto [first, len] = code_of(od.choice_expr->expr, od, s);
+            choose.code = first, choose.code_len = len;
+            choose.count = static_cast<std::uint32_t>(od.choice_ops.size());
+            choose.value = static_cast<std::int64_t>(p_.choice_keys.size());
+            p_.choice_keys.insert(p_.choice_keys.end(), od.choice_keys.begin(), od.choice_keys.end());
+            choose.slot = static_cast<std::uint32_t>(p_.texts.size());
+            p_.texts.push_back(od.choice_prefix);
+            p_.texts.push_back(od.choice_suffix);
+            p_.texts.push_back(od.choice_name);
+            // Compiled here, where the op stands: what they bind is known from here on.
+            std::vector<std::pair<Op, std::string>> variants;
+            for (const OpDecl& v : od.choice_ops) variants.emplace_back(compile_op(v, decl, s), v.text);
+            s.choices.push_back({emit(choose, od.text), std::move(variants)});
             continue;
         }
-        if (!od.text_parts.empty()) {  // "got {n} bytes": its literal parts and values
-            Plan::Template t;
-            std::size_t longest = 0;  // bytes at most, once formatted
-            t.first = static_cast<std::uint32_t>(p_.text_parts.size());
-            for (const auto& part : od.text_parts) {
-                if (!part.literal.empty()) {
-                    p_.text_parts.push_back({static_cast<std::uint32_t>(p_.texts.size()), 0, 0});
-                    p_.texts.push_back(part.literal);
-                    longest += part.literal.size();
-                }
-                if (part.value) {
-                    auto [first, len] = code_of(part.value->expr, od, s);
-                    p_.text_parts.push_back({0, first, len});
-                    longest += 20;  // -9223372036854775808
-                }
-            }
-            t.count = static_cast<std::uint32_t>(p_.text_parts.size()) - t.first;
-            if (longest > kMaxTemplateText)
-                fail(at, fmt::format("a text with {{values}} holds at most {} bytes once its values are written", kMaxTemplateText));
-            op.first = static_cast<std::uint32_t>(p_.templates.size()), op.flags |= kOpTemplate;
-            p_.templates.push_back(t);
+        emit(compile_op(od, decl, s), od.text);
+    }
+    // The variants of computed names, out of the script's way: its end jumps over them.
+    if (!s.choices.empty()) {
+        Op over;
+        over.kind = OpKind::Jump;
+        const std::uint32_t jump = emit(over, "");
+        for (const auto& [at, variants] : s.choices) {
+            at_op(at).first = s.first + here();
+            for (const auto& [op, text] : variants) emit(op, text);
         }
-        if (od.index_expr) {
-            const std::uint32_t length = array_length(op.object, op.slot);
-            auto [first, len] = code_of(od.index_expr->expr, od, s);
-            op.index_code = first, op.index_len = len, op.count = length;
-        }
-        if (od.value_expr) {
-            if (od.kind != OpKind::MsgSend && od.kind != OpKind::ShmStore && !(od.kind == OpKind::Kill && od.sigval))
-                fail(pos_in_string(od.pos, od.value_expr->offset),
-                     "a {value} computed when the op runs goes in a send's type, a stored value or a sigqueue's value");
-            auto [first, len] = code_of(od.value_expr->expr, od, s);
-            op.code = first, op.code_len = len;
-        }
-        if (!od.bind.empty()) {
-            SourcePos bind_at = pos_in_string(od.pos, od.bind_offset);
-            if (!gives_value(od))
-                fail(bind_at, fmt::format("'{}' gives no value to bind; 'as' goes with load, recv, read, wait, semctl GETVAL (GETNCNT, "
-                                          "GETZCNT) and P ... nowait",
-                                          od.verb));
-            if (object_kind_.count(od.bind)) fail(bind_at, fmt::format("'{}' is the name of a {}; bind another name", od.bind, object_kind_[od.bind]));
-            auto it = s.values.find(od.bind);
-            if (it == s.values.end()) it = s.values.emplace(od.bind, Value{new_value_slot(s, bind_at), od.kind}).first;
-            it->second.bound_by = od.kind;
-            op.bind = static_cast<std::uint8_t>(it->second.slot + 1);
-        }
-        if (op.index_len) {
-            op.first = static_cast<std::uint32_t>(p_.cell_variants.size());
-            for (std::uint32_t k = 0; k < op.count; ++k) {
-                Op v = op;
-                v.slot = op.slot + k, v.index_len = 0;
-                p_.cell_variants.push_back(v);
-            }
-        }
-        emit(op, od.text);
+        at_op(jump).slot = here();
     }
     if (!s.blocks.empty()) {
         const Block& b = s.blocks.back();

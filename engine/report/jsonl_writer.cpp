@@ -292,6 +292,10 @@ void JsonlWriter::script_op(const Event& e, const ev::ScriptOp& o) {
         l += ",\"obj\":";
         append_json_string(l, target);
     }
+    if (op.kind == OpKind::Choose) {  // the name it computed, which no declared object has
+        l += ",\"name\":";
+        append_json_string(l, fmt::format("{}{}{}", plan_.texts[op.slot], o.arg, plan_.texts[op.slot + 1]));
+    }
     if (op.kind == OpKind::Test) {  // if / while: the condition as written; result 1 (true) or 0
         const std::string& text = plan_.op_text[o.index];
         l += ",\"cond\":";

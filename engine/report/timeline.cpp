@@ -59,6 +59,8 @@ std::string describe_op(const Plan& plan, const ev::ScriptOp& o) {
     }
     if (op.kind == OpKind::IpcGet || op.kind == OpKind::Semctl || op.kind == OpKind::Shmctl || op.kind == OpKind::Msgctl)
         what = text;  // the flags matter
+    if (op.kind == OpKind::Choose)  // no declared name for the value it computed
+        return fmt::format("{} ✘ {} (no '{}{}{}')", text, errname(o.err), plan.texts[op.slot], o.arg, plan.texts[op.slot + 1]);
     if (o.err && op.kind != OpKind::Pause) return fmt::format("{} ✘ {}", what, errname(o.err));
     const std::string woke = o.woke ? " (woke)" : "";
     const std::int64_t value = o.value.value_or(0);
@@ -106,7 +108,8 @@ std::string describe_op(const Plan& plan, const ev::ScriptOp& o) {
             return fmt::format("{} → {}{}", text, o.result ? "true" : "false", o.arg > 1 ? fmt::format(" (after {} tests)", o.arg) : "");
         case OpKind::Jump:
         case OpKind::Loop:
-        case OpKind::SetValue: return text;  // not steps: never in a trace
+        case OpKind::SetValue:
+        case OpKind::Choose: return text;  // not steps: never in a trace
         case OpKind::MsgRecv: return fmt::format("recv {} → [{}] \"{}\"{}", target, o.arg, printable(o.payload, 24), woke);
     }
     return "";

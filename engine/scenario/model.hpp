@@ -132,6 +132,7 @@ enum class OpKind : std::uint8_t {
     Jump,       // else, end of a loop, break: to Op::slot; not a step
     Loop,       // repeat N's head: its counter (a value) spent jumps to Op::slot; not a step
     SetValue,   // repeat N's counter set before the loop, or `k = {k + 1}` on a value; not a step
+    Choose,     // an op whose name has a value computed when it runs (P forks.f{k}): runs the variant the value picks
 };
 
 // A line of a `run` list that is control flow rather than an op.
@@ -198,6 +199,16 @@ struct OpDecl {
     // offset of text, the offset in the op as written (empty: not expanded).
     std::vector<std::uint32_t> origin;
     std::string replica_note;                 // " (in philosopher#3, where i = 3)" for errors
+    // A name with a value computed when the op runs (P forks.f{k}, kill
+    // worker#{w} SIGTERM): the value, the name around it, and the op once
+    // for each declared name it can give (choice_keys[j]: the value that
+    // picks choice_ops[j]). The op itself is parsed with 0 for the value.
+    std::optional<ValueExprDecl> choice_expr;
+    std::string choice_prefix, choice_suffix;  // "forks.f" and "" around {k}
+    std::string choice_name;                   // "forks.f{k}"
+    std::string expanded;                      // the op's text after the replica's {i}, {n}: what the variants are made of
+    std::vector<OpDecl> choice_ops;
+    std::vector<std::int64_t> choice_keys;
     std::size_t written(std::size_t offset) const {
         if (origin.empty()) return offset;
         return offset < origin.size() ? origin[offset] : origin.back();

@@ -1,6 +1,7 @@
 #include "scenario/scenario_reader.hpp"
 
 #include "scenario/names.hpp"
+#include "scenario/name_choice.hpp"
 #include "scenario/op_parser.hpp"
 #include "scenario/toml_fields.hpp"
 #include "scenario/toml_text.hpp"
@@ -280,6 +281,11 @@ ProcessDecl read_process(const toml::node& node) {
                     std::string text;
                     TextError err;
                     if (!expand_replica(written.text, r, p.count, text, op.origin, err)) fail(pos_in_string(op.pos, err.offset), err.message);
+                    if (has_computed_name(text)) {  // parsed once every name is known (resolve_computed_names)
+                        op.text = op.expanded = text;
+                        ops.push_back(std::move(op));
+                        continue;
+                    }
                     if (!parse_op(text, op, err)) fail(op.at(err.offset), err.message + op.replica_note);
                     to_written_offsets(op);
                     ops.push_back(std::move(op));
@@ -465,6 +471,7 @@ Result<ScenarioDecl, Diagnostic> read_scenario(const std::string& path, const st
         if (const auto* n = root.get("fault"))
             each_in_array(*n, "fault", [&](const toml::node& f, std::size_t) { sc.faults.push_back(read_fault(f)); });
         if (sc.processes.empty()) fail({1, 1}, "the scenario declares no [[process]]");
+        resolve_computed_names(sc);
     } catch (const Failure& f) {
         return f.d;
     }

@@ -426,6 +426,49 @@ sets what they wait for completes, so the bound does not cut a loop that others 
         check(run_end(r.trace(d, "idle"))["outcome"] == "completed", "completed")
 
 
+COMPUTED_NAMES = """
+[scenario]
+name = "computed"
+timeout = "10s"
+[ipc.sem.forks]
+members = { f0 = 0, f1 = 0, f2 = 0 }
+[ipc.shm.m]
+cells = { done = 0 }
+[[process]]
+name = "worker"
+count = 3
+run = ["j = {i}", "P forks.f{j}", "m.done += 1 atomic"]
+[[process]]
+name = "boss"
+run = ["k = 2", "while k >= 0", "V forks.f{k}", "k = {k - 1}", "end", "k = 9", "V forks.f{k}"]
+[[expect]]
+final = "m.done == 3 && count(V forks.f{k}) == 3 && count(V forks.f1 by boss) == 1"
+"""
+
+
+@pytest.mark.parametrize("mode", ["free", "controlled"])
+def test_computed_names(mode):
+    """`V forks.f{k}` with k computed as the script runs: each V names the member k gave, in the trace and in
+count(); a value no declared name has fails with ENOENT, naming what it computed; a P blocked on a computed
+name is named in the deadlock's wait-for lines."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_scenario(d, COMPUTED_NAMES)
+        r = Run([path, f"--{mode}", "--seed", "2"], d)
+        check(r.code == 0, f"exit {r.code}\n{r.stdout}{r.stderr}")
+        events = r.trace(d, "computed")
+        vs = [e for e in events if e["kind"] == "op" and e["proc"] == "boss" and e.get("op") == "V"]
+        check([e["obj"] for e in vs] == ["forks.f2", "forks.f1", "forks.f0", "forks.f{k}"], str(vs))
+        check(vs[-1].get("errno") == "ENOENT" and vs[-1].get("name") == "forks.f9", str(vs[-1]))
+        check("V forks.f{k} ✘ ENOENT (no 'forks.f9')" in r.stdout, r.stdout)
+        stuck = write_scenario(d, COMPUTED_NAMES.replace('"k = 2"', '"k = 1"').split("[[expect]]")[0], "stuck")
+        r = Run([stuck, f"--{mode}", "--seed", "2"], d)
+        check(r.code == 1, f"exit {r.code}\n{r.stdout}{r.stderr}")
+        end = run_end(r.trace(d, "computed"))
+        check(end["outcome"] == "deadlock", str(end))
+        check(any("worker#2" in line and "P forks.f2" in line for line in end["diagnosis"]), str(end["diagnosis"]))
+        r.assert_nothing_left()
+
+
 def test_bakery_without_choosing_found():
     """The bakery algorithm without its choosing flag: explore finds two processes inside at once."""
     text = scenario_text("bakery").replace('  "  while bakery.choosing[k] == 1",\n  "  end",\n', "")

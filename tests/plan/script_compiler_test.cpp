@@ -135,3 +135,33 @@ TEST_CASE("loops with a body are watched for idle iterations, unless a program r
     CHECK_FALSE(plan_of(with_run(R"("while m.x == 0", "load m.x as v", "end")") + "[[process]]\nname = \"cc\"\nexec = [\"true\"]\n")
                     .watch_loops);
 }
+
+TEST_CASE("a name with a value computed when the op runs: one variant per declared name, after the script") {
+    const std::string objects = "[ipc.sem.forks]\nmembers = { f0 = 1, f2 = 1, fx = 1, f01 = 1 }\n"  // lines 1-2
+                                "[[process]]\nname = \"w\"\ncount = 2\nrun = [\"pause\"]\n";          // lines 3-6
+    auto scenario = [&](const std::string& run) { return objects + "[[process]]\nname = \"p\"\nrun = [" + run + "]\n"; };  // run: line 9
+    Plan plan = plan_of(scenario(R"("k = 2", "P forks.f{k}", "kill w#{k - 2} SIGTERM")"));
+    // f0 and f2 (fx is no number, f01 is not one as written); w#0 and w#1, then a jump over the variants.
+    CHECK(shape(plan, "p") == std::vector<std::string>{"set:2", "P forks.f{k}", "kill w#{k - 2} SIGTERM", "jump:8", "P forks.f0",
+                                                       "P forks.f2", "kill w#0 SIGTERM", "kill w#1 SIGTERM"});
+    const PlanProcess& p = plan.processes.back();
+    const Op& choose = plan.ops[p.first_op + 1];
+    REQUIRE(choose.kind == OpKind::Choose);
+    CHECK(choose.first == p.first_op + 4);
+    CHECK(choose.count == 2);
+    CHECK(plan.choice_keys[static_cast<std::size_t>(choose.value)] == 0);
+    CHECK(plan.choice_keys[static_cast<std::size_t>(choose.value) + 1] == 2);
+    CHECK(plan.ops[choose.first + 1].kind == OpKind::Semop);
+    CHECK(op_target(plan, plan.ops[choose.first + 1]) == "forks.f2");
+
+    CHECK(first_line(error_of(scenario(R"("k = 1", "P forks.g{k}")"))) ==
+          "t.toml:9:20: error: no declared name is 'forks.g{k}' for a number in place of {k}: a computed name picks one of the declared "
+          "names (such as 'forks.g0')");
+    CHECK(first_line(error_of(scenario(R"("k = 1", "semop forks.f{k}-1 forks.f{k}+1")"))) ==
+          "t.toml:9:44: error: an op takes one name with a value computed when it runs");
+    CHECK(first_line(error_of(scenario(R"("k = 1", "fork w#{k}")"))) ==
+          "t.toml:9:25: error: fork names the children it forks before the run; a computed name cannot");
+    CHECK(first_line(error_of(scenario(R"("P forks.f{j}")"))) ==
+          "t.toml:9:19: error: unknown value 'j': no earlier op binds it (write '... as j' on the op that gives it)");
+    CHECK(first_line(error_of(scenario(R"("k = 0", "P forks.f{k", "end")"))).find("error:") != std::string::npos);
+}
