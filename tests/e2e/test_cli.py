@@ -112,6 +112,7 @@ def in_mount_namespace(script, d):
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.serial  # --no-sandbox: its IPC objects are in the machine's namespace, where other tests look for leaks
 def test_out_on_a_full_or_read_only_file_system():
     """--out on a 32 KiB tmpfs that fills up: exit 3 with the reason, and the trace is whole lines ending in run_end,
     marked cut_short with the event it stops after (before: half a line, no run_end). --out on a read-only file

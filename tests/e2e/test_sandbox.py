@@ -319,6 +319,7 @@ exec = ["cat", "/proc/net/dev"]
         check(devices == ["lo"], f"only the loopback device: {devices}")
 
 
+@pytest.mark.serial  # one run with --no-sandbox
 def test_temporary_files_go_with_the_run():
     """In the sandbox a program's TMPDIR is /tmp, the run's own: what mktemp (or a compiler killed halfway)
     leaves there goes with the run, and nothing lands in the TMPDIR simrun was given. A TMPDIR the scenario
