@@ -1,6 +1,7 @@
 #include "session/explore.hpp"
 
 #include "sched/schedule_file.hpp"
+#include "util/duration.hpp"
 
 #include <unistd.h>
 
@@ -34,13 +35,14 @@ private:
             opt.strategy.seed = c.seed + static_cast<std::uint64_t>(i);
             RunReport r = run_one_(opt);
             ++runs_;
-            progress(i + 1);
-            if (stops_search(r)) return clear_progress(), r.exit_code;
+            steps_ += r.schedule.size();
+            progress();
+            if (stops_search(r)) return stopped(r.exit_code);
             if (r.passed) continue;
             clear_progress();
             say("  run {} (seed {}) fails: {}\n", i + 1, opt.strategy.seed, first_failure(r));
             say("  {} in {}\n", runs_text(runs_), pace(start));
-            return report_failure(opt.strategy.seed, r.schedule);
+            return report_failure(opt.strategy.seed, r.schedule, r.children);
         }
         clear_progress();
         say("  no failure in {} ({})\n", runs_text(runs_), pace(start));
@@ -50,7 +52,9 @@ private:
     // What explore says on standard output; nothing when it runs for a grader.
     template <typename... A>
     void say(fmt::format_string<A...> f, A&&... a) const {
-        if (!o_.quiet) fmt::print(f, std::forward<A>(a)...);
+        if (o_.quiet) return;
+        fmt::print(f, std::forward<A>(a)...);
+        std::fflush(stdout);  // as it happens, into a pipe or a log too
     }
     static std::string runs_text(int n) { return fmt::format("{} run{}", n, n == 1 ? "" : "s"); }
     // "0.41 s, 73 runs/s"; a rate under 10 with a decimal, none for a single run.
@@ -90,13 +94,14 @@ private:
             opt.record_choices = true;
             RunReport r = run_one_(opt);
             ++runs_;
-            progress(runs_);
-            if (stops_search(r)) return clear_progress(), r.exit_code;
+            steps_ += r.schedule.size();
+            progress();
+            if (stops_search(r)) return stopped(r.exit_code);
             if (!r.passed) {
                 clear_progress();
                 say("  run {} fails ({} preemptions): {}\n", runs_, node.preemptions, first_failure(r));
                 say("  {} in {:.2f} s\n", runs_text(runs_), (now() - start) / 1e9);
-                return report_failure(0, r.schedule);
+                return report_failure(0, r.schedule, r.children);
             }
             const auto& s = r.schedule;
             for (std::size_t i = s.size(); i-- > node.prefix.size();) {
@@ -150,42 +155,92 @@ private:
         opt.strategy.replay = steps;
         RunReport r = run_one_(opt);
         ++shrink_runs_;
+        if (stops_search(r)) stop_code_ = r.exit_code;
+        shrink_progress();
         if (r.passed || r.exit_code != ExitCode::Failed) return std::nullopt;
         r.schedule.resize(std::min(r.schedule.size(), steps.size()));
+        best_children_ = r.children;
         return r.schedule;
+    }
+
+    // Shrinking goes on while it has replays and time left, and nobody asked it to stop.
+    bool may_shrink() const {
+        return shrink_runs_ < o_.shrink_budget && stop_code_ == ExitCode::Ok && static_cast<std::int64_t>(now() - shrink_start_) < o_.shrink_time_ns;
+    }
+
+    // The schedule with the switches into segments [from, to) of `segs` taken
+    // back: each of those segments' steps go to the process that ran before it.
+    static std::vector<int> without_segments(const std::vector<int>& s, const std::vector<std::size_t>& starts, std::size_t from,
+                                             std::size_t to) {
+        std::vector<int> out = s;
+        for (std::size_t k = from; k < to; ++k) {
+            const std::size_t b = starts[k], e = k + 1 < starts.size() ? starts[k + 1] : s.size();
+            for (std::size_t i = b; i < e; ++i) out[i] = out[b - 1];
+        }
+        return out;
     }
 
     static std::pair<std::size_t, std::size_t> cost(const std::vector<int>& s) { return {context_switches(s), s.size()}; }
 
     std::vector<int> shrink(std::vector<int> best) {
+        shrink_start_ = now();
         auto consider = [&](const std::vector<int>& candidate) {
-            if (shrink_runs_ >= o_.shrink_budget || cost(candidate) >= cost(best)) return false;
+            if (!may_shrink() || cost(candidate) >= cost(best)) return false;
             auto executed = still_fails(candidate);
             if (!executed || cost(*executed) >= cost(best)) return false;
             best = std::move(*executed);
             return true;
         };
-        for (bool improved = true; improved && shrink_runs_ < o_.shrink_budget;) {
+        for (bool improved = true; improved && may_shrink();) {
             improved = false;
             // Fewer explicit steps: the default (lowest runnable first) plays the rest.
             for (std::size_t cut = best.size() / 2; cut > 0 && !improved; cut /= 2)
                 improved = consider(std::vector<int>(best.begin(), best.end() - static_cast<std::ptrdiff_t>(cut)));
-            // Fewer context switches: let the process before a switch run one step longer.
-            for (std::size_t i = 1; i < best.size() && !improved; ++i) {
-                if (best[i] == best[i - 1]) continue;
-                std::vector<int> candidate = best;
-                candidate[i] = candidate[i - 1];
-                improved = consider(candidate);
+            if (improved) continue;
+            // Fewer context switches, many at a time (delta debugging over the
+            // schedule's segments, the runs of one process): take back half of
+            // them, then quarters, ..., down to one at a time. A long schedule
+            // with a few switches that matter gets there in a few dozen replays.
+            std::vector<std::size_t> starts;  // segment k starts at starts[k]; segment 0 has no switch into it
+            for (std::size_t i = 1; i < best.size(); ++i)
+                if (best[i] != best[i - 1]) starts.push_back(i);
+            for (std::size_t chunk = std::max<std::size_t>(1, starts.size() / 2); chunk > 0 && !improved && may_shrink(); chunk /= 2) {
+                for (std::size_t from = 0; from < starts.size() && !improved; from += chunk)
+                    improved = consider(without_segments(best, starts, from, std::min(starts.size(), from + chunk)));
+                if (chunk == 1) break;
             }
         }
         return best;
     }
 
-    ExitCode report_failure(std::uint64_t seed, const std::vector<int>& schedule) {
+    ExitCode report_failure(std::uint64_t seed, const std::vector<int>& schedule, const std::vector<std::string>& children) {
+        best_children_ = children;
         std::vector<int> best = shrink(schedule);
-        say("  shrunk in {} replays: {} steps with {} context switches → {} explicit steps with {}\n", shrink_runs_,
-                   schedule.size(), context_switches(schedule), best.size(), context_switches(best));
+        clear_progress();
+        const bool out_of_time = stop_code_ == ExitCode::Ok && shrink_runs_ < o_.shrink_budget &&
+                                 static_cast<std::int64_t>(now() - shrink_start_) >= o_.shrink_time_ns;
+        if (o_.shrink_time_ns == 0)
+            say("  kept as found (--shrink-time 0): {} steps with {} context switches\n", schedule.size(), context_switches(schedule));
+        else if (stop_code_ != ExitCode::Ok)
+            say("  shrinking stopped after {} replay{}: {} steps with {} context switches → {} explicit steps with {}\n", shrink_runs_,
+                shrink_runs_ == 1 ? "" : "s", schedule.size(), context_switches(schedule), best.size(), context_switches(best));
+        else
+            say("  shrunk in {} replays{}: {} steps with {} context switches → {} explicit steps with {}\n", shrink_runs_,
+                out_of_time ? fmt::format(" (--shrink-time {} reached)", format_duration_ns(o_.shrink_time_ns)) : "", schedule.size(),
+                context_switches(schedule), best.size(), context_switches(best));
         std::string path = scenario_out_dir(plan_, o_.run) + "/failure.schedule.toml";
+        result_.seed = seed;
+        result_.schedule_path = path;
+        if (stop_code_ != ExitCode::Ok) {
+            // Stopped while shrinking: the smallest failing schedule so far is kept, not shown.
+            Schedule file{o_.exhaustive ? "exhaustive" : strategy_name(o_.run.strategy.kind), seed, o_.run.strategy.depth, best, best_children_};
+            if (auto st = write_schedule(path, plan_, file); !st) {
+                fmt::print(stderr, "simrun: error: {}\n", st.error().message);
+                return ExitCode::Internal;
+            }
+            say("  the smallest failing schedule so far: {}\n  replay it: simrun replay {} {}\n", path, plan_.path, path);
+            return stop_code_;
+        }
         say("  schedule: {}\n\nthe shrunk failing run:\n", path);
         std::fflush(stdout);
         // Show it, strictly replayed, with its trace written; then save it
@@ -203,8 +258,6 @@ private:
             r = run_one_(opt);
             saved = schedule;
         }
-        result_.seed = seed;
-        result_.schedule_path = path;
         result_.failing = r;
         Schedule file{o_.exhaustive ? "exhaustive" : strategy_name(o_.run.strategy.kind), seed, o_.run.strategy.depth, saved, r.children};
         if (auto st = write_schedule(path, plan_, file); !st) {
@@ -218,10 +271,31 @@ private:
         return ExitCode::Failed;
     }
 
-    void progress(int done) {
-        if (!isatty(STDERR_FILENO) || (done % 25 != 0)) return;
-        fmt::print(stderr, "\r  {} runs, no failure yet\033[K", done);
+    // A stop request or simrun's own failure ended the search: say how far it got.
+    ExitCode stopped(ExitCode code) {
+        clear_progress();
+        if (code == ExitCode::Interrupted) say("  stopped after {}: no failure found\n", runs_text(runs_ - 1));
+        return code;
+    }
+
+    // On a terminal, at most five times a second: runs, their pace, steps per second.
+    void progress() {
+        if (!tty_ || !due()) return;
+        const double s = static_cast<double>(now() - search_start_) / 1e9;
+        fmt::print(stderr, "\r  {}, {:.0f} runs/s, {:.0f} steps/s, no failure yet\033[K", runs_text(runs_), runs_ / s, steps_ / s);
         shown_ = true;
+    }
+    void shrink_progress() {
+        if (!tty_ || !due()) return;
+        fmt::print(stderr, "\r  shrinking: {} replays, {:.0f} s of {}\033[K", shrink_runs_, (now() - shrink_start_) / 1e9,
+                   format_duration_ns(o_.shrink_time_ns));
+        shown_ = true;
+    }
+    bool due() {
+        const std::uint64_t t = now();
+        if (t - last_shown_ < 200'000'000) return false;
+        last_shown_ = t;
+        return true;
     }
     void clear_progress() {
         if (shown_) fmt::print(stderr, "\r\033[K");
@@ -232,8 +306,13 @@ private:
     const ExploreOptions& o_;
     const RunSchedule& run_one_;
     int runs_ = 0, shrink_runs_ = 0;
+    std::uint64_t steps_ = 0;  // steps of the search's runs
     ExploreResult result_;
+    const bool tty_ = !o_.quiet && isatty(STDERR_FILENO);
     bool shown_ = false;
+    std::uint64_t search_start_ = now(), shrink_start_ = 0, last_shown_ = 0;
+    ExitCode stop_code_ = ExitCode::Ok;        // a replay while shrinking was stopped (Interrupted) or broke (Internal)
+    std::vector<std::string> best_children_;     // the children programs forked in the best failing run
 };
 
 }  // namespace

@@ -20,7 +20,8 @@ struct ExploreOptions {
     int runs = 1000;
     bool exhaustive = false;        // every interleaving with at most `preemptions` preemptions
     int preemptions = 2;
-    int shrink_budget = 200;        // replays spent on shrinking
+    int shrink_budget = 200;        // replays spent on shrinking, at most
+    std::int64_t shrink_time_ns = 30'000'000'000;  // time spent on shrinking, at most (--shrink-time)
     bool quiet = false;             // print nothing (a grader reads the result)
 };
 

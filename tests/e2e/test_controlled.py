@@ -51,6 +51,40 @@ def test_explore_race():
         check(len(traces) == 1, "every replay gives the same trace")
 
 
+def test_explore_stopped_while_shrinking():
+    """SIGTERM while explore shrinks a long failing schedule (a 20 000-step race, a replay a second or more):
+explore stops within a few seconds, not at the end of its shrinking, exit 130, and keeps the smallest failing
+schedule found so far, saying where; replaying that file loses the update."""
+    with tempfile.TemporaryDirectory() as d:
+        text = open(os.path.join(ROOT, "scenarios", "race.toml")).read().replace("repeat = 50000", "repeat = 10000")
+        text = text.replace("counter.value == 100000", "counter.value == 20000")
+        path = write_scenario(d, text, "long_race")
+        tag = new_tag()
+        env = dict(os.environ, SIMRUN_TEST_TAG=tag, NO_COLOR="1")
+        p = subprocess.Popen([SIMRUN, "explore", path, "--seed", "2", "--out", d, "--shrink-time", "10m"], cwd=ROOT, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        seen = ""
+        while "fails:" not in seen:
+            line = p.stdout.readline()
+            if not line:
+                check(False, f"explore ended before it found the race: {seen}{p.stderr.read()}")
+            seen += line
+        time.sleep(0.5)  # inside a shrinking replay
+        stopped_at = time.monotonic()
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=60)
+        took = time.monotonic() - stopped_at
+        out = seen + out
+        check(p.returncode == 130, f"exit {p.returncode} {took:.1f} s after SIGTERM\n{out}{err}")
+        check(took < 5, f"explore stopped {took:.1f} s after SIGTERM")
+        check("shrinking stopped after" in out and "the smallest failing schedule so far:" in out, out)
+        schedule = os.path.join(d, "race", "failure.schedule.toml")
+        check(os.path.exists(schedule) and schedule in out, out)
+        check(wait_gone(tag), "processes left after SIGTERM")
+        rr = Run(["replay", path, schedule, "-q"], d)
+        check(rr.code == 1 and "no update lost" in rr.stdout, f"replay exit {rr.code}\n{rr.stdout}{rr.stderr}")
+
+
 def test_explore_exhaustive():
     """Exhaustive exploration: the race fails within one preemption; the atomic variant passes every
     schedule within each bound, and a higher bound means more schedules."""

@@ -25,7 +25,17 @@ struct FakeRace {
     bool always_pass = false;
     bool strict_passes = false;  // a program whose runs are not reproducible: strict replays pass
     ExitCode fail_with = ExitCode::Ok;  // a run that ends with this code instead (Internal, Interrupted)
+    int interrupt_at = -1;  // the run (0-based, in order asked) that is stopped (Ctrl-C)
+    bool late = false;      // the lost update needs b between a's last two steps (a long prefix, most switches irrelevant)
 
+    static bool late_interleaved(const std::vector<int>& s) {
+        std::vector<std::size_t> a;
+        for (std::size_t i = 0; i < s.size(); ++i)
+            if (s[i] == 0) a.push_back(i);
+        if (a.size() < 2) return false;
+        return std::find(s.begin() + static_cast<std::ptrdiff_t>(a[a.size() - 2]), s.begin() + static_cast<std::ptrdiff_t>(a.back()), 1) !=
+               s.begin() + static_cast<std::ptrdiff_t>(a.back());
+    }
     static bool interleaved(const std::vector<int>& s) {
         auto first = std::find(s.begin(), s.end(), 1), last0 = std::find(s.rbegin(), s.rend(), 0).base();
         return first < last0 && std::find(s.begin(), s.end(), 0) < std::find(s.rbegin(), s.rend(), 1).base();
@@ -36,6 +46,11 @@ struct FakeRace {
     // seeded strategy draws every step.
     RunReport operator()(const RunOptions& opt) {
         seen.push_back(opt);
+        if (static_cast<int>(seen.size()) - 1 == interrupt_at) {
+            RunReport stopped;
+            stopped.exit_code = ExitCode::Interrupted;
+            return stopped;
+        }
         if (opt.strict) strict.push_back(*opt.strict);
         std::vector<int> left{steps, steps};
         const std::vector<int>* prefix = opt.strict ? opt.strict
@@ -57,7 +72,7 @@ struct FakeRace {
             --left[p];
             running = p;
         }
-        r.passed = always_pass || (strict_passes && opt.strict) || !interleaved(r.schedule);
+        r.passed = always_pass || (strict_passes && opt.strict) || !(late ? late_interleaved(r.schedule) : interleaved(r.schedule));
         r.exit_code = fail_with != ExitCode::Ok ? fail_with : r.passed ? ExitCode::Ok : ExitCode::Failed;
         ExpectResult e;
         e.name = "no lost update";
@@ -174,4 +189,50 @@ TEST_CASE("a failure that does not come back when replayed: the whole schedule i
     CHECK(race.strict[0].size() < race.strict[1].size());
     CHECK(f.saved_steps() == race.strict[1]);  // the file holds the whole failing schedule
     CHECK(FakeRace::interleaved(race.strict[1]));
+}
+
+TEST_CASE("a long schedule whose failure needs one late switch is shrunk to a few switches, many taken back per replay") {
+    Fixture f;
+    FakeRace race;
+    race.steps = 2000;
+    race.late = true;
+    const ExploreResult result = explore_with(f.plan, f.options, std::ref(race));
+    REQUIRE(result.code == ExitCode::Failed);
+    const std::size_t search = static_cast<std::size_t>(result.runs), shrink = race.seen.size() - search - 1;
+    const std::vector<int> saved = f.saved_steps();
+    CHECK_FALSE(result.failing.passed);  // the saved steps, then the default, still lose the update
+    MESSAGE(context_switches(saved), " switches, ", saved.size(), " steps, ", shrink, " replays");
+    // The random schedule had about 2000 switches; one at a time, 200 replays would leave most of them.
+    CHECK(context_switches(saved) <= 4);
+    CHECK(shrink < 200);
+}
+
+TEST_CASE("--shrink-time 0 keeps the failing schedule as found: no shrinking replay") {
+    Fixture f;
+    FakeRace race;
+    race.steps = 6;
+    f.options.shrink_time_ns = 0;
+    const ExploreResult result = explore_with(f.plan, f.options, std::ref(race));
+    REQUIRE(result.code == ExitCode::Failed);
+    CHECK(race.seen.size() == static_cast<std::size_t>(result.runs) + 1);  // the search, then the strict replay shown
+    CHECK(f.saved_steps() == race.strict.at(0));
+    CHECK(f.saved_steps().size() == 12);
+}
+
+TEST_CASE("stopped while shrinking: the smallest failing schedule so far is saved, not shown, and explore ends as interrupted") {
+    Fixture f;
+    FakeRace race;
+    race.steps = 6;
+    FakeRace probe;
+    probe.steps = 6;
+    const int found_at = explore_with(f.plan, f.options, std::ref(probe)).runs;
+    std::filesystem::remove(f.out / "fake" / "failure.schedule.toml");
+    race.interrupt_at = found_at + 1;  // the second shrinking replay
+    const ExploreResult result = explore_with(f.plan, f.options, std::ref(race));
+    CHECK(result.code == ExitCode::Interrupted);
+    CHECK(race.strict.empty());  // nothing replayed to show once stopped
+    CHECK(race.seen.size() == static_cast<std::size_t>(found_at) + 2);
+    const std::vector<int> saved = f.saved_steps();
+    CHECK(FakeRace::interleaved(saved));
+    CHECK(result.schedule_path.ends_with("/failure.schedule.toml"));
 }

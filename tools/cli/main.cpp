@@ -8,6 +8,7 @@
 #include "session/saved_run.hpp"
 #include "scenario/diagnostic.hpp"
 #include "session/explore.hpp"
+#include "util/duration.hpp"
 #include "run/registry.hpp"
 #include "session/session.hpp"
 #include "sched/schedule_file.hpp"
@@ -250,6 +251,9 @@ int main(int argc, char** argv) {
     bool exhaustive = false;
     explore->add_flag("--exhaustive", exhaustive, "every schedule with at most --preemptions preemptions (small scenarios)");
     explore->add_option("--preemptions", explore_opts.preemptions, "preemption bound for --exhaustive")->check(CLI::Range(0, 20))->capture_default_str();
+    std::string shrink_time = "30s";
+    explore->add_option("--shrink-time", shrink_time, "spend at most this long shrinking a failing schedule (0: do not shrink)")
+        ->capture_default_str();
 
     Options rp;
     std::string replay_file, schedule_file;
@@ -353,6 +357,12 @@ int main(int argc, char** argv) {
         finish_options(ex, plan);
         explore_opts.run = ex.run;
         explore_opts.exhaustive = exhaustive;
+        const auto shrink_ns = shrink_time == "0" ? std::optional<std::int64_t>(0) : simrun::parse_duration_ns(shrink_time);
+        if (!shrink_ns || *shrink_ns < 0) {
+            fmt::print(stderr, "simrun: error: --shrink-time {}: not a duration (30s, 2m, 500ms; 0 to keep the schedule as found)\n", shrink_time);
+            return kExitUsage;
+        }
+        explore_opts.shrink_time_ns = *shrink_ns;
         return code_of(simrun::explore(plan, explore_opts).code);
     }
     if (replay->parsed()) {

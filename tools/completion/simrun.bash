@@ -20,13 +20,13 @@ _simrun() {
         -o|--output) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --proc|--object|--from|--to|--seq|--around-failure) return ;;
         --out) COMPREPLY=($(compgen -d -- "$cur")); return ;;
-        --seed|--events|--depth|--runs|--preemptions|--jobs|-j|--shard) return ;;
+        --seed|--events|--depth|--runs|--preemptions|--shrink-time|--jobs|-j|--shard) return ;;
     esac
     local opts files="toml"
     case "$cmd" in
         "") opts="$run_opts"; [[ "$cur" == -* ]] || COMPREPLY=($(compgen -W "check explore replay view export grade clean" -- "$cur")) ;;
         check) opts="--help" ;;
-        explore) opts="--runs --out --quiet --perfetto --html --stats --events --color --no-sandbox --seed --strategy --depth --exhaustive --preemptions --help" ;;
+        explore) opts="--runs --out --quiet --perfetto --html --stats --events --color --no-sandbox --seed --strategy --depth --exhaustive --preemptions --shrink-time --help" ;;
         replay) opts="--out --quiet --perfetto --html --stats --events --color --no-sandbox --help" ;;
         view) opts="--proc --object --kind --from --to --seq --around-failure --summary --stats --events --color --help"; files=any ;;
         export) opts="--format --output -o --help"; files=any ;;
