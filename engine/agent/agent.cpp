@@ -36,18 +36,54 @@ void Agent::run() {
 // grant and reports its outcome. Free mode: both are no-ops.
 void Agent::begin_step() {
     if (!controlled_) return;
+    if (batch_left_ > 0) {  // granted already, with the step before it
+        --batch_left_;
+        slot_.last_step.store(++step_, std::memory_order_relaxed);
+        return;
+    }
     step_ = gate_await_grant(slot_);
+    batch_left_ = slot_.batch.load(std::memory_order_relaxed);
+    slot_.last_step.store(step_, std::memory_order_relaxed);
 }
 
 void Agent::end_step(StepOutcome outcome) {
     if (!controlled_) return;
+    // In a run of granted steps the gate goes back only where the controller
+    // must look: a step that blocked, ended the process, or did what it
+    // accounts for itself (signals, forks, sleeps, a semaphore taken).
+    if (batch_left_ > 0 && keeps_batch_ && (outcome == StepOutcome::Done || outcome == StepOutcome::Partial)) return;
+    batch_left_ = 0;
     gate_hand_back(slot_, outcome);
+}
+
+// Steps of these ops change nothing the controller keeps between steps
+// beyond what the trace records: a run of granted steps goes on through them.
+bool Agent::keeps_batch(const Op& op) const {
+    switch (op.kind) {
+        case OpKind::ShmLoad:
+        case OpKind::ShmStore:
+        case OpKind::ShmAdd:
+        case OpKind::Test:
+        case OpKind::Print:
+        case OpKind::PipeWrite:
+        case OpKind::PipeRead:
+        case OpKind::MsgSend:
+        case OpKind::MsgRecv:
+        case OpKind::PsemWait:
+        case OpKind::PsemPost: return true;
+        case OpKind::Semop:  // a V or a wait for zero: the controller keeps who last took each semaphore
+            for (std::uint32_t i = 0; i < op.count; ++i)
+                if (plan_.sem_terms[op.first + i].delta < 0) return false;
+            return true;
+        default: return false;
+    }
 }
 
 // Runs one op to completion: in controlled mode a blocking op is retried
 // each time the supervisor grants a step, until it can proceed.
 void Agent::run_op(const Op& op) {
     bool parked = false;
+    keeps_batch_ = controlled_ && keeps_batch(op);
     for (;;) {
         begin_step();
         // Published inside the step: between steps the supervisor reads
@@ -66,6 +102,7 @@ void Agent::run_op(const Op& op) {
         end_step(announced_ != changed_before ? StepOutcome::BlockedChanged : StepOutcome::Blocked);
     }
     end_step(StepOutcome::Done);
+    keeps_batch_ = false;
     if (self_faults_) rt_.faults.after_op(proc_, op_index_, [this](const PlanFault& f) { self_fault(f); });
 }
 

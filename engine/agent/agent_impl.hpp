@@ -60,6 +60,7 @@ private:
     void begin_step();
 
     void end_step(StepOutcome outcome);
+    bool keeps_batch(const Op& op) const;
 
     // Runs one op to completion: in controlled mode a blocking op is retried
     // each time the supervisor grants a step, until it can proceed.
@@ -258,6 +259,8 @@ private:
     bool controlled_;
     std::uint32_t op_index_ = 0, iter_ = 0;
     std::uint64_t step_ = kNoStep;
+    std::uint32_t batch_left_ = 0;  // controlled: steps granted beyond the one it is in
+    bool keeps_batch_ = false;      // the op in progress may go on through a run of granted steps
     std::uint64_t call_ts_ = 0;  // stamp_call(): when a call that may wake others began
     bool waiting_open_ = false;  // controlled: counted among a FIFO's waiting writers
     bool announced_ = false;     // flips when a parked attempt changed shared state

@@ -12,6 +12,7 @@
 
 #include "plan/plan.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -47,6 +48,18 @@ public:
             if (fired_[f] || pf.trigger != FaultTrigger::AtStep || static_cast<std::uint64_t>(pf.at) != step) continue;
             fired_[f] = 1, fire(pf);
         }
+    }
+
+    // Controlled mode: the first step from `from` on at which a fault yet to
+    // fire is due (~0 if none): a run of steps granted at once stops before it.
+    std::uint64_t next_at_step(std::uint64_t from) const {
+        std::uint64_t next = ~0ull;
+        for (std::size_t f = 0; f < size(); ++f) {
+            const PlanFault& pf = (*faults_)[f];
+            if (fired_[f] || pf.trigger != FaultTrigger::AtStep || static_cast<std::uint64_t>(pf.at) < from) continue;
+            next = std::min(next, static_cast<std::uint64_t>(pf.at));
+        }
+        return next;
     }
 
     // Free mode: `since_start_ns` have passed since the run started.

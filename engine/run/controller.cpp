@@ -442,6 +442,7 @@ ControlResult Controller::run(Strategy& strategy, std::uint64_t deadline_ns, con
     strategy_ = &strategy;
     ControlResult out;
     discover();
+    std::uint64_t idle_at = 0;
     for (std::uint64_t step = 0;; ++step) {
         faults_.at_step(step, [&](const PlanFault& pf) { fire(pf, step); });
         if (monotonic_ns() >= deadline_) {
@@ -491,8 +492,22 @@ ControlResult Controller::run(Strategy& strategy, std::uint64_t deadline_ns, con
         }
         out.schedule.push_back(p);
         if (record_choices) out.choices.push_back(ready);
-        gate_grant(slot(p), step);
-        switch (wait_at_gate(p)) {
+        const std::uint32_t ahead = run_ahead(strategy, ready, step, p, strict);
+        gate_grant(slot(p), step, ahead);
+        ++out.handoffs;
+        const Wait w = wait_at_gate(p);
+        if (ahead > 0 && (w == Wait::AtGate || w == Wait::Died)) {
+            // The steps it took of those granted at once: the strategy picks
+            // them now (it would have picked p for each), as if one by one.
+            const std::uint64_t last = std::min(slot(p).last_step.load(), step + ahead);
+            for (std::uint64_t s = step + 1; s <= last; ++s) {
+                strategy.pick(ready, s);
+                out.schedule.push_back(p);
+                if (record_choices) out.choices.push_back(ready);
+            }
+            step = std::max(step, last);
+        }
+        switch (w) {
             case Wait::AtGate: after_step(p, step); break;
             case Wait::Died:  // it ended inside its step (returned from main, SIGPIPE, a crash): what the step sent comes first
                 settle_signals();
@@ -504,8 +519,35 @@ ControlResult Controller::run(Strategy& strategy, std::uint64_t deadline_ns, con
         }
         // Children appear only by a program's fork step.
         discover(program(p) && static_cast<CallId>(slot(p).call.load()) == CallId::Fork);
-        if ((step & 255) == 255) hooks_.idle();
+        if (step - idle_at >= 256) hooks_.idle(), idle_at = step;
     }
+}
+
+// How many steps after `step` process p may take without handing its gate
+// back: as many as the strategy would give it in a row while nothing the
+// picks depend on changes. So only when every live scheduled process can
+// step (none is parked waiting for a change, which p's next step would
+// make), p is a script (a program steps call by call) with no `after`
+// fault, no fault is due at those steps, and a strict replay names p for
+// each. The agent hands the gate back early at a step that blocks or that
+// the controller must see (Agent::keeps_batch); the picks it did not take
+// are not made. At most kMaxRun, so that deadlines, stop requests and the
+// trace limit are looked at often.
+std::uint32_t Controller::run_ahead(const Strategy& strategy, const std::vector<int>& ready, std::uint64_t step, int p,
+                                    const std::vector<int>* strict) const {
+    constexpr std::uint64_t kMaxRun = 1024;
+    if (program(p) || faults_.has_after_op(p)) return 0;
+    std::size_t eligible = 0;
+    for (std::size_t q = 0; q < procs_.size(); ++q) {
+        const Proc& pr = procs_[q];
+        if (pr.known && !pr.dead && !pr.exiting && !pr.free_running && scheduled(static_cast<int>(q))) ++eligible;
+    }
+    if (eligible != ready.size()) return 0;
+    const std::uint64_t limit = std::min(kMaxRun, faults_.next_at_step(step + 1) - step - 1);
+    auto ahead = strategy.clone();
+    std::uint32_t n = 0;
+    while (n < limit && ahead->pick(ready, step + 1 + n) == p && (!strict || step + 1 + n >= strict->size() || (*strict)[step + 1 + n] == p)) ++n;
+    return n;
 }
 
 // Every process left is blocked and declared may_end_blocked (a server in

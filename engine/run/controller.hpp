@@ -35,7 +35,8 @@ namespace simrun {
 
 struct ControlResult {
     Outcome outcome = Outcome::Completed;
-    std::vector<int> schedule;           // the process of every step taken
+    std::vector<int> schedule;           // the process of every step
+    std::uint64_t handoffs = 0;          // grants of the gate (a run of steps granted at once counts once) taken
     std::vector<std::vector<int>> choices;  // if asked: who could have taken each step
     std::vector<std::string> diagnosis;  // the wait-for graph at a deadlock
     std::string wait_for_dot;            // and as a picture (run/wait_for.hpp)
@@ -77,6 +78,8 @@ private:
     void settle_signals();
     bool ring_alarm();
     std::vector<int> runnable() const;
+    std::uint32_t run_ahead(const Strategy& strategy, const std::vector<int>& ready, std::uint64_t step, int p,
+                            const std::vector<int>* strict) const;
     bool alive_scheduled() const;
     bool wait_free_running();
     void run_free(int p, std::uint64_t step);

@@ -234,6 +234,7 @@ private:
         ControlResult result =
             controller.run(*strategy, run_.t0 + static_cast<std::uint64_t>(plan_.timeout_ns), opt_.strict, opt_.record_choices);
         out_.schedule = std::move(result.schedule);
+        out_.handoffs = result.handoffs;
         out_.choices = std::move(result.choices);
         out_.divergence = result.divergence;
         out_.children = controller.children();
@@ -460,7 +461,7 @@ private:
             run_.schedule_info = opt_.strict ? "\"strategy\":\"replay\""
                                              : fmt::format("\"strategy\":\"{}\",\"seed\":{}{}", strategy_name(c.kind), c.seed,
                                                            c.kind == StrategyKind::Pct ? fmt::format(",\"depth\":{}", c.depth) : "");
-            run_.schedule_info += fmt::format(",\"steps\":{}", out_.schedule.size());
+            run_.schedule_info += fmt::format(",\"steps\":{},\"handoffs\":{}", out_.schedule.size(), out_.handoffs);
         }
     }
 

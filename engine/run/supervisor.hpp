@@ -31,6 +31,7 @@ struct RunOutput {
     std::vector<int> semids;  // per Plan::sems: the ids the run's sets had
     // Controlled mode.
     std::vector<int> schedule;              // the process of every step
+    std::uint64_t handoffs = 0;             // grants of the gate: a run of steps granted at once is one
     std::vector<std::vector<int>> choices;  // with record_choices: who could take each step
     std::string divergence;                 // strict replay that stopped fitting
     std::vector<std::string> children;      // programs' children that were scheduled: steps from P on name them

@@ -9,6 +9,7 @@ class RandomStrategy : public Strategy {
 public:
     explicit RandomStrategy(std::uint64_t seed) : rng_(seed) {}
     int pick(const std::vector<int>& runnable, std::uint64_t) override { return runnable[rng_.below(runnable.size())]; }
+    std::unique_ptr<Strategy> clone() const override { return std::make_unique<RandomStrategy>(*this); }
 
 private:
     Rng rng_;
@@ -22,6 +23,7 @@ public:
         last_ = next == runnable.end() ? runnable.front() : *next;
         return last_;
     }
+    std::unique_ptr<Strategy> clone() const override { return std::make_unique<RoundRobin>(*this); }
 
 private:
     int last_ = -1;
@@ -53,6 +55,8 @@ public:
             if (at == step) priority_[best] = low, best = top(runnable);
         return best;
     }
+
+    std::unique_ptr<Strategy> clone() const override { return std::make_unique<Pct>(*this); }
 
     void slept(int p) override {
         place(p);
@@ -95,6 +99,7 @@ public:
         if (step < steps_.size() && can(steps_[step])) return last_ = steps_[step];
         return last_ = (last_ >= 0 && can(last_)) ? last_ : runnable.front();
     }
+    std::unique_ptr<Strategy> clone() const override { return std::make_unique<Replay>(*this); }
 
 private:
     std::vector<int> steps_;

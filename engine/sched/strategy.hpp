@@ -36,6 +36,10 @@ public:
     // meanwhile. PCT lets them (p drops below every other priority); a
     // retry loop around a sleep cannot starve the process it waits for.
     virtual void slept(int /*p*/) {}
+    // A copy in the same state: the controller asks it what the next picks
+    // would be (a run of steps granted at once), then the strategy itself
+    // picks them, so a run is the same function of the seed either way.
+    virtual std::unique_ptr<Strategy> clone() const = 0;
 };
 
 enum class StrategyKind { Random, Pct, RoundRobin, Replay };

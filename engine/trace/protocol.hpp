@@ -72,6 +72,12 @@ struct alignas(64) ProcSlot {
     std::atomic<std::uint32_t> gate;  // Gate
     std::atomic<StepOutcome> outcome;
     std::atomic<std::uint64_t> step;  // the step number granted
+    // A scripted process may be granted a run of steps at once: `batch`
+    // more after `step`, which it takes without handing the gate back
+    // unless one blocks or is of a kind the controller must see (agent.cpp,
+    // keeps_batch). last_step: the number of the step it is in (or ended with).
+    std::atomic<std::uint32_t> batch;
+    std::atomic<std::uint64_t> last_step;
     std::atomic<std::int32_t> result;  // of its last semop (0 or -1): who took what, for deadlock reports
     std::atomic<std::uint32_t> timed_out;  // controlled: the supervisor ended its timed wait
     // Signals. Handlers count and record deliveries; in controlled mode a
@@ -192,10 +198,12 @@ inline void gate_hand_back(ProcSlot& s, StepOutcome outcome) {
     futex_wake(&s.gate);
 }
 
-// The controller's side: grant step `step`, then wait for the gate to come
-// back (it spins a little first: most steps take microseconds).
-inline void gate_grant(ProcSlot& s, std::uint64_t step) {
+// The controller's side: grant step `step` (and `batch` more to a scripted
+// process), then wait for the gate to come back (it spins a little first:
+// most steps take microseconds).
+inline void gate_grant(ProcSlot& s, std::uint64_t step, std::uint32_t batch = 0) {
     s.step.store(step, std::memory_order_relaxed);
+    s.batch.store(batch, std::memory_order_relaxed);
     s.gate.store(kGranted, std::memory_order_release);
     futex_wake(&s.gate);
 }

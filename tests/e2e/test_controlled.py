@@ -51,14 +51,29 @@ def test_explore_race():
         check(len(traces) == 1, "every replay gives the same trace")
 
 
+SLOW_RACE = """
+[scenario]
+name = "slow_race"
+timeout = "60s"
+[ipc.shm.counter]
+cells = { value = 0 }
+[[process]]
+name   = "incrementer"
+count  = 2
+repeat = 5000
+run    = ["counter.value += 1", "sleep 1us"]
+[[expect]]
+name  = "no update lost"
+final = "counter.value == 10000"
+"""
+
+
 def test_explore_stopped_while_shrinking():
-    """SIGTERM while explore shrinks a long failing schedule (a 20 000-step race, a replay a second or more):
-explore stops within a few seconds, not at the end of its shrinking, exit 130, and keeps the smallest failing
-schedule found so far, saying where; replaying that file loses the update."""
+    """SIGTERM while explore shrinks a long failing schedule (a 30 000-step race whose sleeps make every replay
+take a few tenths of a second): explore stops within a few seconds, not at the end of its shrinking, exit 130,
+and keeps the smallest failing schedule found so far, saying where; replaying that file loses the update."""
     with tempfile.TemporaryDirectory() as d:
-        text = open(os.path.join(ROOT, "scenarios", "race.toml")).read().replace("repeat = 50000", "repeat = 10000")
-        text = text.replace("counter.value == 100000", "counter.value == 20000")
-        path = write_scenario(d, text, "long_race")
+        path = write_scenario(d, SLOW_RACE, "slow_race")
         tag = new_tag()
         env = dict(os.environ, SIMRUN_TEST_TAG=tag, NO_COLOR="1")
         p = subprocess.Popen([SIMRUN, "explore", path, "--seed", "2", "--out", d, "--shrink-time", "10m"], cwd=ROOT, env=env,
@@ -78,7 +93,7 @@ schedule found so far, saying where; replaying that file loses the update."""
         check(p.returncode == 130, f"exit {p.returncode} {took:.1f} s after SIGTERM\n{out}{err}")
         check(took < 5, f"explore stopped {took:.1f} s after SIGTERM")
         check("shrinking stopped after" in out and "the smallest failing schedule so far:" in out, out)
-        schedule = os.path.join(d, "race", "failure.schedule.toml")
+        schedule = os.path.join(d, "slow_race", "failure.schedule.toml")
         check(os.path.exists(schedule) and schedule in out, out)
         check(wait_gone(tag), "processes left after SIGTERM")
         rr = Run(["replay", path, schedule, "-q"], d)

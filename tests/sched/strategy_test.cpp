@@ -96,3 +96,31 @@ TEST_CASE("pct: a process that sleeps drops below every other, so a retry loop a
         CHECK(s->pick({2, 5}, 3) != 5);
     }
 }
+
+TEST_CASE("a clone picks what the strategy itself picks next, and leaves it as it was (runs of steps granted at once)") {
+    for (StrategyKind kind : {StrategyKind::Random, StrategyKind::Pct, StrategyKind::RoundRobin, StrategyKind::Replay}) {
+        StrategyConfig c;
+        c.kind = kind, c.seed = 42, c.processes = 3, c.expected_steps = 200;
+        for (int k = 0; k < 200; ++k) c.replay.push_back(k % 7 < 4 ? 0 : k % 3);
+        auto one_by_one = make_strategy(c), batched = make_strategy(c);
+        std::vector<int> expected, got;
+        const std::vector<int> ready{0, 1, 2};
+        for (std::uint64_t s = 0; s < 200; ++s) expected.push_back(one_by_one->pick(ready, s));
+        // The controller's way: pick, ask a clone how many more it would give
+        // the same process, then pick those with the strategy itself.
+        for (std::uint64_t s = 0; s < 200;) {
+            const int p = batched->pick(ready, s);
+            got.push_back(p);
+            auto ahead = batched->clone();
+            std::uint64_t n = 0;
+            while (s + 1 + n < 200 && ahead->pick(ready, s + 1 + n) == p) ++n;
+            for (std::uint64_t k = 1; k <= n; ++k) got.push_back(batched->pick(ready, s + k));
+            s += n + 1;
+        }
+        CHECK_MESSAGE(got == expected, strategy_name(kind));
+        // Runs of one process: PCT and replay give long ones, random short ones.
+        std::size_t switches = 0;
+        for (std::size_t k = 1; k < got.size(); ++k) switches += got[k] != got[k - 1];
+        if (kind == StrategyKind::Pct) CHECK(switches <= 2);
+    }
+}

@@ -7,7 +7,12 @@
 #     free scheduling, over several starting seeds;
 #  4. a program that forks (tests/programs/handoff: parent and child hand a
 #     semaphore back and forth): controlled steps per second, the run's time
-#     against the same program in free mode, and explore runs per second.
+#     against the same program in free mode, and explore runs per second;
+#  5. scenarios/race.toml (2 x 50 000 unprotected increments, 200 000 steps):
+#     the run and the whole command in controlled mode with pct, random and
+#     rr against the free run, and steps per hand-off (a scripted process
+#     takes the run of steps the strategy gives it without handing back;
+#     targets: pct <= 3x free, random no slower than before).
 #   tools/bench/controlled.sh [N] [SEEDS]
 set -euo pipefail
 n=${1:-100000}
@@ -106,3 +111,28 @@ awk -v c="$(median "${ctl[@]}")" -v f="$(median "${free[@]}")" -v steps="$steps"
 sed -i 's/"'"$rounds"'"\]/"5"]/' "$work/handoff_controlled.toml"
 line=$("$simrun" explore "$work/handoff_controlled.toml" --out "$work/out" --runs 200 --seed 1 | tail -n 1)
 echo "  explore on it (5 rounds, 200 runs, each in a fresh sandbox): ${line#*(}" | sed 's/)$//'
+
+# 5. the long race: controlled strategies against the free run
+ms() { tail -n 1 "$1" | sed 's/.*"t":\([0-9]*\).*/\1/'; }
+time_ns() { local t0 t1; t0=$(date +%s%N); "$@" > /dev/null || true; t1=$(date +%s%N); echo $((t1 - t0)); }
+declare -A run cmd
+for i in 1 2 3; do
+  for mode in free pct random rr; do
+    if [ "$mode" = free ]; then args=(--free); else args=(--controlled --strategy "$mode" --seed "$i"); fi
+    cmd[$mode]+=" $(time_ns "$simrun" "$root/scenarios/race.toml" "${args[@]}" --out "$work/out" -q)"
+    run[$mode]+=" $(ms "$work/out/race/trace.jsonl")"
+    [ "$mode" = free ] || handoffs[$i]=$(head -n 1 "$work/out/race/trace.jsonl" | sed 's/.*"steps":\([0-9]*\),"handoffs":\([0-9]*\).*/\1 \2/')
+    [ "$mode" = free ] || eval "per_$mode=\"\${handoffs[$i]}\""
+  done
+done
+printf 'scenarios/race.toml, 200 000 steps (median of 3; ratios against the free run)\n'
+fr=$(median ${run[free]}) fc=$(median ${cmd[free]})
+printf '  %-16s run %9.1f ms               command %8.1f ms\n' free "$(echo "$fr" | awk '{print $1 / 1e6}')" "$(echo "$fc" | awk '{print $1 / 1e6}')"
+for mode in pct random rr; do
+  r=$(median ${run[$mode]}) c=$(median ${cmd[$mode]})
+  per=$(eval echo "\$per_$mode")
+  awk -v m="controlled $mode" -v r="$r" -v c="$c" -v fr="$fr" -v fc="$fc" -v per="$per" 'BEGIN {
+    split(per, a, " ")
+    printf "  %-16s run %9.1f ms  ratio %6.2f  command %8.1f ms  ratio %5.2f  %.1f steps per hand-off\n", m, r / 1e6, r / fr, c / 1e6, c / fc, a[1] / a[2]
+  }'
+done
