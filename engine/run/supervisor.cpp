@@ -122,14 +122,24 @@ private:
     }
 
     // The arena of rings and slots, the wake-up eventfd, the spill file.
+    // Records per ring: the option's, smaller with many processes, so that
+    // the arena (two rings a process, 64 bytes a record; pages are taken only
+    // as records are written) stays within 4 GiB: 10 000 processes get 8 192.
+    std::uint32_t ring_capacity(std::uint32_t spares) const {
+        const std::uint64_t rings = 2 * (plan_.processes.size() + spares) + 1;
+        std::uint32_t capacity = opt_.ring_capacity;
+        while (capacity > 1024 && rings * capacity * sizeof(Record) > (std::uint64_t{4} << 30)) capacity /= 2;
+        return capacity;
+    }
+
     Status setup_trace() {
         // Spare slots for the children traced programs start: 32 per
         // program, 64 at most (each is two rings, 2 MiB of the arena that
         // every traced program maps, outside its memory limit).
         std::uint32_t traced_programs = 0;
         for (const auto& pp : plan_.processes) traced_programs += pp.is_exec() && pp.trace;
-        auto arena = Arena::create(static_cast<std::uint32_t>(plan_.processes.size()), opt_.ring_capacity,
-                                   std::min<std::uint32_t>(kMaxSpares, kSparesPerProgram * traced_programs));
+        const std::uint32_t spares = std::min<std::uint32_t>(kMaxSpares, kSparesPerProgram * traced_programs);
+        auto arena = Arena::create(static_cast<std::uint32_t>(plan_.processes.size()), ring_capacity(spares), spares);
         if (!arena) return arena.error();
         arena_ = std::make_unique<Arena>(std::move(arena.value()));
         wake_ = UniqueFd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));

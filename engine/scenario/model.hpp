@@ -236,6 +236,7 @@ struct ProcessDecl {
     std::string name;
     SourcePos pos;
     std::int64_t count = 1;
+    SourcePos count_pos;
     bool may_end_blocked = false;  // a server left waiting is not a deadlock
     bool unprivileged = false;     // drop every capability: modes apply as to an ordinary user
     bool trace = true;             // exec'd programs: inject the preload tracer
@@ -298,12 +299,17 @@ struct ExpectDecl {
 // spill file; an event is one, its texts and byte strings add more).
 inline constexpr std::int64_t kDefaultTraceLimit = 10'000'000;
 
+// Processes a scenario may declare (replicas counted) unless it raises the
+// bound, and how far it may raise it.
+inline constexpr std::int64_t kDefaultMaxProcesses = 1000, kMaxProcessesCeiling = 100'000;
+
 struct ScenarioDecl {
     std::string path;
     std::string name;
     std::string description;
     std::int64_t timeout_ns = 10'000'000'000;
     std::int64_t trace_limit = kDefaultTraceLimit;  // trace records, at most
+    std::int64_t max_processes = kDefaultMaxProcesses;  // declared processes, replicas counted ([scenario] max_processes)
     SchedMode mode = SchedMode::Free;
     std::optional<std::uint64_t> seed;  // controlled mode's default seed
     bool root = false;                  // programs run as uid 0 with capabilities in the sandbox

@@ -222,7 +222,7 @@ ProcessDecl read_process(const toml::node& node) {
     p.name = get_string(*name, "name");
     p.pos = pos_of(*name);
     check_name(p.name, p.pos, "process");
-    if (const auto* n = t.get("count")) p.count = get_int(*n, "count", 1, 1000);
+    if (const auto* n = t.get("count")) p.count = get_int(*n, "count", 1, kMaxProcessesCeiling), p.count_pos = pos_of(*n);
     if (const auto* n = t.get("repeat")) p.repeat = get_int(*n, "repeat", 0, 1'000'000'000);
     if (const auto* n = t.get("parent")) p.parent = Named{get_string(*n, "parent"), pos_of(*n)};
     if (const auto* n = t.get("may_end_blocked")) p.may_end_blocked = get_bool(*n, "may_end_blocked");
@@ -391,7 +391,8 @@ ExpectDecl read_expect(const toml::node& node, std::size_t index) {
 
 void read_header(const toml::node& node, ScenarioDecl& sc) {
     const auto& t = as_table(node, "[scenario]");
-    check_keys(t, {"name", "description", "timeout", "mode", "seed", "root", "trace_limit"}, "[scenario]");
+    check_keys(t, {"name", "description", "timeout", "mode", "seed", "root", "trace_limit", "max_processes"}, "[scenario]");
+    if (const auto* n = t.get("max_processes")) sc.max_processes = get_int(*n, "max_processes", 1, kMaxProcessesCeiling);
     if (const auto* n = t.get("trace_limit")) sc.trace_limit = get_int(*n, "trace_limit", 1000, INT64_C(1) << 40);
     if (const auto* n = t.get("root")) sc.root = get_bool(*n, "root");
     if (const auto* n = t.get("seed")) sc.seed = static_cast<std::uint64_t>(get_int(*n, "seed", 0, INT64_MAX));
@@ -471,6 +472,17 @@ Result<ScenarioDecl, Diagnostic> read_scenario(const std::string& path, const st
         if (const auto* n = root.get("fault"))
             each_in_array(*n, "fault", [&](const toml::node& f, std::size_t) { sc.faults.push_back(read_fault(f)); });
         if (sc.processes.empty()) fail({1, 1}, "the scenario declares no [[process]]");
+        std::int64_t total = 0;
+        for (const auto& p : sc.processes) total += p.count;
+        if (total > sc.max_processes) {
+            std::int64_t upto = 0;
+            for (const auto& p : sc.processes)
+                if ((upto += p.count) > sc.max_processes)
+                    fail(p.count_pos.line ? p.count_pos : p.pos,
+                         fmt::format("the scenario declares {} processes (replicas counted), more than its max_processes, {}; raise it "
+                                     "in [scenario]: max_processes = {} (at most {})",
+                                     total, sc.max_processes, total, kMaxProcessesCeiling));
+        }
         resolve_computed_names(sc);
     } catch (const Failure& f) {
         return f.d;

@@ -140,7 +140,19 @@ private:
         return opt;
     }
 
+    // The headline of a failing run: a deadlock, livelock or timeout as
+    // such (with the cycle when there is one), else the first expectation that failed.
     static std::string first_failure(const RunReport& r) {
+        if (r.outcome == Outcome::Deadlock || r.outcome == Outcome::Livelock || r.outcome == Outcome::Timeout) {
+            const bool expected = std::any_of(r.results.begin(), r.results.end(),
+                                              [](const ExpectResult& e) { return e.kind == ExpectKind::Outcome && e.passed; });
+            if (!expected) {
+                std::string head = outcome_name(r.outcome);
+                for (const auto& line : r.diagnosis)
+                    if (auto at = line.find("cycle: "); at != std::string::npos) return head + " (" + line.substr(at) + ")";
+                return head;
+            }
+        }
         for (const auto& e : r.results)
             if (!e.passed) return e.name + (e.detail.empty() ? "" : " (" + e.detail + ")");
         return "?";

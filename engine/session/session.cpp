@@ -1,5 +1,7 @@
 #include "session/session.hpp"
 
+#include "spawn/process_room.hpp"
+
 #include "report/timeline.hpp"
 #include "run/supervisor.hpp"
 #include "session/outputs.hpp"
@@ -74,6 +76,11 @@ RunReport run_once(const Plan& plan, const RunOptions& options, SandboxMode mode
 }
 
 ExitCode run_in_sandbox(const Plan& plan, const RunOptions& options, const std::function<ExitCode(SandboxMode)>& body, bool say_mode) {
+    // A fork that fails halfway through a run for want of room is an error now, before anything runs.
+    if (const std::string problem = process_room_problem(plan.processes.size()); !problem.empty()) {
+        fmt::print(stderr, "simrun: error: {}\n", problem);
+        return ExitCode::Usage;
+    }
     std::error_code ec;
     std::filesystem::create_directories(scenario_out_dir(plan, options), ec);
     if (ec) {

@@ -163,3 +163,42 @@ def test_a_fork_bomb_that_leaves_its_process_group_is_stopped_at_the_runs_proces
             else:  # RLIMIT_NPROC holds the bomb: the shell's 5 s sleep ends the run (before: a 30 s sleep ran into the 20 s timeout)
                 check(verdict in ("ok", "process limit") and elapsed < 15, f"{extra}: {verdict} after {elapsed:.1f} s")
             r.assert_nothing_left()
+
+
+MANY = """
+[scenario]
+name = "many"
+max_processes = 300
+[ipc.shm.c]
+cells = { n = 0 }
+[[process]]
+name = "w"
+count = 300
+run = ["c.n += 1 atomic"]
+[[expect]]
+final = "c.n == 300"
+"""
+
+
+def test_more_processes_than_the_user_may_start_is_an_error_before_anything_runs():
+    """A scenario of 300 processes under a process limit (RLIMIT_NPROC) of 60: exit 2 with the limit named and
+what to raise, nothing spawned (no output folder, no process of the run), instead of forks failing halfway;
+the same scenario without the limit runs."""
+    with tempfile.TemporaryDirectory() as d:
+        os.chmod(os.path.dirname(d), 0o711)  # the test's own temporary folder: nobody may pass through it
+        os.chmod(d, 0o777)
+        path = write_scenario(d, MANY, "many")
+        os.chmod(path, 0o644)
+        # RLIMIT_NPROC binds an ordinary user only: as root, the run is made as nobody.
+        as_user = [] if os.geteuid() != 0 else ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        tag = new_tag()
+        env = dict(os.environ, SIMRUN_TEST_TAG=tag, NO_COLOR="1", HOME=d)
+        p = subprocess.run(as_user + ["prlimit", "--nproc=60:60", SIMRUN, path, "--out", d, "-q"], cwd=d, env=env,
+                           capture_output=True, text=True, timeout=120)
+        check(p.returncode == 2, f"exit {p.returncode}\n{p.stdout}{p.stderr}")
+        check("the run needs 300 processes" in p.stderr and "RLIMIT_NPROC" in p.stderr and "ulimit -u" in p.stderr, p.stderr)
+        check(not os.path.exists(os.path.join(d, "many", "trace.jsonl")), "nothing ran")
+        check(not tagged_processes(tag), "nothing spawned")
+        r = Run([path, "-q"], d)
+        check(r.code == 0, f"exit {r.code}\n{r.stdout}{r.stderr}")
+        r.assert_nothing_left()

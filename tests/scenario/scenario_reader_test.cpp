@@ -61,7 +61,7 @@ TEST_CASE("values out of range") {
     CHECK(first_line(error_of("[ipc.sem.s]\nmembers = { a = -1 }\n" + kProc)) ==
           "t.toml:2:17: error: semaphore value must be between 0 and 32767, got -1");
     CHECK(first_line(error_of("[[process]]\nname = \"p\"\ncount = 0\nrun = []\n")) ==
-          "t.toml:3:9: error: count must be between 1 and 1000, got 0");
+          "t.toml:3:9: error: count must be between 1 and 100000, got 0");
     CHECK(first_line(error_of("[[process]]\nname = \"p\"\nrepeat = -3\nrun = []\n")) ==
           "t.toml:3:10: error: repeat must be between 0 and 1000000000, got -3");
     CHECK(first_line(error_of("[scenario]\ntimeout = \"soon\"\n" + kProc)) ==
@@ -257,4 +257,14 @@ TEST_CASE("workdir must be a folder that exists") {
     auto plan = simrun::make_plan(decl.value());
     REQUIRE(plan);
     CHECK(plan->processes[0].workdir == "/nonexistent/dir");
+}
+
+TEST_CASE("more than max_processes processes (1000 unless [scenario] raises it) is an error at the count that crosses it") {
+    const std::string two = "[[process]]\nname = \"a\"\ncount = 600\nrun = []\n[[process]]\nname = \"b\"\ncount = 500\nrun = []\n";
+    CHECK(first_line(error_of(two)) ==
+          "t.toml:7:9: error: the scenario declares 1100 processes (replicas counted), more than its max_processes, 1000; raise it in "
+          "[scenario]: max_processes = 1100 (at most 100000)");
+    CHECK(first_line(error_of("[scenario]\nmax_processes = 1100\n" + two)).empty());
+    CHECK(first_line(error_of("[scenario]\nmax_processes = 200000\n" + two)) ==
+          "t.toml:2:17: error: max_processes must be between 1 and 100000, got 200000");
 }

@@ -12,7 +12,10 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <random>
+
+#include <unistd.h>
 
 using namespace simrun;
 
@@ -27,6 +30,7 @@ struct FakeRace {
     ExitCode fail_with = ExitCode::Ok;  // a run that ends with this code instead (Internal, Interrupted)
     int interrupt_at = -1;  // the run (0-based, in order asked) that is stopped (Ctrl-C)
     bool late = false;      // the lost update needs b between a's last two steps (a long prefix, most switches irrelevant)
+    bool deadlocks = false;  // a failing run ends as a deadlock, with its cycle in the diagnosis
 
     static bool late_interleaved(const std::vector<int>& s) {
         std::vector<std::size_t> a;
@@ -78,6 +82,10 @@ struct FakeRace {
         e.name = "no lost update";
         e.passed = r.passed;
         r.results.push_back(e);
+        if (deadlocks && !r.passed) {
+            r.outcome = Outcome::Deadlock;
+            r.diagnosis = {"no process can take a step", "    cycle: a → b → a"};
+        }
         return r;
     }
 };
@@ -235,4 +243,27 @@ TEST_CASE("stopped while shrinking: the smallest failing schedule so far is save
     const std::vector<int> saved = f.saved_steps();
     CHECK(FakeRace::interleaved(saved));
     CHECK(result.schedule_path.ends_with("/failure.schedule.toml"));
+}
+
+TEST_CASE("a failing run that deadlocked is headlined as a deadlock, with its cycle") {
+    Fixture f;
+    FakeRace race;
+    race.steps = 4;
+    race.deadlocks = true;
+    const std::string out = (f.out / "stdout.txt").string();
+    f.options.quiet = false;
+    std::fflush(stdout);
+    const int saved = ::dup(STDOUT_FILENO);
+    FILE* file = std::fopen(out.c_str(), "w");
+    REQUIRE(file);
+    ::dup2(::fileno(file), STDOUT_FILENO);
+    const ExploreResult result = explore_with(f.plan, f.options, std::ref(race));
+    std::fflush(stdout);
+    ::dup2(saved, STDOUT_FILENO);
+    ::close(saved);
+    std::fclose(file);
+    CHECK(result.code == ExitCode::Failed);
+    std::ifstream in(out);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(text.find("fails: deadlock (cycle: a → b → a)") != std::string::npos);
 }
