@@ -1,6 +1,7 @@
 #include "session/explore.hpp"
 
 #include "sched/schedule_file.hpp"
+#include "session/saved_run.hpp"
 #include "util/duration.hpp"
 
 #include <unistd.h>
@@ -260,14 +261,27 @@ private:
         RunOptions opt = o_.run;
         opt.strict = &best;
         opt.replay_hint = fmt::format("replay it: simrun replay {} {}", plan_.path, path);
-        RunReport r = run_one_(opt);
+        // A run longer than the terminal shows is shown where it failed, not from its first event.
+        const bool tail = o_.run.terminal && !o_.quiet && schedule.size() > o_.run.max_events;
+        if (tail) opt.terminal = false;
+        auto show = [&](RunOptions& o) {
+            RunReport run = run_one_(o);
+            if (!tail) return run;
+            ViewOptions v;
+            v.around_failure = o_.run.max_events / 2;
+            v.color = o_.run.color;
+            view_saved_run(scenario_out_dir(plan_, o_.run) + "/trace.simrun", v, stdout);
+            say(" {}\n", o.replay_hint);
+            return run;
+        };
+        RunReport r = show(opt);
         std::vector<int> saved = best;
         if (r.passed && best != schedule) {
             // The shrunk schedule passed: show and save the whole failing one.
             say("\nthe shrunk schedule passed when replayed; the whole failing schedule:\n");
             std::fflush(stdout);
             opt.strict = &schedule;
-            r = run_one_(opt);
+            r = show(opt);
             saved = schedule;
         }
         result_.failing = r;

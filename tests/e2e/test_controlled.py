@@ -51,6 +51,24 @@ def test_explore_race():
         check(len(traces) == 1, "every replay gives the same trace")
 
 
+def test_explore_long_race():
+    """explore on scenarios/race.toml as it is (2 x 50 000 increments, 200 000 steps a run): it finds a lost update,
+shrinks it within its time bound and writes a schedule that replays the lost update, twice with the same trace."""
+    with tempfile.TemporaryDirectory() as out:
+        r = Run(["explore", "scenarios/race.toml", "--seed", "1", "--runs", "20", "--events", "0"], out)
+        check(r.code == 1, f"explore exit {r.code}\n{r.stdout}{r.stderr}")
+        check("fails: no update lost" in r.stdout and "shrunk in" in r.stdout, r.stdout)
+        schedule = os.path.join(out, "race", "failure.schedule.toml")
+        traces = set()
+        for _ in range(2):
+            rr = Run(["replay", "scenarios/race.toml", schedule, "-q"], out)
+            check(rr.code == 1, f"replay exit {rr.code}\n{rr.stdout}{rr.stderr}")
+            m = re.search(r"counter\.value = (\d+)", rr.stdout)
+            check(m and int(m.group(1)) < 100000, f"the update is lost: {rr.stdout}")
+            traces.add(json.dumps(normalized(rr.trace(out, "race"))))
+        check(len(traces) == 1, "both replays give the same trace")
+
+
 SLOW_RACE = """
 [scenario]
 name = "slow_race"
