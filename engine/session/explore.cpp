@@ -38,7 +38,7 @@ private:
             ++runs_;
             steps_ += r.schedule.size();
             progress();
-            if (stops_search(r)) return stopped(r.exit_code);
+            if (stops_search(r)) return stopped(stop_code(r));
             if (r.passed) continue;
             clear_progress();
             say("  run {} (seed {}) fails: {}\n", i + 1, opt.strategy.seed, first_failure(r));
@@ -67,7 +67,12 @@ private:
     }
 
     // simrun itself failed, or the user stopped it: no verdict on the program.
-    static bool stops_search(const RunReport& r) { return r.exit_code == ExitCode::Internal || r.exit_code == ExitCode::Interrupted; }
+    // A stop request counts even when the run it came in did not end
+    // interrupted: a run just starting may lose the signal forwarded to it.
+    static bool stops_search(const RunReport& r) {
+        return r.exit_code == ExitCode::Internal || r.exit_code == ExitCode::Interrupted || stop_was_requested();
+    }
+    static ExitCode stop_code(const RunReport& r) { return r.exit_code == ExitCode::Internal ? ExitCode::Internal : ExitCode::Interrupted; }
 
     static std::uint64_t now() { return monotonic_ns(); }
 
@@ -97,7 +102,7 @@ private:
             ++runs_;
             steps_ += r.schedule.size();
             progress();
-            if (stops_search(r)) return stopped(r.exit_code);
+            if (stops_search(r)) return stopped(stop_code(r));
             if (!r.passed) {
                 clear_progress();
                 say("  run {} fails ({} preemptions): {}\n", runs_, node.preemptions, first_failure(r));
@@ -168,7 +173,7 @@ private:
         opt.strategy.replay = steps;
         RunReport r = run_one_(opt);
         ++shrink_runs_;
-        if (stops_search(r)) stop_code_ = r.exit_code;
+        if (stops_search(r)) stop_code_ = stop_code(r);
         shrink_progress();
         if (r.passed || r.exit_code != ExitCode::Failed) return std::nullopt;
         r.schedule.resize(std::min(r.schedule.size(), steps.size()));

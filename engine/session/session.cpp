@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -32,6 +33,8 @@ std::string mode_line(const Plan& plan, const RunOptions& opt) {
                        c.kind == StrategyKind::Pct ? fmt::format(" · depth {}", c.depth) : "");
 }
 
+std::atomic<bool> g_stop_requested{false};
+
 // simrun's own process while the inner supervisor runs: forward a stop
 // request (Ctrl-C, SIGTERM, SIGHUP) as SIGTERM, and pass on the exit code.
 ExitCode wait_inner(pid_t inner) {
@@ -51,11 +54,16 @@ ExitCode wait_inner(pid_t inner) {
         siginfo_t si;
         timespec tick{0, 100'000'000};
         int sig = sigtimedwait(&mask, &si, &tick);
-        if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) ::kill(inner, SIGTERM);
+        if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
+            g_stop_requested = true;
+            ::kill(inner, SIGTERM);
+        }
     }
 }
 
 }  // namespace
+
+bool stop_was_requested() { return g_stop_requested; }
 
 RunReport run_once(const Plan& plan, const RunOptions& options, SandboxMode mode) {
     Timeline timeline(plan, TerminalStyle{options.color, options.terminal ? options.max_events : 0, options.quiet || !options.terminal},

@@ -30,6 +30,11 @@ struct RunReport {
     std::vector<std::string> diagnosis;  // the report's lines on how the run ended (who waits for whom, ...)
 };
 
+// Did a stop request (Ctrl-C, SIGTERM, SIGHUP) reach this simrun while a
+// sandboxed run was going on? A search of many runs stops then, even when
+// the run the request came in ended otherwise.
+bool stop_was_requested();
+
 // Runs the plan once in this process (already inside the sandbox).
 RunReport run_once(const Plan& plan, const RunOptions& options, SandboxMode mode);
 
