@@ -93,13 +93,20 @@ def host_pids_renamed(events):
     (a host pid is never a small number), ids only where they are ids: the host's first set has id 0,
     which is also every semaphore number and most results."""
     seen = {}
+    count = [0]
     pids = {e["pid"] for e in events if isinstance(e.get("pid"), int) and e["pid"] > 1}
     pids |= {e["result"] for e in events if e.get("call") == "fork" and isinstance(e.get("result"), int) and e["result"] > 1}
     id_keys = ("semid", "msqid", "shmid", "id")
     id_calls = ("semget", "msgget", "shmget")
 
+    def fresh(key):
+        if key not in seen:
+            seen[key] = f"#{count[0]}"
+            count[0] += 1
+        return seen[key]
+
     def name(v):
-        return seen.setdefault(("id", v), f"#{len(seen)}")
+        return fresh(("id", v))
 
     def rename(v, key=None, call=None):
         if isinstance(v, dict):
@@ -109,9 +116,16 @@ def host_pids_renamed(events):
         if isinstance(v, list):
             return [rename(x, key, call) for x in v]
         if isinstance(v, int) and not isinstance(v, bool) and v in pids:
-            return seen.setdefault(("pid", v), f"#{len(seen)}")
+            return fresh(("pid", v))
         return v
-    return [rename(e) for e in events]
+    out = []
+    for e in events:
+        out.append(rename(e))
+        # Once a process has exited its pid may be reused (pid_max wraps on a busy machine): a later
+        # process with the same number is another one, and gets a name of its own.
+        if (e.get("kind") == "exit" or e.get("call") == "exit") and isinstance(e.get("pid"), int):
+            seen.pop(("pid", e["pid"]), None)
+    return out
 
 
 @pytest.mark.parametrize("name, extra", [pytest.param(n, [], id=n) for n in SAME_RUN] +
