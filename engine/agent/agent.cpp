@@ -186,14 +186,7 @@ Attempt Agent::attempt(const Op& op, bool parked) {
         case OpKind::Jump:
         case OpKind::Loop:
         case OpKind::SetValue: break;  // step_at: not steps
-        case OpKind::Choose: {  // step_at found no variant for the value: the op fails, touching nothing
-            Record& r = begin(EventKind::Op);
-            r.e.result = -1;
-            r.e.err = ENOENT;
-            r.e.arg = choice_value_;
-            commit();
-            return Attempt::Done;
-        }
+        case OpKind::Choose: return fail_untouched(ENOENT, choice_value_);  // step_at found no variant for the value
     }
     return Attempt::Done;
 }

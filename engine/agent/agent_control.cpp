@@ -35,12 +35,11 @@ std::string_view Agent::text_of(const Op& op) {
     return {text_buf_, n};
 }
 
-// A computed index out of its array's range: the op fails, touching nothing.
-Attempt Agent::bad_index() {
+Attempt Agent::fail_untouched(int err, std::int64_t value) {
     Record& r = begin(EventKind::Op);
     r.e.result = -1;
-    r.e.err = ERANGE;
-    r.e.arg = cell_index_;
+    r.e.err = err;
+    r.e.arg = value;
     commit();
     return Attempt::Done;
 }

@@ -145,7 +145,10 @@ private:
         if (cell_index_ < 0 || cell_index_ >= static_cast<std::int64_t>(op.count)) return nullptr;
         return rt_.shm[op.object] + op.slot + cell_index_;
     }
-    Attempt bad_index();  // records the op failing with ERANGE
+    // The op fails, touching nothing: a computed index out of its array's
+    // range (ERANGE), a computed name no declared object has (ENOENT).
+    Attempt fail_untouched(int err, std::int64_t value);
+    Attempt bad_index() { return fail_untouched(ERANGE, cell_index_); }
     // The op's text: as written, or its template with the values written in (text_buf_).
     std::string_view text_of(const Op& op);
     // A template's text goes into the trace after the op's record, as its payload.
